@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+// The one command, `bayes-serve`. Each layer registers its own subcommands; this file only wires them together.
+import { Command } from "commander";
+import { commandRegistrations } from "./registry.js";
+
+const program = new Command();
+program
+  .name("bayes-serve")
+  .description("Train Bayesian models with NUTS and serve point, interval and density predictions.")
+  .version("0.1.0")
+  .showHelpAfterError();
+
+for (const register of commandRegistrations) register(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`bayes-serve: ${message}\n`);
+  process.exit(typeof (err as { exitCode?: unknown })?.exitCode === "number" ? (err as { exitCode: number }).exitCode : 1);
+});

@@ -1,0 +1,6 @@
+// Every subcommand module exports `register(program)`; add a line here for each.
+import type { Command } from "commander";
+
+export type CommandRegistration = (program: Command) => void;
+
+export const commandRegistrations: CommandRegistration[] = [];
