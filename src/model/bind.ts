@@ -1,0 +1,328 @@
+// Binding data to a model: checks every input (present, right shape, finite, categories within their levels), resolves
+// every node's shape, lays the parameters out in one vector, and describes nodes in words for error messages.
+import { BayesServeError } from "../errors.js";
+import type { DataDecl, ModelJSON, NodeJSON, ParamDecl } from "./graph.js";
+import { familyOf } from "./families.js";
+
+/** What users pass as data: numbers, arrays, typed arrays, or matrices as lists of rows. */
+export type DataValue = number | ArrayLike<number> | ArrayLike<ArrayLike<number>>;
+export type DataInput = Record<string, DataValue>;
+
+export interface BoundData {
+  decl: DataDecl;
+  /** Values, row-major for matrices. */
+  values: Float64Array;
+  /** Integer view for integer and category data (used for indexing). */
+  ints: Int32Array | null;
+  shape: number[];
+}
+
+export interface ParamLayout {
+  decl: ParamDecl;
+  size: number;
+  /** Offset in the unconstrained (and the constrained) vector: transforms here keep sizes. */
+  offset: number;
+  /** Scalar element names, 0-based: beta[0]. */
+  elementNames: string[];
+}
+
+export interface BoundModel {
+  json: ModelJSON;
+  data: Map<string, BoundData>;
+  shapes: number[][];
+  /** Whether a node's value depends on any parameter. */
+  dependsOnParams: boolean[];
+  params: ParamLayout[];
+  paramByName: Map<string, ParamLayout>;
+  dim: number;
+}
+
+export function describeNode(json: ModelJSON, id: number, depth = 0): string {
+  const n = json.nodes[id];
+  if (depth > 4) return "…";
+  const d = (k: number) => describeNode(json, k, depth + 1);
+  switch (n.op) {
+    case "const":
+      return String(n.value);
+    case "param":
+    case "data":
+      return n.name;
+    case "unary":
+      return `${n.fn}(${d(n.a)})`;
+    case "binary": {
+      const sym = { add: "+", sub: "-", mul: "*", div: "/", pow: "^" }[n.fn];
+      return `(${d(n.a)} ${sym} ${d(n.b)})`;
+    }
+    case "index":
+      return `${d(n.a)}[${d(n.index)}]`;
+    case "element":
+      return `${d(n.a)}[${n.k}]`;
+    case "matvec":
+      return `${d(n.m)} · ${d(n.v)}`;
+    case "sum":
+      return `sum(${d(n.a)})`;
+    case "logSumExp":
+      return `logSumExp(${n.args.map(d).join(", ")})`;
+    case "logp":
+      return `${n.dist.family}(${n.dist.args.map(d).join(", ")}).logp(${d(n.value)})`;
+    case "covExpQuad":
+      return `covExpQuad(${d(n.x)}, ${d(n.alpha)}, ${d(n.rho)})`;
+    case "addDiag":
+      return `addDiag(${d(n.m)}, ${d(n.d)})`;
+  }
+}
+
+function fail(code: "DATA_MISSING" | "DATA_SHAPE" | "DATA_VALUE" | "MODEL_DEFINITION", msg: string): never {
+  throw new BayesServeError(code, msg);
+}
+
+function toBoundData(decl: DataDecl, raw: DataValue | undefined): BoundData {
+  const name = decl.name;
+  if (raw === undefined || raw === null) fail("DATA_MISSING", `data "${name}" is missing: the model needs it (${decl.kind} ${decl.shape})`);
+  let values: Float64Array;
+  let shape: number[];
+  if (decl.shape === "scalar") {
+    if (typeof raw !== "number") fail("DATA_SHAPE", `data "${name}" must be a single number, got an array`);
+    values = Float64Array.of(raw);
+    shape = [];
+  } else if (decl.shape === "vector") {
+    if (typeof raw === "number") fail("DATA_SHAPE", `data "${name}" must be a vector, got a single number`);
+    const arr = raw as ArrayLike<unknown>;
+    values = new Float64Array(arr.length);
+    for (let i = 0; i < arr.length; i++) {
+      const v = arr[i];
+      if (typeof v !== "number") fail("DATA_SHAPE", `data "${name}"[${i}] must be a number, got ${typeof v === "object" ? "an array" : typeof v}`);
+      values[i] = v;
+    }
+    shape = [arr.length];
+  } else {
+    if (typeof raw === "number") fail("DATA_SHAPE", `data "${name}" must be a matrix (a list of rows), got a single number`);
+    const rows = raw as ArrayLike<ArrayLike<number>>;
+    const r = rows.length;
+    const c = r > 0 && typeof rows[0] === "object" ? rows[0].length : 0;
+    if (r > 0 && typeof rows[0] !== "object") fail("DATA_SHAPE", `data "${name}" must be a matrix (a list of rows)`);
+    values = new Float64Array(r * c);
+    for (let i = 0; i < r; i++) {
+      const row = rows[i];
+      if (typeof row !== "object" || row.length !== c)
+        fail("DATA_SHAPE", `data "${name}" row ${i} has ${typeof row === "object" ? row.length : 0} columns, row 0 has ${c}`);
+      for (let j = 0; j < c; j++) {
+        if (typeof row[j] !== "number") fail("DATA_SHAPE", `data "${name}"[${i}][${j}] must be a number`);
+        values[i * c + j] = row[j];
+      }
+    }
+    shape = [r, c];
+  }
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!Number.isFinite(v)) fail("DATA_VALUE", `data "${name}"${shape.length ? `[${i}]` : ""} is ${v}: every value must be finite`);
+    if (decl.kind !== "float" && !Number.isInteger(v))
+      fail("DATA_VALUE", `data "${name}"${shape.length ? `[${i}]` : ""} is ${v}: it must be an integer`);
+    if (decl.kind === "category" && (v < 0 || v >= (decl.levels ?? 0)))
+      fail("DATA_VALUE", `data "${name}"${shape.length ? `[${i}]` : ""} is ${v}: categories must be 0..${(decl.levels ?? 0) - 1}`);
+  }
+  const ints = decl.kind === "float" ? null : Int32Array.from(values);
+  return { decl, values, ints, shape };
+}
+
+function broadcast(json: ModelJSON, id: number, shapes: number[][], parts: number[]): number[] {
+  let out: number[] = [];
+  for (const p of parts) {
+    const s = shapes[p];
+    if (s.length === 0) continue;
+    if (out.length === 0) out = s;
+    else if (s.length !== out.length || s.some((v, i) => v !== out[i]))
+      fail(
+        "DATA_SHAPE",
+        `shapes do not match in ${describeNode(json, id)}: ${describeNode(json, parts[0])} has shape [${shapes[parts[0]]}] but ${describeNode(json, p)} has shape [${s}]`,
+      );
+  }
+  return out;
+}
+
+/** Resolve shapes and check the data against the model. */
+export function bindModel(json: ModelJSON, input: DataInput): BoundModel {
+  const data = new Map<string, BoundData>();
+  for (const decl of json.data) data.set(decl.name, toBoundData(decl, input[decl.name]));
+
+  const resolveExtent = (e: number | string, what: string): number => {
+    if (typeof e === "number") return e;
+    const d = data.get(e);
+    if (!d || d.decl.shape !== "scalar") fail("MODEL_DEFINITION", `${what}: size "${e}" must name a scalar integer data input`);
+    const v = d.values[0];
+    if (!(Number.isInteger(v) && v >= 1)) fail("DATA_VALUE", `data "${e}" is ${v}: as a size it must be a positive integer`);
+    return v;
+  };
+
+  const params: ParamLayout[] = [];
+  let dim = 0;
+  for (const decl of json.params) {
+    const shape = decl.shape.map((e) => resolveExtent(e, `parameter "${decl.name}"`));
+    const size = shape.length === 0 ? 1 : shape[0];
+    const elementNames = shape.length === 0 ? [decl.name] : Array.from({ length: size }, (_, i) => `${decl.name}[${i}]`);
+    params.push({ decl: { ...decl, shape }, size, offset: dim, elementNames });
+    dim += size;
+  }
+  const paramByName = new Map(params.map((p) => [p.decl.name, p]));
+
+  const shapes: number[][] = [];
+  const dep: boolean[] = [];
+  json.nodes.forEach((n: NodeJSON, id) => {
+    const refs = nodeInputs(n);
+    for (const r of refs) if (!(r >= 0 && r < id)) fail("MODEL_DEFINITION", `node ${id} refers to node ${r}, which is not defined before it`);
+    dep[id] = n.op === "param" || refs.some((r) => dep[r]);
+    switch (n.op) {
+      case "const":
+        shapes[id] = [];
+        break;
+      case "param": {
+        const p = paramByName.get(n.name);
+        if (!p) fail("MODEL_DEFINITION", `node ${id} names parameter "${n.name}", which is not declared`);
+        shapes[id] = p.decl.shape as number[];
+        break;
+      }
+      case "data": {
+        const d = data.get(n.name);
+        if (!d) fail("MODEL_DEFINITION", `node ${id} names data "${n.name}", which is not declared`);
+        shapes[id] = d.shape;
+        break;
+      }
+      case "unary":
+        shapes[id] = shapes[n.a];
+        break;
+      case "binary":
+        shapes[id] = broadcast(json, id, shapes, [n.a, n.b]);
+        break;
+      case "index": {
+        const a = shapes[n.a];
+        const idxNode = json.nodes[n.index];
+        if (a.length !== 1) fail("DATA_SHAPE", `${describeNode(json, id)}: only a vector can be indexed`);
+        if (idxNode.op !== "data") fail("MODEL_DEFINITION", `${describeNode(json, id)}: the index must be an integer data input`);
+        const d = data.get(idxNode.name)!;
+        if (d.decl.kind === "float") fail("MODEL_DEFINITION", `${describeNode(json, id)}: index "${idxNode.name}" must be integer or category data`);
+        if (d.shape.length !== 1) fail("DATA_SHAPE", `${describeNode(json, id)}: index "${idxNode.name}" must be a vector`);
+        if (d.decl.kind === "category" && d.decl.levels !== a[0])
+          fail("DATA_SHAPE", `${describeNode(json, id)}: "${idxNode.name}" has ${d.decl.levels} levels but the vector has ${a[0]} elements`);
+        const ints = d.ints!;
+        for (let i = 0; i < ints.length; i++)
+          if (ints[i] < 0 || ints[i] >= a[0])
+            fail("DATA_VALUE", `data "${idxNode.name}"[${i}] is ${ints[i]}: it indexes a vector of length ${a[0]} (valid 0..${a[0] - 1})`);
+        shapes[id] = d.shape;
+        break;
+      }
+      case "element": {
+        const a = shapes[n.a];
+        if (a.length !== 1 || !(Number.isInteger(n.k) && n.k >= 0 && n.k < a[0]))
+          fail("DATA_SHAPE", `${describeNode(json, id)}: position ${n.k} is outside a vector of shape [${a}]`);
+        shapes[id] = [];
+        break;
+      }
+      case "matvec": {
+        const m = shapes[n.m];
+        const v = shapes[n.v];
+        if (m.length !== 2 || v.length !== 1 || m[1] !== v[0])
+          fail("DATA_SHAPE", `${describeNode(json, id)}: a [${m}] matrix cannot multiply a [${v}] vector`);
+        if (dep[n.m]) fail("MODEL_DEFINITION", `${describeNode(json, id)}: the matrix must be data`);
+        shapes[id] = [m[0]];
+        break;
+      }
+      case "sum":
+        shapes[id] = [];
+        break;
+      case "logSumExp":
+        shapes[id] = broadcast(json, id, shapes, n.args);
+        break;
+      case "logp":
+        checkDist(json, id, n.dist, shapes);
+        shapes[id] = broadcast(json, id, shapes, [n.value, ...n.dist.args]);
+        break;
+      case "covExpQuad": {
+        const x = shapes[n.x];
+        if (x.length !== 1) fail("DATA_SHAPE", `${describeNode(json, id)}: x must be a vector`);
+        if (shapes[n.alpha].length !== 0 || shapes[n.rho].length !== 0)
+          fail("DATA_SHAPE", `${describeNode(json, id)}: alpha and rho must be scalars`);
+        shapes[id] = [x[0], x[0]];
+        break;
+      }
+      case "addDiag": {
+        const m = shapes[n.m];
+        const d = shapes[n.d];
+        if (m.length !== 2 || m[0] !== m[1]) fail("DATA_SHAPE", `${describeNode(json, id)}: needs a square matrix`);
+        if (!(d.length === 0 || (d.length === 1 && d[0] === m[0])))
+          fail("DATA_SHAPE", `${describeNode(json, id)}: the diagonal must be a scalar or a vector of length ${m[0]}`);
+        shapes[id] = m;
+        break;
+      }
+    }
+  });
+
+  for (const p of params) {
+    checkDist(json, -1, p.decl.prior, shapes, `prior of "${p.decl.name}"`);
+    const argShape = broadcast(json, p.decl.prior.args[0] ?? 0, shapes, p.decl.prior.args.length ? p.decl.prior.args : []);
+    if (argShape.length > 0 && (argShape.length !== 1 || argShape[0] !== p.size || (p.decl.shape as number[]).length === 0))
+      fail("DATA_SHAPE", `prior of "${p.decl.name}": arguments of shape [${argShape}] do not fit a parameter of shape [${p.decl.shape}]`);
+  }
+  for (const o of json.observes) {
+    checkDist(json, -1, o.dist, shapes, `observation "${o.name}"`);
+    if (o.dist.family === "MvNormal") {
+      const [mean, cov] = o.dist.args;
+      const y = shapes[o.value];
+      const c = shapes[cov];
+      if (y.length !== 1 || c.length !== 2 || c[0] !== y[0] || (shapes[mean].length !== 0 && shapes[mean][0] !== y[0]))
+        fail("DATA_SHAPE", `observation "${o.name}": MvNormal needs a vector value, a matching mean and a [n, n] covariance`);
+    } else {
+      const s = broadcast(json, o.value, shapes, [o.value, ...o.dist.args]);
+      if (s.length > 1) fail("DATA_SHAPE", `observation "${o.name}": values must be a scalar or a vector`);
+    }
+    const fam = o.dist.family;
+    if (fam !== "MvNormal" && fam !== "Flat" && familyOf(fam).discrete) {
+      if (dep[o.value]) fail("MODEL_DEFINITION", `observation "${o.name}": a discrete ${fam} must observe data`);
+    }
+  }
+  for (const f of json.factors) {
+    if (shapes[f.node].length > 1) fail("DATA_SHAPE", `factor "${f.name}": must be a scalar or a vector`);
+  }
+  return { json, data, shapes, dependsOnParams: dep, params, paramByName, dim };
+}
+
+function checkDist(json: ModelJSON, id: number, d: { family: string; args: number[] }, shapes: number[][], where?: string): void {
+  const at = where ?? describeNode(json, id);
+  if (d.family === "Flat") {
+    if (d.args.length) fail("MODEL_DEFINITION", `${at}: Flat takes no arguments`);
+    return;
+  }
+  if (d.family === "MvNormal") {
+    if (id >= 0) fail("MODEL_DEFINITION", `${at}: MvNormal can only be used in observe()`);
+    return;
+  }
+  const f = familyOf(d.family);
+  if (d.args.length !== f.argNames.length) fail("MODEL_DEFINITION", `${at}: ${d.family} takes ${f.argNames.length} arguments`);
+  for (const a of d.args) if (shapes[a].length > 1) fail("DATA_SHAPE", `${at}: arguments must be scalars or vectors`);
+}
+
+export function nodeInputs(n: NodeJSON): number[] {
+  switch (n.op) {
+    case "const":
+    case "param":
+    case "data":
+      return [];
+    case "unary":
+    case "sum":
+    case "element":
+      return [n.a];
+    case "binary":
+      return [n.a, n.b];
+    case "index":
+      return [n.a, n.index];
+    case "matvec":
+      return [n.m, n.v];
+    case "logSumExp":
+      return n.args;
+    case "logp":
+      return [n.value, ...n.dist.args];
+    case "covExpQuad":
+      return [n.x, n.alpha, n.rho];
+    case "addDiag":
+      return [n.m, n.d];
+  }
+}

@@ -1,0 +1,354 @@
+// The model language. A model is written as a function of a builder `m`, as briefly as PyMC:
+//
+//   const seedRegression = model("seed-regression", (m) => {
+//     const x = m.data("x");
+//     const category = m.data("category", { levels: 3 });
+//     const beta = m.param("beta", Normal(0, 2), { shape: 3 });
+//     const sigma = m.param("sigma", HalfNormal(2));
+//     m.observe("obs", Normal(beta.at(category).mul(x), sigma), m.data("y"));
+//   });
+//
+// Building only records a graph (graph.ts); nothing is evaluated here.
+import { BayesServeError } from "../errors.js";
+import type {
+  BinaryFn,
+  DataDecl,
+  DataKind,
+  DataShape,
+  DistJSON,
+  Extent,
+  FamilyName,
+  ModelJSON,
+  NodeJSON,
+  ParamDecl,
+  TransformJSON,
+  UnaryFn,
+} from "./graph.js";
+import { familyOf } from "./families.js";
+
+export type ExprLike = Expr | number;
+
+/** A node of a model graph, with the operations users compose. */
+export class Expr {
+  constructor(
+    readonly graph: GraphBuilder,
+    readonly id: number,
+  ) {}
+  add(b: ExprLike): Expr {
+    return this.graph.binary("add", this, b);
+  }
+  sub(b: ExprLike): Expr {
+    return this.graph.binary("sub", this, b);
+  }
+  mul(b: ExprLike): Expr {
+    return this.graph.binary("mul", this, b);
+  }
+  div(b: ExprLike): Expr {
+    return this.graph.binary("div", this, b);
+  }
+  pow(b: ExprLike): Expr {
+    return this.graph.binary("pow", this, b);
+  }
+  neg(): Expr {
+    return this.graph.unary("neg", this);
+  }
+  exp(): Expr {
+    return this.graph.unary("exp", this);
+  }
+  log(): Expr {
+    return this.graph.unary("log", this);
+  }
+  log1p(): Expr {
+    return this.graph.unary("log1p", this);
+  }
+  /** log(1 - x). */
+  log1m(): Expr {
+    return this.graph.unary("log1m", this);
+  }
+  logistic(): Expr {
+    return this.graph.unary("logistic", this);
+  }
+  softplus(): Expr {
+    return this.graph.unary("softplus", this);
+  }
+  sqrt(): Expr {
+    return this.graph.unary("sqrt", this);
+  }
+  square(): Expr {
+    return this.graph.unary("square", this);
+  }
+  abs(): Expr {
+    return this.graph.unary("abs", this);
+  }
+  /** Index this vector: by an integer data vector (one element per row) or by a constant 0-based position. */
+  at(index: Expr | number): Expr {
+    if (typeof index === "number") return this.graph.add({ op: "element", a: this.id, k: index });
+    this.graph.own(index);
+    return this.graph.add({ op: "index", a: this.id, index: index.id });
+  }
+  /** Matrix–vector product, this matrix times v. */
+  matvec(v: Expr): Expr {
+    this.graph.own(v);
+    return this.graph.add({ op: "matvec", m: this.id, v: v.id });
+  }
+  sum(): Expr {
+    return this.graph.add({ op: "sum", a: this.id });
+  }
+}
+
+/** A distribution with its arguments, not yet attached to a graph. */
+export class Dist {
+  constructor(
+    readonly family: DistJSON["family"],
+    readonly args: ExprLike[],
+  ) {}
+  /** The elementwise log-density of `value` under this distribution, as an expression. */
+  logp(value: Expr): Expr {
+    const g = value.graph;
+    return g.add({ op: "logp", dist: g.dist(this), value: value.id });
+  }
+}
+
+const dist =
+  (family: FamilyName) =>
+  (...args: ExprLike[]): Dist => {
+    const f = familyOf(family);
+    if (args.length !== f.argNames.length)
+      throw new BayesServeError(
+        "MODEL_DEFINITION",
+        `${family} takes ${f.argNames.length} argument(s) (${f.argNames.join(", ")}), got ${args.length}`,
+      );
+    return new Dist(family, args);
+  };
+
+export const Normal = dist("Normal") as (mu: ExprLike, sigma: ExprLike) => Dist;
+export const HalfNormal = dist("HalfNormal") as (sigma: ExprLike) => Dist;
+export const StudentT = dist("StudentT") as (nu: ExprLike, mu: ExprLike, sigma: ExprLike) => Dist;
+export const Cauchy = dist("Cauchy") as (mu: ExprLike, sigma: ExprLike) => Dist;
+export const HalfCauchy = dist("HalfCauchy") as (sigma: ExprLike) => Dist;
+export const Exponential = dist("Exponential") as (rate: ExprLike) => Dist;
+/** Gamma with shape alpha and rate beta. */
+export const Gamma = dist("Gamma") as (alpha: ExprLike, beta: ExprLike) => Dist;
+export const InverseGamma = dist("InverseGamma") as (alpha: ExprLike, beta: ExprLike) => Dist;
+export const LogNormal = dist("LogNormal") as (mu: ExprLike, sigma: ExprLike) => Dist;
+export const Beta = dist("Beta") as (alpha: ExprLike, beta: ExprLike) => Dist;
+export const Uniform = dist("Uniform") as (lower: ExprLike, upper: ExprLike) => Dist;
+export const BernoulliLogit = dist("BernoulliLogit") as (logit: ExprLike) => Dist;
+export const BinomialLogit = dist("BinomialLogit") as (n: ExprLike, logit: ExprLike) => Dist;
+export const PoissonLog = dist("PoissonLog") as (logRate: ExprLike) => Dist;
+/** Mean mu, overdispersion phi (variance mu + mu²/phi), as Stan's neg_binomial_2. */
+export const NegativeBinomial = dist("NegativeBinomial") as (mu: ExprLike, phi: ExprLike) => Dist;
+/** An improper flat prior (no density term), as Stan's unassigned parameters. */
+export const Flat = (): Dist => new Dist("Flat", []);
+/** Multivariate normal with mean vector and covariance matrix (factorised by Cholesky inside). */
+export const MvNormal = (mean: ExprLike, cov: Expr): Dist => new Dist("MvNormal", [mean, cov]);
+
+/** log(Σ exp(args)), elementwise: mixtures. */
+export function logSumExp(...args: Expr[]): Expr {
+  if (args.length === 0) throw new BayesServeError("MODEL_DEFINITION", "logSumExp needs at least one argument");
+  const g = args[0].graph;
+  for (const a of args) g.own(a);
+  return g.add({ op: "logSumExp", args: args.map((a) => a.id) });
+}
+
+/** Squared-exponential kernel matrix over points x: alpha² exp(-(xi - xj)² / (2 rho²)). */
+export function covExpQuad(x: Expr, alpha: ExprLike, rho: ExprLike): Expr {
+  const g = x.graph;
+  return g.add({ op: "covExpQuad", x: x.id, alpha: g.node(alpha), rho: g.node(rho) });
+}
+
+/** A square matrix plus d on its diagonal (a scalar or a vector). */
+export function addDiag(m: Expr, d: ExprLike): Expr {
+  return m.graph.add({ op: "addDiag", m: m.id, d: m.graph.node(d) });
+}
+
+export interface DataOptions {
+  /** Integer categories 0..levels-1 (implies kind "category"). */
+  levels?: number;
+  kind?: DataKind;
+  shape?: DataShape;
+}
+
+export interface ParamOptions {
+  shape?: Extent | Extent[];
+  lower?: number;
+  upper?: number;
+  /** An increasing vector (Stan's ordered[K]). */
+  ordered?: boolean;
+}
+
+/** Records the graph. One per model. */
+export class GraphBuilder {
+  readonly nodes: NodeJSON[] = [];
+  readonly data: DataDecl[] = [];
+  readonly params: ParamDecl[] = [];
+  readonly observes: ModelJSON["observes"] = [];
+  readonly factors: ModelJSON["factors"] = [];
+  readonly deterministics: ModelJSON["deterministics"] = [];
+  private readonly dataNodes = new Map<string, number>();
+  private readonly names = new Set<string>();
+
+  add(node: NodeJSON): Expr {
+    this.nodes.push(node);
+    return new Expr(this, this.nodes.length - 1);
+  }
+  own(e: Expr): void {
+    if (e.graph !== this) throw new BayesServeError("MODEL_DEFINITION", "an expression from another model was used here");
+  }
+  node(x: ExprLike): number {
+    if (typeof x === "number") {
+      if (!Number.isFinite(x)) throw new BayesServeError("MODEL_DEFINITION", `constant ${x} is not finite`);
+      return this.add({ op: "const", value: x }).id;
+    }
+    this.own(x);
+    return x.id;
+  }
+  dist(d: Dist): DistJSON {
+    return { family: d.family, args: d.args.map((a) => this.node(a)) };
+  }
+  unary(fn: UnaryFn, a: Expr): Expr {
+    return this.add({ op: "unary", fn, a: a.id });
+  }
+  binary(fn: BinaryFn, a: Expr, b: ExprLike): Expr {
+    return this.add({ op: "binary", fn, a: a.id, b: this.node(b) });
+  }
+  claim(name: string, what: string): void {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      throw new BayesServeError("MODEL_DEFINITION", `${what} name "${name}" must be an identifier (letters, digits, _)`);
+    if (this.names.has(name)) throw new BayesServeError("MODEL_DEFINITION", `the name "${name}" is used twice`);
+    this.names.add(name);
+  }
+}
+
+/** What the model function receives. */
+export interface ModelBuilder {
+  /** A named data input, replaceable after fitting (like pm.Data). Default: a float vector. */
+  data(name: string, options?: DataOptions): Expr;
+  /** The size of an axis given by a scalar integer data input, for `shape`. */
+  dim(name: string): string;
+  param(name: string, prior: Dist, options?: ParamOptions): Expr;
+  observe(name: string, dist: Dist, value: Expr): void;
+  /** Adds sum(expr) to the log-density. */
+  factor(name: string, expr: Expr): void;
+  /** A named derived quantity, reported with the draws. */
+  deterministic(name: string, expr: Expr): Expr;
+}
+
+export class Model {
+  readonly name: string;
+  readonly json: ModelJSON;
+  constructor(json: ModelJSON) {
+    this.json = json;
+    this.name = json.name;
+  }
+  toJSON(): ModelJSON {
+    return this.json;
+  }
+}
+
+function defaultTransform(prior: Dist, options: ParamOptions, name: string): TransformJSON {
+  const { lower, upper, ordered } = options;
+  if (ordered) {
+    if (lower !== undefined || upper !== undefined)
+      throw new BayesServeError("MODEL_DEFINITION", `parameter "${name}": ordered cannot be combined with bounds`);
+    return { kind: "ordered" };
+  }
+  if (lower !== undefined && upper !== undefined) {
+    if (!(upper > lower)) throw new BayesServeError("MODEL_DEFINITION", `parameter "${name}": upper must exceed lower`);
+    return { kind: "interval", lower, upper };
+  }
+  if (lower !== undefined) return { kind: "lower", lower };
+  if (upper !== undefined) return { kind: "upper", upper };
+  if (prior.family === "Flat" || prior.family === "MvNormal") return { kind: "identity" };
+  const support = familyOf(prior.family).support;
+  if (support === "positive") return { kind: "lower", lower: 0 };
+  if (support === "unit") return { kind: "interval", lower: 0, upper: 1 };
+  if (support === "bounded") {
+    const [lo, hi] = prior.args;
+    if (typeof lo !== "number" || typeof hi !== "number")
+      throw new BayesServeError(
+        "MODEL_DEFINITION",
+        `parameter "${name}": a Uniform prior with non-constant bounds needs explicit lower/upper options`,
+      );
+    return { kind: "interval", lower: lo, upper: hi };
+  }
+  if (support === "count" || support === "binary")
+    throw new BayesServeError("MODEL_DEFINITION", `parameter "${name}": discrete priors (${prior.family}) cannot be sampled by NUTS`);
+  return { kind: "identity" };
+}
+
+/** Define a model. */
+export function model(name: string, define: (m: ModelBuilder) => void): Model {
+  const g = new GraphBuilder();
+  const dataNodes = new Map<string, { id: number; decl: DataDecl }>();
+  const m: ModelBuilder = {
+    data(dataName, options = {}) {
+      const kind: DataKind = options.levels !== undefined ? "category" : (options.kind ?? "float");
+      const shape: DataShape = options.shape ?? "vector";
+      const existing = dataNodes.get(dataName);
+      if (existing) {
+        const d = existing.decl;
+        const same =
+          (options.kind === undefined || options.kind === d.kind) &&
+          (options.levels === undefined || options.levels === d.levels) &&
+          (options.shape === undefined || options.shape === d.shape);
+        if (!same) throw new BayesServeError("MODEL_DEFINITION", `data "${dataName}" is declared twice with different options`);
+        return new Expr(g, existing.id);
+      }
+      g.claim(dataName, "data");
+      if (kind === "category" && !(Number.isInteger(options.levels) && (options.levels ?? 0) >= 1))
+        throw new BayesServeError("MODEL_DEFINITION", `data "${dataName}": levels must be a positive integer`);
+      const decl: DataDecl = { name: dataName, kind, shape, ...(kind === "category" ? { levels: options.levels } : {}) };
+      g.data.push(decl);
+      const id = g.add({ op: "data", name: dataName }).id;
+      dataNodes.set(dataName, { id, decl });
+      return new Expr(g, id);
+    },
+    dim(dataName) {
+      m.data(dataName, { kind: "integer", shape: "scalar" });
+      return dataName;
+    },
+    param(paramName, prior, options = {}) {
+      g.claim(paramName, "parameter");
+      if (prior.family === "MvNormal")
+        throw new BayesServeError("MODEL_DEFINITION", `parameter "${paramName}": MvNormal priors are not supported; use it to observe data`);
+      const shape = options.shape === undefined ? [] : Array.isArray(options.shape) ? options.shape : [options.shape];
+      if (shape.length > 1) throw new BayesServeError("MODEL_DEFINITION", `parameter "${paramName}": only scalars and vectors are supported`);
+      for (const e of shape)
+        if (typeof e === "number" && !(Number.isInteger(e) && e >= 1))
+          throw new BayesServeError("MODEL_DEFINITION", `parameter "${paramName}": shape must hold positive integers`);
+      const transform = defaultTransform(prior, options, paramName);
+      const priorJSON = g.dist(prior);
+      g.params.push({ name: paramName, shape, transform, prior: priorJSON });
+      return g.add({ op: "param", name: paramName });
+    },
+    observe(obsName, d, value) {
+      g.claim(obsName, "observation");
+      g.own(value);
+      g.observes.push({ name: obsName, dist: g.dist(d), value: value.id });
+    },
+    factor(factorName, expr) {
+      g.claim(factorName, "factor");
+      g.own(expr);
+      g.factors.push({ name: factorName, node: expr.id });
+    },
+    deterministic(detName, expr) {
+      g.claim(detName, "deterministic");
+      g.own(expr);
+      g.deterministics.push({ name: detName, node: expr.id });
+      return expr;
+    },
+  };
+  define(m);
+  if (g.params.length === 0) throw new BayesServeError("MODEL_DEFINITION", `model "${name}" has no parameters`);
+  return new Model({
+    format: "bayes-serve/model@1",
+    name,
+    nodes: g.nodes,
+    data: g.data,
+    params: g.params,
+    observes: g.observes,
+    factors: g.factors,
+    deterministics: g.deterministics,
+  });
+}

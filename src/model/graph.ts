@@ -1,0 +1,97 @@
+// The model as data: a JSON-serialisable graph. The builder (builder.ts) writes it, the compiler (compile.ts) turns it
+// into a log-density with gradient, and the simulator (simulate.ts) evaluates it forward. Nothing else defines a model.
+
+export type UnaryFn = "neg" | "exp" | "log" | "log1p" | "log1m" | "logistic" | "softplus" | "sqrt" | "square" | "abs";
+export type BinaryFn = "add" | "sub" | "mul" | "div" | "pow";
+
+export type FamilyName =
+  | "Normal"
+  | "HalfNormal"
+  | "StudentT"
+  | "Cauchy"
+  | "HalfCauchy"
+  | "Exponential"
+  | "Gamma"
+  | "InverseGamma"
+  | "LogNormal"
+  | "Beta"
+  | "Uniform"
+  | "BernoulliLogit"
+  | "BinomialLogit"
+  | "PoissonLog"
+  | "NegativeBinomial";
+
+/** A distribution: a family and its arguments (node ids). */
+export interface DistJSON {
+  family: FamilyName | "Flat" | "MvNormal";
+  args: number[];
+}
+
+export type NodeJSON =
+  | { op: "const"; value: number }
+  | { op: "param"; name: string }
+  | { op: "data"; name: string }
+  | { op: "unary"; fn: UnaryFn; a: number }
+  | { op: "binary"; fn: BinaryFn; a: number; b: number }
+  /** a[index[i]]: a vector gathered by an integer data vector. */
+  | { op: "index"; a: number; index: number }
+  /** a[k] for a constant k. */
+  | { op: "element"; a: number; k: number }
+  /** Matrix (data) times vector. */
+  | { op: "matvec"; m: number; v: number }
+  | { op: "sum"; a: number }
+  /** Elementwise log(Σ exp(args)). */
+  | { op: "logSumExp"; args: number[] }
+  /** Elementwise log-density of `value` under `dist`. */
+  | { op: "logp"; dist: DistJSON; value: number }
+  /** Squared-exponential kernel matrix of points x: alpha² exp(-(xi-xj)² / (2 rho²)). */
+  | { op: "covExpQuad"; x: number; alpha: number; rho: number }
+  /** A matrix plus a scalar (or vector) on its diagonal. */
+  | { op: "addDiag"; m: number; d: number };
+
+export type DataKind = "float" | "integer" | "category";
+export type DataShape = "scalar" | "vector" | "matrix";
+
+export interface DataDecl {
+  name: string;
+  kind: DataKind;
+  shape: DataShape;
+  /** For categories: values are 0..levels-1. */
+  levels?: number;
+}
+
+/** Size of one axis: a number, or the name of a scalar integer data input (like Stan's `int<lower=0> J;`). */
+export type Extent = number | string;
+
+export type TransformJSON =
+  | { kind: "identity" }
+  | { kind: "lower"; lower: number }
+  | { kind: "upper"; upper: number }
+  | { kind: "interval"; lower: number; upper: number }
+  | { kind: "ordered" };
+
+export interface ParamDecl {
+  name: string;
+  /** [] for a scalar, [n] for a vector. */
+  shape: Extent[];
+  transform: TransformJSON;
+  prior: DistJSON;
+}
+
+export interface ObserveDecl {
+  name: string;
+  dist: DistJSON;
+  value: number;
+}
+
+export interface ModelJSON {
+  format: "bayes-serve/model@1";
+  name: string;
+  nodes: NodeJSON[];
+  data: DataDecl[];
+  params: ParamDecl[];
+  observes: ObserveDecl[];
+  /** Extra log-density terms: the sum of each node is added (e.g. a mixture's log-sum-exp). */
+  factors: { name: string; node: number }[];
+  deterministics: { name: string; node: number }[];
+}

@@ -1,0 +1,49 @@
+// A model's JSON form, read back with checks: a trained artefact carries its model, and a server rebuilds it from
+// this without any of the training code.
+import { BayesServeError } from "../errors.js";
+import { Model } from "./builder.js";
+import { FAMILIES } from "./families.js";
+import type { ModelJSON } from "./graph.js";
+import { nodeInputs } from "./bind.js";
+
+const OPS = new Set(["const", "param", "data", "unary", "binary", "index", "element", "matvec", "sum", "logSumExp", "logp", "covExpQuad", "addDiag"]);
+const UNARY = new Set(["neg", "exp", "log", "log1p", "log1m", "logistic", "softplus", "sqrt", "square", "abs"]);
+const BINARY = new Set(["add", "sub", "mul", "div", "pow"]);
+
+function bad(where: string, msg: string): never {
+  throw new BayesServeError("MODEL_DEFINITION", `model JSON: ${where}: ${msg}`);
+}
+
+function checkFamily(where: string, d: unknown, nodes: number): void {
+  if (typeof d !== "object" || d === null) bad(where, "distribution must be an object");
+  const dist = d as { family?: unknown; args?: unknown };
+  const fam = dist.family;
+  if (typeof fam !== "string" || !(fam in FAMILIES || fam === "Flat" || fam === "MvNormal")) bad(where, `unknown family ${JSON.stringify(fam)}`);
+  if (!Array.isArray(dist.args) || dist.args.some((a) => !Number.isInteger(a) || a < 0 || a >= nodes)) bad(where, "args must be node ids");
+}
+
+/** Rebuild a model from its JSON form (as written by `Model.toJSON`). */
+export function modelFromJSON(input: unknown): Model {
+  if (typeof input !== "object" || input === null) bad("root", "must be an object");
+  const j = input as Partial<ModelJSON>;
+  if (j.format !== "bayes-serve/model@1") bad("format", `expected "bayes-serve/model@1", got ${JSON.stringify(j.format)}`);
+  if (typeof j.name !== "string" || !j.name) bad("name", "must be a non-empty string");
+  for (const key of ["nodes", "data", "params", "observes", "factors", "deterministics"] as const)
+    if (!Array.isArray(j[key])) bad(key, "must be an array");
+  const nodes = j.nodes!;
+  nodes.forEach((n, id) => {
+    const where = `nodes[${id}]`;
+    if (typeof n !== "object" || n === null || !OPS.has((n as { op: string }).op)) bad(where, "unknown op");
+    if (n.op === "unary" && !UNARY.has(n.fn)) bad(where, `unknown unary function ${JSON.stringify(n.fn)}`);
+    if (n.op === "binary" && !BINARY.has(n.fn)) bad(where, `unknown binary function ${JSON.stringify(n.fn)}`);
+    if (n.op === "const" && !Number.isFinite(n.value)) bad(where, "constant must be finite");
+    if (n.op === "logp") checkFamily(where, n.dist, id);
+    for (const r of nodeInputs(n)) if (!Number.isInteger(r) || r < 0 || r >= id) bad(where, `input ${r} must be an earlier node`);
+  });
+  j.params!.forEach((p, k) => checkFamily(`params[${k}].prior`, p.prior, nodes.length));
+  j.observes!.forEach((o, k) => {
+    checkFamily(`observes[${k}].dist`, o.dist, nodes.length);
+    if (!Number.isInteger(o.value) || o.value < 0 || o.value >= nodes.length) bad(`observes[${k}].value`, "must be a node id");
+  });
+  return new Model(j as ModelJSON);
+}
