@@ -1,0 +1,35 @@
+// Worker-thread entry: compiles the model from its JSON form and runs one chain. The chain's random stream depends
+// only on (seed, chain), so results are bit-identical however the threads are scheduled.
+import { parentPort, workerData } from "node:worker_threads";
+import { BayesServeError } from "../errors.js";
+import { bindModel, type DataInput } from "../model/bind.js";
+import { compileModel } from "../model/compile.js";
+import type { ModelJSON } from "../model/graph.js";
+import { runChain, type SamplerSettings } from "./sampler.js";
+
+export interface ChainJob {
+  model: ModelJSON;
+  data: DataInput;
+  settings: SamplerSettings;
+  chain: number;
+}
+
+export type ChainMessage =
+  | { type: "progress"; chain: number; iteration: number; total: number; warmup: boolean }
+  | { type: "done"; result: ReturnType<typeof runChain> }
+  | { type: "error"; code: string | null; message: string };
+
+const port = parentPort;
+if (port) {
+  const job = workerData as ChainJob;
+  try {
+    const compiled = compileModel(bindModel(job.model, job.data));
+    const result = runChain(compiled, job.settings, job.chain, (iteration, total, warmup) =>
+      port.postMessage({ type: "progress", chain: job.chain, iteration, total, warmup } satisfies ChainMessage),
+    );
+    port.postMessage({ type: "done", result } satisfies ChainMessage, [result.unconstrained.buffer as ArrayBuffer, result.stats.buffer as ArrayBuffer]);
+  } catch (err) {
+    const e = err as Error;
+    port.postMessage({ type: "error", code: err instanceof BayesServeError ? err.code : null, message: e.message } satisfies ChainMessage);
+  }
+}

@@ -1,0 +1,181 @@
+// Fitting a model: chains of adaptive NUTS on worker threads, their draws mapped back to the constrained space and
+// the model's deterministic quantities computed, collected in one posterior.
+import { Worker } from "node:worker_threads";
+import { BayesServeError, type ErrorCode } from "../errors.js";
+import { bindModel, type BoundModel, type DataInput } from "../model/bind.js";
+import type { Model } from "../model/builder.js";
+import { compileModel, type CompiledModel } from "../model/compile.js";
+import { evaluateNodes } from "../model/evaluate.js";
+import type { ChainJob, ChainMessage } from "./chain-worker.js";
+import { createProgress } from "./progress.js";
+import { type ChainResult, DEFAULT_SAMPLER_SETTINGS, runChain, SAMPLE_STATS, type SamplerSettings } from "./sampler.js";
+
+export interface FitOptions extends Partial<SamplerSettings> {
+  chains?: number;
+  /** Run chains on worker threads (default) or one after another on this thread. */
+  threads?: boolean;
+  /** Show progress bars (only ever on a terminal). Default true. */
+  progress?: boolean;
+}
+
+export interface Posterior {
+  modelName: string;
+  /** Scalar names: parameters, then deterministic quantities, 0-based (beta[0]). */
+  names: string[];
+  /** Shapes of each named quantity: {beta: [3], sigma: []}. */
+  shapes: Record<string, number[]>;
+  chains: number;
+  draws: number;
+  /** Constrained values, [chain][draw][name]. */
+  values: Float64Array;
+  statNames: readonly string[];
+  /** [chain][draw][stat]. */
+  stats: Float64Array;
+  stepSizes: number[];
+  invMetrics: Float64Array[];
+  warmupDivergences: number[];
+  settings: SamplerSettings;
+  /** Wall-clock seconds of the slowest chain. */
+  seconds: number;
+}
+
+export async function fit(model: Model, data: DataInput, options: FitOptions = {}): Promise<Posterior> {
+  const settings: SamplerSettings = {
+    draws: options.draws ?? DEFAULT_SAMPLER_SETTINGS.draws,
+    tune: options.tune ?? DEFAULT_SAMPLER_SETTINGS.tune,
+    seed: options.seed ?? DEFAULT_SAMPLER_SETTINGS.seed,
+    maxTreeDepth: options.maxTreeDepth ?? DEFAULT_SAMPLER_SETTINGS.maxTreeDepth,
+    targetAccept: options.targetAccept ?? DEFAULT_SAMPLER_SETTINGS.targetAccept,
+    initRadius: options.initRadius ?? DEFAULT_SAMPLER_SETTINGS.initRadius,
+  };
+  const chains = options.chains ?? 4;
+  checkSettings(settings, chains);
+  // Bind and compile here first: bad data fails fast, with one clear error, before any thread starts.
+  const compiled = compileModel(bindModel(model.json, data));
+  const progress = options.progress === false ? { update() {}, finish() {} } : createProgress(chains);
+  let results: ChainResult[];
+  if (options.threads === false || chains === 1) {
+    results = [];
+    for (let c = 0; c < chains; c++) results.push(runChain(compiled, settings, c, (i, t, w) => progress.update(c, i, t, w)));
+  } else {
+    results = await Promise.all(
+      Array.from({ length: chains }, (_, c) => runChainInWorker({ model: model.json, data, settings, chain: c }, progress.update)),
+    );
+  }
+  progress.finish();
+  return assemble(compiled, settings, results);
+}
+
+function checkSettings(s: SamplerSettings, chains: number): void {
+  const bad = (field: string, msg: string): never => {
+    throw new BayesServeError("USAGE", `${field} ${msg}`);
+  };
+  if (!(Number.isInteger(s.draws) && s.draws >= 1)) bad("draws", `must be a positive integer (got ${s.draws})`);
+  if (!(Number.isInteger(s.tune) && s.tune >= 0)) bad("tune", `must be a non-negative integer (got ${s.tune})`);
+  if (!(Number.isInteger(chains) && chains >= 1 && chains <= 64)) bad("chains", `must be an integer in 1..64 (got ${chains})`);
+  if (!(Number.isInteger(s.maxTreeDepth) && s.maxTreeDepth >= 1 && s.maxTreeDepth <= 20))
+    bad("maxTreeDepth", `must be an integer in 1..20 (got ${s.maxTreeDepth})`);
+  if (!(s.targetAccept > 0 && s.targetAccept < 1)) bad("targetAccept", `must be in (0, 1) (got ${s.targetAccept})`);
+  if (!Number.isSafeInteger(s.seed) || s.seed < 0) bad("seed", `must be a non-negative integer (got ${s.seed})`);
+}
+
+/** From dist/ the worker is chain-worker.js; from TypeScript sources (tests, tsx) it is the .ts file, loaded through tsx. */
+function startWorker(job: ChainJob): Worker {
+  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./chain-worker.js", import.meta.url), { workerData: job });
+  const tsxApi = import.meta.resolve("tsx/esm/api");
+  const entry = new URL("./chain-worker.ts", import.meta.url).href;
+  const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(boot, { eval: true, workerData: job });
+}
+
+function runChainInWorker(job: ChainJob, onProgress: (c: number, i: number, t: number, w: boolean) => void): Promise<ChainResult> {
+  return new Promise((resolve, reject) => {
+    const worker = startWorker(job);
+    let settled = false;
+    worker.on("message", (msg: ChainMessage) => {
+      if (msg.type === "progress") onProgress(msg.chain, msg.iteration, msg.total, msg.warmup);
+      else if (msg.type === "done") {
+        settled = true;
+        resolve(msg.result);
+      } else {
+        settled = true;
+        reject(msg.code ? new BayesServeError(msg.code as ErrorCode, msg.message) : new Error(msg.message));
+      }
+    });
+    worker.on("error", (err) => {
+      if (!settled) reject(err);
+      settled = true;
+    });
+    worker.on("exit", (code) => {
+      if (!settled) reject(new Error(`chain ${job.chain}: worker exited with code ${code}`));
+    });
+  });
+}
+
+function assemble(compiled: CompiledModel, settings: SamplerSettings, results: ChainResult[]): Posterior {
+  const bound: BoundModel = compiled.bound;
+  const dim = compiled.dim;
+  const json = bound.json;
+  const detNames: string[] = [];
+  const shapes: Record<string, number[]> = {};
+  for (const p of bound.params) shapes[p.decl.name] = p.decl.shape as number[];
+  for (const d of json.deterministics) {
+    const s = bound.shapes[d.node];
+    if (s.length > 1) throw new BayesServeError("MODEL_DEFINITION", `deterministic "${d.name}" must be a scalar or a vector`);
+    shapes[d.name] = s;
+    if (s.length === 0) detNames.push(d.name);
+    else for (let i = 0; i < s[0]; i++) detNames.push(`${d.name}[${i}]`);
+  }
+  const names = [...compiled.paramNames, ...detNames];
+  const width = names.length;
+  const chains = results.length;
+  const draws = settings.draws;
+  const values = new Float64Array(chains * draws * width);
+  const nStats = SAMPLE_STATS.length;
+  const stats = new Float64Array(chains * draws * nStats);
+  const constrained = new Float64Array(dim);
+  const lastDet = json.deterministics.reduce((m, d) => Math.max(m, d.node), -1);
+  for (const r of results) {
+    stats.set(r.stats, r.chain * draws * nStats);
+    for (let d = 0; d < draws; d++) {
+      compiled.constrain(r.unconstrained.subarray(d * dim, (d + 1) * dim), constrained);
+      const row = (r.chain * draws + d) * width;
+      values.set(constrained, row);
+      if (lastDet >= 0) {
+        const vals = evaluateNodes(bound, constrained, 0, lastDet);
+        let k = row + dim;
+        for (const det of json.deterministics) {
+          const v = vals[det.node];
+          for (let i = 0; i < v.length; i++) values[k++] = v[i];
+        }
+      }
+    }
+  }
+  return {
+    modelName: json.name,
+    names,
+    shapes,
+    chains,
+    draws,
+    values,
+    statNames: SAMPLE_STATS,
+    stats,
+    stepSizes: results.map((r) => r.stepSize),
+    invMetrics: results.map((r) => r.invMetric),
+    warmupDivergences: results.map((r) => r.warmupDivergences),
+    settings,
+    seconds: Math.max(...results.map((r) => r.seconds)),
+  };
+}
+
+/** One quantity's draws per chain (copies out of the [chain][draw][name] layout). */
+export function chainsOf(posterior: Posterior, name: string): Float64Array[] {
+  const k = posterior.names.indexOf(name);
+  if (k < 0) throw new BayesServeError("USAGE", `no quantity named "${name}" in the posterior`);
+  const w = posterior.names.length;
+  return Array.from({ length: posterior.chains }, (_, c) => {
+    const out = new Float64Array(posterior.draws);
+    for (let d = 0; d < posterior.draws; d++) out[d] = posterior.values[(c * posterior.draws + d) * w + k];
+    return out;
+  });
+}

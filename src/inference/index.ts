@@ -1,0 +1,3 @@
+export { fit, chainsOf, type FitOptions, type Posterior } from "./fit.js";
+export { runChain, DEFAULT_SAMPLER_SETTINGS, SAMPLE_STATS, type SamplerSettings, type ChainResult } from "./sampler.js";
+export { createNutsKernel, MAX_DELTA_H, DEFAULT_MAX_TREE_DEPTH } from "./nuts.js";
