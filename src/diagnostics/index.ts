@@ -11,3 +11,8 @@ export * from "./beta-quantile.js";
 export * from "./incomplete-beta.js";
 export * from "./log-gamma.js";
 export * from "./normal-quantile.js";
+export * from "./hdi.js";
+export * from "./histogram.js";
+export * from "./energy.js";
+export * from "./summary.js";
+export * from "./format-summary.js";
