@@ -56,6 +56,75 @@ export function autocovarianceInto(
   return out;
 }
 
+/**
+ * Autocovariances of two sequences of equal length N at once, with one forward and one
+ * inverse complex FFT (the standard "two real FFTs for the price of one" packing, Press et al.,
+ * Numerical Recipes §12.3): z = x + i y, X_k = (Z_k + conj Z_{M-k}) / 2,
+ * Y_k = (Z_k - conj Z_{M-k}) / 2i; then |X_k|^2 + i |Y_k|^2 is transformed back, whose real and
+ * imaginary parts are the two (real) autocorrelation sequences. Scaled as
+ * {@link autocovarianceInto}.
+ */
+export function autocovariancePairInto(
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  outX: Float64Array,
+  outY: Float64Array,
+  ws: AutocovarianceWorkspace = autocovarianceWorkspace(x.length),
+): void {
+  const n = x.length;
+  if (y.length !== n) throw new RangeError("autocovariance: sequences must have equal lengths");
+  const { re, im } = ws;
+  const M = re.length;
+  if (M < 2 * n) throw new RangeError("autocovariance: workspace too small");
+  const mx = mean(x);
+  const my = mean(y);
+  let ssx = 0;
+  let ssy = 0;
+  for (let i = 0; i < n; i++) {
+    const dx = x[i] - mx;
+    const dy = y[i] - my;
+    re[i] = dx;
+    im[i] = dy;
+    ssx += dx * dx;
+    ssy += dy * dy;
+  }
+  re.fill(0, n);
+  im.fill(0, n);
+  fftInPlace(re, im);
+  // Power spectra of both sequences, packed as |X_k|^2 + i |Y_k|^2 (k and M-k together).
+  for (let k = 0; k <= M >> 1; k++) {
+    const j = (M - k) & (M - 1);
+    const zr = re[k];
+    const zi = im[k];
+    const wr = re[j];
+    const wi = im[j];
+    // X_k = ((zr + wr) + i (zi - wi)) / 2 ; Y_k = ((zi + wi) - i (zr - wr)) / 2
+    const xr = 0.5 * (zr + wr);
+    const xi = 0.5 * (zi - wi);
+    const yr = 0.5 * (zi + wi);
+    const yi = -0.5 * (zr - wr);
+    const px = xr * xr + xi * xi;
+    const py = yr * yr + yi * yi;
+    re[k] = px;
+    im[k] = py;
+    re[j] = px;
+    im[j] = py;
+  }
+  fftInPlace(re, im, true);
+  if (ssx === 0) outX.fill(0, 0, n);
+  else {
+    const scale = ssx / n / re[0];
+    for (let t = 0; t < n; t++) outX[t] = re[t] * scale;
+    outX[0] = ssx / n;
+  }
+  if (ssy === 0) outY.fill(0, 0, n);
+  else {
+    const scale = ssy / n / im[0];
+    for (let t = 0; t < n; t++) outY[t] = im[t] * scale;
+    outY[0] = ssy / n;
+  }
+}
+
 /** Autocovariances of `x` at lags 0..N-1 (new array). */
 export function autocovariance(x: ArrayLike<number>): Float64Array {
   return autocovarianceInto(x, new Float64Array(x.length));

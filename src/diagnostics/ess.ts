@@ -7,7 +7,7 @@
  * Vehtari, Gelman, Simpson, Carpenter & Bürkner (2021), "Rank-normalization, folding, and
  * localization: an improved R-hat for assessing convergence of MCMC", Bayesian Analysis 16(2).
  */
-import { autocovarianceInto, autocovarianceWorkspace } from "./autocovariance.js";
+import { autocovarianceInto, autocovariancePairInto, autocovarianceWorkspace } from "./autocovariance.js";
 import {
   drawsPerChain,
   mapChains,
@@ -39,14 +39,23 @@ export function essOfChains(chains: Chains): number {
   const m = chains.length;
   if (n < 3 || shouldReturnNaN(chains)) return Number.NaN;
 
-  // Mean over chains of the autocovariance at each lag (posterior: rowMeans2(acov)).
+  // Mean over chains of the autocovariance at each lag (posterior: rowMeans2(acov)); chains
+  // are transformed two at a time.
   const ws = autocovarianceWorkspace(n);
-  const acov = new Float64Array(n);
+  const acovA = new Float64Array(n);
+  const acovB = new Float64Array(n);
   const acovMeans = new Float64Array(n);
+  for (let c = 0; c < m; c += 2) {
+    if (c + 1 < m) {
+      autocovariancePairInto(chains[c], chains[c + 1], acovA, acovB, ws);
+      for (let t = 0; t < n; t++) acovMeans[t] += acovA[t] + acovB[t];
+    } else {
+      autocovarianceInto(chains[c], acovA, ws);
+      for (let t = 0; t < n; t++) acovMeans[t] += acovA[t];
+    }
+  }
   const chainMeans = new Float64Array(m);
   for (let c = 0; c < m; c++) {
-    autocovarianceInto(chains[c], acov, ws);
-    for (let t = 0; t < n; t++) acovMeans[t] += acov[t];
     let s = 0;
     const x = chains[c];
     for (let i = 0; i < n; i++) s += x[i];

@@ -46,15 +46,25 @@ export function splitRhat(chains: Chains): number {
   return rhatOfChains(splitChains(chains));
 }
 
+/**
+ * Tail part of posterior's `rhat`: rank-normalised split-R-hat of the draws folded around the
+ * median of all draws, |x - median(x)| (posterior `fold_draws`). `sorted`: all draws sorted.
+ */
+export function foldedRhatSorted(chains: Chains, sorted: Float64Array): number {
+  const med = medianSorted(sorted);
+  return rhatOfChains(zScale(splitChains(mapChains(chains, (v) => Math.abs(v - med)))));
+}
+
+/** Bulk part of posterior's `rhat`: rank-normalised split-R-hat. */
+export function bulkRhat(chains: Chains): number {
+  return rhatOfChains(zScale(splitChains(chains)));
+}
+
 /** posterior `rhat` with the pooled sorted draws already at hand (for the median). */
 export function rhatSorted(chains: Chains, sorted: Float64Array): number {
   if (shouldReturnNaN(chains)) return Number.NaN;
-  // Bulk: rank-normalised split-R-hat.
-  const bulk = rhatOfChains(zScale(splitChains(chains)));
-  // Tail: the same on draws folded around the median of all draws (posterior `fold_draws`).
-  const med = medianSorted(sorted);
-  const tail = rhatOfChains(zScale(splitChains(mapChains(chains, (v) => Math.abs(v - med)))));
-  return Math.max(bulk, tail); // NaN propagates, as R's max() with NA
+  // max() propagates NaN, as R's max() with NA.
+  return Math.max(bulkRhat(chains), foldedRhatSorted(chains, sorted));
 }
 
 /**

@@ -3,11 +3,12 @@
  * parameter mean, sd, HDI bounds, mcse_mean, mcse_sd, ess_bulk, ess_tail, r_hat. The
  * convergence columns use the posterior-compatible functions of this folder.
  */
-import { meanOfChains, sdOfChains, sortedDraws, type Chains } from "./chains.js";
-import { essBulk, essTailSorted } from "./ess.js";
+import { meanOfChains, sdOfChains, shouldReturnNaN, sortedDraws, splitChains, type Chains } from "./chains.js";
+import { essOfChains, essTailSorted } from "./ess.js";
 import { DEFAULT_HDI_PROB, hdiSorted } from "./hdi.js";
 import { mcseMean, mcseSd } from "./mcse.js";
-import { rhatSorted } from "./rhat.js";
+import { BLOM_OFFSET, zScale } from "./rank-normalize.js";
+import { foldedRhatSorted, rhatOfChains } from "./rhat.js";
 
 /**
  * Draws of several scalar parameters, laid out [chain][draw][param]: the value of parameter p
@@ -93,6 +94,16 @@ export function summarizeChains(name: string, chains: Chains, options: SummaryOp
   const hdiProb = options.hdiProb ?? DEFAULT_HDI_PROB;
   const sorted = sortedDraws(chains);
   const [hdiLow, hdiHigh] = hdiSorted(sorted, hdiProb);
+  // The rank-normalised split chains serve both bulk-ESS and the bulk R-hat. With an even
+  // number of draws per chain the split chains hold every draw, so `sorted` is their sort too.
+  let essBulkValue = Number.NaN;
+  let rHat = Number.NaN;
+  if (!shouldReturnNaN(chains)) {
+    const n = chains[0].length;
+    const z = zScale(splitChains(chains), BLOM_OFFSET, n % 2 === 0 ? sorted : undefined);
+    essBulkValue = essOfChains(z);
+    rHat = Math.max(rhatOfChains(z), foldedRhatSorted(chains, sorted));
+  }
   return {
     name,
     mean: meanOfChains(chains),
@@ -101,9 +112,9 @@ export function summarizeChains(name: string, chains: Chains, options: SummaryOp
     hdiHigh,
     mcseMean: mcseMean(chains),
     mcseSd: mcseSd(chains),
-    essBulk: essBulk(chains),
+    essBulk: essBulkValue,
     essTail: essTailSorted(chains, sorted),
-    rHat: rhatSorted(chains, sorted),
+    rHat,
   };
 }
 
