@@ -18,17 +18,28 @@ export function stratifiedSplit(rows: number, testFraction: number, seed: number
   }
   const train: number[] = [];
   const test: number[] = [];
-  for (const key of [...groups.keys()].sort((a, b) => a - b)) {
+  const keys = [...groups.keys()].sort((a, b) => a - b);
+  // As scikit-learn: ceil(fraction·n) test rows in all, shared among strata in proportion (largest remainder first).
+  const totalTest = Math.min(rows, Math.ceil(testFraction * rows - 1e-9));
+  const exact = keys.map((k) => (groups.get(k)!.length * totalTest) / rows);
+  const counts = exact.map(Math.floor);
+  let left = totalTest - counts.reduce((a, b) => a + b, 0);
+  const byRemainder = keys.map((_, i) => i).sort((a, b) => exact[b] - counts[b] - (exact[a] - counts[a]) || a - b);
+  for (const i of byRemainder) {
+    if (left <= 0) break;
+    counts[i]++;
+    left--;
+  }
+  keys.forEach((key, i) => {
     const g = groups.get(key)!;
     // Fisher–Yates with the seeded stream.
-    for (let i = g.length - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      [g[i], g[j]] = [g[j], g[i]];
+    for (let a = g.length - 1; a > 0; a--) {
+      const b = rng.int(a + 1);
+      [g[a], g[b]] = [g[b], g[a]];
     }
-    const nTest = Math.round(g.length * testFraction);
-    test.push(...g.slice(0, nTest));
-    train.push(...g.slice(nTest));
-  }
+    test.push(...g.slice(0, counts[i]));
+    train.push(...g.slice(counts[i]));
+  });
   train.sort((a, b) => a - b);
   test.sort((a, b) => a - b);
   return { train: Int32Array.from(train), test: Int32Array.from(test) };

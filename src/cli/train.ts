@@ -1,0 +1,130 @@
+// `bayes-serve train`: data in, fit, evaluate, gate, report, publish — one command.
+import { type Command, Option } from "commander";
+import { BayesServeError } from "../errors.js";
+import { formatSummaryTable } from "../diagnostics/index.js";
+import { DEFAULT_GATE } from "../train/gate.js";
+import { resolveModel, DEFAULT_MODEL } from "../train/models.js";
+import { SEED_SIMULATION, train, type TrainResult } from "../train/pipeline.js";
+
+export const DEFAULT_STORE = "./artifacts";
+
+const int = (flag: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw new BayesServeError("USAGE", `${flag} must be an integer (got "${v}")`);
+  return n;
+};
+const num = (flag: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new BayesServeError("USAGE", `${flag} must be a number (got "${v}")`);
+  return n;
+};
+const list = (flag: string) => (v: string) => v.split(",").map((s) => num(flag)(s.trim()));
+
+export interface TrainCommandOptions {
+  simulate?: boolean;
+  data?: string;
+  model: string;
+  store: string;
+  seed: number;
+  draws: number;
+  tune: number;
+  chains: number;
+  testFraction: number;
+  targetAccept: number;
+  maxTreeDepth: number;
+  rows: number;
+  beta: number[];
+  sigma: number;
+  maxRhat: number;
+  minEssBulk: number;
+  minEssTail: number;
+  maxDivergences: number;
+  json?: boolean;
+  report: boolean;
+}
+
+export async function runTrainCommand(o: TrainCommandOptions): Promise<TrainResult> {
+  if (o.simulate && o.data) throw new BayesServeError("USAGE", "give either --simulate or --data FILE.csv, not both");
+  const model = await resolveModel(o.model);
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const result = await train({
+    model,
+    source: o.data ? { csv: o.data } : { simulate: { ...SEED_SIMULATION, rows: o.rows, beta: o.beta, sigma: o.sigma, seed: o.seed } },
+    store: o.store,
+    seed: o.seed,
+    draws: o.draws,
+    tune: o.tune,
+    chains: o.chains,
+    testFraction: o.testFraction,
+    targetAccept: o.targetAccept,
+    maxTreeDepth: o.maxTreeDepth,
+    gate: { maxRhat: o.maxRhat, minEssBulk: o.minEssBulk, minEssTail: o.minEssTail, maxDivergences: o.maxDivergences },
+    report: o.report,
+    log,
+  });
+  log(`timings (s): ${Object.entries(result.timings).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ")}`);
+  const out = o.json ? process.stderr : process.stdout;
+  out.write(`\n${formatSummaryTable(result.summary)}\n`);
+  if (Object.keys(result.metrics).length) {
+    out.write(`\nheld-out metrics:\n`);
+    for (const [k, v] of Object.entries(result.metrics)) out.write(`  ${k.padEnd(12)} ${k === "test_rows" ? v : v.toFixed(4)}\n`);
+  }
+  out.write(`\nquality gate: ${result.gate.passed ? "passed" : "FAILED"}${result.divergences ? ` (${result.divergences} divergences)` : ""}\n`);
+  for (const f of result.gate.failures) out.write(`  ${f}\n`);
+  out.write(result.published ? `published ${result.version} to ${result.store} (${result.seconds.toFixed(2)} s)\n` : `nothing published\n`);
+  if (o.json) {
+    const parameters: Record<string, Record<string, number | null>> = {};
+    for (const r of result.summary)
+      parameters[r.name] = {
+        mean: r.mean,
+        sd: r.sd,
+        "hdi_3%": r.hdiLow,
+        "hdi_97%": r.hdiHigh,
+        ess_bulk: finite(r.essBulk),
+        ess_tail: finite(r.essTail),
+        r_hat: finite(r.rHat),
+      };
+    process.stdout.write(
+      JSON.stringify({ version: result.version, store: result.store, published: result.published, parameters, metrics: result.metrics, gate: result.gate, seconds: result.seconds }) + "\n",
+    );
+  }
+  if (!result.published)
+    throw new BayesServeError("QUALITY_GATE", `quality gate failed: ${result.gate.failures.join("; ")}`, { exitCode: 2 });
+  return result;
+}
+
+function finite(v: number): number | null {
+  return Number.isFinite(v) ? v : null;
+}
+
+export function addTrainOptions(cmd: Command): Command {
+  return cmd
+    .option("--simulate", "train on the seed's simulated data (the default when no --data is given)")
+    .option("--data <file.csv>", "training data; header = the model's inputs (seed: x,category,y; category 0-based)")
+    .option("--model <name|file>", "built-in model name, or a model file (.ts/.js exporting a model, or its .json form)", DEFAULT_MODEL)
+    .option("--store <uri>", "artefact store: a folder or s3://bucket/prefix", DEFAULT_STORE)
+    .option("--seed <n>", "random seed (data simulation, split, sampler)", int("--seed"), 42)
+    .option("--draws <n>", "draws per chain after warm-up", int("--draws"), 5000)
+    .option("--tune <n>", "warm-up iterations per chain", int("--tune"), 1000)
+    .option("--chains <n>", "chains, run in parallel on worker threads", int("--chains"), 2)
+    .option("--test-fraction <f>", "held-out fraction, stratified by category (0 = no evaluation)", num("--test-fraction"), 0.2)
+    .option("--target-accept <p>", "target acceptance statistic (Stan's adapt_delta)", num("--target-accept"), 0.8)
+    .option("--max-tree-depth <n>", "NUTS maximum tree depth", int("--max-tree-depth"), 10)
+    .addOption(new Option("--rows <n>", "simulated rows").argParser(int("--rows")).default(SEED_SIMULATION.rows))
+    .addOption(new Option("--beta <b0,b1,...>", "simulated betas, one per category").argParser(list("--beta")).default(SEED_SIMULATION.beta, "1,1.25,1.5"))
+    .addOption(new Option("--sigma <s>", "simulated noise sd").argParser(num("--sigma")).default(SEED_SIMULATION.sigma))
+    .option("--max-rhat <r>", "gate: largest R-hat allowed", num("--max-rhat"), DEFAULT_GATE.maxRhat)
+    .option("--min-ess-bulk <n>", "gate: smallest bulk ESS allowed", num("--min-ess-bulk"), DEFAULT_GATE.minEssBulk)
+    .option("--min-ess-tail <n>", "gate: smallest tail ESS allowed", num("--min-ess-tail"), DEFAULT_GATE.minEssTail)
+    .option("--max-divergences <n>", "gate: most divergent transitions allowed", int("--max-divergences"), DEFAULT_GATE.maxDivergences)
+    .option("--no-report", "skip the plots and report.html")
+    .option("--json", "print one JSON object as the last line of stdout");
+}
+
+export function register(program: Command): void {
+  addTrainOptions(program.command("train").description("fit a model by NUTS, evaluate it, and publish a versioned artefact")).action(
+    async (opts: TrainCommandOptions) => {
+      await runTrainCommand(opts);
+    },
+  );
+}

@@ -1,0 +1,248 @@
+// The train pipeline, one step after another: data in → split → fit → diagnose → evaluate → gate → report →
+// publish. Each step is a function of the previous one's output; this file only sequences them.
+import { createHash } from "node:crypto";
+import { BayesServeError } from "../errors.js";
+import { buildBundle } from "../artifact/bundle.js";
+import { openStore } from "../artifact/store.js";
+import { newVersionId } from "../artifact/manifest.js";
+import { summarize, type SummaryRow } from "../diagnostics/index.js";
+import { chainsOf, fit, type Posterior } from "../inference/index.js";
+import type { Model } from "../model/builder.js";
+import type { DataInput } from "../model/bind.js";
+import { predictionSchema, Predictor, type Instance } from "../predict/index.js";
+import { renderReport } from "../report/index.js";
+import { readCsv, type ColumnSpec } from "./csv.js";
+import { evaluatePredictions } from "./evaluate.js";
+import { DEFAULT_GATE, type GateResult, type GateThresholds, qualityGate } from "./gate.js";
+import { SEED_SIMULATION, simulateSeedData, type SimulationSettings } from "./simulate.js";
+import { stratifiedSplit } from "./split.js";
+import { selectRows, type Table } from "./table.js";
+
+export interface TrainOptions {
+  model: Model;
+  /** A CSV file, or simulated data with these settings. */
+  source: { csv: string } | { simulate: SimulationSettings };
+  store: string;
+  seed: number;
+  draws: number;
+  tune: number;
+  chains: number;
+  testFraction: number;
+  targetAccept?: number;
+  maxTreeDepth?: number;
+  gate?: GateThresholds;
+  /** Progress bars (only shown on a terminal). */
+  progress?: boolean;
+  /** Skip the report (faster; for tests). */
+  report?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface TrainResult {
+  version: string | null;
+  store: string;
+  published: boolean;
+  summary: SummaryRow[];
+  metrics: Record<string, number>;
+  gate: GateResult;
+  divergences: number;
+  seconds: number;
+  posterior: Posterior;
+  timings: Record<string, number>;
+}
+
+/** The model's columns, for CSV and for the data table: every vector data input (features and target). */
+export function columnSpecs(model: Model): ColumnSpec[] {
+  return model.json.data
+    .filter((d) => d.shape === "vector")
+    .map((d) => ({ name: d.name, type: d.kind, ...(d.kind === "category" ? { levels: d.levels } : {}) }));
+}
+
+function tableHash(table: Table, order: string[]): string {
+  const h = createHash("sha256");
+  for (const c of order) h.update(new Uint8Array(table.columns[c].buffer, table.columns[c].byteOffset, table.columns[c].byteLength));
+  return h.digest("hex");
+}
+
+export async function loadTable(model: Model, source: TrainOptions["source"]): Promise<{ table: Table; sha256: string }> {
+  const spec = columnSpecs(model);
+  const names = spec.map((s) => s.name);
+  if ("csv" in source) {
+    const table = await readCsv(source.csv, spec);
+    return { table, sha256: tableHash(table, names) };
+  }
+  const wanted = ["x", "category", "y"];
+  if (names.length !== 3 || !wanted.every((w) => names.includes(w)))
+    throw new BayesServeError("USAGE", `--simulate generates the seed's columns x, category, y; model "${model.name}" needs ${names.join(", ")}: use --data FILE.csv`);
+  const levels = spec.find((s) => s.name === "category")?.levels;
+  if (levels !== source.simulate.beta.length)
+    throw new BayesServeError("USAGE", `--simulate: ${source.simulate.beta.length} betas but the model's category has ${levels} levels`);
+  const d = simulateSeedData(source.simulate);
+  const table: Table = { columns: { x: d.x, category: Float64Array.from(d.category), y: d.y }, rows: d.x.length, source: "simulated" };
+  return { table, sha256: tableHash(table, names) };
+}
+
+function toDataInput(table: Table): DataInput {
+  return { ...table.columns };
+}
+
+function instancesOf(table: Table, features: string[]): Instance[] {
+  return Array.from({ length: table.rows }, (_, r) => {
+    const inst: Instance = {};
+    for (const f of features) inst[f] = table.columns[f][r];
+    return inst;
+  });
+}
+
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const started = performance.now();
+  const timings: Record<string, number> = {};
+  const lap = (name: string, t0: number) => (timings[name] = (performance.now() - t0) / 1000);
+  const log = options.log ?? (() => {});
+  const model = options.model;
+  const schema = predictionSchema(model.json);
+  if (!(options.testFraction >= 0 && options.testFraction < 1))
+    throw new BayesServeError("USAGE", `--test-fraction must be in [0, 1) (got ${options.testFraction})`);
+  // Open the store first: an unreachable store or bad credentials fail before minutes of sampling.
+  const store = await openStore(options.store);
+  await store.list();
+
+  let t0 = performance.now();
+  const { table, sha256 } = await loadTable(model, options.source);
+  const strata = schema.features.find((f) => f.type === "category");
+  const split = stratifiedSplit(table.rows, options.testFraction, options.seed, strata ? table.columns[strata.name] : null);
+  if (split.train.length < 2) throw new BayesServeError("USAGE", `only ${split.train.length} training row(s) after the split`);
+  const trainTable = selectRows(table, split.train);
+  const testTable = selectRows(table, split.test);
+  lap("data", t0);
+  log(`data: ${table.rows} rows from ${table.source} (${trainTable.rows} train, ${testTable.rows} test)`);
+
+  t0 = performance.now();
+  const posterior = await fit(model, toDataInput(trainTable), {
+    draws: options.draws,
+    tune: options.tune,
+    chains: options.chains,
+    seed: options.seed,
+    targetAccept: options.targetAccept,
+    maxTreeDepth: options.maxTreeDepth,
+    progress: options.progress ?? true,
+  });
+  lap("sampling", t0);
+
+  t0 = performance.now();
+  const summary = summarize({ names: posterior.names, chains: posterior.chains, draws: posterior.draws, values: posterior.values });
+  const divCol = posterior.statNames.indexOf("diverging");
+  let divergences = 0;
+  for (let i = divCol; i < posterior.stats.length; i += posterior.statNames.length) divergences += posterior.stats[i];
+  const paramNames = new Set(model.json.params.map((p) => p.name));
+  const gateRows = summary.filter((r) => paramNames.has(r.name.replace(/\[.*$/, "")));
+  const gate = qualityGate(gateRows, divergences, options.gate ?? DEFAULT_GATE);
+  lap("diagnostics", t0);
+
+  t0 = performance.now();
+  const predictor = new Predictor(model.json, posterior);
+  const featureNames = schema.features.map((f) => f.name);
+  const evaluation = evaluatePredictions(predictor, instancesOf(testTable, featureNames), testTable.columns[schema.target], options.seed);
+  lap("evaluation", t0);
+
+  const version = newVersionId();
+  let extraFiles: Record<string, Uint8Array | string> = {};
+  if (options.report !== false) {
+    t0 = performance.now();
+    const trainInstances = instancesOf(trainTable, featureNames);
+    const reps = predictor.sample(trainInstances, 50, options.seed + 2);
+    const replicated = Array.from({ length: 50 }, (_, k) => Float64Array.from(reps, (r) => r[k]));
+    const xName = schema.features.find((f) => f.type === "float")?.name ?? featureNames[0];
+    const rendered = await renderReport({
+      title: `${model.name} ${version}`,
+      data: {
+        x: trainTable.columns[xName] ?? new Float64Array(trainTable.rows),
+        category: strata ? Int32Array.from(trainTable.columns[strata.name]) : null,
+        y: trainTable.columns[schema.target],
+        xName,
+        yName: schema.target,
+        ...(strata ? { categoryName: strata.name } : {}),
+      },
+      parameters: gateRows.map((r) => ({ name: r.name, chains: chainsOf(posterior, r.name) })),
+      predictions: { actual: testTable.columns[schema.target], mean: evaluation.mean, lower: evaluation.lower, upper: evaluation.upper, hdiProb: 0.9 },
+      ppc: { observed: trainTable.columns[schema.target], replicated },
+      summaryTable: summary.map(summaryRecord),
+      gate,
+      metrics: evaluation.metrics,
+      meta: {
+        version,
+        model: model.name,
+        created: new Date().toISOString(),
+        data: table.source,
+        "data sha256": sha256.slice(0, 16),
+        rows: table.rows,
+        "train rows": trainTable.rows,
+        "test rows": testTable.rows,
+        chains: options.chains,
+        draws: options.draws,
+        tune: options.tune,
+        seed: options.seed,
+        "sampling seconds": Number(timings.sampling.toFixed(2)),
+      },
+    });
+    extraFiles = Object.fromEntries(Object.entries(rendered.files).map(([k, v]) => [`report/${k}`, v]));
+    lap("report", t0);
+  }
+
+  if (!gate.passed) {
+    log(`quality gate failed; nothing published:\n  ${gate.failures.join("\n  ")}`);
+    return { version: null, store: store.uri, published: false, summary, metrics: evaluation.metrics, gate, divergences, seconds: (performance.now() - started) / 1000, posterior, timings };
+  }
+
+  t0 = performance.now();
+  const statsFlat = posterior.stats;
+  const bundle = buildBundle({
+    manifest: {
+      version,
+      model: model.json,
+      features: schema.features,
+      target: { name: schema.target },
+      sampler: {
+        draws: options.draws,
+        tune: options.tune,
+        chains: options.chains,
+        seed: options.seed,
+        maxTreeDepth: posterior.settings.maxTreeDepth,
+        targetAccept: posterior.settings.targetAccept,
+        stepSizes: posterior.stepSizes,
+        algorithm: "NUTS (multinomial, generalised U-turn, diagonal metric)",
+      },
+      seed: options.seed,
+      data: { sha256, rows: table.rows, trainRows: trainTable.rows, testRows: testTable.rows },
+      parameters: { names: posterior.names, shapes: posterior.shapes },
+      draws: { chains: posterior.chains, drawsPerChain: posterior.draws },
+      sampleStats: { names: [...posterior.statNames] },
+      diagnostics: { summary: summary.map(summaryRecord), divergences, samplingSeconds: timings.sampling },
+      metrics: evaluation.metrics,
+      gate,
+    },
+    draws: posterior.values,
+    sampleStats: statsFlat,
+    extraFiles,
+  });
+  const published = await store.publish(bundle);
+  lap("publish", t0);
+  return { version: published, store: store.uri, published: true, summary, metrics: evaluation.metrics, gate, divergences, seconds: (performance.now() - started) / 1000, posterior, timings };
+}
+
+export function summaryRecord(r: SummaryRow): Record<string, string | number> {
+  return {
+    parameter: r.name,
+    mean: r.mean,
+    sd: r.sd,
+    "hdi_3%": r.hdiLow,
+    "hdi_97%": r.hdiHigh,
+    mcse_mean: r.mcseMean,
+    mcse_sd: r.mcseSd,
+    ess_bulk: r.essBulk,
+    ess_tail: r.essTail,
+    r_hat: r.rHat,
+  };
+}
+
+export { SEED_SIMULATION };
