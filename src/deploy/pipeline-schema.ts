@@ -578,7 +578,9 @@ function locateInYaml(
     keyNode = pair.key;
     node = pair.value;
   }
-  const target = (atKey && keyNode !== undefined ? keyNode : node ?? keyNode) as YamlNode | undefined;
+  // A mapping is reported at its key ("service:"), a scalar at its value.
+  const useKey = keyNode !== undefined && (atKey || isMap(node) || node === null || node === undefined);
+  const target = (useKey ? keyNode : node) as YamlNode | undefined;
   const offset = target?.range?.[0];
   if (offset === undefined) return undefined;
   return lc.linePos(offset);
