@@ -10,7 +10,6 @@ import { chainsOf, fit, type Posterior } from "../inference/index.js";
 import type { Model } from "../model/builder.js";
 import type { DataInput } from "../model/bind.js";
 import { predictionSchema, Predictor, type Instance } from "../predict/index.js";
-import { renderReport } from "../report/index.js";
 import { readCsv, type ColumnSpec } from "./csv.js";
 import { evaluatePredictions } from "./evaluate.js";
 import { DEFAULT_GATE, type GateResult, type GateThresholds, qualityGate } from "./gate.js";
@@ -153,6 +152,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const reps = predictor.sample(trainInstances, 50, options.seed + 2);
     const replicated = Array.from({ length: 50 }, (_, k) => Float64Array.from(reps, (r) => r[k]));
     const xName = schema.features.find((f) => f.type === "float")?.name ?? featureNames[0];
+    // Loaded only when a report is wanted: Vega and resvg are a large share of start-up time.
+    const { renderReport } = await import("../report/index.js");
     const rendered = await renderReport({
       title: `${model.name} ${version}`,
       data: {
