@@ -2,7 +2,7 @@
  * Quantile of the Beta(a, b) distribution (inverse of the regularized incomplete beta
  * function), as R's `qbeta(p, a, b)` / scipy's `beta.ppf`.
  *
- * Method: the starting value of Numerical Recipes (3rd ed., §6.14 `invbetai`, from
+ * Method: the starting value of Numerical Recipes (3rd ed., §6.4 `invbetai`, from
  * Abramowitz & Stegun 26.5.22 for a, b >= 1), then Halley iterations on I_x(a, b) - p kept
  * inside a bisection bracket so that they cannot diverge. The result is accurate to a few
  * ulps of x wherever I_x(a, b) is (about 1e-14 relative for a, b up to ~1e5).

@@ -26,13 +26,14 @@ import { zScale } from "./rank-normalize.js";
  *
  * - NaN if a chain has fewer than 3 draws, a draw is non-finite, or all draws are equal
  *   (posterior's `should_return_NA`; older posterior/ArviZ returned the draw count instead).
- * - Multi-chain variance estimate var+ (BDA3 eq. 11.3): mean within-chain variance times
+ * - Multi-chain variance estimate var+ (BDA3 §11.4): mean within-chain variance times
  *   (n-1)/n plus the variance of the chain means.
- * - Autocorrelations rho_t = 1 - (W - mean_chains acov_t) / var+ (BDA3 eq. 11.7), truncated by
- *   Geyer's initial positive sequence on pairs (rho_{2k} + rho_{2k+1} > 0), made monotone by
- *   Geyer's initial monotone sequence, tau = -1 + 2 sum_{t < max_t} rho_t + rho_{max_t}
- *   (the last, even, term added once: Vehtari et al. 2021 §3.2, which reduces variance for
- *   antithetic chains), and tau capped below at 1/log10(S) so that ESS <= S log10(S).
+ * - Autocorrelations rho_t = 1 - (W - mean_chains acov_t) / var+ (BDA3 §11.5; Stan Reference
+ *   Manual, "Effective sample size"), truncated by Geyer's initial positive sequence on pairs
+ *   (rho_{2k} + rho_{2k+1} > 0) and made monotone by Geyer's initial monotone sequence.
+ * - tau = -1 + 2 sum_{t < max_t} rho_t + rho_{max_t}: the last, even, term is added once
+ *   (posterior's "improved estimate", which reduces the variance for antithetic chains,
+ *   Vehtari et al. 2021); tau is capped below at 1/log10(S), so that ESS <= S log10(S).
  */
 export function essOfChains(chains: Chains): number {
   const n = drawsPerChain(chains);

@@ -53,7 +53,7 @@ export function mcseQuantileSorted(chains: Chains, prob: number, sorted: Float64
   const ess = essQuantileSorted(chains, prob, sorted);
   if (Number.isNaN(ess)) return Number.NaN;
   // The ±1 sd interval of the Beta(ess p + 1, ess (1-p) + 1) posterior of the quantile's rank
-  // (Vehtari et al. 2021, §4.3), mapped back to the ordered draws.
+  // (Vehtari et al. 2021, MCSE of quantiles), mapped back to the ordered draws.
   const a = ess * prob + 1;
   const b = ess * (1 - prob) + 1;
   const lower = betaQuantile(PHI_MINUS_1, a, b);

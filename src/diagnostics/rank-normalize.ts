@@ -1,6 +1,6 @@
 /**
  * Rank normalisation of draws (Vehtari et al. 2021, "Rank-normalization, folding, and
- * localization: an improved R-hat", Bayesian Analysis 16(2), §4), as posterior's `z_scale`.
+ * localization: an improved R-hat", Bayesian Analysis 16(2)), as posterior's `z_scale`.
  */
 import { drawsPerChain, type Chains } from "./chains.js";
 import { normalQuantile } from "./normal-quantile.js";

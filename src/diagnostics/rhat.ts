@@ -11,7 +11,7 @@ import { zScale } from "./rank-normalize.js";
 
 /**
  * posterior's `.rhat(x)` on the chains as given: sqrt((B/W + n - 1) / n) with B/n the variance
- * of the chain means and W the mean within-chain variance (BDA3 eq. 11.3-11.4). NaN for fewer
+ * of the chain means and W the mean within-chain variance (BDA3 §11.4). NaN for fewer
  * than two chains, non-finite draws, or all draws equal.
  */
 export function rhatOfChains(chains: Chains): number {

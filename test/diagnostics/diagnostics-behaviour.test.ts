@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import {
   autocovariance,
+  autocovariancePairInto,
   averageRanks,
   ebfmi,
   essBasic,
@@ -124,6 +125,36 @@ describe("building blocks", () => {
       }
     }
     expect(Array.from(autocovariance(Float64Array.of(2, 2, 2)))).toEqual([0, 0, 0]);
+  });
+
+  it("two sequences through one FFT give the same autocovariances as one at a time", () => {
+    for (const n of [3, 50, 129]) {
+      const x = ar1Chain(n, 0.8, 1000 + n);
+      const y = ar1Chain(n, -0.3, 2000 + n);
+      const ax = new Float64Array(n);
+      const ay = new Float64Array(n);
+      autocovariancePairInto(x, y, ax, ay);
+      const bx = autocovariance(x);
+      const by = autocovariance(y);
+      for (let t = 0; t < n; t++) {
+        expect(Math.abs(ax[t] - bx[t])).toBeLessThan(1e-14 * bx[0]);
+        expect(Math.abs(ay[t] - by[t])).toBeLessThan(1e-14 * by[0]);
+      }
+    }
+    // A constant partner does not disturb the other sequence.
+    const x = ar1Chain(20, 0.5, 5);
+    const ax = new Float64Array(20);
+    const ay = new Float64Array(20);
+    autocovariancePairInto(x, new Float64Array(20).fill(7), ax, ay);
+    expect(Array.from(ay)).toEqual(new Array(20).fill(0));
+    expect(ax[3]).toBeCloseTo(autocovariance(x)[3], 14);
+  });
+
+  it("ESS is the same with an odd number of chains (one chain transformed alone)", () => {
+    const x = [ar1Chain(300, 0.5, 1), ar1Chain(300, 0.5, 2), ar1Chain(300, 0.5, 3)];
+    // essBasic(x) uses a pair and a single transform; the split version uses three pairs.
+    expect(essBasic(x)).toBeGreaterThan(200);
+    expect(Math.abs(essBasic(x) / essBasic(x, true) - 1)).toBeLessThan(0.2);
   });
 });
 
