@@ -1,0 +1,163 @@
+// A store in a local folder. A version is written into a hidden temporary folder and renamed into place in one
+// step; `latest` is written to a temporary file and renamed over the old pointer. Files are fsynced before the
+// renames, so a crash or power cut at any point leaves either the old state or the new one.
+import { randomBytes } from "node:crypto";
+import { promises as fs } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { BayesServeError } from "../errors.js";
+import { BaseStore, LATEST_KEY } from "./base-store.js";
+import type { BundleEntry } from "./bundle.js";
+
+/** The file operations a local store uses; replaceable so that tests can inject faults and crashes. */
+export interface LocalIo {
+  readFile(path: string): Promise<Uint8Array>;
+  /** Creates or truncates the file, writes the bytes and fsyncs it. */
+  writeFile(path: string, bytes: Uint8Array): Promise<void>;
+  /** mkdir -p */
+  mkdir(path: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  /** rm -rf */
+  remove(path: string): Promise<void>;
+  readdir(path: string): Promise<string[]>;
+  /** fsyncs a directory, making renames in it durable (a no-op where the platform cannot). */
+  syncDir(path: string): Promise<void>;
+}
+
+export const nodeLocalIo: LocalIo = {
+  async readFile(path) {
+    // A plain Uint8Array view on the Buffer's memory (no copy), so that both stores return the same type.
+    const b = await fs.readFile(path);
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  },
+  async writeFile(path, bytes) {
+    const handle = await fs.open(path, "w");
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  },
+  mkdir: async (path) => {
+    await fs.mkdir(path, { recursive: true });
+  },
+  rename: (from, to) => fs.rename(from, to),
+  remove: (path) => fs.rm(path, { recursive: true, force: true }),
+  readdir: (path) => fs.readdir(path),
+  async syncDir(path) {
+    let handle: fs.FileHandle | undefined;
+    try {
+      handle = await fs.open(path, "r");
+      await handle.sync();
+    } catch {
+      // Directories cannot be opened or fsynced on every platform (Windows); the rename is still atomic.
+    } finally {
+      await handle?.close();
+    }
+  },
+};
+
+const errno = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | null)?.code;
+
+function explain(err: unknown): string {
+  const code = errno(err);
+  const reason =
+    code === "EACCES" || code === "EPERM"
+      ? "permission denied"
+      : code === "ENOSPC"
+        ? "no space left on the device"
+        : code === "EROFS"
+          ? "read-only file system"
+          : code === "ENOTDIR"
+            ? "a path component is a file, not a folder"
+            : code === "ENOENT"
+              ? "no such file or folder"
+              : (err as Error)?.message ?? String(err);
+  return code === undefined ? reason : `${reason} (${code})`;
+}
+
+export class LocalStore extends BaseStore {
+  readonly uri: string;
+  private readonly root: string;
+  private readonly io: LocalIo;
+
+  constructor(path: string, io: LocalIo = nodeLocalIo) {
+    super();
+    this.root = resolve(path);
+    this.uri = this.root;
+    this.io = io;
+  }
+
+  protected describe(key: string): string {
+    return join(this.root, ...key.split("/").filter((s) => s !== ""));
+  }
+
+  private storeError(operation: string, err: unknown, file: string): BayesServeError {
+    if (err instanceof BayesServeError) return err;
+    return new BayesServeError("STORE", `store ${this.uri}: cannot ${operation}: ${explain(err)} (file ${file})`, { cause: err });
+  }
+
+  protected async readObject(key: string, operation: string): Promise<Uint8Array | null> {
+    const file = this.describe(key);
+    try {
+      return await this.io.readFile(file);
+    } catch (err) {
+      if (errno(err) === "ENOENT") return null;
+      throw this.storeError(operation, err, file);
+    }
+  }
+
+  protected async listVersionFolders(operation: string): Promise<string[]> {
+    const dir = join(this.root, "versions");
+    try {
+      return await this.io.readdir(dir);
+    } catch (err) {
+      if (errno(err) === "ENOENT") return [];
+      throw this.storeError(operation, err, dir);
+    }
+  }
+
+  protected async writeVersion(version: string, entries: BundleEntry[], operation: string): Promise<void> {
+    const versions = join(this.root, "versions");
+    const final = join(versions, version);
+    // Hidden and not a version id: `list` never mistakes it for a version, even if a crash leaves it behind.
+    const temp = join(versions, `.partial-${version}-${randomBytes(4).toString("hex")}`);
+    let current = versions;
+    try {
+      await this.io.mkdir(temp);
+      for (const entry of entries) {
+        current = join(temp, ...entry.path.split("/"));
+        await this.io.mkdir(dirname(current));
+        await this.io.writeFile(current, entry.bytes);
+      }
+      current = temp;
+      await this.io.syncDir(temp);
+      current = final;
+      await this.io.rename(temp, final);
+      await this.io.syncDir(versions);
+    } catch (err) {
+      await this.io.remove(temp).catch(() => undefined);
+      const code = errno(err);
+      if (current === final && (code === "ENOTEMPTY" || code === "EEXIST")) {
+        throw new BayesServeError("ARTIFACT", `store ${this.uri}: cannot ${operation}: version ${version} already exists (file ${final})`, { cause: err });
+      }
+      throw this.storeError(operation, err, current);
+    }
+  }
+
+  protected async writeLatest(bytes: Uint8Array, operation: string): Promise<void> {
+    const final = this.describe(LATEST_KEY);
+    const temp = join(this.root, `.latest-${randomBytes(4).toString("hex")}.tmp`);
+    let current = temp;
+    try {
+      await this.io.mkdir(this.root);
+      await this.io.writeFile(temp, bytes);
+      current = final;
+      await this.io.rename(temp, final);
+      await this.io.syncDir(this.root);
+    } catch (err) {
+      await this.io.remove(temp).catch(() => undefined);
+      throw this.storeError(operation, err, current);
+    }
+  }
+}

@@ -1,0 +1,454 @@
+// The manifest of a published artefact: what the bundle contains and how to read it, with the checks that make a
+// manifest trustworthy when it is loaded back (every field present and of the right type, the parameter layout
+// consistent with the draws).
+import { randomBytes } from "node:crypto";
+import { BayesServeError } from "../errors.js";
+
+export type JsonPrimitive = null | boolean | number | string;
+export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
+export interface JsonObject {
+  [key: string]: JsonValue;
+}
+
+export const FORMAT_VERSION = 1;
+export const MANIFEST_FILE = "manifest.json";
+export const DRAWS_FILE = "draws.bin";
+export const SAMPLE_STATS_FILE = "sample-stats.bin";
+
+export type FeatureType = "float" | "integer" | "category";
+export const FEATURE_TYPES: readonly FeatureType[] = ["float", "integer", "category"];
+
+export interface FeatureSpec {
+  name: string;
+  type: FeatureType;
+  /** Number of levels of a category feature (values 0 … levels-1). Required for "category", absent otherwise. */
+  levels?: number;
+}
+
+export interface TargetSpec {
+  name: string;
+}
+
+/** The sampler's settings. The named fields are required; any other JSON-valued setting may ride along. */
+export interface SamplerSettings {
+  draws: number;
+  tune: number;
+  chains: number;
+  seed: number;
+  maxTreeDepth: number;
+  targetAccept: number;
+  [setting: string]: JsonValue;
+}
+
+export interface DataInfo {
+  /** sha256 (hex) of the training data as read (the CSV bytes, or the simulated data's canonical form). */
+  sha256: string;
+  rows: number;
+  trainRows: number;
+  testRows: number;
+}
+
+export interface ParametersInfo {
+  /** Column names of the draws layout, 0-based and row-major: `beta[0]`, `beta[1]`, `sigma`, `L[0, 1]`. */
+  names: string[];
+  /** Every model parameter's shape; `[]` for a scalar. The names above are exactly the elements of these. */
+  shapes: Record<string, number[]>;
+}
+
+export interface DrawsInfo {
+  chains: number;
+  drawsPerChain: number;
+  file: typeof DRAWS_FILE;
+  dtype: "float64";
+  /** Little-endian float64, index ((chain * drawsPerChain) + draw) * names.length + param. */
+  layout: "chain,draw,param";
+}
+
+export interface SampleStatsInfo {
+  file: typeof SAMPLE_STATS_FILE;
+  dtype: "float64";
+  /** Little-endian float64, index ((chain * drawsPerChain) + draw) * names.length + stat. */
+  layout: "chain,draw,stat";
+  /** Stat names, e.g. lp, accept_stat, step_size, tree_depth, n_leapfrog, diverging (0/1), energy. */
+  names: string[];
+}
+
+export interface GateVerdict {
+  passed: boolean;
+  failures: string[];
+}
+
+export interface Manifest {
+  formatVersion: typeof FORMAT_VERSION;
+  version: string;
+  createdAt: string;
+  /** The model's JSON form; opaque to the artefact layer. */
+  model: JsonValue;
+  features: FeatureSpec[];
+  target: TargetSpec;
+  sampler: SamplerSettings;
+  seed: number;
+  data: DataInfo;
+  parameters: ParametersInfo;
+  draws: DrawsInfo;
+  sampleStats?: SampleStatsInfo;
+  diagnostics: JsonValue;
+  metrics: JsonValue;
+  gate: GateVerdict;
+  /** sha256 (hex) of every file of the bundle except manifest.json, by path relative to the version's folder. */
+  files: Record<string, string>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Version ids
+
+const VERSION_RE = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
+
+/** A new version id: UTC timestamp to the second plus 6 random hex digits, e.g. `20261201T003000Z-a1b2c3`. */
+export function newVersionId(now: Date = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
+  return `${stamp}-${randomBytes(3).toString("hex")}`;
+}
+
+/** True for a well-formed version id. Ids sort lexicographically in creation order (to the second). */
+export function isVersionId(value: string): boolean {
+  return VERSION_RE.test(value);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Parameter layout
+
+export interface ParameterGroup {
+  /** The model parameter's name (`beta`). */
+  name: string;
+  /** Its shape; `[]` for a scalar. */
+  shape: number[];
+  /** columns[k] is the draws column holding row-major element k of the parameter. */
+  columns: number[];
+}
+
+const NAME_RE = /^([^[\]]+?)(?:\[(\d+(?:\s*,\s*\d+)*)\])?$/;
+
+/** Splits a draws column name into the parameter and its indices: `beta[2]` → beta, [2]; `sigma` → sigma, []. */
+export function parseParameterName(column: string): { name: string; index: number[] } | null {
+  const m = NAME_RE.exec(column);
+  if (m === null) return null;
+  const index = m[2] === undefined ? [] : m[2].split(",").map((s) => Number(s.trim()));
+  return { name: m[1], index };
+}
+
+/** The draws column name of element `index` of parameter `name`, as ArviZ prints it: `beta[0]`, `L[0, 1]`. */
+export function parameterColumnName(name: string, index: readonly number[]): string {
+  return index.length === 0 ? name : `${name}[${index.join(", ")}]`;
+}
+
+/** All column names of a parameter of the given shape, row-major. */
+export function parameterColumnNames(name: string, shape: readonly number[]): string[] {
+  const out: string[] = [];
+  const size = shape.reduce((a, b) => a * b, 1);
+  for (let k = 0; k < size; k++) out.push(parameterColumnName(name, unravel(k, shape)));
+  return out;
+}
+
+function unravel(flat: number, shape: readonly number[]): number[] {
+  const index = new Array<number>(shape.length);
+  for (let axis = shape.length - 1; axis >= 0; axis--) {
+    index[axis] = flat % shape[axis];
+    flat = Math.floor(flat / shape[axis]);
+  }
+  return index;
+}
+
+/**
+ * Groups the draws columns by model parameter, in the order the parameters first appear in `names`. Throws an
+ * ARTIFACT error when names and shapes disagree (a validated manifest never does).
+ */
+export function parameterGroups(parameters: ParametersInfo): ParameterGroup[] {
+  const problems: string[] = [];
+  const groups = layoutOf(parameters, problems);
+  if (problems.length > 0) {
+    throw new BayesServeError("ARTIFACT", `inconsistent parameter layout: ${problems.join("; ")}`);
+  }
+  return groups;
+}
+
+function layoutOf(parameters: ParametersInfo, problems: string[]): ParameterGroup[] {
+  const byName = new Map<string, ParameterGroup>();
+  const seen = new Set<string>();
+  parameters.names.forEach((column, col) => {
+    if (seen.has(column)) {
+      problems.push(`parameters.names has "${column}" twice`);
+      return;
+    }
+    seen.add(column);
+    const parsed = parseParameterName(column);
+    if (parsed === null) {
+      problems.push(`parameters.names[${col}] "${column}" is not of the form name or name[i, …]`);
+      return;
+    }
+    if (!Object.prototype.hasOwnProperty.call(parameters.shapes, parsed.name)) {
+      problems.push(`parameters.names[${col}] "${column}": "${parsed.name}" has no entry in parameters.shapes`);
+      return;
+    }
+    const shape = parameters.shapes[parsed.name];
+    if (parsed.index.length !== shape.length || parsed.index.some((i, axis) => i >= shape[axis])) {
+      problems.push(`parameters.names[${col}] "${column}" does not index "${parsed.name}" of shape [${shape.join(", ")}]`);
+      return;
+    }
+    let group = byName.get(parsed.name);
+    if (group === undefined) {
+      const size = shape.reduce((a, b) => a * b, 1);
+      group = { name: parsed.name, shape: [...shape], columns: new Array<number>(size).fill(-1) };
+      byName.set(parsed.name, group);
+    }
+    let flat = 0;
+    for (let axis = 0; axis < shape.length; axis++) flat = flat * shape[axis] + parsed.index[axis];
+    group.columns[flat] = col;
+  });
+  for (const [name, shape] of Object.entries(parameters.shapes)) {
+    const group = byName.get(name);
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (group === undefined) {
+      if (size > 0) problems.push(`parameters.shapes has "${name}" but parameters.names has none of its elements`);
+      continue;
+    }
+    const missing = group.columns.findIndex((c) => c < 0);
+    if (missing >= 0) {
+      problems.push(`parameters.names lacks "${parameterColumnName(name, unravel(missing, shape))}"`);
+    }
+  }
+  return [...byName.values()];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Validation
+
+type Check = (value: unknown, path: string, problems: string[]) => void;
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "number" && !Number.isFinite(value)) return String(value);
+  return typeof value === "object" ? "an object" : `${typeof value} ${JSON.stringify(value)}`;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+const str: Check = (v, p, problems) => {
+  if (typeof v !== "string" || v.length === 0) problems.push(`${p} must be a non-empty string, not ${describe(v)}`);
+};
+const finite: Check = (v, p, problems) => {
+  if (typeof v !== "number" || !Number.isFinite(v)) problems.push(`${p} must be a finite number, not ${describe(v)}`);
+};
+const count: Check = (v, p, problems) => {
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
+    problems.push(`${p} must be a non-negative integer, not ${describe(v)}`);
+  }
+};
+const positive: Check = (v, p, problems) => {
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) {
+    problems.push(`${p} must be a positive integer, not ${describe(v)}`);
+  }
+};
+const bool: Check = (v, p, problems) => {
+  if (typeof v !== "boolean") problems.push(`${p} must be true or false, not ${describe(v)}`);
+};
+const exactly =
+  (expected: string | number): Check =>
+  (v, p, problems) => {
+    if (v !== expected) problems.push(`${p} must be ${JSON.stringify(expected)}, not ${describe(v)}`);
+  };
+const oneOf =
+  (allowed: readonly string[]): Check =>
+  (v, p, problems) => {
+    if (typeof v !== "string" || !allowed.includes(v)) {
+      problems.push(`${p} must be one of ${allowed.join(", ")}, not ${describe(v)}`);
+    }
+  };
+const arrayOf =
+  (item: Check): Check =>
+  (v, p, problems) => {
+    if (!Array.isArray(v)) problems.push(`${p} must be an array, not ${describe(v)}`);
+    else v.forEach((x, i) => item(x, `${p}[${i}]`, problems));
+  };
+const sha256Hex: Check = (v, p, problems) => {
+  if (typeof v !== "string" || !/^[0-9a-f]{64}$/.test(v)) problems.push(`${p} must be a sha256 hex digest, not ${describe(v)}`);
+};
+const json: Check = (v, p, problems) => {
+  if (v === undefined) problems.push(`missing field "${p}"`);
+  else jsonValueProblems(v, p, problems);
+};
+const isoDate: Check = (v, p, problems) => {
+  if (typeof v !== "string" || Number.isNaN(Date.parse(v))) problems.push(`${p} must be an ISO-8601 time, not ${describe(v)}`);
+};
+
+/** Checks `fields` of the object at `path`; a missing field is reported as such, not as a wrong type. */
+function object(fields: Record<string, Check>, optional: readonly string[] = []): Check {
+  return (v, path, problems) => {
+    if (!isRecord(v)) {
+      problems.push(`${path || "manifest"} must be an object, not ${describe(v)}`);
+      return;
+    }
+    for (const [key, check] of Object.entries(fields)) {
+      const at = path === "" ? key : `${path}.${key}`;
+      if (!(key in v) || v[key] === undefined) {
+        if (!optional.includes(key)) problems.push(`missing field "${at}"`);
+        continue;
+      }
+      check(v[key], at, problems);
+    }
+  };
+}
+
+const featureCheck: Check = (v, p, problems) => {
+  object({ name: str, type: oneOf(FEATURE_TYPES), levels: positive }, ["levels"])(v, p, problems);
+  if (!isRecord(v)) return;
+  if (v.type === "category" && v.levels === undefined) problems.push(`missing field "${p}.levels" (a category feature needs its number of levels)`);
+  if (v.type !== "category" && v.levels !== undefined) problems.push(`${p}.levels is only allowed on a category feature`);
+};
+
+const shapesCheck: Check = (v, p, problems) => {
+  if (!isRecord(v)) {
+    problems.push(`${p} must be an object of shapes, not ${describe(v)}`);
+    return;
+  }
+  for (const [name, shape] of Object.entries(v)) arrayOf(count)(shape, `${p}.${name}`, problems);
+};
+
+const filesCheck: Check = (v, p, problems) => {
+  if (!isRecord(v)) {
+    problems.push(`${p} must be an object of checksums, not ${describe(v)}`);
+    return;
+  }
+  for (const [path, digest] of Object.entries(v)) {
+    const bad = bundlePathProblem(path);
+    if (bad !== null) problems.push(`${p}: ${bad}`);
+    sha256Hex(digest, `${p}["${path}"]`, problems);
+  }
+};
+
+const samplerCheck: Check = (v, p, problems) => {
+  object({ draws: positive, tune: count, chains: positive, seed: finite, maxTreeDepth: positive, targetAccept: finite })(v, p, problems);
+  if (isRecord(v)) for (const [key, x] of Object.entries(v)) if (x !== undefined) jsonValueProblems(x, `${p}.${key}`, problems);
+};
+
+const manifestCheck = object(
+  {
+    formatVersion: exactly(FORMAT_VERSION),
+    version: (v, p, problems) => {
+      if (typeof v !== "string" || !isVersionId(v)) problems.push(`${p} must be a version id like 20261201T003000Z-a1b2c3, not ${describe(v)}`);
+    },
+    createdAt: isoDate,
+    model: json,
+    features: arrayOf(featureCheck),
+    target: object({ name: str }),
+    sampler: samplerCheck,
+    seed: finite,
+    data: object({ sha256: sha256Hex, rows: count, trainRows: count, testRows: count }),
+    parameters: object({ names: arrayOf(str), shapes: shapesCheck }),
+    draws: object({
+      chains: positive,
+      drawsPerChain: positive,
+      file: exactly(DRAWS_FILE),
+      dtype: exactly("float64"),
+      layout: exactly("chain,draw,param"),
+    }),
+    sampleStats: object({
+      file: exactly(SAMPLE_STATS_FILE),
+      dtype: exactly("float64"),
+      layout: exactly("chain,draw,stat"),
+      names: arrayOf(str),
+    }),
+    diagnostics: json,
+    metrics: json,
+    gate: object({ passed: bool, failures: arrayOf((v, p, problems) => { if (typeof v !== "string") problems.push(`${p} must be a string`); }) }),
+    files: filesCheck,
+  },
+  ["sampleStats"],
+);
+
+/** Why `path` cannot be a file of a bundle, or null when it can. */
+export function bundlePathProblem(path: string): string | null {
+  const parts = path.split("/");
+  if (path.length === 0 || parts.some((s) => !/^[A-Za-z0-9._-]+$/.test(s) || s === "." || s === "..")) {
+    return `"${path}" is not a relative path of letters, digits, ".", "_", "-" separated by "/"`;
+  }
+  if (path === MANIFEST_FILE) return `"${path}" is reserved for the manifest itself`;
+  return null;
+}
+
+/** Pushes a problem for every value under `value` that JSON cannot represent faithfully. */
+export function jsonValueProblems(value: unknown, path: string, problems: string[]): void {
+  if (value === null || typeof value === "string" || typeof value === "boolean") return;
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) problems.push(`${path} is ${value}, which JSON cannot hold (use null)`);
+    return;
+  }
+  if (Array.isArray(value)) {
+    value.forEach((x, i) => jsonValueProblems(x, `${path}[${i}]`, problems));
+    return;
+  }
+  if (isRecord(value)) {
+    const proto = Object.getPrototypeOf(value) as unknown;
+    if (proto !== Object.prototype && proto !== null) {
+      problems.push(`${path} is a ${value.constructor?.name ?? "non-plain"} object, not plain JSON`);
+      return;
+    }
+    for (const [k, x] of Object.entries(value)) {
+      if (x !== undefined) jsonValueProblems(x, `${path}.${k}`, problems);
+    }
+    return;
+  }
+  problems.push(`${path} is ${typeof value}, not a JSON value`);
+}
+
+/**
+ * Checks that `value` is a complete, self-consistent manifest and returns it typed. `source` names where it came
+ * from (a file or an object URI) for the error message, which lists every problem found.
+ */
+export function validateManifest(value: unknown, source: string): Manifest {
+  const problems: string[] = [];
+  if (isRecord(value) && typeof value.formatVersion === "number" && value.formatVersion > FORMAT_VERSION) {
+    throw new BayesServeError(
+      "ARTIFACT",
+      `manifest ${source} has format version ${value.formatVersion}; this bayes-serve reads format version ${FORMAT_VERSION} — upgrade bayes-serve`,
+    );
+  }
+  manifestCheck(value, "", problems);
+  if (problems.length === 0) {
+    const m = value as Manifest;
+    layoutOf(m.parameters, problems);
+    if (!(DRAWS_FILE in m.files)) problems.push(`files has no checksum for ${DRAWS_FILE}`);
+    if (m.sampleStats !== undefined && !(SAMPLE_STATS_FILE in m.files)) problems.push(`files has no checksum for ${SAMPLE_STATS_FILE}`);
+    if (m.sampleStats === undefined && SAMPLE_STATS_FILE in m.files) problems.push(`files lists ${SAMPLE_STATS_FILE} but sampleStats is missing`);
+    const featureNames = new Set<string>();
+    for (const f of m.features) {
+      if (featureNames.has(f.name)) problems.push(`features has "${f.name}" twice`);
+      featureNames.add(f.name);
+    }
+  }
+  if (problems.length > 0) {
+    const shown = problems.slice(0, 20);
+    const more = problems.length > shown.length ? `; … and ${problems.length - shown.length} more` : "";
+    throw new BayesServeError("ARTIFACT", `manifest ${source} is invalid: ${shown.join("; ")}${more}`);
+  }
+  return value as Manifest;
+}
+
+/** Parses and validates a manifest from its JSON text (or bytes). */
+export function parseManifest(text: string | Uint8Array, source: string): Manifest {
+  const s = typeof text === "string" ? text : new TextDecoder("utf-8", { fatal: false }).decode(text);
+  let value: unknown;
+  try {
+    value = JSON.parse(s);
+  } catch (err) {
+    throw new BayesServeError("ARTIFACT", `manifest ${source} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  return validateManifest(value, source);
+}
+
+/** The manifest's canonical serialisation (what is written as manifest.json). */
+export function serializeManifest(manifest: Manifest): Uint8Array {
+  return new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`);
+}

@@ -1,0 +1,262 @@
+// A store in S3 or any S3-compatible service (MinIO, s3rver, …), configured by the standard AWS environment:
+// AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL (path-style addressing when set), AWS_REGION / AWS_DEFAULT_REGION (default
+// us-east-1), AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN (else the SDK's default chain: profile,
+// SSO, instance role…), AWS_MAX_ATTEMPTS. A version's objects are put first, its manifest last, `latest` after that.
+// The SDK is imported on first use: it costs a quarter of a second that local-only runs should not pay.
+import type { S3Client, S3ClientConfig } from "@aws-sdk/client-s3";
+import { BayesServeError } from "../errors.js";
+import { BaseStore, LATEST_KEY, mapLimit } from "./base-store.js";
+import type { BundleEntry } from "./bundle.js";
+
+type Sdk = typeof import("@aws-sdk/client-s3");
+
+export interface S3StoreOptions {
+  /** Where to read AWS settings (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** A ready client (settings above are then ignored). */
+  client?: S3Client;
+  /** Time allowed to open a connection (default 2500 ms). */
+  connectionTimeoutMs?: number;
+  /** Time a request's socket may sit idle, no byte either way, before it fails (default 10 s). Not a cap on the
+   *  length of a transfer, so large uploads are fine. */
+  idleTimeoutMs?: number;
+  /** Attempts per request, first included (default AWS_MAX_ATTEMPTS or 2). */
+  maxAttempts?: number;
+}
+
+export interface ResolvedS3Settings {
+  config: S3ClientConfig;
+  /** The endpoint as a person would name it, for messages. */
+  endpoint: string;
+}
+
+/** Client settings from the environment: endpoint, region, credentials, short timeouts and few retries. */
+export function s3Settings(options: S3StoreOptions = {}): ResolvedS3Settings {
+  const env = options.env ?? process.env;
+  const endpoint = nonEmpty(env.AWS_ENDPOINT_URL_S3) ?? nonEmpty(env.AWS_ENDPOINT_URL);
+  const region = nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION) ?? "us-east-1";
+  const attemptsFromEnv = Number(env.AWS_MAX_ATTEMPTS);
+  const maxAttempts = options.maxAttempts ?? (Number.isInteger(attemptsFromEnv) && attemptsFromEnv > 0 ? attemptsFromEnv : 2);
+  const accessKeyId = nonEmpty(env.AWS_ACCESS_KEY_ID);
+  const secretAccessKey = nonEmpty(env.AWS_SECRET_ACCESS_KEY);
+  const config: S3ClientConfig = {
+    region,
+    maxAttempts,
+    requestHandler: {
+      connectionTimeout: options.connectionTimeoutMs ?? 2500,
+      socketTimeout: options.idleTimeoutMs ?? 10_000,
+    },
+    // Integrity is the manifest's sha256s; the SDK's newer default checksums trip some S3-compatible servers.
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+    ...(endpoint === undefined ? {} : { endpoint, forcePathStyle: true }),
+    ...(accessKeyId !== undefined && secretAccessKey !== undefined
+      ? { credentials: { accessKeyId, secretAccessKey, sessionToken: nonEmpty(env.AWS_SESSION_TOKEN) } }
+      : {}),
+  };
+  return { config, endpoint: endpoint ?? `AWS S3 (region ${region})` };
+}
+
+function nonEmpty(s: string | undefined): string | undefined {
+  return s === undefined || s.trim() === "" ? undefined : s.trim();
+}
+
+interface SdkErrorShape {
+  name?: string;
+  code?: string;
+  message?: string;
+  Code?: string;
+  $metadata?: { httpStatusCode?: number };
+  errors?: unknown[];
+}
+
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "ECONNRESET",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EPIPE",
+  "ECONNABORTED",
+]);
+
+/** A person's explanation of an SDK error: what went wrong and what to check. */
+export function explainS3Error(err: unknown, where: { bucket: string; endpoint: string }): string {
+  const e = (err ?? {}) as SdkErrorShape;
+  const name = e.name ?? "Error";
+  const code = e.code ?? (e.errors?.[0] as SdkErrorShape | undefined)?.code;
+  const status = e.$metadata?.httpStatusCode;
+  const message = e.message ?? String(err);
+  if (code !== undefined && NETWORK_CODES.has(code)) {
+    return `cannot reach the S3 endpoint ${where.endpoint} (${code}); check AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL and the network`;
+  }
+  switch (name) {
+    case "NoSuchBucket":
+      return `bucket "${where.bucket}" does not exist at ${where.endpoint} (NoSuchBucket)`;
+    case "InvalidAccessKeyId":
+      return `wrong credentials: the access key id is not known to ${where.endpoint} (InvalidAccessKeyId); check AWS_ACCESS_KEY_ID`;
+    case "SignatureDoesNotMatch":
+      return `wrong credentials: the secret key does not match the access key id (SignatureDoesNotMatch); check AWS_SECRET_ACCESS_KEY`;
+    case "ExpiredToken":
+    case "InvalidToken":
+    case "TokenRefreshRequired":
+      return `the credentials have expired or are invalid (${name}); refresh AWS_SESSION_TOKEN or the profile`;
+    case "AccessDenied":
+    case "Forbidden":
+      return `access denied (${name}): the credentials may not do this on bucket "${where.bucket}"`;
+    case "CredentialsProviderError":
+      return `no AWS credentials found (${message}); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or a profile`;
+    case "PermanentRedirect":
+    case "AuthorizationHeaderMalformed":
+      return `bucket "${where.bucket}" is in another region (${name}); set AWS_REGION to the bucket's region`;
+    case "TimeoutError":
+    case "RequestTimeout":
+    case "RequestTimeoutException":
+      return `the S3 endpoint ${where.endpoint} did not answer in time (${name}); check the endpoint and the network`;
+    default:
+      break;
+  }
+  if (status === 403) return `access denied (HTTP 403 ${name}): check the credentials and their permissions`;
+  if (status === 404 && name === "NotFound") return `bucket "${where.bucket}" or the object does not exist (HTTP 404)`;
+  return `${name}${status === undefined ? "" : ` (HTTP ${status})`}: ${message}`;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  json: "application/json",
+  html: "text/html; charset=utf-8",
+  png: "image/png",
+  svg: "image/svg+xml",
+  csv: "text/csv",
+  txt: "text/plain; charset=utf-8",
+  nc: "application/x-netcdf",
+};
+const contentType = (path: string): string => CONTENT_TYPES[path.slice(path.lastIndexOf(".") + 1)] ?? "application/octet-stream";
+
+export class S3Store extends BaseStore {
+  readonly uri: string;
+  readonly bucket: string;
+  readonly prefix: string;
+  private readonly settings: ResolvedS3Settings;
+  private readonly givenClient: S3Client | undefined;
+  private sdk: Promise<{ sdk: Sdk; client: S3Client }> | undefined;
+
+  constructor(bucket: string, prefix: string, options: S3StoreOptions = {}) {
+    super();
+    this.bucket = bucket;
+    this.prefix = prefix === "" ? "" : `${prefix.replace(/\/+$/, "")}/`;
+    this.uri = `s3://${bucket}${prefix === "" ? "" : `/${this.prefix.slice(0, -1)}`}`;
+    this.settings = s3Settings(options);
+    this.givenClient = options.client;
+  }
+
+  private connect(): Promise<{ sdk: Sdk; client: S3Client }> {
+    this.sdk ??= import("@aws-sdk/client-s3").then((sdk) => ({
+      sdk,
+      client: this.givenClient ?? new sdk.S3Client(this.settings.config),
+    }));
+    return this.sdk;
+  }
+
+  protected describe(key: string): string {
+    return `s3://${this.bucket}/${this.prefix}${key}`;
+  }
+
+  private storeError(operation: string, err: unknown, key: string): BayesServeError {
+    if (err instanceof BayesServeError) return err;
+    const why = explainS3Error(err, { bucket: this.bucket, endpoint: this.settings.endpoint });
+    return new BayesServeError("STORE", `store ${this.uri}: cannot ${operation}: ${why} (object ${this.describe(key)})`, { cause: err });
+  }
+
+  protected async readObject(key: string, operation: string): Promise<Uint8Array | null> {
+    const { sdk, client } = await this.connect();
+    try {
+      const res = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+      return res.Body === undefined ? new Uint8Array(0) : await res.Body.transformToByteArray();
+    } catch (err) {
+      if ((err as SdkErrorShape | null)?.name === "NoSuchKey") return null;
+      throw this.storeError(operation, err, key);
+    }
+  }
+
+  protected async listVersionFolders(operation: string): Promise<string[]> {
+    const { sdk, client } = await this.connect();
+    const base = `${this.prefix}versions/`;
+    const out: string[] = [];
+    let token: string | undefined;
+    try {
+      do {
+        const res = await client.send(
+          new sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: base, Delimiter: "/", ContinuationToken: token }),
+        );
+        for (const p of res.CommonPrefixes ?? []) {
+          if (p.Prefix !== undefined) out.push(p.Prefix.slice(base.length).replace(/\/$/, ""));
+        }
+        token = res.IsTruncated === true ? res.NextContinuationToken : undefined;
+      } while (token !== undefined);
+    } catch (err) {
+      throw this.storeError(operation, err, "versions/");
+    }
+    return out;
+  }
+
+  private async put(key: string, bytes: Uint8Array, extra: { CacheControl?: string } = {}): Promise<void> {
+    const { sdk, client } = await this.connect();
+    await client.send(
+      new sdk.PutObjectCommand({
+        Bucket: this.bucket,
+        Key: this.prefix + key,
+        Body: bytes,
+        ContentLength: bytes.byteLength,
+        ContentType: contentType(key),
+        ...extra,
+      }),
+    );
+  }
+
+  protected async writeVersion(version: string, entries: BundleEntry[], operation: string): Promise<void> {
+    const key = (path: string): string => `versions/${version}/${path}`;
+    const manifest = entries[entries.length - 1];
+    const attempted: string[] = [];
+    let failedKey: string | undefined;
+    try {
+      await mapLimit(entries.slice(0, -1), 4, async (entry) => {
+        attempted.push(key(entry.path));
+        try {
+          await this.put(key(entry.path), entry.bytes);
+        } catch (err) {
+          failedKey ??= key(entry.path);
+          throw err;
+        }
+      });
+      // Only once every other object is in place: the manifest is what makes the version exist.
+      failedKey = key(manifest.path);
+      attempted.push(failedKey);
+      await this.put(failedKey, manifest.bytes);
+    } catch (err) {
+      await this.removeQuietly(attempted);
+      throw this.storeError(operation, err, failedKey ?? key(manifest.path));
+    }
+  }
+
+  /** Best effort: objects of a version that never got its manifest are invisible anyway; this only tidies up. */
+  private async removeQuietly(keys: string[]): Promise<void> {
+    const { sdk, client } = await this.connect();
+    await mapLimit(keys, 4, async (k) => {
+      try {
+        await client.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + k }));
+      } catch {
+        // the store is failing; leave the invisible leftovers
+      }
+    });
+  }
+
+  protected async writeLatest(bytes: Uint8Array, operation: string): Promise<void> {
+    try {
+      await this.put(LATEST_KEY, bytes, { CacheControl: "no-cache" });
+    } catch (err) {
+      throw this.storeError(operation, err, LATEST_KEY);
+    }
+  }
+}

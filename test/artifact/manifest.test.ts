@@ -1,0 +1,127 @@
+import { describe, expect, it } from "vitest";
+import { BayesServeError } from "../../src/errors.js";
+import {
+  isVersionId,
+  newVersionId,
+  parameterColumnNames,
+  parameterGroups,
+  parseManifest,
+  serializeManifest,
+  validateManifest,
+  type Manifest,
+} from "../../src/artifact/manifest.js";
+import { sampleBundle } from "./fixtures/bundles.js";
+
+function manifestJson(): Record<string, unknown> {
+  return JSON.parse(new TextDecoder().decode(serializeManifest(sampleBundle().manifest))) as Record<string, unknown>;
+}
+
+function problemOf(value: unknown): string {
+  try {
+    validateManifest(value, "versions/x/manifest.json");
+  } catch (err) {
+    expect(err).toBeInstanceOf(BayesServeError);
+    expect((err as BayesServeError).code).toBe("ARTIFACT");
+    return (err as Error).message;
+  }
+  throw new Error("expected the manifest to be rejected");
+}
+
+describe("version ids", () => {
+  it("are a UTC timestamp plus 6 random hex digits, and sort by time", () => {
+    const a = newVersionId(new Date("2026-12-01T00:30:00.123Z"));
+    expect(a).toMatch(/^20261201T003000Z-[0-9a-f]{6}$/);
+    expect(isVersionId(a)).toBe(true);
+    const b = newVersionId(new Date("2026-12-01T00:30:01Z"));
+    const c = newVersionId(new Date("2027-01-01T00:00:00Z"));
+    expect([c, b, a].sort()).toEqual([a, b, c]);
+    expect(newVersionId()).not.toBe(newVersionId());
+  });
+
+  it("reject anything that could escape a folder or is not an id", () => {
+    for (const bad of ["", "latest", "../x", "20261201T003000Z-a1b2c3/..", "20261201T003000Z-A1B2C3", "20261201T003000Z"]) {
+      expect(isVersionId(bad)).toBe(false);
+    }
+  });
+});
+
+describe("manifest validation", () => {
+  it("accepts what buildBundle writes, and round-trips through JSON", () => {
+    const m = sampleBundle().manifest;
+    expect(parseManifest(serializeManifest(m), "here")).toEqual(m);
+  });
+
+  it("names every missing field", () => {
+    const m = manifestJson();
+    delete m.gate;
+    delete (m.draws as Record<string, unknown>).chains;
+    delete (m.data as Record<string, unknown>).sha256;
+    const msg = problemOf(m);
+    expect(msg).toContain("versions/x/manifest.json is invalid");
+    expect(msg).toContain('missing field "gate"');
+    expect(msg).toContain('missing field "draws.chains"');
+    expect(msg).toContain('missing field "data.sha256"');
+  });
+
+  it("rejects wrong types with the field's path", () => {
+    const m = manifestJson();
+    (m.features as Record<string, unknown>[])[1].type = "text";
+    (m.sampler as Record<string, unknown>).chains = 0;
+    m.files = { ...(m.files as object), "../escape": "0".repeat(64) };
+    const msg = problemOf(m);
+    expect(msg).toContain("features[1].type must be one of float, integer, category");
+    expect(msg).toContain("sampler.chains must be a positive integer");
+    expect(msg).toContain('"../escape" is not a relative path');
+  });
+
+  it("requires levels on category features only", () => {
+    const m = manifestJson();
+    delete (m.features as Record<string, unknown>[])[1].levels;
+    (m.features as Record<string, unknown>[])[0].levels = 2;
+    const msg = problemOf(m);
+    expect(msg).toContain('missing field "features[1].levels"');
+    expect(msg).toContain("features[0].levels is only allowed on a category feature");
+  });
+
+  it("checks that parameter names and shapes agree", () => {
+    const m = manifestJson();
+    (m.parameters as Record<string, unknown>).names = ["beta[0]", "beta[1]", "beta[5]", "sigma", "tau"];
+    const msg = problemOf(m);
+    expect(msg).toContain('"beta[5]" does not index "beta" of shape [3]');
+    expect(msg).toContain('"tau" has no entry in parameters.shapes');
+    expect(msg).toContain('lacks "beta[2]"');
+  });
+
+  it("says to upgrade when the format is newer", () => {
+    const m = manifestJson();
+    m.formatVersion = 2;
+    expect(problemOf(m)).toMatch(/format version 2; this bayes-serve reads format version 1/);
+  });
+
+  it("reports JSON syntax errors with the source", () => {
+    expect(() => parseManifest("{not json", "s3://b/p/versions/v/manifest.json")).toThrow(
+      /manifest s3:\/\/b\/p\/versions\/v\/manifest.json is not valid JSON/,
+    );
+  });
+});
+
+describe("parameter layout", () => {
+  it("groups columns by parameter, row-major, whatever the column order", () => {
+    const groups = parameterGroups({
+      names: ["sigma", "L[1, 0]", "beta[1]", "L[0, 0]", "beta[0]", "L[0, 1]", "L[1, 1]"],
+      shapes: { beta: [2], sigma: [], L: [2, 2] },
+    });
+    expect(groups).toEqual([
+      { name: "sigma", shape: [], columns: [0] },
+      { name: "L", shape: [2, 2], columns: [3, 5, 1, 6] },
+      { name: "beta", shape: [2], columns: [4, 2] },
+    ]);
+    expect(parameterColumnNames("L", [2, 2])).toEqual(["L[0, 0]", "L[0, 1]", "L[1, 0]", "L[1, 1]"]);
+  });
+
+  it("types a manifest precisely", () => {
+    const m: Manifest = sampleBundle().manifest;
+    expect(m.draws.layout).toBe("chain,draw,param");
+    expect(m.sampleStats?.names).toContain("diverging");
+  });
+});

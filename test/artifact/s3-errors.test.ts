@@ -1,0 +1,120 @@
+// Bad stores fail fast with a STORE error naming the store, the operation and the cause: a bucket that does not
+// exist, an endpoint nobody listens on, one that accepts connections and never answers, wrong credentials.
+//
+// About wrong credentials: s3rver knows one key pair (S3RVER/S3RVER). It refuses an unknown access key id
+// (InvalidAccessKeyId, tested against the real server below) but does not verify SigV4 signatures, so a wrong
+// *secret* key is accepted by it; SignatureDoesNotMatch is therefore only tested through the error mapping.
+import { createServer, type Server, type Socket } from "node:net";
+import { afterAll, describe, expect, it } from "vitest";
+import { BayesServeError } from "../../src/errors.js";
+import { explainS3Error, s3Settings } from "../../src/artifact/s3-store.js";
+import { openStore } from "../../src/artifact/store.js";
+import { useS3Server } from "../support/s3-server.js";
+import { sampleBundle } from "./fixtures/bundles.js";
+
+const s3 = useS3Server({ buckets: ["models"] });
+
+async function timedRejection(p: Promise<unknown>): Promise<{ err: BayesServeError; ms: number }> {
+  const t0 = performance.now();
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(BayesServeError);
+    expect((err as BayesServeError).code).toBe("STORE");
+    return { err: err as BayesServeError, ms: performance.now() - t0 };
+  }
+  throw new Error("expected a rejection");
+}
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)));
+}
+
+describe("S3 store failures", () => {
+  it("a bucket that does not exist", async () => {
+    const store = openStore("s3://no-such-bucket/models", { env: s3.current.env });
+    const { err, ms } = await timedRejection(store.readLatest());
+    expect(err.message).toBe(
+      `store s3://no-such-bucket/models: cannot read latest: bucket "no-such-bucket" does not exist at ${s3.current.endpoint} ` +
+        "(NoSuchBucket) (object s3://no-such-bucket/models/latest)",
+    );
+    expect(ms).toBeLessThan(3000);
+    const bundle = sampleBundle();
+    const pub = await timedRejection(store.publish(bundle));
+    expect(pub.err.message).toContain(`cannot publish version ${bundle.manifest.version}: bucket "no-such-bucket" does not exist`);
+    expect((await timedRejection(store.list())).err.message).toContain("cannot list versions");
+  });
+
+  it("an endpoint nobody listens on fails in well under the default timeouts", async () => {
+    const probe = createServer();
+    const port = await listen(probe);
+    await new Promise((r) => probe.close(r));
+    const store = openStore("s3://models/x", { env: { ...s3.current.env, AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port}` } });
+    const { err, ms } = await timedRejection(store.readLatest());
+    expect(err.message).toContain("store s3://models/x: cannot read latest: cannot reach the S3 endpoint");
+    expect(err.message).toContain(`http://127.0.0.1:${port} (ECONNREFUSED)`);
+    expect(ms).toBeLessThan(5000);
+    const pub = await timedRejection(store.publish(sampleBundle()));
+    expect(pub.err.message).toMatch(/cannot publish version .*: cannot reach the S3 endpoint/);
+    expect(pub.ms).toBeLessThan(5000);
+  });
+
+  describe("an endpoint that accepts connections and never answers", () => {
+    const sockets: Socket[] = [];
+    const hung = createServer((s) => sockets.push(s));
+    afterAll(async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => hung.close(r));
+    });
+
+    it("times out on the idle timer", async () => {
+      const port = await listen(hung);
+      const store = openStore("s3://models/x", {
+        env: { ...s3.current.env, AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port}` },
+        s3: { idleTimeoutMs: 500, maxAttempts: 1 },
+      });
+      const { err, ms } = await timedRejection(store.readLatest());
+      expect(err.message).toContain(`cannot read latest: the S3 endpoint http://127.0.0.1:${port} did not answer in time (TimeoutError)`);
+      expect(ms).toBeLessThan(3000);
+    });
+  });
+
+  it("an access key id the store does not know", async () => {
+    const store = openStore("s3://models/x", { env: { ...s3.current.env, AWS_ACCESS_KEY_ID: "NOT-A-KEY" } });
+    const { err, ms } = await timedRejection(store.readLatest());
+    expect(err.message).toContain("store s3://models/x: cannot read latest: wrong credentials");
+    expect(err.message).toContain("(InvalidAccessKeyId); check AWS_ACCESS_KEY_ID");
+    expect(ms).toBeLessThan(3000);
+    const bundle = sampleBundle();
+    const pub = await timedRejection(store.publish(bundle));
+    expect(pub.err.message).toContain(`cannot publish version ${bundle.manifest.version}: wrong credentials`);
+    // Nothing was published: with the right key the store is still empty.
+    expect(await openStore("s3://models/x", { env: s3.current.env }).list()).toEqual([]);
+  });
+
+  it("maps the SDK's other errors to causes a person can act on", () => {
+    const where = { bucket: "b", endpoint: "https://s3.example" };
+    const sdkError = (name: string, status: number) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
+    expect(explainS3Error(sdkError("SignatureDoesNotMatch", 403), where)).toMatch(/^wrong credentials: the secret key does not match .*AWS_SECRET_ACCESS_KEY/);
+    expect(explainS3Error(sdkError("AccessDenied", 403), where)).toMatch(/^access denied \(AccessDenied\)/);
+    expect(explainS3Error(sdkError("ExpiredToken", 400), where)).toMatch(/expired/);
+    expect(explainS3Error(sdkError("PermanentRedirect", 301), where)).toMatch(/another region .*AWS_REGION/);
+    expect(explainS3Error(Object.assign(new Error("getaddrinfo ENOTFOUND s3.example"), { code: "ENOTFOUND" }), where)).toMatch(
+      /^cannot reach the S3 endpoint https:\/\/s3\.example \(ENOTFOUND\)/,
+    );
+    expect(explainS3Error(sdkError("SlowDown", 503), where)).toBe("SlowDown (HTTP 503): SlowDown");
+  });
+
+  it("reads endpoint, region and credentials from the standard variables", () => {
+    const a = s3Settings({ env: { AWS_ENDPOINT_URL: "http://minio:9000", AWS_DEFAULT_REGION: "eu-west-1", AWS_ACCESS_KEY_ID: "k", AWS_SECRET_ACCESS_KEY: "s" } });
+    expect(a.config).toMatchObject({ endpoint: "http://minio:9000", forcePathStyle: true, region: "eu-west-1", credentials: { accessKeyId: "k", secretAccessKey: "s" } });
+    const b = s3Settings({ env: { AWS_ENDPOINT_URL: "http://a", AWS_ENDPOINT_URL_S3: "http://b", AWS_REGION: "us-west-2", AWS_DEFAULT_REGION: "eu-west-1" } });
+    expect(b.config).toMatchObject({ endpoint: "http://b", region: "us-west-2" });
+    expect(b.config.credentials).toBeUndefined(); // the SDK's default chain (profile, SSO, instance role)
+    const c = s3Settings({ env: {} });
+    expect(c.config.region).toBe("us-east-1");
+    expect(c.config.endpoint).toBeUndefined();
+    expect(c.config.forcePathStyle).toBeUndefined();
+    expect(c.endpoint).toBe("AWS S3 (region us-east-1)");
+  });
+});
