@@ -219,14 +219,16 @@ class ClientNodeKubeApi implements KubeApi {
   private translate(what: string, err: unknown): KubeApiError {
     if (err instanceof KubeApiError) return err;
     if (err instanceof ApiException) {
-      const status = statusBody(err.body);
+      const fromBody = statusBody(err.body);
+      // Generated APIs drop the body of some errors (e.g. 401); the exception's own message still names the status.
+      const status = fromBody.message !== undefined ? fromBody : { ...fromBody, message: /\nMessage: ([^\n]+)/.exec(err.message)?.[1] };
       const code = typeof err.code === "number" ? err.code : 0;
       const hint = code === 401 ? " (your credentials were refused: check the kubeconfig's user)" : code === 403 ? " (you lack the RBAC permission for this)" : "";
       return new KubeApiError(`cannot ${what}: ${status.message ?? `HTTP ${code}`}${hint} [HTTP ${code}${status.reason ? ` ${status.reason}` : ""}]`, code, status.reason, err);
     }
     const e = err as { name?: string; code?: string; message?: string; type?: string; cause?: unknown };
     if (e?.name === "AbortError" || e?.type === "aborted") {
-      return new KubeApiError(`cannot ${what}: the Kubernetes API server at ${this.server} did not answer within ${Math.round(this.timeoutMs / 1000)} s`, 0, "Timeout", err);
+      return new KubeApiError(`cannot ${what}: the Kubernetes API server at ${this.server} did not answer within ${this.timeoutMs >= 1000 ? `${Math.round(this.timeoutMs / 1000)} s` : `${this.timeoutMs} ms`}`, 0, "Timeout", err);
     }
     const detail = e?.code ?? (e?.cause as { code?: string } | undefined)?.code;
     const reason = e?.message ?? String(err);

@@ -618,8 +618,8 @@ function podStatus(containers: { name: string }[], state: string): Record<string
 }
 
 function immutableViolation(t: ResourceType, previous: Obj | undefined, applied: Obj, existing: Obj | undefined): string | undefined {
-  if (existing === undefined || previous === undefined) return undefined;
-  const p = (previous.spec ?? {}) as Record<string, unknown>;
+  if (existing === undefined) return undefined;
+  const p = ((previous ?? existing).spec ?? {}) as Record<string, unknown>;
   const a = (applied.spec ?? {}) as Record<string, unknown>;
   if (t.kind === "Job") {
     if (!deepEqual(p.template, a.template)) return "spec.template";
