@@ -8,7 +8,12 @@ program
   .name("bayes-serve")
   .description("Train Bayesian models with NUTS and serve point, interval and density predictions.")
   .version("0.1.0")
+  // Program options only before the subcommand, so that `export --version V` is the subcommand's own flag.
+  .enablePositionalOptions()
   .showHelpAfterError();
+
+// The AWS SDK warns on every S3 use that Node 20 support ends; the engines field already says what is supported.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 for (const register of commandRegistrations) register(program);
 
