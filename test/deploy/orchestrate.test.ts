@@ -6,35 +6,14 @@ import { BayesServeError } from "../../src/errors.js";
 import { createKubeApi, loadKubeConfig, type KubeApi } from "../../src/deploy/kube-client.js";
 import { runPipeline, type RunOptions } from "../../src/deploy/orchestrate.js";
 import { parsePipeline } from "../../src/deploy/pipeline.js";
-import { FakeApiServer, kubeConfigFor, type FakeApiServerOptions, type Obj } from "./fake-apiserver.js";
+import { kubeConfigFor, type FakeApiServer, type Obj } from "./fake-apiserver.js";
+import { startCluster, stopClusters, templateText } from "./cluster.js";
 import { quickPipeline } from "./fixtures.js";
 
-const servers: FakeApiServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.stop()));
-});
+afterEach(stopClusters);
 
-const image = (d: Obj): string => JSON.stringify((d.spec as { template?: unknown })?.template ?? {});
-
-/** A stand-in cluster: images ending ":bad" never become ready, ":crash" crash-loop; everything else is healthy. */
-export async function cluster(options: FakeApiServerOptions = {}, seed: { namespace?: boolean; secret?: Record<string, string> | false } = {}): Promise<FakeApiServer> {
-  const srv = await new FakeApiServer({
-    rollout: (d) => (image(d).includes(':bad"') ? "never-ready" : image(d).includes(':crash"') ? "crash-loop" : "ready"),
-    ...options,
-  }).start();
-  servers.push(srv);
-  if (seed.namespace !== false) srv.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: "pymc" } });
-  if (seed.namespace !== false && seed.secret !== false) {
-    const data = seed.secret ?? { AWS_ACCESS_KEY_ID: "AKIA", AWS_SECRET_ACCESS_KEY: "s3cr3t" };
-    srv.seed({
-      apiVersion: "v1",
-      kind: "Secret",
-      metadata: { name: "aws-credentials", namespace: "pymc" },
-      data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString("base64")])),
-    });
-  }
-  return srv;
-}
+const cluster = startCluster;
+const image = templateText;
 
 interface Run {
   lines: string[];
@@ -53,7 +32,8 @@ function runner(srv: FakeApiServer, text = quickPipeline()): Run {
         mode: "update",
         gitCommit: "c1",
         pollIntervalMs: 10,
-        graceSeconds: 0,
+        // The stand-in reports ProgressDeadlineExceeded at max_startup_time; our own deadline adds this grace.
+        graceSeconds: 1,
         log: (l) => lines.push(l),
         ...o,
       }),

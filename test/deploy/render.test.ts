@@ -84,9 +84,9 @@ describe("every rendered manifest validates against the Kubernetes v1.36 OpenAPI
 
   it("the validator is live: it rejects a broken manifest", () => {
     const d = renderPipeline(seed.pipeline, opts).steps[1][0] as RenderedServiceStage;
-    const broken = JSON.parse(JSON.stringify(d.deployment)) as V1Deployment & { spec: { template: { spec: { containers: { ports: { containerPort: unknown }[] }[] } } } };
+    const broken = JSON.parse(JSON.stringify(d.deployment)) as { spec: { template: { spec: { containers: { ports: { containerPort: unknown }[] }[] } } } };
     broken.spec.template.spec.containers[0].ports[0].containerPort = "8000";
-    expect(() => validateK8s(broken)).toThrow(/containerPort must be integer/);
+    expect(() => validateK8s(broken as KubernetesObject)).toThrow(/containerPort must be integer/);
     const noName = JSON.parse(JSON.stringify(d.deployment)) as { spec: { template: { spec: { containers: Record<string, unknown>[] } } } };
     delete noName.spec.template.spec.containers[0].name;
     expect(() => validateK8s(noName as KubernetesObject)).toThrow(/containers\/0 must have required property name/);
