@@ -183,14 +183,16 @@ export function createNutsKernel(dim: number, maxDepth = DEFAULT_MAX_TREE_DEPTH)
           // Extend forward from the forward end.
           z = zFwd;
           rhoBck.set(rho);
-          pBckFwd.set(pFwdBck);
-          pSharpBckFwd.set(pSharpFwdBck);
+          // The old trajectory becomes the backward subtree: its forward end is the old forward end.
+          pBckFwd.set(pFwdFwd);
+          pSharpBckFwd.set(pSharpFwdFwd);
           valid = buildTree(depth, zPropose, pSharpFwdBck, pSharpFwdFwd, rhoFwd, pFwdBck, pFwdFwd, 1, wSubtree);
         } else {
           z = zBck;
           rhoFwd.set(rho);
-          pFwdBck.set(pBckFwd);
-          pSharpFwdBck.set(pSharpBckFwd);
+          // The old trajectory becomes the forward subtree: its backward end is the old backward end.
+          pFwdBck.set(pBckBck);
+          pSharpFwdBck.set(pSharpBckBck);
           valid = buildTree(depth, zPropose, pSharpBckFwd, pSharpBckBck, rhoBck, pBckFwd, pBckBck, -1, wSubtree);
         }
         if (!valid) break;
