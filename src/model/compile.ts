@@ -139,13 +139,14 @@ class Codegen {
 
     // Static (parameter-free) values, computed once.
     const staticNeeded = needed.map((n, id) => n && !this.dep[id]);
-    const original = json.nodes.length;
-    const statics = evaluateNodes(b, null, 0, original - 1, staticNeeded.slice(0, original));
+    // The term nodes appended above are included: an observation whose distribution has no parameter in it is a
+    // constant term, and its value is needed as one (S<id>).
+    const statics = evaluateNodes({ ...b, json: { ...json, nodes: this.nodes }, shapes: this.shapes }, null, 0, this.nodes.length - 1, staticNeeded);
     this.nodes.forEach((n, id) => {
       if (!needed[id]) return;
       if (!this.dep[id]) {
         this.kinds[id] = n.op === "const" ? "const" : "static";
-        if (id < original) this.staticValues[id] = statics[id];
+        this.staticValues[id] = statics[id];
         if (n.op !== "const" && this.shapes[id].length > 0) this.closure.set(`S${id}`, statics[id]);
       } else if (n.op === "param") this.kinds[id] = "param";
       else this.kinds[id] = materialise[id] ? "mat" : "inline";
