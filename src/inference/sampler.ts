@@ -115,6 +115,7 @@ export function runChain(
       if (learnVariance(windows, welford, invMetric, z.q)) {
         epsilon = initStepSize(z, epsilon, invMetric, logDensityGradient, rng, scratch);
         da = dualAveragingInit(epsilon);
+        checkCoordinateSteps(epsilon, invMetric, target.paramNames, chain, it);
       }
       if (it === settings.tune - 1) epsilon = dualAveragingFinal(da);
       checkStepSize(epsilon, chain, it);
@@ -154,6 +155,22 @@ export function runChain(
 /** Below this the sampler cannot move in any useful number of steps; above it the posterior cannot be proper. */
 const MIN_STEP_SIZE = 1e-12;
 const MAX_STEP_SIZE = 1e7;
+
+/**
+ * After a metric update the scale of a direction no likelihood or prior bounds moves into the inverse metric (its
+ * variance estimate grows by orders of magnitude each window) while ε itself stays near 1, so `checkStepSize` alone
+ * never sees it. The step a coordinate actually takes is ε·sqrt(M⁻¹ᵢ); past MAX_STEP_SIZE the posterior is improper.
+ */
+function checkCoordinateSteps(epsilon: number, invMetric: Float64Array, paramNames: string[], chain: number, it: number): void {
+  for (let i = 0; i < invMetric.length; i++) {
+    const step = epsilon * Math.sqrt(invMetric[i]);
+    if (!(step <= MAX_STEP_SIZE))
+      throw new BayesServeError(
+        "SAMPLER_STEPSIZE",
+        `chain ${chain}, iteration ${it}: the step size for parameter ${paramNames[i]} exploded to ${step.toExponential(2)} (its warm-up variance is ${invMetric[i].toExponential(2)}); the posterior is improper in ${paramNames[i]} (check its prior and that data inform it)`,
+      );
+  }
+}
 
 function checkStepSize(epsilon: number, chain: number, it: number): void {
   if (!(epsilon >= MIN_STEP_SIZE))
