@@ -6,10 +6,17 @@ const running: FakeApiServer[] = [];
 /** Pod template as text, for rollout behaviours keyed on the image or the args. */
 export const templateText = (d: Obj): string => JSON.stringify((d.spec as { template?: unknown })?.template ?? {});
 
-/** Images ending ":bad" never become ready, ":crash" crash-loop; everything else is healthy. */
+/** Images ending ":bad" never become ready, ":crash" crash-loop, ":missing" cannot be pulled, ":no-key" lacks a secret key. */
 export async function startCluster(options: FakeApiServerOptions = {}, seed: { namespace?: boolean; secret?: Record<string, string> | false } = {}): Promise<FakeApiServer> {
   const srv = await new FakeApiServer({
-    rollout: (d) => (templateText(d).includes(':bad"') ? "never-ready" : templateText(d).includes(':crash"') ? "crash-loop" : "ready"),
+    rollout: (d) => {
+      const t = templateText(d);
+      if (t.includes(':bad"')) return "never-ready";
+      if (t.includes(':crash"')) return "crash-loop";
+      if (t.includes(':missing"')) return "image-pull-error";
+      if (t.includes(':no-key"')) return "config-error";
+      return "ready";
+    },
     ...options,
   }).start();
   running.push(srv);

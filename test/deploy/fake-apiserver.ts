@@ -60,7 +60,7 @@ const TYPES: ResourceType[] = [
   { group: "rbac.authorization.k8s.io", version: "v1", kind: "RoleBinding", plural: "rolebindings", namespaced: true },
 ];
 
-export type RolloutBehaviour = "ready" | "never-ready" | "crash-loop" | "image-pull-error";
+export type RolloutBehaviour = "ready" | "never-ready" | "crash-loop" | "image-pull-error" | "config-error";
 export type JobBehaviour = "succeed" | "fail" | "hang";
 
 export interface FakeApiServerOptions {
@@ -484,6 +484,8 @@ export class FakeApiServer {
     if (state === "image-pull-error") {
       event("Warning", "Failed", `Failed to pull image "${c?.image}": rpc error: code = NotFound desc = manifest unknown`);
       event("Warning", "Failed", "Error: ErrImagePull");
+    } else if (state === "config-error") {
+      event("Warning", "Failed", `Error: couldn't find key AWS_REGION in Secret ${ns}/aws-credentials`);
     } else {
       event("Normal", "Pulled", `Container image "${c?.image}" already present on machine`);
       event("Normal", "Started", `Started container ${c?.name}`);
@@ -608,6 +610,11 @@ function podStatus(containers: { name: string }[], state: string): Record<string
       };
     case "image-pull-error":
       return { phase: "Pending", containerStatuses: cs({ ready: false, started: false, state: { waiting: { reason: "ImagePullBackOff", message: "Back-off pulling image" } } }) };
+    case "config-error":
+      return {
+        phase: "Pending",
+        containerStatuses: cs({ ready: false, started: false, state: { waiting: { reason: "CreateContainerConfigError", message: "couldn't find key AWS_REGION in Secret pymc/aws-credentials" } } }),
+      };
     case "succeeded":
       return { phase: "Succeeded", containerStatuses: cs({ ready: false, started: false, state: { terminated: { exitCode: 0, reason: "Completed", startedAt: now, finishedAt: now } } }) };
     case "failed":

@@ -218,6 +218,27 @@ describe("failed rollouts are rolled back", () => {
     expect(containerImage(srv.get("Deployment", "pymc", DEPLOY))).toBe("ghcr.io/example/bayes-serve:good");
   });
 
+  it("an image that cannot be pulled: the pull errors are in the report", async () => {
+    const srv = await cluster();
+    const { run } = runner(srv);
+    await run({ mode: "create" });
+    const err = await deployError(run({ image: "ghcr.io/example/bayes-serve:missing" }));
+    expect(err.message).toMatch(/Pending; container scoring-service: waiting: ImagePullBackOff/);
+    expect(err.message).toMatch(/Warning Failed pod\/\S+: Failed to pull image "ghcr.io\/example\/bayes-serve:missing": rpc error: code = NotFound desc = manifest unknown/);
+    expect(containerImage(srv.get("Deployment", "pymc", DEPLOY))).toBe("ghcr.io/example/bayes-serve:good");
+  });
+
+  it("a pod that can never start (CreateContainerConfigError) fails at once, without waiting out the startup time", async () => {
+    const srv = await cluster();
+    const { run } = runner(srv, quickPipeline({ startup: 120 }));
+    await run({ mode: "create" });
+    const started = Date.now();
+    const err = await deployError(run({ image: "ghcr.io/example/bayes-serve:no-key" }));
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(err.message).toMatch(/stage "scoring-service" failed: the new pods cannot start: pod\/\S+ container scoring-service: CreateContainerConfigError \(couldn't find key AWS_REGION in Secret pymc\/aws-credentials\)/);
+    expect(err.message).toMatch(/the previous revision is serving/);
+  });
+
   it("the previous generation's ready status is not mistaken for the new one's", async () => {
     // The controller takes 400 ms to notice each new generation; meanwhile the status still says 1/1 available.
     const srv = await cluster({ controllerLagMs: 400 });
