@@ -189,11 +189,10 @@ async function preflight(ctx: Ctx, rendered: RenderedPipeline, options: RunOptio
   }
 
   if (options.mode === "create" && namespaceExists) {
+    // Deployed = a service stage is there. Jobs alone (e.g. a first `create` whose training failed) do not count,
+    // so fixing the problem and running `create` again works.
     const selector = `${LABEL_PIPELINE}=${pipeline.name}`;
-    const existing = [
-      ...(await api.list<V1Deployment>("apps/v1", "Deployment", pipeline.namespace, { labelSelector: selector })),
-      ...(await api.list<V1Job>("batch/v1", "Job", pipeline.namespace, { labelSelector: selector })),
-    ];
+    const existing = await api.list<V1Deployment>("apps/v1", "Deployment", pipeline.namespace, { labelSelector: selector });
     if (existing.length > 0) {
       problems.push(`pipeline "${pipeline.name}" is already deployed in namespace ${pipeline.namespace} (${existing.map((o) => `${o.kind}/${o.metadata?.name}`).join(", ")}): use \`bayes-serve deploy update\``);
     }

@@ -131,8 +131,18 @@ describe("create and update", () => {
     await run({ mode: "create" });
     const writesBefore = srv.writes().length;
     const err = await deployError(run({ mode: "create" }));
-    expect(err.message).toMatch(/preflight failed, nothing was applied:\n {2}- pipeline "bayes-serve" is already deployed in namespace pymc \(Deployment\/bayes-serve--scoring-service, Job\/bayes-serve--train-[a-z0-9]+\): use `bayes-serve deploy update`/);
+    expect(err.message).toMatch(/preflight failed, nothing was applied:\n {2}- pipeline "bayes-serve" is already deployed in namespace pymc \(Deployment\/bayes-serve--scoring-service\): use `bayes-serve deploy update`/);
     expect(srv.writes().length).toBe(writesBefore);
+  });
+
+  it("a first create whose training failed can simply be run again", async () => {
+    let fail = true;
+    const srv = await cluster({ job: () => (fail ? "fail" : "succeed") });
+    const { run } = runner(srv);
+    await deployError(run({ mode: "create" }));
+    fail = false;
+    const result = await run({ mode: "create" });
+    expect(result.stages.map((s) => s.stage)).toEqual(["train", "scoring-service"]);
   });
 
   it("old Jobs are pruned (the last three kept), and their pods go with them", async () => {
