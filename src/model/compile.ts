@@ -46,6 +46,9 @@ class Codegen {
   private readonly kinds: Kind[] = [];
   private readonly staticValues: Float64Array[] = [];
   private counter = 0;
+  /** Term roots whose loop-invariant constant may be added once per loop (set while a term loop is emitted). */
+  private splitConst = new Set<number>();
+  private loopConstants: string[] = [];
 
   constructor(private readonly bound: BoundModel) {
     // Terms get synthetic logp nodes appended; copy so the model's JSON is untouched.
@@ -352,7 +355,12 @@ class Codegen {
           },
         };
         const out = fam.emit(V(n.value), argIds.map((k) => V(k)), cx);
-        f.push(`const ${v} = ${out.lp};`);
+        const split = out.lpConst && this.splitConst.has(id) && out.lpConst.args.every((k) => this.hoistable(argIds[k]));
+        if (split) {
+          // A term summed into lp with its normalising constant loop-invariant: add the constant once per loop.
+          f.push(`const ${v} = ${out.lp};`);
+          this.loopConstants.push(out.lpConst!.expr);
+        } else f.push(`const ${v} = ${out.lpConst ? `${out.lp} + (${out.lpConst.expr})` : out.lp};`);
         const b: string[] = [];
         if (out.dy !== undefined && !fam.discrete) b.push(this.acc(n.value, ix, `${a} * (${out.dy})`));
         argIds.forEach((k, j) => {
@@ -377,10 +385,15 @@ class Codegen {
   private emitLoop(root: number, seed: string, isTerm: boolean): string {
     const scalar = this.shapes[root].length === 0;
     const ix = scalar ? "0" : "i";
+    this.splitConst = isTerm ? new Set([root]) : new Set();
+    this.loopConstants = [];
     const e = this.emitElement(root, ix, seed);
+    this.splitConst = new Set();
+    const len = this.len(root);
+    const after = this.loopConstants.map((c) => `lp += ${len} * (${c});`).join("\n");
     const body = [...e.fwd, isTerm ? `lp += ${e.value};` : "", ...e.bwd].filter(Boolean).join("\n");
-    if (scalar) return `{\n${e.pre.join("\n")}\n${body}\n}`;
-    return `{\n${e.pre.join("\n")}\nfor (let i = 0; i < ${this.len(root)}; i++) {\n${body}\n}\n}`;
+    if (scalar) return `{\n${e.pre.join("\n")}\n${body}\n${after}\n}`;
+    return `{\n${e.pre.join("\n")}\nfor (let i = 0; i < ${len}; i++) {\n${body}\n}\n${after}\n}`;
   }
 
   private emitMaterialisedForward(id: number): string {

@@ -20,8 +20,13 @@ export interface EmitContext {
 }
 
 export interface EmittedDensity {
-  /** log p(y | args). */
+  /** log p(y | args), or the part of it that varies with y when `lpConst` is given. */
   lp: string;
+  /**
+   * A term of log p that depends only on the listed arguments (a normalising constant such as −log σ). Kept apart so
+   * that a sum over rows with those arguments loop-invariant adds it once, times the row count, not once per row.
+   */
+  lpConst?: { expr: string; args: number[] };
   /** ∂ log p / ∂y (absent for discrete families: y is then data). */
   dy?: string;
   /** ∂ log p / ∂args[k]; null where the argument cannot carry a gradient (a trial count). */
@@ -58,7 +63,8 @@ export const FAMILIES: Record<FamilyName, Family> = {
       const logS = cx.hoist(`Math.log(${s})`, [1]);
       const z = cx.local(`(${y} - ${mu}) * ${inv}`);
       return {
-        lp: `-0.5 * ${z} * ${z} - ${logS} - ${C_HALF_LOG_2PI}`,
+        lp: `-0.5 * ${z} * ${z}`,
+        lpConst: { expr: `-${logS} - ${C_HALF_LOG_2PI}`, args: [1] },
         dy: `-${z} * ${inv}`,
         da: [`${z} * ${inv}`, `(${z} * ${z} - 1) * ${inv}`],
       };
@@ -76,7 +82,8 @@ export const FAMILIES: Record<FamilyName, Family> = {
       const logS = cx.hoist(`Math.log(${s})`, [0]);
       const z = cx.local(`${y} * ${inv}`);
       return {
-        lp: `(${y} < 0 ? -Infinity : ${C_HALF_LOG_2_OVER_PI} - ${logS} - 0.5 * ${z} * ${z})`,
+        lp: `(${y} < 0 ? -Infinity : -0.5 * ${z} * ${z})`,
+        lpConst: { expr: `${C_HALF_LOG_2_OVER_PI} - ${logS}`, args: [0] },
         dy: `-${z} * ${inv}`,
         da: [`(${z} * ${z} - 1) * ${inv}`],
       };
@@ -100,7 +107,8 @@ export const FAMILIES: Record<FamilyName, Family> = {
       const z2 = cx.local(`${z} * ${z}`);
       const r = cx.local(`(${nu} + 1) / (${nu} + ${z2})`);
       return {
-        lp: `${norm} - ${logS} - 0.5 * (${nu} + 1) * Math.log1p(${z2} / ${nu})`,
+        lp: `-0.5 * (${nu} + 1) * Math.log1p(${z2} / ${nu})`,
+        lpConst: { expr: `${norm} - ${logS}`, args: [0, 2] },
         dy: `-${r} * ${z} * ${inv}`,
         da: [
           `0.5 * (F.digamma(0.5 * (${nu} + 1)) - F.digamma(0.5 * ${nu})) - 0.5 / ${nu} - 0.5 * Math.log1p(${z2} / ${nu}) + 0.5 * ${r} * ${z2} / ${nu}`,
@@ -123,7 +131,8 @@ export const FAMILIES: Record<FamilyName, Family> = {
       const z = cx.local(`(${y} - ${mu}) * ${inv}`);
       const q = cx.local(`1 / (1 + ${z} * ${z})`);
       return {
-        lp: `-${C_LOG_PI} - ${logS} - Math.log1p(${z} * ${z})`,
+        lp: `-Math.log1p(${z} * ${z})`,
+        lpConst: { expr: `-${C_LOG_PI} - ${logS}`, args: [1] },
         dy: `-2 * ${z} * ${q} * ${inv}`,
         da: [`2 * ${z} * ${q} * ${inv}`, `(2 * ${z} * ${z} * ${q} - 1) * ${inv}`],
       };
@@ -142,7 +151,8 @@ export const FAMILIES: Record<FamilyName, Family> = {
       const z = cx.local(`${y} * ${inv}`);
       const q = cx.local(`1 / (1 + ${z} * ${z})`);
       return {
-        lp: `(${y} < 0 ? -Infinity : ${C_LOG_2} - ${C_LOG_PI} - ${logS} - Math.log1p(${z} * ${z}))`,
+        lp: `(${y} < 0 ? -Infinity : -Math.log1p(${z} * ${z}))`,
+        lpConst: { expr: `${C_LOG_2} - ${C_LOG_PI} - ${logS}`, args: [0] },
         dy: `-2 * ${z} * ${q} * ${inv}`,
         da: [`(2 * ${z} * ${z} * ${q} - 1) * ${inv}`],
       };
@@ -214,7 +224,8 @@ export const FAMILIES: Record<FamilyName, Family> = {
       const logY = cx.local(`Math.log(${y})`);
       const z = cx.local(`(${logY} - ${mu}) * ${inv}`);
       return {
-        lp: `(${y} <= 0 ? -Infinity : -0.5 * ${z} * ${z} - ${logS} - ${C_HALF_LOG_2PI} - ${logY})`,
+        lp: `(${y} <= 0 ? -Infinity : -0.5 * ${z} * ${z} - ${logY})`,
+        lpConst: { expr: `-${logS} - ${C_HALF_LOG_2PI}`, args: [1] },
         dy: `(-${z} * ${inv} - 1) / ${y}`,
         da: [`${z} * ${inv}`, `(${z} * ${z} - 1) * ${inv}`],
       };

@@ -33,7 +33,8 @@ function buildScalarLogp(family: string): ScalarLogp {
   };
   const args = fam.argNames.map((_, k) => `a[${k}]`);
   const out = fam.emit("y", args, cx);
-  const body = `${lines.join("\n")}\nreturn ${out.lp};`;
+  const total = out.lpConst ? `${out.lp} + (${out.lpConst.expr})` : out.lp;
+  const body = `${lines.join("\n")}\nreturn ${total};`;
   const make = new Function("F", `return function (y, a) {\n${body}\n};`) as (F: typeof SPECIAL) => ScalarLogp;
   return make(SPECIAL);
 }
