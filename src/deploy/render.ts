@@ -316,7 +316,7 @@ function container(pipeline: Pipeline, stage: Stage, options: RenderOptions): V1
     image: options.image ?? pipeline.image,
     ...(pipeline.imagePullPolicy !== undefined ? { imagePullPolicy: pipeline.imagePullPolicy } : {}),
     ...(stage.command !== undefined ? { command: stage.command } : {}),
-    args: stage.args,
+    args: stageArgs(pipeline, stage),
     env: envVars(pipeline, stage),
     resources: resources(stage),
     securityContext: {
@@ -346,6 +346,13 @@ function container(pipeline: Pipeline, stage: Stage, options: RenderOptions): V1
     c.livenessProbe = { ...get(svc.livenessPath), periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 };
   }
   return c;
+}
+
+/** The stage's args; `bayes-serve serve` also gets the pipeline's log level (unless the args already set one). */
+export function stageArgs(pipeline: Pipeline, stage: Stage): string[] {
+  const a = stage.args;
+  const setsLevel = a.some((x) => x === "--log-level" || x.startsWith("--log-level="));
+  return stage.command === undefined && a[0] === "serve" && !setsLevel ? [...a, "--log-level", pipeline.logLevel] : a;
 }
 
 function envVars(pipeline: Pipeline, stage: Stage): V1EnvVar[] {

@@ -165,6 +165,15 @@ describe("what the manifests say", () => {
     expect(svc.deployment.spec?.strategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
   });
 
+  it("the pipeline's log level reaches `serve` as --log-level (and every container as LOG_LEVEL)", () => {
+    expect(c(svc.deployment.spec?.template.spec).args).toEqual([
+      "serve", "--model", "s3://your-bucket/bayes-serve", "--port", "8000", "--poll-interval", "60", "--log-level", "info",
+    ]);
+    const own = parsePipeline(FULL_PIPELINE.replace('args: [serve, --port, "9000"]', 'args: [serve, --port, "9000", --log-level=warn]'));
+    const admin = renderPipeline(own.pipeline, opts).steps[1][1] as RenderedServiceStage;
+    expect(c(admin.deployment.spec?.template.spec).args).toEqual(["serve", "--port", "9000", "--log-level=warn"]);
+  });
+
   it("resources, a non-root read-only container with /tmp writable, secrets as secretKeyRef env", () => {
     for (const spec of [svc.deployment.spec?.template.spec, job.spec?.template.spec]) {
       const ctr = c(spec);
