@@ -7,7 +7,7 @@
 import type { Rng } from "../model/random.js";
 import { leapfrog } from "./integrator.js";
 import { kineticEnergy, sampleMomentum, velocity } from "./metric.js";
-import { copyPoint, createPoint, type LogDensityGradient, type PhasePoint } from "./point.js";
+import { copyPoint, copyVector, createPoint, type LogDensityGradient, type PhasePoint } from "./point.js";
 import { noUTurn } from "./termination.js";
 
 /** Stan's max_deltaH: an energy error above this marks a divergent transition. */
@@ -75,6 +75,9 @@ export function createNutsKernel(dim: number, maxDepth = DEFAULT_MAX_TREE_DEPTH)
   const rhoFwd = vec();
   const rhoBck = vec();
   const rhoExtended = vec();
+  /** Log-sums of multinomial weights: two slots per tree level (initial, final subtree), the top-level subtree last. */
+  const weights = new Float64Array(2 * (maxDepth + 1) + 1);
+  const TOP = weights.length - 1;
 
   // Mutable per-transition state shared by the recursion.
   let z: PhasePoint = zFwd;
@@ -99,7 +102,8 @@ export function createNutsKernel(dim: number, maxDepth = DEFAULT_MAX_TREE_DEPTH)
     pBeg: Float64Array,
     pEnd: Float64Array,
     sign: number,
-    logSumWeightIn: { value: number },
+    /** Slot in `weights` holding the caller's log-sum of weights, which this subtree adds to. */
+    slot: number,
   ): boolean {
     if (depth === 0) {
       leapfrog(z, sign * eps, minv, logDensityFn);
@@ -107,30 +111,33 @@ export function createNutsKernel(dim: number, maxDepth = DEFAULT_MAX_TREE_DEPTH)
       let h = hamiltonian(z);
       if (Number.isNaN(h)) h = Infinity;
       if (h - H0 > MAX_DELTA_H) divergent = true;
-      logSumWeightIn.value = logSumExp(logSumWeightIn.value, H0 - h);
+      weights[slot] = logSumExp(weights[slot], H0 - h);
       sumMetroProb += H0 - h > 0 ? 1 : Math.exp(H0 - h);
       copyPoint(z, zProposeOut);
       velocity(z.p, minv, pSharpBeg);
-      pSharpEnd.set(pSharpBeg);
+      copyVector(pSharpBeg, pSharpEnd);
       for (let i = 0; i < dim; i++) rhoOut[i] += z.p[i];
-      pBeg.set(z.p);
-      pEnd.set(z.p);
+      copyVector(z.p, pBeg);
+      copyVector(z.p, pEnd);
       return !divergent;
     }
     const L = levels[depth];
+    const initSlot = 2 * depth;
+    const finalSlot = 2 * depth + 1;
     // The initial subtree.
-    const wInit = { value: -Infinity };
+    weights[initSlot] = -Infinity;
     L.rhoInit.fill(0);
-    if (!buildTree(depth - 1, zProposeOut, pSharpBeg, L.pSharpInitEnd, L.rhoInit, pBeg, L.pInitEnd, sign, wInit)) return false;
+    if (!buildTree(depth - 1, zProposeOut, pSharpBeg, L.pSharpInitEnd, L.rhoInit, pBeg, L.pInitEnd, sign, initSlot)) return false;
     // The final subtree.
-    const wFinal = { value: -Infinity };
+    weights[finalSlot] = -Infinity;
     L.rhoFinal.fill(0);
-    if (!buildTree(depth - 1, L.zProposeFinal, L.pSharpFinalBeg, pSharpEnd, L.rhoFinal, L.pFinalBeg, pEnd, sign, wFinal)) return false;
+    if (!buildTree(depth - 1, L.zProposeFinal, L.pSharpFinalBeg, pSharpEnd, L.rhoFinal, L.pFinalBeg, pEnd, sign, finalSlot)) return false;
     // Multinomial sample from the right subtree.
-    const wSubtree = logSumExp(wInit.value, wFinal.value);
-    logSumWeightIn.value = logSumExp(logSumWeightIn.value, wSubtree);
-    if (wFinal.value > wSubtree) copyPoint(L.zProposeFinal, zProposeOut);
-    else if (random.uniform() < Math.exp(wFinal.value - wSubtree)) copyPoint(L.zProposeFinal, zProposeOut);
+    const wFinal = weights[finalSlot];
+    const wSubtree = logSumExp(weights[initSlot], wFinal);
+    weights[slot] = logSumExp(weights[slot], wSubtree);
+    if (wFinal > wSubtree) copyPoint(L.zProposeFinal, zProposeOut);
+    else if (random.uniform() < Math.exp(wFinal - wSubtree)) copyPoint(L.zProposeFinal, zProposeOut);
     const rhoSubtree = L.rhoSubtree;
     for (let i = 0; i < dim; i++) {
       rhoSubtree[i] = L.rhoInit[i] + L.rhoFinal[i];
@@ -177,7 +184,7 @@ export function createNutsKernel(dim: number, maxDepth = DEFAULT_MAX_TREE_DEPTH)
       while (depth < maxDepth) {
         rhoFwd.fill(0);
         rhoBck.fill(0);
-        const wSubtree = { value: -Infinity };
+        weights[TOP] = -Infinity;
         let valid: boolean;
         if (rng.uniform() > 0.5) {
           // Extend forward from the forward end.
@@ -186,21 +193,22 @@ export function createNutsKernel(dim: number, maxDepth = DEFAULT_MAX_TREE_DEPTH)
           // The old trajectory becomes the backward subtree: its forward end is the old forward end.
           pBckFwd.set(pFwdFwd);
           pSharpBckFwd.set(pSharpFwdFwd);
-          valid = buildTree(depth, zPropose, pSharpFwdBck, pSharpFwdFwd, rhoFwd, pFwdBck, pFwdFwd, 1, wSubtree);
+          valid = buildTree(depth, zPropose, pSharpFwdBck, pSharpFwdFwd, rhoFwd, pFwdBck, pFwdFwd, 1, TOP);
         } else {
           z = zBck;
           rhoFwd.set(rho);
           // The old trajectory becomes the forward subtree: its backward end is the old backward end.
           pFwdBck.set(pBckBck);
           pSharpFwdBck.set(pSharpBckBck);
-          valid = buildTree(depth, zPropose, pSharpBckFwd, pSharpBckBck, rhoBck, pBckFwd, pBckBck, -1, wSubtree);
+          valid = buildTree(depth, zPropose, pSharpBckFwd, pSharpBckBck, rhoBck, pBckFwd, pBckBck, -1, TOP);
         }
         if (!valid) break;
         depth++;
         // Biased progressive sampling: prefer the new subtree.
-        if (wSubtree.value > logSumWeight) copyPoint(zPropose, zSample);
-        else if (rng.uniform() < Math.exp(wSubtree.value - logSumWeight)) copyPoint(zPropose, zSample);
-        logSumWeight = logSumExp(logSumWeight, wSubtree.value);
+        const wSubtree = weights[TOP];
+        if (wSubtree > logSumWeight) copyPoint(zPropose, zSample);
+        else if (rng.uniform() < Math.exp(wSubtree - logSumWeight)) copyPoint(zPropose, zSample);
+        logSumWeight = logSumExp(logSumWeight, wSubtree);
 
         for (let i = 0; i < dim; i++) rho[i] = rhoBck[i] + rhoFwd[i];
         let persist = noUTurn(pSharpBckBck, pSharpFwdFwd, rho);

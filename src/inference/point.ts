@@ -12,11 +12,20 @@ export function createPoint(dim: number): PhasePoint {
   return { q: new Float64Array(dim), p: new Float64Array(dim), grad: new Float64Array(dim), logp: 0 };
 }
 
+/** Copies a point (a plain loop: for the few dimensions typical here it beats TypedArray#set's call overhead). */
 export function copyPoint(from: PhasePoint, to: PhasePoint): void {
-  to.q.set(from.q);
-  to.p.set(from.p);
-  to.grad.set(from.grad);
+  const n = from.q.length;
+  const fq = from.q, fp = from.p, fg = from.grad, tq = to.q, tp = to.p, tg = to.grad;
+  for (let i = 0; i < n; i++) {
+    tq[i] = fq[i];
+    tp[i] = fp[i];
+    tg[i] = fg[i];
+  }
   to.logp = from.logp;
+}
+
+export function copyVector(from: Float64Array, to: Float64Array): void {
+  for (let i = 0; i < from.length; i++) to[i] = from[i];
 }
 
 /** The log-density and gradient the sampler needs: returns log p(q) and writes its gradient. */
