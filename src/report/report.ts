@@ -4,8 +4,11 @@ import { dataPlotSpec } from "./plots/data.js";
 import { tracePlotSpec } from "./plots/trace.js";
 import { percentLabel, predictedVsActualSpec } from "./plots/predicted-vs-actual.js";
 import { ppcPlotSpec } from "./plots/ppc.js";
-import { renderPlot } from "./render.js";
+import { specToSvg, svgToPng } from "./render.js";
 import { reportHtml, type HtmlFigure } from "./html.js";
+
+/** Rendering order: the figures whose PNG takes longest go first. */
+const HEAVIEST_FIRST: PlotName[] = ["trace", "ppc", "data", "predicted-vs-actual"];
 
 export interface ReportPlot {
   name: PlotName;
@@ -49,17 +52,27 @@ export function reportPlots(input: ReportInput, options: RenderOptions = {}): Re
  */
 export async function renderReport(input: ReportInput, options: RenderOptions = {}): Promise<RenderedReport> {
   const plots = reportPlots(input, options);
-  // The SVG step runs on this thread; the PNG step runs on libuv's pool, so starting all at once overlaps them.
-  const rendered = await Promise.all(
-    plots.map((p) => renderPlot(p.spec, { pngScale: options.pngScale, fontFiles: options.fontFiles })),
-  );
+  const pngOptions = { pngScale: options.pngScale, fontFiles: options.fontFiles };
+  // SVGs are made on this thread, PNGs on libuv's thread pool. Make the SVGs one after another, heaviest first, and
+  // start each PNG as soon as its SVG exists, so that rasterising overlaps the next SVG.
+  const heaviestFirst = [...plots].sort((a, b) => HEAVIEST_FIRST.indexOf(a.name) - HEAVIEST_FIRST.indexOf(b.name));
+  const svgs = new Map<PlotName, string>();
+  const pngs = new Map<PlotName, Promise<Uint8Array>>();
+  for (const plot of heaviestFirst) {
+    const svg = await specToSvg(plot.spec);
+    svgs.set(plot.name, svg);
+    const png = svgToPng(svg, pngOptions).then((r) => r.png);
+    png.catch(() => undefined); // awaited below; this only keeps an early failure from counting as unhandled
+    pngs.set(plot.name, png);
+  }
   const files: Record<string, Uint8Array | string> = {};
   const figures: HtmlFigure[] = [];
-  plots.forEach((p, i) => {
-    files[`${p.name}.svg`] = rendered[i].svg;
-    files[`${p.name}.png`] = rendered[i].png;
-    figures.push({ name: p.name, caption: p.caption, svg: rendered[i].svg });
-  });
+  for (const plot of plots) {
+    const svg = svgs.get(plot.name)!;
+    files[`${plot.name}.svg`] = svg;
+    files[`${plot.name}.png`] = await pngs.get(plot.name)!;
+    figures.push({ name: plot.name, caption: plot.caption, svg });
+  }
   files["report.html"] = reportHtml(input, figures);
   return { files };
 }

@@ -10,6 +10,9 @@ export const TAB10 = [
 ];
 
 export const BASE_CONFIG: Config = {
+  // No per-mark ARIA labels: for thousands of points they dominate both Vega's work and the SVG's size. The report
+  // page gives every figure an alt text instead.
+  aria: false,
   font: FONT,
   background: "white",
   padding: 12,

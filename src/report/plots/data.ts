@@ -30,7 +30,7 @@ export function dataPlotSpec(data: ReportData, options: DataPlotOptions = {}): T
     width: 480,
     height: 320,
     data: { values: rows },
-    mark: { type: "circle", size: 14, opacity: 0.55 },
+    mark: { type: "circle", size: 14, fillOpacity: 0.55 },
     encoding: {
       x: { field: "x", type: "quantitative", title: data.xName, scale: { zero: false, nice: true } },
       y: { field: "y", type: "quantitative", title: data.yName, scale: { zero: false, nice: true } },

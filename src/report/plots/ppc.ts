@@ -52,8 +52,8 @@ export function ppcPlotSpec(ppc: ReportPpc, yName = "y", options: PpcPlotOptions
   }
   // Only the series that are drawn appear in the legend.
   const series = [
-    { name: OBSERVED, color: "#000000", dash: [1, 0], shown: obsRows.length > 0 },
-    { name: REPLICATED, color: "#1f77b4", dash: [1, 0], shown: replicated.length > 0 },
+    { name: OBSERVED, color: "#000000", dash: [] as number[], shown: obsRows.length > 0 },
+    { name: REPLICATED, color: "#1f77b4", dash: [] as number[], shown: replicated.length > 0 },
     { name: MEAN, color: "#ff7f0e", dash: [6, 4], shown: replicated.length > 0 },
   ].filter((s) => s.shown);
   const domain = series.map((s) => s.name);
@@ -86,7 +86,7 @@ export function ppcPlotSpec(ppc: ReportPpc, yName = "y", options: PpcPlotOptions
     layer: [
       {
         data: { values: repRows },
-        mark: { type: "line", strokeWidth: 0.7, opacity: 0.5 },
+        mark: { type: "line", strokeWidth: 0.7, strokeOpacity: 0.5 },
         encoding: { order: { field: "i", type: "quantitative" } },
       },
       {

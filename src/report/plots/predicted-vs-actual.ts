@@ -63,7 +63,7 @@ export function predictedVsActualSpec(predictions: ReportPredictions, yName = "y
         data: { values: rows },
         layer: [
           {
-            mark: { type: "rule", strokeWidth: 1, opacity: 0.3, clip: true },
+            mark: { type: "rule", strokeWidth: 1, strokeOpacity: 0.3, clip: true },
             encoding: {
               x,
               y: { field: "lower", type: "quantitative", title: `predicted ${yName}`, scale: { domain, nice: false } },
@@ -72,7 +72,7 @@ export function predictedVsActualSpec(predictions: ReportPredictions, yName = "y
             },
           },
           {
-            mark: { type: "circle", size: 16, opacity: 0.85, clip: true },
+            mark: { type: "circle", size: 16, fillOpacity: 0.85, clip: true },
             encoding: {
               x,
               y: { field: "mean", type: "quantitative", title: `predicted ${yName}`, scale: { domain, nice: false } },

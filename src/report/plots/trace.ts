@@ -88,7 +88,7 @@ export function tracePlotSpec(parameters: ParameterDraws[], options: TracePlotOp
         width: TRACE_WIDTH,
         height: ROW_HEIGHT,
         data: { values: trace },
-        mark: { type: "line" as const, strokeWidth: 0.6, opacity: 0.8 },
+        mark: { type: "line" as const, strokeWidth: 0.6, strokeOpacity: 0.8 },
         encoding: {
           x: {
             field: "draw",
