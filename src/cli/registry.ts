@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { register as registerDeploy } from "./deploy.js";
 import { register as registerExport } from "./export.js";
 import { register as registerModels } from "./models.js";
+import { register as registerServe } from "./serve.js";
 import { register as registerTrain } from "./train.js";
 
 export type CommandRegistration = (program: Command) => void;
@@ -10,6 +11,7 @@ export type CommandRegistration = (program: Command) => void;
 export const commandRegistrations: CommandRegistration[] = [
   registerTrain,
   registerModels,
+  registerServe,
   registerExport,
   registerDeploy,
 ];

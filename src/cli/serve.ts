@@ -1,0 +1,85 @@
+// `bayes-serve serve [--model URI[@VERSION]] [--port 8000] [--host 0.0.0.0] [--poll-interval 30] [--max-samples 100000]
+// [--log-level info]`: the prediction service (src/server). `startServer` is exported for `bayes-serve start`.
+import { type Command, InvalidArgumentError } from "commander";
+import { DEFAULT_STORE_URI } from "../artifact/store.js";
+import { DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_POLL_INTERVAL_SECONDS, DEFAULT_PORT, LOG_LEVELS, type LogLevel } from "../server/constants.js";
+import type { RunningServer, ServerOptions } from "../server/server.js";
+
+export type { RunningServer, ServerOptions };
+
+/**
+ * Starts the prediction service; resolves once it listens and a model is loaded (see src/server/server.ts). The
+ * server's modules (Fastify, Swagger, prom-client) load only now, so that other commands do not pay for them.
+ */
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const server = await import("../server/server.js");
+  return server.startServer(options);
+}
+
+function integer(name: string, min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be an integer in ${min}..${max}`);
+    }
+    return n;
+  };
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError("must be a number of seconds ≥ 0 (0 disables)");
+  return n;
+}
+
+function logLevel(value: string): LogLevel {
+  if (!(LOG_LEVELS as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${LOG_LEVELS.join(", ")}`);
+  return value as LogLevel;
+}
+
+interface ServeFlags {
+  model: string;
+  port: number;
+  host: string;
+  pollInterval: number;
+  maxSamples: number;
+  maxBins: number;
+  maxBatch: number;
+  logLevel: LogLevel;
+  workers: number;
+  accessLog: boolean;
+  waitForModel?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command("serve")
+    .description("serve point, interval and density predictions from a published model over HTTP")
+    .option("--model <uri[@version]>", "artefact store (folder, file:// or s3://bucket/prefix), optionally @VERSION to pin one", DEFAULT_STORE_URI)
+    .option("--port <port>", "TCP port", integer("--port", 0, 65535), DEFAULT_PORT)
+    .option("--host <host>", "interface to listen on", DEFAULT_HOST)
+    .option("--poll-interval <seconds>", "check the store's latest version every so often and hot-swap it in (0: never)", seconds, DEFAULT_POLL_INTERVAL_SECONDS)
+    .option("--max-samples <n>", "largest algo_param.n_samples a request may ask for", integer("--max-samples", 1, 10_000_000), DEFAULT_LIMITS.maxSamples)
+    .option("--max-bins <n>", "largest number of density bins", integer("--max-bins", 1, 1_000_000), DEFAULT_LIMITS.maxBins)
+    .option("--max-batch <n>", "largest number of instances in one request", integer("--max-batch", 1, 1_000_000), DEFAULT_LIMITS.maxBatch)
+    .option("--workers <n>", "worker threads for heavy requests (0: on the event loop, between light ones)", integer("--workers", 0, 64), 1)
+    .option("--no-access-log", "no log line per request (errors are still logged)")
+    .option("--wait-for-model", "start even when the store has no loadable model yet; become ready when one appears")
+    .option("--log-level <level>", `log level: ${LOG_LEVELS.join(", ")}`, logLevel, "info")
+    .action(async (flags: ServeFlags) => {
+      await startServer({
+        model: flags.model,
+        port: flags.port,
+        host: flags.host,
+        pollInterval: flags.pollInterval,
+        maxSamples: flags.maxSamples,
+        maxBins: flags.maxBins,
+        maxBatch: flags.maxBatch,
+        workers: flags.workers,
+        accessLog: flags.accessLog,
+        waitForModel: flags.waitForModel === true,
+        logLevel: flags.logLevel,
+      });
+      // The server keeps the process alive; SIGTERM/SIGINT shut it down gracefully.
+    });
+}

@@ -1,0 +1,119 @@
+// The HTTP app: Fastify with one plugin per concern. Nothing here listens or loads; server.ts does both, and tests
+// build an app around a ModelHolder of their own and use `inject`.
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { docsPlugin } from "./docs.js";
+import { installErrorHandlers } from "./errors.js";
+import { healthPlugin } from "./health.js";
+import { installJsonParser } from "./json-body.js";
+import { lazyChildLoggerFactory } from "./logging.js";
+import { metricsPlugin } from "./metrics.js";
+import type { ModelHolder } from "./model-holder.js";
+import { modelRoutes } from "./model-routes.js";
+import { pagePlugin } from "./page.js";
+import { predictRoutes } from "./predict-routes.js";
+import { SamplingPool } from "./sampling-pool.js";
+import { DEFAULT_LIMITS, type Limits } from "./schemas.js";
+
+export interface AppOptions {
+  holder: ModelHolder;
+  logger: FastifyBaseLogger;
+  limits?: Partial<Limits>;
+  /** Largest request body in bytes (default 1 MiB); larger bodies get 413. */
+  bodyLimit?: number;
+  /** Worker threads for heavy requests (default 1); 0 runs them on the event loop, yielding between instances. */
+  workers?: number;
+  /** Heavy requests allowed to wait for a worker before 503 (default 64). */
+  maxQueuedHeavy?: number;
+  /** instances × n_samples above which a request is heavy (default 20,000). */
+  heavyWork?: number;
+  /**
+   * One log line per request (method, url, status, time), default true. Written at level debug, so seen with
+   * --log-level debug; client errors are logged at info and server errors at error whatever this says.
+   */
+  accessLog?: boolean;
+  /** Node's process metrics on /metrics (default true). */
+  processMetrics?: boolean;
+  /** The API version shown in the docs. */
+  version?: string;
+}
+
+export interface BuiltApp {
+  app: FastifyInstance;
+  limits: Limits;
+  pool: SamplingPool | null;
+  /** Marks the app as shutting down: /health/ready answers 503 from now on. */
+  beginClosing(): void;
+}
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/**
+ * One access-log line per request, at debug, when it completes (none when it arrives); none when switched off. At the
+ * default level (info) a successful request writes nothing: at tens of thousands of requests a second, a line each
+ * would cost more than the prediction. Client errors (info) and server errors (error) are logged by the error handler.
+ */
+class AccessLog extends LogController {
+  constructor(private readonly enabled: boolean) {
+    super({ requestIdLogLabel: "reqId" });
+  }
+
+  override incomingRequest(): void {}
+
+  override requestCompleted(_error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (!this.enabled) return;
+    request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, "request");
+  }
+}
+
+let requestCounter = 0;
+const requestIdPrefix = Math.random().toString(36).slice(2, 8);
+
+export async function buildApp(options: AppOptions): Promise<BuiltApp> {
+  const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const app = Fastify({
+    loggerInstance: options.logger,
+    bodyLimit,
+    requestIdHeader: "x-request-id",
+    genReqId: () => `${requestIdPrefix}-${(++requestCounter).toString(36)}`,
+    logController: new AccessLog(options.accessLog !== false),
+    childLoggerFactory: lazyChildLoggerFactory,
+    return503OnClosing: true,
+    forceCloseConnections: "idle",
+    onProtoPoisoning: "error",
+    onConstructorPoisoning: "error",
+  });
+  let closing = false;
+  const workers = options.workers ?? 1;
+  const pool = workers > 0 ? new SamplingPool({ size: workers, maxQueue: options.maxQueuedHeavy ?? 64, log: options.logger }) : null;
+  if (pool !== null) {
+    options.holder.onSwap((_next, previous) => {
+      if (previous !== null) pool.retire(previous.version);
+    });
+    app.addHook("onClose", async () => pool.close());
+  }
+
+  const knownPaths = new Map<string, string[]>();
+  app.addHook("onRoute", (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    knownPaths.set(route.url, [...(knownPaths.get(route.url) ?? []), ...methods]);
+  });
+  installErrorHandlers(app, { bodyLimit, knownPaths: () => knownPaths });
+  installJsonParser(app, bodyLimit);
+
+
+  await app.register(docsPlugin, { holder: options.holder, limits, version: options.version ?? "1.0.0" });
+  await app.register(metricsPlugin, { holder: options.holder, processMetrics: options.processMetrics });
+  await app.register(healthPlugin, { holder: options.holder, closing: () => closing });
+  await app.register(modelRoutes, { holder: options.holder });
+  await app.register(predictRoutes, { holder: options.holder, limits, pool, heavyWork: options.heavyWork });
+  await app.register(pagePlugin, { holder: options.holder });
+  return {
+    app,
+    limits,
+    pool,
+    beginClosing: () => {
+      closing = true;
+    },
+  };
+}

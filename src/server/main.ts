@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// A lean entry point for the service alone: `node dist/server/main.js [serve flags]` is `bayes-serve serve [flags]`
+// without loading the other subcommands (training, reports, Kubernetes), so it starts faster and uses less memory.
+import { Command } from "commander";
+import { register } from "../cli/serve.js";
+
+const program = new Command();
+program.name("bayes-serve-server").showHelpAfterError();
+register(program);
+program.parseAsync([process.argv[0], process.argv[1], "serve", ...process.argv.slice(2)]).catch((err: unknown) => {
+  process.stderr.write(`bayes-serve: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(typeof (err as { exitCode?: unknown })?.exitCode === "number" ? (err as { exitCode: number }).exitCode : 1);
+});

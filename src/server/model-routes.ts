@@ -1,0 +1,60 @@
+// GET /model: the version being served, its training metrics, diagnostics summary and feature schema, the limits
+// requests must keep to, and the state of hot reload.
+import { Type } from "@sinclair/typebox";
+import type { FastifyInstance, FastifyPluginAsync } from "fastify";
+import { HttpProblem } from "./errors.js";
+import type { ModelHolder } from "./model-holder.js";
+import { messageErrorSchema } from "./schemas.js";
+
+export interface ModelRoutesOptions {
+  holder: ModelHolder;
+}
+
+const feature = Type.Object({
+  name: Type.String(),
+  type: Type.Union([Type.Literal("float"), Type.Literal("integer"), Type.Literal("category")]),
+  levels: Type.Optional(Type.Integer()),
+});
+
+const modelInfoSchema = Type.Object(
+  {
+    version: Type.String(),
+    created_at: Type.String(),
+    loaded_at: Type.String(),
+    store: Type.String(),
+    model: Type.Object({ name: Type.String(), observation: Type.String(), target: Type.String() }),
+    features: Type.Array(feature),
+    parameters: Type.Array(Type.String()),
+    draws: Type.Object({ chains: Type.Integer(), draws_per_chain: Type.Integer() }),
+    sampler: Type.Record(Type.String(), Type.Unknown()),
+    data: Type.Record(Type.String(), Type.Unknown()),
+    metrics: Type.Unknown({ description: "Training metrics on held-out data, as the train pipeline recorded them." }),
+    diagnostics: Type.Unknown({ description: "Convergence diagnostics (R-hat, ESS, divergences) as recorded at training." }),
+    gate: Type.Object({ passed: Type.Boolean(), failures: Type.Array(Type.String()) }),
+    limits: Type.Object({ maxSamples: Type.Integer(), maxBins: Type.Integer(), maxBatch: Type.Integer(), maxRequestSamples: Type.Integer() }),
+    reload: Type.Object({
+      last_check_at: Type.Union([Type.String(), Type.Null()]),
+      last_error: Type.Union([Type.Object({ version: Type.Union([Type.String(), Type.Null()]), message: Type.String(), at: Type.String() }), Type.Null()]),
+    }),
+  },
+  { description: "The model being served." },
+);
+
+export const modelRoutes: FastifyPluginAsync<ModelRoutesOptions> = async (app: FastifyInstance, options: ModelRoutesOptions) => {
+  app.get(
+    "/model",
+    {
+      schema: {
+        tags: ["model"],
+        summary: "The model being served: version, metrics, diagnostics, feature schema",
+        response: { 200: modelInfoSchema, 503: messageErrorSchema },
+      },
+    },
+    async () => {
+      const m = options.holder.current;
+      if (m === null) throw new HttpProblem(503, "No model is loaded yet", { "retry-after": "1" });
+      const s = options.holder.status;
+      return { ...m.info, reload: { last_check_at: s.lastCheckAt, last_error: s.lastError } };
+    },
+  );
+};

@@ -1,0 +1,124 @@
+// POST /predict/v1.0.0/point | interval | density: the seed's endpoints. The body is validated against the schema
+// of the model serving now (taken once per request, so a hot swap never mixes two models in one answer). Light
+// requests are answered right here — a hundred samples cost microseconds; heavy ones (many samples or a big batch)
+// go to the sampling workers so that they never hold up light ones.
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import { answerAll, answerInstance, NonFiniteAnswer, responseBody, type InstanceAnswer, type PredictParams } from "./compute.js";
+import { HttpProblem, unprocessable } from "./errors.js";
+import type { LoadedModel, ModelHolder } from "./model-holder.js";
+import type { SamplingPool } from "./sampling-pool.js";
+import {
+  DEFAULT_BINS,
+  DEFAULT_HDI_PROBABILITY,
+  DEFAULT_N_SAMPLES,
+  messageErrorSchema,
+  PREDICT_PREFIX,
+  PREDICTION_KINDS,
+  requestSchema,
+  responseSchema,
+  validationErrorSchema,
+  type InstanceBody,
+  type Limits,
+  type PredictBody,
+  type PredictionKind,
+} from "./schemas.js";
+
+export interface PredictRoutesOptions {
+  holder: ModelHolder;
+  limits: Limits;
+  /** Where heavy requests run; null runs them here, yielding to the event loop between instances. */
+  pool: SamplingPool | null;
+  /** instances × n_samples above which a request is heavy (default 20,000: about a millisecond of work). */
+  heavyWork?: number;
+}
+
+export const DEFAULT_HEAVY_WORK = 20_000;
+
+const SUMMARIES: Record<PredictionKind, [string, string]> = {
+  point: ["Point prediction: the median of posterior-predictive samples", "Returns `y_pred`, the median (as np.median) of `n_samples` posterior-predictive samples: for each, a posterior draw chosen at random across all chains, then the likelihood's noise."],
+  interval: ["Interval prediction: the highest-density interval of posterior-predictive samples", "Returns `y_pred_lower` and `y_pred_upper`, the narrowest interval holding `hdi_probability` of the samples (ArviZ's HDI rule: sort, k = floor(p·n), narrowest window [s[i], s[i+k]])."],
+  density: ["Density prediction: a histogram of posterior-predictive samples", "Returns `y_pred_bin_mids` and `y_pred_density`, np.histogram(samples, bins, density=True) with bin mid-points: the densities integrate to 1 over the bins."],
+};
+
+const noValidation = (): ((data: unknown) => boolean) => () => true;
+
+function paramsOf(kind: PredictionKind, body: PredictBody): PredictParams {
+  return {
+    kind,
+    nSamples: body.algo_param?.n_samples ?? DEFAULT_N_SAMPLES,
+    seed: body.algo_param?.seed,
+    hdiProbability: body.hdi_probability ?? DEFAULT_HDI_PROBABILITY,
+    bins: body.bins ?? DEFAULT_BINS,
+  };
+}
+
+function nonFinite(err: NonFiniteAnswer, batch: boolean): HttpProblem {
+  return unprocessable([
+    {
+      loc: batch ? ["body", "data", err.index] : ["body", "data"],
+      msg: "the model's predictive samples at this input are not all finite numbers, so no answer can be given",
+      type: "value_error.prediction.not_finite",
+    },
+  ]);
+}
+
+/** Heavy work without workers: one instance at a time, letting other requests in between. */
+async function answerYielding(model: LoadedModel, instances: InstanceBody[], params: PredictParams): Promise<InstanceAnswer[]> {
+  const out: InstanceAnswer[] = [];
+  for (let i = 0; i < instances.length; i++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    out.push(answerInstance(model.predictor, instances[i], params, i));
+  }
+  return out;
+}
+
+export const predictRoutes: FastifyPluginAsync<PredictRoutesOptions> = async (app: FastifyInstance, options: PredictRoutesOptions) => {
+  const { holder, pool } = options;
+  const heavyWork = options.heavyWork ?? DEFAULT_HEAVY_WORK;
+  // The docs show the schema of the model loaded at start-up; docs.ts swaps in the current model's on every request.
+  const features = holder.current?.features ?? [];
+
+  for (const kind of PREDICTION_KINDS) {
+    const [summary, description] = SUMMARIES[kind];
+    app.post(
+      `${PREDICT_PREFIX}/${kind}`,
+      {
+        // Validation is the loaded model's (see validation.ts), so Fastify's own is switched off for this route.
+        validatorCompiler: noValidation,
+        schema: {
+          tags: ["predict"],
+          summary,
+          description,
+          body: requestSchema(kind, features, options.limits, "either"),
+          response: { 200: responseSchema(kind), 422: validationErrorSchema, 503: messageErrorSchema },
+        },
+      },
+      (request: FastifyRequest, reply: FastifyReply) => {
+        const model = holder.current;
+        if (model === null) throw new HttpProblem(503, "No model is loaded yet; see /health/ready", { "retry-after": "1" });
+        const issues = model.validators[kind](request.body);
+        if (issues !== null) throw unprocessable(issues);
+        const body = request.body as PredictBody;
+        const batch = Array.isArray(body.data);
+        const instances = batch ? (body.data as InstanceBody[]) : [body.data as InstanceBody];
+        const params = paramsOf(kind, body);
+        if (instances.length * params.nSamples <= heavyWork) {
+          let answers: InstanceAnswer[];
+          try {
+            answers = answerAll(model.predictor, instances, params);
+          } catch (err) {
+            throw err instanceof NonFiniteAnswer ? nonFinite(err, batch) : err;
+          }
+          return reply.send(responseBody(kind, answers, batch, params.nSamples));
+        }
+        const work = pool === null ? answerYielding(model, instances, params) : pool.run(model.transfer, instances, params);
+        return work.then(
+          (answers) => responseBody(kind, answers, batch, params.nSamples),
+          (err: unknown) => {
+            throw err instanceof NonFiniteAnswer ? nonFinite(err, batch) : err;
+          },
+        );
+      },
+    );
+  }
+};

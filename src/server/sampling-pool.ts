@@ -1,0 +1,145 @@
+// A small pool of worker threads for heavy prediction requests. Each worker runs one job at a time; jobs wait in a
+// bounded queue (a full queue answers 503, so a flood of heavy requests is refused rather than piling up). A worker
+// receives a model version the first time a job needs it and drops it once that version is retired and no queued job
+// needs it. A worker that dies fails its job (503) and is replaced.
+import { Worker } from "node:worker_threads";
+import type { FastifyBaseLogger } from "fastify";
+import type { InstanceAnswer, PredictParams } from "./compute.js";
+import { NonFiniteAnswer } from "./compute.js";
+import { HttpProblem } from "./errors.js";
+import type { ModelTransfer } from "./model-holder.js";
+import type { FromWorker, ToWorker } from "./sampling-worker.js";
+import type { InstanceBody } from "./schemas.js";
+
+interface Job {
+  id: number;
+  model: ModelTransfer;
+  instances: InstanceBody[];
+  params: PredictParams;
+  resolve: (answers: InstanceAnswer[]) => void;
+  reject: (err: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  versions: Set<string>;
+  job: Job | null;
+}
+
+export interface SamplingPoolOptions {
+  /** Worker threads (≥ 1). */
+  size: number;
+  /** Jobs allowed to wait for a worker; beyond it a heavy request is refused with 503. */
+  maxQueue: number;
+  log: FastifyBaseLogger;
+}
+
+/** From dist/ the worker is sampling-worker.js; from the TypeScript sources (tests, tsx) the .ts file through tsx. */
+function startWorker(): Worker {
+  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./sampling-worker.js", import.meta.url));
+  const tsxApi = import.meta.resolve("tsx/esm/api");
+  const entry = new URL("./sampling-worker.ts", import.meta.url).href;
+  const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(boot, { eval: true });
+}
+
+export class SamplingPool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private readonly retired = new Set<string>();
+  private nextId = 1;
+  private closed = false;
+
+  constructor(private readonly options: SamplingPoolOptions) {
+    for (let i = 0; i < Math.max(1, options.size); i++) this.slots.push(this.spawn());
+  }
+
+  /** Jobs running or waiting. */
+  get pending(): number {
+    return this.queue.length + this.slots.filter((s) => s.job !== null).length;
+  }
+
+  private spawn(): Slot {
+    const slot: Slot = { worker: startWorker(), versions: new Set(), job: null };
+    slot.worker.unref();
+    slot.worker.on("message", (msg: FromWorker) => this.finished(slot, msg));
+    slot.worker.on("error", (err) => this.options.log.error({ err: { message: err.message } }, "sampling worker failed"));
+    slot.worker.on("exit", (code) => {
+      if (this.closed) return;
+      this.options.log.error({ code }, "sampling worker exited; starting a new one");
+      const job = slot.job;
+      const i = this.slots.indexOf(slot);
+      if (i >= 0) this.slots[i] = this.spawn();
+      job?.reject(new HttpProblem(503, "The prediction worker stopped while answering; please retry", { "retry-after": "1" }));
+      this.pump();
+    });
+    return slot;
+  }
+
+  /** Answers for every instance, computed on a worker. Rejects with a 503 HttpProblem when the queue is full. */
+  run(model: ModelTransfer, instances: InstanceBody[], params: PredictParams): Promise<InstanceAnswer[]> {
+    if (this.closed) return Promise.reject(new HttpProblem(503, "The server is shutting down", { "retry-after": "1" }));
+    if (this.queue.length >= this.options.maxQueue) {
+      return Promise.reject(
+        new HttpProblem(503, "Too many heavy prediction requests in progress; retry shortly or ask for fewer samples", { "retry-after": "1" }),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, model, instances, params, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    for (const slot of this.slots) {
+      if (slot.job !== null) continue;
+      const job = this.queue.shift();
+      if (job === undefined) return;
+      slot.job = job;
+      const v = job.model.version;
+      if (!slot.versions.has(v)) {
+        slot.worker.postMessage({ type: "load", model: job.model } satisfies ToWorker);
+        slot.versions.add(v);
+      }
+      slot.worker.postMessage({ type: "job", id: job.id, version: v, instances: job.instances, params: job.params } satisfies ToWorker);
+    }
+  }
+
+  private finished(slot: Slot, msg: FromWorker): void {
+    const job = slot.job;
+    slot.job = null;
+    if (job !== null && job.id === msg.id) {
+      if (msg.type === "done") job.resolve(msg.answers);
+      else if (msg.nonFiniteIndex !== null) job.reject(new NonFiniteAnswer(msg.nonFiniteIndex));
+      else job.reject(new Error(`sampling worker: ${msg.message}`));
+    }
+    this.dropRetired();
+    this.pump();
+  }
+
+  /** The version is no longer served: workers forget it once no job needs it. */
+  retire(version: string): void {
+    this.retired.add(version);
+    this.dropRetired();
+  }
+
+  private dropRetired(): void {
+    for (const version of this.retired) {
+      const needed = this.queue.some((j) => j.model.version === version) || this.slots.some((s) => s.job?.model.version === version);
+      if (needed) continue;
+      for (const slot of this.slots) {
+        if (slot.versions.delete(version)) slot.worker.postMessage({ type: "drop", version } satisfies ToWorker);
+      }
+      this.retired.delete(version);
+    }
+  }
+
+  /** Lets running jobs finish, refuses queued ones, and stops the workers. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.queue.splice(0)) job.reject(new HttpProblem(503, "The server is shutting down", { "retry-after": "1" }));
+    const deadline = Date.now() + 10_000;
+    while (this.slots.some((s) => s.job !== null) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}

@@ -1,0 +1,42 @@
+// Worker-thread entry of the sampling pool: heavy prediction requests (many samples, big batches) run here, off the
+// event loop, so that light requests never wait behind them. Models arrive once per version, their draws in shared
+// memory; jobs name the version they were validated against.
+import { parentPort } from "node:worker_threads";
+import { Predictor } from "../predict/index.js";
+import { answerAll, NonFiniteAnswer, type InstanceAnswer, type PredictParams } from "./compute.js";
+import type { ModelTransfer } from "./model-holder.js";
+import type { InstanceBody } from "./schemas.js";
+
+export type ToWorker =
+  | { type: "load"; model: ModelTransfer }
+  | { type: "drop"; version: string }
+  | { type: "job"; id: number; version: string; instances: InstanceBody[]; params: PredictParams };
+
+export type FromWorker =
+  | { type: "done"; id: number; answers: InstanceAnswer[] }
+  | { type: "failed"; id: number; nonFiniteIndex: number | null; message: string };
+
+const port = parentPort;
+if (port) {
+  const predictors = new Map<string, Predictor>();
+  port.on("message", (msg: ToWorker) => {
+    if (msg.type === "load") {
+      const m = msg.model;
+      predictors.set(m.version, new Predictor(m.model, { names: m.names, chains: m.chains, draws: m.draws, values: m.values }, m.fixedData));
+      return;
+    }
+    if (msg.type === "drop") {
+      predictors.delete(msg.version);
+      return;
+    }
+    const predictor = predictors.get(msg.version);
+    try {
+      if (predictor === undefined) throw new Error(`model version ${msg.version} is not loaded in this worker`);
+      const answers = answerAll(predictor, msg.instances, msg.params);
+      port.postMessage({ type: "done", id: msg.id, answers } satisfies FromWorker);
+    } catch (err) {
+      const nonFiniteIndex = err instanceof NonFiniteAnswer ? err.index : null;
+      port.postMessage({ type: "failed", id: msg.id, nonFiniteIndex, message: (err as Error).message } satisfies FromWorker);
+    }
+  });
+}

@@ -1,0 +1,134 @@
+// Hot reload on a real listening server: requests fired without pause while `latest` moves get no failure and switch
+// to the new version; a corrupt or unloadable version is logged and leaves the old one serving.
+import { promises as fs } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startServer, type RunningServer } from "../../src/server/server.js";
+import { LogCapture, seedBundle, storeWithSeedModel, type TempStore } from "./fixtures.js";
+
+let store: TempStore & { version: string };
+let server: RunningServer;
+const logs = new LogCapture();
+
+beforeAll(async () => {
+  store = await storeWithSeedModel();
+  server = await startServer({ model: store.dir, port: 0, host: "127.0.0.1", pollInterval: 0.1, handleSignals: false, logStream: logs.stream, workers: 1 });
+});
+
+afterAll(async () => {
+  await server.close();
+  store.cleanup();
+});
+
+const version = async (): Promise<string> => ((await (await fetch(`${server.url}/model`)).json()) as { version: string }).version;
+
+async function waitFor(cond: () => Promise<boolean>, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error("timed out");
+}
+
+/** Fires requests back to back on `lanes` connections until stopped; counts statuses and errors. */
+function hammer(lanes: number): { stop(): Promise<{ ok: number; failed: string[]; versionsSeen: Set<number> }> } {
+  let running = true;
+  const failed: string[] = [];
+  let ok = 0;
+  const medians = new Set<number>();
+  const bodies = [
+    { kind: "point", body: { data: { x: 5, category: 2 }, algo_param: { n_samples: 100, seed: 1 } } },
+    { kind: "interval", body: { data: [{ x: 5, category: 2 }, { x: 1, category: 0 }] } },
+    // Heavy: runs on the worker thread, which must also cope with the swap.
+    { kind: "density", body: { data: { x: 5, category: 2 }, algo_param: { n_samples: 30_000 }, bins: 20 } },
+  ];
+  const lane = async (i: number): Promise<void> => {
+    let k = i;
+    while (running) {
+      const { kind, body } = bodies[k++ % bodies.length];
+      try {
+        const r = await fetch(`${server.url}/predict/v1.0.0/${kind}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+        const text = await r.text();
+        if (r.status !== 200) failed.push(`${r.status} ${text}`);
+        else {
+          ok++;
+          if (kind === "point") medians.add((JSON.parse(text) as { y_pred: number }).y_pred);
+        }
+      } catch (err) {
+        failed.push(String(err));
+      }
+    }
+  };
+  const all = Promise.all(Array.from({ length: lanes }, (_, i) => lane(i)));
+  return {
+    async stop() {
+      running = false;
+      await all;
+      return { ok, failed, versionsSeen: medians };
+    },
+  };
+}
+
+describe("hot reload", () => {
+  it("swaps a newly promoted version in with no failed request", async () => {
+    expect(await version()).toBe(store.version);
+    const load = hammer(6);
+    await new Promise((r) => setTimeout(r, 300));
+    // A posterior fitted on other data: same model, different draws, so the seeded point answer changes.
+    const next = await store.store.publish(await seedBundle({ seed: 2 }));
+    await waitFor(async () => (await version()) === next);
+    await new Promise((r) => setTimeout(r, 300));
+    const { ok, failed, versionsSeen } = await load.stop();
+    expect(failed).toEqual([]);
+    expect(ok).toBeGreaterThan(50);
+    // Answers came from both versions.
+    expect(versionsSeen.size).toBe(2);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toContain(`bayes_serve_model_info{version="${next}",model="seed-regression"} 1`);
+    expect(metrics).not.toContain(`version="${store.version}"`);
+    expect(logs.lines.some((l) => l.msg === "model version swapped in" && l.version === next)).toBe(true);
+  });
+
+  it("a corrupt new version is logged, counted, and the old one keeps serving", async () => {
+    const serving = await version();
+    const bad = await store.store.publish(await seedBundle({ seed: 3 }), { promote: false });
+    // Flip bytes of its draws: the checksum no longer matches.
+    const file = join(store.dir, "versions", bad, "draws.bin");
+    const bytes = await fs.readFile(file);
+    bytes[10] ^= 0xff;
+    await fs.writeFile(file, bytes);
+    const load = hammer(3);
+    await store.store.setLatest(bad);
+    await waitFor(async () => logs.lines.some((l) => l.level === "error" && l.version === bad));
+    // Versions are immutable: a version that failed for good is not retried (nor logged) at every poll.
+    await new Promise((r) => setTimeout(r, 500));
+    const { failed, ok } = await load.stop();
+    expect(logs.lines.filter((l) => l.level === "error" && l.version === bad)).toHaveLength(1);
+    expect(failed).toEqual([]);
+    expect(ok).toBeGreaterThan(0);
+    expect(await version()).toBe(serving);
+    const err = logs.lines.find((l) => l.level === "error" && l.version === bad) as { msg: string; err: { message: string }; serving: string };
+    expect(err.msg).toBe("cannot load the new model version; the old one keeps serving");
+    expect(err.serving).toBe(serving);
+    expect(err.err.message).toMatch(/checksum mismatch for draws\.bin/);
+    const model = (await (await fetch(`${server.url}/model`)).json()) as { reload: { last_error: { version: string; message: string } } };
+    expect(model.reload.last_error.version).toBe(bad);
+    expect((await fetch(`${server.url}/health/ready`)).status).toBe(200);
+    expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/bayes_serve_model_reload_failures_total [1-9]/);
+  });
+
+  it("a version whose model cannot be served is refused the same way", async () => {
+    const serving = await version();
+    // A manifest that is valid as a manifest but holds no servable model.
+    const broken = await seedBundle({ seed: 4, model: { format: "bayes-serve/model@1", name: "nothing" } });
+    await store.store.publish(broken);
+    await waitFor(async () => logs.lines.some((l) => l.level === "error" && l.version === broken.manifest.version));
+    expect(await version()).toBe(serving);
+    const err = logs.lines.find((l) => l.level === "error" && l.version === broken.manifest.version) as { err: { message: string } };
+    expect(err.err.message).toMatch(/cannot serve its model/);
+    // And once a good version is promoted, it is picked up.
+    const good = await store.store.publish(await seedBundle({ seed: 5 }));
+    await waitFor(async () => (await version()) === good);
+  });
+});
