@@ -22,7 +22,7 @@ export interface RenderedPlot {
 }
 
 export interface RenderPlotOptions {
-  /** PNG pixels per SVG unit. Default 1.5. */
+  /** PNG pixels per SVG unit. Default 1.25. */
   pngScale?: number;
   /** Font files for resvg. Default: DejaVu Sans if found (see defaultFontFiles), else every system font. */
   fontFiles?: string[];
@@ -84,7 +84,7 @@ function resvgOptions(options: RenderPlotOptions): ResvgRenderOptions {
   const files = options.fontFiles ?? defaultFontFiles();
   return {
     background: "white",
-    fitTo: { mode: "zoom", value: options.pngScale ?? 1.5 },
+    fitTo: { mode: "zoom", value: options.pngScale ?? 1.25 },
     font:
       files.length > 0
         ? {

@@ -65,7 +65,7 @@ export interface RenderedReport {
 
 /** Tuning knobs; every one has a default that suits the seed's size. */
 export interface RenderOptions {
-  /** PNG pixels per SVG unit (resvg zoom). Default 1.5. */
+  /** PNG pixels per SVG unit (resvg zoom). Default 1.25. */
   pngScale?: number;
   /** Most draws per chain drawn in a trace line (evenly thinned). Default 1000. */
   maxTracePoints?: number;

@@ -53,7 +53,7 @@ export function predictedVsActualSpec(predictions: ReportPredictions, yName = "y
     layer: [
       {
         data: { values: [{ a: domain[0] }, { a: domain[1] }] },
-        mark: { type: "line", color: "#444444", strokeDash: [5, 4], strokeWidth: 1.2, clip: true },
+        mark: { type: "line", color: "#444444", strokeDash: [5, 4], strokeWidth: 1.2 },
         encoding: {
           x: { field: "a", type: "quantitative", scale: { domain, nice: false } },
           y: { field: "a", type: "quantitative", scale: { domain, nice: false } },
@@ -63,7 +63,7 @@ export function predictedVsActualSpec(predictions: ReportPredictions, yName = "y
         data: { values: rows },
         layer: [
           {
-            mark: { type: "rule", strokeWidth: 1, strokeOpacity: 0.3, clip: true },
+            mark: { type: "rule", strokeWidth: 1, strokeOpacity: 0.3 },
             encoding: {
               x,
               y: { field: "lower", type: "quantitative", title: `predicted ${yName}`, scale: { domain, nice: false } },
@@ -72,7 +72,7 @@ export function predictedVsActualSpec(predictions: ReportPredictions, yName = "y
             },
           },
           {
-            mark: { type: "circle", size: 16, fillOpacity: 0.85, clip: true },
+            mark: { type: "circle", size: 16, fillOpacity: 0.85 },
             encoding: {
               x,
               y: { field: "mean", type: "quantitative", title: `predicted ${yName}`, scale: { domain, nice: false } },
