@@ -1,0 +1,154 @@
+// Warm-up adaptation against hand-computed values from Stan's formulas: dual averaging (stepsize_adaptation.hpp),
+// the windowed schedule (windowed_adaptation.hpp), the regularised variance (var_adaptation.hpp), and
+// init_stepsize (base_hmc.hpp).
+import { describe, expect, it } from "vitest";
+import { BayesServeError } from "../../src/errors.js";
+import { createPoint } from "../../src/inference/point.js";
+import {
+  DUAL_AVERAGING_DEFAULTS,
+  dualAveragingFinal,
+  dualAveragingInit,
+  dualAveragingUpdate,
+  initStepSize,
+} from "../../src/inference/step-size.js";
+import { learnVariance, welfordInit, windowScheduleInit } from "../../src/inference/windowed-adaptation.js";
+import { Rng } from "../../src/model/random.js";
+
+describe("dual averaging", () => {
+  it("matches Stan's learn_stepsize step by step (δ 0.8, γ 0.05, κ 0.75, t0 10, μ = log(10·ε0))", () => {
+    // By hand (Python, double precision) for ε0 = 1 and accept stats 0.9, 0.5, 1.2 (capped at 1), 0.7, 0:
+    //   η = 1/(t + t0); s̄ ← (1 − η)s̄ + η(δ − a); x = μ − s̄√t/γ; x̄ ← (1 − t^−κ)x̄ + t^−κ x; ε = e^x.
+    const expected: [number, number][] = [
+      [11.99396102035386, 11.99396102035386],
+      [6.24125055778261, 8.133527627722609],
+      [9.999999999999998, 8.905099888556975],
+      [7.514772930752859, 8.386365812865877],
+      [0.6833852792409176, 3.961998415733205],
+    ];
+    const s = dualAveragingInit(1);
+    expect(s.mu).toBeCloseTo(Math.log(10), 15);
+    [0.9, 0.5, 1.2, 0.7, 0].forEach((a, i) => {
+      const eps = dualAveragingUpdate(s, a, DUAL_AVERAGING_DEFAULTS);
+      expect(eps).toBeCloseTo(expected[i][0], 12);
+      expect(dualAveragingFinal(s)).toBeCloseTo(expected[i][1], 12);
+    });
+    expect(s.counter).toBe(5);
+  });
+
+  it("converges to the step size whose acceptance is δ", () => {
+    // A fake sampler whose acceptance falls with ε: a(ε) = exp(−ε²/2); a = 0.8 at ε* = sqrt(−2 log 0.8).
+    const target = Math.sqrt(-2 * Math.log(0.8));
+    const s = dualAveragingInit(1);
+    let eps = 1;
+    for (let t = 0; t < 2000; t++) eps = dualAveragingUpdate(s, Math.exp((-eps * eps) / 2), DUAL_AVERAGING_DEFAULTS);
+    expect(dualAveragingFinal(s)).toBeCloseTo(target, 2);
+  });
+});
+
+/** Iterations (0-based) at which learnVariance closes a window, for a warm-up of n iterations. */
+function windowEnds(numWarmup: number): number[] {
+  const w = windowScheduleInit(numWarmup);
+  const est = welfordInit(1);
+  const inv = new Float64Array(1).fill(1);
+  const ends: number[] = [];
+  for (let it = 0; it < numWarmup; it++) if (learnVariance(w, est, inv, Float64Array.of(it % 7))) ends.push(it);
+  return ends;
+}
+
+describe("windowed adaptation schedule", () => {
+  // From Stan's compute_next_window: the window doubles after each end; if the next-but-one boundary would pass the
+  // terminal buffer, the next window stretches to num_warmup − term_buffer − 1.
+  it("1,000 warm-up iterations: windows end at 99, 149, 249, 449, 949 (Stan's 100, 150, 250, 450, 950)", () => {
+    expect(windowEnds(1000)).toEqual([99, 149, 249, 449, 949]);
+  });
+  it("2,000: 99, 149, 249, 449, 849, 1949", () => {
+    expect(windowEnds(2000)).toEqual([99, 149, 249, 449, 849, 1949]);
+  });
+  it("500: the fourth window stretches to 449", () => {
+    expect(windowEnds(500)).toEqual([99, 149, 249, 449]);
+  });
+  it("150 (exactly 75 + 25 + 50): one window, ending at 99", () => {
+    expect(windowEnds(150)).toEqual([99]);
+  });
+  it("100 (too short for the defaults): 15 % / 75 % / 10 %, one window ending at 89", () => {
+    expect(windowScheduleInit(100)).toMatchObject({ initBuffer: 15, termBuffer: 10, baseWindow: 75 });
+    expect(windowEnds(100)).toEqual([89]);
+  });
+  it("20: 3 / 15 / 2, one window ending at 17; below 20 no adaptation at all", () => {
+    expect(windowEnds(20)).toEqual([17]);
+    expect(windowEnds(19)).toEqual([]);
+    expect(windowEnds(0)).toEqual([]);
+  });
+
+  it("each window's metric is the regularised variance of that window's draws only", () => {
+    const w = windowScheduleInit(1000);
+    const est = welfordInit(2);
+    const inv = new Float64Array(2).fill(1);
+    const rng = new Rng(4, 0);
+    const draws: number[][] = [];
+    for (let it = 0; it < 1000; it++) {
+      const q = Float64Array.of(rng.normal() * 3, 0.5 + rng.uniform() * (it < 100 ? 1 : 10));
+      draws.push(Array.from(q));
+      if (learnVariance(w, est, inv, q)) {
+        const start = it === 99 ? 75 : [0, 99, 149, 249, 449][[99, 149, 249, 449, 949].indexOf(it)] + 1;
+        const window = draws.slice(start, it + 1);
+        const n = window.length;
+        for (let k = 0; k < 2; k++) {
+          const xs = window.map((d) => d[k]);
+          const m = xs.reduce((a, b) => a + b, 0) / n;
+          const v = xs.reduce((a, b) => a + (b - m) ** 2, 0) / (n - 1);
+          // var_adaptation: (n / (n + 5))·var + 1e-3·(5 / (n + 5)).
+          expect(inv[k]).toBeCloseTo((n / (n + 5)) * v + 1e-3 * (5 / (n + 5)), 10);
+        }
+        expect([25, 50, 100, 200, 500]).toContain(n);
+      }
+    }
+  });
+});
+
+describe("init_stepsize", () => {
+  // A one-dimensional standard normal at q = 0 with momentum always 1: one leapfrog step of size ε gives
+  // H0 − H1 = −ε⁴/8, so the acceptance crosses 0.8 at ε = (−8 log 0.8)^¼ ≈ 1.156.
+  const logDensity = (q: Float64Array, g: Float64Array) => {
+    g[0] = -q[0];
+    return -0.5 * q[0] * q[0];
+  };
+  const unitMomentum = { normal: () => 1 } as unknown as Rng;
+  const start = () => {
+    const z = createPoint(1);
+    z.logp = logDensity(z.q, z.grad);
+    return z;
+  };
+
+  it("doubles from below until the acceptance falls under 0.8: 0.1 → 1.6, 1 → 2", () => {
+    expect(initStepSize(start(), 0.1, Float64Array.of(1), logDensity, unitMomentum)).toBeCloseTo(1.6, 14);
+    expect(initStepSize(start(), 1, Float64Array.of(1), logDensity, unitMomentum)).toBe(2);
+  });
+  it("halves from above until the acceptance rises over 0.8: 3 → 0.75", () => {
+    expect(initStepSize(start(), 3, Float64Array.of(1), logDensity, unitMomentum)).toBe(0.75);
+  });
+  it("leaves the point where it was", () => {
+    const z = start();
+    z.q[0] = 0.3;
+    z.logp = logDensity(z.q, z.grad);
+    initStepSize(z, 1, Float64Array.of(1), logDensity, new Rng(1, 0));
+    expect(z.q[0]).toBe(0.3);
+    expect(z.logp).toBe(-0.045);
+  });
+  it("on a flat density the step size explodes: SAMPLER_STEPSIZE, the posterior is improper", () => {
+    const flat = (_q: Float64Array, g: Float64Array) => {
+      g.fill(0);
+      return 0;
+    };
+    const z = createPoint(2);
+    let err: unknown;
+    try {
+      initStepSize(z, 1, Float64Array.of(1, 1), flat, new Rng(1, 0));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(BayesServeError);
+    expect((err as BayesServeError).code).toBe("SAMPLER_STEPSIZE");
+    expect((err as Error).message).toMatch(/improper/);
+  });
+});
