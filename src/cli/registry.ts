@@ -5,10 +5,12 @@ import { register as registerExport } from "./export.js";
 import { register as registerModels } from "./models.js";
 import { register as registerServe } from "./serve.js";
 import { register as registerTrain } from "./train.js";
+import { register as registerStart } from "./start.js";
 
 export type CommandRegistration = (program: Command) => void;
 
 export const commandRegistrations: CommandRegistration[] = [
+  registerStart,
   registerTrain,
   registerModels,
   registerServe,
