@@ -15,10 +15,13 @@ program
 // The AWS SDK warns on every S3 use that Node 20 support ends; the engines field already says what is supported.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
-for (const register of commandRegistrations) register(program);
-
-program.parseAsync(process.argv).catch((err: unknown) => {
-  const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`bayes-serve: ${message}\n`);
-  process.exit(typeof (err as { exitCode?: unknown })?.exitCode === "number" ? (err as { exitCode: number }).exitCode : 1);
-});
+commandRegistrations(process.argv.slice(2))
+  .then((registrations) => {
+    for (const register of registrations) register(program);
+    return program.parseAsync(process.argv);
+  })
+  .catch((err: unknown) => {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`bayes-serve: ${message}\n`);
+    process.exit(typeof (err as { exitCode?: unknown })?.exitCode === "number" ? (err as { exitCode: number }).exitCode : 1);
+  });

@@ -1,6 +1,6 @@
 // Scoring held-out rows with posterior-predictive samples: the seed's MAPE (of the mean of 100 samples per row),
 // RMSE, the empirical coverage of 50 / 90 / 95 % HDIs, and the mean CRPS.
-import { hdi } from "../diagnostics/index.js";
+import { hdiSorted } from "../diagnostics/index.js";
 import type { Instance, Predictor } from "../predict/index.js";
 
 /** The seed's choice: 100 predictive samples per row for the point prediction and MAPE. */
@@ -20,7 +20,10 @@ export interface Evaluation {
 
 /** CRPS of an ensemble: E|X − y| − ½ E|X − X'|, exact over the sample (sorted form, O(n log n)). */
 export function crpsFromSamples(samples: Float64Array, y: number): number {
-  const s = Float64Array.from(samples).sort();
+  return crpsFromSorted(Float64Array.from(samples).sort(), y);
+}
+
+export function crpsFromSorted(s: Float64Array, y: number): number {
   const n = s.length;
   let absErr = 0;
   let spread = 0;
@@ -52,16 +55,16 @@ export function evaluatePredictions(predictor: Predictor, instances: Instance[],
     const y = actual[r];
     ape += Math.abs(y - m) / Math.max(Math.abs(y), MAPE_EPS);
     se += (y - m) * (y - m);
-    const sc = scoring[r];
+    const sc = scoring[r].sort();
     for (const level of [50, 90, 95]) {
-      const [lo, hi] = hdi(sc, level / 100);
+      const [lo, hi] = hdiSorted(sc, level / 100);
       if (y >= lo && y <= hi) covered[level]++;
       if (level === 90) {
         lower[r] = lo;
         upper[r] = hi;
       }
     }
-    crps += crpsFromSamples(sc, y);
+    crps += crpsFromSorted(sc, y);
   }
   return {
     metrics: {
