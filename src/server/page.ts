@@ -31,6 +31,7 @@ button { margin-top: 14px; width: 100%; padding: 8px; font: inherit; font-weight
 #error { color: #a3122f; font-size: 13px; margin-top: 10px; white-space: pre-wrap; }
 #plot svg { width: 100%; height: auto; display: block; }
 .answers { display: flex; gap: 22px; flex-wrap: wrap; margin: 4px 0 6px; }
+.caption { font-size: 12px; color: var(--muted); margin: 6px 0 0; }
 .answers div { font-size: 13px; color: var(--muted); } .answers b { display: block; font-size: 20px; color: var(--ink); font-variant-numeric: tabular-nums; }
 table { border-collapse: collapse; font-size: 13px; width: 100%; font-variant-numeric: tabular-nums; }
 td, th { text-align: left; padding: 3px 8px 3px 0; border-bottom: 1px solid #eef0f5; } th { color: var(--muted); font-weight: 600; }
@@ -109,8 +110,12 @@ function showModel(model) {
   table("metrics", Object.entries(m).map(([k, v]) => ({ metric: k, value: v })), ["metric", "value"]);
   const d = model.diagnostics || {};
   const rows = Array.isArray(d) ? d : Array.isArray(d.summary) ? d.summary : Array.isArray(d.rows) ? d.rows : [];
-  const cols = rows.length ? Object.keys(rows[0]).filter((k) => rows.every((r) => typeof r[k] !== "object" || r[k] === null)) : [];
-  table("diagnostics", rows, cols.slice(0, 7));
+  const scalar = rows.length ? Object.keys(rows[0]).filter((k) => rows.every((r) => typeof r[k] !== "object" || r[k] === null)) : [];
+  const preferred = ["parameter", "name", "mean", "sd", "hdi_3%", "hdi_97%", "ess_bulk", "ess_tail", "r_hat"].filter((k) => scalar.includes(k));
+  table("diagnostics", rows, preferred.length >= 3 ? preferred : scalar.slice(0, 8));
+  const extra = [];
+  if (typeof d.divergences === "number") extra.push(d.divergences + " divergent transitions");
+  $("diag-note").textContent = extra.join(" · ");
   $("limits").textContent = "n_samples ≤ " + model.limits.maxSamples + ", bins ≤ " + model.limits.maxBins;
 }
 
@@ -144,7 +149,7 @@ async function predict() {
     if (ticket !== pending) return;
     $("a-point").textContent = fmt(point.y_pred);
     $("a-interval").textContent = "[" + fmt(interval.y_pred_lower) + ", " + fmt(interval.y_pred_upper) + "]";
-    $("a-hdi").textContent = Math.round(Number($("hdi").value) * 1000) / 10 + "% HDI";
+    $("a-hdi").textContent = Math.round(Number($("hdi").value) * 1000) / 10 + "% HDI (interval)";
     $("a-n").textContent = String(point.algo_param) + " (seed " + seed + ")";
     draw(density.y_pred_bin_mids, density.y_pred_density, interval.y_pred_lower, interval.y_pred_upper, point.y_pred);
   } catch (e) {
@@ -221,6 +226,7 @@ const HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>bayes-serve</title>
+<link rel="icon" href="data:,">
 <style>${STYLE}</style>
 </head>
 <body>
@@ -248,17 +254,17 @@ const HTML = `<!doctype html>
     <h2>Posterior predictive</h2>
     <div class="answers">
       <div>point (median)<b id="a-point">–</b></div>
-      <div id="a-hdi">HDI</div>
-      <div>interval<b id="a-interval">–</b></div>
+      <div><span id="a-hdi">HDI</span><b id="a-interval">–</b></div>
       <div>samples<b id="a-n">–</b></div>
     </div>
     <div id="plot"></div>
+    <p class="caption">Bars: histogram (density) of the posterior-predictive samples. Shaded: the highest-density interval. Dashed: the median. The three answers come from the same samples (one seed).</p>
   </section>
 </main>
 <div class="wrap">
   <div class="side-tables">
     <section><h2>Metrics (held-out data)</h2><table id="metrics"></table></section>
-    <section><h2>Diagnostics</h2><table id="diagnostics"></table></section>
+    <section><h2>Diagnostics</h2><table id="diagnostics"></table><p class="caption" id="diag-note"></p></section>
   </div>
 </div>
 <footer><p>API: <a href="/docs">/docs</a> · <a href="/openapi.json">/openapi.json</a> · <a href="/model">/model</a> · <a href="/metrics">/metrics</a> · limits: <span id="limits"></span></p></footer>

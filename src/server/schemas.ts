@@ -158,7 +158,7 @@ export function responseSchema(kind: PredictionKind): TObject {
     case "point":
       return Type.Object(
         { y_pred: numberOrList("Median of the predictive samples"), algo_param: algoParamOut },
-        { examples: [{ y_pred: 7.52, algo_param: 100 }] },
+        { description: "The point prediction", examples: [{ y_pred: 7.52, algo_param: 100 }] },
       );
     case "interval":
       return Type.Object(
@@ -167,7 +167,7 @@ export function responseSchema(kind: PredictionKind): TObject {
           y_pred_upper: numberOrList("Upper end of the highest-density interval"),
           algo_param: algoParamOut,
         },
-        { examples: [{ y_pred_lower: 5.99, y_pred_upper: 8.67, algo_param: 100 }] },
+        { description: "The highest-density interval", examples: [{ y_pred_lower: 5.99, y_pred_upper: 8.67, algo_param: 100 }] },
       );
     default:
       return Type.Object(
@@ -176,7 +176,7 @@ export function responseSchema(kind: PredictionKind): TObject {
           y_pred_density: listOrLists("Density per bin (integrates to 1 over the bins)"),
           algo_param: algoParamOut,
         },
-        { examples: [{ y_pred_bin_mids: [5.9, 6.7, 7.5, 8.3, 9.1], y_pred_density: [0.11, 0.36, 0.5, 0.2, 0.06], algo_param: 100 }] },
+        { description: "The predictive density as a histogram", examples: [{ y_pred_bin_mids: [5.9, 6.7, 7.5, 8.3, 9.1], y_pred_density: [0.11, 0.36, 0.5, 0.2, 0.06], algo_param: 100 }] },
       );
   }
 }

@@ -94,7 +94,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     closed ??= (async () => {
       built.beginClosing();
       await holder.stop();
-      await app.close();
+      // app.close() stops accepting and closes the keep-alive connections idle at that moment; a connection whose
+      // request finishes later would otherwise stay open until its keep-alive timeout. Close those as they go idle.
+      const sweep = setInterval(() => app.server.closeIdleConnections(), 25);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(sweep);
+      }
     })();
     return closed;
   };
