@@ -106,6 +106,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const store = await openStore(options.store);
   await store.list();
 
+  // Start loading the report layer now (Vega and resvg take ~0.3 s to import); it is ready by the time sampling ends.
+  const reportLayer = options.report !== false ? import("../report/index.js") : null;
+  reportLayer?.catch(() => {}); // awaited (and its failure reported) below
   let t0 = performance.now();
   const { table, sha256 } = await loadTable(model, options.source);
   const strata = schema.features.find((f) => f.type === "category");
@@ -146,14 +149,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   const version = newVersionId();
   let extraFiles: Record<string, Uint8Array | string> = {};
-  if (options.report !== false) {
+  if (reportLayer) {
     t0 = performance.now();
     const trainInstances = instancesOf(trainTable, featureNames);
     const reps = predictor.sample(trainInstances, 50, options.seed + 2);
     const replicated = Array.from({ length: 50 }, (_, k) => Float64Array.from(reps, (r) => r[k]));
     const xName = schema.features.find((f) => f.type === "float")?.name ?? featureNames[0];
-    // Loaded only when a report is wanted: Vega and resvg are a large share of start-up time.
-    const { renderReport } = await import("../report/index.js");
+    const { renderReport } = await reportLayer;
     const rendered = await renderReport({
       title: `${model.name} ${version}`,
       data: {
