@@ -1,9 +1,9 @@
 // Cold timing, as the train command sees it: a fresh process, import the report layer, render once (then twice more warm).
-//   npx tsx test/report/bench-cold.ts
-import { syntheticInput } from "./fixture.js";
+//   npx tsx bench/report.ts
+import { syntheticInput } from "../test/report/fixture.js";
 const input = syntheticInput();
 const t0 = performance.now();
-const { renderReport } = await import("../../src/report/index.js");
+const { renderReport } = await import("../src/report/index.js");
 const t1 = performance.now();
 const times: number[] = [];
 for (let i = 0; i < 3; i++) {
