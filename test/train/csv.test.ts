@@ -1,0 +1,59 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { BayesServeError } from "../../src/errors.js";
+import { parseCsv, readCsv, type ColumnSpec } from "../../src/train/csv.js";
+
+const SPEC: ColumnSpec[] = [
+  { name: "x", type: "float" },
+  { name: "category", type: "category", levels: 3 },
+  { name: "y", type: "float" },
+];
+
+function error(text: string): BayesServeError {
+  try {
+    parseCsv(text, "data.csv", SPEC);
+  } catch (err) {
+    expect(err).toBeInstanceOf(BayesServeError);
+    return err as BayesServeError;
+  }
+  throw new Error("expected an error");
+}
+
+describe("CSV reader", () => {
+  it("reads the seed's columns in any order, with quotes and CRLF", () => {
+    const t = parseCsv('y,x,category\r\n1.5,"2",0\r\n3,4.5,2\r\n', "data.csv", SPEC);
+    expect(t.rows).toBe(2);
+    expect(Array.from(t.columns.x)).toEqual([2, 4.5]);
+    expect(Array.from(t.columns.category)).toEqual([0, 2]);
+    expect(Array.from(t.columns.y)).toEqual([1.5, 3]);
+  });
+
+  it("names the file, line and column of every kind of bad value", () => {
+    expect(error("x,category,y\n1,0,2\n1,abc,2\n").message).toBe('data.csv, line 3, column "category": "abc" is not a number');
+    expect(error("x,category,y\n1,3,2\n").message).toMatch(/line 2, column "category": 3 is outside the model's categories 0..2/);
+    expect(error("x,category,y\n1,-1,2\n").message).toMatch(/line 2, column "category": -1 is outside/);
+    expect(error("x,category,y\n1,1.5,2\n").message).toMatch(/line 2, column "category": 1.5 is not an integer/);
+    expect(error("x,category,y\nNaN,1,2\n").message).toMatch(/line 2, column "x": NaN is not finite/);
+    expect(error("x,category,y\n1,1,Infinity\n").message).toMatch(/line 2, column "y": Infinity is not finite/);
+    expect(error("x,category,y\n1,1,\n").message).toMatch(/line 2, column "y": is empty/);
+    expect(error("x,category,y\n1,1\n").message).toMatch(/line 2: has 2 fields, the header has 3/);
+  });
+
+  it("rejects missing and extra columns, duplicates and empty files", () => {
+    expect(error("x,y\n1,2\n").message).toMatch(/line 1: missing column\(s\) "category"/);
+    expect(error("x,category,y,z\n1,0,2,3\n").message).toMatch(/unexpected column\(s\) "z"/);
+    expect(error("").message).toMatch(/data.csv: the file is empty/);
+    expect(error("x,category,y\n").message).toMatch(/no data rows/);
+    expect(error("x,category,y\n").code).toBe("CSV_FORMAT");
+  });
+
+  it("names a file it cannot read", async () => {
+    await expect(readCsv("/nonexistent/data.csv", SPEC)).rejects.toThrow(/\/nonexistent\/data.csv: cannot read the file \(ENOENT\)/);
+    const dir = mkdtempSync(path.join(tmpdir(), "csv-"));
+    const file = path.join(dir, "d.csv");
+    writeFileSync(file, "x,category,y\n1,0,2\n");
+    expect((await readCsv(file, SPEC)).rows).toBe(1);
+  });
+});
