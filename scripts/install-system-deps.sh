@@ -3,8 +3,10 @@
 #   chromium           end-to-end test of the web page (driven by playwright-core)
 #   python3-xarray     reads the exported netCDF back, as ArviZ would
 #   python3-netcdf4    the netCDF backend xarray uses
+#   python3-fastapi python3-uvicorn python3-numpy   the FastAPI peer of bench/service.ts (run with /usr/bin/python3)
+#   wrk                the HTTP load generator of bench/service.ts
 set -euo pipefail
-want=(chromium python3-xarray python3-netcdf4)
+want=(chromium python3-xarray python3-netcdf4 python3-fastapi python3-uvicorn python3-numpy wrk)
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
