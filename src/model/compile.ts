@@ -10,6 +10,7 @@ import type { DistJSON, NodeJSON } from "./graph.js";
 import { LINALG } from "./linalg.js";
 import { SPECIAL } from "./special.js";
 import { transformCode } from "./transforms.js";
+import { binaryCode, unaryCode } from "./ops.js";
 import { evaluateNodes } from "./evaluate.js";
 
 export interface CompiledModel {
@@ -475,48 +476,4 @@ class Codegen {
 function lit(v: number): string {
   if (Number.isNaN(v)) return "NaN";
   return v < 0 || Object.is(v, -0) ? `(${v})` : String(v);
-}
-
-function unaryCode(fn: string, x: string, v: string): [string, string] {
-  switch (fn) {
-    case "neg":
-      return [`-${x}`, "-1"];
-    case "exp":
-      return [`Math.exp(${x})`, v];
-    case "log":
-      return [`Math.log(${x})`, `(1 / ${x})`];
-    case "log1p":
-      return [`Math.log1p(${x})`, `(1 / (1 + ${x}))`];
-    case "log1m":
-      return [`Math.log1p(-${x})`, `(-1 / (1 - ${x}))`];
-    case "logistic":
-      return [`F.logistic(${x})`, `(${v} * (1 - ${v}))`];
-    case "softplus":
-      return [`F.log1pExp(${x})`, `F.logistic(${x})`];
-    case "sqrt":
-      return [`Math.sqrt(${x})`, `(0.5 / ${v})`];
-    case "square":
-      return [`${x} * ${x}`, `(2 * ${x})`];
-    case "abs":
-      return [`Math.abs(${x})`, `Math.sign(${x})`];
-    default:
-      throw new Error(`unknown unary function ${fn}`);
-  }
-}
-
-function binaryCode(fn: string, x: string, y: string, v: string): [string, string, string] {
-  switch (fn) {
-    case "add":
-      return [`${x} + ${y}`, "1", "1"];
-    case "sub":
-      return [`${x} - ${y}`, "1", "-1"];
-    case "mul":
-      return [`${x} * ${y}`, y, x];
-    case "div":
-      return [`${x} / ${y}`, `(1 / ${y})`, `(-${v} / ${y})`];
-    case "pow":
-      return [`Math.pow(${x}, ${y})`, `(${y} * Math.pow(${x}, ${y} - 1))`, `(${v} * Math.log(${x}))`];
-    default:
-      throw new Error(`unknown binary function ${fn}`);
-  }
 }

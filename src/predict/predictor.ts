@@ -8,6 +8,7 @@ import { familyOf, type Family } from "../model/families.js";
 import type { ModelJSON, NodeJSON } from "../model/graph.js";
 import { Rng } from "../model/random.js";
 import { SPECIAL } from "../model/special.js";
+import { unaryCode } from "../model/ops.js";
 import { type FeatureSpec, predictionSchema, type PredictionSchema } from "./features.js";
 
 /** Posterior draws as stored in an artefact: [chain][draw][name]. */
@@ -146,7 +147,7 @@ function compileArgs(
         return `V[off + ${col.get(n.name)}]`;
       }
       case "unary":
-        return unaryExpr(n.fn, expr(n.a));
+        return `(${unaryCode(n.fn, expr(n.a), "NaN")[0]})`;
       case "binary": {
         const a = expr(n.a);
         const b = expr(n.b);
@@ -176,32 +177,5 @@ function compileArgs(
   } catch (err) {
     if (err === unsupported) return null;
     throw err;
-  }
-}
-
-function unaryExpr(fn: string, x: string): string {
-  switch (fn) {
-    case "neg":
-      return `(-${x})`;
-    case "exp":
-      return `Math.exp(${x})`;
-    case "log":
-      return `Math.log(${x})`;
-    case "log1p":
-      return `Math.log1p(${x})`;
-    case "log1m":
-      return `Math.log1p(-${x})`;
-    case "logistic":
-      return `F.logistic(${x})`;
-    case "softplus":
-      return `F.log1pExp(${x})`;
-    case "sqrt":
-      return `Math.sqrt(${x})`;
-    case "square":
-      return `(${x} * ${x})`;
-    case "abs":
-      return `Math.abs(${x})`;
-    default:
-      throw new Error(`unknown unary function ${fn}`);
   }
 }
