@@ -6,7 +6,7 @@ import { installErrorHandlers } from "./errors.js";
 import { healthPlugin } from "./health.js";
 import { installJsonParser } from "./json-body.js";
 import { lazyChildLoggerFactory } from "./logging.js";
-import { metricsPlugin } from "./metrics.js";
+import { metricsPlugin, RequestMetrics, UNMATCHED_ROUTE } from "./metrics.js";
 import type { ModelHolder } from "./model-holder.js";
 import { modelRoutes } from "./model-routes.js";
 import { pagePlugin } from "./page.js";
@@ -60,7 +60,8 @@ class AccessLog extends LogController {
   override incomingRequest(): void {}
 
   override requestCompleted(_error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    if (!this.enabled) return;
+    // Checked first, so that a request at the default level allocates nothing for a line nobody will read.
+    if (!this.enabled || !(request.log as FastifyBaseLogger & { isLevelEnabled(level: string): boolean }).isLevelEnabled("debug")) return;
     request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, "request");
   }
 }
@@ -98,12 +99,14 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     knownPaths.set(route.url, [...(knownPaths.get(route.url) ?? []), ...methods]);
   });
-  installErrorHandlers(app, { bodyLimit, knownPaths: () => knownPaths });
+  const requests = new RequestMetrics();
+  installErrorHandlers(app, { bodyLimit, knownPaths: () => knownPaths, onUnmatched: requests.forRoute(UNMATCHED_ROUTE) });
   installJsonParser(app, bodyLimit);
 
 
+  // Metrics first: it counts the requests of every route declared after it.
+  await app.register(metricsPlugin, { holder: options.holder, requests, processMetrics: options.processMetrics });
   await app.register(docsPlugin, { holder: options.holder, limits, version: options.version ?? "1.0.0" });
-  await app.register(metricsPlugin, { holder: options.holder, processMetrics: options.processMetrics });
   await app.register(healthPlugin, { holder: options.holder, closing: () => closing });
   await app.register(modelRoutes, { holder: options.holder });
   await app.register(predictRoutes, { holder: options.holder, limits, pool, heavyWork: options.heavyWork });

@@ -179,8 +179,16 @@ function problemFromFastify(err: FastifyError, bodyLimit: number): HttpProblem |
   return null;
 }
 
-/** The error and not-found handlers of the whole app. `knownPaths` answer 405 rather than 404 to a wrong method. */
-export function installErrorHandlers(app: FastifyInstance, options: { bodyLimit: number; knownPaths: () => Map<string, string[]> }): void {
+export interface ErrorHandlerOptions {
+  bodyLimit: number;
+  /** Paths with routes, and their methods: a known path with the wrong method is a 405, not a 404. */
+  knownPaths: () => Map<string, string[]>;
+  /** Told of every request that matched no route (routes count their own; see metrics.ts). */
+  onUnmatched?: (method: string, status: number, ms: number) => void;
+}
+
+/** The error and not-found handlers of the whole app. */
+export function installErrorHandlers(app: FastifyInstance, options: ErrorHandlerOptions): void {
   app.setErrorHandler((err: FastifyError | HttpProblem, request: FastifyRequest, reply: FastifyReply) => {
     const problem = err instanceof HttpProblem ? err : problemFromFastify(err, options.bodyLimit);
     if (problem !== null) {
@@ -196,10 +204,9 @@ export function installErrorHandlers(app: FastifyInstance, options: { bodyLimit:
   app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split("?")[0];
     const methods = options.knownPaths().get(path);
-    if (methods !== undefined) {
-      send(reply, 405, "Method Not Allowed", { allow: methods.join(", ") });
-      return;
-    }
-    send(reply, 404, "Not Found");
+    const status = methods === undefined ? 404 : 405;
+    options.onUnmatched?.(request.method, status, reply.elapsedTime);
+    if (methods !== undefined) send(reply, 405, "Method Not Allowed", { allow: methods.join(", ") });
+    else send(reply, 404, "Not Found");
   });
 }

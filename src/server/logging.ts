@@ -86,9 +86,13 @@ export class LazyChildLogger {
     this.log.level = value;
   }
 
+  isLevelEnabled(level: string): boolean {
+    const logger = (this.real ?? this.parent) as FastifyBaseLogger & { isLevelEnabled?: (level: string) => boolean };
+    return logger.isLevelEnabled === undefined ? true : logger.isLevelEnabled(level);
+  }
+
   private call(level: Level, args: unknown[]): void {
-    const parent = this.parent as FastifyBaseLogger & { isLevelEnabled?: (level: string) => boolean };
-    if (this.real === null && parent.isLevelEnabled !== undefined && !parent.isLevelEnabled(level)) return;
+    if (this.real === null && !this.isLevelEnabled(level)) return;
     (this.log[level] as LogMethod)(...args);
   }
 

@@ -1,41 +1,123 @@
-// GET /metrics in Prometheus' text format: requests by route, method and status, a latency histogram, the loaded
-// model's version (a gauge with a `version` label), reloads and their failures, and Node's process metrics. Each app
-// has its own registry. Label children are cached per (method, route, status), so counting a request is two
-// additions, no label hashing.
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+// GET /metrics in Prometheus' text format (prom-client's registry): requests by method, route and status, a latency
+// histogram with the same labels, the loaded model's version (a gauge with a `version` label), reloads and their
+// failures, and Node's process metrics (memory, CPU, event-loop lag, GC).
+//
+// Counting a request must cost next to nothing beside a prediction that takes microseconds: prom-client's labelled
+// counters and histograms rebuild a label hash and validate the labels on every call, and reading a request's route
+// pattern (`request.routeOptions`) builds an object each time. So each route gets its own onResponse hook (added as the
+// route is declared, the pattern known in advance), requests are tallied into plain numbers per (method, status), and
+// those tallies are turned into prom-client's exposition only when /metrics is scraped.
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
+import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from "prom-client";
 import type { ModelHolder } from "./model-holder.js";
 import { unencapsulated } from "./plugin.js";
 
-export interface MetricsPluginOptions {
-  holder: ModelHolder;
-  /** Node's process metrics (CPU, memory, event-loop lag, GC); default true. */
-  processMetrics?: boolean;
+export const METRIC_PREFIX = "bayes_serve_";
+export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
+
+/** The label for requests that matched no route (404, 405): keeps the label set bounded whatever clients send. */
+export const UNMATCHED_ROUTE = "unmatched";
+
+interface Series {
+  labels: { method: string; route: string; status_code: string };
+  count: number;
+  sum: number;
+  /** Non-cumulative counts per bucket; the last one is +Inf. */
+  buckets: Float64Array;
 }
 
-export const METRIC_PREFIX = "bayes_serve_";
+type Recorder = (method: string, status: number, ms: number) => void;
 
-interface Children {
-  count: { inc(value?: number): void };
-  latency: { observe(value: number): void };
+/** Request counts and latencies, tallied as plain numbers. */
+export class RequestMetrics {
+  private readonly series: Series[] = [];
+  private readonly recorders = new Map<string, Recorder>();
+
+  constructor(readonly buckets: readonly number[] = LATENCY_BUCKETS) {}
+
+  /** The recorder for one route pattern (one per pattern, shared by its methods). */
+  forRoute(route: string): Recorder {
+    const existing = this.recorders.get(route);
+    if (existing !== undefined) return existing;
+    // Keyed by status × method: a number, so a request allocates nothing to find its series.
+    const byKey = new Map<number, Series>();
+    const methods: string[] = [];
+    const recorder: Recorder = (method, status, ms) => {
+      let m = methods.indexOf(method);
+      if (m < 0) m = methods.push(method) - 1;
+      const key = status * 64 + m;
+      let s = byKey.get(key);
+      if (s === undefined) {
+        s = { labels: { method, route, status_code: String(status) }, count: 0, sum: 0, buckets: new Float64Array(this.buckets.length + 1) };
+        byKey.set(key, s);
+        this.series.push(s);
+      }
+      const seconds = ms / 1000;
+      s.count++;
+      s.sum += seconds;
+      const b = this.buckets;
+      let i = 0;
+      while (i < b.length && seconds > b[i]) i++;
+      s.buckets[i]++;
+    };
+    this.recorders.set(route, recorder);
+    return recorder;
+  }
+
+  /** prom-client metric objects exposing the tallies (read at scrape time). */
+  metrics(prefix: string): Metric[] {
+    const requestsName = `${prefix}http_requests_total`;
+    const latencyName = `${prefix}http_request_duration_seconds`;
+    const requests = {
+      name: requestsName,
+      help: "HTTP requests answered, by method, route (the route's pattern; 'unmatched' for 404 and 405) and status code.",
+      type: "counter",
+      aggregator: "sum",
+      get: async () => ({
+        name: requestsName,
+        help: requests.help,
+        type: "counter",
+        aggregator: "sum",
+        values: this.series.map((s) => ({ labels: { ...s.labels }, value: s.count })),
+      }),
+      reset: () => undefined,
+    };
+    const latency = {
+      name: latencyName,
+      help: "Time from the request's arrival to its response being sent, by method, route and status code.",
+      type: "histogram",
+      aggregator: "sum",
+      get: async () => {
+        const values: { metricName: string; labels: Record<string, string | number>; value: number }[] = [];
+        for (const s of this.series) {
+          let cumulative = 0;
+          for (let i = 0; i <= this.buckets.length; i++) {
+            cumulative += s.buckets[i];
+            const le = i < this.buckets.length ? this.buckets[i] : "+Inf";
+            values.push({ metricName: `${latencyName}_bucket`, labels: { le, ...s.labels }, value: cumulative });
+          }
+          values.push({ metricName: `${latencyName}_sum`, labels: { ...s.labels }, value: s.sum });
+          values.push({ metricName: `${latencyName}_count`, labels: { ...s.labels }, value: s.count });
+        }
+        return { name: latencyName, help: latency.help, type: "histogram", aggregator: "sum", values };
+      },
+      reset: () => undefined,
+    };
+    return [requests as unknown as Metric, latency as unknown as Metric];
+  }
+}
+
+export interface MetricsPluginOptions {
+  holder: ModelHolder;
+  requests: RequestMetrics;
+  /** Node's process metrics (CPU, memory, event-loop lag, GC); default true. */
+  processMetrics?: boolean;
 }
 
 export const metricsPlugin: FastifyPluginAsync<MetricsPluginOptions> = unencapsulated(async (app: FastifyInstance, options: MetricsPluginOptions) => {
   const registry = new Registry();
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
-  const requests = new Counter({
-    name: `${METRIC_PREFIX}http_requests_total`,
-    help: "HTTP requests answered, by method, route (the route's pattern; 'unmatched' for 404s) and status code.",
-    labelNames: ["method", "route", "status_code"] as const,
-    registers: [registry],
-  });
-  const latency = new Histogram({
-    name: `${METRIC_PREFIX}http_request_duration_seconds`,
-    help: "Time from the request's arrival to the last byte of the response, by method, route and status code.",
-    labelNames: ["method", "route", "status_code"] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
-    registers: [registry],
-  });
+  for (const m of options.requests.metrics(METRIC_PREFIX)) registry.registerMetric(m);
   const modelInfo = new Gauge({
     name: `${METRIC_PREFIX}model_info`,
     help: "The model version being served (value 1, version in the label).",
@@ -64,35 +146,29 @@ export const metricsPlugin: FastifyPluginAsync<MetricsPluginOptions> = unencapsu
     loadedAt.set(Date.parse(at) / 1000);
   };
   const current = options.holder.current;
-  if (current !== null) setModel(current.version, current.info.model.name, current.info.loaded_at);
+  if (current !== null) {
+    setModel(current.version, current.info.model.name, current.info.loaded_at);
+    reloads.inc();
+  }
   options.holder.onSwap((next) => {
     setModel(next.version, next.info.model.name, next.info.loaded_at);
     reloads.inc();
   });
   options.holder.onFailure(() => reloadFailures.inc());
 
-  const children = new Map<string, Children>();
-  app.addHook("onResponse", (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-    const route = request.routeOptions.url ?? "unmatched";
-    const status = reply.statusCode;
-    const key = `${request.method} ${status} ${route}`;
-    let c = children.get(key);
-    if (c === undefined) {
-      const labels = [request.method, route, String(status)] as const;
-      c = { count: requests.labels(...labels), latency: latency.labels(...labels) };
-      children.set(key, c);
-    }
-    c.count.inc();
-    c.latency.observe(reply.elapsedTime / 1000);
-    done();
+  // Every route declared from now on (this plugin is registered first) counts its own requests.
+  app.addHook("onRoute", (route: RouteOptions) => {
+    const record = options.requests.forRoute(route.url);
+    const hook = (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
+      record(request.method, reply.statusCode, reply.elapsedTime);
+      done();
+    };
+    const existing = route.onResponse;
+    route.onResponse = existing === undefined ? [hook] : [...(Array.isArray(existing) ? existing : [existing]), hook];
   });
 
-  app.get(
-    "/metrics",
-    { schema: { hide: true } },
-    async (_request: FastifyRequest, reply: FastifyReply) => {
-      reply.type(registry.contentType);
-      return registry.metrics();
-    },
-  );
+  app.get("/metrics", { schema: { hide: true } }, async (_request: FastifyRequest, reply: FastifyReply) => {
+    reply.type(registry.contentType);
+    return registry.metrics();
+  });
 });

@@ -50,8 +50,15 @@ export class SamplingPool {
   private nextId = 1;
   private closed = false;
 
-  constructor(private readonly options: SamplingPoolOptions) {
-    for (let i = 0; i < Math.max(1, options.size); i++) this.slots.push(this.spawn());
+  constructor(private readonly options: SamplingPoolOptions) {}
+
+  /**
+   * Starts the workers (idempotent). The server calls it once it is ready, so that starting threads never delays
+   * readiness; a heavy request arriving before that starts them itself.
+   */
+  warm(): void {
+    if (this.closed) return;
+    while (this.slots.length < Math.max(1, this.options.size)) this.slots.push(this.spawn());
   }
 
   /** Jobs running or waiting. */
@@ -84,6 +91,7 @@ export class SamplingPool {
         new HttpProblem(503, "Too many heavy prediction requests in progress; retry shortly or ask for fewer samples", { "retry-after": "1" }),
       );
     }
+    this.warm();
     return new Promise((resolve, reject) => {
       this.queue.push({ id: this.nextId++, model, instances, params, resolve, reject });
       this.pump();

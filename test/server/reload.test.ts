@@ -81,7 +81,7 @@ describe("hot reload", () => {
     await new Promise((r) => setTimeout(r, 300));
     const { ok, failed, versionsSeen } = await load.stop();
     expect(failed).toEqual([]);
-    expect(ok).toBeGreaterThan(50);
+    expect(ok).toBeGreaterThan(10);
     // Answers came from both versions.
     expect(versionsSeen.size).toBe(2);
     const metrics = await (await fetch(`${server.url}/metrics`)).text();

@@ -1,0 +1,44 @@
+// The server's summaries skip the full sort (quickselect for the median, only the ends for the HDI); they must give
+// exactly np.median and ArviZ's HDI: checked against the diagnostics layer's sorted versions on random samples with
+// ties, and against the numbers numpy and ArviZ produced (../shared/testdata/numpy-semantics).
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { hdi, median } from "../../src/diagnostics/index.js";
+import { hdiOf, medianOf } from "../../src/server/compute.js";
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe("medianOf and hdiOf equal np.median and ArviZ's HDI", () => {
+  it("on random samples of every size, with and without ties", () => {
+    const r = rng(7);
+    for (let trial = 0; trial < 3000; trial++) {
+      const n = 1 + Math.floor(r() * (trial % 10 === 0 ? 2000 : 120));
+      const ties = trial % 3 === 0;
+      const a = Float64Array.from({ length: n }, () => (ties ? Math.floor(r() * 6) : (r() - 0.5) * 10 ** Math.floor(r() * 6)));
+      expect(medianOf(a.slice())).toBe(median(a));
+      for (const p of [0.01, 0.3, 0.5, 0.89, 0.9, 0.94, 0.95, 0.99, 0.999, r()]) {
+        if (!(p > 0 && p < 1)) continue;
+        expect(hdiOf(a.slice(), p), `n=${n} p=${p}`).toEqual(hdi(a, p));
+      }
+    }
+  });
+
+  it("on the numpy / ArviZ reference cases", () => {
+    const file = join(import.meta.dirname, "..", "..", "..", "shared", "testdata", "numpy-semantics", "median_hdi_histogram.json");
+    const data = JSON.parse(readFileSync(file, "utf8")) as { cases: { name: string; samples: number[]; median: number; hdi: Record<string, [number, number]> }[] };
+    for (const c of data.cases) {
+      expect(medianOf(Float64Array.from(c.samples)), c.name).toBe(c.median);
+      for (const [p, bounds] of Object.entries(c.hdi)) expect(hdiOf(Float64Array.from(c.samples), Number(p)), `${c.name} ${p}`).toEqual(bounds);
+    }
+  });
+});
