@@ -1,7 +1,9 @@
 // A small pool of worker threads for heavy prediction requests. Each worker runs one job at a time; jobs wait in a
 // bounded queue (a full queue answers 503, so a flood of heavy requests is refused rather than piling up). A worker
 // receives a model version the first time a job needs it and drops it once that version is retired and no queued job
-// needs it. A worker that dies fails its job (503) and is replaced.
+// needs it. A worker that dies fails its job (503) and is replaced. Workers start with the first heavy request and
+// stop after a while without one: a thread costs about 10 MB, which a service that never sees a heavy request
+// should not pay.
 import { Worker } from "node:worker_threads";
 import type { FastifyBaseLogger } from "fastify";
 import type { InstanceAnswer, PredictParams } from "./compute.js";
@@ -24,6 +26,8 @@ interface Slot {
   worker: Worker;
   versions: Set<string>;
   job: Job | null;
+  /** Stopped on purpose (idle): its exit is not a failure. */
+  retiring: boolean;
 }
 
 export interface SamplingPoolOptions {
@@ -31,6 +35,8 @@ export interface SamplingPoolOptions {
   size: number;
   /** Jobs allowed to wait for a worker; beyond it a heavy request is refused with 503. */
   maxQueue: number;
+  /** Workers stop after this long without a job (default 60 s). */
+  idleMs?: number;
   log: FastifyBaseLogger;
 }
 
@@ -49,16 +55,32 @@ export class SamplingPool {
   private readonly retired = new Set<string>();
   private nextId = 1;
   private closed = false;
+  private idleTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: SamplingPoolOptions) {}
 
-  /**
-   * Starts the workers (idempotent). The server calls it once it is ready, so that starting threads never delays
-   * readiness; a heavy request arriving before that starts them itself.
-   */
+  /** Starts the workers (idempotent); the first heavy request does it. */
   warm(): void {
     if (this.closed) return;
     while (this.slots.length < Math.max(1, this.options.size)) this.slots.push(this.spawn());
+  }
+
+  /** Workers running now (0 while idle). */
+  get size(): number {
+    return this.slots.length;
+  }
+
+  private armIdleTimer(): void {
+    if (this.idleTimer !== null) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      if (this.pending > 0) return;
+      for (const slot of this.slots.splice(0)) {
+        slot.retiring = true;
+        void slot.worker.terminate();
+      }
+    }, this.options.idleMs ?? 60_000);
+    this.idleTimer.unref();
   }
 
   /** Jobs running or waiting. */
@@ -67,12 +89,12 @@ export class SamplingPool {
   }
 
   private spawn(): Slot {
-    const slot: Slot = { worker: startWorker(), versions: new Set(), job: null };
+    const slot: Slot = { worker: startWorker(), versions: new Set(), job: null, retiring: false };
     slot.worker.unref();
     slot.worker.on("message", (msg: FromWorker) => this.finished(slot, msg));
     slot.worker.on("error", (err) => this.options.log.error({ err: { message: err.message } }, "sampling worker failed"));
     slot.worker.on("exit", (code) => {
-      if (this.closed) return;
+      if (this.closed || slot.retiring) return;
       this.options.log.error({ code }, "sampling worker exited; starting a new one");
       const job = slot.job;
       const i = this.slots.indexOf(slot);
@@ -90,6 +112,10 @@ export class SamplingPool {
       return Promise.reject(
         new HttpProblem(503, "Too many heavy prediction requests in progress; retry shortly or ask for fewer samples", { "retry-after": "1" }),
       );
+    }
+    if (this.idleTimer !== null) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = null;
     }
     this.warm();
     return new Promise((resolve, reject) => {
@@ -123,6 +149,7 @@ export class SamplingPool {
     }
     this.dropRetired();
     this.pump();
+    if (this.pending === 0) this.armIdleTimer();
   }
 
   /** The version is no longer served: workers forget it once no job needs it. */
@@ -145,6 +172,7 @@ export class SamplingPool {
   /** Lets running jobs finish, refuses queued ones, and stops the workers. */
   async close(): Promise<void> {
     this.closed = true;
+    if (this.idleTimer !== null) clearTimeout(this.idleTimer);
     for (const job of this.queue.splice(0)) job.reject(new HttpProblem(503, "The server is shutting down", { "retry-after": "1" }));
     const deadline = Date.now() + 10_000;
     while (this.slots.some((s) => s.job !== null) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));

@@ -124,8 +124,6 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   try {
     model = await holder.loadInitial();
     logger.info({ version: model.version, readyMs: Math.round(performance.now() - startedAt) }, "ready");
-    // The sampling workers start now, after readiness, rather than competing with the first load for the CPU.
-    built.pool?.warm();
   } catch (err) {
     if (options.waitForModel !== true) {
       await close();

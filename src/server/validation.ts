@@ -25,16 +25,18 @@ export function compileValidators(features: readonly FeatureSpec[], limits: Limi
   const out = {} as Record<PredictionKind, RequestValidator>;
   for (const kind of PREDICTION_KINDS) {
     const single = ajv.compile(requestSchema(kind, features, limits, "single"));
-    const batch = ajv.compile(requestSchema(kind, features, limits, "batch"));
-    out[kind] = makeValidator(single, batch, features, limits);
+    // The batch form is compiled on first use: most deployments never see a batch, and start-up time counts.
+    let batch: ValidateFunction | null = null;
+    const batchValidator = (): ValidateFunction => (batch ??= ajv.compile(requestSchema(kind, features, limits, "batch")));
+    out[kind] = makeValidator(single, batchValidator, features, limits);
   }
   return out;
 }
 
-function makeValidator(single: ValidateFunction, batch: ValidateFunction, features: readonly FeatureSpec[], limits: Limits): RequestValidator {
+function makeValidator(single: ValidateFunction, batch: () => ValidateFunction, features: readonly FeatureSpec[], limits: Limits): RequestValidator {
   return (body) => {
     const isBatch = typeof body === "object" && body !== null && Array.isArray((body as { data?: unknown }).data);
-    const validate = isBatch ? batch : single;
+    const validate = isBatch ? batch() : single;
     if (!validate(body)) return detailFromAjv(validate.errors ?? [], body, features);
     const b = body as PredictBody;
     const instances = isBatch ? (b.data as unknown[]).length : 1;

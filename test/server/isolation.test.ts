@@ -71,4 +71,24 @@ describe("heavy requests beside light ones", () => {
       await t.close();
     }
   });
+
+  it("workers start with the first heavy request and stop when idle, then start again", async () => {
+    const { SamplingPool } = await import("../../src/server/sampling-pool.js");
+    const t = await testApp(store.store);
+    const pool = new SamplingPool({ size: 1, maxQueue: 4, idleMs: 200, log: t.logger });
+    try {
+      const model = t.holder.current;
+      if (model === null) throw new Error("no model");
+      const params = { kind: "point" as const, nSamples: 1000, seed: 3, hdiProbability: 0.95, bins: 5 };
+      expect(pool.size).toBe(0);
+      const first = await pool.run(model.transfer, [{ x: 5, category: 2 }], params);
+      expect(pool.size).toBe(1);
+      await new Promise((r) => setTimeout(r, 600));
+      expect(pool.size).toBe(0);
+      expect(await pool.run(model.transfer, [{ x: 5, category: 2 }], params)).toEqual(first);
+    } finally {
+      await pool.close();
+      await t.close();
+    }
+  });
 });
