@@ -11,9 +11,11 @@ export interface Limits {
   maxBatch: number;
   /** Largest instances × n_samples of one request (default 10,000,000: about a second of one core). */
   maxRequestSamples: number;
+  /** Largest instances × bins of one density request (default 200,000: a response of a few MB). */
+  maxDensityValues: number;
 }
 
-export const DEFAULT_LIMITS: Limits = { maxSamples: 100_000, maxBins: 10_000, maxBatch: 1_000, maxRequestSamples: 10_000_000 };
+export const DEFAULT_LIMITS: Limits = { maxSamples: 100_000, maxBins: 10_000, maxBatch: 1_000, maxRequestSamples: 10_000_000, maxDensityValues: 200_000 };
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -31,7 +31,13 @@ const modelInfoSchema = Type.Object(
     metrics: Type.Unknown({ description: "Training metrics on held-out data, as the train pipeline recorded them." }),
     diagnostics: Type.Unknown({ description: "Convergence diagnostics (R-hat, ESS, divergences) as recorded at training." }),
     gate: Type.Object({ passed: Type.Boolean(), failures: Type.Array(Type.String()) }),
-    limits: Type.Object({ maxSamples: Type.Integer(), maxBins: Type.Integer(), maxBatch: Type.Integer(), maxRequestSamples: Type.Integer() }),
+    limits: Type.Object({
+      maxSamples: Type.Integer(),
+      maxBins: Type.Integer(),
+      maxBatch: Type.Integer(),
+      maxRequestSamples: Type.Integer(),
+      maxDensityValues: Type.Integer(),
+    }),
     reload: Type.Object({
       last_check_at: Type.Union([Type.String(), Type.Null()]),
       last_error: Type.Union([Type.Object({ version: Type.Union([Type.String(), Type.Null()]), message: Type.String(), at: Type.String() }), Type.Null()]),

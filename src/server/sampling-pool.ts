@@ -40,13 +40,19 @@ export interface SamplingPoolOptions {
   log: FastifyBaseLogger;
 }
 
+/**
+ * A worker's heap: a small young generation (its garbage is short-lived sample arrays, and a small nursery returns
+ * their memory quickly) and a bounded old one, so that a worker can never take the machine's memory.
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 256 };
+
 /** From dist/ the worker is sampling-worker.js; from the TypeScript sources (tests, tsx) the .ts file through tsx. */
 function startWorker(): Worker {
-  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./sampling-worker.js", import.meta.url));
+  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./sampling-worker.js", import.meta.url), { resourceLimits: WORKER_LIMITS });
   const tsxApi = import.meta.resolve("tsx/esm/api");
   const entry = new URL("./sampling-worker.ts", import.meta.url).href;
   const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(boot, { eval: true });
+  return new Worker(boot, { eval: true, resourceLimits: WORKER_LIMITS });
 }
 
 export class SamplingPool {

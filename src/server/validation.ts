@@ -4,7 +4,7 @@
 import { Ajv, type ValidateFunction } from "ajv";
 import type { FeatureSpec } from "../predict/index.js";
 import { detailFromAjv, type ValidationIssue } from "./errors.js";
-import { DEFAULT_N_SAMPLES, PREDICTION_KINDS, requestSchema, type Limits, type PredictBody, type PredictionKind } from "./schemas.js";
+import { DEFAULT_BINS, DEFAULT_N_SAMPLES, PREDICTION_KINDS, requestSchema, type Limits, type PredictBody, type PredictionKind } from "./schemas.js";
 
 /** null when the body is valid (it is then a PredictBody), else FastAPI-shaped issues. */
 export type RequestValidator = (body: unknown) => ValidationIssue[] | null;
@@ -28,12 +28,18 @@ export function compileValidators(features: readonly FeatureSpec[], limits: Limi
     // The batch form is compiled on first use: most deployments never see a batch, and start-up time counts.
     let batch: ValidateFunction | null = null;
     const batchValidator = (): ValidateFunction => (batch ??= ajv.compile(requestSchema(kind, features, limits, "batch")));
-    out[kind] = makeValidator(single, batchValidator, features, limits);
+    out[kind] = makeValidator(kind, single, batchValidator, features, limits);
   }
   return out;
 }
 
-function makeValidator(single: ValidateFunction, batch: () => ValidateFunction, features: readonly FeatureSpec[], limits: Limits): RequestValidator {
+function makeValidator(
+  kind: PredictionKind,
+  single: ValidateFunction,
+  batch: () => ValidateFunction,
+  features: readonly FeatureSpec[],
+  limits: Limits,
+): RequestValidator {
   return (body) => {
     const isBatch = typeof body === "object" && body !== null && Array.isArray((body as { data?: unknown }).data);
     const validate = isBatch ? batch() : single;
@@ -48,6 +54,17 @@ function makeValidator(single: ValidateFunction, batch: () => ValidateFunction, 
           msg: `ensure n_samples × instances (${n} × ${instances} = ${n * instances}) is at most ${limits.maxRequestSamples}`,
           type: "value_error.request_samples",
           ctx: { limit_value: limits.maxRequestSamples },
+        },
+      ];
+    }
+    const bins = b.bins ?? DEFAULT_BINS;
+    if (kind === "density" && instances * bins > limits.maxDensityValues) {
+      return [
+        {
+          loc: ["body", "bins"],
+          msg: `ensure bins × instances (${bins} × ${instances} = ${bins * instances}) is at most ${limits.maxDensityValues}`,
+          type: "value_error.response_size",
+          ctx: { limit_value: limits.maxDensityValues },
         },
       ];
     }

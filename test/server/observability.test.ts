@@ -33,7 +33,7 @@ describe("GET /model", () => {
     expect(m.diagnostics.summary.map((row) => row.parameter)).toEqual(["beta[0]", "beta[1]", "beta[2]", "sigma"]);
     expect(m.diagnostics.summary[0].r_hat).toBeGreaterThan(0.99);
     expect(m.gate).toEqual({ passed: true, failures: [] });
-    expect(m.limits).toEqual({ maxSamples: 100_000, maxBins: 10_000, maxBatch: 1_000, maxRequestSamples: 10_000_000 });
+    expect(m.limits).toEqual({ maxSamples: 100_000, maxBins: 10_000, maxBatch: 1_000, maxRequestSamples: 10_000_000, maxDensityValues: 200_000 });
     expect(typeof m.created_at).toBe("string");
     expect(m.store).toBe(store.store.uri);
   });

@@ -7,7 +7,7 @@ let t: TestApp;
 
 beforeAll(async () => {
   store = await storeWithSeedModel();
-  t = await testApp(store.store, { limits: { maxSamples: 100_000, maxBins: 10_000, maxBatch: 50, maxRequestSamples: 2_000_000 } });
+  t = await testApp(store.store, { limits: { maxSamples: 100_000, maxBins: 10_000, maxBatch: 50, maxRequestSamples: 2_000_000, maxDensityValues: 50_000 } });
 });
 
 afterAll(async () => {
@@ -245,6 +245,19 @@ describe("the body", () => {
         ctx: { limit_value: 2_000_000 },
       },
     ]);
+  });
+
+  it("a density request whose response would be too large (instances × bins) is 422", async () => {
+    const data = Array.from({ length: 6 }, () => ({ x: 1, category: 0 }));
+    expect(await expect422("density", { data, bins: 10_000 })).toEqual([
+      {
+        loc: ["body", "bins"],
+        msg: "ensure bins × instances (10000 × 6 = 60000) is at most 50000",
+        type: "value_error.response_size",
+        ctx: { limit_value: 50_000 },
+      },
+    ]);
+    expect((await post(t.app, "density", { data: data.slice(0, 5), bins: 10_000 })).status).toBe(200);
   });
 });
 
