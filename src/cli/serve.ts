@@ -63,7 +63,7 @@ export function register(program: Command): void {
     .option("--max-bins <n>", "largest number of density bins", integer("--max-bins", 1, 1_000_000), DEFAULT_LIMITS.maxBins)
     .option("--max-batch <n>", "largest number of instances in one request", integer("--max-batch", 1, 1_000_000), DEFAULT_LIMITS.maxBatch)
     .option("--workers <n>", "worker threads for heavy requests (0: on the event loop, between light ones)", integer("--workers", 0, 64), 1)
-    .option("--no-access-log", "no log line per request (errors are still logged)")
+    .option("--no-access-log", "no log line per request (those are written at level debug; client and server errors are always logged)")
     .option("--wait-for-model", "start even when the store has no loadable model yet; become ready when one appears")
     .option("--log-level <level>", `log level: ${LOG_LEVELS.join(", ")}`, logLevel, "info")
     .action(async (flags: ServeFlags) => {

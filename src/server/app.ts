@@ -66,6 +66,7 @@ class AccessLog extends LogController {
   }
 }
 
+const REQUEST_ID = /^[A-Za-z0-9._:/=+-]{1,128}$/;
 let requestCounter = 0;
 const requestIdPrefix = Math.random().toString(36).slice(2, 8);
 
@@ -75,8 +76,12 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit,
-    requestIdHeader: "x-request-id",
-    genReqId: () => `${requestIdPrefix}-${(++requestCounter).toString(36)}`,
+    // The client's X-Request-Id when it is a sane token, else one of ours: it names the request's log lines.
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers["x-request-id"];
+      return typeof given === "string" && REQUEST_ID.test(given) ? given : `${requestIdPrefix}-${(++requestCounter).toString(36)}`;
+    },
     logController: new AccessLog(options.accessLog !== false),
     childLoggerFactory: lazyChildLoggerFactory,
     return503OnClosing: true,

@@ -280,6 +280,9 @@ describe("routing", () => {
     expect(r.headers["x-request-id"]).toBe("client-abc-123");
     const g = await post(t.app, "point", { data: {} });
     expect(String(g.headers["x-request-id"])).toMatch(/^[a-z0-9]+-[a-z0-9]+$/);
+    // An id that is not a sane token is replaced by one of ours.
+    const odd = await post(t.app, "point", { data: {} }, { "x-request-id": `${"x".repeat(200)}` });
+    expect(String(odd.headers["x-request-id"])).toMatch(/^[a-z0-9]+-[a-z0-9]+$/);
   });
 });
 
