@@ -108,7 +108,6 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   installErrorHandlers(app, { bodyLimit, knownPaths: () => knownPaths, onUnmatched: requests.forRoute(UNMATCHED_ROUTE) });
   installJsonParser(app, bodyLimit);
 
-
   // Metrics first: it counts the requests of every route declared after it.
   await app.register(metricsPlugin, { holder: options.holder, requests, processMetrics: options.processMetrics });
   await app.register(docsPlugin, { holder: options.holder, limits, version: options.version ?? "1.0.0" });
