@@ -266,8 +266,20 @@ async function main(): Promise<void> {
     out.push("| server        |   req/s | p50 ms | p99 ms | errors |");
     out.push("|---------------|---------|--------|--------|--------|");
     for (const s of summary) out.push(line(s));
-    if (bare && us) out.push(`ours / bare Node: ${((100 * us.rps) / bare.rps).toFixed(1)} %  (goal ≥ 60 %)`);
-    if (py && us) out.push(`ours / FastAPI:   ${(us.rps / py.rps).toFixed(1)} ×  (goal ≥ 15 ×)`);
+    // Ratios within each round (the three ran back to back), then their median: robust to drift in the machine's load.
+    const perRound = (a: string, b: string): number[] => {
+      const ra = results.get(a) ?? [];
+      const rb = results.get(b) ?? [];
+      return ra.map((r, i) => r.rps / rb[i].rps);
+    };
+    if (bare && us) {
+      const rounds = perRound("bayes-serve", "bare Node");
+      out.push(`ours / bare Node: ${(100 * median(rounds)).toFixed(1)} % (rounds: ${rounds.map((x) => `${(100 * x).toFixed(0)} %`).join(", ")})  (goal ≥ 60 %)`);
+    }
+    if (py && us) {
+      const rounds = perRound("bayes-serve", "FastAPI peer");
+      out.push(`ours / FastAPI:   ${median(rounds).toFixed(1)} × (rounds: ${rounds.map((x) => `${x.toFixed(1)} ×`).join(", ")})  (goal ≥ 15 ×)`);
+    }
     if (us) out.push(`our p99:          ${us.p99.toFixed(2)} ms  (goal < 5 ms)`);
     out.push(
       `our RSS:          ${rssIdle.rss.toFixed(1)} MB after start, ${rssLoaded.rss.toFixed(1)} MB after the load (peak so far ${rssLoaded.peak.toFixed(1)} MB), ` +
