@@ -69,7 +69,10 @@ export const FAMILIES: Record<FamilyName, Family> = {
         da: [`${z} * ${inv}`, `(${z} * ${z} - 1) * ${inv}`],
       };
     },
-    random: (rng, [mu, s]) => mu + s * rng.normal(),
+    random: (rng, args) => {
+      const mu = args[0], s = args[1];
+      return mu + s * rng.normal();
+    },
     checkArgs: ([, s]) => positive("sigma")(s),
   },
   HalfNormal: {
@@ -88,7 +91,10 @@ export const FAMILIES: Record<FamilyName, Family> = {
         da: [`(${z} * ${z} - 1) * ${inv}`],
       };
     },
-    random: (rng, [s]) => Math.abs(s * rng.normal()),
+    random: (rng, args) => {
+      const s = args[0];
+      return Math.abs(s * rng.normal());
+    },
     checkArgs: ([s]) => positive("sigma")(s),
   },
   StudentT: {
@@ -117,7 +123,10 @@ export const FAMILIES: Record<FamilyName, Family> = {
         ],
       };
     },
-    random: (rng, [nu, mu, s]) => mu + (s * rng.normal()) / Math.sqrt((2 * rng.gamma(nu / 2)) / nu),
+    random: (rng, args) => {
+      const nu = args[0], mu = args[1], s = args[2];
+      return mu + (s * rng.normal()) / Math.sqrt((2 * rng.gamma(nu / 2)) / nu);
+    },
     checkArgs: ([nu, , s]) => positive("nu")(nu) ?? positive("sigma")(s),
   },
   Cauchy: {
@@ -137,7 +146,10 @@ export const FAMILIES: Record<FamilyName, Family> = {
         da: [`2 * ${z} * ${q} * ${inv}`, `(2 * ${z} * ${z} * ${q} - 1) * ${inv}`],
       };
     },
-    random: (rng, [mu, s]) => mu + s * Math.tan(Math.PI * (rng.uniformOpen() - 0.5)),
+    random: (rng, args) => {
+      const mu = args[0], s = args[1];
+      return mu + s * Math.tan(Math.PI * (rng.uniformOpen() - 0.5));
+    },
     checkArgs: ([, s]) => positive("sigma")(s),
   },
   HalfCauchy: {
@@ -157,7 +169,10 @@ export const FAMILIES: Record<FamilyName, Family> = {
         da: [`(2 * ${z} * ${z} * ${q} - 1) * ${inv}`],
       };
     },
-    random: (rng, [s]) => Math.abs(s * Math.tan(Math.PI * (rng.uniformOpen() - 0.5))),
+    random: (rng, args) => {
+      const s = args[0];
+      return Math.abs(s * Math.tan(Math.PI * (rng.uniformOpen() - 0.5)));
+    },
     checkArgs: ([s]) => positive("sigma")(s),
   },
   Exponential: {
@@ -173,7 +188,10 @@ export const FAMILIES: Record<FamilyName, Family> = {
         da: [`1 / ${rate} - ${y}`],
       };
     },
-    random: (rng, [rate]) => -Math.log(rng.uniformOpen()) / rate,
+    random: (rng, args) => {
+      const rate = args[0];
+      return -Math.log(rng.uniformOpen()) / rate;
+    },
     checkArgs: ([r]) => positive("rate")(r),
   },
   Gamma: {
@@ -191,7 +209,10 @@ export const FAMILIES: Record<FamilyName, Family> = {
         da: [`${logB} - F.digamma(${a}) + ${logY}`, `${a} / ${b} - ${y}`],
       };
     },
-    random: (rng, [a, b]) => rng.gamma(a) / b,
+    random: (rng, args) => {
+      const a = args[0], b = args[1];
+      return rng.gamma(a) / b;
+    },
     checkArgs: ([a, b]) => positive("alpha")(a) ?? positive("beta")(b),
   },
   InverseGamma: {
@@ -210,7 +231,10 @@ export const FAMILIES: Record<FamilyName, Family> = {
         da: [`${logB} - F.digamma(${a}) - ${logY}`, `${a} / ${b} - ${invY}`],
       };
     },
-    random: (rng, [a, b]) => b / rng.gamma(a),
+    random: (rng, args) => {
+      const a = args[0], b = args[1];
+      return b / rng.gamma(a);
+    },
     checkArgs: ([a, b]) => positive("alpha")(a) ?? positive("beta")(b),
   },
   LogNormal: {
@@ -230,7 +254,10 @@ export const FAMILIES: Record<FamilyName, Family> = {
         da: [`${z} * ${inv}`, `(${z} * ${z} - 1) * ${inv}`],
       };
     },
-    random: (rng, [mu, s]) => Math.exp(mu + s * rng.normal()),
+    random: (rng, args) => {
+      const mu = args[0], s = args[1];
+      return Math.exp(mu + s * rng.normal());
+    },
     checkArgs: ([, s]) => positive("sigma")(s),
   },
   Beta: {
@@ -249,7 +276,10 @@ export const FAMILIES: Record<FamilyName, Family> = {
         da: [`${logY} - F.digamma(${a}) + ${dab}`, `${log1mY} - F.digamma(${b}) + ${dab}`],
       };
     },
-    random: (rng, [a, b]) => rng.beta(a, b),
+    random: (rng, args) => {
+      const a = args[0], b = args[1];
+      return rng.beta(a, b);
+    },
     checkArgs: ([a, b]) => positive("alpha")(a) ?? positive("beta")(b),
   },
   Uniform: {
@@ -265,7 +295,10 @@ export const FAMILIES: Record<FamilyName, Family> = {
         da: [`${w}`, `-${w}`],
       };
     },
-    random: (rng, [lo, hi]) => lo + (hi - lo) * rng.uniform(),
+    random: (rng, args) => {
+      const lo = args[0], hi = args[1];
+      return lo + (hi - lo) * rng.uniform();
+    },
     checkArgs: ([lo, hi]) => (hi > lo ? null : `upper must be > lower (got ${lo}, ${hi})`),
   },
   BernoulliLogit: {
@@ -276,7 +309,10 @@ export const FAMILIES: Record<FamilyName, Family> = {
     emit(y, [eta]) {
       return { lp: `${y} * ${eta} - F.log1pExp(${eta})`, da: [`${y} - F.logistic(${eta})`] };
     },
-    random: (rng, [eta]) => (rng.uniform() < 1 / (1 + Math.exp(-eta)) ? 1 : 0),
+    random: (rng, args) => {
+      const eta = args[0];
+      return (rng.uniform() < 1 / (1 + Math.exp(-eta)) ? 1 : 0);
+    },
   },
   BinomialLogit: {
     name: "BinomialLogit",
@@ -289,7 +325,10 @@ export const FAMILIES: Record<FamilyName, Family> = {
         da: [null, `${y} - ${n} * F.logistic(${eta})`],
       };
     },
-    random: (rng, [n, eta]) => rng.binomial(n, 1 / (1 + Math.exp(-eta))),
+    random: (rng, args) => {
+      const n = args[0], eta = args[1];
+      return rng.binomial(n, 1 / (1 + Math.exp(-eta)));
+    },
     checkArgs: ([n]) => (n >= 0 && Number.isInteger(n) ? null : `n must be a non-negative integer (got ${n})`),
   },
   PoissonLog: {
@@ -301,7 +340,10 @@ export const FAMILIES: Record<FamilyName, Family> = {
       const rate = cx.local(`Math.exp(${la})`);
       return { lp: `${y} * ${la} - ${rate} - F.lgamma(${y} + 1)`, da: [`${y} - ${rate}`] };
     },
-    random: (rng, [la]) => rng.poisson(Math.exp(la)),
+    random: (rng, args) => {
+      const la = args[0];
+      return rng.poisson(Math.exp(la));
+    },
   },
   NegativeBinomial: {
     // NB2 as Stan's neg_binomial_2(mu, phi): mean mu, variance mu + mu²/phi.
@@ -320,7 +362,10 @@ export const FAMILIES: Record<FamilyName, Family> = {
         ],
       };
     },
-    random: (rng, [mu, phi]) => rng.poisson((rng.gamma(phi) * mu) / phi),
+    random: (rng, args) => {
+      const mu = args[0], phi = args[1];
+      return rng.poisson((rng.gamma(phi) * mu) / phi);
+    },
     checkArgs: ([mu, phi]) => positive("mu")(mu) ?? positive("phi")(phi),
   },
 };

@@ -55,12 +55,19 @@ export class Rng {
     return u;
   }
 
-  /** Integer uniform on 0..n-1 (n ≤ 2^32), without modulo bias (Lemire 2019). */
+  private intN = 0;
+  private intLimit = 0;
+
+  /** Integer uniform on 0..n-1 (n ≤ 2^32), without modulo bias: rejection above the largest multiple of n. */
   int(n: number): number {
     if (n <= 1) return 0;
     if (n > 4294967296) return Math.floor(this.uniform() * n);
-    // Rejection on the top range.
-    const limit = 4294967296 - (4294967296 % n);
+    // The rejection limit depends only on n: computed once for repeated calls with the same n (the common case).
+    if (n !== this.intN) {
+      this.intN = n;
+      this.intLimit = 4294967296 - (4294967296 % n);
+    }
+    const limit = this.intLimit;
     let r = this.nextUint32();
     while (r >= limit) r = this.nextUint32();
     return r % n;
