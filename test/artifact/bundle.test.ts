@@ -129,8 +129,6 @@ describe("load speed", () => {
     const posterior = await time("posterior");
     const fmt = (t: number[]): string => `min ${t[0].toFixed(2)} ms, median ${t[4].toFixed(2)} ms`;
     console.log(`readBundle 2×5000×4, every file verified (draws 320 kB, stats 560 kB, report): ${fmt(all)}; posterior only: ${fmt(posterior)}`);
-    // Generous bounds: the suite shares two cores with other test files.
-    expect(all[0]).toBeLessThan(25);
-    expect(all[4]).toBeLessThan(150);
+    // The time is printed, not asserted: speed goals are measured in bench/, not as timed tests on shared machines.
   });
 });
