@@ -1,16 +1,7 @@
 /** Small seeded generators for synthetic draws (test helper). */
+import { mulberry32 } from "../support/mulberry32.js";
 
-/** mulberry32: a 32-bit seeded PRNG, uniform on [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 /** Standard normal draws by Box-Muller. */
 export function normalSampler(seed: number): () => number {

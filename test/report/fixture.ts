@@ -1,18 +1,9 @@
 // Synthetic, seeded report inputs of the seed's shape: 1,600 training rows (x, category 0..2, y), 4 parameters ×
 // 2 chains × 5,000 draws, 400 held-out rows with 94 % HDIs, and 50 replicated datasets for the PPC.
+import { mulberry32 } from "../support/mulberry32.js";
 import type { ReportInput } from "../../src/report/index.js";
 
-/** mulberry32: small, seeded, good enough for test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 export function normal(u: () => number): () => number {
   return () => {

@@ -1,22 +1,15 @@
 // The server's summaries skip the full sort (quickselect for the median, only the ends for the HDI); they must give
 // exactly np.median and ArviZ's HDI: checked against the diagnostics layer's sorted versions on random samples with
 // ties, and against the numbers numpy and ArviZ produced (../shared/testdata/numpy-semantics).
+import { mulberry32 } from "../support/mulberry32.js";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { hdi, median } from "../../src/diagnostics/index.js";
 import { hdiOf, medianOf } from "../../src/server/compute.js";
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
+
 
 describe("medianOf and hdiOf equal np.median and ArviZ's HDI", () => {
   it("on random samples of every size, with and without ties", () => {
