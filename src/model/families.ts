@@ -50,6 +50,11 @@ const C_LOG_2 = "0.6931471805599453";
 /** 0.5·log(2/π), the half-normal's constant. */
 const C_HALF_LOG_2_OVER_PI = "-0.22579135264472744";
 
+/** 1/σ and log σ of a scale argument (argument index k), hoisted out of the loop when σ is loop-invariant. */
+function scaleTerms(cx: EmitContext, s: string, k: number): { inv: string; logS: string } {
+  return { inv: cx.hoist(`1 / ${s}`, [k]), logS: cx.hoist(`Math.log(${s})`, [k]) };
+}
+
 const positive = (name: string) => (v: number) => (v > 0 ? null : `${name} must be > 0 (got ${v})`);
 
 export const FAMILIES: Record<FamilyName, Family> = {
@@ -59,8 +64,7 @@ export const FAMILIES: Record<FamilyName, Family> = {
     support: "real",
     discrete: false,
     emit(y, [mu, s], cx) {
-      const inv = cx.hoist(`1 / ${s}`, [1]);
-      const logS = cx.hoist(`Math.log(${s})`, [1]);
+      const { inv, logS } = scaleTerms(cx, s, 1);
       const z = cx.local(`(${y} - ${mu}) * ${inv}`);
       return {
         lp: `-0.5 * ${z} * ${z}`,
@@ -81,8 +85,7 @@ export const FAMILIES: Record<FamilyName, Family> = {
     support: "positive",
     discrete: false,
     emit(y, [s], cx) {
-      const inv = cx.hoist(`1 / ${s}`, [0]);
-      const logS = cx.hoist(`Math.log(${s})`, [0]);
+      const { inv, logS } = scaleTerms(cx, s, 0);
       const z = cx.local(`${y} * ${inv}`);
       return {
         lp: `(${y} < 0 ? -Infinity : -0.5 * ${z} * ${z})`,
@@ -103,8 +106,7 @@ export const FAMILIES: Record<FamilyName, Family> = {
     support: "real",
     discrete: false,
     emit(y, [nu, mu, s], cx) {
-      const inv = cx.hoist(`1 / ${s}`, [2]);
-      const logS = cx.hoist(`Math.log(${s})`, [2]);
+      const { inv, logS } = scaleTerms(cx, s, 2);
       const norm = cx.hoist(
         `F.lgamma(0.5 * (${nu} + 1)) - F.lgamma(0.5 * ${nu}) - 0.5 * Math.log(${nu}) - ${C_LOG_PI} * 0.5`,
         [0],
@@ -135,8 +137,7 @@ export const FAMILIES: Record<FamilyName, Family> = {
     support: "real",
     discrete: false,
     emit(y, [mu, s], cx) {
-      const inv = cx.hoist(`1 / ${s}`, [1]);
-      const logS = cx.hoist(`Math.log(${s})`, [1]);
+      const { inv, logS } = scaleTerms(cx, s, 1);
       const z = cx.local(`(${y} - ${mu}) * ${inv}`);
       const q = cx.local(`1 / (1 + ${z} * ${z})`);
       return {
@@ -158,8 +159,7 @@ export const FAMILIES: Record<FamilyName, Family> = {
     support: "positive",
     discrete: false,
     emit(y, [s], cx) {
-      const inv = cx.hoist(`1 / ${s}`, [0]);
-      const logS = cx.hoist(`Math.log(${s})`, [0]);
+      const { inv, logS } = scaleTerms(cx, s, 0);
       const z = cx.local(`${y} * ${inv}`);
       const q = cx.local(`1 / (1 + ${z} * ${z})`);
       return {
@@ -243,8 +243,7 @@ export const FAMILIES: Record<FamilyName, Family> = {
     support: "positive",
     discrete: false,
     emit(y, [mu, s], cx) {
-      const inv = cx.hoist(`1 / ${s}`, [1]);
-      const logS = cx.hoist(`Math.log(${s})`, [1]);
+      const { inv, logS } = scaleTerms(cx, s, 1);
       const logY = cx.local(`Math.log(${y})`);
       const z = cx.local(`(${logY} - ${mu}) * ${inv}`);
       return {
