@@ -32,7 +32,7 @@ async function waitFor(cond: () => Promise<boolean>, ms = 15_000): Promise<void>
 }
 
 /** Fires requests back to back on `lanes` connections until stopped; counts statuses and errors. */
-function hammer(lanes: number): { stop(): Promise<{ ok: number; failed: string[]; versionsSeen: Set<number> }> } {
+function hammer(lanes: number): { versionsSeen: Set<number>; stop(): Promise<{ ok: number; failed: string[]; versionsSeen: Set<number> }> } {
   let running = true;
   const failed: string[] = [];
   let ok = 0;
@@ -62,6 +62,7 @@ function hammer(lanes: number): { stop(): Promise<{ ok: number; failed: string[]
   };
   const all = Promise.all(Array.from({ length: lanes }, (_, i) => lane(i)));
   return {
+    versionsSeen: medians,
     async stop() {
       running = false;
       await all;
@@ -74,11 +75,13 @@ describe("hot reload", () => {
   it("swaps a newly promoted version in with no failed request", async () => {
     expect(await version()).toBe(store.version);
     const load = hammer(6);
-    await new Promise((r) => setTimeout(r, 300));
+    // Wait for answers from the old version (not a fixed delay: a loaded machine may take longer)...
+    await waitFor(async () => load.versionsSeen.size >= 1);
     // A posterior fitted on other data: same model, different draws, so the seeded point answer changes.
     const next = await store.store.publish(await seedBundle({ seed: 2 }));
     await waitFor(async () => (await version()) === next);
-    await new Promise((r) => setTimeout(r, 300));
+    // ...and from the new one, while requests keep flowing.
+    await waitFor(async () => load.versionsSeen.size >= 2);
     const { ok, failed, versionsSeen } = await load.stop();
     expect(failed).toEqual([]);
     expect(ok).toBeGreaterThan(10);
