@@ -1,6 +1,8 @@
 // Posterior-predictive sampling for new instances: for each sample, a posterior draw chosen at random across all
-// chains, then the likelihood's noise. The likelihood's arguments are compiled into one small function of
-// (draws, draw offset, instance columns, row), so a request costs a few tens of nanoseconds per sample.
+// chains, then the likelihood's noise. For likelihoods whose arguments are elementwise in the features (the usual
+// regression), the whole sampling loop is generated per model — features read once by name, the arguments computed
+// from the chosen draw, the family's draw inlined — so a sample costs a few tens of nanoseconds and a request
+// allocates only its output.
 import { BayesServeError } from "../errors.js";
 import { bindModel, type DataInput } from "../model/bind.js";
 import { evaluateNodes } from "../model/evaluate.js";
@@ -24,12 +26,20 @@ export type Instance = Record<string, number>;
 /** Largest |value| accepted for a float feature: beyond it the answer would be meaningless (or overflow). */
 export const MAX_ABS_FEATURE = 1e12;
 
-type ArgsFn = (V: Float64Array, off: number, D: Float64Array[], i: number, out: Float64Array) => void;
+/**
+ * The generated sampling loop for one instance: writes `n` predictive draws to out[start..start+n). X holds the
+ * instance's feature values in schema order; A is scratch for the likelihood's arguments.
+ */
+type SampleLoop = (V: Float64Array, total: number, width: number, rng: Rng, X: Float64Array, A: Float64Array, n: number, out: Float64Array, start: number) => void;
+/** Copies an instance's features into F, in schema order; returns the index of the first that is not a number, or −1. */
+type FeatureReader = (instance: Instance, F: Float64Array) => number;
 
 export class Predictor {
   readonly schema: PredictionSchema;
   private readonly family: Family;
-  private readonly argsFn: ArgsFn | null;
+  private readonly loop: SampleLoop | null;
+  private readonly readFeatures: FeatureReader;
+  private readonly featureBuffer: Float64Array;
   private readonly argBuffer: Float64Array;
   private readonly total: number;
   private readonly width: number;
@@ -48,7 +58,9 @@ export class Predictor {
     this.width = table.names.length;
     if (this.total === 0) throw new BayesServeError("ARTIFACT", "the posterior has no draws");
     this.argBuffer = new Float64Array(obs.dist.args.length);
-    this.argsFn = compileArgs(model, obs.dist.args, table.names, this.schema.features, fixedData);
+    this.featureBuffer = new Float64Array(this.schema.features.length);
+    this.readFeatures = compileFeatureReader(this.schema.features);
+    this.loop = compileSampleLoop(model, obs.dist.args, table.names, this.schema.features, fixedData, this.family);
   }
 
   get features(): FeatureSpec[] {
@@ -57,41 +69,63 @@ export class Predictor {
 
   /** Checks one instance; returns [field, message] for the first problem, or null. */
   checkInstance(instance: Instance): [string, string] | null {
-    for (const f of this.schema.features) {
-      const v = instance[f.name];
-      if (v === undefined) return [f.name, "field required"];
-      if (typeof v !== "number" || !Number.isFinite(v)) return [f.name, "must be a finite number"];
-      if (f.type === "float" && Math.abs(v) > MAX_ABS_FEATURE) return [f.name, `must be within ±${MAX_ABS_FEATURE}`];
-      if (f.type !== "float" && !Number.isInteger(v)) return [f.name, "must be an integer"];
+    const missing = this.readFeatures(instance, this.featureBuffer);
+    if (missing >= 0) {
+      const f = this.schema.features[missing];
+      return [f.name, instance[f.name] === undefined ? "field required" : "must be a finite number"];
+    }
+    return this.checkValues(this.featureBuffer);
+  }
+
+  /** Range checks on feature values already read (in schema order). */
+  private checkValues(F: Float64Array): [string, string] | null {
+    const features = this.schema.features;
+    for (let k = 0; k < features.length; k++) {
+      const f = features[k];
+      const v = F[k];
+      if (!Number.isFinite(v)) return [f.name, "must be a finite number"];
+      if (f.type === "float") {
+        if (Math.abs(v) > MAX_ABS_FEATURE) return [f.name, `must be within ±${MAX_ABS_FEATURE}`];
+        continue;
+      }
+      if (!Number.isInteger(v)) return [f.name, "must be an integer"];
       if (f.type === "category" && (v < 0 || v >= (f.levels ?? 0))) return [f.name, `must be one of the categories 0..${(f.levels ?? 0) - 1}`];
     }
     return null;
   }
 
-  /** nSamples posterior-predictive draws for each instance. A seed makes the answer reproducible. */
+  /** nSamples posterior-predictive draws for each instance, one stream across them. A seed makes the answer reproducible. */
   sample(instances: Instance[], nSamples: number, seed?: number): Float64Array[] {
     for (const inst of instances) {
       const problem = this.checkInstance(inst);
       if (problem) throw new BayesServeError("DATA_VALUE", `${problem[0]}: ${problem[1]}`);
     }
     const rng = seed === undefined ? this.fallbackRng : new Rng(seed, 0);
-    const columns = this.schema.features.map((f) => Float64Array.from(instances, (inst) => inst[f.name]));
     const out = instances.map(() => new Float64Array(nSamples));
-    const V = this.table.values;
-    if (this.argsFn) {
-      const args = this.argBuffer;
-      const fn = this.argsFn;
-      const fam = this.family;
-      for (let r = 0; r < instances.length; r++) {
-        const o = out[r];
-        for (let s = 0; s < nSamples; s++) {
-          fn(V, rng.int(this.total) * this.width, columns, r, args);
-          o[s] = fam.random(rng, args);
-        }
-      }
-      return out;
+    if (this.loop === null) {
+      const columns = this.schema.features.map((f) => Float64Array.from(instances, (inst) => inst[f.name]));
+      return this.sampleByInterpreter(columns, instances.length, nSamples, rng, out);
     }
-    return this.sampleByInterpreter(columns, instances.length, nSamples, rng, out);
+    for (let r = 0; r < instances.length; r++) {
+      this.readFeatures(instances[r], this.featureBuffer);
+      this.loop(this.table.values, this.total, this.width, rng, this.featureBuffer, this.argBuffer, nSamples, out[r], 0);
+    }
+    return out;
+  }
+
+  /**
+   * nSamples draws for one instance, its own stream (the same answer alone or in a batch when seeded): the serving
+   * path. Equal to sample([instance], nSamples, seed)[0].
+   */
+  sampleOne(instance: Instance, nSamples: number, seed?: number): Float64Array {
+    if (this.loop === null) return this.sample([instance], nSamples, seed)[0];
+    const F = this.featureBuffer;
+    const problem = this.readFeatures(instance, F) >= 0 ? this.checkInstance(instance) : this.checkValues(F);
+    if (problem) throw new BayesServeError("DATA_VALUE", `${problem[0]}: ${problem[1]}`);
+    const rng = seed === undefined ? this.fallbackRng : new Rng(seed, 0);
+    const out = new Float64Array(nSamples);
+    this.loop(this.table.values, this.total, this.width, rng, F, this.argBuffer, nSamples, out, 0);
+    return out;
   }
 
   /** The general path, for likelihoods whose arguments are not elementwise (sums, mixtures): whole-array evaluation. */
@@ -119,14 +153,26 @@ export class Predictor {
   }
 }
 
-/** Code for the likelihood's arguments at one row, or null when they use an operation that is not elementwise. */
-function compileArgs(
+/**
+ * A reader of an instance's features by their names, in schema order: property loads with constant names, so the
+ * engine's inline caches see one object shape (JSON.parse gives every request body the same) and no lookup by key.
+ */
+function compileFeatureReader(features: FeatureSpec[]): FeatureReader {
+  const body = features
+    .map((f, k) => `v = instance[${JSON.stringify(f.name)}];\nif (typeof v !== "number") return ${k};\nF[${k}] = v;`)
+    .join("\n");
+  return new Function(`"use strict";\nreturn function readFeatures(instance, F) {\nlet v;\n${body}\nreturn -1;\n};`)() as FeatureReader;
+}
+
+/** The sampling loop for the likelihood's arguments, or null when they use an operation that is not elementwise. */
+function compileSampleLoop(
   model: ModelJSON,
   argIds: number[],
   names: string[],
   features: FeatureSpec[],
   fixedData: Record<string, number>,
-): ArgsFn | null {
+  family: Family,
+): SampleLoop | null {
   const col = new Map(names.map((n, k) => [n, k]));
   const featureIndex = new Map(features.map((f, k) => [f.name, k]));
   const paramNames = new Set(model.params.map((p) => p.name));
@@ -137,7 +183,7 @@ function compileArgs(
       case "const":
         return `(${n.value})`;
       case "data": {
-        if (featureIndex.has(n.name)) return `D[${featureIndex.get(n.name)}][i]`;
+        if (featureIndex.has(n.name)) return `f${featureIndex.get(n.name)}`;
         if (n.name in fixedData) return `(${fixedData[n.name]})`;
         throw unsupported;
       }
@@ -160,7 +206,8 @@ function compileArgs(
         if (a.op !== "param" || idx.op !== "data" || !featureIndex.has(idx.name) || !paramNames.has(a.name)) throw unsupported;
         const first = col.get(`${a.name}[0]`);
         if (first === undefined) throw unsupported;
-        return `V[off + ${first} + D[${featureIndex.get(idx.name)}][i]]`;
+        // The category is checked to be an integer in 0..levels-1 before the loop runs.
+        return `V[off + ${first} + f${featureIndex.get(idx.name)}]`;
       }
       case "element": {
         const a = model.nodes[n.a];
@@ -171,11 +218,23 @@ function compileArgs(
         throw unsupported;
     }
   };
+  let args: string;
   try {
-    const body = argIds.map((a, k) => `out[${k}] = ${expr(a)};`).join("\n");
-    return new Function("F", `"use strict";\nreturn function (V, off, D, i, out) {\n${body}\n};`)(SPECIAL) as ArgsFn;
+    args = argIds.map((a, k) => `A[${k}] = ${expr(a)};`).join("\n");
   } catch (err) {
     if (err === unsupported) return null;
     throw err;
   }
+  // X, not F: F is the special functions the unary operations call.
+  const reads = features.map((_, k) => `const f${k} = X[${k}];`).join("\n");
+  const source = `"use strict";
+return function sampleLoop(V, total, width, rng, X, A, n, out, start) {
+${reads}
+for (let s = 0; s < n; s++) {
+const off = rng.int(total) * width;
+${args}
+out[start + s] = random(rng, A);
+}
+};`;
+  return new Function("F", "random", source)(SPECIAL, family.random) as SampleLoop;
 }

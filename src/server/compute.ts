@@ -125,7 +125,7 @@ export function hdiOf(a: Float64Array, p: number): [number, number] {
 
 export function answerInstance(predictor: Predictor, instance: Instance, params: PredictParams, index: number): InstanceAnswer {
   // The array is ours: the summaries may reorder it.
-  const samples = predictor.sample([instance], params.nSamples, params.seed)[0];
+  const samples = predictor.sampleOne(instance, params.nSamples, params.seed);
   if (!allFinite(samples)) throw new NonFiniteAnswer(index);
   switch (params.kind) {
     case "point":
