@@ -115,17 +115,17 @@ export class Predictor {
 
   /**
    * nSamples draws for one instance, its own stream (the same answer alone or in a batch when seeded): the serving
-   * path. Equal to sample([instance], nSamples, seed)[0].
+   * path. Equal to sample([instance], nSamples, seed)[0]. Writes into `out` when given (its length must be nSamples).
    */
-  sampleOne(instance: Instance, nSamples: number, seed?: number): Float64Array {
+  sampleOne(instance: Instance, nSamples: number, seed?: number, out?: Float64Array): Float64Array {
     if (this.loop === null) return this.sample([instance], nSamples, seed)[0];
     const F = this.featureBuffer;
     const problem = this.readFeatures(instance, F) >= 0 ? this.checkInstance(instance) : this.checkValues(F);
     if (problem) throw new BayesServeError("DATA_VALUE", `${problem[0]}: ${problem[1]}`);
     const rng = seed === undefined ? this.fallbackRng : new Rng(seed, 0);
-    const out = new Float64Array(nSamples);
-    this.loop(this.table.values, this.total, this.width, rng, F, this.argBuffer, nSamples, out, 0);
-    return out;
+    const samples = out !== undefined && out.length === nSamples ? out : new Float64Array(nSamples);
+    this.loop(this.table.values, this.total, this.width, rng, F, this.argBuffer, nSamples, samples, 0);
+    return samples;
   }
 
   /** The general path, for likelihoods whose arguments are not elementwise (sums, mixtures): whole-array evaluation. */

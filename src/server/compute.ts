@@ -77,6 +77,10 @@ export function medianOf(a: Float64Array): number {
 
 /** Above this many windows the HDI sorts everything; below it, it keeps only the ends it needs. */
 const PARTIAL_HDI_WINDOWS = 16;
+// Scratch for the two insertion lists. Answers are computed synchronously, one at a time per thread, so one pair
+// serves every request: an ArrayBuffer allocated per request costs a malloc, a free and a sweep.
+const HDI_LOW = new Float64Array(PARTIAL_HDI_WINDOWS);
+const HDI_HIGH = new Float64Array(PARTIAL_HDI_WINDOWS);
 
 /**
  * ArviZ's HDI rule — sort; k = floor(p·n); the narrowest window [s[i], s[i + k]], the first on ties — computed from
@@ -89,8 +93,8 @@ export function hdiOf(a: Float64Array, p: number): [number, number] {
   const k = Math.floor(p * n);
   const m = n - k;
   if (m > PARTIAL_HDI_WINDOWS || 2 * m > n) return hdiSorted(a.sort(), p);
-  const lo = new Float64Array(m).fill(Number.POSITIVE_INFINITY); // the m smallest, ascending
-  const hi = new Float64Array(m).fill(Number.NEGATIVE_INFINITY); // the m largest, ascending
+  const lo = HDI_LOW.fill(Number.POSITIVE_INFINITY, 0, m); // the m smallest, ascending
+  const hi = HDI_HIGH.fill(Number.NEGATIVE_INFINITY, 0, m); // the m largest, ascending
   for (let t = 0; t < n; t++) {
     const v = a[t];
     if (v < lo[m - 1]) {
@@ -123,9 +127,13 @@ export function hdiOf(a: Float64Array, p: number): [number, number] {
   return [lo[best], hi[best]];
 }
 
+/** The samples buffer, reused while requests ask for the same n_samples (the usual case): see HDI_LOW. */
+let samplesScratch = new Float64Array(0);
+
 export function answerInstance(predictor: Predictor, instance: Instance, params: PredictParams, index: number): InstanceAnswer {
-  // The array is ours: the summaries may reorder it.
-  const samples = predictor.sampleOne(instance, params.nSamples, params.seed);
+  // The array is ours: the summaries may reorder it; nothing below keeps a reference to it.
+  if (samplesScratch.length !== params.nSamples) samplesScratch = new Float64Array(params.nSamples);
+  const samples = predictor.sampleOne(instance, params.nSamples, params.seed, samplesScratch);
   if (!allFinite(samples)) throw new NonFiniteAnswer(index);
   switch (params.kind) {
     case "point":
