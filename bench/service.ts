@@ -17,6 +17,8 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const WORK = join(ROOT, ".tmp", "bench-service");
 const DIST = join(WORK, "dist");
 const STORE = join(WORK, "store");
+/** Node flags our server runs with everywhere it is launched: the Dockerfile's ENTRYPOINT, `npm start` and the bin's shebang. */
+const OUR_NODE_FLAGS = ["--max-semi-space-size=4"];
 const PEERS = resolve(ROOT, "..", "shared", "peers");
 const PAYLOAD = '{"data": {"x": 5, "category": 2}}';
 const PATH = "/predict/v1.0.0/interval";
@@ -220,17 +222,17 @@ async function main(): Promise<void> {
   const readyLean: number[] = [];
   const readyCli: number[] = [];
   for (let i = 0; i < 3; i++) {
-    const lean = await start("ours", "node", [join(DIST, "server", "main.js"), "--model", STORE, "--port", "8201", "--host", "127.0.0.1"], 8201, "/health/ready");
+    const lean = await start("ours", "node", [...OUR_NODE_FLAGS, join(DIST, "server", "main.js"), "--model", STORE, "--port", "8201", "--host", "127.0.0.1"], 8201, "/health/ready");
     readyLean.push(lean.readyMs);
     await stop(lean);
-    const cli = await start("ours-cli", "node", [join(DIST, "cli", "main.js"), "serve", "--model", STORE, "--port", "8202", "--host", "127.0.0.1"], 8202, "/health/ready");
+    const cli = await start("ours-cli", "node", [...OUR_NODE_FLAGS, join(DIST, "cli", "main.js"), "serve", "--model", STORE, "--port", "8202", "--host", "127.0.0.1"], 8202, "/health/ready");
     readyCli.push(cli.readyMs);
     await stop(cli);
   }
 
   const servers: Server[] = [];
   servers.push(await start("bare Node", "node", [join(PEERS, "node_limit.js"), "8211"], 8211, PATH, postInit));
-  const ours = await start("bayes-serve", "node", [join(DIST, "server", "main.js"), "--model", STORE, "--port", "8212", "--host", "127.0.0.1"], 8212, "/health/ready");
+  const ours = await start("bayes-serve", "node", [...OUR_NODE_FLAGS, join(DIST, "server", "main.js"), "--model", STORE, "--port", "8212", "--host", "127.0.0.1"], 8212, "/health/ready");
   servers.push(ours);
   if (fastapi) servers.push(await start("FastAPI peer", "/usr/bin/python3", [join(PEERS, "fastapi_peer.py"), draws, "8213"], 8213, PATH, postInit));
   await sleep(500);

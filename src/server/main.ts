@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 // A lean entry point for the service alone: `node dist/server/main.js [serve flags]` is `bayes-serve serve [flags]`
 // without loading the other subcommands (training, reports, Kubernetes), so it starts faster and uses less memory.
 import { Command } from "commander";
