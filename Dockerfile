@@ -18,6 +18,7 @@ COPY package.json package-lock.json ./
 # --ignore-scripts: the package's `prepare` script runs the build, and the sources are not copied in yet.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/bundle-server.mjs ./scripts/
 COPY src ./src
 RUN npm run build
 
