@@ -8,10 +8,13 @@
 // assets from its package folder), and the AWS SDK, which the S3 store imports only when an s3:// store is used.
 // The worker threads' entry files (sampling-worker.js) stay tsc's output in the same folder, so the URL the pool
 // builds from import.meta.url still finds them.
+//   node scripts/bundle-server.mjs [DIST]   (default: the repository's dist/)
 import { build } from "esbuild";
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const entry = fileURLToPath(new URL("../dist/server/server.js", import.meta.url));
+const dist = process.argv[2] ? resolve(process.argv[2]) : fileURLToPath(new URL("../dist", import.meta.url));
+const entry = resolve(dist, "server", "server.js");
 await build({
   entryPoints: [entry],
   outfile: entry,

@@ -1,0 +1,62 @@
+// What production runs: tsc's output with the server bundled by esbuild (scripts/bundle-server.mjs), built here into
+// a temporary folder inside the repository (so node_modules resolves) and started as `node …/server/main.js`. It must
+// become ready, answer a light request on the event loop and a heavy one on the sampling worker (whose file the bundle
+// finds beside itself), serve the docs' static assets (@fastify/swagger-ui, left outside the bundle), and stop on
+// SIGTERM. The other server tests run the TypeScript sources; this one guards the bundling.
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { storeWithSeedModel, type TempStore } from "./fixtures.js";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+let out: string;
+let store: TempStore & { version: string };
+
+beforeAll(async () => {
+  store = await storeWithSeedModel();
+  out = mkdtempSync(join(ROOT, ".tmp-build-"));
+  execFileSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(ROOT, "tsconfig.build.json"), "--outDir", out], { cwd: ROOT });
+  execFileSync(process.execPath, [join(ROOT, "scripts", "bundle-server.mjs"), out], { cwd: ROOT });
+}, 180_000);
+
+afterAll(() => {
+  store?.cleanup();
+  if (out) rmSync(out, { recursive: true, force: true });
+});
+
+describe("the production build", () => {
+  it("starts, answers light and heavy requests and serves the docs, then stops on SIGTERM", async () => {
+    const child = spawn(process.execPath, ["--max-semi-space-size=4", join(out, "server", "main.js"), "--model", store.dir, "--port", "0", "--host", "127.0.0.1"], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on("data", (d: Buffer) => {
+        stdout += d.toString();
+        const m = /"msg":"ready"/.test(stdout) ? /"url":"(http:\/\/[^"]+)"/.exec(stdout) : null;
+        if (m) resolve(m[1]);
+      });
+      child.once("exit", (code) => reject(new Error(`exited with ${code}: ${stderr}`)));
+    });
+    const post = (body: unknown) =>
+      fetch(`${url}/predict/v1.0.0/interval`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const light = await post({ data: { x: 5, category: 2 } });
+    expect(light.status).toBe(200);
+    expect(await light.json()).toMatchObject({ algo_param: 100 });
+    const heavy = await post({ data: { x: 5, category: 2 }, algo_param: { n_samples: 100_000 } });
+    expect(heavy.status).toBe(200);
+    const h = (await heavy.json()) as { y_pred_lower: number; y_pred_upper: number };
+    expect(h.y_pred_lower).toBeLessThan(h.y_pred_upper);
+    expect((await fetch(`${url}/health/ready`)).status).toBe(200);
+    const css = await fetch(`${url}/docs/static/swagger-ui.css`);
+    expect(css.status).toBe(200);
+    expect((await css.text()).length).toBeGreaterThan(1000);
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+  }, 60_000);
+});
