@@ -49,8 +49,10 @@ function which(cmd: string): boolean {
 
 function build(): void {
   if (has("no-build") && existsSync(join(DIST, "server", "main.js"))) return;
-  log("building (tsc) into .tmp/bench-service/dist …");
+  // What `npm run build` produces: tsc's output with the server bundled (scripts/bundle-server.mjs).
+  log("building (tsc + server bundle) into .tmp/bench-service/dist …");
   execFileSync("npx", ["tsc", "-p", "tsconfig.build.json", "--outDir", DIST], { cwd: ROOT, stdio: "inherit" });
+  execFileSync("node", [join(ROOT, "scripts", "bundle-server.mjs"), DIST], { cwd: ROOT, stdio: "inherit" });
 }
 
 function latestVersion(): string | null {
