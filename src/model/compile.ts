@@ -13,6 +13,10 @@ import { transformCode } from "./transforms.js";
 import { binaryCode, unaryCode } from "./ops.js";
 import { evaluateNodes } from "./evaluate.js";
 
+/** Partial sums per index-scatter target in a row loop (a power of two: the lane is row & (lanes − 1)). Four covers
+ * the latency of a dependent floating-point add through memory; measured on the seed model: 2.87 → 2.56 µs. */
+const SCATTER_LANES = 4;
+
 export interface CompiledModel {
   readonly bound: BoundModel;
   /** Number of unconstrained (= constrained) scalar parameters. */
@@ -50,6 +54,10 @@ class Codegen {
   /** Term roots whose loop-invariant constant may be added once per loop (set while a term loop is emitted). */
   private splitConst = new Set<number>();
   private loopConstants: string[] = [];
+  /** Inside a term's row loop: scatters through an integer index go to lane buffers (see the "index" case). */
+  private laneScatter = false;
+  /** Code to run after the current row loop (the lane buffers' reduction). */
+  private loopEpilogue: string[] = [];
 
   constructor(private readonly bound: BoundModel) {
     // Terms get synthetic logp nodes appended; copy so the model's JSON is untouched.
@@ -314,7 +322,18 @@ class Codegen {
       case "index": {
         const idxName = (this.nodes[n.index] as { name: string }).name;
         const k = `k${id}`;
-        return { f: [`const ${k} = I_${idxName}[${ix}];`, `const ${v} = ${this.val(n.a, k)};`], b: [this.acc(n.a, k, a)] };
+        const f = [`const ${k} = I_${idxName}[${ix}];`, `const ${v} = ${this.val(n.a, k)};`];
+        if (!this.laneScatter || ix !== "i" || !this.dep[n.a]) return { f, b: [this.acc(n.a, k, a)] };
+        // The adjoint scatters into a[k] row by row; consecutive rows with the same k would chain their additions
+        // through memory (store → load → add). Spreading rows over SCATTER_LANES partial sums (lane = row mod
+        // lanes) breaks the chain; the lanes are summed once after the loop.
+        const size = this.len(n.a);
+        const lanes = `L${id}`;
+        this.closure.set(lanes, new Float64Array(size * SCATTER_LANES));
+        pre.push(`${lanes}.fill(0);`);
+        const sum = Array.from({ length: SCATTER_LANES }, (_, l) => `${lanes}[q * ${SCATTER_LANES} + ${l}]`).join(" + ");
+        this.loopEpilogue.push(`for (let q = 0; q < ${size}; q++) { ${this.acc(n.a, "q", sum)} }`);
+        return { f, b: [`${lanes}[${k} * ${SCATTER_LANES} + (i & ${SCATTER_LANES - 1})] += ${a};`] };
       }
       case "element":
         return { f: [`const ${v} = ${this.val(n.a, String(n.k))};`], b: [this.acc(n.a, String(n.k), a)] };
@@ -388,10 +407,13 @@ class Codegen {
     const ix = scalar ? "0" : "i";
     this.splitConst = isTerm ? new Set([root]) : new Set();
     this.loopConstants = [];
+    this.loopEpilogue = [];
+    this.laneScatter = isTerm && !scalar;
     const e = this.emitElement(root, ix, seed);
+    this.laneScatter = false;
     this.splitConst = new Set();
     const len = this.len(root);
-    const after = this.loopConstants.map((c) => `lp += ${len} * (${c});`).join("\n");
+    const after = [...this.loopConstants.map((c) => `lp += ${len} * (${c});`), ...this.loopEpilogue].join("\n");
     const body = [...e.fwd, isTerm ? `lp += ${e.value};` : "", ...e.bwd].filter(Boolean).join("\n");
     if (scalar) return `{\n${e.pre.join("\n")}\n${body}\n${after}\n}`;
     return `{\n${e.pre.join("\n")}\nfor (let i = 0; i < ${len}; i++) {\n${body}\n}\n${after}\n}`;
