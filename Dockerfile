@@ -51,7 +51,7 @@ EXPOSE 8000
 LABEL org.opencontainers.image.title="bayes-serve" \
       org.opencontainers.image.description="Train Bayesian models with NUTS and serve point, interval and density predictions." \
       org.opencontainers.image.licenses="MIT"
-# A 4 MB young generation (V8's default grows it to 16 MB per semi-space under load): the service's garbage is
-# short-lived request objects, and this keeps its resident memory near 95 MB instead of 120 MB (bench/service.ts).
-ENTRYPOINT ["node", "--max-semi-space-size=4", "/app/dist/cli/main.js"]
+# The scoring service's V8 heap settings come from NODE_OPTIONS, which `bayes-serve deploy` sets on it
+# (SERVING_NODE_OPTIONS in src/server/constants.ts); training jobs keep V8's defaults.
+ENTRYPOINT ["node", "/app/dist/cli/main.js"]
 CMD ["serve"]

@@ -12,13 +12,14 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { SERVING_NODE_OPTIONS } from "../src/server/constants.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const WORK = join(ROOT, ".tmp", "bench-service");
 const DIST = join(WORK, "dist");
 const STORE = join(WORK, "store");
-/** Node flags our server runs with everywhere it is launched: the Dockerfile's ENTRYPOINT, `npm start` and the bin's shebang. */
-const OUR_NODE_FLAGS = ["--max-semi-space-size=4"];
+/** The V8 settings our server runs with wherever the project launches it (see SERVING_NODE_OPTIONS). */
+const OUR_NODE_FLAGS = SERVING_NODE_OPTIONS.split(" ");
 const PEERS = resolve(ROOT, "..", "shared", "peers");
 const PAYLOAD = '{"data": {"x": 5, "category": 2}}';
 const PATH = "/predict/v1.0.0/interval";

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env node
 // The one command, `bayes-serve`. Each layer registers its own subcommands; this file only wires them together.
 import { Command } from "commander";
 import { commandRegistrations } from "./registry.js";

@@ -22,6 +22,7 @@ import type {
   V2HorizontalPodAutoscaler,
 } from "@kubernetes/client-node";
 import { BayesServeError } from "../errors.js";
+import { SERVING_NODE_OPTIONS } from "../server/constants.js";
 import { CRONJOB_NAME_SUFFIX } from "./pipeline-schema.js";
 import {
   referencedSecrets,
@@ -370,6 +371,8 @@ function envVars(pipeline: Pipeline, stage: Stage): V1EnvVar[] {
   push({ name: "LOG_LEVEL", value: pipeline.logLevel });
   push({ name: "HOME", value: "/tmp" });
   push({ name: "TMPDIR", value: "/tmp" });
+  // The service's V8 heap settings (unless the stage sets NODE_OPTIONS itself, which was pushed first).
+  if (stage.command === undefined && stage.args[0] === "serve") push({ name: "NODE_OPTIONS", value: SERVING_NODE_OPTIONS });
   return env;
 }
 

@@ -1,6 +1,7 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env -S node --max-semi-space-size=4 --max-old-space-size=256
 // A lean entry point for the service alone: `node dist/server/main.js [serve flags]` is `bayes-serve serve [flags]`
 // without loading the other subcommands (training, reports, Kubernetes), so it starts faster and uses less memory.
+// Run as an executable it gets the serving V8 settings (SERVING_NODE_OPTIONS in constants.ts) from its shebang.
 import { Command } from "commander";
 import { register } from "../cli/serve.js";
 

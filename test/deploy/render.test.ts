@@ -11,6 +11,7 @@ import { ObjectSerializer } from "@kubernetes/client-node/dist/gen/models/Object
 import { ConfigMap, Namespace, Service, ServiceAccount } from "kubernetes-models/v1";
 import { Deployment } from "kubernetes-models/apps/v1";
 import { CronJob, Job } from "kubernetes-models/batch/v1";
+import { SERVING_NODE_OPTIONS } from "../../src/server/constants.js";
 import { Ingress } from "kubernetes-models/networking.k8s.io/v1";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
@@ -163,6 +164,15 @@ describe("what the manifests say", () => {
     expect(ctr.livenessProbe?.httpGet?.path).toBe("/health/live");
     expect(svc.deployment.spec?.progressDeadlineSeconds).toBe(300);
     expect(svc.deployment.spec?.strategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+  });
+
+  it("the service gets the serving V8 heap settings as NODE_OPTIONS (a stage's own NODE_OPTIONS wins); jobs do not", () => {
+    expect(c(svc.deployment.spec?.template.spec).env).toContainEqual({ name: "NODE_OPTIONS", value: SERVING_NODE_OPTIONS });
+    expect(c(job.spec?.template.spec).env?.some((e) => e.name === "NODE_OPTIONS")).toBe(false);
+    const own = parsePipeline(FULL_PIPELINE.replace('args: [serve, --port, "9000"]', 'args: [serve, --port, "9000"]\n    env: { NODE_OPTIONS: "--max-old-space-size=512" }'));
+    const mine = renderPipeline(own.pipeline, opts).steps[1][1] as RenderedServiceStage;
+    const env = c(mine.deployment.spec?.template.spec).env ?? [];
+    expect(env.filter((e) => e.name === "NODE_OPTIONS")).toEqual([{ name: "NODE_OPTIONS", value: "--max-old-space-size=512" }]);
   });
 
   it("the pipeline's log level reaches `serve` as --log-level (and every container as LOG_LEVEL)", () => {

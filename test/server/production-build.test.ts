@@ -7,6 +7,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SERVING_NODE_OPTIONS } from "../../src/server/constants.js";
 import { storeWithSeedModel, type TempStore } from "./fixtures.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -27,7 +28,7 @@ afterAll(() => {
 
 describe("the production build", () => {
   it("starts, answers light and heavy requests and serves the docs, then stops on SIGTERM", async () => {
-    const child = spawn(process.execPath, ["--max-semi-space-size=4", join(out, "server", "main.js"), "--model", store.dir, "--port", "0", "--host", "127.0.0.1"], {
+    const child = spawn(process.execPath, [...SERVING_NODE_OPTIONS.split(" "), join(out, "server", "main.js"), "--model", store.dir, "--port", "0", "--host", "127.0.0.1"], {
       cwd: ROOT,
       stdio: ["ignore", "pipe", "pipe"],
     });
