@@ -12,6 +12,8 @@ export interface ChainJob {
   data: DataInput;
   settings: SamplerSettings;
   chain: number;
+  /** Post progress messages (only when a progress bar is shown). */
+  progress: boolean;
 }
 
 export type ChainMessage =
@@ -24,9 +26,9 @@ if (port) {
   const job = workerData as ChainJob;
   try {
     const compiled = compileModel(bindModel(job.model, job.data));
-    const result = runChain(compiled, job.settings, job.chain, (iteration, total, warmup) =>
-      port.postMessage({ type: "progress", chain: job.chain, iteration, total, warmup } satisfies ChainMessage),
-    );
+    const report = (iteration: number, total: number, warmup: boolean) =>
+      port.postMessage({ type: "progress", chain: job.chain, iteration, total, warmup } satisfies ChainMessage);
+    const result = runChain(compiled, job.settings, job.chain, job.progress ? report : undefined);
     port.postMessage({ type: "done", result } satisfies ChainMessage, [result.unconstrained.buffer as ArrayBuffer, result.stats.buffer as ArrayBuffer]);
   } catch (err) {
     const e = err as Error;

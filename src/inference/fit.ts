@@ -53,22 +53,24 @@ export async function fit(model: Model, data: DataInput, options: FitOptions = {
   checkSettings(settings, chains);
   // Bind and compile here first: bad data fails fast, with one clear error, before any thread starts.
   const compiled = compileModel(bindModel(model.json, data));
-  const progress = options.progress === false ? { update() {}, finish() {} } : createProgress(chains);
+  const progress = options.progress === false ? null : createProgress(chains);
   let results: ChainResult[];
   if (options.threads === false || chains === 1) {
     results = [];
-    for (let c = 0; c < chains; c++) results.push(runChain(compiled, settings, c, (i, t, w) => progress.update(c, i, t, w)));
+    for (let c = 0; c < chains; c++) results.push(runChain(compiled, settings, c, progress ? (i, t, w) => progress.update(c, i, t, w) : undefined));
   } else {
     limitInliningWhile(true);
     try {
       results = await Promise.all(
-        Array.from({ length: chains }, (_, c) => runChainInWorker({ model: model.json, data, settings, chain: c }, progress.update)),
+        Array.from({ length: chains }, (_, c) =>
+          runChainInWorker({ model: model.json, data, settings, chain: c, progress: progress !== null }, (...a) => progress?.update(...a)),
+        ),
       );
     } finally {
       limitInliningWhile(false);
     }
   }
-  progress.finish();
+  progress?.finish();
   return assemble(compiled, settings, results);
 }
 

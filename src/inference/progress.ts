@@ -4,8 +4,9 @@ export interface ChainProgress {
   finish(): void;
 }
 
-export function createProgress(chains: number, stream: NodeJS.WriteStream = process.stderr): ChainProgress {
-  if (!stream.isTTY) return { update() {}, finish() {} };
+/** Null when the stream is not a terminal: then nothing needs reporting at all (chains skip their progress messages). */
+export function createProgress(chains: number, stream: NodeJS.WriteStream = process.stderr): ChainProgress | null {
+  if (!stream.isTTY) return null;
   const state = Array.from({ length: chains }, () => ({ iteration: 0, total: 1, warmup: true }));
   const started = Date.now();
   let drawn = false;
