@@ -31,6 +31,17 @@ function stderrIsTTY(value: boolean): void {
 }
 const restore: (() => void)[] = [];
 
+/** Collects what is written to process.stderr (which looks like a terminal or not) during one test. */
+function captureStderr(isTTY: boolean): string[] {
+  stderrIsTTY(isTTY);
+  const writes: string[] = [];
+  vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
+    writes.push(String(chunk));
+    return true;
+  });
+  return writes;
+}
+
 afterEach(() => {
   vi.restoreAllMocks();
   for (const r of restore.splice(0)) r();
@@ -49,12 +60,7 @@ describe("progress", () => {
   });
 
   it("fit on worker threads shows each chain reaching 100 % on a terminal", async () => {
-    const writes: string[] = [];
-    stderrIsTTY(true);
-    vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
-      writes.push(String(chunk));
-      return true;
-    });
+    const writes = captureStderr(true);
     await fit(seedRegression, data, { chains: 2, draws: 200, tune: 200, seed: 1 });
     const text = writes.join("");
     expect(text).toMatch(/chain 0 .*100% done/);
@@ -62,12 +68,7 @@ describe("progress", () => {
   });
 
   it("fit writes nothing when stderr is not a terminal", async () => {
-    const writes: string[] = [];
-    stderrIsTTY(false);
-    vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
-      writes.push(String(chunk));
-      return true;
-    });
+    const writes = captureStderr(false);
     await fit(seedRegression, data, { chains: 2, draws: 200, tune: 200, seed: 1 });
     expect(writes).toEqual([]);
   });
