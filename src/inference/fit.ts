@@ -75,9 +75,9 @@ export async function fit(model: Model, data: DataInput, options: FitOptions = {
 }
 
 /**
- * Each worker starts cold and V8 optimises the sampler (buildTree, transition, runChain) with the model's generated
- * gradient inlined into it: ~100 ms of TurboFan time per chain (measured with --trace-opt, Node 20), which on a
- * two-core machine competes with the chains themselves. A small cumulative inlining budget keeps the compiled
+ * Each worker starts cold and V8 optimises the sampler (buildTree, transition, runChain) with its helpers inlined into
+ * it: ~100 ms of TurboFan time per chain (measured with --trace-opt --no-concurrent-recompilation, Node 20), which on
+ * a two-core machine competes with the chains themselves. A small cumulative inlining budget keeps the compiled
  * functions small — the gradient and the tiny vector helpers are still optimised on their own — and cut the slowest
  * chain of the seed model from 0.28 s to 0.23 s (median of 8) at a 5 % cost once warm. V8 flags are per process, so
  * the budget is restored when the chains finish; it changes only inlining heuristics, never results.
@@ -85,11 +85,12 @@ export async function fit(model: Model, data: DataInput, options: FitOptions = {
 const CHAIN_INLINING_BUDGET = 200;
 /** V8's default --max-inlined-bytecode-size-cumulative (src/flags/flag-definitions.h). */
 const V8_DEFAULT_INLINING_BUDGET = 920;
-let workersRunning = 0;
+/** Fits whose chains are running on workers now (fits may overlap; the budget is restored after the last). */
+let fitsOnWorkers = 0;
 function limitInliningWhile(starting: boolean): void {
-  workersRunning += starting ? 1 : -1;
-  if (starting && workersRunning === 1) setFlagsFromString(`--max-inlined-bytecode-size-cumulative=${CHAIN_INLINING_BUDGET}`);
-  if (!starting && workersRunning === 0) setFlagsFromString(`--max-inlined-bytecode-size-cumulative=${V8_DEFAULT_INLINING_BUDGET}`);
+  fitsOnWorkers += starting ? 1 : -1;
+  if (starting && fitsOnWorkers === 1) setFlagsFromString(`--max-inlined-bytecode-size-cumulative=${CHAIN_INLINING_BUDGET}`);
+  if (!starting && fitsOnWorkers === 0) setFlagsFromString(`--max-inlined-bytecode-size-cumulative=${V8_DEFAULT_INLINING_BUDGET}`);
 }
 
 function checkSettings(s: SamplerSettings, chains: number): void {

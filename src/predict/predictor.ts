@@ -119,12 +119,12 @@ export class Predictor {
    */
   sampleOne(instance: Instance, nSamples: number, seed?: number, out?: Float64Array): Float64Array {
     if (this.loop === null) return this.sample([instance], nSamples, seed)[0];
-    const F = this.featureBuffer;
-    const problem = this.readFeatures(instance, F) >= 0 ? this.checkInstance(instance) : this.checkValues(F);
+    // checkInstance leaves the instance's feature values in featureBuffer, which the loop reads.
+    const problem = this.checkInstance(instance);
     if (problem) throw new BayesServeError("DATA_VALUE", `${problem[0]}: ${problem[1]}`);
     const rng = seed === undefined ? this.fallbackRng : new Rng(seed, 0);
     const samples = out !== undefined && out.length === nSamples ? out : new Float64Array(nSamples);
-    this.loop(this.table.values, this.total, this.width, rng, F, this.argBuffer, nSamples, samples, 0);
+    this.loop(this.table.values, this.total, this.width, rng, this.featureBuffer, this.argBuffer, nSamples, samples, 0);
     return samples;
   }
 
