@@ -123,6 +123,21 @@ describe("Rng", () => {
     expect(r.int(1)).toBe(0);
   });
 
+  it("int(n) above 2^21 (the remainder path, not Lemire's) is an integer in 0..n-1, uniform over 10 bands", () => {
+    const r = new Rng(13, 0);
+    const n = 3_000_000_007;
+    const bands = new Array(10).fill(0);
+    let bad = 0;
+    for (let i = 0; i < 50_000; i++) {
+      const k = r.int(n);
+      if (!(Number.isInteger(k) && k >= 0 && k < n)) bad++;
+      bands[Math.floor((k / n) * 10)]++;
+    }
+    expect(bad).toBe(0);
+    const chi2 = bands.reduce((a, c) => a + (c - 5000) ** 2 / 5000, 0);
+    expect(chi2).toBeLessThan(33); // 9 degrees of freedom: P(χ² > 33) ≈ 1e-4
+  });
+
   // The ziggurat's tables are computed at load time (Marsaglia & Tsang's zigset recursion): a wrong table shows up as
   // a CDF that is off near a layer edge, or a tail with the wrong mass. Kolmogorov–Smirnov against @stdlib's normal
   // CDF over 400,000 draws: the 0.1 % critical value is 1.949/√n = 0.0031.
