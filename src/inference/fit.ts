@@ -59,7 +59,7 @@ export async function fit(model: Model, data: DataInput, options: FitOptions = {
     results = [];
     for (let c = 0; c < chains; c++) results.push(runChain(compiled, settings, c, progress ? (i, t, w) => progress.update(c, i, t, w) : undefined));
   } else {
-    limitInliningWhile(true);
+    tuneV8ForChainsWhile(true);
     try {
       results = await Promise.all(
         Array.from({ length: chains }, (_, c) =>
@@ -67,7 +67,7 @@ export async function fit(model: Model, data: DataInput, options: FitOptions = {
         ),
       );
     } finally {
-      limitInliningWhile(false);
+      tuneV8ForChainsWhile(false);
     }
   }
   progress?.finish();
@@ -75,22 +75,26 @@ export async function fit(model: Model, data: DataInput, options: FitOptions = {
 }
 
 /**
- * Each worker starts cold and V8 optimises the sampler (buildTree, transition, runChain) with its helpers inlined into
- * it: ~100 ms of TurboFan time per chain (measured with --trace-opt --no-concurrent-recompilation, Node 20), which on
- * a two-core machine competes with the chains themselves. A small cumulative inlining budget keeps the compiled
- * functions small — the gradient and the tiny vector helpers are still optimised on their own — and cut the slowest
- * chain of the seed model from 0.28 s to 0.23 s (median of 8) at a 5 % cost once warm. V8 flags are per process, so
- * the budget is restored when the chains finish; it changes only inlining heuristics, never results.
+ * Each worker starts cold and V8 optimises the sampler (buildTree, transition, runChain) and the model's gradient:
+ * ~65 ms of TurboFan time per chain (measured with --trace-opt --no-concurrent-recompilation, Node 20), which on a
+ * two-core machine competes with the chains themselves. Two V8 settings apply while chain workers run:
+ * - a small cumulative inlining budget keeps the compiled functions small — the gradient and the tiny vector helpers
+ *   are still optimised on their own. Slowest chain of the seed model 0.28 → 0.23 s (median of 8), 5 % slower warm;
+ * - no concurrent recompilation: each worker compiles on its own thread, when the code is hot, instead of handing the
+ *   job to a background thread that competes with both chains for the two cores while the worker goes on in slower
+ *   code. Slowest chain 0.238 → 0.219 s (median of 6, interleaved runs, scratch measurements on this machine).
+ * V8 flags are per process and read when an isolate starts, so they are set before the workers start and restored
+ * when the last fit's chains finish. They change only when and how code is optimised, never results.
  */
-const CHAIN_INLINING_BUDGET = 200;
-/** V8's default --max-inlined-bytecode-size-cumulative (src/flags/flag-definitions.h). */
-const V8_DEFAULT_INLINING_BUDGET = 920;
-/** Fits whose chains are running on workers now (fits may overlap; the budget is restored after the last). */
+const CHAIN_V8_FLAGS = ["--max-inlined-bytecode-size-cumulative=200", "--no-concurrent-recompilation"];
+/** V8's defaults for the same flags (src/flags/flag-definitions.h). */
+const V8_DEFAULT_FLAGS = ["--max-inlined-bytecode-size-cumulative=920", "--concurrent-recompilation"];
+/** Fits whose chains are running on workers now (fits may overlap; the defaults come back after the last). */
 let fitsOnWorkers = 0;
-function limitInliningWhile(starting: boolean): void {
+function tuneV8ForChainsWhile(starting: boolean): void {
   fitsOnWorkers += starting ? 1 : -1;
-  if (starting && fitsOnWorkers === 1) setFlagsFromString(`--max-inlined-bytecode-size-cumulative=${CHAIN_INLINING_BUDGET}`);
-  if (!starting && fitsOnWorkers === 0) setFlagsFromString(`--max-inlined-bytecode-size-cumulative=${V8_DEFAULT_INLINING_BUDGET}`);
+  if (starting && fitsOnWorkers === 1) for (const f of CHAIN_V8_FLAGS) setFlagsFromString(f);
+  if (!starting && fitsOnWorkers === 0) for (const f of V8_DEFAULT_FLAGS) setFlagsFromString(f);
 }
 
 function checkSettings(s: SamplerSettings, chains: number): void {
