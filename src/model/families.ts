@@ -40,6 +40,12 @@ export interface Family {
   discrete: boolean;
   emit(y: string, a: string[], cx: EmitContext): EmittedDensity;
   random(rng: Rng, a: Float64Array | number[]): number;
+  /**
+   * For families whose draw is a function of one standard normal z: that function as code over the arguments' code,
+   * equal to `random` to the bit (same operations in the same order). Bulk sampling then draws the normals in one
+   * pass (Rng.fillNormal) and applies this.
+   */
+  fromStandardNormal?(a: string[], z: string): string;
   /** Checks the arguments when they are data or constants; returns a message when they are out of range. */
   checkArgs?(a: number[]): string | null;
 }
@@ -77,6 +83,7 @@ export const FAMILIES: Record<FamilyName, Family> = {
       const mu = args[0], s = args[1];
       return mu + s * rng.normal();
     },
+    fromStandardNormal: ([mu, s], z) => `(${mu}) + (${s}) * (${z})`,
     checkArgs: ([, s]) => positive("sigma")(s),
   },
   HalfNormal: {
@@ -98,6 +105,7 @@ export const FAMILIES: Record<FamilyName, Family> = {
       const s = args[0];
       return Math.abs(s * rng.normal());
     },
+    fromStandardNormal: ([s], z) => `Math.abs((${s}) * (${z}))`,
     checkArgs: ([s]) => positive("sigma")(s),
   },
   StudentT: {
@@ -257,6 +265,7 @@ export const FAMILIES: Record<FamilyName, Family> = {
       const mu = args[0], s = args[1];
       return Math.exp(mu + s * rng.normal());
     },
+    fromStandardNormal: ([mu, s], z) => `Math.exp((${mu}) + (${s}) * (${z}))`,
     checkArgs: ([, s]) => positive("sigma")(s),
   },
   Beta: {

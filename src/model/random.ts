@@ -85,30 +85,96 @@ export class Rng {
   }
 
   /**
+   * out[0..n) = n integers uniform on 0..bound-1: the same numbers as n calls of int(bound), with the state in locals
+   * as in fillNormal.
+   */
+  fillInt(out: Int32Array, n: number, bound: number): void {
+    if (bound <= 1 || bound > LEMIRE_MAX_N) {
+      for (let i = 0; i < n; i++) out[i] = this.int(bound);
+      return;
+    }
+    const threshold = 4294967296 % bound;
+    const st = this.s;
+    let s0 = st[0], s1 = st[1], s2 = st[2], s3 = st[3];
+    for (let i = 0; i < n; i++) {
+      for (;;) {
+        const r = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+        const t = s1 << 9;
+        s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = rotl(s3, 11);
+        const m = r * bound;
+        const high = Math.floor(m * 2.3283064365386963e-10);
+        if (m - high * 4294967296 >= threshold) {
+          out[i] = high;
+          break;
+        }
+      }
+    }
+    st[0] = s0; st[1] = s1; st[2] = s2; st[3] = s3;
+  }
+
+  /**
    * Standard normal by the ziggurat method (Marsaglia & Tsang 2000) with 256 layers and 64 random bits a draw —
    * 8 for the layer, 1 for the sign, 52 for the value — as numpy's Generator.standard_normal does, so that the
    * layer and the value never share bits (the flaw Doornik 2005 found in the original 32-bit RNOR). 99 % of draws
-   * cost two 32-bit draws, a multiply and a compare.
+   * cost two 32-bit draws, a multiply and a compare; the rest go to `normalBeyondLayer`.
    */
   normal(): number {
-    for (;;) {
-      const lo = this.nextUint32();
-      const hi = this.nextUint32();
-      const idx = lo & 0xff;
-      const negative = (lo & 0x100) !== 0;
-      const rabs = hi * 1048576 + (lo >>> 12); // 32 + 20 = 52 bits
-      const x = rabs * ZIG_W[idx];
-      if (rabs < ZIG_K[idx]) return negative ? -x : x;
-      if (idx === 0) {
-        // The tail beyond r (Marsaglia 1964).
-        for (;;) {
-          const xx = -ZIG_INV_R * Math.log1p(-this.uniform());
-          const yy = -Math.log1p(-this.uniform());
-          if (yy + yy > xx * xx) return negative ? -(ZIG_R + xx) : ZIG_R + xx;
-        }
+    const lo = this.nextUint32();
+    const hi = this.nextUint32();
+    const idx = lo & 0xff;
+    // Bit 8 as ±1: a multiply, not a branch — the sign is a coin flip, so a branch on it mispredicts half the time
+    // (normal() 10 → 6 ns here). x·(±1) is exactly ±x.
+    const sign = 1 - ((lo >>> 7) & 2);
+    const rabs = hi * 1048576 + (lo >>> 12); // 32 + 20 = 52 bits
+    if (rabs < ZIG_K[idx]) return sign * (rabs * ZIG_W[idx]);
+    return this.normalBeyondLayer(idx, sign, rabs);
+  }
+
+  /**
+   * The ziggurat's rare cases (~1 % of draws), kept apart so that the fast path stays small enough to inline: the
+   * wedge of layer idx, or the tail beyond r (Marsaglia 1964) for the base layer; a rejected point starts a new draw.
+   */
+  private normalBeyondLayer(idx: number, sign: number, rabs: number): number {
+    if (idx === 0) {
+      for (;;) {
+        const xx = -ZIG_INV_R * Math.log1p(-this.uniform());
+        const yy = -Math.log1p(-this.uniform());
+        if (yy + yy > xx * xx) return sign * (ZIG_R + xx);
       }
-      if ((ZIG_F[idx - 1] - ZIG_F[idx]) * this.uniform() + ZIG_F[idx] < Math.exp(-0.5 * x * x)) return negative ? -x : x;
     }
+    const x = rabs * ZIG_W[idx];
+    if ((ZIG_F[idx - 1] - ZIG_F[idx]) * this.uniform() + ZIG_F[idx] < Math.exp(-0.5 * x * x)) return sign * x;
+    return this.normal();
+  }
+
+  /**
+   * out[0..n) = n standard normals: the same numbers as n calls of normal(), with the generator's state held in
+   * locals through the loop (the xoshiro step is written out here for that reason). For bulk draws — predictive
+   * sampling — where it is about twice as fast as the calls.
+   */
+  fillNormal(out: Float64Array, n: number): void {
+    const st = this.s;
+    let s0 = st[0], s1 = st[1], s2 = st[2], s3 = st[3];
+    for (let i = 0; i < n; i++) {
+      // Two xoshiro128** steps: lo, then hi.
+      const lo = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+      let t = s1 << 9;
+      s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = rotl(s3, 11);
+      const hi = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+      t = s1 << 9;
+      s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = rotl(s3, 11);
+      const idx = lo & 0xff;
+      const sign = 1 - ((lo >>> 7) & 2);
+      const rabs = hi * 1048576 + (lo >>> 12);
+      if (rabs < ZIG_K[idx]) {
+        out[i] = sign * (rabs * ZIG_W[idx]);
+      } else {
+        st[0] = s0; st[1] = s1; st[2] = s2; st[3] = s3;
+        out[i] = this.normalBeyondLayer(idx, sign, rabs);
+        s0 = st[0]; s1 = st[1]; s2 = st[2]; s3 = st[3];
+      }
+    }
+    st[0] = s0; st[1] = s1; st[2] = s2; st[3] = s3;
   }
 
   /** Gamma(shape, 1) by Marsaglia & Tsang (2000); shape < 1 by the boost U^(1/shape). */

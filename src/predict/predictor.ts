@@ -237,9 +237,9 @@ function compileSampleLoop(
         throw unsupported;
     }
   };
-  let args: string;
+  let argCode: string[];
   try {
-    args = argIds.map((a, k) => `A[${k}] = ${expr(a)};`).join("\n");
+    argCode = argIds.map((a) => expr(a));
   } catch (err) {
     if (err === unsupported) return null;
     throw err;
@@ -248,23 +248,26 @@ function compileSampleLoop(
   const reads = features.map((_, k) => `const f${k} = X[${k}];`).join("\n");
   const scratch = gathered.map((_, k) => `const G${k} = new Float64Array(${SAMPLE_CHUNK});`).join("\n");
   const loads = gathered.map((c, k) => `G${k}[s] = V[off + ${c}];`).join("\n");
+  // A family drawn from one standard normal gets its normals in one pass (Rng.fillNormal) and the transform inline;
+  // others call the family's draw with the arguments in A.
+  const draw = family.fromStandardNormal
+    ? `rng.fillNormal(Z, m);\nfor (let s = 0; s < m; s++) out[at + s] = ${family.fromStandardNormal(argCode, "Z[s]")};`
+    : `for (let s = 0; s < m; s++) {\n${argCode.map((c, k) => `A[${k}] = ${c};`).join("\n")}\nout[at + s] = random(rng, A);\n}`;
   const source = `"use strict";
 const ROW = new Int32Array(${SAMPLE_CHUNK});
+const Z = new Float64Array(${family.fromStandardNormal ? SAMPLE_CHUNK : 0});
 ${scratch}
 return function sampleLoop(V, total, width, rng, X, A, n, out, start) {
 ${reads}
 for (let done = 0; done < n; done += ${SAMPLE_CHUNK}) {
 const m = Math.min(${SAMPLE_CHUNK}, n - done);
-for (let s = 0; s < m; s++) ROW[s] = rng.int(total) * width;
+rng.fillInt(ROW, m, total);
 for (let s = 0; s < m; s++) {
-const off = ROW[s];
+const off = ROW[s] * width;
 ${loads}
 }
 const at = start + done;
-for (let s = 0; s < m; s++) {
-${args}
-out[at + s] = random(rng, A);
-}
+${draw}
 }
 };`;
   return new Function("F", "random", source)(SPECIAL, family.random) as SampleLoop;

@@ -67,4 +67,19 @@ describe("Predictor", () => {
       expect(() => predictor.sample([instance as Record<string, number>], 10, 1)).toThrow(message);
     }
   });
+
+  // The loop draws a chunk's row indices first, then its normals (Rng.fillInt, Rng.fillNormal): written out here
+  // with the calls, the seeded answer must be the same numbers.
+  it("a seeded answer is, number for number, a row picked by int() then mu + sigma·normal(), chunk by chunk", () => {
+    const n = 2500; // three chunks of the loop
+    const got = predictor.sampleOne({ x: 1.5, category: 2 }, n, 77);
+    const r = new Rng(77, 0);
+    const want: number[] = [];
+    for (let done = 0; done < n; done += 1024) {
+      const m = Math.min(1024, n - done);
+      const rows = Array.from({ length: m }, () => r.int(chains * draws));
+      for (const row of rows) want.push(values[row * 4 + 2] * 1.5 + values[row * 4 + 3] * r.normal());
+    }
+    expect(Array.from(got)).toEqual(want);
+  });
 });
