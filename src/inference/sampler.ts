@@ -2,8 +2,8 @@
 // warm-up with dual averaging and windowed diagonal metric adaptation, then sampling with both frozen.
 import { BayesServeError } from "../errors.js";
 import { Rng } from "../model/random.js";
-import { createNutsKernel, DEFAULT_MAX_TREE_DEPTH } from "./nuts.js";
-import { createPoint, type LogDensityGradient } from "./point.js";
+import { createNutsKernel, DEFAULT_MAX_TREE_DEPTH, type NutsKernel } from "./nuts.js";
+import { createPoint, type LogDensityGradient, type PhasePoint } from "./point.js";
 import {
   DUAL_AVERAGING_DEFAULTS,
   dualAveragingFinal,
@@ -91,56 +91,20 @@ export function runChain(
     );
 
   const invMetric = new Float64Array(dim).fill(1);
-  const kernel = createNutsKernel(dim, settings.maxTreeDepth);
-  const cfg = { ...DUAL_AVERAGING_DEFAULTS, delta: settings.targetAccept };
-  const scratch = createPoint(dim);
-  let epsilon = initStepSize(z, 1, invMetric, logDensityGradient, rng, scratch);
-  let da = dualAveragingInit(epsilon);
-  const windows = windowScheduleInit(settings.tune);
-  const welford = welfordInit(dim);
-
-  const nStats = SAMPLE_STATS.length;
-  const unconstrained = new Float64Array(settings.draws * dim);
-  const stats = new Float64Array(settings.draws * nStats);
-  let warmupDivergences = 0;
-  const total = settings.tune + settings.draws;
-  const progressEvery = Math.max(1, Math.floor(total / 100));
-
-  for (let it = 0; it < total; it++) {
-    const warmup = it < settings.tune;
-    const info = kernel.transition(z, epsilon, invMetric, logDensityGradient, rng);
-    if (warmup) {
-      if (info.divergent) warmupDivergences++;
-      epsilon = dualAveragingUpdate(da, info.acceptStat, cfg);
-      if (learnVariance(windows, welford, invMetric, z.q)) {
-        epsilon = initStepSize(z, epsilon, invMetric, logDensityGradient, rng, scratch);
-        da = dualAveragingInit(epsilon);
-        checkCoordinateSteps(epsilon, invMetric, target.paramNames, chain, it);
-      }
-      if (it === settings.tune - 1) epsilon = dualAveragingFinal(da);
-      checkStepSize(epsilon, chain, it);
-    } else {
-      const d = it - settings.tune;
-      // Stan records the step size used for the draw.
-      const row = d * nStats;
-      stats[row] = z.logp;
-      stats[row + 1] = info.acceptStat;
-      stats[row + 2] = epsilon;
-      stats[row + 3] = info.treeDepth;
-      stats[row + 4] = info.nLeapfrog;
-      stats[row + 5] = info.divergent ? 1 : 0;
-      stats[row + 6] = info.energy;
-      unconstrained.set(z.q, d * dim);
-    }
-    for (let i = 0; i < dim; i++)
-      if (!Number.isFinite(z.q[i]) || Math.abs(z.q[i]) > 1e100)
-        throw new BayesServeError(
-          "SAMPLER_DIVERGED",
-          `chain ${chain}, iteration ${it}: parameter ${target.paramNames[i]} drifted to ${z.q[i]} on the unconstrained scale; the posterior is improper (check its prior and that data inform it)`,
-        );
-    if (onProgress && (it % progressEvery === 0 || it === total - 1)) onProgress(it + 1, total, warmup);
-  }
+  const loop: ChainLoop = {
+    target,
+    chain,
+    rng,
+    z,
+    invMetric,
+    kernel: createNutsKernel(dim, settings.maxTreeDepth),
+    total: settings.tune + settings.draws,
+    progressEvery: Math.max(1, Math.floor((settings.tune + settings.draws) / 100)),
+    onProgress,
+  };
+  const { epsilon, warmupDivergences } = warmUp(loop, settings);
   if (settings.tune === 0) checkStepSize(epsilon, chain, 0);
+  const { unconstrained, stats } = sample(loop, settings, epsilon);
   return {
     chain,
     unconstrained,
@@ -150,6 +114,88 @@ export function runChain(
     warmupDivergences,
     seconds: (performance.now() - started) / 1000,
   };
+}
+
+/** What both phases of a chain work on. */
+interface ChainLoop {
+  target: ChainTarget;
+  chain: number;
+  rng: Rng;
+  /** The current state; each transition replaces it. */
+  z: PhasePoint;
+  invMetric: Float64Array;
+  kernel: NutsKernel;
+  total: number;
+  progressEvery: number;
+  onProgress?: (iteration: number, total: number, warmup: boolean) => void;
+}
+
+// Warm-up and sampling are separate functions, not branches of one loop: V8 optimises a long-running loop on stack
+// (OSR) with the feedback it has seen, and a single loop compiled during warm-up was thrown away (deoptimised) when
+// the sampling branch first ran, then ran unoptimised for every draw.
+
+/** Warm-up: dual averaging of the step size and windowed adaptation of the diagonal metric (Stan's defaults). */
+function warmUp(loop: ChainLoop, settings: SamplerSettings): { epsilon: number; warmupDivergences: number } {
+  const { target, chain, rng, z, invMetric, kernel } = loop;
+  const cfg = { ...DUAL_AVERAGING_DEFAULTS, delta: settings.targetAccept };
+  const scratch = createPoint(target.dim);
+  let epsilon = initStepSize(z, 1, invMetric, target.logDensityGradient, rng, scratch);
+  let da = dualAveragingInit(epsilon);
+  const windows = windowScheduleInit(settings.tune);
+  const welford = welfordInit(target.dim);
+  let warmupDivergences = 0;
+  for (let it = 0; it < settings.tune; it++) {
+    const info = kernel.transition(z, epsilon, invMetric, target.logDensityGradient, rng);
+    if (info.divergent) warmupDivergences++;
+    epsilon = dualAveragingUpdate(da, info.acceptStat, cfg);
+    if (learnVariance(windows, welford, invMetric, z.q)) {
+      epsilon = initStepSize(z, epsilon, invMetric, target.logDensityGradient, rng, scratch);
+      da = dualAveragingInit(epsilon);
+      checkCoordinateSteps(epsilon, invMetric, target.paramNames, chain, it);
+    }
+    if (it === settings.tune - 1) epsilon = dualAveragingFinal(da);
+    checkStepSize(epsilon, chain, it);
+    checkPosition(loop, it);
+    if (loop.onProgress && (it % loop.progressEvery === 0 || it === loop.total - 1)) loop.onProgress(it + 1, loop.total, true);
+  }
+  return { epsilon, warmupDivergences };
+}
+
+/** Sampling with the step size and metric frozen: the draws (unconstrained) and Stan's per-draw statistics. */
+function sample(loop: ChainLoop, settings: SamplerSettings, epsilon: number): { unconstrained: Float64Array; stats: Float64Array } {
+  const { target, rng, z, invMetric, kernel } = loop;
+  const dim = target.dim;
+  const nStats = SAMPLE_STATS.length;
+  const unconstrained = new Float64Array(settings.draws * dim);
+  const stats = new Float64Array(settings.draws * nStats);
+  for (let d = 0; d < settings.draws; d++) {
+    const it = settings.tune + d;
+    const info = kernel.transition(z, epsilon, invMetric, target.logDensityGradient, rng);
+    // Stan records the step size used for the draw.
+    const row = d * nStats;
+    stats[row] = z.logp;
+    stats[row + 1] = info.acceptStat;
+    stats[row + 2] = epsilon;
+    stats[row + 3] = info.treeDepth;
+    stats[row + 4] = info.nLeapfrog;
+    stats[row + 5] = info.divergent ? 1 : 0;
+    stats[row + 6] = info.energy;
+    unconstrained.set(z.q, d * dim);
+    checkPosition(loop, it);
+    if (loop.onProgress && (it % loop.progressEvery === 0 || it === loop.total - 1)) loop.onProgress(it + 1, loop.total, false);
+  }
+  return { unconstrained, stats };
+}
+
+/** A coordinate that left the finite numbers (or went past 1e100) on the unconstrained scale: an improper posterior. */
+function checkPosition(loop: ChainLoop, it: number): void {
+  const q = loop.z.q;
+  for (let i = 0; i < q.length; i++)
+    if (!Number.isFinite(q[i]) || Math.abs(q[i]) > 1e100)
+      throw new BayesServeError(
+        "SAMPLER_DIVERGED",
+        `chain ${loop.chain}, iteration ${it}: parameter ${loop.target.paramNames[i]} drifted to ${q[i]} on the unconstrained scale; the posterior is improper (check its prior and that data inform it)`,
+      );
 }
 
 /** Below this the sampler cannot move in any useful number of steps; above it the posterior cannot be proper. */
