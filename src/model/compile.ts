@@ -58,6 +58,8 @@ class Codegen {
   private laneScatter = false;
   /** Code to run after the current row loop (the lane buffers' reduction). */
   private loopEpilogue: string[] = [];
+  /** Set when the current term's lp is summed by its family's row-sum form (see EmittedDensity.rowSum), not per row. */
+  private termSummedByRowSum = false;
 
   constructor(private readonly bound: BoundModel) {
     // Terms get synthetic logp nodes appended; copy so the model's JSON is untouched.
@@ -376,6 +378,31 @@ class Codegen {
         };
         const out = fam.emit(V(n.value), argIds.map((k) => V(k)), cx);
         const split = out.lpConst && this.splitConst.has(id) && out.lpConst.args.every((k) => this.hoistable(argIds[k]));
+        const rowSum = out.rowSum;
+        if (split && rowSum && ix === "i" && rowSum.args.every((k) => this.hoistable(argIds[k]))) {
+          // The term's lp and the invariant arguments' gradients from the sum of one statistic, after the loop; the
+          // term's adjoint is 1 (a term root), so the per-row gradients of the other arguments are unchanged.
+          const S = `S${id}`;
+          const len = this.len(id);
+          pre.push(`let ${S} = 0;`);
+          f.push(`${S} += ${rowSum.stat};`);
+          this.loopConstants.push(out.lpConst!.expr);
+          this.loopEpilogue.push(`lp += ${rowSum.lp(S)};`);
+          this.termSummedByRowSum = true;
+          const summed = rowSum.da(S, String(len));
+          const b: string[] = [];
+          if (out.dy !== undefined && !fam.discrete) b.push(this.acc(n.value, ix, `${a} * (${out.dy})`));
+          argIds.forEach((k, j) => {
+            if (rowSum.args.includes(j)) {
+              const d = summed[j];
+              if (d !== null) this.loopEpilogue.push(this.acc(k, "0", d));
+              return;
+            }
+            const d = out.da[j];
+            if (d !== null && d !== undefined) b.push(this.acc(k, ix, `${a} * (${d})`));
+          });
+          return { f, b };
+        }
         if (split) {
           // A term summed into lp with its normalising constant loop-invariant: add the constant once per loop.
           f.push(`const ${v} = ${out.lp};`);
@@ -409,12 +436,15 @@ class Codegen {
     this.loopConstants = [];
     this.loopEpilogue = [];
     this.laneScatter = isTerm && !scalar;
+    this.termSummedByRowSum = false;
     const e = this.emitElement(root, ix, seed);
     this.laneScatter = false;
     this.splitConst = new Set();
     const len = this.len(root);
     const after = [...this.loopConstants.map((c) => `lp += ${len} * (${c});`), ...this.loopEpilogue].join("\n");
-    const body = [...e.fwd, isTerm ? `lp += ${e.value};` : "", ...e.bwd].filter(Boolean).join("\n");
+    const perRowLp = isTerm && !this.termSummedByRowSum;
+    this.termSummedByRowSum = false;
+    const body = [...e.fwd, perRowLp ? `lp += ${e.value};` : "", ...e.bwd].filter(Boolean).join("\n");
     if (scalar) return `{\n${e.pre.join("\n")}\n${body}\n${after}\n}`;
     return `{\n${e.pre.join("\n")}\nfor (let i = 0; i < ${len}; i++) {\n${body}\n}\n${after}\n}`;
   }
