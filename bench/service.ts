@@ -4,7 +4,12 @@
 // seed's service done well in Python). Prints req/s, p50/p99, the ratios, our resident memory, time to ready, and the
 // latency of light requests while heavy ones (n_samples 100,000) run.
 //
-//   npx tsx bench/service.ts [--duration 10] [--rounds 3] [--connections 32] [--no-build] [--retrain] [--no-fastapi]
+//   npx tsx bench/service.ts [--duration 4] [--rounds 7] [--connections 32] [--no-build] [--retrain] [--no-fastapi]
+//
+// The machine is shared and its speed drifts within seconds, so the servers take turns in short windows and each
+// ratio is taken within a round (neighbouring windows), then the median over rounds. Every server is warmed up under
+// load first: our server reaches its steady rate only after ~3 s of load (1-s windows from a cold start: 15.7k,
+// 20.1k, 22.5k req/s, then flat), and a 2-s warm-up left the first round ~35 % low.
 //
 // Needs Debian's wrk (or falls back to autocannon) and, for the FastAPI peer, /usr/bin/python3 with python3-fastapi,
 // python3-uvicorn and python3-numpy (scripts/install-system-deps.sh installs all of them).
@@ -29,8 +34,10 @@ function flag(name: string, fallback: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
 const has = (name: string): boolean => process.argv.includes(`--${name}`);
-const DURATION = flag("duration", 10);
-const ROUNDS = flag("rounds", 3);
+const DURATION = flag("duration", 4);
+const ROUNDS = flag("rounds", 7);
+/** Seconds of load before measuring (see above). */
+const WARM_UP_SECONDS = 5;
 const CONNECTIONS = flag("connections", 32);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -243,7 +250,7 @@ async function main(): Promise<void> {
 
   const results = new Map<string, Result[]>(servers.map((s) => [s.name, []]));
   try {
-    for (const s of servers) await load(s.url + PATH, PAYLOAD, CONNECTIONS, 2); // warm-up (JIT)
+    for (const s of servers) await load(s.url + PATH, PAYLOAD, CONNECTIONS, WARM_UP_SECONDS);
     for (let round = 1; round <= ROUNDS; round++) {
       for (const s of servers) {
         const r = await load(s.url + PATH, PAYLOAD, CONNECTIONS, DURATION);
