@@ -5,7 +5,7 @@
 // goes first, so drift in the machine's load hits both alike. Min bulk ESS moves by ±15 % between seeds for either
 // sampler, so one seed says little: the figures compared are medians over the repetitions.
 // Last line: SAMPLER_RESULT: {chain_seconds, min_ess_bulk, min_ess_bulk_per_s, leapfrog_per_draw, divergences (medians,
-// divergences summed), runs: [...], stan: {... same}, ess_per_s_ratio_vs_stan, leapfrog_per_draw_vs_stan}
+// divergences summed), runs: [...], stan: {... same}, ess_per_s_ratio_vs_stan, ess_per_s_ratio_per_rep, leapfrog_per_draw_vs_stan}
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -142,6 +142,10 @@ if (withStan) {
   result.stan = { ...st, runs: stan };
   result.ess_per_s_ratio_vs_stan = (result.min_ess_bulk_per_s as number) / st.min_ess_bulk_per_s;
   result.leapfrog_per_draw_vs_stan = (result.leapfrog_per_draw as number) / st.leapfrog_per_draw - 1;
+  // Each rep's two runs are back to back, so their ratio sees the same machine; the list shows how the load moved.
+  const perRep = ours.map((o, i) => o.min_ess_bulk_per_s / stan[i].min_ess_bulk_per_s);
+  result.ess_per_s_ratio_per_rep = perRep;
+  console.log(`per-rep ratios (each rep's two runs back to back): ${perRep.map((x) => `${x.toFixed(2)}×`).join(", ")}; median ${median(perRep).toFixed(2)}×`);
   console.log(
     `ratio of medians: ${(result.ess_per_s_ratio_vs_stan as number).toFixed(2)}× Stan's min-bulk-ESS/s (goal ≥ 5×); leapfrog per draw ${((result.leapfrog_per_draw_vs_stan as number) * 100).toFixed(1)} % vs Stan (goal within ±15 %)`,
   );
