@@ -6,7 +6,7 @@
 // Every buffer is allocated once per kernel, so a transition allocates nothing.
 import type { Rng } from "../model/random.js";
 import { leapfrog } from "./integrator.js";
-import { kineticEnergy, sampleMomentum, velocity } from "./metric.js";
+import { hamiltonian, sampleMomentum, velocity } from "./metric.js";
 import { copyPoint, copyVector, createPoint, type LogDensityGradient, type PhasePoint } from "./point.js";
 import { noUTurn } from "./termination.js";
 
@@ -90,8 +90,6 @@ export function createNutsKernel(dim: number, maxDepth = DEFAULT_MAX_TREE_DEPTH)
   let divergent = false;
   let H0 = 0;
 
-  const hamiltonian = (pt: PhasePoint) => -pt.logp + kineticEnergy(pt.p, minv);
-
   /** Returns [valid, logSumWeight of the subtree]. Writes the subtree's ends and Σp into the given buffers. */
   function buildTree(
     depth: number,
@@ -108,7 +106,7 @@ export function createNutsKernel(dim: number, maxDepth = DEFAULT_MAX_TREE_DEPTH)
     if (depth === 0) {
       leapfrog(z, sign * eps, minv, logDensityFn);
       nLeapfrog++;
-      let h = hamiltonian(z);
+      let h = hamiltonian(z, minv);
       if (Number.isNaN(h)) h = Infinity;
       if (h - H0 > MAX_DELTA_H) divergent = true;
       weights[slot] = logSumExp(weights[slot], H0 - h);
@@ -177,7 +175,7 @@ export function createNutsKernel(dim: number, maxDepth = DEFAULT_MAX_TREE_DEPTH)
       pBckFwd.set(z0.p);
       pBckBck.set(z0.p);
       rho.set(z0.p);
-      H0 = hamiltonian(z0);
+      H0 = hamiltonian(z0, minv);
       let logSumWeight = 0; // log of the weight of the initial state, e^{H0 − H0}
       let depth = 0;
 
@@ -225,7 +223,7 @@ export function createNutsKernel(dim: number, maxDepth = DEFAULT_MAX_TREE_DEPTH)
         treeDepth: depth,
         nLeapfrog,
         divergent,
-        energy: hamiltonian(z0),
+        energy: hamiltonian(z0, minv),
       };
     },
   };

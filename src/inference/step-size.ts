@@ -2,7 +2,7 @@
 // and Stan's heuristic for a first step size (base_hmc::init_stepsize).
 import type { Rng } from "../model/random.js";
 import { leapfrog } from "./integrator.js";
-import { kineticEnergy, sampleMomentum } from "./metric.js";
+import { hamiltonian, sampleMomentum } from "./metric.js";
 import { copyPoint, createPoint, type LogDensityGradient, type PhasePoint } from "./point.js";
 import { BayesServeError } from "../errors.js";
 
@@ -65,9 +65,9 @@ export function initStepSize(
   const trial = (): number => {
     copyPoint(z, scratch);
     sampleMomentum(scratch.p, invMetric, rng);
-    const h0 = -scratch.logp + kineticEnergy(scratch.p, invMetric);
+    const h0 = hamiltonian(scratch, invMetric);
     leapfrog(scratch, epsilon, invMetric, logDensity);
-    let h = -scratch.logp + kineticEnergy(scratch.p, invMetric);
+    let h = hamiltonian(scratch, invMetric);
     if (Number.isNaN(h)) h = Infinity;
     return h0 - h;
   };

@@ -28,13 +28,16 @@ export class Rng {
     const s = this.s;
     const s0 = s[0];
     const s1 = s[1];
-    const result = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+    // The rotations written out, not rotl(): a tiny function this hot gets optimised on its own before its callers
+    // inline it, and each worker's compile time is part of its chain's time.
+    const s5 = Math.imul(s1, 5);
+    const result = Math.imul((s5 << 7) | (s5 >>> 25), 9) >>> 0;
     const s2 = s[2] ^ s0;
     const s3 = s[3] ^ s1;
     s[0] = s0 ^ s3;
     s[1] = s1 ^ s2;
     s[2] = s2 ^ (s1 << 9);
-    s[3] = rotl(s3, 11);
+    s[3] = (s3 << 11) | (s3 >>> 21);
     return result;
   }
 
