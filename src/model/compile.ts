@@ -378,41 +378,26 @@ class Codegen {
         };
         const out = fam.emit(V(n.value), argIds.map((k) => V(k)), cx);
         const split = out.lpConst && this.splitConst.has(id) && out.lpConst.args.every((k) => this.hoistable(argIds[k]));
-        const rowSum = out.rowSum;
-        if (split && rowSum && ix === "i" && rowSum.args.every((k) => this.hoistable(argIds[k]))) {
-          // The term's lp and the invariant arguments' gradients from the sum of one statistic, after the loop; the
-          // term's adjoint is 1 (a term root), so the per-row gradients of the other arguments are unchanged.
+        // A term root (adjoint 1) whose lp and invariant arguments' gradients come from the sum of one statistic
+        // (EmittedDensity.rowSum): accumulate the statistic per row, the rest after the loop.
+        const rowSum = split && ix === "i" && out.rowSum?.args.every((k) => this.hoistable(argIds[k])) ? out.rowSum : null;
+        if (rowSum) {
           const S = `S${id}`;
-          const len = this.len(id);
           pre.push(`let ${S} = 0;`);
           f.push(`${S} += ${rowSum.stat};`);
-          this.loopConstants.push(out.lpConst!.expr);
           this.loopEpilogue.push(`lp += ${rowSum.lp(S)};`);
+          const summed = rowSum.da(S, String(this.len(id)));
+          for (const j of rowSum.args) if (summed[j] !== null) this.loopEpilogue.push(this.acc(argIds[j], "0", summed[j]));
           this.termSummedByRowSum = true;
-          const summed = rowSum.da(S, String(len));
-          const b: string[] = [];
-          if (out.dy !== undefined && !fam.discrete) b.push(this.acc(n.value, ix, `${a} * (${out.dy})`));
-          argIds.forEach((k, j) => {
-            if (rowSum.args.includes(j)) {
-              const d = summed[j];
-              if (d !== null) this.loopEpilogue.push(this.acc(k, "0", d));
-              return;
-            }
-            const d = out.da[j];
-            if (d !== null && d !== undefined) b.push(this.acc(k, ix, `${a} * (${d})`));
-          });
-          return { f, b };
-        }
-        if (split) {
-          // A term summed into lp with its normalising constant loop-invariant: add the constant once per loop.
-          f.push(`const ${v} = ${out.lp};`);
-          this.loopConstants.push(out.lpConst!.expr);
-        } else f.push(`const ${v} = ${out.lpConst ? `${out.lp} + (${out.lpConst.expr})` : out.lp};`);
+        } else if (split) f.push(`const ${v} = ${out.lp};`);
+        else f.push(`const ${v} = ${out.lpConst ? `${out.lp} + (${out.lpConst.expr})` : out.lp};`);
+        // A term summed into lp with its normalising constant loop-invariant: add the constant once per loop.
+        if (split) this.loopConstants.push(out.lpConst!.expr);
         const b: string[] = [];
         if (out.dy !== undefined && !fam.discrete) b.push(this.acc(n.value, ix, `${a} * (${out.dy})`));
         argIds.forEach((k, j) => {
           const d = out.da[j];
-          if (d !== null && d !== undefined) b.push(this.acc(k, ix, `${a} * (${d})`));
+          if (d !== null && d !== undefined && !rowSum?.args.includes(j)) b.push(this.acc(k, ix, `${a} * (${d})`));
         });
         return { f, b };
       }

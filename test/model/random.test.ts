@@ -186,8 +186,9 @@ describe("Rng", () => {
     expect(Math.abs(tail - 0.05) / Math.sqrt(0.05 * 0.95 / N)).toBeLessThan(5);
   });
 
-  // The bulk draws hold the state in locals and write the xoshiro step out again: they must give exactly the calls'
-  // numbers, the ziggurat's rare wedge and tail draws (~1 %) included, and leave the generator where the calls would.
+  // The predictive sampling loop relies on the bulk draws being the calls' numbers in the calls' order (seeded answers
+  // are defined by them): the ziggurat's rare wedge and tail draws (~1 %) included, and the generator left where the
+  // calls would leave it.
   it("fillNormal and fillInt give the same numbers as the calls, and the stream goes on from the same place", () => {
     const n = 100_003;
     const a = new Rng(21, 4);

@@ -10,7 +10,6 @@ import { hdiOf, medianOf } from "../../src/server/compute.js";
 
 const rng = mulberry32;
 
-
 describe("medianOf and hdiOf equal np.median and ArviZ's HDI", () => {
   it("on random samples of every size, with and without ties", () => {
     const r = rng(7);
