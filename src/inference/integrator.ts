@@ -5,8 +5,10 @@ export function leapfrog(z: PhasePoint, epsilon: number, invMetric: Float64Array
   const { q, p, grad } = z;
   const n = q.length;
   const half = 0.5 * epsilon;
-  for (let i = 0; i < n; i++) p[i] += half * grad[i];
-  for (let i = 0; i < n; i++) q[i] += epsilon * invMetric[i] * p[i];
+  for (let i = 0; i < n; i++) {
+    p[i] += half * grad[i];
+    q[i] += epsilon * invMetric[i] * p[i];
+  }
   z.logp = logDensity(q, grad);
   for (let i = 0; i < n; i++) p[i] += half * grad[i];
 }

@@ -14,8 +14,3 @@ export function hamiltonian(z: PhasePoint, invMetric: Float64Array): number {
   for (let i = 0; i < p.length; i++) t += invMetric[i] * p[i] * p[i];
   return -z.logp + 0.5 * t;
 }
-
-/** dτ/dp = M⁻¹ p, the velocity ("sharp" momentum) used by the U-turn criterion. */
-export function velocity(p: Float64Array, invMetric: Float64Array, out: Float64Array): void {
-  for (let i = 0; i < p.length; i++) out[i] = invMetric[i] * p[i];
-}

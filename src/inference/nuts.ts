@@ -6,9 +6,9 @@
 // Every buffer is allocated once per kernel, so a transition allocates nothing.
 import type { Rng } from "../model/random.js";
 import { leapfrog } from "./integrator.js";
-import { hamiltonian, sampleMomentum, velocity } from "./metric.js";
-import { copyPoint, copyVector, createPoint, type LogDensityGradient, type PhasePoint } from "./point.js";
-import { noUTurn } from "./termination.js";
+import { hamiltonian, sampleMomentum } from "./metric.js";
+import { copyPoint, createPoint, type LogDensityGradient, type PhasePoint } from "./point.js";
+import { mergedTreePersists } from "./termination.js";
 
 /** Stan's max_deltaH: an energy error above this marks a divergent transition. */
 export const MAX_DELTA_H = 1000;
@@ -33,7 +33,6 @@ interface Level {
   pFinalBeg: Float64Array;
   pSharpFinalBeg: Float64Array;
   rhoFinal: Float64Array;
-  rhoSubtree: Float64Array;
 }
 
 function logSumExp(a: number, b: number): number {
@@ -47,6 +46,11 @@ export interface NutsKernel {
   transition(z: PhasePoint, epsilon: number, invMetric: Float64Array, logDensity: LogDensityGradient, rng: Rng): TransitionInfo;
 }
 
+// The per-dimension work is written as few passes over the state as the algorithm allows (one after each leapfrog
+// step, one per merge): with the handful of dimensions typical here a pass costs more in loop overhead than in
+// arithmetic, and every extra loop is more code for each chain worker's JIT to compile. The arithmetic, and so every
+// draw, is the same as with one helper call per step of the algorithm.
+
 export function createNutsKernel(dim: number, maxDepth = DEFAULT_MAX_TREE_DEPTH): NutsKernel {
   const vec = () => new Float64Array(dim);
   const levels: Level[] = Array.from({ length: maxDepth + 1 }, () => ({
@@ -57,7 +61,6 @@ export function createNutsKernel(dim: number, maxDepth = DEFAULT_MAX_TREE_DEPTH)
     pFinalBeg: vec(),
     pSharpFinalBeg: vec(),
     rhoFinal: vec(),
-    rhoSubtree: vec(),
   }));
   const zFwd = createPoint(dim);
   const zBck = createPoint(dim);
@@ -74,7 +77,6 @@ export function createNutsKernel(dim: number, maxDepth = DEFAULT_MAX_TREE_DEPTH)
   const rho = vec();
   const rhoFwd = vec();
   const rhoBck = vec();
-  const rhoExtended = vec();
   /** Log-sums of multinomial weights: two slots per tree level (initial, final subtree), the top-level subtree last. */
   const weights = new Float64Array(2 * (maxDepth + 1) + 1);
   const TOP = weights.length - 1;
@@ -90,7 +92,7 @@ export function createNutsKernel(dim: number, maxDepth = DEFAULT_MAX_TREE_DEPTH)
   let divergent = false;
   let H0 = 0;
 
-  /** Returns [valid, logSumWeight of the subtree]. Writes the subtree's ends and Σp into the given buffers. */
+  /** Returns whether the subtree is valid. Writes its proposal, its ends' (sharp) momenta, and adds its Σp to rhoOut. */
   function buildTree(
     depth: number,
     zProposeOut: PhasePoint,
@@ -106,17 +108,32 @@ export function createNutsKernel(dim: number, maxDepth = DEFAULT_MAX_TREE_DEPTH)
     if (depth === 0) {
       leapfrog(z, sign * eps, minv, logDensityFn);
       nLeapfrog++;
-      let h = hamiltonian(z, minv);
+      // One pass over the new state: its kinetic energy (½ pᵀM⁻¹p, as `hamiltonian`), and the one-state subtree —
+      // proposal, both ends' momenta and velocities (p♯ = M⁻¹p, what the U-turn checks use), Σp.
+      const { q, p, grad } = z;
+      const proposeQ = zProposeOut.q;
+      const proposeP = zProposeOut.p;
+      const proposeGrad = zProposeOut.grad;
+      let twiceKinetic = 0;
+      for (let i = 0; i < dim; i++) {
+        const pi = p[i];
+        const sharp = minv[i] * pi;
+        twiceKinetic += sharp * pi;
+        proposeQ[i] = q[i];
+        proposeP[i] = pi;
+        proposeGrad[i] = grad[i];
+        pSharpBeg[i] = sharp;
+        pSharpEnd[i] = sharp;
+        pBeg[i] = pi;
+        pEnd[i] = pi;
+        rhoOut[i] += pi;
+      }
+      zProposeOut.logp = z.logp;
+      let h = -z.logp + 0.5 * twiceKinetic;
       if (Number.isNaN(h)) h = Infinity;
       if (h - H0 > MAX_DELTA_H) divergent = true;
       weights[slot] = logSumExp(weights[slot], H0 - h);
       sumMetroProb += H0 - h > 0 ? 1 : Math.exp(H0 - h);
-      copyPoint(z, zProposeOut);
-      velocity(z.p, minv, pSharpBeg);
-      copyVector(pSharpBeg, pSharpEnd);
-      for (let i = 0; i < dim; i++) rhoOut[i] += z.p[i];
-      copyVector(z.p, pBeg);
-      copyVector(z.p, pEnd);
       return !divergent;
     }
     const L = levels[depth];
@@ -136,19 +153,7 @@ export function createNutsKernel(dim: number, maxDepth = DEFAULT_MAX_TREE_DEPTH)
     weights[slot] = logSumExp(weights[slot], wSubtree);
     if (wFinal > wSubtree) copyPoint(L.zProposeFinal, zProposeOut);
     else if (random.uniform() < Math.exp(wFinal - wSubtree)) copyPoint(L.zProposeFinal, zProposeOut);
-    const rhoSubtree = L.rhoSubtree;
-    for (let i = 0; i < dim; i++) {
-      rhoSubtree[i] = L.rhoInit[i] + L.rhoFinal[i];
-      rhoOut[i] += rhoSubtree[i];
-    }
-    // Across the merged subtree.
-    let persist = noUTurn(pSharpBeg, pSharpEnd, rhoSubtree);
-    // Between the subtrees: (ρ_init + p_final_beg) and (ρ_final + p_init_end).
-    for (let i = 0; i < dim; i++) rhoExtended[i] = L.rhoInit[i] + L.pFinalBeg[i];
-    persist = persist && noUTurn(pSharpBeg, L.pSharpFinalBeg, rhoExtended);
-    for (let i = 0; i < dim; i++) rhoExtended[i] = L.rhoFinal[i] + L.pInitEnd[i];
-    persist = persist && noUTurn(L.pSharpInitEnd, pSharpEnd, rhoExtended);
-    return persist;
+    return mergedTreePersists(pSharpBeg, L.pSharpInitEnd, L.pInitEnd, L.rhoInit, L.pSharpFinalBeg, L.pFinalBeg, pSharpEnd, L.rhoFinal, rhoOut);
   }
 
   return {
@@ -162,42 +167,52 @@ export function createNutsKernel(dim: number, maxDepth = DEFAULT_MAX_TREE_DEPTH)
       divergent = false;
 
       sampleMomentum(z0.p, minv, rng);
+      // The trajectory starts as the one state z0: both ends, the sample, Σp = p; its energy H0 (as `hamiltonian`).
+      let twiceKinetic = 0;
+      for (let i = 0; i < dim; i++) {
+        const pi = z0.p[i];
+        const sharp = minv[i] * pi;
+        twiceKinetic += sharp * pi;
+        pSharpFwdFwd[i] = sharp;
+        pSharpFwdBck[i] = sharp;
+        pSharpBckFwd[i] = sharp;
+        pSharpBckBck[i] = sharp;
+        pFwdFwd[i] = pi;
+        pFwdBck[i] = pi;
+        pBckFwd[i] = pi;
+        pBckBck[i] = pi;
+        rho[i] = pi;
+      }
       copyPoint(z0, zFwd);
       copyPoint(z0, zBck);
       copyPoint(z0, zSample);
-      copyPoint(z0, zPropose);
-      velocity(z0.p, minv, pSharpFwdFwd);
-      pSharpFwdBck.set(pSharpFwdFwd);
-      pSharpBckFwd.set(pSharpFwdFwd);
-      pSharpBckBck.set(pSharpFwdFwd);
-      pFwdFwd.set(z0.p);
-      pFwdBck.set(z0.p);
-      pBckFwd.set(z0.p);
-      pBckBck.set(z0.p);
-      rho.set(z0.p);
-      H0 = hamiltonian(z0, minv);
+      H0 = -z0.logp + 0.5 * twiceKinetic;
       let logSumWeight = 0; // log of the weight of the initial state, e^{H0 − H0}
       let depth = 0;
 
       while (depth < maxDepth) {
-        rhoFwd.fill(0);
-        rhoBck.fill(0);
         weights[TOP] = -Infinity;
         let valid: boolean;
         if (rng.uniform() > 0.5) {
-          // Extend forward from the forward end.
+          // Extend forward from the forward end. The old trajectory becomes the backward subtree: its Σp is ρ and its
+          // forward end is the old forward end.
           z = zFwd;
-          rhoBck.set(rho);
-          // The old trajectory becomes the backward subtree: its forward end is the old forward end.
-          pBckFwd.set(pFwdFwd);
-          pSharpBckFwd.set(pSharpFwdFwd);
+          for (let i = 0; i < dim; i++) {
+            rhoFwd[i] = 0;
+            rhoBck[i] = rho[i];
+            pBckFwd[i] = pFwdFwd[i];
+            pSharpBckFwd[i] = pSharpFwdFwd[i];
+          }
           valid = buildTree(depth, zPropose, pSharpFwdBck, pSharpFwdFwd, rhoFwd, pFwdBck, pFwdFwd, 1, TOP);
         } else {
+          // Extend backward; the old trajectory becomes the forward subtree, its backward end the old backward end.
           z = zBck;
-          rhoFwd.set(rho);
-          // The old trajectory becomes the forward subtree: its backward end is the old backward end.
-          pFwdBck.set(pBckBck);
-          pSharpFwdBck.set(pSharpBckBck);
+          for (let i = 0; i < dim; i++) {
+            rhoBck[i] = 0;
+            rhoFwd[i] = rho[i];
+            pFwdBck[i] = pBckBck[i];
+            pSharpFwdBck[i] = pSharpBckBck[i];
+          }
           valid = buildTree(depth, zPropose, pSharpBckFwd, pSharpBckBck, rhoBck, pBckFwd, pBckBck, -1, TOP);
         }
         if (!valid) break;
@@ -208,13 +223,8 @@ export function createNutsKernel(dim: number, maxDepth = DEFAULT_MAX_TREE_DEPTH)
         else if (rng.uniform() < Math.exp(wSubtree - logSumWeight)) copyPoint(zPropose, zSample);
         logSumWeight = logSumExp(logSumWeight, wSubtree);
 
-        for (let i = 0; i < dim; i++) rho[i] = rhoBck[i] + rhoFwd[i];
-        let persist = noUTurn(pSharpBckBck, pSharpFwdFwd, rho);
-        for (let i = 0; i < dim; i++) rhoExtended[i] = rhoBck[i] + pFwdBck[i];
-        persist = persist && noUTurn(pSharpBckBck, pSharpFwdBck, rhoExtended);
-        for (let i = 0; i < dim; i++) rhoExtended[i] = rhoFwd[i] + pBckFwd[i];
-        persist = persist && noUTurn(pSharpBckFwd, pSharpFwdFwd, rhoExtended);
-        if (!persist) break;
+        rho.fill(0);
+        if (!mergedTreePersists(pSharpBckBck, pSharpBckFwd, pBckFwd, rhoBck, pSharpFwdBck, pFwdBck, pSharpFwdFwd, rhoFwd, rho)) break;
       }
 
       copyPoint(zSample, z0);

@@ -24,9 +24,5 @@ export function copyPoint(from: PhasePoint, to: PhasePoint): void {
   to.logp = from.logp;
 }
 
-export function copyVector(from: Float64Array, to: Float64Array): void {
-  for (let i = 0; i < from.length; i++) to[i] = from[i];
-}
-
 /** The log-density and gradient the sampler needs: returns log p(q) and writes its gradient. */
 export type LogDensityGradient = (q: Float64Array, grad: Float64Array) => number;
