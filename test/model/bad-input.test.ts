@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { BayesServeError, type ErrorCode } from "../../src/errors.js";
 import { fit } from "../../src/inference/fit.js";
 import { bindModel, type DataInput } from "../../src/model/bind.js";
-import { model, Normal, type Model } from "../../src/model/index.js";
+import { model, Normal, PoissonLog, type Model } from "../../src/model/index.js";
 import { seedRegression } from "../../src/models/seed-regression.js";
 
 const good = { x: [1, 2, 3, 4], category: [0, 1, 2, 1], y: [1.1, 2.4, 4.4, 5.1] };
@@ -30,6 +30,11 @@ const scalarModel = model("scalar", (m) => {
   m.observe("obs", Normal(mu, 1), m.data("y"));
 });
 
+const countModel = model("counts", (m) => {
+  const rate = m.param("log_rate", Normal(0, 1));
+  m.observe("obs", PoissonLog(rate), m.data("n", { kind: "integer" }));
+});
+
 const CASES: { what: string; model: Model; data: DataInput; code: ErrorCode; message: RegExp }[] = [
   { what: "a missing data input", model: seedRegression, data: { x: good.x, y: good.y }, code: "DATA_MISSING", message: /data "category" is missing/ },
   { what: "vectors of different lengths", model: seedRegression, data: { ...good, y: [1, 2, 3] }, code: "DATA_SHAPE", message: /shapes do not match in y: y has shape \[3\] but \(beta\[category\] \* x\) has shape \[4\]/ },
@@ -47,6 +52,7 @@ const CASES: { what: string; model: Model; data: DataInput; code: ErrorCode; mes
   { what: "a matrix with the wrong number of columns", model: matrixModel, data: { X: [[1, 2, 3], [4, 5, 6]], y: [1, 2] }, code: "DATA_SHAPE", message: /a \[2,3\] matrix cannot multiply a \[2\] vector/ },
   { what: "a matrix row count that does not match y", model: matrixModel, data: { X: [[1, 2], [3, 4]], y: [1, 2, 3] }, code: "DATA_SHAPE", message: /shapes do not match/ },
   { what: "NaN inside a matrix", model: matrixModel, data: { X: [[1, 2], [3, NaN]], y: [1, 2] }, code: "DATA_VALUE", message: /data "X"\[3\] is NaN/ },
+  { what: "an integer past 32 bits", model: countModel, data: { n: [1, 2 ** 31, 3] }, code: "DATA_VALUE", message: /data "n"\[1\] is 2147483648: integers must be within ±2147483647/ },
   { what: "an array where a scalar is needed", model: scalarModel, data: { prior_mean: [1, 2], y: [1] }, code: "DATA_SHAPE", message: /data "prior_mean" must be a single number/ },
 ];
 
