@@ -7,11 +7,12 @@ export function noUTurn(sharpMinusDotRho: number, sharpPlusDotRho: number): bool
 }
 
 /**
- * Stan's three checks when two adjacent subtrees A (first in time) and B merge (base_nuts::build_tree and
- * transition): across the whole, ρ = ρ_A + ρ_B, from A's first velocity to B's last; and across each seam —
- * ρ_A + p at B's first state, from A's first velocity to B's first; ρ_B + p at A's last state, from A's last
- * velocity to B's last. All six dot products are taken in one pass (dimensions are few, so separate passes cost
- * more in loop overhead than in arithmetic). Adds ρ into `rhoOut`.
+ * Stan's three checks when two adjacent subtrees A and B merge, A's last state next to B's first
+ * (base_nuts::build_tree: A the initial subtree, B the final one, in the direction being built; transition: A the
+ * backward half, B the forward half — the checks read the same either way round): across the whole, ρ = ρ_A + ρ_B,
+ * from A's first velocity to B's last; and across each seam — ρ_A + p at B's first state, from A's first velocity to
+ * B's first; ρ_B + p at A's last state, from A's last velocity to B's last. All six dot products are taken in one
+ * pass (dimensions are few, so separate passes cost more in loop overhead than in arithmetic). Adds ρ into `rhoOut`.
  */
 export function mergedTreePersists(
   sharpABeg: Float64Array,

@@ -30,6 +30,10 @@ const scalarModel = model("scalar", (m) => {
   m.observe("obs", Normal(mu, 1), m.data("y"));
 });
 
+const indexModel = model("indexed", (m) => {
+  const a = m.param("a", Normal(0, 1), { shape: 3 });
+  m.observe("obs", Normal(a.at(m.data("k", { kind: "integer" })), 1), m.data("y"));
+});
 const countModel = model("counts", (m) => {
   const rate = m.param("log_rate", Normal(0, 1));
   m.observe("obs", PoissonLog(rate), m.data("n", { kind: "integer" }));
@@ -52,7 +56,7 @@ const CASES: { what: string; model: Model; data: DataInput; code: ErrorCode; mes
   { what: "a matrix with the wrong number of columns", model: matrixModel, data: { X: [[1, 2, 3], [4, 5, 6]], y: [1, 2] }, code: "DATA_SHAPE", message: /a \[2,3\] matrix cannot multiply a \[2\] vector/ },
   { what: "a matrix row count that does not match y", model: matrixModel, data: { X: [[1, 2], [3, 4]], y: [1, 2, 3] }, code: "DATA_SHAPE", message: /shapes do not match/ },
   { what: "NaN inside a matrix", model: matrixModel, data: { X: [[1, 2], [3, NaN]], y: [1, 2] }, code: "DATA_VALUE", message: /data "X"\[3\] is NaN/ },
-  { what: "an integer past 32 bits", model: countModel, data: { n: [1, 2 ** 31, 3] }, code: "DATA_VALUE", message: /data "n"\[1\] is 2147483648: integers must be within ±2147483647/ },
+  { what: "an index past 32 bits", model: indexModel, data: { k: [0, 2 ** 32 + 1, 2], y: [1, 2, 3] }, code: "DATA_VALUE", message: /data "k"\[1\] is 4294967297: it indexes a vector of length 3/ },
   { what: "an array where a scalar is needed", model: scalarModel, data: { prior_mean: [1, 2], y: [1] }, code: "DATA_SHAPE", message: /data "prior_mean" must be a single number/ },
 ];
 
@@ -61,6 +65,11 @@ describe("bad input names the variable and the problem", () => {
     const err = failure(() => bindModel(m.json, data));
     expect(err.code).toBe(code);
     expect(err.message).toMatch(message);
+  });
+
+  it("integer data past 32 bits is fine where it is a value, not an index (a count)", () => {
+    const bound = bindModel(countModel.json, { n: [1, 2 ** 31, 3] });
+    expect(Array.from(bound.data.get("n")!.values)).toEqual([1, 2 ** 31, 3]);
   });
 
   it("fit() rejects bad data before starting any chain (threads or not)", async () => {
