@@ -8,8 +8,13 @@
 // assets from its package folder), and the AWS SDK, which the S3 store imports only when an s3:// store is used.
 // The worker threads' entry files (sampling-worker.js) stay tsc's output in the same folder, so the URL the pool
 // builds from import.meta.url still finds them.
+//
+// It also marks the two entry points executable — the `bayes-serve` bin (dist/cli/main.js) and the lean server
+// (dist/server/main.js) — as tsc writes plain files: `npx bayes-serve` and the server's shebang (which carries the
+// serving V8 settings) need the execute bit.
 //   node scripts/bundle-server.mjs [DIST]   (default: the repository's dist/)
 import { build } from "esbuild";
+import { chmodSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -29,3 +34,4 @@ await build({
   legalComments: "none",
   logLevel: "warning",
 });
+for (const bin of [resolve(dist, "cli", "main.js"), resolve(dist, "server", "main.js")]) chmodSync(bin, 0o755);

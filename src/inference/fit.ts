@@ -76,7 +76,7 @@ export async function fit(model: Model, data: DataInput, options: FitOptions = {
 
 /**
  * Each worker starts cold and V8 optimises the sampler (buildTree, transition, runChain) and the model's gradient:
- * ~65 ms of TurboFan time per chain (measured with --trace-opt --no-concurrent-recompilation, Node 20), which on a
+ * ~55 ms of TurboFan time per chain (measured with --trace-opt --no-concurrent-recompilation, Node 20), which on a
  * two-core machine competes with the chains themselves. Two V8 settings apply while chain workers run:
  * - a small cumulative inlining budget keeps the compiled functions small — the gradient and the tiny vector helpers
  *   are still optimised on their own. Slowest chain of the seed model 0.28 → 0.23 s (median of 8), 5 % slower warm;

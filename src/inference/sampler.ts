@@ -91,6 +91,7 @@ export function runChain(
     );
 
   const invMetric = new Float64Array(dim).fill(1);
+  const total = settings.tune + settings.draws;
   const loop: ChainLoop = {
     target,
     chain,
@@ -98,8 +99,8 @@ export function runChain(
     z,
     invMetric,
     kernel: createNutsKernel(dim, settings.maxTreeDepth),
-    total: settings.tune + settings.draws,
-    progressEvery: Math.max(1, Math.floor((settings.tune + settings.draws) / 100)),
+    total,
+    progressEvery: Math.max(1, Math.floor(total / 100)),
     onProgress,
   };
   const { epsilon, warmupDivergences } = warmUp(loop, settings);

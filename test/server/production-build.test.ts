@@ -4,7 +4,7 @@
 // finds beside itself), serve the docs' static assets (@fastify/swagger-ui, left outside the bundle), and stop on
 // SIGTERM. The other server tests run the TypeScript sources; this one guards the bundling.
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERVING_NODE_OPTIONS } from "../../src/server/constants.js";
@@ -28,7 +28,8 @@ afterAll(() => {
 
 describe("the production build", () => {
   it("starts, answers light and heavy requests and serves the docs, then stops on SIGTERM", async () => {
-    const child = spawn(process.execPath, [...SERVING_NODE_OPTIONS.split(" "), join(out, "server", "main.js"), "--model", store.dir, "--port", "0", "--host", "127.0.0.1"], {
+    // Run as an executable, as a deployment would: its shebang carries the serving V8 settings.
+    const child = spawn(join(out, "server", "main.js"), ["--model", store.dir, "--port", "0", "--host", "127.0.0.1"], {
       cwd: ROOT,
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -60,4 +61,14 @@ describe("the production build", () => {
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
   }, 60_000);
+
+  it("has executable entry points, and every copy of the serving V8 settings is SERVING_NODE_OPTIONS", () => {
+    for (const bin of [join(out, "cli", "main.js"), join(out, "server", "main.js")]) expect(statSync(bin).mode & 0o111).toBe(0o111);
+    // A shebang, package.json and the README cannot import the constant; they must say the same.
+    const shebang = readFileSync(join(out, "server", "main.js"), "utf8").split("\n")[0];
+    expect(shebang).toBe(`#!/usr/bin/env -S node ${SERVING_NODE_OPTIONS}`);
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: { start: string } };
+    expect(pkg.scripts.start).toContain(`node ${SERVING_NODE_OPTIONS} dist/cli/main.js start`);
+    expect(readFileSync(join(ROOT, "README.md"), "utf8")).toContain(`NODE_OPTIONS="${SERVING_NODE_OPTIONS}"`);
+  });
 });
