@@ -3,10 +3,13 @@
 // requests are answered right here — a hundred samples cost microseconds; heavy ones (many samples or a big batch)
 // go to the sampling workers so that they never hold up light ones.
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import fastJsonStringify from "fast-json-stringify";
 import { answerAll, answerInstance, NonFiniteAnswer, responseBody, type InstanceAnswer, type PredictParams } from "./compute.js";
+import type { TSchema } from "@sinclair/typebox";
 import { HttpProblem, unprocessable } from "./errors.js";
 import type { LoadedModel, ModelHolder } from "./model-holder.js";
 import type { SamplingPool } from "./sampling-pool.js";
+import { compileNumericSerializer } from "./serialize.js";
 import {
   DEFAULT_BINS,
   DEFAULT_HDI_PROBABILITY,
@@ -41,6 +44,10 @@ const SUMMARIES: Record<PredictionKind, [string, string]> = {
 };
 
 const noValidation = (): ((data: unknown) => boolean) => () => true;
+/** The predictions' bodies (numbers) by serialize.ts, the error bodies by fast-json-stringify, as elsewhere. */
+// (Fastify calls it once per response status, with that status's schema, though its types say the route's schema.)
+const responseSerializer = ({ schema }: { schema: unknown }): ((data: unknown) => string) =>
+  compileNumericSerializer(schema as TSchema) ?? fastJsonStringify(schema as Parameters<typeof fastJsonStringify>[0]);
 
 function paramsOf(kind: PredictionKind, body: PredictBody): PredictParams {
   return {
@@ -85,6 +92,7 @@ export const predictRoutes: FastifyPluginAsync<PredictRoutesOptions> = async (ap
       {
         // Validation is the loaded model's (see validation.ts), so Fastify's own is switched off for this route.
         validatorCompiler: noValidation,
+        serializerCompiler: responseSerializer,
         schema: {
           tags: ["predict"],
           summary,
