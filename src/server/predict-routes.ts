@@ -47,7 +47,7 @@ const noValidation = (): ((data: unknown) => boolean) => () => true;
 /** The predictions' bodies (numbers) by serialize.ts, the error bodies by fast-json-stringify, as elsewhere. */
 // (Fastify calls it once per response status, with that status's schema, though its types say the route's schema.)
 const responseSerializer = ({ schema }: { schema: unknown }): ((data: unknown) => string) =>
-  compileNumericSerializer(schema as TSchema) ?? fastJsonStringify(schema as Parameters<typeof fastJsonStringify>[0]);
+  compileNumericSerializer(schema as TSchema) ?? fastJsonStringify(schema as unknown as Parameters<typeof fastJsonStringify>[0]);
 
 function paramsOf(kind: PredictionKind, body: PredictBody): PredictParams {
   return {

@@ -7,7 +7,7 @@ import { compileNumericSerializer, ResponseShapeError } from "../../src/server/s
 import { messageErrorSchema, PREDICTION_KINDS, responseSchema, validationErrorSchema } from "../../src/server/schemas.js";
 import { mulberry32 } from "../support/mulberry32.js";
 
-const fjs = (schema: TSchema): ((v: unknown) => string) => fastJsonStringify(schema as Parameters<typeof fastJsonStringify>[0]);
+const fjs = (schema: TSchema): ((v: unknown) => string) => fastJsonStringify(schema as unknown as Parameters<typeof fastJsonStringify>[0]);
 
 /** Doubles of every magnitude and sign, including the ones Number::toString writes with an exponent. */
 function someDouble(r: () => number): number {
