@@ -1,3 +1,3 @@
-export { Predictor, MAX_ABS_FEATURE, type DrawTable, type Instance } from "./predictor.js";
+export { Predictor, MAX_ABS_FEATURE, DRAW_ORDER_SEED, shuffledDrawTable, type DrawTable, type Instance } from "./predictor.js";
 export { predictionSchema, type FeatureSpec, type PredictionSchema } from "./features.js";
 export { pointAnswer, intervalAnswer, densityAnswer } from "./answers.js";

@@ -8,7 +8,7 @@ import type { Manifest, JsonValue } from "../artifact/manifest.js";
 import { BayesServeError } from "../errors.js";
 import type { ModelJSON } from "../model/graph.js";
 import { modelFromJSON } from "../model/serialize.js";
-import { Predictor, type FeatureSpec } from "../predict/index.js";
+import { Predictor, shuffledDrawTable, type FeatureSpec } from "../predict/index.js";
 import { exampleInstance, type Limits, type PredictionKind } from "./schemas.js";
 import { compileValidators, type RequestValidator } from "./validation.js";
 
@@ -19,7 +19,7 @@ export interface ModelTransfer {
   names: string[];
   chains: number;
   draws: number;
-  /** On a SharedArrayBuffer. */
+  /** On a SharedArrayBuffer, the rows shuffled (shuffledDrawTable). */
   values: Float64Array;
   fixedData: Record<string, number>;
 }
@@ -75,9 +75,10 @@ export async function loadModel(store: ArtifactStore, version: string, limits: L
   const manifest = bundle.manifest;
   let model: ModelJSON;
   let predictor: Predictor;
-  const values = new Float64Array(new SharedArrayBuffer(bundle.draws.byteLength));
-  values.set(bundle.draws);
-  const table = { names: manifest.parameters.names, chains: manifest.draws.chains, draws: manifest.draws.drawsPerChain, values };
+  // The draws in their serving order (see predictor.ts), on memory the sampling workers share.
+  const stored = { names: manifest.parameters.names, chains: manifest.draws.chains, draws: manifest.draws.drawsPerChain, values: bundle.draws };
+  const table = shuffledDrawTable(stored, new Float64Array(new SharedArrayBuffer(bundle.draws.byteLength)));
+  const values = table.values;
   let fixedData: Record<string, number>;
   try {
     model = modelFromJSON(manifest.model).json;

@@ -38,7 +38,7 @@ export interface PredictRoutesOptions {
 export const DEFAULT_HEAVY_WORK = 20_000;
 
 const SUMMARIES: Record<PredictionKind, [string, string]> = {
-  point: ["Point prediction: the median of posterior-predictive samples", "Returns `y_pred`, the median (as np.median) of `n_samples` posterior-predictive samples: for each, a posterior draw chosen at random across all chains, then the likelihood's noise."],
+  point: ["Point prediction: the median of posterior-predictive samples", "Returns `y_pred`, the median (as np.median) of `n_samples` posterior-predictive samples: for each, a posterior draw chosen at random across all chains (distinct draws while `n_samples` ≤ the number of draws), then the likelihood's noise."],
   interval: ["Interval prediction: the highest-density interval of posterior-predictive samples", "Returns `y_pred_lower` and `y_pred_upper`, the narrowest interval holding `hdi_probability` of the samples (ArviZ's HDI rule: sort, k = floor(p·n), narrowest window [s[i], s[i+k]])."],
   density: ["Density prediction: a histogram of posterior-predictive samples", "Returns `y_pred_bin_mids` and `y_pred_density`, np.histogram(samples, bins, density=True) with bin mid-points: the densities integrate to 1 over the bins."],
 };

@@ -5,7 +5,7 @@
 // here; `JSON.stringify(x)` gives the same digits (both are ECMAScript's Number::toString) in ~175 ns
 // (scratch measurement, 10⁶ fresh doubles). fast-json-stringify must also try a union's branches at run time, where
 // a compiled branch test is one typeof. Measured on the /interval route: 0.58 µs a body with fast-json-stringify,
-// 0.23 µs compiled here; the whole request ~4 % less CPU (A/B of two servers sharing one vCPU, medians of 6 rounds).
+// 0.23 µs compiled here; the whole request ~5 % less CPU (A/B of two servers sharing one vCPU, medians of 6 rounds).
 //
 // Only the schema kinds a prediction uses are compiled — objects of fixed properties, number, integer, array and
 // union — so anything else (the error bodies) returns null and is left to fast-json-stringify.

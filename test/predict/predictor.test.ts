@@ -1,9 +1,10 @@
 // The generated sampling loop: its draws follow the posterior predictive p(y | x) = mean over draws of
 // Normal(beta[category]·x, sigma), whose mean and variance have closed forms for a given draw table; features are
-// checked before any draw; and one instance asked alone equals it asked in a batch of one.
+// checked before any draw; one instance asked alone equals it asked in a batch of one; and a request's draws are
+// consecutive rows of the shuffled table.
 import { describe, expect, it } from "vitest";
 import { seedRegression } from "../../src/models/seed-regression.js";
-import { Predictor } from "../../src/predict/index.js";
+import { Predictor, shuffledDrawTable } from "../../src/predict/index.js";
 import { Rng } from "../../src/model/random.js";
 
 // A small draw table: names as a fitted posterior gives them, values from a seeded stream.
@@ -68,18 +69,54 @@ describe("Predictor", () => {
     }
   });
 
-  // The loop draws a chunk's row indices first, then its normals (Rng.fillInt, Rng.fillNormal): written out here
-  // with the calls, the seeded answer must be the same numbers.
-  it("a seeded answer is, number for number, a row picked by int() then mu + sigma·normal(), chunk by chunk", () => {
-    const n = 2500; // three chunks of the loop
+  // The loop takes one starting row, then per chunk its normals (Rng.fillNormal) and the rows after the start in the
+  // shuffled table: written out here with the calls, the seeded answer must be the same numbers.
+  it("a seeded answer is, number for number, consecutive shuffled rows from a start picked by int(), then mu + sigma·normal()", () => {
+    const n = 2500; // three chunks of the loop, wrapping around the 600 rows four times
     const got = predictor.sampleOne({ x: 1.5, category: 2 }, n, 77);
+    const table = shuffledDrawTable({ names, chains, draws, values }).values;
+    const total = chains * draws;
     const r = new Rng(77, 0);
+    let row = r.int(total);
     const want: number[] = [];
     for (let done = 0; done < n; done += 1024) {
       const m = Math.min(1024, n - done);
-      const rows = Array.from({ length: m }, () => r.int(chains * draws));
-      for (const row of rows) want.push(values[row * 4 + 2] * 1.5 + values[row * 4 + 3] * r.normal());
+      const z = Array.from({ length: m }, () => r.normal());
+      for (let s = 0; s < m; s++, row = (row + 1) % total) want.push(table[row * 4 + 2] * 1.5 + table[row * 4 + 3] * z[s]);
     }
     expect(Array.from(got)).toEqual(want);
+  });
+
+  it("shuffles the draws once, the same way in every process: a permutation of the rows, fixed by its seed", () => {
+    const a = shuffledDrawTable({ names, chains, draws, values });
+    const b = shuffledDrawTable({ names, chains, draws, values });
+    expect(a.shuffled).toBe(true);
+    expect(Array.from(a.values)).toEqual(Array.from(b.values));
+    const rows = (v: Float64Array): string[] => Array.from({ length: chains * draws }, (_, i) => Array.from(v.subarray(i * 4, i * 4 + 4)).join(","));
+    expect(rows(a.values).sort()).toEqual(rows(values).sort());
+    // Not the stored order: of 600 rows, a random permutation leaves ~1 in place.
+    const stored = rows(values);
+    const inPlace = rows(a.values).filter((row, i) => row === stored[i]).length;
+    expect(inPlace).toBeLessThan(10);
+    // A table already shuffled (the server's shared one) is served as it is: same answers as from the stored order.
+    const fromShuffled = new Predictor(seedRegression.json, a);
+    expect(Array.from(fromShuffled.sampleOne({ x: 3, category: 1 }, 300, 9))).toEqual(Array.from(predictor.sampleOne({ x: 3, category: 1 }, 300, 9)));
+    expect(() => shuffledDrawTable({ names, chains, draws, values: values.subarray(1) })).toThrow(/chains × draws × names/);
+  });
+
+  it("uses distinct draws within a request (n ≤ draws), spread across both chains", () => {
+    // σ so small that y is the row's mean exactly: the answer names the rows it used.
+    const tiny = values.slice();
+    for (let i = 0; i < chains * draws; i++) {
+      tiny[i * 4 + 1] = i + 1; // beta[1] = row number + 1, so y = (row + 1)·x
+      tiny[i * 4 + 3] = 1e-300;
+    }
+    const p = new Predictor(seedRegression.json, { names, chains, draws, values: tiny });
+    for (let seed = 1; seed <= 20; seed++) {
+      const used = Array.from(p.sampleOne({ x: 1, category: 1 }, 100, seed), (y) => y - 1);
+      expect(used.every((row) => Number.isInteger(row) && row >= 0 && row < chains * draws)).toBe(true);
+      expect(new Set(used).size).toBe(100);
+      expect(used.some((row) => row < draws) && used.some((row) => row >= draws)).toBe(true);
+    }
   });
 });
