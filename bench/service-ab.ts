@@ -106,7 +106,7 @@ try {
     console.log(`${String(round).padStart(5)} | ${String(Math.round(na / DURATION)).padStart(8)} | ${String(Math.round(nb / DURATION)).padStart(8)} | ${ca.toFixed(1).padStart(12)} | ${cb.toFixed(1).padStart(12)} | ${(cb / ca).toFixed(3)}`);
   }
   const r = median(ratios);
-  console.log(`\nB/A CPU per request: median ${r.toFixed(3)} over ${ROUNDS} rounds (${((1 - r) * 100).toFixed(1)} % ${r < 1 ? "less" : "more"} for B)`);
+  console.log(`\nB/A CPU per request: median ${r.toFixed(3)} over ${ROUNDS} rounds (${(Math.abs(1 - r) * 100).toFixed(1)} % ${r < 1 ? "less" : "more"} for B)`);
 } finally {
   a.kill();
   b.kill();
