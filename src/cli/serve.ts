@@ -48,6 +48,7 @@ interface ServeFlags {
   logLevel: LogLevel;
   workers: number;
   accessLog: boolean;
+  fastLane: boolean;
   waitForModel?: boolean;
 }
 
@@ -64,6 +65,7 @@ export function register(program: Command): void {
     .option("--max-batch <n>", "largest number of instances in one request", integer("--max-batch", 1, 1_000_000), DEFAULT_LIMITS.maxBatch)
     .option("--workers <n>", "worker threads for heavy requests (0: on the event loop, between light ones)", integer("--workers", 0, 64), 1)
     .option("--no-access-log", "no log line per request (those are written at level debug; client and server errors are always logged)")
+    .option("--no-fast-lane", "answer every prediction through Fastify's full request lifecycle (slower; the answers are the same)")
     .option("--wait-for-model", "start even when the store has no loadable model yet; become ready when one appears")
     .option("--log-level <level>", `log level: ${LOG_LEVELS.join(", ")}`, logLevel, "info")
     .action(async (flags: ServeFlags) => {
@@ -77,6 +79,7 @@ export function register(program: Command): void {
         maxBatch: flags.maxBatch,
         workers: flags.workers,
         accessLog: flags.accessLog,
+        fastLane: flags.fastLane,
         waitForModel: flags.waitForModel === true,
         logLevel: flags.logLevel,
       });

@@ -1,7 +1,9 @@
 // The HTTP app: Fastify with one plugin per concern. Nothing here listens or loads; server.ts does both, and tests
 // build an app around a ModelHolder of their own and use `inject`.
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from "node:http";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { docsPlugin } from "./docs.js";
+import { createFastLane, type FastLane } from "./fast-lane.js";
 import { installErrorHandlers } from "./errors.js";
 import { healthPlugin } from "./health.js";
 import { installJsonParser } from "./json-body.js";
@@ -10,7 +12,7 @@ import { metricsPlugin, RequestMetrics, UNMATCHED_ROUTE } from "./metrics.js";
 import type { ModelHolder } from "./model-holder.js";
 import { modelRoutes } from "./model-routes.js";
 import { pagePlugin } from "./page.js";
-import { predictRoutes } from "./predict-routes.js";
+import { DEFAULT_HEAVY_WORK, predictRoutes } from "./predict-routes.js";
 import { SamplingPool } from "./sampling-pool.js";
 import { DEFAULT_LIMITS, type Limits } from "./schemas.js";
 
@@ -35,12 +37,19 @@ export interface AppOptions {
   processMetrics?: boolean;
   /** The API version shown in the docs. */
   version?: string;
+  /**
+   * Answer light, valid prediction requests straight from Node's HTTP server (fast-lane.ts), default false. Only
+   * for an app that listens: `inject` never reaches it.
+   */
+  fastLane?: boolean;
 }
 
 export interface BuiltApp {
   app: FastifyInstance;
   limits: Limits;
   pool: SamplingPool | null;
+  /** The fast lane, when asked for. */
+  fastLane: FastLane | null;
   /** Marks the app as shutting down: /health/ready answers 503 from now on. */
   beginClosing(): void;
 }
@@ -66,6 +75,25 @@ class AccessLog extends LogController {
   }
 }
 
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * Fastify's HTTP/1 server (as its getServerInstance makes it: the same timeouts from the same options) with the
+ * fast lane in front: a request it does not take goes to Fastify's handler untouched.
+ */
+function laneServerFactory(lane: () => FastLane | null): (handler: Handler, opts: Record<string, unknown>) => Server {
+  return (handler, opts) => {
+    const server = createServer((opts.http ?? {}) as ServerOptions, (req, res) => {
+      if (lane()?.handle(req, res) !== true) handler(req, res);
+    });
+    server.keepAliveTimeout = opts.keepAliveTimeout as number;
+    server.requestTimeout = opts.requestTimeout as number;
+    server.setTimeout(opts.connectionTimeout as number);
+    if ((opts.maxRequestsPerSocket as number) > 0) server.maxRequestsPerSocket = opts.maxRequestsPerSocket as number;
+    return server;
+  };
+}
+
 const REQUEST_ID = /^[A-Za-z0-9._:/=+-]{1,128}$/;
 let requestCounter = 0;
 const requestIdPrefix = Math.random().toString(36).slice(2, 8);
@@ -73,7 +101,10 @@ const requestIdPrefix = Math.random().toString(36).slice(2, 8);
 export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  // Set once the routes exist (below); the server only takes requests after that.
+  let fastLane: FastLane | null = null;
   const app = Fastify({
+    ...(options.fastLane === true ? { serverFactory: laneServerFactory(() => fastLane) } : {}),
     loggerInstance: options.logger,
     bodyLimit,
     // The client's X-Request-Id when it is a sane token, else one of ours: it names the request's log lines.
@@ -115,10 +146,25 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   await app.register(modelRoutes, { holder: options.holder });
   await app.register(predictRoutes, { holder: options.holder, limits, pool, heavyWork: options.heavyWork });
   await app.register(pagePlugin, { holder: options.holder });
+  if (options.fastLane === true) {
+    const accessLog = options.accessLog !== false;
+    const logger = options.logger as FastifyBaseLogger & { isLevelEnabled?: (level: string) => boolean };
+    const debugOn = (): boolean => (typeof logger.isLevelEnabled === "function" ? logger.isLevelEnabled("debug") : true);
+    fastLane = createFastLane({
+      app,
+      holder: options.holder,
+      bodyLimit,
+      heavyWork: options.heavyWork ?? DEFAULT_HEAVY_WORK,
+      recorderFor: (path) => requests.forRoute(path),
+      // Fastify's while closing (its 503) and while each request is to be logged (its access line).
+      engaged: () => !closing && !(accessLog && debugOn()),
+    });
+  }
   return {
     app,
     limits,
     pool,
+    fastLane,
     beginClosing: () => {
       closing = true;
     },

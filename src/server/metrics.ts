@@ -159,12 +159,13 @@ export const metricsPlugin: FastifyPluginAsync<MetricsPluginOptions> = unencapsu
   // Every route declared from now on (this plugin is registered first) counts its own requests.
   app.addHook("onRoute", (route: RouteOptions) => {
     const record = options.requests.forRoute(route.url);
-    const hook = (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
+    // Named: fast-lane.ts recognises it in Fastify's route table as the one hook it stands in for.
+    const countRequest = (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
       record(request.method, reply.statusCode, reply.elapsedTime);
       done();
     };
     const existing = route.onResponse;
-    route.onResponse = existing === undefined ? [hook] : [...(Array.isArray(existing) ? existing : [existing]), hook];
+    route.onResponse = existing === undefined ? [countRequest] : [...(Array.isArray(existing) ? existing : [existing]), countRequest];
   });
 
   app.get("/metrics", { schema: { hide: true } }, async (_request: FastifyRequest, reply: FastifyReply) => {

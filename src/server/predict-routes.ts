@@ -4,7 +4,7 @@
 // go to the sampling workers so that they never hold up light ones.
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import fastJsonStringify from "fast-json-stringify";
-import { answerAll, answerInstance, NonFiniteAnswer, responseBody, type InstanceAnswer, type PredictParams } from "./compute.js";
+import { answerAll, answerInstance, NonFiniteAnswer, responseBody, type InstanceAnswer, type PredictParams, type PredictResponse } from "./compute.js";
 import type { TSchema } from "@sinclair/typebox";
 import { HttpProblem, unprocessable } from "./errors.js";
 import type { LoadedModel, ModelHolder } from "./model-holder.js";
@@ -69,6 +69,36 @@ function nonFinite(err: NonFiniteAnswer, batch: boolean): HttpProblem {
   ]);
 }
 
+/** A validated prediction request: its instances (a list even for one), whether it was a batch, and its parameters. */
+export interface PreparedRequest {
+  instances: InstanceBody[];
+  batch: boolean;
+  params: PredictParams;
+}
+
+/** Validates a parsed body against the model's schema (422 naming the field otherwise). */
+export function prepareRequest(model: LoadedModel, kind: PredictionKind, parsed: unknown): PreparedRequest {
+  const issues = model.validators[kind](parsed);
+  if (issues !== null) throw unprocessable(issues);
+  const body = parsed as PredictBody;
+  const batch = Array.isArray(body.data);
+  return { instances: batch ? (body.data as InstanceBody[]) : [body.data as InstanceBody], batch, params: paramsOf(kind, body) };
+}
+
+/** True when a request is light enough to answer on the event loop (instances × n_samples ≤ heavyWork). */
+export const isLight = (r: PreparedRequest, heavyWork: number): boolean => r.instances.length * r.params.nSamples <= heavyWork;
+
+/** The response body of a light request, computed here (422 when the samples are not finite). */
+export function answerHere(model: LoadedModel, kind: PredictionKind, r: PreparedRequest): PredictResponse {
+  let answers: InstanceAnswer[];
+  try {
+    answers = answerAll(model.predictor, r.instances, r.params);
+  } catch (err) {
+    throw err instanceof NonFiniteAnswer ? nonFinite(err, r.batch) : err;
+  }
+  return responseBody(kind, answers, r.batch, r.params.nSamples);
+}
+
 /** Heavy work without workers: one instance at a time, letting other requests in between. */
 async function answerYielding(model: LoadedModel, instances: InstanceBody[], params: PredictParams): Promise<InstanceAnswer[]> {
   const out: InstanceAnswer[] = [];
@@ -104,21 +134,9 @@ export const predictRoutes: FastifyPluginAsync<PredictRoutesOptions> = async (ap
       (request: FastifyRequest, reply: FastifyReply) => {
         const model = holder.current;
         if (model === null) throw new HttpProblem(503, "No model is loaded yet; see /health/ready", { "retry-after": "1" });
-        const issues = model.validators[kind](request.body);
-        if (issues !== null) throw unprocessable(issues);
-        const body = request.body as PredictBody;
-        const batch = Array.isArray(body.data);
-        const instances = batch ? (body.data as InstanceBody[]) : [body.data as InstanceBody];
-        const params = paramsOf(kind, body);
-        if (instances.length * params.nSamples <= heavyWork) {
-          let answers: InstanceAnswer[];
-          try {
-            answers = answerAll(model.predictor, instances, params);
-          } catch (err) {
-            throw err instanceof NonFiniteAnswer ? nonFinite(err, batch) : err;
-          }
-          return reply.send(responseBody(kind, answers, batch, params.nSamples));
-        }
+        const prepared = prepareRequest(model, kind, request.body);
+        if (isLight(prepared, heavyWork)) return reply.send(answerHere(model, kind, prepared));
+        const { instances, batch, params } = prepared;
         const work = pool === null ? answerYielding(model, instances, params) : pool.run(model.transfer, instances, params);
         return work.then(
           (answers) => responseBody(kind, answers, batch, params.nSamples),

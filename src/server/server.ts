@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import { openStore, parseModelRef, DEFAULT_STORE_URI, type OpenStoreOptions } from "../artifact/store.js";
 import { BayesServeError } from "../errors.js";
 import { buildApp } from "./app.js";
+import type { FastLane } from "./fast-lane.js";
 import { createLogger, type LogLevel } from "./logging.js";
 import { ModelHolder, type LoadedModel } from "./model-holder.js";
 import type { DestinationStream } from "pino";
@@ -34,6 +35,8 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** One log line per request (default true). */
   accessLog?: boolean;
+  /** Light, valid predictions answered without Fastify's request lifecycle (fast-lane.ts); default true. */
+  fastLane?: boolean;
   /** Keep running (not ready) when no model can be loaded at start, and load one when it appears; default false: fail. */
   waitForModel?: boolean;
   /** Install SIGTERM/SIGINT handlers that shut down gracefully and exit the process (default true). */
@@ -54,6 +57,8 @@ export interface RunningServer {
   logger: Logger;
   /** The model serving when startServer resolved (null only with waitForModel and nothing loadable yet). */
   model: LoadedModel | null;
+  /** The fast lane (fast-lane.ts), unless switched off. */
+  fastLane: FastLane | null;
   /** Stops accepting, finishes in-flight requests, stops polling and the workers. Does not exit the process. */
   close(): Promise<void>;
 }
@@ -86,6 +91,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     workers: options.workers,
     bodyLimit: options.bodyLimit,
     accessLog: options.accessLog,
+    fastLane: options.fastLane !== false,
   });
   const { app } = built;
 
@@ -163,5 +169,5 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     process.once("SIGINT", onSignal);
   }
 
-  return { url, app, holder, logger, model, close };
+  return { url, app, holder, logger, model, fastLane: built.fastLane, close };
 }

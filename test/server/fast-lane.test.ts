@@ -1,0 +1,127 @@
+// The fast lane (src/server/fast-lane.ts) answers light, valid predictions without Fastify's request lifecycle. Over
+// real HTTP, every answer must be the one Fastify gives for the same request (inject, which never reaches the lane):
+// the same status, content type and body — seeded, so the numbers are comparable — for the happy path it takes and
+// for every request it leaves or hands back to Fastify; and the metrics must count both alike.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startServer, type RunningServer } from "../../src/server/server.js";
+import { EXPECTED_ROUTE_HOOKS, fastLaneBlocker } from "../../src/server/fast-lane.js";
+import { LogCapture, storeWithSeedModel, type TempStore } from "./fixtures.js";
+
+let store: TempStore & { version: string };
+let server: RunningServer;
+
+beforeAll(async () => {
+  store = await storeWithSeedModel();
+  server = await startServer({ model: store.dir, port: 0, host: "127.0.0.1", pollInterval: 0, handleSignals: false, logStream: new LogCapture().stream, workers: 1, bodyLimit: 4096 });
+});
+
+afterAll(async () => {
+  await server.close();
+  store.cleanup();
+});
+
+interface Case {
+  name: string;
+  path?: string;
+  body: string;
+  type?: string;
+  /** True when the fast lane itself should answer. */
+  fast: boolean;
+}
+
+const SEEDED = (extra: Record<string, unknown> = {}, data: unknown = { x: 5, category: 2 }): string => JSON.stringify({ data, algo_param: { seed: 42, ...(extra.algo_param as object) }, ...extra, ...(extra.algo_param ? { algo_param: { seed: 42, ...(extra.algo_param as object) } } : {}) });
+
+const CASES: Case[] = [
+  { name: "interval, seeded", body: SEEDED(), fast: true },
+  { name: "point, seeded", path: "/predict/v1.0.0/point", body: SEEDED(), fast: true },
+  { name: "density, seeded, 7 bins", path: "/predict/v1.0.0/density", body: SEEDED({ bins: 7 }), fast: true },
+  { name: "interval, batch, hdi 0.8", body: SEEDED({ hdi_probability: 0.8 }, [{ x: 1, category: 0 }, { x: 5.5, category: 2 }, { x: -3, category: 1 }]), fast: true },
+  { name: "charset in the content type", body: SEEDED(), type: "application/json; charset=utf-8", fast: true },
+  { name: "category outside the levels (422)", body: SEEDED({}, { x: 5, category: 7 }), fast: false },
+  { name: "missing field (422)", body: '{"data": {"x": 5}}', fast: false },
+  { name: "n_samples 0 (422)", body: SEEDED({ algo_param: { n_samples: 0 } }), fast: false },
+  { name: "NaN literal (422)", body: '{"data": {"x": NaN, "category": 2}}', fast: false },
+  { name: "malformed JSON (400)", body: '{"data": {"x": 5,', fast: false },
+  { name: "__proto__ key (400)", body: '{"data": {"x": 5, "category": 2}, "__proto__": {"a": 1}}', fast: false },
+  { name: "escaped key", body: '{"d\\u0061ta": {"x": 5, "category": 2}, "algo_param": {"seed": 3}}', fast: false },
+  { name: "wrong content type (415)", body: SEEDED(), type: "text/plain", fast: false },
+  { name: "body over the limit (413)", body: JSON.stringify({ data: Array.from({ length: 400 }, () => ({ x: 1, category: 1 })) }), fast: false },
+  { name: "heavy request (the worker)", body: SEEDED({ algo_param: { n_samples: 30_000 } }), fast: false },
+  { name: "unknown route (404)", path: "/predict/v1.0.0/nothing", body: SEEDED(), fast: false },
+];
+
+async function overHttp(c: Case): Promise<{ status: number; type: string | null; body: string }> {
+  const r = await fetch(`${server.url}${c.path ?? "/predict/v1.0.0/interval"}`, { method: "POST", headers: { "content-type": c.type ?? "application/json" }, body: c.body });
+  return { status: r.status, type: r.headers.get("content-type"), body: await r.text() };
+}
+
+async function viaInject(c: Case): Promise<{ status: number; type: string | null; body: string }> {
+  const r = await server.app.inject({ method: "POST", url: c.path ?? "/predict/v1.0.0/interval", headers: { "content-type": c.type ?? "application/json" }, payload: c.body });
+  return { status: r.statusCode, type: (r.headers["content-type"] as string | undefined) ?? null, body: r.body };
+}
+
+describe("the fast lane", () => {
+  it("engages for the app as built: the prediction routes' only hook is the metrics count", async () => {
+    await overHttp(CASES[0]);
+    expect(server.fastLane).not.toBeNull();
+    expect(server.fastLane!.blocker).toBeNull();
+    expect(fastLaneBlocker(server.app)).toBeNull();
+    // If this fails, a hook was added to the prediction routes: the fast lane must do what it does, or be switched off
+    // for it, and EXPECTED_ROUTE_HOOKS updated.
+    const table = server.app.printRoutes({ includeHooks: true, commonPrefix: false });
+    expect(table).toContain(EXPECTED_ROUTE_HOOKS[0]);
+  });
+
+  for (const c of CASES) {
+    it(`answers as Fastify does: ${c.name}`, async () => {
+      const before = server.fastLane!.answered;
+      const http = await overHttp(c);
+      const fastified = await viaInject(c);
+      expect(server.fastLane!.answered - before, "answered by the fast lane").toBe(c.fast ? 1 : 0);
+      expect(http.status).toBe(fastified.status);
+      expect(http.type).toBe(fastified.type);
+      expect(http.body).toBe(fastified.body);
+      expect(http.status).toBeLessThan(500);
+    });
+  }
+
+  it("counts its requests in /metrics like Fastify's, by route and status", async () => {
+    const count = async (): Promise<number> => {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      const line = text.split("\n").find((l) => l.startsWith("bayes_serve_http_requests_total{") && l.includes('route="/predict/v1.0.0/point"') && l.includes('status_code="200"'));
+      return line === undefined ? 0 : Number(line.split(" ").pop());
+    };
+    const before = await count();
+    for (let i = 0; i < 5; i++) await overHttp({ name: "", path: "/predict/v1.0.0/point", body: '{"data": {"x": 1, "category": 1}}', fast: true });
+    expect((await count()) - before).toBe(5);
+  });
+
+  it("leaves every request to Fastify while each is to be logged (--log-level debug), so none goes unlogged", async () => {
+    const logs = new LogCapture();
+    const debug = await startServer({ model: store.dir, port: 0, host: "127.0.0.1", pollInterval: 0, handleSignals: false, logStream: logs.stream, logLevel: "debug", workers: 0 });
+    try {
+      const r = await fetch(`${debug.url}/predict/v1.0.0/interval`, { method: "POST", headers: { "content-type": "application/json", "x-request-id": "fast-lane-test" }, body: CASES[0].body });
+      expect(r.status).toBe(200);
+      await debug.close();
+      expect(debug.fastLane!.answered).toBe(0);
+      expect(logs.lines.some((l) => l.msg === "request" && l.reqId === "fast-lane-test" && l.status === 200)).toBe(true);
+    } finally {
+      await debug.close();
+    }
+  });
+
+  it("is off when switched off, and the answers are the same", async () => {
+    const off = await startServer({ model: store.dir, port: 0, host: "127.0.0.1", pollInterval: 0, handleSignals: false, logStream: new LogCapture().stream, workers: 0, fastLane: false });
+    try {
+      expect(off.fastLane).toBeNull();
+      const request = { method: "POST", headers: { "content-type": "application/json" }, body: CASES[0].body };
+      const [slow, fast] = await Promise.all([fetch(`${off.url}/predict/v1.0.0/interval`, request), fetch(`${server.url}/predict/v1.0.0/interval`, request)]);
+      expect(await fast.text()).toBe(await slow.text());
+      // The same headers, the connection's included (Fastify's keep-alive timeout, not Node's default).
+      const headers = (r: Response): [string, string][] => [...r.headers.entries()].filter(([k]) => k !== "date");
+      expect(headers(fast)).toEqual(headers(slow));
+    } finally {
+      await off.close();
+    }
+  });
+});
