@@ -156,8 +156,9 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
       bodyLimit,
       heavyWork: options.heavyWork ?? DEFAULT_HEAVY_WORK,
       recorderFor: (path) => requests.forRoute(path),
-      // Fastify's while closing (its 503) and while each request is to be logged (its access line).
-      engaged: () => !closing && !(accessLog && debugOn()),
+      // Fastify's while closing (its 503; `listening` turns false when app.close() is called directly) and while each
+      // request is to be logged (its access line).
+      engaged: () => !closing && app.server.listening && !(accessLog && debugOn()),
     });
   }
   return {

@@ -42,6 +42,8 @@ export interface FastLane {
   readonly answered: number;
   /** Why the fast lane is off (read on the first prediction request), or null. */
   readonly blocker: string | null;
+  /** Resolves once every request taken has its body (and is answered, or with Fastify), or its client has gone. */
+  drained(): Promise<void>;
 }
 
 /** The hooks of a prediction route that the fast lane stands in for: the metrics plugin's count (metrics.ts). */
@@ -56,25 +58,52 @@ const JSON_TYPES = new Set(["application/json", "application/json; charset=utf-8
  */
 const SUSPECT = /__proto__|constructor|\\/;
 
+/** What Fastify answers (lib/route.js, return503OnClosing) to a request that reaches it while it closes. */
+const CLOSING_BODY = '{"error":"Service Unavailable","message":"Service Unavailable","statusCode":503}';
+
 /** Response headers that belong to the connection, not the answer: Node sets its own. */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "date"]);
 
 /**
- * Why the fast lane must stay off, or null: the hooks Fastify would run for each prediction route (from its route
- * table, `printRoutes({ includeHooks: true })`, once the app is ready) must be EXPECTED_ROUTE_HOOKS and nothing else.
+ * Why the fast lane must stay off, or null. Read from Fastify's table of POST routes with their hooks
+ * (`printRoutes({ includeHooks: true, commonPrefix: false, method: "POST" })`, once the app is ready): each prediction
+ * route must stand there once, at the top level of the tree (nothing nests it, so the line is its whole path), with
+ * no constraints, and with EXPECTED_ROUTE_HOOKS as its only hooks. Anything else — a hook added to it, a constrained
+ * twin, a route it nests under, a format this does not know — keeps the lane off: never a skipped hook.
  */
 export function fastLaneBlocker(app: FastifyInstance): string | null {
-  // The table is a tree: a route's line holds the part of its path below its parent's, then its hooks, one a line.
   const lines = app.printRoutes({ includeHooks: true, commonPrefix: false, method: "POST" }).split("\n");
+  const found = new Map<string, string[]>();
+  let current: string[] | null = null;
+  for (const line of lines) {
+    if (line.trim() === "") continue;
+    const hook = /^[│ ]*• (.+)$/.exec(line);
+    if (hook !== null) {
+      current?.push(hook[1]);
+      continue;
+    }
+    const route = /^[├└]── (\S+) \((.+)\)(.*)$/.exec(line);
+    const mentions = [...PREDICTION_KINDS].some((kind) => line.includes(`/${kind}`));
+    if (route === null) {
+      if (mentions) return `a prediction route nested in Fastify's route table: ${line.trim()}`;
+      current = null; // some other route, nested under another
+      continue;
+    }
+    const [, path, , rest] = route;
+    const isOurs = PREDICTION_KINDS.some((kind) => path === `${PREDICT_PREFIX}/${kind}`);
+    if (!isOurs) {
+      if (mentions && path.startsWith(PREDICT_PREFIX)) return `another POST route beside the prediction routes: ${line.trim()}`;
+      current = null;
+      continue;
+    }
+    if (rest.trim() !== "" || found.has(path)) return `POST ${path} has constraints or a twin: ${line.trim()}`;
+    current = [];
+    found.set(path, current);
+  }
   for (const kind of PREDICTION_KINDS) {
     const path = `${PREDICT_PREFIX}/${kind}`;
-    const at = lines.findIndex((l) => {
-      const m = /^[\s│├└─]*(.+) \(POST\)$/.exec(l);
-      return m !== null && m[1].endsWith(kind) && path.endsWith(m[1]);
-    });
-    if (at < 0) return `no route POST ${path} in Fastify's route table`;
-    const hooks: string[] = [];
-    for (let i = at + 1; i < lines.length && lines[i].includes("•"); i++) hooks.push(lines[i].slice(lines[i].indexOf("•") + 1).trim());
+    const hooks = found.get(path);
+    if (hooks === undefined) return `no route POST ${path} at the top of Fastify's route table`;
     if (hooks.join("\n") !== EXPECTED_ROUTE_HOOKS.join("\n")) return `POST ${path} has the hooks ${JSON.stringify(hooks)}`;
   }
   return null;
@@ -93,10 +122,24 @@ export function createFastLane(options: FastLaneOptions): FastLane {
   let blocker: string | null | undefined;
   let answered = 0;
 
+  // Requests taken whose body is still arriving. The server's close() waits for them (drained) before it closes
+  // Fastify: once closing, Fastify's inject refuses work, and such a request may yet need it. (A request handed to
+  // inject before then is Fastify's in-flight request like any other: it finishes.)
+  let reading = 0;
+  let waiting: (() => void)[] = [];
+  const doneReading = (): void => {
+    reading--;
+    if (reading === 0 && waiting.length > 0) {
+      for (const resolve of waiting) resolve();
+      waiting = [];
+    }
+  };
+
   /** Fastify answers a request whose body has been read already; its response is copied to the client. */
-  const viaFastify = (req: IncomingMessage, res: ServerResponse, body: string): void => {
+  const viaFastify = (req: IncomingMessage, res: ServerResponse, raw: Buffer): void => {
     app
-      .inject({ method: "POST", url: req.url as string, headers: req.headers, payload: body, remoteAddress: req.socket.remoteAddress })
+      // The raw bytes: the client's Content-Length counts them, and Fastify decodes them as it always does.
+      .inject({ method: "POST", url: req.url as string, headers: req.headers, payload: raw, remoteAddress: req.socket.remoteAddress })
       .then(
         (r) => {
           const headers: OutgoingHttpHeaders = {};
@@ -105,26 +148,29 @@ export function createFastLane(options: FastLaneOptions): FastLane {
           res.end(r.rawPayload);
         },
         () => {
-          // inject fails only when the app is closing under it: what Fastify answers then.
-          if (!res.headersSent) res.writeHead(503, { "content-type": "application/json; charset=utf-8" });
-          res.end('{"detail":"Service Unavailable"}');
+          // inject refuses only once Fastify has begun to close (app.close() called directly, not by the server's
+          // close(), which drains the lane first): Fastify's own answer to a request that arrives then.
+          if (!res.headersSent) res.writeHead(503, { "content-type": "application/json", connection: "close" });
+          res.end(CLOSING_BODY);
         },
       )
       // Nothing left to tell the client (its socket is gone, say): close rather than leave a rejection unhandled.
       .catch(() => res.destroy());
   };
 
-  const answer = (route: { kind: PredictionKind; serialize: Serializer; record: Recorder }, req: IncomingMessage, res: ServerResponse, body: string, started: number): void => {
+  const answer = (route: { kind: PredictionKind; serialize: Serializer; record: Recorder }, req: IncomingMessage, res: ServerResponse, raw: Buffer, started: number): void => {
     const model = holder.current;
-    if (model === null || SUSPECT.test(body)) return viaFastify(req, res, body);
+    // Decoded as Fastify decodes a JSON body (utf8, a bad sequence becoming U+FFFD).
+    const body = raw.toString("utf8");
+    if (model === null || SUSPECT.test(body)) return viaFastify(req, res, raw);
     let text: string;
     try {
       const prepared = prepareRequest(model, route.kind, JSON.parse(body));
-      if (!isLight(prepared, heavyWork)) return viaFastify(req, res, body);
+      if (!isLight(prepared, heavyWork)) return viaFastify(req, res, raw);
       text = route.serialize(answerHere(model, route.kind, prepared));
     } catch {
       // Malformed JSON, a validation error, non-finite samples: Fastify says which, as it always does.
-      return viaFastify(req, res, body);
+      return viaFastify(req, res, raw);
     }
     res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
     res.end(text);
@@ -139,6 +185,9 @@ export function createFastLane(options: FastLaneOptions): FastLane {
     get blocker() {
       return blocker ?? null;
     },
+    drained() {
+      return reading === 0 ? Promise.resolve() : new Promise<void>((resolve) => waiting.push(resolve));
+    },
     handle(req, res) {
       if (req.method !== "POST") return false;
       if (blocker === undefined) blocker = fastLaneBlocker(app); // (not ??=: null is the answer "none")
@@ -150,14 +199,23 @@ export function createFastLane(options: FastLaneOptions): FastLane {
       const length = Number(req.headers["content-length"]);
       if (!(length > 0 && length <= bodyLimit) || req.headers["transfer-encoding"] !== undefined) return false;
       const started = performance.now();
-      let body = "";
-      req.setEncoding("utf8");
-      req.on("data", (chunk: string) => {
-        body += chunk;
+      reading++;
+      const chunks: Buffer[] = [];
+      let received = 0;
+      req.on("data", (chunk: Buffer) => {
+        chunks.push(chunk);
+        received += chunk.length;
       });
-      req.on("end", () => answer(route, req, res, body, started));
+      req.on("end", () => {
+        // Answered, or handed to inject, before the count drops: close() cannot get between the two.
+        answer(route, req, res, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received), started);
+        doneReading();
+      });
       // A client gone mid-body: Node closes the socket; there is nothing to answer.
       req.on("error", () => undefined);
+      req.on("close", () => {
+        if (!req.complete) doneReading();
+      });
       return true;
     },
   };

@@ -100,6 +100,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     closed ??= (async () => {
       built.beginClosing();
       await holder.stop();
+      // The fast lane takes no new request from here; those whose body is still arriving may need Fastify yet.
+      await built.fastLane?.drained();
       // app.close() stops accepting and closes the keep-alive connections idle at that moment; a connection whose
       // request finishes later would otherwise stay open until its keep-alive timeout. Close those as they go idle.
       const sweep = setInterval(() => app.server.closeIdleConnections(), 25);

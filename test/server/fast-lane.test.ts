@@ -2,9 +2,13 @@
 // real HTTP, every answer must be the one Fastify gives for the same request (inject, which never reaches the lane):
 // the same status, content type and body — seeded, so the numbers are comparable — for the happy path it takes and
 // for every request it leaves or hands back to Fastify; and the metrics must count both alike.
+import { connect } from "node:net";
+import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../../src/server/server.js";
 import { EXPECTED_ROUTE_HOOKS, fastLaneBlocker } from "../../src/server/fast-lane.js";
+import { metricsPlugin, RequestMetrics } from "../../src/server/metrics.js";
+import type { ModelHolder } from "../../src/server/model-holder.js";
 import { LogCapture, storeWithSeedModel, type TempStore } from "./fixtures.js";
 
 let store: TempStore & { version: string };
@@ -23,7 +27,7 @@ afterAll(async () => {
 interface Case {
   name: string;
   path?: string;
-  body: string;
+  body: string | Buffer;
   type?: string;
   /** True when the fast lane itself should answer. */
   fast: boolean;
@@ -40,6 +44,8 @@ const CASES: Case[] = [
   { name: "content type in capitals", body: SEEDED(), type: "Application/JSON; Charset=UTF-8", fast: true },
   { name: "another charset", body: SEEDED(), type: "application/json; charset=latin1", fast: false },
   { name: "query string", path: "/predict/v1.0.0/interval?debug=1", body: SEEDED(), fast: false },
+  // Not UTF-8 (0xFF): decoded to U+FFFD as Fastify decodes it, and given to Fastify as the bytes that came.
+  { name: "a byte that is not UTF-8 (422)", body: Buffer.concat([Buffer.from('{"data": {"x": 5, "category": "'), Buffer.from([0xff]), Buffer.from('"}}')]), fast: false },
   { name: "category outside the levels (422)", body: SEEDED({}, { x: 5, category: 7 }), fast: false },
   { name: "missing field (422)", body: '{"data": {"x": 5}}', fast: false },
   { name: "n_samples 0 (422)", body: SEEDED({ algo_param: { n_samples: 0 } }), fast: false },
@@ -53,8 +59,11 @@ const CASES: Case[] = [
   { name: "unknown route (404)", path: "/predict/v1.0.0/nothing", body: SEEDED(), fast: false },
 ];
 
+/** A body fetch sends as it is, bytes included. */
+const sendable = (body: string | Buffer): string | Blob => (typeof body === "string" ? body : new Blob([new Uint8Array(body)]));
+
 async function overHttp(c: Case): Promise<{ status: number; type: string | null; body: string }> {
-  const r = await fetch(`${server.url}${c.path ?? "/predict/v1.0.0/interval"}`, { method: "POST", headers: { "content-type": c.type ?? "application/json" }, body: c.body });
+  const r = await fetch(`${server.url}${c.path ?? "/predict/v1.0.0/interval"}`, { method: "POST", headers: { "content-type": c.type ?? "application/json" }, body: sendable(c.body) });
   return { status: r.status, type: r.headers.get("content-type"), body: await r.text() };
 }
 
@@ -103,7 +112,7 @@ describe("the fast lane", () => {
     const logs = new LogCapture();
     const debug = await startServer({ model: store.dir, port: 0, host: "127.0.0.1", pollInterval: 0, handleSignals: false, logStream: logs.stream, logLevel: "debug", workers: 0 });
     try {
-      const r = await fetch(`${debug.url}/predict/v1.0.0/interval`, { method: "POST", headers: { "content-type": "application/json", "x-request-id": "fast-lane-test" }, body: CASES[0].body });
+      const r = await fetch(`${debug.url}/predict/v1.0.0/interval`, { method: "POST", headers: { "content-type": "application/json", "x-request-id": "fast-lane-test" }, body: sendable(CASES[0].body) });
       expect(r.status).toBe(200);
       await debug.close();
       expect(debug.fastLane!.answered).toBe(0);
@@ -113,11 +122,33 @@ describe("the fast lane", () => {
     }
   });
 
+  it("finishes a request whose body is still arriving when the server closes, as Fastify would", async () => {
+    const s = await startServer({ model: store.dir, port: 0, host: "127.0.0.1", pollInterval: 0, handleSignals: false, logStream: new LogCapture().stream, workers: 1 });
+    const { port } = new URL(s.url);
+    // Headers and a few bytes, then close(), then the rest: a 422 (Fastify's, through inject) and a heavy request.
+    const answers = Promise.all(
+      ['{"data": {"x": 5, "category": 7}}', '{"data": {"x": 5, "category": 2}, "algo_param": {"n_samples": 30000, "seed": 1}}'].map(
+        (body) =>
+          new Promise<string>((resolve) => {
+            const socket = connect(Number(port), "127.0.0.1");
+            let response = "";
+            socket.on("data", (d: Buffer) => (response += d.toString()));
+            socket.on("close", () => resolve(response.split("\r\n")[0]));
+            socket.write(`POST /predict/v1.0.0/interval HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`);
+            setTimeout(() => socket.write(body.slice(5)), 150);
+          }),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    await s.close();
+    expect(await answers).toEqual(["HTTP/1.1 422 Unprocessable Entity", "HTTP/1.1 200 OK"]);
+  });
+
   it("is off when switched off, and the answers are the same", async () => {
     const off = await startServer({ model: store.dir, port: 0, host: "127.0.0.1", pollInterval: 0, handleSignals: false, logStream: new LogCapture().stream, workers: 0, fastLane: false });
     try {
       expect(off.fastLane).toBeNull();
-      const request = { method: "POST", headers: { "content-type": "application/json" }, body: CASES[0].body };
+      const request = { method: "POST", headers: { "content-type": "application/json" }, body: sendable(CASES[0].body) };
       const [slow, fast] = await Promise.all([fetch(`${off.url}/predict/v1.0.0/interval`, request), fetch(`${server.url}/predict/v1.0.0/interval`, request)]);
       expect(await fast.text()).toBe(await slow.text());
       // The same headers, the connection's included (Fastify's keep-alive timeout, not Node's default).
@@ -126,5 +157,33 @@ describe("the fast lane", () => {
     } finally {
       await off.close();
     }
+  });
+});
+
+describe("fastLaneBlocker", () => {
+  const holder = { current: null, onSwap: () => undefined, onFailure: () => undefined } as unknown as ModelHolder;
+  async function app(variant: "plain" | "auth" | "decoy" | "constrained"): Promise<FastifyInstance> {
+    const a = Fastify();
+    await a.register(metricsPlugin, { holder, requests: new RequestMetrics(), processMetrics: false });
+    if (variant === "decoy") {
+      a.post("/predict", async () => "batch");
+      for (const k of ["point", "interval", "density"]) a.post(`/predict/${k}`, async () => "alias");
+    }
+    await a.register(async (scope) => {
+      if (variant === "auth" || variant === "decoy") scope.addHook("onRequest", async function auth() {});
+      for (const k of ["point", "interval", "density"]) scope.post(`/predict/v1.0.0/${k}`, async () => k);
+    });
+    if (variant === "constrained") a.post("/predict/v1.0.0/interval", { constraints: { version: "2.0.0" } }, async () => "v2");
+    await a.ready();
+    return a;
+  }
+
+  it("lets the lane engage only where the routes' one hook is the metrics count", async () => {
+    expect(fastLaneBlocker(await app("plain"))).toBeNull();
+    expect(fastLaneBlocker(await app("auth"))).toMatch(/has the hooks .*auth/);
+    // Routes that nest ours in the table (their lines then show only part of the path), with auth added: blocked.
+    expect(fastLaneBlocker(await app("decoy"))).toMatch(/nested/);
+    // A constrained twin (another handler for some requests to the same path): blocked.
+    expect(fastLaneBlocker(await app("constrained"))).not.toBeNull();
   });
 });
