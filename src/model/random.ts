@@ -87,11 +87,6 @@ export class Rng {
     return r - Math.floor(r / n) * n;
   }
 
-  /** out[0..n) = n integers uniform on 0..bound-1, as n calls of int(bound): a chunk's row picks in one pass. */
-  fillInt(out: Int32Array, n: number, bound: number): void {
-    for (let i = 0; i < n; i++) out[i] = this.int(bound);
-  }
-
   /**
    * Standard normal by the ziggurat method (Marsaglia & Tsang 2000) with 256 layers and 64 random bits a draw —
    * 8 for the layer, 1 for the sign, 52 for the value — as numpy's Generator.standard_normal does, so that the

@@ -4,7 +4,7 @@
 // that one kind of request took 15.3 % off the CPU per request (bench/service-ab.ts, median of 6 rounds, 2026-12-01).
 //
 // The answer is Fastify's, bit for bit: the same validators (the loaded model's), the same computation
-// (predict-routes.ts: prepareRequest, answerHere) and the same serializer (compiled from the same response schema).
+// (predict-routes.ts: prepareRequest, answerHere) and the same serializer (PREDICTION_SERIALIZERS).
 // Anything else goes to Fastify untouched when it can be decided from the headers (other routes and methods, another
 // content type, no or too large a Content-Length, the server closing, per-request logging on); when it can only be
 // decided from the body (malformed or suspicious JSON, a validation error, a heavy request, no model, non-finite
@@ -16,10 +16,10 @@
 // hook for auth or rate limits turns the fast lane off rather than being skipped.
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { FastifyInstance } from "fastify";
-import { compileNumericSerializer, type Serializer } from "./serialize.js";
+import type { Serializer } from "./serialize.js";
 import type { ModelHolder } from "./model-holder.js";
-import { answerHere, isLight, prepareRequest } from "./predict-routes.js";
-import { PREDICT_PREFIX, PREDICTION_KINDS, responseSchema, type PredictionKind } from "./schemas.js";
+import { answerHere, isLight, PREDICTION_SERIALIZERS, prepareRequest } from "./predict-routes.js";
+import { PREDICT_PREFIX, PREDICTION_KINDS, type PredictionKind } from "./schemas.js";
 
 /** Records one answered request (the metrics plugin's recorder for the route). */
 type Recorder = (method: string, status: number, ms: number) => void;
@@ -83,7 +83,7 @@ export function fastLaneBlocker(app: FastifyInstance): string | null {
       continue;
     }
     const route = /^[├└]── (\S+) \((.+)\)(.*)$/.exec(line);
-    const mentions = [...PREDICTION_KINDS].some((kind) => line.includes(`/${kind}`));
+    const mentions = PREDICTION_KINDS.some((kind) => line.includes(`/${kind}`));
     if (route === null) {
       if (mentions) return `a prediction route nested in Fastify's route table: ${line.trim()}`;
       current = null; // some other route, nested under another
@@ -114,9 +114,7 @@ export function createFastLane(options: FastLaneOptions): FastLane {
   const routes = new Map<string, { kind: PredictionKind; serialize: Serializer; record: Recorder }>();
   for (const kind of PREDICTION_KINDS) {
     const path = `${PREDICT_PREFIX}/${kind}`;
-    const serialize = compileNumericSerializer(responseSchema(kind));
-    if (serialize === null) throw new Error(`fast lane: no serializer for the ${kind} response`);
-    routes.set(path, { kind, serialize, record: options.recorderFor(path) });
+    routes.set(path, { kind, serialize: PREDICTION_SERIALIZERS[kind], record: options.recorderFor(path) });
   }
   // Read on the first request: Fastify settles each route's hooks when the app becomes ready.
   let blocker: string | null | undefined;

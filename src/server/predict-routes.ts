@@ -5,11 +5,10 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import fastJsonStringify from "fast-json-stringify";
 import { answerAll, answerInstance, NonFiniteAnswer, responseBody, type InstanceAnswer, type PredictParams, type PredictResponse } from "./compute.js";
-import type { TSchema } from "@sinclair/typebox";
 import { HttpProblem, unprocessable } from "./errors.js";
 import type { LoadedModel, ModelHolder } from "./model-holder.js";
 import type { SamplingPool } from "./sampling-pool.js";
-import { compileNumericSerializer } from "./serialize.js";
+import { compileNumericSerializer, type Serializer } from "./serialize.js";
 import {
   DEFAULT_BINS,
   DEFAULT_HDI_PROBABILITY,
@@ -44,10 +43,25 @@ const SUMMARIES: Record<PredictionKind, [string, string]> = {
 };
 
 const noValidation = (): ((data: unknown) => boolean) => () => true;
-/** The predictions' bodies (numbers) by serialize.ts, the error bodies by fast-json-stringify, as elsewhere. */
+
+/**
+ * Each endpoint's 200 body writer, compiled once from its response schema (serialize.ts): the route and the fast lane
+ * (fast-lane.ts) both write with these, so their bytes are the same.
+ */
+export const PREDICTION_SERIALIZERS = Object.fromEntries(
+  PREDICTION_KINDS.map((kind) => {
+    const serialize = compileNumericSerializer(responseSchema(kind));
+    if (serialize === null) throw new Error(`no compiled serializer for the ${kind} response schema`);
+    return [kind, serialize];
+  }),
+) as Record<PredictionKind, Serializer>;
+
+/** The 200 body by PREDICTION_SERIALIZERS, the error bodies by fast-json-stringify, as elsewhere. */
 // (Fastify calls it once per response status, with that status's schema, though its types say the route's schema.)
-const responseSerializer = ({ schema }: { schema: unknown }): ((data: unknown) => string) =>
-  compileNumericSerializer(schema as TSchema) ?? fastJsonStringify(schema as unknown as Parameters<typeof fastJsonStringify>[0]);
+const responseSerializer =
+  (kind: PredictionKind) =>
+  ({ schema, httpStatus }: { schema: unknown; httpStatus?: string }): ((data: unknown) => string) =>
+    httpStatus === "200" ? PREDICTION_SERIALIZERS[kind] : fastJsonStringify(schema as Parameters<typeof fastJsonStringify>[0]);
 
 function paramsOf(kind: PredictionKind, body: PredictBody): PredictParams {
   return {
@@ -122,7 +136,7 @@ export const predictRoutes: FastifyPluginAsync<PredictRoutesOptions> = async (ap
       {
         // Validation is the loaded model's (see validation.ts), so Fastify's own is switched off for this route.
         validatorCompiler: noValidation,
-        serializerCompiler: responseSerializer,
+        serializerCompiler: responseSerializer(kind),
         schema: {
           tags: ["predict"],
           summary,
