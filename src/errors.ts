@@ -5,6 +5,7 @@ export type ErrorCode =
   | "DATA_MISSING"
   | "DATA_SHAPE"
   | "DATA_VALUE"
+  | "DISTRIBUTION_ARGUMENT"
   | "SAMPLER_DIVERGED"
   | "SAMPLER_STEPSIZE"
   | "CSV_FORMAT"

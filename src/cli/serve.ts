@@ -2,7 +2,15 @@
 // [--log-level info]`: the prediction service (src/server). `startServer` is exported for `bayes-serve start`.
 import { type Command, InvalidArgumentError } from "commander";
 import { DEFAULT_STORE_URI } from "../artifact/store.js";
-import { DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_POLL_INTERVAL_SECONDS, DEFAULT_PORT, LOG_LEVELS, type LogLevel } from "../server/constants.js";
+import {
+  DEFAULT_HOST,
+  DEFAULT_LIMITS,
+  DEFAULT_POLL_INTERVAL_SECONDS,
+  DEFAULT_PORT,
+  DEFAULT_REQUEST_TIMEOUT_SECONDS,
+  LOG_LEVELS,
+  type LogLevel,
+} from "../server/constants.js";
 import type { RunningServer, ServerOptions } from "../server/server.js";
 
 export type { RunningServer, ServerOptions };
@@ -47,6 +55,7 @@ interface ServeFlags {
   maxBatch: number;
   logLevel: LogLevel;
   workers: number;
+  requestTimeout: number;
   accessLog: boolean;
   fastLane: boolean;
   waitForModel?: boolean;
@@ -64,6 +73,7 @@ export function register(program: Command): void {
     .option("--max-bins <n>", "largest number of density bins", integer("--max-bins", 1, 1_000_000), DEFAULT_LIMITS.maxBins)
     .option("--max-batch <n>", "largest number of instances in one request", integer("--max-batch", 1, 1_000_000), DEFAULT_LIMITS.maxBatch)
     .option("--workers <n>", "worker threads for heavy requests (0: on the event loop, between light ones)", integer("--workers", 0, 64), 1)
+    .option("--request-timeout <seconds>", "longest a heavy request may compute; it is then stopped and answered 503", integer("--request-timeout", 1, 3600), DEFAULT_REQUEST_TIMEOUT_SECONDS)
     .option("--no-access-log", "no log line per request (those are written at level debug; client and server errors are always logged)")
     .option("--no-fast-lane", "answer every prediction through Fastify's full request lifecycle (slower; the answers are the same)")
     .option("--wait-for-model", "start even when the store has no loadable model yet; become ready when one appears")
@@ -78,6 +88,7 @@ export function register(program: Command): void {
         maxBins: flags.maxBins,
         maxBatch: flags.maxBatch,
         workers: flags.workers,
+        requestTimeoutMs: flags.requestTimeout * 1000,
         accessLog: flags.accessLog,
         fastLane: flags.fastLane,
         waitForModel: flags.waitForModel === true,

@@ -85,3 +85,42 @@ export function histogram(values: ArrayLike<number>, bins: number): Histogram {
   }
   return { binMids, density, counts, edges };
 }
+
+/**
+ * The probability of each integer for integer-valued samples (a count or 0/1 likelihood's predictive draws): bins of
+ * unit width centred on the integers min..max, density = count / total — the mass of each value, which is also a
+ * density over unit-width bins, so the answer keeps np.histogram's meaning. When that range holds more than `maxBins`
+ * integers, each bin covers w = ⌈range / maxBins⌉ whole integers (edges at half-integers, so no integer straddles two
+ * bins) and its density is count / (w · total): the mean mass of its integers. Throws for a non-integer or non-finite
+ * value, or fewer than one bin.
+ */
+export function integerHistogram(values: ArrayLike<number>, maxBins: number): Histogram {
+  if (!Number.isInteger(maxBins) || maxBins < 1) throw new RangeError(`integerHistogram: maxBins must be a positive integer, got ${maxBins}`);
+  const n = values.length;
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (!Number.isInteger(v)) throw new RangeError(`integerHistogram: ${v} is not an integer`);
+    if (v < first) first = v;
+    if (v > last) last = v;
+  }
+  if (n === 0) first = last = 0;
+  const range = last - first + 1;
+  const width = Math.ceil(range / maxBins);
+  const bins = Math.ceil(range / width);
+  const counts = new Float64Array(bins);
+  for (let i = 0; i < n; i++) counts[Math.floor((values[i] - first) / width)] += 1;
+  const density = new Float64Array(bins);
+  const binMids = new Float64Array(bins);
+  const edges = new Float64Array(bins + 1);
+  for (let j = 0; j <= bins; j++) edges[j] = first - 0.5 + j * width;
+  for (let j = 0; j < bins; j++) {
+    density[j] = counts[j] / (width * n);
+    // The middle of the integers the bin holds (the last bin may hold fewer).
+    const lo = first + j * width;
+    const hi = Math.min(last, lo + width - 1);
+    binMids[j] = (lo + hi) / 2;
+  }
+  return { binMids, density, counts, edges };
+}

@@ -3,6 +3,7 @@
 import { BayesServeError } from "../errors.js";
 import type { DataDecl, ModelJSON, NodeJSON, ParamDecl } from "./graph.js";
 import { familyOf } from "./families.js";
+import { boundsProblem, type ValueBounds } from "./value-bounds.js";
 
 /** What users pass as data: numbers, arrays, typed arrays, or matrices as lists of rows. */
 export type DataValue = number | ArrayLike<number> | ArrayLike<ArrayLike<number>>;
@@ -123,6 +124,8 @@ function toBoundData(decl: DataDecl, raw: DataValue | undefined): BoundData {
     if (decl.kind === "category" && (v < 0 || v >= (decl.levels ?? 0)))
       fail("DATA_VALUE", `data "${name}"${shape.length ? `[${i}]` : ""} is ${v}: categories must be 0..${(decl.levels ?? 0) - 1}`);
   }
+  const declared = declaredBounds(decl);
+  if (declared !== null) checkValues(name, values, declared, "as declared");
   const ints = decl.kind === "float" ? null : narrowestIntegers(values);
   return { decl, values, ints, shape };
 }
@@ -146,6 +149,19 @@ function narrowestIntegers(values: Float64Array): IntegerData {
   return Int32Array.from(values);
 }
 
+/** A data input's declared bounds, or null when it declares none. */
+export function declaredBounds(decl: DataDecl): ValueBounds | null {
+  if (decl.lower === undefined && decl.upper === undefined) return null;
+  return { lower: decl.lower, upper: decl.upper };
+}
+
+function checkValues(name: string, values: Float64Array, bounds: ValueBounds, why: string): void {
+  for (let i = 0; i < values.length; i++) {
+    const problem = boundsProblem(bounds, values[i]);
+    if (problem !== null) fail("DATA_VALUE", `data "${name}"[${i}] is ${values[i]}: it ${problem} (${why})`);
+  }
+}
+
 function broadcast(json: ModelJSON, id: number, shapes: number[][], parts: number[]): number[] {
   let out: number[] = [];
   for (const p of parts) {
@@ -161,8 +177,16 @@ function broadcast(json: ModelJSON, id: number, shapes: number[][], parts: numbe
   return out;
 }
 
+export interface BindOptions {
+  /**
+   * Check observed data against its family's support (default true). The predictor binds placeholder targets for
+   * new instances, whose values mean nothing.
+   */
+  checkObserved?: boolean;
+}
+
 /** Resolve shapes and check the data against the model. */
-export function bindModel(json: ModelJSON, input: DataInput): BoundModel {
+export function bindModel(json: ModelJSON, input: DataInput, options: BindOptions = {}): BoundModel {
   const data = new Map<string, BoundData>();
   for (const decl of json.data) data.set(decl.name, toBoundData(decl, input[decl.name]));
 
@@ -300,11 +324,33 @@ export function bindModel(json: ModelJSON, input: DataInput): BoundModel {
     if (fam !== "MvNormal" && fam !== "Flat" && familyOf(fam).discrete) {
       if (dep[o.value]) fail("MODEL_DEFINITION", `observation "${o.name}": a discrete ${fam} must observe data`);
     }
+    if (options.checkObserved !== false) checkObservedValues(json, o, data);
   }
   for (const f of json.factors) {
     if (shapes[f.node].length > 1) fail("DATA_SHAPE", `factor "${f.name}": must be a scalar or a vector`);
   }
   return { json, data, shapes, dependsOnParams: dep, params, paramByName, dim };
+}
+
+/**
+ * Observed data must lie in its family's support — 0/1 for a Bernoulli, counts for a Poisson, positive values for a
+ * log-normal — and a binomial count must not exceed its trials: otherwise the log-density is −∞ everywhere and the
+ * sampler could only say that it found no starting point.
+ */
+function checkObservedValues(json: ModelJSON, o: ModelJSON["observes"][number], data: Map<string, BoundData>): void {
+  const valueNode = json.nodes[o.value];
+  if (valueNode.op !== "data" || o.dist.family === "MvNormal" || o.dist.family === "Flat") return;
+  const family = familyOf(o.dist.family);
+  const values = data.get(valueNode.name)!.values;
+  checkValues(valueNode.name, values, family.values, `observation "${o.name}" has a ${family.name} likelihood`);
+  if (family.name !== "BinomialLogit") return;
+  const trialsNode = json.nodes[o.dist.args[0]];
+  const trials = trialsNode.op === "const" ? Float64Array.of(trialsNode.value) : trialsNode.op === "data" ? data.get(trialsNode.name)!.values : null;
+  if (trials === null) return;
+  for (let i = 0; i < values.length; i++) {
+    const n = trials.length === 1 ? trials[0] : trials[i];
+    if (values[i] > n) fail("DATA_VALUE", `data "${valueNode.name}"[${i}] is ${values[i]}: it must not exceed its number of trials n = ${n} (observation "${o.name}")`);
+  }
 }
 
 function checkDist(json: ModelJSON, id: number, d: { family: string; args: number[] }, shapes: number[][], where?: string): void {

@@ -167,6 +167,12 @@ export interface DataOptions {
   levels?: number;
   kind?: DataKind;
   shape?: DataShape;
+  /**
+   * Inclusive bounds on every value, as Stan's `real<lower=0>`: declared once, they are checked in training data
+   * (naming the row) and in every prediction request (the HTTP schema's minimum/maximum), and shown in the docs.
+   */
+  lower?: number;
+  upper?: number;
 }
 
 export interface ParamOptions {
@@ -277,6 +283,21 @@ function defaultTransform(prior: Dist, options: ParamOptions, name: string): Tra
   return { kind: "identity" };
 }
 
+/** The declared bounds of a data input, checked: finite numbers, lower < upper, none on categories. */
+function dataBounds(name: string, kind: DataKind, options: DataOptions): { lower?: number; upper?: number } {
+  const out: { lower?: number; upper?: number } = {};
+  for (const side of ["lower", "upper"] as const) {
+    const v = options[side];
+    if (v === undefined) continue;
+    if (typeof v !== "number" || !Number.isFinite(v)) throw new BayesServeError("MODEL_DEFINITION", `data "${name}": ${side} must be a finite number (got ${String(v)})`);
+    if (kind === "category") throw new BayesServeError("MODEL_DEFINITION", `data "${name}": a category's values are 0..levels-1; it takes no ${side} bound`);
+    out[side] = v;
+  }
+  if (out.lower !== undefined && out.upper !== undefined && !(out.lower < out.upper))
+    throw new BayesServeError("MODEL_DEFINITION", `data "${name}": lower (${out.lower}) must be below upper (${out.upper})`);
+  return out;
+}
+
 /** Define a model. */
 export function model(name: string, define: (m: ModelBuilder) => void): Model {
   const g = new GraphBuilder();
@@ -291,14 +312,17 @@ export function model(name: string, define: (m: ModelBuilder) => void): Model {
         const same =
           (options.kind === undefined || options.kind === d.kind) &&
           (options.levels === undefined || options.levels === d.levels) &&
-          (options.shape === undefined || options.shape === d.shape);
+          (options.shape === undefined || options.shape === d.shape) &&
+          (options.lower === undefined || options.lower === d.lower) &&
+          (options.upper === undefined || options.upper === d.upper);
         if (!same) throw new BayesServeError("MODEL_DEFINITION", `data "${dataName}" is declared twice with different options`);
         return new Expr(g, existing.id);
       }
       g.claim(dataName, "data");
       if (kind === "category" && !(Number.isInteger(options.levels) && (options.levels ?? 0) >= 1))
         throw new BayesServeError("MODEL_DEFINITION", `data "${dataName}": levels must be a positive integer`);
-      const decl: DataDecl = { name: dataName, kind, shape, ...(kind === "category" ? { levels: options.levels } : {}) };
+      const bounds = dataBounds(dataName, kind, options);
+      const decl: DataDecl = { name: dataName, kind, shape, ...(kind === "category" ? { levels: options.levels } : {}), ...bounds };
       g.data.push(decl);
       const id = g.add({ op: "data", name: dataName }).id;
       dataNodes.set(dataName, { id, decl });

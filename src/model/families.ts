@@ -1,9 +1,12 @@
 // Each distribution family, written once as code templates: the log-density and its partial derivatives as
 // JavaScript expressions over the value `y` and the arguments. The compiler inlines them into fused loops; the
 // scalar functions used by the simulator and the tests are built from the same templates (scalar-logp.ts), so there is
-// one definition of every density. Random draws are plain functions over an Rng.
+// one definition of every density. So are the arguments' domain (what makes a distribution: σ > 0, a finite mean)
+// and the mean E[y | args]: the predictor inlines them, and `random` checks the domain before it draws.
+import { DistributionArgumentError } from "./distribution-argument.js";
 import type { FamilyName } from "./graph.js";
 import type { Rng } from "./random.js";
+import type { ValueBounds } from "./value-bounds.js";
 
 /** Where a family's value lives; decides the default constraint transform of a parameter with this prior. */
 export type Support = "real" | "positive" | "unit" | "bounded" | "count" | "binary";
@@ -40,21 +43,43 @@ export interface EmittedDensity {
   rowSum?: { stat: string; args: number[]; lp(S: string): string; da(S: string, n: string): (string | null)[] };
 }
 
-export interface Family {
+/** One condition an argument must meet for the distribution to exist, as code over the arguments' code. */
+export interface ArgCondition {
+  /** The argument it concerns (its position). */
+  arg: number;
+  /** A JavaScript expression, true when the condition holds (false for NaN). */
+  code: string;
+  /** What the argument must be, in words: "> 0 and finite". */
+  requirement: string;
+}
+
+interface FamilyDefinition {
   name: FamilyName;
   argNames: string[];
   support: Support;
   discrete: boolean;
+  /** The values y may take: what observed data must be (checked when training, with the row named). */
+  values: ValueBounds;
   emit(y: string, a: string[], cx: EmitContext): EmittedDensity;
-  random(rng: Rng, a: Float64Array | number[]): number;
+  /** The arguments' domain: every condition must hold for a draw (or a mean) to be defined. */
+  domain(a: string[]): ArgCondition[];
+  /** E[y | args] as code over the arguments' code; null for a family without a mean (the Cauchy). */
+  mean(a: string[]): string | null;
+  /** A draw, the arguments already checked against `domain`. */
+  draw(rng: Rng, a: Float64Array | number[]): number;
   /**
    * For families whose draw is a function of one standard normal z: that function as code over the arguments' code,
-   * equal to `random` to the bit (same operations in the same order). Bulk sampling then draws the normals in one
+   * equal to `draw` to the bit (same operations in the same order). Bulk sampling then draws the normals in one
    * pass (Rng.fillNormal) and applies this.
    */
   fromStandardNormal?(a: string[], z: string): string;
-  /** Checks the arguments when they are data or constants; returns a message when they are out of range. */
-  checkArgs?(a: number[]): string | null;
+}
+
+export interface Family extends FamilyDefinition {
+  /** A draw; throws a DistributionArgumentError when an argument is outside `domain`. */
+  random(rng: Rng, a: Float64Array | number[]): number;
+  /** The first argument condition that fails, or null when all hold. */
+  argumentProblem(a: Float64Array | number[]): ArgCondition | null;
 }
 
 const C_HALF_LOG_2PI = "0.9189385332046727";
@@ -68,14 +93,24 @@ function scaleTerms(cx: EmitContext, s: string, k: number): { inv: string; logS:
   return { inv: cx.hoist(`1 / ${s}`, [k]), logS: cx.hoist(`Math.log(${s})`, [k]) };
 }
 
-const positive = (name: string) => (v: number) => (v > 0 ? null : `${name} must be > 0 (got ${v})`);
+/** A finite argument (a location): x − x is 0 for finite x, NaN for NaN and ±Infinity. */
+const finiteArg = (a: string[], k: number): ArgCondition => ({ arg: k, code: `${a[k]} - ${a[k]} === 0`, requirement: "a finite number" });
+/** A positive, finite argument (a scale, a shape, a rate). */
+const positiveArg = (a: string[], k: number): ArgCondition => ({ arg: k, code: `${a[k]} > 0 && ${a[k]} < Infinity`, requirement: "> 0 and finite" });
+/** Any number but NaN: a logit may be ±Infinity (a probability of 0 or 1). */
+const notNaNArg = (a: string[], k: number): ArgCondition => ({ arg: k, code: `${a[k]} === ${a[k]}`, requirement: "a number (not NaN)" });
+/** log(Number.MAX_VALUE): a log-rate above it has an infinite rate. */
+const MAX_LOG_RATE = 709.782712893384;
 
-export const FAMILIES: Record<FamilyName, Family> = {
+const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
   Normal: {
     name: "Normal",
     argNames: ["mu", "sigma"],
     support: "real",
     discrete: false,
+    values: {},
+    domain: (a) => [finiteArg(a, 0), positiveArg(a, 1)],
+    mean: ([mu]) => mu,
     emit(y, [mu, s], cx) {
       const { inv, logS } = scaleTerms(cx, s, 1);
       const z = cx.local(`(${y} - ${mu}) * ${inv}`);
@@ -87,18 +122,20 @@ export const FAMILIES: Record<FamilyName, Family> = {
         rowSum: { stat: `${z} * ${z}`, args: [1], lp: (S) => `-0.5 * ${S}`, da: (S, n) => [null, `(${S} - ${n}) * ${inv}`] },
       };
     },
-    random: (rng, args) => {
+    draw: (rng, args) => {
       const mu = args[0], s = args[1];
       return mu + s * rng.normal();
     },
     fromStandardNormal: ([mu, s], z) => `(${mu}) + (${s}) * (${z})`,
-    checkArgs: ([, s]) => positive("sigma")(s),
   },
   HalfNormal: {
     name: "HalfNormal",
     argNames: ["sigma"],
     support: "positive",
     discrete: false,
+    values: { lower: 0 },
+    domain: (a) => [positiveArg(a, 0)],
+    mean: ([s]) => `${s} * 0.7978845608028654`,
     emit(y, [s], cx) {
       const { inv, logS } = scaleTerms(cx, s, 0);
       const z = cx.local(`${y} * ${inv}`);
@@ -109,18 +146,20 @@ export const FAMILIES: Record<FamilyName, Family> = {
         da: [`(${z} * ${z} - 1) * ${inv}`],
       };
     },
-    random: (rng, args) => {
+    draw: (rng, args) => {
       const s = args[0];
       return Math.abs(s * rng.normal());
     },
     fromStandardNormal: ([s], z) => `Math.abs((${s}) * (${z}))`,
-    checkArgs: ([s]) => positive("sigma")(s),
   },
   StudentT: {
     name: "StudentT",
     argNames: ["nu", "mu", "sigma"],
     support: "real",
     discrete: false,
+    values: {},
+    domain: (a) => [positiveArg(a, 0), finiteArg(a, 1), positiveArg(a, 2)],
+    mean: ([, mu]) => mu,
     emit(y, [nu, mu, s], cx) {
       const { inv, logS } = scaleTerms(cx, s, 2);
       const norm = cx.hoist(
@@ -141,17 +180,19 @@ export const FAMILIES: Record<FamilyName, Family> = {
         ],
       };
     },
-    random: (rng, args) => {
+    draw: (rng, args) => {
       const nu = args[0], mu = args[1], s = args[2];
       return mu + (s * rng.normal()) / Math.sqrt((2 * rng.gamma(nu / 2)) / nu);
     },
-    checkArgs: ([nu, , s]) => positive("nu")(nu) ?? positive("sigma")(s),
   },
   Cauchy: {
     name: "Cauchy",
     argNames: ["mu", "sigma"],
     support: "real",
     discrete: false,
+    values: {},
+    domain: (a) => [finiteArg(a, 0), positiveArg(a, 1)],
+    mean: () => null,
     emit(y, [mu, s], cx) {
       const { inv, logS } = scaleTerms(cx, s, 1);
       const z = cx.local(`(${y} - ${mu}) * ${inv}`);
@@ -163,17 +204,19 @@ export const FAMILIES: Record<FamilyName, Family> = {
         da: [`2 * ${z} * ${q} * ${inv}`, `(2 * ${z} * ${z} * ${q} - 1) * ${inv}`],
       };
     },
-    random: (rng, args) => {
+    draw: (rng, args) => {
       const mu = args[0], s = args[1];
       return mu + s * Math.tan(Math.PI * (rng.uniformOpen() - 0.5));
     },
-    checkArgs: ([, s]) => positive("sigma")(s),
   },
   HalfCauchy: {
     name: "HalfCauchy",
     argNames: ["sigma"],
     support: "positive",
     discrete: false,
+    values: { lower: 0 },
+    domain: (a) => [positiveArg(a, 0)],
+    mean: () => null,
     emit(y, [s], cx) {
       const { inv, logS } = scaleTerms(cx, s, 0);
       const z = cx.local(`${y} * ${inv}`);
@@ -185,17 +228,19 @@ export const FAMILIES: Record<FamilyName, Family> = {
         da: [`(2 * ${z} * ${z} * ${q} - 1) * ${inv}`],
       };
     },
-    random: (rng, args) => {
+    draw: (rng, args) => {
       const s = args[0];
       return Math.abs(s * Math.tan(Math.PI * (rng.uniformOpen() - 0.5)));
     },
-    checkArgs: ([s]) => positive("sigma")(s),
   },
   Exponential: {
     name: "Exponential",
     argNames: ["rate"],
     support: "positive",
     discrete: false,
+    values: { lower: 0 },
+    domain: (a) => [positiveArg(a, 0)],
+    mean: ([rate]) => `1 / ${rate}`,
     emit(y, [rate], cx) {
       const logRate = cx.hoist(`Math.log(${rate})`, [0]);
       return {
@@ -204,17 +249,19 @@ export const FAMILIES: Record<FamilyName, Family> = {
         da: [`1 / ${rate} - ${y}`],
       };
     },
-    random: (rng, args) => {
+    draw: (rng, args) => {
       const rate = args[0];
       return -Math.log(rng.uniformOpen()) / rate;
     },
-    checkArgs: ([r]) => positive("rate")(r),
   },
   Gamma: {
     name: "Gamma",
     argNames: ["alpha", "beta"],
     support: "positive",
     discrete: false,
+    values: { lower: 0, lowerOpen: true },
+    domain: (a) => [positiveArg(a, 0), positiveArg(a, 1)],
+    mean: ([al, b]) => `${al} / ${b}`,
     emit(y, [a, b], cx) {
       const logB = cx.hoist(`Math.log(${b})`, [1]);
       const norm = cx.hoist(`${a} * ${logB} - F.lgamma(${a})`, [0, 1]);
@@ -225,17 +272,19 @@ export const FAMILIES: Record<FamilyName, Family> = {
         da: [`${logB} - F.digamma(${a}) + ${logY}`, `${a} / ${b} - ${y}`],
       };
     },
-    random: (rng, args) => {
+    draw: (rng, args) => {
       const a = args[0], b = args[1];
       return rng.gamma(a) / b;
     },
-    checkArgs: ([a, b]) => positive("alpha")(a) ?? positive("beta")(b),
   },
   InverseGamma: {
     name: "InverseGamma",
     argNames: ["alpha", "beta"],
     support: "positive",
     discrete: false,
+    values: { lower: 0, lowerOpen: true },
+    domain: (a) => [positiveArg(a, 0), positiveArg(a, 1)],
+    mean: ([al, b]) => `(${al} > 1 ? ${b} / (${al} - 1) : Infinity)`,
     emit(y, [a, b], cx) {
       const logB = cx.hoist(`Math.log(${b})`, [1]);
       const norm = cx.hoist(`${a} * ${logB} - F.lgamma(${a})`, [0, 1]);
@@ -247,17 +296,19 @@ export const FAMILIES: Record<FamilyName, Family> = {
         da: [`${logB} - F.digamma(${a}) - ${logY}`, `${a} / ${b} - ${invY}`],
       };
     },
-    random: (rng, args) => {
+    draw: (rng, args) => {
       const a = args[0], b = args[1];
       return b / rng.gamma(a);
     },
-    checkArgs: ([a, b]) => positive("alpha")(a) ?? positive("beta")(b),
   },
   LogNormal: {
     name: "LogNormal",
     argNames: ["mu", "sigma"],
     support: "positive",
     discrete: false,
+    values: { lower: 0, lowerOpen: true },
+    domain: (a) => [finiteArg(a, 0), positiveArg(a, 1)],
+    mean: ([mu, s]) => `Math.exp(${mu} + 0.5 * ${s} * ${s})`,
     emit(y, [mu, s], cx) {
       const { inv, logS } = scaleTerms(cx, s, 1);
       const logY = cx.local(`Math.log(${y})`);
@@ -269,18 +320,20 @@ export const FAMILIES: Record<FamilyName, Family> = {
         da: [`${z} * ${inv}`, `(${z} * ${z} - 1) * ${inv}`],
       };
     },
-    random: (rng, args) => {
+    draw: (rng, args) => {
       const mu = args[0], s = args[1];
       return Math.exp(mu + s * rng.normal());
     },
     fromStandardNormal: ([mu, s], z) => `Math.exp((${mu}) + (${s}) * (${z}))`,
-    checkArgs: ([, s]) => positive("sigma")(s),
   },
   Beta: {
     name: "Beta",
     argNames: ["alpha", "beta"],
     support: "unit",
     discrete: false,
+    values: { lower: 0, upper: 1, lowerOpen: true, upperOpen: true },
+    domain: (a) => [positiveArg(a, 0), positiveArg(a, 1)],
+    mean: ([al, b]) => `${al} / (${al} + ${b})`,
     emit(y, [a, b], cx) {
       const lb = cx.hoist(`F.lbeta(${a}, ${b})`, [0, 1]);
       const dab = cx.hoist(`F.digamma(${a} + ${b})`, [0, 1]);
@@ -292,17 +345,19 @@ export const FAMILIES: Record<FamilyName, Family> = {
         da: [`${logY} - F.digamma(${a}) + ${dab}`, `${log1mY} - F.digamma(${b}) + ${dab}`],
       };
     },
-    random: (rng, args) => {
+    draw: (rng, args) => {
       const a = args[0], b = args[1];
       return rng.beta(a, b);
     },
-    checkArgs: ([a, b]) => positive("alpha")(a) ?? positive("beta")(b),
   },
   Uniform: {
     name: "Uniform",
     argNames: ["lower", "upper"],
     support: "bounded",
     discrete: false,
+    values: {},
+    domain: (a) => [finiteArg(a, 0), finiteArg(a, 1), { arg: 1, code: `${a[1]} > ${a[0]}`, requirement: "greater than lower" }],
+    mean: ([lo, hi]) => `0.5 * (${lo} + ${hi})`,
     emit(y, [lo, hi], cx) {
       const w = cx.hoist(`1 / (${hi} - ${lo})`, [0, 1]);
       return {
@@ -311,21 +366,23 @@ export const FAMILIES: Record<FamilyName, Family> = {
         da: [`${w}`, `-${w}`],
       };
     },
-    random: (rng, args) => {
+    draw: (rng, args) => {
       const lo = args[0], hi = args[1];
       return lo + (hi - lo) * rng.uniform();
     },
-    checkArgs: ([lo, hi]) => (hi > lo ? null : `upper must be > lower (got ${lo}, ${hi})`),
   },
   BernoulliLogit: {
     name: "BernoulliLogit",
     argNames: ["logit"],
     support: "binary",
     discrete: true,
+    values: { lower: 0, upper: 1, integer: true },
+    domain: (a) => [notNaNArg(a, 0)],
+    mean: ([eta]) => `1 / (1 + Math.exp(-${eta}))`,
     emit(y, [eta]) {
       return { lp: `${y} * ${eta} - F.log1pExp(${eta})`, da: [`${y} - F.logistic(${eta})`] };
     },
-    random: (rng, args) => {
+    draw: (rng, args) => {
       const eta = args[0];
       return (rng.uniform() < 1 / (1 + Math.exp(-eta)) ? 1 : 0);
     },
@@ -335,28 +392,33 @@ export const FAMILIES: Record<FamilyName, Family> = {
     argNames: ["n", "logit"],
     support: "count",
     discrete: true,
+    values: { lower: 0, integer: true },
+    domain: (a) => [{ arg: 0, code: `${a[0]} >= 0 && ${a[0]} <= 9007199254740991 && Math.floor(${a[0]}) === ${a[0]}`, requirement: "a non-negative integer" }, notNaNArg(a, 1)],
+    mean: ([n, eta]) => `${n} / (1 + Math.exp(-${eta}))`,
     emit(y, [n, eta]) {
       return {
         lp: `F.lchoose(${n}, ${y}) + ${y} * ${eta} - ${n} * F.log1pExp(${eta})`,
         da: [null, `${y} - ${n} * F.logistic(${eta})`],
       };
     },
-    random: (rng, args) => {
+    draw: (rng, args) => {
       const n = args[0], eta = args[1];
       return rng.binomial(n, 1 / (1 + Math.exp(-eta)));
     },
-    checkArgs: ([n]) => (n >= 0 && Number.isInteger(n) ? null : `n must be a non-negative integer (got ${n})`),
   },
   PoissonLog: {
     name: "PoissonLog",
     argNames: ["logRate"],
     support: "count",
     discrete: true,
+    values: { lower: 0, integer: true },
+    domain: (a) => [{ arg: 0, code: `${a[0]} <= ${MAX_LOG_RATE}`, requirement: `a number ≤ ${MAX_LOG_RATE} (its exponential, the rate, must be finite)` }],
+    mean: ([la]) => `Math.exp(${la})`,
     emit(y, [la], cx) {
       const rate = cx.local(`Math.exp(${la})`);
       return { lp: `${y} * ${la} - ${rate} - F.lgamma(${y} + 1)`, da: [`${y} - ${rate}`] };
     },
-    random: (rng, args) => {
+    draw: (rng, args) => {
       const la = args[0];
       return rng.poisson(Math.exp(la));
     },
@@ -367,6 +429,9 @@ export const FAMILIES: Record<FamilyName, Family> = {
     argNames: ["mu", "phi"],
     support: "count",
     discrete: true,
+    values: { lower: 0, integer: true },
+    domain: (a) => [positiveArg(a, 0), positiveArg(a, 1)],
+    mean: ([mu]) => mu,
     emit(y, [mu, phi], cx) {
       const logMuPhi = cx.local(`Math.log(${mu} + ${phi})`);
       const ratio = cx.local(`(${y} + ${phi}) / (${mu} + ${phi})`);
@@ -378,13 +443,44 @@ export const FAMILIES: Record<FamilyName, Family> = {
         ],
       };
     },
-    random: (rng, args) => {
+    draw: (rng, args) => {
       const mu = args[0], phi = args[1];
-      return rng.poisson((rng.gamma(phi) * mu) / phi);
+      // A gamma-Poisson mixture; a rate past the largest double (mu near it) is a draw too large to hold.
+      const rate = (rng.gamma(phi) * mu) / phi;
+      return rate < Infinity ? rng.poisson(rate) : Infinity;
     },
-    checkArgs: ([mu, phi]) => positive("mu")(mu) ?? positive("phi")(phi),
   },
 };
+
+/** The domain's conditions compiled to one function: the index of the first that fails, or −1. */
+function compileDomainCheck(def: FamilyDefinition): (a: Float64Array | number[]) => number {
+  const args = def.argNames.map((_, k) => `a[${k}]`);
+  const body = def
+    .domain(args)
+    .map((c, i) => `if (!(${c.code})) return ${i};`)
+    .join("\n");
+  return new Function("a", `"use strict";\n${body}\nreturn -1;`) as (a: Float64Array | number[]) => number;
+}
+
+function withChecks(def: FamilyDefinition): Family {
+  const firstFailing = compileDomainCheck(def);
+  const conditions = def.domain(def.argNames.map((_, k) => `a[${k}]`));
+  const argumentProblem = (a: Float64Array | number[]): ArgCondition | null => {
+    const i = firstFailing(a);
+    return i < 0 ? null : conditions[i];
+  };
+  return {
+    ...def,
+    argumentProblem,
+    random(rng, a) {
+      const problem = argumentProblem(a);
+      if (problem !== null) throw new DistributionArgumentError(def.name, problem.arg, def.argNames[problem.arg], a[problem.arg], problem.requirement);
+      return def.draw(rng, a);
+    },
+  };
+}
+
+export const FAMILIES = Object.fromEntries(Object.entries(FAMILY_DEFINITIONS).map(([name, def]) => [name, withChecks(def)])) as Record<FamilyName, Family>;
 
 export function familyOf(name: string): Family {
   const f = (FAMILIES as Record<string, Family>)[name];

@@ -58,6 +58,9 @@ export interface DataDecl {
   shape: DataShape;
   /** For categories: values are 0..levels-1. */
   levels?: number;
+  /** Declared bounds, inclusive (as Stan's `real<lower=0>`): checked in training data and in every request. */
+  lower?: number;
+  upper?: number;
 }
 
 /** Size of one axis: a number, or the name of a scalar integer data input (like Stan's `int<lower=0> J;`). */

@@ -1,5 +1,12 @@
 // Seeded random numbers: xoshiro128** (Blackman & Vigna 2018) seeded by splitmix32, and the variate generators
 // the distributions need. Deterministic for a given seed on every platform (32-bit integer arithmetic only).
+// Every generator returns on every input: an argument outside its domain (NaN, ±Infinity, a negative shape) throws a
+// DistributionArgumentError before any rejection loop starts, and the loops that remain accept with a probability
+// bounded away from zero, so each call takes a bounded expected number of steps.
+import { DistributionArgumentError } from "./distribution-argument.js";
+
+/** The largest integer a double holds exactly (2^53 − 1): trial counts beyond it are not integers we can count. */
+const MAX_EXACT_INTEGER = 9007199254740991;
 
 export class Rng {
   /** xoshiro128** state, as int32 in a typed array: class fields would hold uint32 values above 2^31 as boxed doubles. */
@@ -132,6 +139,8 @@ export class Rng {
 
   /** Gamma(shape, 1) by Marsaglia & Tsang (2000); shape < 1 by the boost U^(1/shape). */
   gamma(shape: number): number {
+    if (!(shape > 0 && shape < Infinity)) throw new DistributionArgumentError("gamma", 0, "shape", shape, "> 0 and finite");
+    // shape + 1 ≥ 1: one level of recursion at most.
     if (shape < 1) return this.gamma(shape + 1) * Math.pow(this.uniformOpen(), 1 / shape);
     const d = shape - 1 / 3;
     const c = 1 / Math.sqrt(9 * d);
@@ -149,6 +158,8 @@ export class Rng {
   }
 
   beta(a: number, b: number): number {
+    if (!(a > 0 && a < Infinity)) throw new DistributionArgumentError("beta", 0, "a", a, "> 0 and finite");
+    if (!(b > 0 && b < Infinity)) throw new DistributionArgumentError("beta", 1, "b", b, "> 0 and finite");
     const x = this.gamma(a);
     const y = this.gamma(b);
     return x / (x + y);
@@ -156,7 +167,8 @@ export class Rng {
 
   /** Poisson(lambda): multiplication method for small lambda, PTRS (Hörmann 1993) otherwise. */
   poisson(lambda: number): number {
-    if (lambda <= 0) return 0;
+    if (!(lambda >= 0 && lambda < Infinity)) throw new DistributionArgumentError("poisson", 0, "rate", lambda, "≥ 0 and finite");
+    if (lambda === 0) return 0;
     if (lambda < 10) {
       const l = Math.exp(-lambda);
       let k = 0;
@@ -184,8 +196,15 @@ export class Rng {
     }
   }
 
-  /** Binomial(n, p): inversion for small n·min(p,1-p), else Devroye's beta splitting (exact, O(log n)). */
+  /** Binomial(n, p): inversion for small n, else Devroye's beta splitting (exact, O(log n) levels of recursion). */
   binomial(n: number, p: number): number {
+    if (!(n >= 0 && n <= MAX_EXACT_INTEGER && Math.floor(n) === n))
+      throw new DistributionArgumentError("binomial", 0, "n", n, `an integer in 0..${MAX_EXACT_INTEGER}`);
+    if (!(p >= 0 && p <= 1)) throw new DistributionArgumentError("binomial", 1, "p", p, "in [0, 1]");
+    return this.binomialChecked(n, p);
+  }
+
+  private binomialChecked(n: number, p: number): number {
     if (p <= 0 || n <= 0) return 0;
     if (p >= 1) return n;
     if (n < 64) {
@@ -196,8 +215,8 @@ export class Rng {
     // The k-th order statistic of n uniforms is Beta(k, n-k+1); split on it.
     const k = Math.floor((n + 1) / 2);
     const x = this.beta(k, n - k + 1);
-    if (p < x) return this.binomial(k - 1, p / x);
-    return k + this.binomial(n - k, (p - x) / (1 - x));
+    if (p < x) return this.binomialChecked(k - 1, p / x);
+    return k + this.binomialChecked(n - k, (p - x) / (1 - x));
   }
 }
 

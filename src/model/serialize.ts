@@ -40,6 +40,16 @@ export function modelFromJSON(input: unknown): Model {
     if (n.op === "logp") checkFamily(where, n.dist, id);
     for (const r of nodeInputs(n)) if (!Number.isInteger(r) || r < 0 || r >= id) bad(where, `input ${r} must be an earlier node`);
   });
+  j.data!.forEach((d, k) => {
+    const where = `data[${k}]`;
+    if (typeof d !== "object" || d === null || typeof d.name !== "string") bad(where, "must be an object with a name");
+    if (!["float", "integer", "category"].includes(d.kind)) bad(where, `unknown kind ${JSON.stringify(d.kind)}`);
+    if (!["scalar", "vector", "matrix"].includes(d.shape)) bad(where, `unknown shape ${JSON.stringify(d.shape)}`);
+    if (d.kind === "category" && !(Number.isInteger(d.levels) && (d.levels as number) >= 1)) bad(where, "a category needs a positive integer number of levels");
+    for (const side of ["lower", "upper"] as const)
+      if (d[side] !== undefined && !(typeof d[side] === "number" && Number.isFinite(d[side]))) bad(where, `${side} must be a finite number`);
+    if (d.lower !== undefined && d.upper !== undefined && !(d.lower < d.upper)) bad(where, "lower must be below upper");
+  });
   j.params!.forEach((p, k) => checkFamily(`params[${k}].prior`, p.prior, nodes.length));
   j.observes!.forEach((o, k) => {
     checkFamily(`observes[${k}].dist`, o.dist, nodes.length);

@@ -5,17 +5,24 @@
 // neighbouring rows rather than scattered ones is the point: on a busy server the scattered reads were cache and
 // TLB misses costing more than the rest of the sampling (measured below).
 // For likelihoods whose arguments are elementwise in the features (the usual regression), the whole sampling loop is
-// generated per model — features read once by name, the arguments computed from the row, the family's draw
-// inlined — so a sample costs a few nanoseconds and a request allocates only its output.
+// generated per model — features read once by name, the arguments computed from the row, checked against the
+// family's domain, the family's draw inlined — so a sample costs a few nanoseconds and a request allocates only its
+// output. The same arguments give the expected value E[y | x, θ] of every posterior draw (`means`): what brms calls
+// posterior_epred.
+// An input at which an argument leaves its family's domain (a negative scale, a NaN rate from log(−2)) is an
+// InstanceError naming the features that argument reads: never a draw from an undefined distribution, never a hang.
 import { BayesServeError } from "../errors.js";
-import { bindModel, type DataInput } from "../model/bind.js";
+import { bindModel, describeNode, nodeInputs, type DataInput } from "../model/bind.js";
+import { DistributionArgumentError } from "../model/distribution-argument.js";
 import { evaluateNodes } from "../model/evaluate.js";
 import { familyOf, type Family } from "../model/families.js";
 import type { ModelJSON, NodeJSON } from "../model/graph.js";
 import { Rng } from "../model/random.js";
 import { SPECIAL } from "../model/special.js";
 import { unaryCode } from "../model/ops.js";
-import { type FeatureSpec, predictionSchema, type PredictionSchema } from "./features.js";
+import { boundsProblem } from "../model/value-bounds.js";
+import { featureBounds, type FeatureSpec, predictionSchema, type PredictionSchema } from "./features.js";
+import { InstanceError } from "./instance-error.js";
 
 /** Posterior draws as stored in an artefact: [chain][draw][name]. */
 export interface DrawTable {
@@ -66,13 +73,20 @@ export const MAX_ABS_FEATURE = 1e12;
  * instance's feature values in schema order; A is scratch for the likelihood's arguments.
  */
 type SampleLoop = (V: Float64Array, total: number, width: number, rng: Rng, X: Float64Array, A: Float64Array, n: number, out: Float64Array, start: number) => void;
+/** The generated mean loop for one instance: E[y | x, θ] for every row of the table, into out[0..total). */
+type MeanLoop = (V: Float64Array, total: number, width: number, X: Float64Array, A: Float64Array, out: Float64Array) => void;
 /** Copies an instance's features into F, in schema order; returns the index of the first that is not a number, or −1. */
 type FeatureReader = (instance: Instance, F: Float64Array) => number;
 
 export class Predictor {
   readonly schema: PredictionSchema;
-  private readonly family: Family;
+  /** The likelihood's family: what the answers mean (discrete families give integers). */
+  readonly family: Family;
+  private readonly argIds: number[];
+  /** Per likelihood argument: the features its value reads, in schema order. */
+  private readonly argFeatures: string[][];
   private readonly loop: SampleLoop | null;
+  private readonly meanLoop: MeanLoop | null;
   private readonly readFeatures: FeatureReader;
   private readonly featureBuffer: Float64Array;
   private readonly argBuffer: Float64Array;
@@ -89,20 +103,38 @@ export class Predictor {
     private readonly fixedData: Record<string, number> = {},
   ) {
     this.table = table.shuffled === true ? table : shuffledDrawTable(table);
-    this.schema = predictionSchema(model);
+    this.schema = predictionSchema(model, fixedData);
     const obs = model.observes.find((o) => o.name === this.schema.observation)!;
     this.family = familyOf(obs.dist.family);
+    this.argIds = obs.dist.args;
     this.total = this.table.chains * this.table.draws;
     this.width = this.table.names.length;
     if (this.total === 0) throw new BayesServeError("ARTIFACT", "the posterior has no draws");
     this.argBuffer = new Float64Array(obs.dist.args.length);
     this.featureBuffer = new Float64Array(this.schema.features.length);
     this.readFeatures = compileFeatureReader(this.schema.features);
-    this.loop = compileSampleLoop(model, obs.dist.args, this.table.names, this.schema.features, fixedData, this.family);
+    const featureNames = this.schema.features.map((f) => f.name);
+    this.argFeatures = obs.dist.args.map((a) => featuresRead(model, a, featureNames));
+    const argCode = compileArgumentCode(model, obs.dist.args, this.table.names, this.schema.features, fixedData);
+    const invalid = (A: Float64Array): never => {
+      throw this.argumentError(A, 0);
+    };
+    this.loop = argCode === null ? null : compileSampleLoop(argCode, this.family, invalid);
+    this.meanLoop = argCode === null ? null : compileMeanLoop(argCode, this.family, invalid);
   }
 
   get features(): FeatureSpec[] {
     return this.schema.features;
+  }
+
+  /** True when the family has a mean (every family but the Cauchy's). */
+  get hasMean(): boolean {
+    return this.family.mean(this.family.argNames) !== null;
+  }
+
+  /** Posterior draws: E[y | x, θ] is computed for each of them. */
+  get drawCount(): number {
+    return this.total;
   }
 
   /** Checks one instance; returns [field, message] for the first problem, or null. */
@@ -122,22 +154,38 @@ export class Predictor {
       const f = features[k];
       const v = F[k];
       if (!Number.isFinite(v)) return [f.name, "must be a finite number"];
-      if (f.type === "float") {
-        if (Math.abs(v) > MAX_ABS_FEATURE) return [f.name, `must be within ±${MAX_ABS_FEATURE}`];
-        continue;
-      }
-      if (!Number.isInteger(v)) return [f.name, "must be an integer"];
+      if (f.type === "float" && Math.abs(v) > MAX_ABS_FEATURE) return [f.name, `must be within ±${MAX_ABS_FEATURE}`];
+      if (f.type !== "float" && !Number.isInteger(v)) return [f.name, "must be an integer"];
       if (f.type === "category" && (v < 0 || v >= (f.levels ?? 0))) return [f.name, `must be one of the categories 0..${(f.levels ?? 0) - 1}`];
+      if (f.minimum !== undefined || f.maximum !== undefined) {
+        const problem = boundsProblem(featureBounds(f), v);
+        if (problem !== null) return [f.name, problem];
+      }
     }
     return null;
   }
 
+  /** Throws an InstanceError for the first problem of the instance (features left in featureBuffer). */
+  private assertValid(instance: Instance, index: number): void {
+    const problem = this.checkInstance(instance);
+    if (problem) throw new InstanceError(index, [problem[0]], "invalid_value", problem[1]);
+  }
+
+  /** The likelihood argument A breaks its family's domain at this input: which, and the features it reads. */
+  private argumentError(A: Float64Array | number[], index: number): InstanceError {
+    const condition = this.family.argumentProblem(A);
+    if (condition === null) return new InstanceError(index, [], "likelihood_argument", "the likelihood is not defined at this input");
+    const k = condition.arg;
+    const fields = this.argFeatures[k];
+    const name = this.family.argNames[k];
+    const what = describeNode(this.model, this.argIds[k]);
+    const reason = `at this input the likelihood's argument ${name} = ${what} is ${A[k]} for a posterior draw, but must be ${condition.requirement} for a ${this.family.name} distribution`;
+    return new InstanceError(index, fields, "likelihood_argument", reason);
+  }
+
   /** nSamples posterior-predictive draws for each instance, one stream across them. A seed makes the answer reproducible. */
   sample(instances: Instance[], nSamples: number, seed?: number): Float64Array[] {
-    for (const inst of instances) {
-      const problem = this.checkInstance(inst);
-      if (problem) throw new BayesServeError("DATA_VALUE", `${problem[0]}: ${problem[1]}`);
-    }
+    instances.forEach((inst, i) => this.assertValid(inst, i));
     const rng = seed === undefined ? this.fallbackRng : new Rng(seed, 0);
     const out = instances.map(() => new Float64Array(nSamples));
     if (this.loop === null) {
@@ -146,7 +194,11 @@ export class Predictor {
     }
     for (let r = 0; r < instances.length; r++) {
       this.readFeatures(instances[r], this.featureBuffer);
-      this.loop(this.table.values, this.total, this.width, rng, this.featureBuffer, this.argBuffer, nSamples, out[r], 0);
+      try {
+        this.loop(this.table.values, this.total, this.width, rng, this.featureBuffer, this.argBuffer, nSamples, out[r], 0);
+      } catch (err) {
+        throw err instanceof InstanceError ? err.at(r) : err;
+      }
     }
     return out;
   }
@@ -157,40 +209,105 @@ export class Predictor {
    */
   sampleOne(instance: Instance, nSamples: number, seed?: number, out?: Float64Array): Float64Array {
     if (this.loop === null) return this.sample([instance], nSamples, seed)[0];
-    // checkInstance leaves the instance's feature values in featureBuffer, which the loop reads.
-    const problem = this.checkInstance(instance);
-    if (problem) throw new BayesServeError("DATA_VALUE", `${problem[0]}: ${problem[1]}`);
+    // assertValid leaves the instance's feature values in featureBuffer, which the loop reads.
+    this.assertValid(instance, 0);
     const rng = seed === undefined ? this.fallbackRng : new Rng(seed, 0);
     const samples = out !== undefined && out.length === nSamples ? out : new Float64Array(nSamples);
     this.loop(this.table.values, this.total, this.width, rng, this.featureBuffer, this.argBuffer, nSamples, samples, 0);
     return samples;
   }
 
-  /** The general path, for likelihoods whose arguments are not elementwise (sums, mixtures): whole-array evaluation. */
-  private sampleByInterpreter(columns: Float64Array[], rows: number, nSamples: number, rng: Rng, out: Float64Array[]): Float64Array[] {
+  /**
+   * E[y | x, θ] for every posterior draw θ (in the table's order): the posterior of the expected value, with the
+   * likelihood's noise averaged out exactly (Rao-Blackwellised) — for a logistic model P(y = 1), for a Poisson model the
+   * expected count. Writes into `out` when given (length drawCount). Throws when the family has no mean.
+   */
+  means(instance: Instance, out?: Float64Array): Float64Array {
+    if (!this.hasMean) throw new BayesServeError("MODEL_DEFINITION", `a ${this.family.name} likelihood has no mean`);
+    const result = out !== undefined && out.length === this.total ? out : new Float64Array(this.total);
+    if (this.meanLoop === null) return this.meansByInterpreter(instance, result);
+    this.assertValid(instance, 0);
+    this.meanLoop(this.table.values, this.total, this.width, this.featureBuffer, this.argBuffer, result);
+    return result;
+  }
+
+  /** The likelihood's arguments for rows of instances at one posterior draw, by the general evaluator. */
+  private interpreterFor(columns: Float64Array[], rows: number): (row: number) => Float64Array[] {
     const data: DataInput = { ...this.fixedData };
     this.schema.features.forEach((f, k) => (data[f.name] = columns[k]));
     data[this.schema.target] = new Float64Array(rows);
-    const bound = bindModel(this.model, data);
-    const obs = this.model.observes.find((o) => o.name === this.schema.observation)!;
-    const last = Math.max(...obs.dist.args);
+    let bound;
+    try {
+      bound = bindModel(this.model, data, { checkObserved: false });
+    } catch (err) {
+      // A value the schema could not foresee (an index into an expression's vector, say): the request's mistake.
+      if (err instanceof BayesServeError && err.code === "DATA_VALUE") throw new InstanceError(0, [], "invalid_value", err.message);
+      throw err;
+    }
+    const last = Math.max(...this.argIds);
     const params = new Float64Array(bound.dim);
-    const args = new Float64Array(obs.dist.args.length);
     const names = bound.params.flatMap((p) => p.elementNames);
     const cols = names.map((n) => this.table.names.indexOf(n));
-    // The same rows as the generated loop: consecutive from a random start, wrapping around.
-    let row = rng.int(this.total);
-    for (let s = 0; s < nSamples; s++, row = row + 1 === this.total ? 0 : row + 1) {
+    return (row: number): Float64Array[] => {
       const off = row * this.width;
       for (let k = 0; k < cols.length; k++) params[k] = this.table.values[off + cols[k]];
       const vals = evaluateNodes(bound, params, 0, last);
+      return this.argIds.map((a) => vals[a]);
+    };
+  }
+
+  /** The general path, for likelihoods whose arguments are not elementwise (sums, mixtures): whole-array evaluation. */
+  private sampleByInterpreter(columns: Float64Array[], rows: number, nSamples: number, rng: Rng, out: Float64Array[]): Float64Array[] {
+    const argsAt = this.interpreterFor(columns, rows);
+    const args = new Float64Array(this.argIds.length);
+    // The same rows as the generated loop: consecutive from a random start, wrapping around.
+    let row = rng.int(this.total);
+    for (let s = 0; s < nSamples; s++, row = row + 1 === this.total ? 0 : row + 1) {
+      const vals = argsAt(row);
       for (let r = 0; r < rows; r++) {
-        obs.dist.args.forEach((a, k) => (args[k] = vals[a].length === 1 ? vals[a][0] : vals[a][r]));
-        out[r][s] = this.family.random(rng, args);
+        for (let k = 0; k < args.length; k++) args[k] = vals[k].length === 1 ? vals[k][0] : vals[k][r];
+        if (this.family.argumentProblem(args) !== null) throw this.argumentError(args, r);
+        out[r][s] = this.family.draw(rng, args);
       }
     }
     return out;
   }
+
+  private meansByInterpreter(instance: Instance, out: Float64Array): Float64Array {
+    this.assertValid(instance, 0);
+    const columns = this.schema.features.map((f) => Float64Array.of(instance[f.name]));
+    const argsAt = this.interpreterFor(columns, 1);
+    const args = new Float64Array(this.argIds.length);
+    const mean = scalarMean(this.family);
+    for (let row = 0; row < this.total; row++) {
+      const vals = argsAt(row);
+      for (let k = 0; k < args.length; k++) args[k] = vals[k][0];
+      if (this.family.argumentProblem(args) !== null) throw this.argumentError(args, 0);
+      out[row] = mean(args);
+    }
+    return out;
+  }
+}
+
+/** The family's mean as a function of its arguments (for the interpreter path). */
+function scalarMean(family: Family): (a: Float64Array) => number {
+  const code = family.mean(family.argNames.map((_, k) => `a[${k}]`));
+  return new Function("a", `"use strict";\nreturn ${code ?? "NaN"};`) as (a: Float64Array) => number;
+}
+
+/** The features a node's value reads, in schema order. */
+function featuresRead(model: ModelJSON, id: number, featureNames: string[]): string[] {
+  const names = new Set<string>();
+  const seen = new Set<number>();
+  const visit = (k: number): void => {
+    if (seen.has(k)) return;
+    seen.add(k);
+    const n = model.nodes[k];
+    if (n.op === "data") names.add(n.name);
+    for (const r of nodeInputs(n)) visit(r);
+  };
+  visit(id);
+  return featureNames.filter((f) => names.has(f));
 }
 
 /**
@@ -208,21 +325,10 @@ function compileFeatureReader(features: FeatureSpec[]): FeatureReader {
 const SAMPLE_CHUNK = 1024;
 
 /**
- * The sampling loop for the likelihood's arguments, or null when they use an operation that is not elementwise.
- *
- * It reads the rows of a shuffled table one after another from a random start (see the file's head). Picking each
- * row at random instead cost, on the seed model's 320 KB table under load, ~2.3 µs of a ~45 µs /interval request
- * (measured by serving from 128 rows only: 5 % less CPU a request, A/B of two servers sharing one vCPU); in a
- * microbenchmark, with the table in cache, the picks cost nothing like it (100 samples: 1.6 µs in all).
+ * The likelihood's arguments as code over the current row of the draw table (`V[off + column]`) and the instance's
+ * features (`f0`, `f1`, …), or null when they use an operation that is not elementwise.
  */
-function compileSampleLoop(
-  model: ModelJSON,
-  argIds: number[],
-  names: string[],
-  features: FeatureSpec[],
-  fixedData: Record<string, number>,
-  family: Family,
-): SampleLoop | null {
+function compileArgumentCode(model: ModelJSON, argIds: number[], names: string[], features: FeatureSpec[], fixedData: Record<string, number>): string[] | null {
   const col = new Map(names.map((n, k) => [n, k]));
   const featureIndex = new Map(features.map((f, k) => [f.name, k]));
   const paramNames = new Set(model.params.map((p) => p.name));
@@ -258,7 +364,9 @@ function compileSampleLoop(
         if (a.op !== "param" || idx.op !== "data" || !featureIndex.has(idx.name) || !paramNames.has(a.name)) throw unsupported;
         const first = col.get(`${a.name}[0]`);
         if (first === undefined) throw unsupported;
-        // The category is checked to be an integer in 0..levels-1 before the loop runs.
+        // The index is checked to lie in 0..length-1 before the loop runs (the feature's range, from predictionSchema).
+        const spec = features[featureIndex.get(idx.name)!];
+        if (spec.type !== "category" && spec.maximum === undefined) throw unsupported;
         return read(`${first} + f${featureIndex.get(idx.name)}`);
       }
       case "element": {
@@ -272,22 +380,41 @@ function compileSampleLoop(
         throw unsupported;
     }
   };
-  let argCode: string[];
   try {
-    argCode = argIds.map((a) => expr(a));
+    return argIds.map((a) => expr(a));
   } catch (err) {
     if (err === unsupported) return null;
     throw err;
   }
-  // X, not F: F is the special functions the unary operations call.
-  const reads = features.map((_, k) => `const f${k} = X[${k}];`).join("\n");
+}
+
+/**
+ * The arguments of the current row as locals a0, a1, …, and the check of the family's domain: when it fails, the
+ * arguments go to A and `invalid` throws (naming what failed).
+ */
+function argumentsAndCheck(argCode: string[], family: Family): string {
+  const locals = argCode.map((c, k) => `const a${k} = ${c};`).join("\n");
+  const names = argCode.map((_, k) => `a${k}`);
+  const conditions = family.domain(names).map((c) => `(${c.code})`).join(" && ");
+  const toScratch = names.map((a, k) => `A[${k}] = ${a};`).join(" ");
+  return `${locals}\nif (!(${conditions})) { ${toScratch} invalid(A); }`;
+}
+
+/**
+ * The sampling loop over arguments' code. It reads the rows of a shuffled table one after another from a random
+ * start (see the file's head): neighbouring rows, not scattered ones, which on a busy server were cache misses.
+ */
+function compileSampleLoop(argCode: string[], family: Family, invalid: (A: Float64Array) => never): SampleLoop {
+  const names = argCode.map((_, k) => `a${k}`);
   // A family drawn from one standard normal gets its normals in one pass (Rng.fillNormal) and the transform inline;
   // others call the family's draw with the arguments in A.
-  const sample = family.fromStandardNormal ? `out[at + s] = ${family.fromStandardNormal(argCode, "Z[s]")};` : `${argCode.map((c, k) => `A[${k}] = ${c};`).join("\n")}\nout[at + s] = random(rng, A);`;
+  const sample = family.fromStandardNormal
+    ? `out[at + s] = ${family.fromStandardNormal(names, "Z[s]")};`
+    : `${names.map((a, k) => `A[${k}] = ${a};`).join("\n")}\nout[at + s] = draw(rng, A);`;
   const source = `"use strict";
 const Z = new Float64Array(${family.fromStandardNormal ? SAMPLE_CHUNK : 0});
 return function sampleLoop(V, total, width, rng, X, A, n, out, start) {
-${reads}
+${featureLocals(argCode)}
 let row = rng.int(total);
 for (let done = 0; done < n; done += ${SAMPLE_CHUNK}) {
 const m = Math.min(${SAMPLE_CHUNK}, n - done);
@@ -295,6 +422,7 @@ const at = start + done;
 ${family.fromStandardNormal ? "rng.fillNormal(Z, m);" : ""}
 let off = row * width;
 for (let s = 0; s < m; s++) {
+${argumentsAndCheck(argCode, family)}
 ${sample}
 if (++row === total) {
 row = 0;
@@ -303,5 +431,27 @@ off = 0;
 }
 }
 };`;
-  return new Function("F", "random", source)(SPECIAL, family.random) as SampleLoop;
+  return new Function("F", "draw", "invalid", source)(SPECIAL, family.draw, invalid) as SampleLoop;
+}
+
+/** E[y | x, θ] for every row of the table, in order. */
+function compileMeanLoop(argCode: string[], family: Family, invalid: (A: Float64Array) => never): MeanLoop {
+  const mean = family.mean(argCode.map((_, k) => `a${k}`)) ?? "NaN";
+  const source = `"use strict";
+return function meanLoop(V, total, width, X, A, out) {
+${featureLocals(argCode)}
+let off = 0;
+for (let r = 0; r < total; r++, off += width) {
+${argumentsAndCheck(argCode, family)}
+out[r] = ${mean};
+}
+};`;
+  return new Function("F", "invalid", source)(SPECIAL, invalid) as MeanLoop;
+}
+
+/** `const f0 = X[0]; …` for the features the arguments' code reads (X, not F: F is the special functions). */
+function featureLocals(argCode: string[]): string {
+  const used = new Set<number>();
+  for (const c of argCode) for (const m of c.matchAll(/\bf(\d+)\b/g)) used.add(Number(m[1]));
+  return [...used].sort((a, b) => a - b).map((k) => `const f${k} = X[${k}];`).join("\n");
 }

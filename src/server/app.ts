@@ -13,7 +13,7 @@ import type { ModelHolder } from "./model-holder.js";
 import { modelRoutes } from "./model-routes.js";
 import { pagePlugin } from "./page.js";
 import { DEFAULT_HEAVY_WORK, predictRoutes } from "./predict-routes.js";
-import { SamplingPool } from "./sampling-pool.js";
+import { DEFAULT_JOB_TIMEOUT_MS, SamplingPool } from "./sampling-pool.js";
 import { DEFAULT_LIMITS, type Limits } from "./schemas.js";
 
 export interface AppOptions {
@@ -26,6 +26,8 @@ export interface AppOptions {
   workers?: number;
   /** Heavy requests allowed to wait for a worker before 503 (default 64). */
   maxQueuedHeavy?: number;
+  /** Longest a heavy request may compute before it is stopped and answered 503 (default 30 s). */
+  requestTimeoutMs?: number;
   /** instances × n_samples above which a request is heavy (default 20,000). */
   heavyWork?: number;
   /**
@@ -122,7 +124,8 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   });
   let closing = false;
   const workers = options.workers ?? 1;
-  const pool = workers > 0 ? new SamplingPool({ size: workers, maxQueue: options.maxQueuedHeavy ?? 64, log: options.logger }) : null;
+  const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_JOB_TIMEOUT_MS;
+  const pool = workers > 0 ? new SamplingPool({ size: workers, maxQueue: options.maxQueuedHeavy ?? 64, jobTimeoutMs: requestTimeoutMs, log: options.logger }) : null;
   if (pool !== null) {
     options.holder.onSwap((_next, previous) => {
       if (previous !== null) pool.retire(previous.version);
@@ -144,7 +147,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   await app.register(docsPlugin, { holder: options.holder, limits, version: options.version ?? "1.0.0" });
   await app.register(healthPlugin, { holder: options.holder, closing: () => closing });
   await app.register(modelRoutes, { holder: options.holder });
-  await app.register(predictRoutes, { holder: options.holder, limits, pool, heavyWork: options.heavyWork });
+  await app.register(predictRoutes, { holder: options.holder, limits, pool, heavyWork: options.heavyWork, requestTimeoutMs });
   await app.register(pagePlugin, { holder: options.holder });
   if (options.fastLane === true) {
     const accessLog = options.accessLog !== false;

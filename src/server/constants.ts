@@ -23,6 +23,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const DEFAULT_PORT = 8000;
 export const DEFAULT_HOST = "0.0.0.0";
 export const DEFAULT_POLL_INTERVAL_SECONDS = 30;
+/** The longest a heavy request may compute (one within the default limits takes about a second). */
+export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 30;
 
 /**
  * V8 settings for a serving process, passed wherever the project launches one (the lean dist/server/main.js's

@@ -6,7 +6,7 @@ import swaggerUi from "@fastify/swagger-ui";
 import type { FastifyInstance, FastifyPluginAsync } from "fastify";
 import type { LoadedModel, ModelHolder } from "./model-holder.js";
 import { unencapsulated } from "./plugin.js";
-import { exampleInstance, PREDICT_PREFIX, PREDICTION_KINDS, requestSchema, type Limits } from "./schemas.js";
+import { defaultBins, exampleInstance, PREDICT_PREFIX, PREDICTION_KINDS, requestSchema, type Limits } from "./schemas.js";
 
 export interface DocsPluginOptions {
   holder: ModelHolder;
@@ -22,17 +22,18 @@ function withModel(doc: OpenApiDocument, model: LoadedModel | null, limits: Limi
     const op = doc.paths[`${PREDICT_PREFIX}/${kind}`]?.post;
     if (op === undefined) continue;
     const one = exampleInstance(model.features);
-    const extra: Record<string, unknown> = kind === "interval" ? { hdi_probability: 0.95 } : kind === "density" ? { bins: 5 } : {};
+    const extra: Record<string, unknown> = kind === "interval" || kind === "mean" ? { hdi_probability: 0.95 } : kind === "density" ? { bins: defaultBins(model.schemaSpec.discrete) } : {};
+    const sampling = (n: number, seed?: number): Record<string, unknown> => (kind === "mean" ? {} : { algo_param: seed === undefined ? { n_samples: n } : { n_samples: n, seed } });
     op.requestBody = {
       required: true,
       content: {
         "application/json": {
           // Through JSON: plain data, without TypeBox's symbols.
-          schema: JSON.parse(JSON.stringify(requestSchema(kind, model.features, limits, "either"))) as unknown,
+          schema: JSON.parse(JSON.stringify(requestSchema(kind, model.schemaSpec, limits, "either"))) as unknown,
           examples: {
-            single: { summary: "One instance", value: { data: one, algo_param: { n_samples: 100 }, ...extra } },
-            seeded: { summary: "Reproducible (a seed)", value: { data: one, algo_param: { n_samples: 1000, seed: 1 }, ...extra } },
-            batch: { summary: "A batch: answers are lists in the same order", value: { data: [one, one], algo_param: { n_samples: 100 }, ...extra } },
+            single: { summary: "One instance", value: { data: one, ...sampling(100), ...extra } },
+            ...(kind === "mean" ? {} : { seeded: { summary: "Reproducible (a seed)", value: { data: one, ...sampling(1000, 1), ...extra } } }),
+            batch: { summary: "A batch: answers are lists in the same order", value: { data: [one, one], ...sampling(100), ...extra } },
           },
         },
       },

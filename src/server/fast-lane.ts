@@ -164,8 +164,8 @@ export function createFastLane(options: FastLaneOptions): FastLane {
     let text: string;
     try {
       const prepared = prepareRequest(model, route.kind, JSON.parse(body));
-      if (!isLight(prepared, heavyWork)) return viaFastify(req, res, raw);
-      text = route.serialize(answerHere(model, route.kind, prepared));
+      if (!isLight(model, prepared, heavyWork)) return viaFastify(req, res, raw);
+      text = route.serialize(answerHere(model, prepared));
     } catch {
       // Malformed JSON, a validation error, non-finite samples: Fastify says which, as it always does.
       return viaFastify(req, res, raw);

@@ -9,7 +9,7 @@ import { BayesServeError } from "../errors.js";
 import type { ModelJSON } from "../model/graph.js";
 import { modelFromJSON } from "../model/serialize.js";
 import { Predictor, shuffledDrawTable, type FeatureSpec } from "../predict/index.js";
-import { exampleInstance, type Limits, type PredictionKind } from "./schemas.js";
+import { exampleInstance, type Limits, type ModelSchemaSpec, type PredictionKind } from "./schemas.js";
 import { compileValidators, type RequestValidator } from "./validation.js";
 
 /** What a sampling worker needs to rebuild the predictor: plain data, the draws in shared memory (no copy). */
@@ -47,6 +47,8 @@ export interface LoadedModel {
   readonly manifest: Manifest;
   readonly predictor: Predictor;
   readonly features: FeatureSpec[];
+  /** What the request schemas depend on: the features and whether the likelihood is discrete. */
+  readonly schemaSpec: ModelSchemaSpec;
   readonly validators: Record<PredictionKind, RequestValidator>;
   readonly transfer: ModelTransfer;
   readonly info: ModelInfo;
@@ -96,7 +98,8 @@ export async function loadModel(store: ArtifactStore, version: string, limits: L
   if (!smoke.every(Number.isFinite)) {
     throw new BayesServeError("ARTIFACT", `version ${version}: predictions at an example input are not finite numbers`);
   }
-  const validators = compileValidators(features, limits);
+  const schemaSpec: ModelSchemaSpec = { features, discrete: predictor.family.discrete };
+  const validators = compileValidators({ ...schemaSpec, drawCount: predictor.drawCount }, limits);
   const info: ModelInfo = {
     version,
     created_at: manifest.createdAt,
@@ -114,7 +117,7 @@ export async function loadModel(store: ArtifactStore, version: string, limits: L
     limits,
   };
   const transfer: ModelTransfer = { version, model, names: table.names, chains: table.chains, draws: table.draws, values, fixedData };
-  return { version, manifest, predictor, features, validators, transfer, info };
+  return { version, manifest, predictor, features, schemaSpec, validators, transfer, info };
 }
 
 export interface ModelHolderOptions {

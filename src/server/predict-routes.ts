@@ -1,16 +1,18 @@
-// POST /predict/v1.0.0/point | interval | density: the seed's endpoints. The body is validated against the schema
-// of the model serving now (taken once per request, so a hot swap never mixes two models in one answer). Light
-// requests are answered right here — a hundred samples cost microseconds; heavy ones (many samples or a big batch)
-// go to the sampling workers so that they never hold up light ones.
+// POST /predict/v1.0.0/point | interval | density: the seed's endpoints, and /mean, the posterior of E[y | x, θ].
+// The body is validated against the schema of the model serving now (taken once per request, so a hot swap never
+// mixes two models in one answer). Light requests are answered right here — a hundred samples cost microseconds;
+// heavy ones (many samples, a big batch, the mean of many instances) go to the sampling workers so that they never
+// hold up light ones.
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import fastJsonStringify from "fast-json-stringify";
-import { answerAll, answerInstance, NonFiniteAnswer, responseBody, type InstanceAnswer, type PredictParams, type PredictResponse } from "./compute.js";
-import { HttpProblem, unprocessable } from "./errors.js";
+import { InstanceError } from "../predict/index.js";
+import { answerAll, answerInstance, responseBody, type InstanceAnswer, type PredictParams, type PredictResponse } from "./compute.js";
+import { HttpProblem, unprocessable, type ValidationIssue } from "./errors.js";
 import type { LoadedModel, ModelHolder } from "./model-holder.js";
 import type { SamplingPool } from "./sampling-pool.js";
 import { compileNumericSerializer, type Serializer } from "./serialize.js";
 import {
-  DEFAULT_BINS,
+  defaultBins,
   DEFAULT_HDI_PROBABILITY,
   DEFAULT_N_SAMPLES,
   messageErrorSchema,
@@ -32,6 +34,8 @@ export interface PredictRoutesOptions {
   pool: SamplingPool | null;
   /** instances × n_samples above which a request is heavy (default 20,000: about a millisecond of work). */
   heavyWork?: number;
+  /** Longest a heavy request may compute (the pool's limit; without workers, checked between instances). */
+  requestTimeoutMs: number;
 }
 
 export const DEFAULT_HEAVY_WORK = 20_000;
@@ -39,7 +43,8 @@ export const DEFAULT_HEAVY_WORK = 20_000;
 const SUMMARIES: Record<PredictionKind, [string, string]> = {
   point: ["Point prediction: the median of posterior-predictive samples", "Returns `y_pred`, the median (as np.median) of `n_samples` posterior-predictive samples: for each, a posterior draw chosen at random across all chains (distinct draws while `n_samples` ≤ the number of draws), then the likelihood's noise."],
   interval: ["Interval prediction: the highest-density interval of posterior-predictive samples", "Returns `y_pred_lower` and `y_pred_upper`, the narrowest interval holding `hdi_probability` of the samples (ArviZ's HDI rule: sort, k = floor(p·n), narrowest window [s[i], s[i+k]])."],
-  density: ["Density prediction: a histogram of posterior-predictive samples", "Returns `y_pred_bin_mids` and `y_pred_density`, np.histogram(samples, bins, density=True) with bin mid-points: the densities integrate to 1 over the bins."],
+  density: ["Density prediction: a histogram of posterior-predictive samples", "Returns `y_pred_bin_mids` and `y_pred_density`, np.histogram(samples, bins, density=True) with bin mid-points: the densities integrate to 1 over the bins. For a discrete likelihood (counts, 0/1) the mid-points are the integers and each density the probability of that integer (unit-width bins; integers are grouped only when the samples' range holds more than `bins` of them)."],
+  mean: ["Mean prediction: the posterior of the expected value E[y | x, θ]", "Returns `y_mean`, the posterior mean of E[y | x, θ] computed exactly for every posterior draw θ (the likelihood's noise averaged out, as brms' posterior_epred), and `y_mean_lower`, `y_mean_upper`, its highest-density interval of probability `hdi_probability`. For a logistic model this is P(y = 1) with its credible interval; for a count model the expected count; for a normal regression the regression line and its band. No sampling: no seed or n_samples."],
 };
 
 const noValidation = (): ((data: unknown) => boolean) => () => true;
@@ -63,23 +68,34 @@ const responseSerializer =
   ({ schema, httpStatus }: { schema: unknown; httpStatus?: string }): ((data: unknown) => string) =>
     httpStatus === "200" ? PREDICTION_SERIALIZERS[kind] : fastJsonStringify(schema as Parameters<typeof fastJsonStringify>[0]);
 
-function paramsOf(kind: PredictionKind, body: PredictBody): PredictParams {
+function paramsOf(kind: PredictionKind, body: PredictBody, discrete: boolean): PredictParams {
   return {
     kind,
     nSamples: body.algo_param?.n_samples ?? DEFAULT_N_SAMPLES,
     seed: body.algo_param?.seed,
     hdiProbability: body.hdi_probability ?? DEFAULT_HDI_PROBABILITY,
-    bins: body.bins ?? DEFAULT_BINS,
+    bins: body.bins ?? defaultBins(discrete),
   };
 }
 
-function nonFinite(err: NonFiniteAnswer, batch: boolean): HttpProblem {
+const PROBLEM_TYPES: Record<InstanceError["problem"], string> = {
+  invalid_value: "value_error.feature",
+  likelihood_argument: "value_error.prediction.likelihood_argument",
+  not_finite: "value_error.prediction.not_finite",
+};
+
+/** An instance the model cannot answer for, as a 422 naming its fields (or the instance, when no field is to blame). */
+export function instanceProblem(err: InstanceError, batch: boolean): HttpProblem {
+  const at = batch ? ["body", "data", err.index] : ["body", "data"];
+  const type = PROBLEM_TYPES[err.problem];
+  const issues: ValidationIssue[] = err.fields.length === 0 ? [{ loc: at, msg: err.reason, type }] : err.fields.map((f) => ({ loc: [...at, f], msg: err.reason, type }));
+  return unprocessable(issues);
+}
+
+/** A model whose likelihood has no mean (the Cauchy) cannot answer /mean: a 422 saying so. */
+function noMean(model: LoadedModel): HttpProblem {
   return unprocessable([
-    {
-      loc: batch ? ["body", "data", err.index] : ["body", "data"],
-      msg: "the model's predictive samples at this input are not all finite numbers, so no answer can be given",
-      type: "value_error.prediction.not_finite",
-    },
+    { loc: ["body"], msg: `the model's likelihood (${model.predictor.family.name}) has no mean; ask /point or /interval instead`, type: "value_error.prediction.no_mean" },
   ]);
 }
 
@@ -94,30 +110,39 @@ export interface PreparedRequest {
 export function prepareRequest(model: LoadedModel, kind: PredictionKind, parsed: unknown): PreparedRequest {
   const issues = model.validators[kind](parsed);
   if (issues !== null) throw unprocessable(issues);
+  if (kind === "mean" && !model.predictor.hasMean) throw noMean(model);
   const body = parsed as PredictBody;
   const batch = Array.isArray(body.data);
-  return { instances: batch ? (body.data as InstanceBody[]) : [body.data as InstanceBody], batch, params: paramsOf(kind, body) };
+  const params = paramsOf(kind, body, model.predictor.family.discrete);
+  return { instances: batch ? (body.data as InstanceBody[]) : [body.data as InstanceBody], batch, params };
 }
 
-/** True when a request is light enough to answer on the event loop (instances × n_samples ≤ heavyWork). */
-export const isLight = (r: PreparedRequest, heavyWork: number): boolean => r.instances.length * r.params.nSamples <= heavyWork;
+/**
+ * The work of a request, in values computed: instances × n_samples, or instances × posterior draws for a mean. Up to
+ * heavyWork it is light enough to answer on the event loop.
+ */
+export const isLight = (model: LoadedModel, r: PreparedRequest, heavyWork: number): boolean =>
+  r.instances.length * (r.params.kind === "mean" ? model.predictor.drawCount : r.params.nSamples) <= heavyWork;
 
-/** The response body of a light request, computed here (422 when the samples are not finite). */
-export function answerHere(model: LoadedModel, kind: PredictionKind, r: PreparedRequest): PredictResponse {
+/** The response body of a light request, computed here (422 when an instance cannot be answered). */
+export function answerHere(model: LoadedModel, r: PreparedRequest): PredictResponse {
   let answers: InstanceAnswer[];
   try {
     answers = answerAll(model.predictor, r.instances, r.params);
   } catch (err) {
-    throw err instanceof NonFiniteAnswer ? nonFinite(err, r.batch) : err;
+    throw err instanceof InstanceError ? instanceProblem(err, r.batch) : err;
   }
-  return responseBody(kind, answers, r.batch, r.params.nSamples);
+  return responseBody(answers, r.batch, r.params, model.predictor.drawCount);
 }
 
-/** Heavy work without workers: one instance at a time, letting other requests in between. */
-async function answerYielding(model: LoadedModel, instances: InstanceBody[], params: PredictParams): Promise<InstanceAnswer[]> {
+/** Heavy work without workers: one instance at a time, letting other requests in between, within the time limit. */
+async function answerYielding(model: LoadedModel, instances: InstanceBody[], params: PredictParams, timeoutMs: number): Promise<InstanceAnswer[]> {
   const out: InstanceAnswer[] = [];
+  const deadline = performance.now() + timeoutMs;
   for (let i = 0; i < instances.length; i++) {
     await new Promise((resolve) => setImmediate(resolve));
+    if (performance.now() > deadline)
+      throw new HttpProblem(503, `The prediction took longer than the server's limit of ${timeoutMs / 1000} s; ask for fewer samples or instances`, { "retry-after": "1" });
     out.push(answerInstance(model.predictor, instances[i], params, i));
   }
   return out;
@@ -127,7 +152,7 @@ export const predictRoutes: FastifyPluginAsync<PredictRoutesOptions> = async (ap
   const { holder, pool } = options;
   const heavyWork = options.heavyWork ?? DEFAULT_HEAVY_WORK;
   // The docs show the schema of the model loaded at start-up; docs.ts swaps in the current model's on every request.
-  const features = holder.current?.features ?? [];
+  const spec = holder.current?.schemaSpec ?? { features: [], discrete: false };
 
   for (const kind of PREDICTION_KINDS) {
     const [summary, description] = SUMMARIES[kind];
@@ -141,7 +166,7 @@ export const predictRoutes: FastifyPluginAsync<PredictRoutesOptions> = async (ap
           tags: ["predict"],
           summary,
           description,
-          body: requestSchema(kind, features, options.limits, "either"),
+          body: requestSchema(kind, spec, options.limits, "either"),
           response: { 200: responseSchema(kind), 422: validationErrorSchema, 503: messageErrorSchema },
         },
       },
@@ -149,13 +174,13 @@ export const predictRoutes: FastifyPluginAsync<PredictRoutesOptions> = async (ap
         const model = holder.current;
         if (model === null) throw new HttpProblem(503, "No model is loaded yet; see /health/ready", { "retry-after": "1" });
         const prepared = prepareRequest(model, kind, request.body);
-        if (isLight(prepared, heavyWork)) return reply.send(answerHere(model, kind, prepared));
+        if (isLight(model, prepared, heavyWork)) return reply.send(answerHere(model, prepared));
         const { instances, batch, params } = prepared;
-        const work = pool === null ? answerYielding(model, instances, params) : pool.run(model.transfer, instances, params);
+        const work = pool === null ? answerYielding(model, instances, params, options.requestTimeoutMs) : pool.run(model.transfer, instances, params);
         return work.then(
-          (answers) => responseBody(kind, answers, batch, params.nSamples),
+          (answers) => responseBody(answers, batch, params, model.predictor.drawCount),
           (err: unknown) => {
-            throw err instanceof NonFiniteAnswer ? nonFinite(err, batch) : err;
+            throw err instanceof InstanceError ? instanceProblem(err, batch) : err;
           },
         );
       },

@@ -1,13 +1,15 @@
 // A small pool of worker threads for heavy prediction requests. Each worker runs one job at a time; jobs wait in a
 // bounded queue (a full queue answers 503, so a flood of heavy requests is refused rather than piling up). A worker
 // receives a model version the first time a job needs it and drops it once that version is retired and no queued job
-// needs it. A worker that dies fails its job (503) and is replaced. Workers start with the first heavy request and
-// stop after a while without one: a thread costs about 10 MB, which a service that never sees a heavy request
-// should not pay.
+// needs it. A job has a time limit: a worker still busy with it then is stopped (the request gets a 503) and replaced,
+// so no request can hold a core for longer. A worker that dies fails its job (503) and is replaced. Workers start
+// with the first heavy request and stop after a while without one: a thread costs about 10 MB, which a service that
+// never sees a heavy request should not pay.
 import { Worker } from "node:worker_threads";
 import type { FastifyBaseLogger } from "fastify";
+import { InstanceError } from "../predict/index.js";
 import type { InstanceAnswer, PredictParams } from "./compute.js";
-import { NonFiniteAnswer } from "./compute.js";
+import { DEFAULT_REQUEST_TIMEOUT_SECONDS } from "./constants.js";
 import { HttpProblem } from "./errors.js";
 import type { ModelTransfer } from "./model-holder.js";
 import type { FromWorker, ToWorker } from "./sampling-worker.js";
@@ -26,6 +28,10 @@ interface Slot {
   worker: Worker;
   versions: Set<string>;
   job: Job | null;
+  /** Stops the worker when its job runs past the time limit. */
+  deadline: NodeJS.Timeout | null;
+  /** Its job ran past the time limit and the worker is being stopped. */
+  timedOut: boolean;
   /** Stopped on purpose (idle): its exit is not a failure. */
   retiring: boolean;
 }
@@ -37,6 +43,8 @@ export interface SamplingPoolOptions {
   maxQueue: number;
   /** Workers stop after this long without a job (default 60 s). */
   idleMs?: number;
+  /** A job still running after this long is stopped with its worker, and its request answered 503 (default 30 s). */
+  jobTimeoutMs?: number;
   log: FastifyBaseLogger;
 }
 
@@ -45,6 +53,8 @@ export interface SamplingPoolOptions {
  * their memory quickly) and a bounded old one, so that a worker can never take the machine's memory.
  */
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 256 };
+
+export const DEFAULT_JOB_TIMEOUT_MS = DEFAULT_REQUEST_TIMEOUT_SECONDS * 1000;
 
 /** From dist/ the worker is sampling-worker.js; from the TypeScript sources (tests, tsx) the .ts file through tsx. */
 function startWorker(): Worker {
@@ -95,17 +105,23 @@ export class SamplingPool {
   }
 
   private spawn(): Slot {
-    const slot: Slot = { worker: startWorker(), versions: new Set(), job: null, retiring: false };
+    const slot: Slot = { worker: startWorker(), versions: new Set(), job: null, deadline: null, timedOut: false, retiring: false };
     slot.worker.unref();
-    slot.worker.on("message", (msg: FromWorker) => this.finished(slot, msg));
+    slot.worker.on("message", (msg: FromWorker) => this.onMessage(slot, msg));
     slot.worker.on("error", (err) => this.options.log.error({ err: { message: err.message } }, "sampling worker failed"));
     slot.worker.on("exit", (code) => {
       if (this.closed || slot.retiring) return;
-      this.options.log.error({ code }, "sampling worker exited; starting a new one");
       const job = slot.job;
+      this.clearDeadline(slot);
+      if (slot.timedOut) this.options.log.warn({ limitMs: this.jobTimeout }, "a heavy request ran past the time limit; its worker was stopped and is replaced");
+      else this.options.log.error({ code }, "sampling worker exited; starting a new one");
       const i = this.slots.indexOf(slot);
       if (i >= 0) this.slots[i] = this.spawn();
-      job?.reject(new HttpProblem(503, "The prediction worker stopped while answering; please retry", { "retry-after": "1" }));
+      job?.reject(
+        slot.timedOut
+          ? new HttpProblem(503, `The prediction took longer than the server's limit of ${this.jobTimeout / 1000} s; ask for fewer samples or instances`, { "retry-after": "1" })
+          : new HttpProblem(503, "The prediction worker stopped while answering; please retry", { "retry-after": "1" }),
+      );
       this.pump();
     });
     return slot;
@@ -145,12 +161,36 @@ export class SamplingPool {
     }
   }
 
-  private finished(slot: Slot, msg: FromWorker): void {
+  /** The job's computation has begun: from now it has the time limit. */
+  private started(slot: Slot): void {
+    slot.deadline = setTimeout(() => {
+      slot.timedOut = true;
+      void slot.worker.terminate();
+    }, this.jobTimeout);
+    slot.deadline.unref();
+  }
+
+  private get jobTimeout(): number {
+    return this.options.jobTimeoutMs ?? DEFAULT_JOB_TIMEOUT_MS;
+  }
+
+  private clearDeadline(slot: Slot): void {
+    if (slot.deadline !== null) clearTimeout(slot.deadline);
+    slot.deadline = null;
+  }
+
+  private onMessage(slot: Slot, msg: FromWorker): void {
+    if (slot.timedOut) return; // being stopped: its exit answers the job
+    if (msg.type === "started") {
+      if (slot.job?.id === msg.id) this.started(slot);
+      return;
+    }
     const job = slot.job;
     slot.job = null;
+    this.clearDeadline(slot);
     if (job !== null && job.id === msg.id) {
       if (msg.type === "done") job.resolve(msg.answers);
-      else if (msg.nonFiniteIndex !== null) job.reject(new NonFiniteAnswer(msg.nonFiniteIndex));
+      else if (msg.instance !== null) job.reject(new InstanceError(msg.instance.index, msg.instance.fields, msg.instance.problem, msg.instance.reason));
       else job.reject(new Error(`sampling worker: ${msg.message}`));
     }
     this.dropRetired();
@@ -179,6 +219,7 @@ export class SamplingPool {
   async close(): Promise<void> {
     this.closed = true;
     if (this.idleTimer !== null) clearTimeout(this.idleTimer);
+    for (const slot of this.slots) this.clearDeadline(slot);
     for (const job of this.queue.splice(0)) job.reject(new HttpProblem(503, "The server is shutting down", { "retry-after": "1" }));
     const deadline = Date.now() + 10_000;
     while (this.slots.some((s) => s.job !== null) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));

@@ -2,8 +2,8 @@
 // event loop, so that light requests never wait behind them. Models arrive once per version, their draws in shared
 // memory; jobs name the version they were validated against.
 import { parentPort } from "node:worker_threads";
-import { Predictor } from "../predict/index.js";
-import { answerAll, NonFiniteAnswer, type InstanceAnswer, type PredictParams } from "./compute.js";
+import { InstanceError, Predictor } from "../predict/index.js";
+import { answerAll, type InstanceAnswer, type PredictParams } from "./compute.js";
 import type { ModelTransfer } from "./model-holder.js";
 import type { InstanceBody } from "./schemas.js";
 
@@ -13,8 +13,18 @@ export type ToWorker =
   | { type: "job"; id: number; version: string; instances: InstanceBody[]; params: PredictParams };
 
 export type FromWorker =
+  /** The job's computation begins now (the time limit counts from here, not from a worker still starting up). */
+  | { type: "started"; id: number }
   | { type: "done"; id: number; answers: InstanceAnswer[] }
-  | { type: "failed"; id: number; nonFiniteIndex: number | null; message: string };
+  | { type: "failed"; id: number; instance: InstanceErrorData | null; message: string };
+
+/** An InstanceError as plain data, to cross the thread boundary. */
+export interface InstanceErrorData {
+  index: number;
+  fields: readonly string[];
+  problem: InstanceError["problem"];
+  reason: string;
+}
 
 const port = parentPort;
 if (port) {
@@ -30,13 +40,14 @@ if (port) {
       return;
     }
     const predictor = predictors.get(msg.version);
+    port.postMessage({ type: "started", id: msg.id } satisfies FromWorker);
     try {
       if (predictor === undefined) throw new Error(`model version ${msg.version} is not loaded in this worker`);
       const answers = answerAll(predictor, msg.instances, msg.params);
       port.postMessage({ type: "done", id: msg.id, answers } satisfies FromWorker);
     } catch (err) {
-      const nonFiniteIndex = err instanceof NonFiniteAnswer ? err.index : null;
-      port.postMessage({ type: "failed", id: msg.id, nonFiniteIndex, message: (err as Error).message } satisfies FromWorker);
+      const instance = err instanceof InstanceError ? { index: err.index, fields: err.fields, problem: err.problem, reason: err.reason } : null;
+      port.postMessage({ type: "failed", id: msg.id, instance, message: (err as Error).message } satisfies FromWorker);
     }
   });
 }

@@ -1,20 +1,37 @@
 // Request and response schemas of the prediction endpoints, generated from the loaded model's feature inputs: a
-// float feature is a bounded number, an integer feature an integer, a category an integer in 0..levels-1. The same
-// TypeBox schemas document the API (OpenAPI) and, compiled by ajv, validate every request.
+// float feature is a bounded number, an integer feature an integer, a category an integer in 0..levels-1, each within
+// the bounds the model declares (or, for an index, the vector's range). The same TypeBox schemas document the API
+// (OpenAPI) and, compiled by ajv, validate every request.
 import { Type, type TObject, type TSchema } from "@sinclair/typebox";
 import type { FeatureSpec } from "../predict/index.js";
 import { MAX_ABS_FEATURE } from "../predict/index.js";
 
-export type PredictionKind = "point" | "interval" | "density";
-export const PREDICTION_KINDS: readonly PredictionKind[] = ["point", "interval", "density"];
+/** The seed's three questions, and the posterior of the expected value E[y | x, θ] (`mean`). */
+export type PredictionKind = "point" | "interval" | "density" | "mean";
+export const PREDICTION_KINDS: readonly PredictionKind[] = ["point", "interval", "density", "mean"];
 
-/** The seed's URL prefix: POST /predict/v1.0.0/point | interval | density. */
+/** The seed's URL prefix: POST /predict/v1.0.0/point | interval | density (and mean). */
 export const PREDICT_PREFIX = "/predict/v1.0.0";
 
 /** The seed's defaults. */
 export const DEFAULT_N_SAMPLES = 100;
 export const DEFAULT_HDI_PROBABILITY = 0.95;
 export const DEFAULT_BINS = 5;
+/**
+ * The default `bins` for a discrete likelihood: at most this many values are listed, so that every integer has its
+ * own probability unless the predictive range is wider (a count in the hundreds), when integers are grouped.
+ */
+export const DEFAULT_DISCRETE_BINS = 100;
+
+/** What the request schemas depend on besides the limits: the model's features and its likelihood's kind. */
+export interface ModelSchemaSpec {
+  features: readonly FeatureSpec[];
+  /** A discrete likelihood (counts, 0/1): integer answers, a probability per integer. */
+  discrete: boolean;
+}
+
+/** The `bins` a density request gets when it names none. */
+export const defaultBins = (discrete: boolean): number => (discrete ? DEFAULT_DISCRETE_BINS : DEFAULT_BINS);
 
 export { DEFAULT_LIMITS, type Limits } from "./constants.js";
 import type { Limits } from "./constants.js";
@@ -33,11 +50,13 @@ export interface PredictBody {
   bins?: number;
 }
 
-/** An example value for a feature, used in the docs and the page. */
+/** An example value for a feature, used in the docs and the page: inside its bounds. */
 export function exampleValue(f: FeatureSpec): number {
   if (f.type === "category") return Math.min(2, (f.levels ?? 1) - 1);
-  if (f.type === "integer") return 1;
-  return 5;
+  const preferred = f.type === "integer" ? 1 : 5;
+  const lo = f.minimum ?? Number.NEGATIVE_INFINITY;
+  const hi = f.maximum ?? Number.POSITIVE_INFINITY;
+  return Math.min(Math.max(preferred, lo), hi);
 }
 
 export function exampleInstance(features: readonly FeatureSpec[]): InstanceBody {
@@ -57,21 +76,25 @@ export function featureSchema(f: FeatureSpec): TSchema {
         examples: [exampleValue(f)],
       });
     }
-    case "integer":
-      return Type.Integer({
-        minimum: -MAX_ABS_FEATURE,
-        maximum: MAX_ABS_FEATURE,
-        description: `integer feature, |value| ≤ ${MAX_ABS_FEATURE}`,
-        examples: [exampleValue(f)],
-      });
-    default:
-      return Type.Number({
-        minimum: -MAX_ABS_FEATURE,
-        maximum: MAX_ABS_FEATURE,
-        description: `real-valued feature, finite and |value| ≤ ${MAX_ABS_FEATURE}`,
-        examples: [exampleValue(f)],
-      });
+    case "integer": {
+      const { minimum, maximum } = featureRange(f);
+      return Type.Integer({ minimum, maximum, description: `integer feature in ${minimum}..${maximum}${boundsNote(f)}`, examples: [exampleValue(f)] });
+    }
+    default: {
+      const { minimum, maximum } = featureRange(f);
+      return Type.Number({ minimum, maximum, description: `real-valued feature, finite, in [${minimum}, ${maximum}]${boundsNote(f)}`, examples: [exampleValue(f)] });
+    }
   }
+}
+
+/** A feature's allowed range: the model's bounds, within ±MAX_ABS_FEATURE. */
+function featureRange(f: FeatureSpec): { minimum: number; maximum: number } {
+  return { minimum: Math.max(-MAX_ABS_FEATURE, f.minimum ?? -MAX_ABS_FEATURE), maximum: Math.min(MAX_ABS_FEATURE, f.maximum ?? MAX_ABS_FEATURE) };
+}
+
+function boundsNote(f: FeatureSpec): string {
+  if (f.minimum === undefined && f.maximum === undefined) return "";
+  return f.type === "integer" && f.minimum === 0 && f.maximum !== undefined ? " (the model's bounds, or the positions of the vector it indexes)" : " (the model's declared bounds)";
 }
 
 /** One instance: every feature required, nothing else allowed. */
@@ -117,19 +140,22 @@ function hdiSchema(): TSchema {
   });
 }
 
-function binsSchema(limits: Limits): TSchema {
+function binsSchema(limits: Limits, discrete: boolean): TSchema {
   return Type.Integer({
     exclusiveMinimum: 0,
     maximum: limits.maxBins,
-    default: DEFAULT_BINS,
-    description: `Number of equal-width histogram bins (1..${limits.maxBins}).`,
+    default: defaultBins(discrete),
+    description: discrete
+      ? `The most values listed (1..${limits.maxBins}): every integer in the samples' range has its own probability while the range holds at most this many; a wider range is grouped into this many bins of whole integers.`
+      : `Number of equal-width histogram bins (1..${limits.maxBins}).`,
   });
 }
 
 export type DataShape = "single" | "batch" | "either";
 
 /** The request body of one endpoint. `shape` picks what `data` may be: an instance, a list of them, or either (docs). */
-export function requestSchema(kind: PredictionKind, features: readonly FeatureSpec[], limits: Limits, shape: DataShape): TObject {
+export function requestSchema(kind: PredictionKind, spec: ModelSchemaSpec, limits: Limits, shape: DataShape): TObject {
+  const features = spec.features;
   const instance = instanceSchema(features);
   const batch = Type.Array(instance, {
     minItems: 1,
@@ -137,12 +163,13 @@ export function requestSchema(kind: PredictionKind, features: readonly FeatureSp
     description: `A batch of 1..${limits.maxBatch} instances; every answer field is then a list in the same order.`,
   });
   const data = shape === "single" ? instance : shape === "batch" ? batch : Type.Union([instance, batch]);
-  const props: Record<string, TSchema> = { data, algo_param: Type.Optional(algoParamSchema(limits)) };
-  if (kind === "interval") props.hdi_probability = Type.Optional(hdiSchema());
-  if (kind === "density") props.bins = Type.Optional(binsSchema(limits));
-  const example: Record<string, unknown> = { data: exampleInstance(features), algo_param: { n_samples: DEFAULT_N_SAMPLES } };
-  if (kind === "interval") example.hdi_probability = DEFAULT_HDI_PROBABILITY;
-  if (kind === "density") example.bins = DEFAULT_BINS;
+  // The mean is exact over every posterior draw: no samples, so no algo_param.
+  const props: Record<string, TSchema> = kind === "mean" ? { data } : { data, algo_param: Type.Optional(algoParamSchema(limits)) };
+  if (kind === "interval" || kind === "mean") props.hdi_probability = Type.Optional(hdiSchema());
+  if (kind === "density") props.bins = Type.Optional(binsSchema(limits, spec.discrete));
+  const example: Record<string, unknown> = kind === "mean" ? { data: exampleInstance(features) } : { data: exampleInstance(features), algo_param: { n_samples: DEFAULT_N_SAMPLES } };
+  if (kind === "interval" || kind === "mean") example.hdi_probability = DEFAULT_HDI_PROBABILITY;
+  if (kind === "density") example.bins = defaultBins(spec.discrete);
   return Type.Object(props, { additionalProperties: false, examples: [example] });
 }
 
@@ -169,11 +196,22 @@ export function responseSchema(kind: PredictionKind): TObject {
         },
         { description: "The highest-density interval", examples: [{ y_pred_lower: 5.99, y_pred_upper: 8.67, algo_param: 100 }] },
       );
+    case "mean":
+      return Type.Object(
+        {
+          y_mean: numberOrList("Posterior mean of E[y | x, θ] over every posterior draw θ (for a logistic model P(y = 1), for a count model the expected count)"),
+          y_mean_lower: numberOrList("Lower end of the highest-density interval of E[y | x, θ]"),
+          y_mean_upper: numberOrList("Upper end of the highest-density interval of E[y | x, θ]"),
+          hdi_probability: Type.Number({ description: "The interval's probability mass." }),
+          n_draws: Type.Integer({ description: "The number of posterior draws averaged over." }),
+        },
+        { description: "The posterior of the expected value (brms' posterior_epred)", examples: [{ y_mean: 7.5, y_mean_lower: 7.45, y_mean_upper: 7.56, hdi_probability: 0.95, n_draws: 10000 }] },
+      );
     default:
       return Type.Object(
         {
-          y_pred_bin_mids: listOrLists("Mid-points of the histogram bins"),
-          y_pred_density: listOrLists("Density per bin (integrates to 1 over the bins)"),
+          y_pred_bin_mids: listOrLists("Mid-points of the histogram bins (for a discrete likelihood: the integers)"),
+          y_pred_density: listOrLists("Density per bin, integrating to 1 over the bins (for a discrete likelihood: the probability of each integer)"),
           algo_param: algoParamOut,
         },
         { description: "The predictive density as a histogram", examples: [{ y_pred_bin_mids: [5.9, 6.7, 7.5, 8.3, 9.1], y_pred_density: [0.11, 0.36, 0.5, 0.2, 0.06], algo_param: 100 }] },

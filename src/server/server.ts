@@ -33,6 +33,8 @@ export interface ServerOptions {
   workers?: number;
   /** Largest request body in bytes (default 1 MiB). */
   bodyLimit?: number;
+  /** Longest a heavy request may compute before it is stopped and answered 503 (default 30 s). */
+  requestTimeoutMs?: number;
   /** One log line per request (default true). */
   accessLog?: boolean;
   /** Light, valid predictions answered without Fastify's request lifecycle (fast-lane.ts); default true. */
@@ -89,6 +91,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     logger,
     limits,
     workers: options.workers,
+    requestTimeoutMs: options.requestTimeoutMs,
     bodyLimit: options.bodyLimit,
     accessLog: options.accessLog,
     fastLane: options.fastLane !== false,

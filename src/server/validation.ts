@@ -2,14 +2,18 @@
 // NaN/Infinity are not numbers, unknown fields refused), one for a single instance and one for a batch, chosen by
 // the shape of `data` so that errors name the right location. Compiled when a model is loaded, beside the old one.
 import { Ajv, type ValidateFunction } from "ajv";
-import type { FeatureSpec } from "../predict/index.js";
 import { detailFromAjv, type ValidationIssue } from "./errors.js";
-import { DEFAULT_BINS, DEFAULT_N_SAMPLES, PREDICTION_KINDS, requestSchema, type Limits, type PredictBody, type PredictionKind } from "./schemas.js";
+import { defaultBins, DEFAULT_N_SAMPLES, PREDICTION_KINDS, requestSchema, type Limits, type ModelSchemaSpec, type PredictBody, type PredictionKind } from "./schemas.js";
 
 /** null when the body is valid (it is then a PredictBody), else FastAPI-shaped issues. */
 export type RequestValidator = (body: unknown) => ValidationIssue[] | null;
 
-export function compileValidators(features: readonly FeatureSpec[], limits: Limits): Record<PredictionKind, RequestValidator> {
+/** What validation needs to know of the model: its schema spec and how many posterior draws a mean averages. */
+export interface ValidatedModel extends ModelSchemaSpec {
+  drawCount: number;
+}
+
+export function compileValidators(model: ValidatedModel, limits: Limits): Record<PredictionKind, RequestValidator> {
   const ajv = new Ajv({
     allErrors: true,
     coerceTypes: false,
@@ -24,11 +28,11 @@ export function compileValidators(features: readonly FeatureSpec[], limits: Limi
   });
   const out = {} as Record<PredictionKind, RequestValidator>;
   for (const kind of PREDICTION_KINDS) {
-    const single = ajv.compile(requestSchema(kind, features, limits, "single"));
+    const single = ajv.compile(requestSchema(kind, model, limits, "single"));
     // The batch form is compiled on first use: most deployments never see a batch, and start-up time counts.
     let batch: ValidateFunction | null = null;
-    const batchValidator = (): ValidateFunction => (batch ??= ajv.compile(requestSchema(kind, features, limits, "batch")));
-    out[kind] = makeValidator(kind, single, batchValidator, features, limits);
+    const batchValidator = (): ValidateFunction => (batch ??= ajv.compile(requestSchema(kind, model, limits, "batch")));
+    out[kind] = makeValidator(kind, single, batchValidator, model, limits);
   }
   return out;
 }
@@ -37,15 +41,26 @@ function makeValidator(
   kind: PredictionKind,
   single: ValidateFunction,
   batch: () => ValidateFunction,
-  features: readonly FeatureSpec[],
+  model: ValidatedModel,
   limits: Limits,
 ): RequestValidator {
   return (body) => {
     const isBatch = typeof body === "object" && body !== null && Array.isArray((body as { data?: unknown }).data);
     const validate = isBatch ? batch() : single;
-    if (!validate(body)) return detailFromAjv(validate.errors ?? [], body, features);
+    if (!validate(body)) return detailFromAjv(validate.errors ?? [], body, model.features);
     const b = body as PredictBody;
     const instances = isBatch ? (b.data as unknown[]).length : 1;
+    if (kind === "mean") {
+      if (instances * model.drawCount <= limits.maxRequestSamples) return null;
+      return [
+        {
+          loc: ["body", "data"],
+          msg: `ensure posterior draws × instances (${model.drawCount} × ${instances} = ${model.drawCount * instances}) is at most ${limits.maxRequestSamples}: ask for fewer instances at once`,
+          type: "value_error.request_samples",
+          ctx: { limit_value: limits.maxRequestSamples },
+        },
+      ];
+    }
     const n = b.algo_param?.n_samples ?? DEFAULT_N_SAMPLES;
     if (instances * n > limits.maxRequestSamples) {
       return [
@@ -57,7 +72,7 @@ function makeValidator(
         },
       ];
     }
-    const bins = b.bins ?? DEFAULT_BINS;
+    const bins = b.bins ?? defaultBins(model.discrete);
     if (kind === "density" && instances * bins > limits.maxDensityValues) {
       return [
         {

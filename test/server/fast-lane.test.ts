@@ -9,6 +9,7 @@ import { startServer, type RunningServer } from "../../src/server/server.js";
 import { EXPECTED_ROUTE_HOOKS, fastLaneBlocker } from "../../src/server/fast-lane.js";
 import { metricsPlugin, RequestMetrics } from "../../src/server/metrics.js";
 import type { ModelHolder } from "../../src/server/model-holder.js";
+import { PREDICTION_KINDS } from "../../src/server/schemas.js";
 import { LogCapture, storeWithSeedModel, type TempStore } from "./fixtures.js";
 
 let store: TempStore & { version: string };
@@ -171,7 +172,7 @@ describe("fastLaneBlocker", () => {
     }
     await a.register(async (scope) => {
       if (variant === "auth" || variant === "decoy") scope.addHook("onRequest", async function auth() {});
-      for (const k of ["point", "interval", "density"]) scope.post(`/predict/v1.0.0/${k}`, async () => k);
+      for (const k of PREDICTION_KINDS) scope.post(`/predict/v1.0.0/${k}`, async () => k);
     });
     if (variant === "constrained") a.post("/predict/v1.0.0/interval", { constraints: { version: "2.0.0" } }, async () => "v2");
     await a.ready();

@@ -11,6 +11,7 @@ import { newVersionId } from "../../src/artifact/manifest.js";
 import { openStore, type ArtifactStore } from "../../src/artifact/store.js";
 import { summarize } from "../../src/diagnostics/index.js";
 import { fit, type Posterior } from "../../src/inference/index.js";
+import type { Model } from "../../src/model/index.js";
 import { seedRegression } from "../../src/models/seed-regression.js";
 import { predictionSchema } from "../../src/predict/index.js";
 import { summaryRecord } from "../../src/train/pipeline.js";
@@ -67,6 +68,41 @@ export async function seedBundle(options: { seed?: number; version?: string; met
     },
     draws: post.values,
     sampleStats: post.stats,
+  });
+}
+
+/**
+ * A bundle of any model with draws made up for a test: `columns` maps each draws column (`a`, `z[3]`) to a function of
+ * the draw's index giving its value, over 2 chains × `drawsPerChain`.
+ */
+export function madeUpBundle(model: Model, columns: Record<string, (i: number) => number>, options: { drawsPerChain?: number; version?: string } = {}): Bundle {
+  const names = Object.keys(columns);
+  const drawsPerChain = options.drawsPerChain ?? 100;
+  const total = 2 * drawsPerChain;
+  const draws = new Float64Array(total * names.length);
+  for (let i = 0; i < total; i++) names.forEach((n, k) => (draws[i * names.length + k] = columns[n](i)));
+  const shapes: Record<string, number[]> = {};
+  for (const p of model.json.params) {
+    const size = names.filter((n) => n.startsWith(`${p.name}[`)).length;
+    shapes[p.name] = p.shape.length === 0 ? [] : [size];
+  }
+  const schema = predictionSchema(model.json);
+  return buildBundle({
+    manifest: {
+      version: options.version ?? nextVersionId(),
+      model: model.json,
+      features: schema.features,
+      target: { name: schema.target },
+      sampler: { draws: drawsPerChain, tune: drawsPerChain, chains: 2, seed: 1, maxTreeDepth: 10, targetAccept: 0.8 },
+      seed: 1,
+      data: { sha256: "1".repeat(64), rows: 10, trainRows: 8, testRows: 2 },
+      parameters: { names, shapes },
+      draws: { chains: 2, drawsPerChain },
+      diagnostics: { summary: [] },
+      metrics: {},
+      gate: { passed: true, failures: [] },
+    },
+    draws,
   });
 }
 

@@ -36,8 +36,11 @@ describe("compileNumericSerializer", () => {
             ? { y_pred: field() }
             : kind === "interval"
               ? { y_pred_lower: field(), y_pred_upper: field() }
-              : { y_pred_bin_mids: field(), y_pred_density: field() };
-        body.algo_param = 1 + Math.floor(r() * 100_000);
+              : kind === "mean"
+                ? { y_mean: field(), y_mean_lower: field(), y_mean_upper: field(), hdi_probability: r() }
+                : { y_pred_bin_mids: field(), y_pred_density: field() };
+        if (kind === "mean") body.n_draws = 1 + Math.floor(r() * 100_000);
+        else body.algo_param = 1 + Math.floor(r() * 100_000);
         if (trial % 7 === 0) body.extra = "left out by both";
         const text = ours!(body);
         expect(text).toBe(theirs(body));
