@@ -7,6 +7,7 @@ export type ErrorCode =
   | "DATA_VALUE"
   | "DISTRIBUTION_ARGUMENT"
   | "SAMPLER_DIVERGED"
+  | "SAMPLER_INIT"
   | "SAMPLER_STEPSIZE"
   | "CSV_FORMAT"
   | "STORE"

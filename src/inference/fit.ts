@@ -7,6 +7,8 @@ import { bindModel, type BoundModel, type DataInput } from "../model/bind.js";
 import type { Model } from "../model/builder.js";
 import { compileModel, type CompiledModel } from "../model/compile.js";
 import { evaluateNodes } from "../model/evaluate.js";
+import { Rng } from "../model/random.js";
+import { findUndefinedRow } from "../model/row-check.js";
 import type { ChainJob, ChainMessage } from "./chain-worker.js";
 import { createProgress } from "./progress.js";
 import { type ChainResult, DEFAULT_SAMPLER_SETTINGS, runChain, SAMPLE_STATS, type SamplerSettings } from "./sampler.js";
@@ -55,7 +57,39 @@ export async function fit(model: Model, data: DataInput, options: FitOptions = {
   const compiled = compileModel(bindModel(model.json, data));
   const progress = options.progress === false ? null : createProgress(chains);
   let results: ChainResult[];
-  if (options.threads === false || chains === 1) {
+  try {
+    results = await runChains(model, data, compiled, settings, chains, options.threads !== false, progress);
+  } catch (err) {
+    // No starting point: say which data row makes the model undefined, when one does.
+    if (err instanceof BayesServeError && err.code === "SAMPLER_INIT") throw findUndefinedRow(compiled.bound, somePoints(compiled, settings)) ?? err;
+    throw err;
+  }
+  progress?.finish();
+  return assemble(compiled, settings, results);
+}
+
+/** A few constrained parameter points drawn as chains draw their initial values, for findUndefinedRow. */
+function somePoints(compiled: CompiledModel, settings: SamplerSettings): Float64Array[] {
+  const rng = new Rng(settings.seed, 1_000_001);
+  return Array.from({ length: 4 }, () => {
+    const theta = Float64Array.from({ length: compiled.dim }, () => (2 * rng.uniform() - 1) * settings.initRadius);
+    const out = new Float64Array(compiled.dim);
+    compiled.constrain(theta, out);
+    return out;
+  });
+}
+
+async function runChains(
+  model: Model,
+  data: DataInput,
+  compiled: CompiledModel,
+  settings: SamplerSettings,
+  chains: number,
+  threads: boolean,
+  progress: ReturnType<typeof createProgress> | null,
+): Promise<ChainResult[]> {
+  let results: ChainResult[];
+  if (!threads || chains === 1) {
     results = [];
     for (let c = 0; c < chains; c++) results.push(runChain(compiled, settings, c, progress ? (i, t, w) => progress.update(c, i, t, w) : undefined));
   } else {
@@ -70,8 +104,7 @@ export async function fit(model: Model, data: DataInput, options: FitOptions = {
       tuneV8ForChainsWhile(false);
     }
   }
-  progress?.finish();
-  return assemble(compiled, settings, results);
+  return results;
 }
 
 /**

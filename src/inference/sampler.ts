@@ -86,7 +86,7 @@ export function runChain(
   }
   if (!ok)
     throw new BayesServeError(
-      "SAMPLER_DIVERGED",
+      "SAMPLER_INIT",
       `chain ${chain}: no initial values with a finite log-density in ${MAX_INIT_TRIES} tries (last: ${lastProblem}); check the data and the priors`,
     );
 

@@ -1,7 +1,10 @@
-// Reading training data from CSV: the header must name exactly the model's inputs (features and target); every
-// value must parse as a finite number of the declared type. Errors name the file, the line and the column.
+// Reading training data from CSV: the header must name every one of the model's inputs (features and target; other
+// columns are ignored, and listed); every value must be a decimal number — finite, of the declared type, inside the
+// column's bounds (the bounds the model declares, and for an observed column its family's support). Errors name the
+// file, the line and the column.
 import { readFile } from "node:fs/promises";
 import { BayesServeError } from "../errors.js";
+import { boundsProblem, type ValueBounds } from "../model/value-bounds.js";
 import type { FeatureSpec } from "../predict/features.js";
 import type { Table } from "./table.js";
 
@@ -9,7 +12,13 @@ export interface ColumnSpec {
   name: string;
   type: FeatureSpec["type"];
   levels?: number;
+  /** The values allowed, and why (said in an error): "declared by the model", "the Bernoulli likelihood of y". */
+  bounds?: { bounds: ValueBounds; why: string };
 }
+
+/** A decimal number as people write them (no hex, binary or octal literals, no `_` separators, no blank padding). */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const NON_FINITE_WORD = /^[+-]?(nan|inf|infinity)$/i;
 
 function fail(file: string, line: number | null, column: string | null, msg: string): never {
   const where = [file, line !== null ? `line ${line}` : null, column !== null ? `column "${column}"` : null].filter(Boolean).join(", ");
@@ -40,7 +49,15 @@ function splitRecord(line: string): string[] {
   return out;
 }
 
-export function parseCsv(text: string, file: string, spec: ColumnSpec[]): Table {
+/** A table read from CSV: the model's columns, the line of each row, and the columns it ignored. */
+export interface CsvTable extends Table {
+  /** 1-based line number of each row in the file. */
+  lines: Int32Array;
+  /** Header columns the model does not use, in file order. */
+  ignored: string[];
+}
+
+export function parseCsv(text: string, file: string, spec: ColumnSpec[]): CsvTable {
   const lines = text.split(/\r?\n/);
   let headerLine = 0;
   while (headerLine < lines.length && lines[headerLine].trim() === "") headerLine++;
@@ -48,15 +65,11 @@ export function parseCsv(text: string, file: string, spec: ColumnSpec[]): Table 
   const header = splitRecord(lines[headerLine].replace(/^\uFEFF/, "")).map((h) => h.trim());
   const wanted = spec.map((s) => s.name);
   const missing = wanted.filter((w) => !header.includes(w));
-  const extra = header.filter((h) => !wanted.includes(h));
-  if (missing.length || extra.length) {
-    const parts = [];
-    if (missing.length) parts.push(`missing column(s) ${missing.map((m) => `"${m}"`).join(", ")}`);
-    if (extra.length) parts.push(`unexpected column(s) ${extra.map((m) => `"${m}"`).join(", ")}`);
-    fail(file, headerLine + 1, null, `${parts.join("; ")}; the header must be ${wanted.join(",")}`);
-  }
-  const dup = header.find((h, i) => header.indexOf(h) !== i);
+  if (missing.length)
+    fail(file, headerLine + 1, null, `missing column(s) ${missing.map((m) => `"${m}"`).join(", ")}; the model reads ${wanted.join(",")}`);
+  const dup = header.find((h, i) => header.indexOf(h) !== i && wanted.includes(h));
   if (dup) fail(file, headerLine + 1, dup, "appears twice in the header");
+  const ignored = header.filter((h) => !wanted.includes(h));
   const positions = spec.map((s) => header.indexOf(s.name));
   const body: string[] = [];
   const lineNumbers: number[] = [];
@@ -73,20 +86,25 @@ export function parseCsv(text: string, file: string, spec: ColumnSpec[]): Table 
     if (fields.length !== header.length) fail(file, lineNumbers[r], null, `has ${fields.length} fields, the header has ${header.length}`);
     spec.forEach((s, k) => {
       const raw = fields[positions[k]].trim();
-      const v = raw === "" ? NaN : Number(raw);
       if (raw === "") fail(file, lineNumbers[r], s.name, "is empty");
-      if (Number.isNaN(v) && !/^nan$/i.test(raw)) fail(file, lineNumbers[r], s.name, `"${raw}" is not a number`);
+      if (NON_FINITE_WORD.test(raw)) fail(file, lineNumbers[r], s.name, `${raw} is not finite`);
+      if (!DECIMAL.test(raw)) fail(file, lineNumbers[r], s.name, `"${raw}" is not a number`);
+      const v = Number(raw);
       if (!Number.isFinite(v)) fail(file, lineNumbers[r], s.name, `${raw} is not finite`);
       if (s.type !== "float" && !Number.isInteger(v)) fail(file, lineNumbers[r], s.name, `${raw} is not an integer`);
       if (s.type === "category" && (v < 0 || v >= (s.levels ?? 0)))
         fail(file, lineNumbers[r], s.name, `${raw} is outside the model's categories 0..${(s.levels ?? 0) - 1}`);
+      if (s.bounds !== undefined) {
+        const problem = boundsProblem(s.bounds.bounds, v);
+        if (problem !== null) fail(file, lineNumbers[r], s.name, `${raw} is outside what the model allows: it ${problem} (${s.bounds.why})`);
+      }
       columns[s.name][r] = v;
     });
   }
-  return { columns, rows: body.length, source: file };
+  return { columns, rows: body.length, source: file, lines: Int32Array.from(lineNumbers), ignored };
 }
 
-export async function readCsv(file: string, spec: ColumnSpec[]): Promise<Table> {
+export async function readCsv(file: string, spec: ColumnSpec[]): Promise<CsvTable> {
   let text: string;
   try {
     text = await readFile(file, "utf8");

@@ -1,5 +1,11 @@
-// Resolving `--model NAME|FILE`: a built-in model by name, a model's JSON form, or a TypeScript/JavaScript module
-// whose default export (or `model` export) is a Model.
+// Resolving `--model NAME|FILE`: a built-in model by name, a model's JSON form, or a model file — TypeScript or
+// JavaScript, ES module or CommonJS, in any folder, with or without a package.json — whose default export (or
+// `model` export, or `module.exports`) is a Model.
+//
+// A model file is bundled by esbuild into one ES module before it is imported, so its syntax (TypeScript, CommonJS)
+// and its folder's package.json do not matter, and its own relative imports come along. Its imports of the package
+// itself (`import { model, Normal } from "bayes-serve"`) are bound to this running copy of bayes-serve, so they
+// work from a folder where bayes-serve is not installed, and the Model it builds is this copy's Model.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -10,6 +16,14 @@ import { seedRegression } from "../models/seed-regression.js";
 
 export const BUILTIN_MODELS: Record<string, Model> = { "seed-regression": seedRegression };
 export const DEFAULT_MODEL = "seed-regression";
+
+/** The extensions of model files, bundled by esbuild. */
+export const MODEL_FILE_EXTENSIONS = [".ts", ".mts", ".cts", ".js", ".mjs", ".cjs"];
+
+/** The package's name: what model files import. */
+const PACKAGE = "bayes-serve";
+/** Where the bundled module finds this copy's public API (a global symbol: the bundle has no path to import it by). */
+const API_KEY = "bayes-serve.api";
 
 export async function resolveModel(spec: string = DEFAULT_MODEL): Promise<Model> {
   const builtin = BUILTIN_MODELS[spec];
@@ -31,26 +45,74 @@ export async function resolveModel(spec: string = DEFAULT_MODEL): Promise<Model>
     }
     return modelFromJSON(json);
   }
-  if ([".ts", ".mts", ".js", ".mjs"].includes(ext)) {
-    let mod: Record<string, unknown>;
-    try {
-      if (ext === ".ts" || ext === ".mts") {
-        const { tsImport } = await import("tsx/esm/api");
-        mod = (await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>;
-      } else mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-    } catch (err) {
-      if (err instanceof BayesServeError) throw err;
-      throw new BayesServeError("MODEL_DEFINITION", `${spec}: cannot load the model module (${(err as Error).message})`);
-    }
-    const candidate = mod.default ?? mod.model ?? Object.values(mod).find((v) => v instanceof Model || isModelLike(v));
-    if (candidate instanceof Model) return candidate;
-    if (isModelLike(candidate)) return modelFromJSON((candidate as { json: unknown }).json);
-    throw new BayesServeError("MODEL_DEFINITION", `${spec}: export a model (built with model(...)) as the default export`);
-  }
+  if (MODEL_FILE_EXTENSIONS.includes(ext)) return loadModelFile(file, spec);
   throw new BayesServeError(
     "USAGE",
-    `--model ${spec}: not a built-in model (${Object.keys(BUILTIN_MODELS).join(", ")}) nor a .json/.ts/.js model file`,
+    `--model ${spec}: not a built-in model (${Object.keys(BUILTIN_MODELS).join(", ")}) nor a model file (.json, ${MODEL_FILE_EXTENSIONS.join(", ")})`,
   );
+}
+
+async function loadModelFile(file: string, spec: string): Promise<Model> {
+  const api = (await import("../index.js")) as Record<string, unknown>;
+  (globalThis as Record<symbol, unknown>)[Symbol.for(API_KEY)] = api;
+  const code = await bundle(file, spec, Object.keys(api));
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(`data:text/javascript;base64,${Buffer.from(code).toString("base64")}`)) as Record<string, unknown>;
+  } catch (err) {
+    if (err instanceof BayesServeError) throw err;
+    throw new BayesServeError("MODEL_DEFINITION", `${spec}: the model file failed while loading: ${(err as Error).message}`, { cause: err });
+  }
+  const candidates = [mod.default, (mod.default as Record<string, unknown> | undefined)?.default, mod.model, ...Object.values(mod)];
+  const found = candidates.find((v) => v instanceof Model || isModelLike(v));
+  if (found instanceof Model) return found;
+  if (found !== undefined) return modelFromJSON((found as { json: unknown }).json);
+  const exported = Object.keys(mod);
+  throw new BayesServeError(
+    "MODEL_DEFINITION",
+    `${spec}: no model among its exports (${exported.length > 0 ? exported.join(", ") : "none"}); export the value model(...) returns, as \`export default model(...)\` (or \`module.exports = model(...)\`)`,
+  );
+}
+
+/** The model file and what it imports, as one ES module whose `bayes-serve` imports read this copy's API. */
+async function bundle(file: string, spec: string, apiNames: string[]): Promise<string> {
+  const { build } = await import("esbuild");
+  const shim = `const api = globalThis[Symbol.for(${JSON.stringify(API_KEY)})];\n${apiNames.map((n) => `export const ${n} = api.${n};`).join("\n")}\nexport default api;\n`;
+  try {
+    const result = await build({
+      entryPoints: [file],
+      bundle: true,
+      write: false,
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      logLevel: "silent",
+      sourcemap: "inline",
+      // What the file knows of where it is, as it would running in place.
+      define: {
+        "import.meta.url": JSON.stringify(pathToFileURL(file).href),
+        __filename: JSON.stringify(file),
+        __dirname: JSON.stringify(path.dirname(file)),
+      },
+      plugins: [
+        {
+          name: "bayes-serve-api",
+          setup(b) {
+            b.onResolve({ filter: new RegExp(`^${PACKAGE}$`) }, () => ({ path: PACKAGE, namespace: "bayes-serve-api" }));
+            b.onLoad({ filter: /.*/, namespace: "bayes-serve-api" }, () => ({ contents: shim, loader: "js" }));
+          },
+        },
+      ],
+    });
+    return result.outputFiles[0].text;
+  } catch (err) {
+    const errors = (err as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] }).errors;
+    if (errors === undefined) throw new BayesServeError("MODEL_DEFINITION", `${spec}: cannot read the model file (${(err as Error).message})`);
+    const first = errors[0];
+    // esbuild names files relative to the working directory.
+    const at = first.location ? `${path.resolve(first.location.file)}:${first.location.line}:${first.location.column}: ` : "";
+    throw new BayesServeError("MODEL_DEFINITION", `${spec}: ${at}${first.text}${errors.length > 1 ? ` (and ${errors.length - 1} more error(s))` : ""}`);
+  }
 }
 
 function isModelLike(v: unknown): boolean {

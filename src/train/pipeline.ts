@@ -8,7 +8,10 @@ import { newVersionId } from "../artifact/manifest.js";
 import { summarize, type SummaryRow } from "../diagnostics/index.js";
 import { chainsOf, fit, type Posterior } from "../inference/index.js";
 import type { Model } from "../model/builder.js";
-import type { DataInput } from "../model/bind.js";
+import { declaredBounds, type DataInput } from "../model/bind.js";
+import { familyOf } from "../model/families.js";
+import { DataRowError } from "../model/row-check.js";
+import { intersectBounds, type ValueBounds } from "../model/value-bounds.js";
 import { predictionSchema, Predictor, type Instance } from "../predict/index.js";
 import { readCsv, type ColumnSpec } from "./csv.js";
 import { evaluatePredictions } from "./evaluate.js";
@@ -50,11 +53,30 @@ export interface TrainResult {
   timings: Record<string, number>;
 }
 
-/** The model's columns, for CSV and for the data table: every vector data input (features and target). */
+/**
+ * The model's columns, for CSV and for the data table: every vector data input (features and target), with the
+ * values each may take — its declared bounds, and for an observed column its likelihood's support (0/1, counts,
+ * positive values).
+ */
 export function columnSpecs(model: Model): ColumnSpec[] {
-  return model.json.data
+  const json = model.json;
+  return json.data
     .filter((d) => d.shape === "vector")
-    .map((d) => ({ name: d.name, type: d.kind, ...(d.kind === "category" ? { levels: d.levels } : {}) }));
+    .map((d) => {
+      const spec: ColumnSpec = { name: d.name, type: d.kind, ...(d.kind === "category" ? { levels: d.levels } : {}) };
+      let bounds: ValueBounds | null = declaredBounds(d);
+      const why: string[] = bounds === null ? [] : ["the bounds the model declares"];
+      for (const o of json.observes) {
+        const v = json.nodes[o.value];
+        if (v.op !== "data" || v.name !== d.name || o.dist.family === "MvNormal" || o.dist.family === "Flat") continue;
+        const family = familyOf(o.dist.family);
+        if (Object.keys(family.values).length === 0) continue;
+        bounds = bounds === null ? family.values : intersectBounds(bounds, family.values);
+        why.push(`observation "${o.name}" has a ${family.name} likelihood`);
+      }
+      if (bounds !== null) spec.bounds = { bounds, why: why.join("; ") };
+      return spec;
+    });
 }
 
 function tableHash(table: Table, order: string[]): string {
@@ -63,12 +85,21 @@ function tableHash(table: Table, order: string[]): string {
   return h.digest("hex");
 }
 
-export async function loadTable(model: Model, source: TrainOptions["source"]): Promise<{ table: Table; sha256: string }> {
+/** The training table, its hash, and for a CSV the line of each row and the columns it ignored. */
+export interface LoadedTable {
+  table: Table;
+  sha256: string;
+  /** 1-based line of each row in the CSV file (absent for simulated data). */
+  lines?: Int32Array;
+  ignored: string[];
+}
+
+export async function loadTable(model: Model, source: TrainOptions["source"]): Promise<LoadedTable> {
   const spec = columnSpecs(model);
   const names = spec.map((s) => s.name);
   if ("csv" in source) {
     const table = await readCsv(source.csv, spec);
-    return { table, sha256: tableHash(table, names) };
+    return { table, sha256: tableHash(table, names), lines: table.lines, ignored: table.ignored };
   }
   const wanted = ["x", "category", "y"];
   if (names.length !== 3 || !wanted.every((w) => names.includes(w)))
@@ -78,7 +109,7 @@ export async function loadTable(model: Model, source: TrainOptions["source"]): P
     throw new BayesServeError("USAGE", `--simulate: ${source.simulate.beta.length} betas but the model's category has ${levels} levels`);
   const d = simulateSeedData(source.simulate);
   const table: Table = { columns: { x: d.x, category: Float64Array.from(d.category), y: d.y }, rows: d.x.length, source: "simulated" };
-  return { table, sha256: tableHash(table, names) };
+  return { table, sha256: tableHash(table, names), ignored: [] };
 }
 
 function toDataInput(table: Table): DataInput {
@@ -110,7 +141,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const reportLayer = options.report !== false ? import("../report/index.js") : null;
   reportLayer?.catch(() => {}); // awaited (and its failure reported) below
   let t0 = performance.now();
-  const { table, sha256 } = await loadTable(model, options.source);
+  const { table, sha256, lines, ignored } = await loadTable(model, options.source);
+  if (ignored.length > 0) log(`data: ignoring column(s) ${ignored.map((c) => `"${c}"`).join(", ")} of ${table.source}: the model does not read them`);
   const strata = schema.features.find((f) => f.type === "category");
   const split = stratifiedSplit(table.rows, options.testFraction, options.seed, strata ? table.columns[strata.name] : null);
   if (split.train.length < 2) throw new BayesServeError("USAGE", `only ${split.train.length} training row(s) after the split`);
@@ -120,15 +152,25 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   log(`data: ${table.rows} rows from ${table.source} (${trainTable.rows} train, ${testTable.rows} test)`);
 
   t0 = performance.now();
-  const posterior = await fit(model, toDataInput(trainTable), {
-    draws: options.draws,
-    tune: options.tune,
-    chains: options.chains,
-    seed: options.seed,
-    targetAccept: options.targetAccept,
-    maxTreeDepth: options.maxTreeDepth,
-    progress: options.progress ?? true,
-  });
+  let posterior: Posterior;
+  try {
+    posterior = await fit(model, toDataInput(trainTable), {
+      draws: options.draws,
+      tune: options.tune,
+      chains: options.chains,
+      seed: options.seed,
+      targetAccept: options.targetAccept,
+      maxTreeDepth: options.maxTreeDepth,
+      progress: options.progress ?? true,
+    });
+  } catch (err) {
+    // A row the model cannot fit, named where the user can find it: the file's line (the fit saw the training rows).
+    if (err instanceof DataRowError) {
+      const row = split.train[err.row];
+      throw err.describedAt(lines !== undefined ? `${table.source}, line ${lines[row]}` : `${table.source}, row ${row + 1}`);
+    }
+    throw err;
+  }
   lap("sampling", t0);
 
   t0 = performance.now();

@@ -53,7 +53,7 @@ describe("improper posteriors", () => {
     expect(err.message).toMatch(/parameter free/);
   });
 
-  it("a log-density that is never finite: no initial values (SAMPLER_DIVERGED), naming the problem", async () => {
+  it("a data row at which the likelihood is never finite: named, with its values", async () => {
     // Data outside the support of a fixed Uniform: every point has log-density −∞.
     const m = model("impossible", (m) => {
       const mu = m.param("mu", Normal(0, 1));
@@ -61,8 +61,8 @@ describe("improper posteriors", () => {
       m.observe("bounded", Uniform(0, 1), m.data("z"));
     });
     const err = await failure(fit(m, { y: [1, 2], z: [0.5, 3] }, { chains: 1, draws: 10, tune: 10, progress: false }));
-    expect(err.code).toBe("SAMPLER_DIVERGED");
-    expect(err.message).toMatch(/no initial values with a finite log-density in 100 tries \(last: log-density is -Infinity\)/);
+    expect(err.code).toBe("DATA_VALUE");
+    expect(err.message).toBe('data row 1 (z = 3): the log-likelihood of observation "bounded" is -Infinity there whatever the parameters');
   });
 
   it("a gradient that is never finite: no initial values, naming the parameter", async () => {
@@ -72,7 +72,7 @@ describe("improper posteriors", () => {
       m.factor("f", mu.square().neg().sqrt());
     });
     const err = await failure(fit(m, {}, { chains: 1, draws: 10, tune: 10, progress: false }));
-    expect(err.code).toBe("SAMPLER_DIVERGED");
+    expect(err.code).toBe("SAMPLER_INIT");
     expect(err.message).toMatch(/no initial values/);
   });
 });

@@ -41,12 +41,42 @@ describe("CSV reader", () => {
     expect(error("x,category,y\n1,1\n").message).toMatch(/line 2: has 2 fields, the header has 3/);
   });
 
-  it("rejects missing and extra columns, duplicates and empty files", () => {
+  it("rejects missing columns, duplicates and empty files; ignores columns the model does not read, listing them", () => {
     expect(error("x,y\n1,2\n").message).toMatch(/line 1: missing column\(s\) "category"/);
-    expect(error("x,category,y,z\n1,0,2,3\n").message).toMatch(/unexpected column\(s\) "z"/);
+    const t = parseCsv("id,x,category,note,y\n7,1,0,a,2\n8,2,1,b,3\n", "data.csv", SPEC);
+    expect(t.ignored).toEqual(["id", "note"]);
+    expect(Array.from(t.columns.y)).toEqual([2, 3]);
+    expect(Array.from(t.lines)).toEqual([2, 3]);
+    expect(error("x,category,y,y\n1,0,2,3\n").message).toMatch(/column "y": appears twice/);
     expect(error("").message).toMatch(/data.csv: the file is empty/);
     expect(error("x,category,y\n").message).toMatch(/no data rows/);
     expect(error("x,category,y\n").code).toBe("CSV_FORMAT");
+  });
+
+  it("reads numbers strictly: decimal only, no hex, binary or separators", () => {
+    for (const raw of ["0x10", "0b1", "1_000", "1,5", "--1", "1e", ".", "12abc"])
+      expect(error(`x,category,y\n${JSON.stringify(raw)},0,2\n`).message).toMatch(/column "x": ".*" is not a number/);
+    const t = parseCsv("x,category,y\n+1.5e2,0,-.5\n1.,1,3E-1\n", "data.csv", SPEC);
+    expect(Array.from(t.columns.x)).toEqual([150, 1]);
+    expect(Array.from(t.columns.y)).toEqual([-0.5, 0.3]);
+  });
+
+  it("checks each column against its bounds, saying why", () => {
+    const spec: ColumnSpec[] = [
+      { name: "exposure", type: "float", bounds: { bounds: { lower: 0 }, why: "the bounds the model declares" } },
+      { name: "y", type: "integer", bounds: { bounds: { lower: 0, upper: 1, integer: true }, why: 'observation "obs" has a BernoulliLogit likelihood' } },
+    ];
+    const bad = (text: string): string => {
+      try {
+        parseCsv(text, "d.csv", spec);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return "read";
+    };
+    expect(bad("exposure,y\n1,0\n-2,1\n")).toBe('d.csv, line 3, column "exposure": -2 is outside what the model allows: it must be a number ≥ 0 (the bounds the model declares)');
+    expect(bad("exposure,y\n1,0\n2,2\n")).toBe('d.csv, line 3, column "y": 2 is outside what the model allows: it must be an integer in 0..1 (observation "obs" has a BernoulliLogit likelihood)');
+    expect(bad("exposure,y\n0,1\n")).toBe("read");
   });
 
   it("names a file it cannot read", async () => {
