@@ -37,6 +37,7 @@ export async function runStart(flags: StartFlags): Promise<void> {
       minEssBulk: DEFAULT_GATE.minEssBulk,
       minEssTail: DEFAULT_GATE.minEssTail,
       maxDivergences: DEFAULT_GATE.maxDivergences,
+      gateMetric: [],
       report: true,
     };
     await runTrainCommand(seedTraining);

@@ -2,7 +2,7 @@
 import { type Command, Option } from "commander";
 import { BayesServeError } from "../errors.js";
 import { formatSummaryTable } from "../diagnostics/index.js";
-import { DEFAULT_GATE } from "../train/gate.js";
+import { DEFAULT_GATE, parseMetricRule, type MetricRule } from "../train/gate.js";
 import { resolveModel, DEFAULT_MODEL } from "../train/models.js";
 import { SEED_SIMULATION, train, type TrainResult } from "../train/pipeline.js";
 
@@ -39,6 +39,7 @@ export interface TrainCommandOptions {
   minEssBulk: number;
   minEssTail: number;
   maxDivergences: number;
+  gateMetric: MetricRule[];
   json?: boolean;
   report: boolean;
 }
@@ -58,7 +59,7 @@ export async function runTrainCommand(o: TrainCommandOptions): Promise<TrainResu
     testFraction: o.testFraction,
     targetAccept: o.targetAccept,
     maxTreeDepth: o.maxTreeDepth,
-    gate: { maxRhat: o.maxRhat, minEssBulk: o.minEssBulk, minEssTail: o.minEssTail, maxDivergences: o.maxDivergences },
+    gate: { maxRhat: o.maxRhat, minEssBulk: o.minEssBulk, minEssTail: o.minEssTail, maxDivergences: o.maxDivergences, metrics: o.gateMetric ?? [] },
     report: o.report,
     log,
   });
@@ -117,6 +118,12 @@ export function addTrainOptions(cmd: Command): Command {
     .option("--min-ess-bulk <n>", "gate: smallest bulk ESS allowed", num("--min-ess-bulk"), DEFAULT_GATE.minEssBulk)
     .option("--min-ess-tail <n>", "gate: smallest tail ESS allowed", num("--min-ess-tail"), DEFAULT_GATE.minEssTail)
     .option("--max-divergences <n>", "gate: most divergent transitions allowed", int("--max-divergences"), DEFAULT_GATE.maxDivergences)
+    .option(
+      "--gate-metric <rule>",
+      'gate: a bound on a held-out metric of the target\'s kind, e.g. "coverage_90>=0.85" or "brier<=0.2" (repeatable)',
+      (v: string, rules: MetricRule[]) => [...rules, parseMetricRule(v)],
+      [] as MetricRule[],
+    )
     .option("--no-report", "skip the plots and report.html")
     .option("--json", "print one JSON object as the last line of stdout");
 }

@@ -482,6 +482,16 @@ function withChecks(def: FamilyDefinition): Family {
 
 export const FAMILIES = Object.fromEntries(Object.entries(FAMILY_DEFINITIONS).map(([name, def]) => [name, withChecks(def)])) as Record<FamilyName, Family>;
 
+/**
+ * What an observed value of the family is, for the answers and metrics that fit it: 0/1 (a Bernoulli), a count
+ * (Poisson, negative binomial, binomial) or a continuous value.
+ */
+export type ResponseKind = "binary" | "count" | "continuous";
+
+export function responseKindOf(family: Family): ResponseKind {
+  return family.support === "binary" ? "binary" : family.support === "count" ? "count" : "continuous";
+}
+
 export function familyOf(name: string): Family {
   const f = (FAMILIES as Record<string, Family>)[name];
   if (!f) throw new Error(`unknown distribution family "${name}"`);

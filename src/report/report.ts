@@ -4,6 +4,8 @@ import { dataPlotSpec } from "./plots/data.js";
 import { tracePlotSpec } from "./plots/trace.js";
 import { percentLabel, predictedVsActualSpec } from "./plots/predicted-vs-actual.js";
 import { ppcPlotSpec } from "./plots/ppc.js";
+import { ppcBarsSpec } from "./plots/ppc-bars.js";
+import { calibrationSpec } from "./plots/calibration.js";
 import { specToSvg, svgToPng } from "./render.js";
 import { reportHtml, type HtmlFigure } from "./html.js";
 
@@ -20,6 +22,7 @@ export interface ReportPlot {
 export function reportPlots(input: ReportInput, options: RenderOptions = {}): ReportPlot[] {
   const yName = input.data.yName;
   const pct = percentLabel(input.predictions.hdiProb);
+  const kind = input.kind ?? "continuous";
   return [
     {
       name: "data",
@@ -33,16 +36,28 @@ export function reportPlots(input: ReportInput, options: RenderOptions = {}): Re
       caption: "Trace plot: per parameter, the posterior density of each chain (left) and the draws in sampling order (right).",
       spec: tracePlotSpec(input.parameters, { maxPoints: options.maxTracePoints, maxParameters: options.maxTraceParameters }),
     },
-    {
-      name: "predicted-vs-actual",
-      caption: `Held-out rows: predictive mean against the actual value, with the ${pct}% HDI as a bar; the dashed line is y = x.`,
-      spec: predictedVsActualSpec(input.predictions, yName),
-    },
-    {
-      name: "ppc",
-      caption: "Posterior predictive check: density of the observed values against the densities of replicated datasets and their mean.",
-      spec: ppcPlotSpec(input.ppc, yName, { maxReplicates: options.maxPpcReplicates }),
-    },
+    kind === "binary"
+      ? {
+          name: "predicted-vs-actual",
+          caption: `Calibration of the held-out rows: in each bin of predicted P(${yName} = 1), the observed frequency of ${yName} = 1 against the mean prediction; the dashed line is perfect calibration.`,
+          spec: calibrationSpec(input.calibration ?? [], yName),
+        }
+      : {
+          name: "predicted-vs-actual",
+          caption: `Held-out rows: ${kind === "count" ? "expected count" : "predictive mean"} against the actual value, with the ${pct}% HDI as a bar; the dashed line is y = x.`,
+          spec: predictedVsActualSpec(input.predictions, yName),
+        },
+    kind === "continuous"
+      ? {
+          name: "ppc",
+          caption: "Posterior predictive check: density of the observed values against the densities of replicated datasets and their mean.",
+          spec: ppcPlotSpec(input.ppc, yName, { maxReplicates: options.maxPpcReplicates }),
+        }
+      : {
+          name: "ppc",
+          caption: `Posterior predictive check: the frequency of each value of ${yName} in the data (bars) and in replicated datasets (median and 90% interval).`,
+          spec: ppcBarsSpec(input.ppc, yName),
+        },
   ];
 }
 

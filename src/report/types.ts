@@ -1,3 +1,5 @@
+import type { ResponseKind } from "../model/families.js";
+
 // Plain inputs of the report layer and what it produces. No I/O here: renderReport turns a ReportInput into file
 // contents, and the caller (the train command) decides where they go.
 
@@ -34,6 +36,15 @@ export interface ReportPpc {
   replicated: Float64Array[];
 }
 
+/** One bin of a calibration plot (a 0/1 target): rows predicted in [lower, upper), their mean prediction and rate. */
+export interface ReportCalibrationBin {
+  lower: number;
+  upper: number;
+  rows: number;
+  meanPredicted: number;
+  observedRate: number;
+}
+
 export interface ReportGate {
   passed: boolean;
   failures: string[];
@@ -42,9 +53,16 @@ export interface ReportGate {
 export interface ReportInput {
   /** e.g. "seed-regression 20261201T003000Z-a1b2c3" */
   title: string;
+  /**
+   * What the target is: continuous values get density curves and predicted-vs-actual; counts and 0/1 get bars in the
+   * predictive check; 0/1 gets a calibration plot instead of predicted-vs-actual. Default "continuous".
+   */
+  kind?: ResponseKind;
   data: ReportData;
   parameters: ParameterDraws[];
   predictions: ReportPredictions;
+  /** For a 0/1 target: the calibration plot's bins. */
+  calibration?: ReportCalibrationBin[];
   ppc: ReportPpc;
   /** Rows like az.summary: {parameter, mean, sd, "hdi_3%", "hdi_97%", mcse_mean, mcse_sd, ess_bulk, ess_tail, r_hat}. */
   summaryTable: Record<string, string | number>[];

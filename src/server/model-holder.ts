@@ -8,7 +8,9 @@ import type { Manifest, JsonValue } from "../artifact/manifest.js";
 import { BayesServeError } from "../errors.js";
 import type { ModelJSON } from "../model/graph.js";
 import { modelFromJSON } from "../model/serialize.js";
-import { Predictor, shuffledDrawTable, type FeatureSpec } from "../predict/index.js";
+import { responseKindOf, type ResponseKind } from "../model/families.js";
+import { describeBounds } from "../model/value-bounds.js";
+import { answerMeanings, Predictor, shuffledDrawTable, type FeatureSpec, type PredictionKind as AnswerKind } from "../predict/index.js";
 import { exampleInstance, type Limits, type ModelSchemaSpec, type PredictionKind } from "./schemas.js";
 import { compileValidators, type RequestValidator } from "./validation.js";
 
@@ -31,6 +33,10 @@ export interface ModelInfo {
   loaded_at: string;
   store: string;
   model: { name: string; observation: string; target: string };
+  /** The likelihood the answers come from: its family, the kind of value it predicts and the values it can take. */
+  family: { name: string; kind: ResponseKind; support: string; discrete: boolean; has_mean: boolean };
+  /** What each endpoint's answer means for this kind of target. */
+  answers: Record<AnswerKind, string>;
   features: FeatureSpec[];
   parameters: string[];
   draws: { chains: number; draws_per_chain: number };
@@ -106,6 +112,14 @@ export async function loadModel(store: ArtifactStore, version: string, limits: L
     loaded_at: new Date().toISOString(),
     store: store.uri,
     model: { name: model.name, observation: predictor.schema.observation, target: predictor.schema.target },
+    family: {
+      name: predictor.family.name,
+      kind: responseKindOf(predictor.family),
+      support: describeBounds(predictor.family.values),
+      discrete: predictor.family.discrete,
+      has_mean: predictor.hasMean,
+    },
+    answers: answerMeanings(responseKindOf(predictor.family)),
     features,
     parameters: manifest.parameters.names,
     draws: { chains: manifest.draws.chains, draws_per_chain: manifest.draws.drawsPerChain },

@@ -14,7 +14,25 @@ const feature = Type.Object({
   name: Type.String(),
   type: Type.Union([Type.Literal("float"), Type.Literal("integer"), Type.Literal("category")]),
   levels: Type.Optional(Type.Integer()),
+  minimum: Type.Optional(Type.Number({ description: "Smallest value allowed (a declared bound, or 0 for an index)." })),
+  maximum: Type.Optional(Type.Number({ description: "Largest value allowed (a declared bound, or the last position of the vector indexed)." })),
 });
+
+const family = Type.Object(
+  {
+    name: Type.String({ description: "The likelihood's family, e.g. Normal, PoissonLog, BernoulliLogit." }),
+    kind: Type.Union([Type.Literal("continuous"), Type.Literal("count"), Type.Literal("binary")]),
+    support: Type.String({ description: "The values the target can take, in words." }),
+    discrete: Type.Boolean(),
+    has_mean: Type.Boolean({ description: "Whether /mean can answer (every family but the Cauchy's)." }),
+  },
+  { description: "The likelihood the answers come from." },
+);
+
+const answers = Type.Object(
+  { point: Type.String(), interval: Type.String(), density: Type.String(), mean: Type.String() },
+  { description: "What each endpoint's answer means for this model's kind of target." },
+);
 
 const modelInfoSchema = Type.Object(
   {
@@ -23,6 +41,8 @@ const modelInfoSchema = Type.Object(
     loaded_at: Type.String(),
     store: Type.String(),
     model: Type.Object({ name: Type.String(), observation: Type.String(), target: Type.String() }),
+    family,
+    answers,
     features: Type.Array(feature),
     parameters: Type.Array(Type.String()),
     draws: Type.Object({ chains: Type.Integer(), draws_per_chain: Type.Integer() }),

@@ -1,6 +1,8 @@
 // GET /: a small self-contained page for a person. It reads GET /model, builds an input for every feature the model
-// declares, and on every change asks the three endpoints (same seed, so the same samples) and draws the predictive
-// density as inline SVG, the HDI shaded and the median marked, with the model's version, metrics and diagnostics.
+// declares (within its bounds), and on every change asks the four endpoints (same seed, so the same samples) and
+// draws the predictive density as inline SVG — for a count or 0/1 target, the probability of each value — the HDI
+// shaded and the median marked, beside the expected value (for a 0/1 target, P(y = 1)) with its credible interval,
+// and the model's family, version, metrics and diagnostics.
 // No CDN, no framework: one HTML document with its script and style inline, allowed by a hash-based CSP.
 import { createHash } from "node:crypto";
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from "fastify";
@@ -48,6 +50,7 @@ const PREFIX = ${JSON.stringify(PREDICT_PREFIX)};
 const $ = (id) => document.getElementById(id);
 const fmt = (v) => (Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : (+v.toPrecision(5)).toString());
 let features = [];
+let family = { kind: "continuous", discrete: false, has_mean: true };
 let pending = 0;
 
 function el(tag, attrs, text) {
@@ -68,14 +71,20 @@ function buildInputs(model) {
   const box = $("features");
   box.textContent = "";
   for (const f of features) {
-    box.appendChild(el("label", { for: "f-" + f.name }, f.name + " (" + f.type + (f.type === "category" ? ", " + f.levels + " levels" : "") + ")"));
+    const range = f.minimum !== undefined || f.maximum !== undefined ? ", " + (f.minimum ?? "−∞") + " … " + (f.maximum ?? "∞") : "";
+    box.appendChild(el("label", { for: "f-" + f.name }, f.name + " (" + f.type + (f.type === "category" ? ", " + f.levels + " levels" : range) + ")"));
     let input;
     if (f.type === "category") {
       input = el("select", { id: "f-" + f.name, name: f.name });
       for (let k = 0; k < f.levels; k++) input.appendChild(el("option", { value: String(k) }, String(k)));
       input.value = String(Math.min(2, f.levels - 1));
     } else {
-      input = el("input", { id: "f-" + f.name, name: f.name, type: "number", step: f.type === "integer" ? "1" : "any", value: f.type === "integer" ? "1" : "5" });
+      const preferred = f.type === "integer" ? 1 : 5;
+      const value = Math.min(Math.max(preferred, f.minimum ?? -Infinity), f.maximum ?? Infinity);
+      const attrs = { id: "f-" + f.name, name: f.name, type: "number", step: f.type === "integer" ? "1" : "any", value: String(value) };
+      if (f.minimum !== undefined) attrs.min = String(f.minimum);
+      if (f.maximum !== undefined) attrs.max = String(f.maximum);
+      input = el("input", attrs);
     }
     input.addEventListener("change", predict);
     box.appendChild(input);
@@ -101,6 +110,13 @@ function table(target, rows, columns) {
 
 function showModel(model) {
   $("model-name").textContent = model.model.name;
+  family = model.family;
+  if (family.discrete) $("bins").value = "100";
+  $("family").textContent = model.family.name + " · " + model.family.kind + " (" + model.family.support + ")";
+  $("a-mean-label").textContent = model.family.kind === "binary" ? "P(" + model.model.target + " = 1)" : model.family.kind === "count" ? "expected count" : "mean E[y | x]";
+  $("caption").textContent = model.family.discrete
+    ? "Bars: the probability of each value among the posterior-predictive samples. Shaded: the highest-density interval. Dashed: the median. The expected value (exact over every posterior draw) is shown with its credible interval."
+    : "Bars: histogram (density) of the posterior-predictive samples. Shaded: the highest-density interval. Dashed: the median. The three answers come from the same samples (one seed); the mean is exact over every posterior draw.";
   $("version").textContent = model.version;
   $("created").textContent = "trained " + new Date(model.created_at).toLocaleString() + " · " + model.draws.chains + " chains × " + model.draws.draws_per_chain + " draws";
   const gate = $("gate");
@@ -141,12 +157,15 @@ async function predict() {
   const ticket = ++pending;
   $("error").textContent = "";
   try {
-    const [point, interval, density] = await Promise.all([
+    const hdi = Number($("hdi").value);
+    const [point, interval, density, mean] = await Promise.all([
       post("point", { data, algo_param: algo }),
-      post("interval", { data, algo_param: algo, hdi_probability: Number($("hdi").value) }),
+      post("interval", { data, algo_param: algo, hdi_probability: hdi }),
       post("density", { data, algo_param: algo, bins: Number($("bins").value) }),
+      family.has_mean ? post("mean", { data, hdi_probability: hdi }) : Promise.resolve(null),
     ]);
     if (ticket !== pending) return;
+    $("a-mean").textContent = mean === null ? "–" : fmt(mean.y_mean) + " [" + fmt(mean.y_mean_lower) + ", " + fmt(mean.y_mean_upper) + "]";
     $("a-point").textContent = fmt(point.y_pred);
     $("a-interval").textContent = "[" + fmt(interval.y_pred_lower) + ", " + fmt(interval.y_pred_upper) + "]";
     $("a-hdi").textContent = Math.round(Number($("hdi").value) * 1000) / 10 + "% HDI (interval)";
@@ -234,6 +253,7 @@ const HTML = `<!doctype html>
   <h1>bayes-serve · <span id="model-name">…</span></h1>
   <span class="badge" id="version">loading</span>
   <span class="badge" id="gate"></span>
+  <span class="badge" id="family"></span>
   <span class="meta" id="created"></span>
 </header>
 <main>
@@ -255,10 +275,11 @@ const HTML = `<!doctype html>
     <div class="answers">
       <div>point (median)<b id="a-point">–</b></div>
       <div><span id="a-hdi">HDI</span><b id="a-interval">–</b></div>
+      <div><span id="a-mean-label">mean</span><b id="a-mean">–</b></div>
       <div>samples<b id="a-n">–</b></div>
     </div>
     <div id="plot"></div>
-    <p class="caption">Bars: histogram (density) of the posterior-predictive samples. Shaded: the highest-density interval. Dashed: the median. The three answers come from the same samples (one seed).</p>
+    <p class="caption" id="caption"></p>
   </section>
 </main>
 <div class="wrap">

@@ -6,9 +6,8 @@ import { Type, type TObject, type TSchema } from "@sinclair/typebox";
 import type { FeatureSpec } from "../predict/index.js";
 import { MAX_ABS_FEATURE } from "../predict/index.js";
 
-/** The seed's three questions, and the posterior of the expected value E[y | x, θ] (`mean`). */
-export type PredictionKind = "point" | "interval" | "density" | "mean";
-export const PREDICTION_KINDS: readonly PredictionKind[] = ["point", "interval", "density", "mean"];
+export { PREDICTION_KINDS, type PredictionKind } from "../predict/index.js";
+import type { PredictionKind } from "../predict/index.js";
 
 /** The seed's URL prefix: POST /predict/v1.0.0/point | interval | density (and mean). */
 export const PREDICT_PREFIX = "/predict/v1.0.0";

@@ -9,13 +9,13 @@ import { summarize, type SummaryRow } from "../diagnostics/index.js";
 import { chainsOf, fit, type Posterior } from "../inference/index.js";
 import type { Model } from "../model/builder.js";
 import { declaredBounds, type DataInput } from "../model/bind.js";
-import { familyOf } from "../model/families.js";
+import { familyOf, responseKindOf } from "../model/families.js";
 import { DataRowError } from "../model/row-check.js";
 import { intersectBounds, type ValueBounds } from "../model/value-bounds.js";
 import { predictionSchema, Predictor, type Instance } from "../predict/index.js";
 import { readCsv, type ColumnSpec } from "./csv.js";
-import { evaluatePredictions } from "./evaluate.js";
-import { DEFAULT_GATE, type GateResult, type GateThresholds, qualityGate } from "./gate.js";
+import { evaluatePredictions, METRICS_BY_KIND, PLOT_HDI_PROBABILITY } from "./evaluate.js";
+import { checkMetricRules, DEFAULT_GATE, type GateResult, type GateThresholds, qualityGate } from "./gate.js";
 import { SEED_SIMULATION, simulateSeedData, type SimulationSettings } from "./simulate.js";
 import { stratifiedSplit } from "./split.js";
 import { selectRows, type Table } from "./table.js";
@@ -131,6 +131,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const log = options.log ?? (() => {});
   const model = options.model;
   const schema = predictionSchema(model.json);
+  const kind = responseKindOf(familyOf(model.json.observes.find((o) => o.name === schema.observation)!.dist.family));
+  const gateThresholds = options.gate ?? DEFAULT_GATE;
+  checkMetricRules(gateThresholds.metrics ?? [], METRICS_BY_KIND[kind], kind);
   if (!(options.testFraction >= 0 && options.testFraction < 1))
     throw new BayesServeError("USAGE", `--test-fraction must be in [0, 1) (got ${options.testFraction})`);
   // Open the store first: an unreachable store or bad credentials fail before minutes of sampling.
@@ -180,7 +183,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   for (let i = divCol; i < posterior.stats.length; i += posterior.statNames.length) divergences += posterior.stats[i];
   const paramNames = new Set(model.json.params.map((p) => p.name));
   const gateRows = summary.filter((r) => paramNames.has(r.name.replace(/\[.*$/, "")));
-  const gate = qualityGate(gateRows, divergences, options.gate ?? DEFAULT_GATE);
   lap("diagnostics", t0);
 
   t0 = performance.now();
@@ -188,6 +190,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const featureNames = schema.features.map((f) => f.name);
   const evaluation = evaluatePredictions(predictor, instancesOf(testTable, featureNames), testTable.columns[schema.target], options.seed);
   lap("evaluation", t0);
+  const gate = qualityGate(gateRows, divergences, gateThresholds, evaluation.metrics);
 
   const version = newVersionId();
   let extraFiles: Record<string, Uint8Array | string> = {};
@@ -209,7 +212,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         ...(strata ? { categoryName: strata.name } : {}),
       },
       parameters: gateRows.map((r) => ({ name: r.name, chains: chainsOf(posterior, r.name) })),
-      predictions: { actual: testTable.columns[schema.target], mean: evaluation.mean, lower: evaluation.lower, upper: evaluation.upper, hdiProb: 0.9 },
+      kind: evaluation.kind,
+      predictions: { actual: testTable.columns[schema.target], mean: evaluation.mean, lower: evaluation.lower, upper: evaluation.upper, hdiProb: PLOT_HDI_PROBABILITY },
+      calibration: evaluation.calibration,
       ppc: { observed: trainTable.columns[schema.target], replicated },
       summaryTable: summary.map(summaryRecord),
       gate,

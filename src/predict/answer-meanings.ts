@@ -1,0 +1,29 @@
+// What each endpoint's answer means for the kind of target a model predicts, in words: shown by GET /model and in
+// the docs, so that a client of a count or a 0/1 model knows what it is being told.
+import type { ResponseKind } from "../model/families.js";
+import type { PredictionKind } from "./prediction-kind.js";
+
+const MEANINGS: Record<ResponseKind, Record<PredictionKind, string>> = {
+  continuous: {
+    point: "the median of n_samples posterior-predictive draws (np.median)",
+    interval: "the highest-density interval of those draws (ArviZ's rule)",
+    density: "a histogram of those draws, density per unit of y (np.histogram(density=True))",
+    mean: "E[y | x, θ] for every posterior draw θ, averaged, with its HDI: the regression function and its credible band",
+  },
+  count: {
+    point: "an integer: the median of the predictive draws (the smallest count with at least half of them at or below it)",
+    interval: "integers: the highest-density interval of the predictive draws",
+    density: "the probability of each count (bins of width 1 centred on the integers; grouped only beyond `bins` values)",
+    mean: "the expected count E[y | x, θ] for every posterior draw, averaged, with its HDI",
+  },
+  binary: {
+    point: "0 or 1: the more frequent outcome among the predictive draws",
+    interval: "the highest-density interval of the 0/1 draws: [0, 0], [1, 1] or [0, 1]",
+    density: "the probability of 0 and of 1, as estimated from the predictive draws",
+    mean: "P(y = 1 | x): the probability, exact for every posterior draw and averaged, with its credible interval",
+  },
+};
+
+export function answerMeanings(kind: ResponseKind): Record<PredictionKind, string> {
+  return MEANINGS[kind];
+}
