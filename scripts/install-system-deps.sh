@@ -5,8 +5,9 @@
 #   python3-netcdf4    the netCDF backend xarray uses
 #   python3-fastapi python3-uvicorn python3-numpy   the FastAPI peer of bench/service.ts (run with /usr/bin/python3)
 #   wrk                the HTTP load generator of bench/service.ts
+#   curl               the requests docs/models.md shows (its test runs them)
 set -euo pipefail
-want=(chromium python3-xarray python3-netcdf4 python3-fastapi python3-uvicorn python3-numpy wrk)
+want=(chromium python3-xarray python3-netcdf4 python3-fastapi python3-uvicorn python3-numpy wrk curl)
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
