@@ -41,6 +41,8 @@ const CASES: Case[] = [
   { name: "point, seeded", path: "/predict/v1.0.0/point", body: SEEDED(), fast: true },
   { name: "density, seeded, 7 bins", path: "/predict/v1.0.0/density", body: SEEDED({ bins: 7 }), fast: true },
   { name: "interval, batch, hdi 0.8", body: SEEDED({ hdi_probability: 0.8 }, [{ x: 1, category: 0 }, { x: 5.5, category: 2 }, { x: -3, category: 1 }]), fast: true },
+  { name: "mean, batch, hdi 0.9", path: "/predict/v1.0.0/mean", body: JSON.stringify({ data: [{ x: 1, category: 0 }, { x: 5, category: 2 }], hdi_probability: 0.9 }), fast: true },
+  { name: "mean with algo_param (422: no sampling)", path: "/predict/v1.0.0/mean", body: SEEDED(), fast: false },
   { name: "charset in the content type", body: SEEDED(), type: "application/json; charset=utf-8", fast: true },
   { name: "content type in capitals", body: SEEDED(), type: "Application/JSON; Charset=UTF-8", fast: true },
   { name: "another charset", body: SEEDED(), type: "application/json; charset=latin1", fast: false },
