@@ -91,8 +91,8 @@ export function histogram(values: ArrayLike<number>, bins: number): Histogram {
  * unit width centred on the integers min..max, density = count / total — the mass of each value, which is also a
  * density over unit-width bins, so the answer keeps np.histogram's meaning. When that range holds more than `maxBins`
  * integers, each bin covers w = ⌈range / maxBins⌉ whole integers (edges at half-integers, so no integer straddles two
- * bins) and its density is count / (w · total): the mean mass of its integers. Throws for a non-integer or non-finite
- * value, or fewer than one bin.
+ * bins; the last may hold fewer) and its density is count / (integers held · total): the mean mass of its integers.
+ * Throws for a non-integer or non-finite value, or fewer than one bin.
  */
 export function integerHistogram(values: ArrayLike<number>, maxBins: number): Histogram {
   if (!Number.isInteger(maxBins) || maxBins < 1) throw new RangeError(`integerHistogram: maxBins must be a positive integer, got ${maxBins}`);
@@ -114,13 +114,14 @@ export function integerHistogram(values: ArrayLike<number>, maxBins: number): Hi
   const density = new Float64Array(bins);
   const binMids = new Float64Array(bins);
   const edges = new Float64Array(bins + 1);
-  for (let j = 0; j <= bins; j++) edges[j] = first - 0.5 + j * width;
+  edges[0] = first - 0.5;
   for (let j = 0; j < bins; j++) {
-    density[j] = counts[j] / (width * n);
-    // The middle of the integers the bin holds (the last bin may hold fewer).
+    // The integers bin j holds (the last may hold fewer than `width`): its edges, centre and mass per integer.
     const lo = first + j * width;
     const hi = Math.min(last, lo + width - 1);
+    edges[j + 1] = hi + 0.5;
     binMids[j] = (lo + hi) / 2;
+    density[j] = counts[j] / ((hi - lo + 1) * n);
   }
   return { binMids, density, counts, edges };
 }
