@@ -1,40 +1,7 @@
 // bayes-serve's public API, `import { model, Normal, fit } from "bayes-serve"`: the model language for writing your
 // own models, and fitting and summarising them from a script. Training, serving and deploying are the `bayes-serve`
 // command's (src/cli).
-export {
-  model,
-  Model,
-  Expr,
-  Dist,
-  Normal,
-  HalfNormal,
-  StudentT,
-  Cauchy,
-  HalfCauchy,
-  Exponential,
-  Gamma,
-  InverseGamma,
-  LogNormal,
-  Beta,
-  Uniform,
-  BernoulliLogit,
-  BinomialLogit,
-  PoissonLog,
-  NegativeBinomial,
-  Flat,
-  MvNormal,
-  logSumExp,
-  covExpQuad,
-  addDiag,
-  modelFromJSON,
-  type ModelBuilder,
-  type ExprLike,
-  type ModelJSON,
-  type DataDecl,
-  type ParamDecl,
-  type DataInput,
-  type DataValue,
-} from "./model/index.js";
+export * from "./model/index.js";
 export type { DataOptions, ParamOptions } from "./model/builder.js";
 export { fit, chainsOf, type FitOptions, type Posterior } from "./inference/index.js";
 export { summarize, formatSummaryTable, type SummaryRow } from "./diagnostics/index.js";

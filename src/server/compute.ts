@@ -119,21 +119,13 @@ export function hdiOf(a: Float64Array, p: number): [number, number] {
   const m = n - k;
   if (2 * m > n) return hdiSorted(a.sort(), p);
   if (m > PARTIAL_HDI_WINDOWS) {
-    // a[0..m) the m smallest, sorted; a[n−m..n) the m largest, sorted; window i is [a[i], a[i + k]] = [a[i], a[n − m + i]].
+    // The m smallest to a[0..m) and the m largest to a[n−m..n), each sorted: hdiSorted reads only those (window i
+    // is [a[i], a[i + k]], i < m, i + k ≥ n − m), so the rest can stay unsorted.
     select(a, m - 1, 0, n - 1);
     select(a, n - m, m, n - 1);
     sortRange(a, 0, m);
     sortRange(a, n - m, n);
-    let best = 0;
-    let bestWidth = a[k] - a[0];
-    for (let i = 1; i < m; i++) {
-      const w = a[i + k] - a[i];
-      if (w < bestWidth) {
-        bestWidth = w;
-        best = i;
-      }
-    }
-    return [a[best], a[best + k]];
+    return hdiSorted(a, p);
   }
   const lo = HDI_LOW.fill(Number.POSITIVE_INFINITY, 0, m); // the m smallest, ascending
   const hi = HDI_HIGH.fill(Number.NEGATIVE_INFINITY, 0, m); // the m largest, ascending
