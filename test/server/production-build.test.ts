@@ -4,7 +4,7 @@
 // finds beside itself), serve the docs' static assets (@fastify/swagger-ui, left outside the bundle), and stop on
 // SIGTERM. The other server tests run the TypeScript sources; this one guards the bundling.
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERVING_NODE_OPTIONS } from "../../src/server/constants.js";
@@ -71,4 +71,31 @@ describe("the production build", () => {
     expect(pkg.scripts.start).toContain(`node ${SERVING_NODE_OPTIONS} dist/cli/main.js start`);
     expect(readFileSync(join(ROOT, "README.md"), "utf8")).toContain(`NODE_OPTIONS="${SERVING_NODE_OPTIONS}"`);
   });
+
+  it("is a package a project imports by name: `import { model, Normal, fit } from \"bayes-serve\"`, with types", () => {
+    // A project with bayes-serve in its node_modules: the package.json (its exports) and the build.
+    const project = join(out, "consumer");
+    const installed = join(project, "node_modules", "bayes-serve");
+    mkdirSync(installed, { recursive: true });
+    copyFileSync(join(ROOT, "package.json"), join(installed, "package.json"));
+    symlinkSync(out, join(installed, "dist"));
+    writeFileSync(join(project, "package.json"), '{"name": "consumer", "type": "module"}');
+    writeFileSync(
+      join(project, "fit.mts"),
+      [
+        'import { fit, model, Normal, HalfNormal, summarize, type Posterior } from "bayes-serve";',
+        'const m = model("mean", (b) => { const mu = b.param("mu", Normal(0, 10)); const s = b.param("s", HalfNormal(5)); b.observe("obs", Normal(mu, s), b.data("y")); });',
+        "const p: Posterior = await fit(m, { y: [1.1, 0.9, 1.3, 0.7, 1.0] }, { chains: 1, draws: 200, tune: 200, progress: false });",
+        'const mu = summarize(p).find((r) => r.name === "mu");',
+        "console.log(JSON.stringify({ name: m.name, mu: mu?.mean }));",
+      ].join("\n"),
+    );
+    // Types from dist/index.d.ts, through the package's exports, as an editor or tsc in that project sees them.
+    execFileSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--skipLibCheck", "--types", "node", "--typeRoots", join(ROOT, "node_modules", "@types"), join(project, "fit.mts")], { cwd: project });
+    execFileSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--skipLibCheck", "--types", "node", "--typeRoots", join(ROOT, "node_modules", "@types"), join(project, "fit.mts")], { cwd: project });
+    const printed = JSON.parse(execFileSync(process.execPath, [join(project, "fit.mjs")], { cwd: project, encoding: "utf8" })) as { name: string; mu: number };
+    expect(printed.name).toBe("mean");
+    expect(printed.mu).toBeGreaterThan(0.5);
+    expect(printed.mu).toBeLessThan(1.5);
+  }, 120_000);
 });
