@@ -116,8 +116,9 @@ export class Predictor {
     const featureNames = this.schema.features.map((f) => f.name);
     this.argFeatures = obs.dist.args.map((a) => featuresRead(model, a, featureNames));
     const argCode = compileArgumentCode(model, obs.dist.args, this.table.names, this.schema.features, fixedData);
-    const invalid = (A: Float64Array): never => {
-      throw this.argumentError(A, 0);
+    // The generated loops' way out: the instance's features are in featureBuffer, the failing draw at row off / width.
+    const invalid = (A: Float64Array, off: number): never => {
+      throw this.argumentError(A, 0, this.nodeValuesAt(Float64Array.from(this.featureBuffer), off / this.width), 0);
     };
     this.loop = argCode === null ? null : compileSampleLoop(argCode, this.family, invalid);
     this.meanLoop = argCode === null ? null : compileMeanLoop(argCode, this.family, invalid);
@@ -171,12 +172,19 @@ export class Predictor {
     if (problem) throw new InstanceError(index, [problem[0]], "invalid_value", problem[1]);
   }
 
-  /** The likelihood argument A breaks its family's domain at this input: which, and the features it reads. */
-  private argumentError(A: Float64Array | number[], index: number): InstanceError {
+  /**
+   * The likelihood argument A breaks its family's domain at this input: which, and the features to blame — those read
+   * by the sub-expression where a NaN or infinity first appears (log(exposure) of a negative exposure), given the nodes'
+   * values at the failing draw (`vals`, row `r` of the instances they were computed for); else all the argument reads.
+   */
+  private argumentError(A: Float64Array | number[], index: number, vals: Float64Array[], r: number): InstanceError {
     const condition = this.family.argumentProblem(A);
     if (condition === null) return new InstanceError(index, [], "likelihood_argument", "the likelihood is not defined at this input");
     const k = condition.arg;
-    const fields = this.argFeatures[k];
+    const origin = nonFiniteOrigin(this.model, this.argIds[k], vals, r);
+    const names = this.schema.features.map((f) => f.name);
+    const culprits = origin === null ? [] : featuresRead(this.model, origin, names);
+    const fields = culprits.length > 0 ? culprits : this.argFeatures[k];
     const name = this.family.argNames[k];
     const what = describeNode(this.model, this.argIds[k]);
     const reason = `at this input the likelihood's argument ${name} = ${what} is ${A[k]} for a posterior draw, but must be ${condition.requirement} for a ${this.family.name} distribution`;
@@ -231,7 +239,12 @@ export class Predictor {
     return result;
   }
 
-  /** The likelihood's arguments for rows of instances at one posterior draw, by the general evaluator. */
+  /** Every node's value up to the likelihood's arguments, for one instance (features in schema order) at one draw. */
+  private nodeValuesAt(features: Float64Array, row: number): Float64Array[] {
+    return this.interpreterFor(Array.from(features, (v) => Float64Array.of(v)), 1)(row);
+  }
+
+  /** Every node's value up to the likelihood's arguments, for rows of instances at one posterior draw (general evaluator). */
   private interpreterFor(columns: Float64Array[], rows: number): (row: number) => Float64Array[] {
     const data: DataInput = { ...this.fixedData };
     this.schema.features.forEach((f, k) => (data[f.name] = columns[k]));
@@ -251,22 +264,21 @@ export class Predictor {
     return (row: number): Float64Array[] => {
       const off = row * this.width;
       for (let k = 0; k < cols.length; k++) params[k] = this.table.values[off + cols[k]];
-      const vals = evaluateNodes(bound, params, 0, last);
-      return this.argIds.map((a) => vals[a]);
+      return evaluateNodes(bound, params, 0, last);
     };
   }
 
   /** The general path, for likelihoods whose arguments are not elementwise (sums, mixtures): whole-array evaluation. */
   private sampleByInterpreter(columns: Float64Array[], rows: number, nSamples: number, rng: Rng, out: Float64Array[]): Float64Array[] {
-    const argsAt = this.interpreterFor(columns, rows);
+    const valuesAt = this.interpreterFor(columns, rows);
     const args = new Float64Array(this.argIds.length);
     // The same rows as the generated loop: consecutive from a random start, wrapping around.
     let row = rng.int(this.total);
     for (let s = 0; s < nSamples; s++, row = row + 1 === this.total ? 0 : row + 1) {
-      const vals = argsAt(row);
+      const vals = valuesAt(row);
       for (let r = 0; r < rows; r++) {
-        for (let k = 0; k < args.length; k++) args[k] = vals[k].length === 1 ? vals[k][0] : vals[k][r];
-        if (this.family.argumentProblem(args) !== null) throw this.argumentError(args, r);
+        for (let k = 0; k < args.length; k++) args[k] = valueAt(vals[this.argIds[k]], r);
+        if (this.family.argumentProblem(args) !== null) throw this.argumentError(args, r, vals, r);
         out[r][s] = this.family.draw(rng, args);
       }
     }
@@ -276,17 +288,33 @@ export class Predictor {
   private meansByInterpreter(instance: Instance, out: Float64Array): Float64Array {
     this.assertValid(instance, 0);
     const columns = this.schema.features.map((f) => Float64Array.of(instance[f.name]));
-    const argsAt = this.interpreterFor(columns, 1);
+    const valuesAt = this.interpreterFor(columns, 1);
     const args = new Float64Array(this.argIds.length);
     const mean = scalarMean(this.family);
     for (let row = 0; row < this.total; row++) {
-      const vals = argsAt(row);
-      for (let k = 0; k < args.length; k++) args[k] = vals[k][0];
-      if (this.family.argumentProblem(args) !== null) throw this.argumentError(args, 0);
+      const vals = valuesAt(row);
+      for (let k = 0; k < args.length; k++) args[k] = valueAt(vals[this.argIds[k]], 0);
+      if (this.family.argumentProblem(args) !== null) throw this.argumentError(args, 0, vals, 0);
       out[row] = mean(args);
     }
     return out;
   }
+}
+
+/** A node's value for row r (a scalar node has one value for every row). */
+const valueAt = (v: Float64Array, r: number): number => (v.length === 1 ? v[0] : v[r]);
+
+/**
+ * Where a non-finite value first appears below node `id` (its value at row r): the node whose value is NaN or
+ * infinite while every input of it is finite — log(−2), exp(1e308). Null when `id` itself is finite.
+ */
+function nonFiniteOrigin(model: ModelJSON, id: number, vals: Float64Array[], r: number): number | null {
+  if (Number.isFinite(valueAt(vals[id], r))) return null;
+  for (const input of nodeInputs(model.nodes[id])) {
+    const below = nonFiniteOrigin(model, input, vals, r);
+    if (below !== null) return below;
+  }
+  return id;
 }
 
 /** The family's mean as a function of its arguments (for the interpreter path). */
@@ -397,14 +425,14 @@ function argumentsAndCheck(argCode: string[], family: Family): string {
   const names = argCode.map((_, k) => `a${k}`);
   const conditions = family.domain(names).map((c) => `(${c.code})`).join(" && ");
   const toScratch = names.map((a, k) => `A[${k}] = ${a};`).join(" ");
-  return `${locals}\nif (!(${conditions})) { ${toScratch} invalid(A); }`;
+  return `${locals}\nif (!(${conditions})) { ${toScratch} invalid(A, off); }`;
 }
 
 /**
  * The sampling loop over arguments' code. It reads the rows of a shuffled table one after another from a random
  * start (see the file's head): neighbouring rows, not scattered ones, which on a busy server were cache misses.
  */
-function compileSampleLoop(argCode: string[], family: Family, invalid: (A: Float64Array) => never): SampleLoop {
+function compileSampleLoop(argCode: string[], family: Family, invalid: (A: Float64Array, off: number) => never): SampleLoop {
   const names = argCode.map((_, k) => `a${k}`);
   // A family drawn from one standard normal gets its normals in one pass (Rng.fillNormal) and the transform inline;
   // others call the family's draw with the arguments in A.
@@ -435,7 +463,7 @@ off = 0;
 }
 
 /** E[y | x, θ] for every row of the table, in order. */
-function compileMeanLoop(argCode: string[], family: Family, invalid: (A: Float64Array) => never): MeanLoop {
+function compileMeanLoop(argCode: string[], family: Family, invalid: (A: Float64Array, off: number) => never): MeanLoop {
   const mean = family.mean(argCode.map((_, k) => `a${k}`)) ?? "NaN";
   const source = `"use strict";
 return function meanLoop(V, total, width, X, A, out) {
