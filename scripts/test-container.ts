@@ -125,10 +125,11 @@ function s3Env(endpoint: string): string[] {
 }
 
 /**
- * As `bayes-serve deploy` runs a pod: read-only root, a writable /tmp, the image's own user (no --user: the test
- * checks the image's default), here on the host's loopback.
+ * As `bayes-serve deploy` runs a pod: read-only root, a writable /tmp, no capabilities, no privilege escalation (and
+ * podman's default seccomp profile), the image's own user (no --user: the test checks the image's default); here on
+ * the host's loopback.
  */
-const HARDENED = ["--network", "host", "--read-only", "--tmpfs", "/tmp:rw,size=256m"];
+const HARDENED = ["--network", "host", "--read-only", "--tmpfs", "/tmp:rw,size=256m", "--cap-drop", "all", "--security-opt", "no-new-privileges"];
 
 /** A train container publishing to the store (in a child process: the event loop keeps serving the load meanwhile). */
 function trainInContainer(endpoint: string, seed: number): Promise<{ version: string; seconds: number }> {
