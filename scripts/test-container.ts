@@ -14,6 +14,11 @@
 // It prints the image's size, what it adds to the base, the container's time to ready and each phase's time. Those
 // are goals to watch (README, docs/deploy.md), not assertions: the machines are shared and noisy.
 //
+// What a second run reuses, all outside the repository and owned by podman: the base image and the build's layer
+// cache (podman's storage, /var/lib/containers/storage) and npm's download cache (the Dockerfile's cache mount, under
+// /var/tmp/buildah-cache). `podman rmi docker.io/library/node:20-bookworm-slim` forces a new base; `podman build
+// --no-cache` or removing /var/tmp/buildah-cache a cold build.
+//
 // Needs root (podman's root storage, apt-get). Without root it says so and exits 0 (as scripts/install-system-deps.sh
 // does); as root, anything that does not work is a failure (exit 1).
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncOptions } from "node:child_process";
