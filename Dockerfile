@@ -7,7 +7,8 @@
 # Three stages: `build` compiles the TypeScript with the dev dependencies, `deps` installs the production
 # dependencies only, and the final stage holds just Node.js, those dependencies and `dist/`, running as a non-root
 # numeric user (so Kubernetes' runAsNonRoot can verify it) with no compiler, package manager or shell tools added.
-# NOT YET BUILT: no container engine was available where this file was written (see docs/deploy.md).
+# Built and run by `npm run test:container` (scripts/test-container.ts, in CI): podman/buildah with runc, on a base
+# image built locally where none can be pulled (scripts/build-base-image.sh); see docs/deploy.md for what that covers.
 # Pin the base image by digest for reproducible builds: --build-arg NODE_IMAGE=node:20-bookworm-slim@sha256:…
 ARG NODE_IMAGE=node:20-bookworm-slim
 
@@ -15,8 +16,17 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-# --ignore-scripts: the package's `prepare` script runs the build, and the sources are not copied in yet.
-RUN npm ci --ignore-scripts --no-audit --no-fund
+# Of the dev dependencies the build needs only the compiler, the bundler and Node's types; the test tools (vitest,
+# playwright-core, s3rver, @stdlib, …: over half of what `npm ci` would unpack) are dropped from this stage's
+# package.json, and `npm install` keeps the lock file's versions of everything else. --ignore-scripts: the package's
+# `prepare` script runs the build, and the sources are not copied in yet. npm's download cache lives in a build cache
+# mount: kept between builds, never in a layer.
+RUN --mount=type=cache,target=/root/.npm \
+    node -e 'const fs = require("fs"); const p = JSON.parse(fs.readFileSync("package.json", "utf8")); \
+      const keep = ["typescript", "esbuild", "@types/node"]; \
+      p.devDependencies = Object.fromEntries(keep.map((name) => [name, p.devDependencies[name]])); \
+      fs.writeFileSync("package.json", JSON.stringify(p, null, 2));' \
+ && npm install --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/bundle-server.mjs ./scripts/
 COPY src ./src
@@ -27,10 +37,12 @@ FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Install without lifecycle scripts (the root `prepare` would need tsc), then run the dependencies' own install
-# scripts (e.g. esbuild's, for tsx, which loads user model files written in TypeScript).
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+# scripts (e.g. esbuild's, for tsx, which loads user model files written in TypeScript). Type declarations and source
+# maps are never read at run time (over a third of these dependencies' bytes): they are dropped.
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm rebuild --no-audit --no-fund \
- && npm cache clean --force
+ && find node_modules -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.map' \) -delete
 
 # ---- runtime ----
 FROM ${NODE_IMAGE} AS runtime

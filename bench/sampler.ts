@@ -1,5 +1,5 @@
 // Sampler benchmark: the seed's model with the seed's settings (2 chains, 1000 warm-up + 5000 draws), beside Stan
-// (rstan, ../shared/peers/stan_time.R) in the same run when R and rstan are installed.
+// (rstan, bench/peers/stan_time.R) in the same run when R and rstan are installed.
 //   npm run bench:sampler -- [--data FILE.csv] [--seed N] [--reps R] [--no-stan]
 // Each of R repetitions (default 5) runs both samplers with the sampler seed N + r on the same data, alternating which
 // goes first, so drift in the machine's load hits both alike. Min bulk ESS moves by ±15 % between seeds for either
@@ -25,7 +25,7 @@ const seed = Number(flag("--seed") ?? 1);
 const reps = Number(flag("--reps") ?? 5);
 const dataFile = flag("--data");
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const peers = path.resolve(repo, "../shared/peers");
+const peers = path.join(repo, "bench", "peers");
 // Chains run what production runs: the compiled JavaScript in dist/ (`npm run bench:sampler` builds it first). From
 // the TypeScript sources each worker would first boot tsx and transpile, which competes with the other chain.
 const distFit = path.join(repo, "dist/inference/index.js");
@@ -97,7 +97,7 @@ if (withStan) {
     path.join(stanDir, "data.json"),
     JSON.stringify({ N, x: Array.from(x), c: Array.from(category, (c) => c + 1), y: Array.from(y) }),
   );
-  // A copy beside the data so rstan's auto_write cache lands in the temp dir, not in ../shared.
+  // A copy beside the data so rstan's auto_write cache lands in the temp dir, not in the repository.
   writeFileSync(path.join(stanDir, "seed_model.stan"), execFileSync("cat", [path.join(peers, "seed_model.stan")]));
   if (existsSync(path.join(peers, "seed_model.rds")))
     writeFileSync(path.join(stanDir, "seed_model.rds"), execFileSync("cat", [path.join(peers, "seed_model.rds")]));

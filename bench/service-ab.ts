@@ -19,7 +19,7 @@ import { join, resolve } from "node:path";
 import { SERVING_NODE_OPTIONS } from "../src/server/constants.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
-const PEERS = resolve(ROOT, "..", "shared", "peers");
+const PEERS = join(ROOT, "bench", "peers");
 const PATH = "/predict/v1.0.0/interval";
 
 function option(name: string, fallback?: string): string {

@@ -1,6 +1,6 @@
 // The prediction service beside its peers, in one run: `POST /predict/v1.0.0/interval` with the seed's default
-// payload, 32 connections, against (a) bare Node (../shared/peers/node_limit.js: parse the body, answer a constant —
-// the ceiling for any Node service here), (b) our server, (c) the FastAPI peer (../shared/peers/fastapi_peer.py, the
+// payload, 32 connections, against (a) bare Node (bench/peers/node_limit.cjs: parse the body, answer a constant —
+// the ceiling for any Node service here), (b) our server, (c) the FastAPI peer (bench/peers/fastapi_peer.py, the
 // seed's service done well in Python). Prints req/s, p50/p99, the ratios, our resident memory, time to ready, and the
 // latency of light requests while heavy ones (n_samples 100,000) run.
 //
@@ -25,7 +25,7 @@ const DIST = join(WORK, "dist");
 const STORE = join(WORK, "store");
 /** The V8 settings our server runs with wherever the project launches it (see SERVING_NODE_OPTIONS). */
 const OUR_NODE_FLAGS = SERVING_NODE_OPTIONS.split(" ");
-const PEERS = resolve(ROOT, "..", "shared", "peers");
+const PEERS = join(ROOT, "bench", "peers");
 const PAYLOAD = '{"data": {"x": 5, "category": 2}}';
 const PATH = "/predict/v1.0.0/interval";
 
@@ -241,7 +241,7 @@ async function main(): Promise<void> {
   }
 
   const servers: Server[] = [];
-  servers.push(await start("bare Node", "node", [join(PEERS, "node_limit.js"), "8211"], 8211, PATH, postInit));
+  servers.push(await start("bare Node", "node", [join(PEERS, "node_limit.cjs"), "8211"], 8211, PATH, postInit));
   const ours = await start("bayes-serve", "node", [...OUR_NODE_FLAGS, join(DIST, "server", "main.js"), "--model", STORE, "--port", "8212", "--host", "127.0.0.1"], 8212, "/health/ready");
   servers.push(ours);
   if (fastapi) servers.push(await start("FastAPI peer", "/usr/bin/python3", [join(PEERS, "fastapi_peer.py"), draws, "8213"], 8213, PATH, postInit));

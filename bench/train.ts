@@ -1,7 +1,8 @@
 // Train-command benchmark: `bayes-serve train --simulate` with the seed's settings (2,000 rows, 2 chains ×
 // (1,000 warm-up + 5,000 draws), report included), from process start to a published artefact, into a fresh folder
 // each run. Runs the built CLI (dist/), so build first: `npm run build && npm run bench:train -- [--runs 5]`.
-// The seed's notebook spent 7 s in sampling alone (DESIGN.md); the goal here is under 3 s for the whole command.
+// The seed's notebook spent 7 s in sampling alone (README, "The original project"); the goal here is under 3 s for
+// the whole command.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";

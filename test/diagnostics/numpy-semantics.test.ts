@@ -1,5 +1,5 @@
 /**
- * ../shared/testdata/numpy-semantics: np.median, ArviZ's HDI rule and
+ * test/fixtures/numpy-semantics: np.median, ArviZ's HDI rule and
  * np.histogram(density=True) as numpy 1.24 computes them, reproduced exactly (bit for bit).
  */
 import { readFileSync } from "node:fs";

@@ -1,5 +1,5 @@
 /**
- * The ArviZ diagnostics test vector (../shared/testdata/arviz-diagnostics): values computed by
+ * The ArviZ diagnostics test vector (test/fixtures/arviz-diagnostics): values computed by
  * the R package posterior on two CmdStan chains of the "blocker" model. ArviZ asserts agreement
  * within 1e-8; so do we, for every parameter and every diagnostic.
  */

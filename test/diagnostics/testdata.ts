@@ -1,4 +1,4 @@
-/** Locating and reading the shared test vectors (test helper, not part of the library). */
+/** Locating and reading the test vectors (test helper, not part of the library). */
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -6,9 +6,9 @@ import { fileURLToPath } from "node:url";
 /** The repository root (two levels above this file: test/diagnostics/). */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
-/** A file under the shared test data folder that sits beside the repository (../shared/testdata). */
+/** A file under test/fixtures (each folder there has a README saying where it comes from, and its licence). */
 export function testdataPath(...parts: string[]): string {
-  return path.resolve(repoRoot, "../shared/testdata", ...parts);
+  return path.resolve(repoRoot, "test/fixtures", ...parts);
 }
 
 /** A CmdStan output CSV: `#` comment lines and blank lines skipped, one column per header name. */

@@ -123,7 +123,7 @@ describe("NUTS on the seed's regression (1,600 rows)", async () => {
       expect(rhat(c)).toBeLessThan(1.01);
       expect(essBulk(c)).toBeGreaterThan(400);
     }
-    // About the PyMC3 run's precision (sds 0.006 and 0.013 in DESIGN.md).
+    // About the PyMC3 run's precision (sds 0.006 and 0.013: README, "The original project").
     expect(sdOfChains(chainsOf(p, "beta[0]"))).toBeLessThan(0.01);
     expect(sdOfChains(chainsOf(p, "sigma"))).toBeLessThan(0.02);
   });

@@ -28,8 +28,8 @@ import { chainsOf, fit, type Posterior } from "../../src/inference/fit.js";
 import { POSTERIORDB_MODELS, type PosteriordbModel } from "../../src/models/posteriordb/index.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-/** ../shared/testdata/posteriordb beside the repository. */
-export const POSTERIORDB_DIR = path.resolve(here, "../../../shared/testdata/posteriordb");
+/** The reference posteriors copied from posteriordb (test/fixtures/posteriordb, with its licence). */
+export const POSTERIORDB_DIR = path.resolve(here, "../fixtures/posteriordb");
 
 /** The single file inside a zip archive, read with the central directory and inflated with zlib (no unzip needed). */
 export function readSingleFileZip(file: string): Buffer {

@@ -1,6 +1,6 @@
 // The server's summaries skip the full sort (quickselect for the median, only the ends for the HDI); they must give
 // exactly np.median and ArviZ's HDI: checked against the diagnostics layer's sorted versions on random samples with
-// ties, and against the numbers numpy and ArviZ produced (../shared/testdata/numpy-semantics).
+// ties, and against the numbers numpy and ArviZ produced (test/fixtures/numpy-semantics).
 import { mulberry32 } from "../support/mulberry32.js";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -26,7 +26,7 @@ describe("medianOf and hdiOf equal np.median and ArviZ's HDI", () => {
   });
 
   it("on the numpy / ArviZ reference cases", () => {
-    const file = join(import.meta.dirname, "..", "..", "..", "shared", "testdata", "numpy-semantics", "median_hdi_histogram.json");
+    const file = join(import.meta.dirname, "..", "fixtures", "numpy-semantics", "median_hdi_histogram.json");
     const data = JSON.parse(readFileSync(file, "utf8")) as { cases: { name: string; samples: number[]; median: number; hdi: Record<string, [number, number]> }[] };
     for (const c of data.cases) {
       expect(medianOf(Float64Array.from(c.samples)), c.name).toBe(c.median);

@@ -1,4 +1,4 @@
-// The posteriordb reference posteriors translated into the model language (testdata/posteriordb). Not translated:
+// The posteriordb reference posteriors translated into the model language (test/fixtures/posteriordb). Not translated:
 // garch-garch11 — its volatility is a recursion over time (sigma[t] depends on sigma[t-1]), which the model language
 // cannot express, and beta1's upper bound depends on another parameter (1 - alpha1), which the transforms do not support.
 import { definition as ark } from "./ark.js";

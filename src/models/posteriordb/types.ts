@@ -7,7 +7,7 @@ import type { DataInput } from "../../model/bind.js";
 export type RawData = Record<string, unknown>;
 
 export interface PosteriordbModel {
-  /** The reference posterior's name (its folder under testdata/posteriordb). */
+  /** The reference posterior's name (its folder under test/fixtures/posteriordb). */
   posterior: string;
   model: Model;
   prepareData(raw: RawData): DataInput;
