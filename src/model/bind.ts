@@ -343,7 +343,7 @@ function checkObservedValues(json: ModelJSON, o: ModelJSON["observes"][number], 
   const family = familyOf(o.dist.family);
   const values = data.get(valueNode.name)!.values;
   checkValues(valueNode.name, values, family.values, `observation "${o.name}" has a ${family.name} likelihood`);
-  if (family.name !== "BinomialLogit") return;
+  if (family.argNames[0] !== "n") return; // the binomials: at most n successes
   const trialsNode = json.nodes[o.dist.args[0]];
   const trials = trialsNode.op === "const" ? Float64Array.of(trialsNode.value) : trialsNode.op === "data" ? data.get(trialsNode.name)!.values : null;
   if (trials === null) return;

@@ -80,6 +80,10 @@ export class Expr {
   abs(): Expr {
     return this.graph.unary("abs", this);
   }
+  /** Φ(x), the standard normal CDF: the inverse of the probit link (`Bernoulli(eta.Phi())`). */
+  Phi(): Expr {
+    return this.graph.unary("Phi", this);
+  }
   /** Index this vector: by an integer data vector (one element per row) or by a constant 0-based position. */
   at(index: Expr | number): Expr {
     if (typeof index === "number") return this.graph.add({ op: "element", a: this.id, k: index });
@@ -138,6 +142,22 @@ export const BinomialLogit = dist("BinomialLogit") as (n: ExprLike, logit: ExprL
 export const PoissonLog = dist("PoissonLog") as (logRate: ExprLike) => Dist;
 /** Mean mu, overdispersion phi (variance mu + mu²/phi), as Stan's neg_binomial_2. */
 export const NegativeBinomial = dist("NegativeBinomial") as (mu: ExprLike, phi: ExprLike) => Dist;
+/** Weibull with shape alpha and scale sigma, as Stan's weibull. */
+export const Weibull = dist("Weibull") as (alpha: ExprLike, sigma: ExprLike) => Dist;
+/** Gamma by its mean mu and shape alpha (rate alpha / mu), as brms' Gamma family. */
+export const GammaMean = dist("GammaMean") as (mu: ExprLike, alpha: ExprLike) => Dist;
+/** Beta by its mean mu in (0, 1) and precision kappa, as Stan's beta_proportion. */
+export const BetaProportion = dist("BetaProportion") as (mu: ExprLike, kappa: ExprLike) => Dist;
+/** 0/1 with probability p (a logit or probit model: `Bernoulli(eta.logistic())`, `Bernoulli(eta.Phi())`). */
+export const Bernoulli = dist("Bernoulli") as (p: ExprLike) => Dist;
+/** 0/1 with probability Φ(eta): the probit link, stable in both tails. */
+export const BernoulliProbit = dist("BernoulliProbit") as (eta: ExprLike) => Dist;
+/** Successes in n trials of probability p. */
+export const Binomial = dist("Binomial") as (n: ExprLike, p: ExprLike) => Dist;
+/** Counts with a rate (see PoissonLog for the log link). */
+export const Poisson = dist("Poisson") as (rate: ExprLike) => Dist;
+/** The negative binomial with a log link: mean exp(eta), overdispersion phi (Stan's neg_binomial_2_log). */
+export const NegativeBinomialLog = dist("NegativeBinomialLog") as (eta: ExprLike, phi: ExprLike) => Dist;
 /** An improper flat prior (no density term), as Stan's unassigned parameters. */
 export const Flat = (): Dist => new Dist("Flat", []);
 /** Multivariate normal with mean vector and covariance matrix (factorised by Cholesky inside). */

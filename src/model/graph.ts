@@ -1,7 +1,7 @@
 // The model as data: a JSON-serialisable graph. The builder (builder.ts) writes it, the compiler (compile.ts) turns it
 // into a log-density with gradient, and the simulator (simulate.ts) evaluates it forward. Nothing else defines a model.
 
-export type UnaryFn = "neg" | "exp" | "log" | "log1p" | "log1m" | "logistic" | "softplus" | "sqrt" | "square" | "abs";
+export type UnaryFn = "neg" | "exp" | "log" | "log1p" | "log1m" | "logistic" | "softplus" | "sqrt" | "square" | "abs" | "Phi";
 export type BinaryFn = "add" | "sub" | "mul" | "div" | "pow";
 
 export type FamilyName =
@@ -19,7 +19,15 @@ export type FamilyName =
   | "BernoulliLogit"
   | "BinomialLogit"
   | "PoissonLog"
-  | "NegativeBinomial";
+  | "NegativeBinomial"
+  | "Weibull"
+  | "GammaMean"
+  | "BetaProportion"
+  | "Bernoulli"
+  | "BernoulliProbit"
+  | "Binomial"
+  | "Poisson"
+  | "NegativeBinomialLog";
 
 /** A distribution: a family and its arguments (node ids). */
 export interface DistJSON {

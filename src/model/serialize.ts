@@ -7,7 +7,7 @@ import type { ModelJSON } from "./graph.js";
 import { nodeInputs } from "./bind.js";
 
 const OPS = new Set(["const", "param", "data", "unary", "binary", "index", "element", "matvec", "sum", "logSumExp", "logp", "covExpQuad", "addDiag"]);
-const UNARY = new Set(["neg", "exp", "log", "log1p", "log1m", "logistic", "softplus", "sqrt", "square", "abs"]);
+const UNARY = new Set(["neg", "exp", "log", "log1p", "log1m", "logistic", "softplus", "sqrt", "square", "abs", "Phi"]);
 const BINARY = new Set(["add", "sub", "mul", "div", "pow"]);
 
 function bad(where: string, msg: string): never {

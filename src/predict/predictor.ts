@@ -320,7 +320,7 @@ function nonFiniteOrigin(model: ModelJSON, id: number, vals: Float64Array[], r: 
 /** The family's mean as a function of its arguments (for the interpreter path). */
 function scalarMean(family: Family): (a: Float64Array) => number {
   const code = family.mean(family.argNames.map((_, k) => `a[${k}]`));
-  return new Function("a", `"use strict";\nreturn ${code ?? "NaN"};`) as (a: Float64Array) => number;
+  return (new Function("F", `"use strict";\nreturn (a) => ${code ?? "NaN"};`) as (F: typeof SPECIAL) => (a: Float64Array) => number)(SPECIAL);
 }
 
 /** The features a node's value reads, in schema order. */
