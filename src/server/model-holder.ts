@@ -313,7 +313,8 @@ export class ModelHolder {
       serving: this.model?.version ?? null,
       attempts,
       retryInSeconds: poll <= 0 ? null : delaySeconds,
-      err: { type: e.name, message: e.message },
+      // A bug (not a BayesServeError) needs to say where it happened.
+      err: { type: e.name, message: e.message, ...(kind === "internal" ? { stack: e.stack } : {}) },
     };
     const what = this.model === null ? "cannot load a model" : "cannot load the new model version; the old one keeps serving";
     // The first failure of a version (or a new reason) at error; the same failure again, at each retry, at warn.
