@@ -334,8 +334,16 @@ export abstract class BaseStore implements ArtifactStore {
     const [bytes, existing] = await Promise.all([this.readObject(key, operation), this.readObject(sealKey, operation)]);
     if (bytes === null) throw this.artifactError(operation, `version ${version} not found (no ${this.describe(key)})`);
     if (existing !== null) {
+      if (this.signingKey === null) {
+        throw this.artifactError(operation, `version ${version} already has a seal (${this.describe(sealKey)}); \`bayes-serve models verify ${version}\` checks it`);
+      }
+      // Signing a sealed version (a key newly set, or a new key): only if the manifest still matches its digest.
       // Sealing over a seal that no longer matches would hide exactly what seals are for.
-      throw this.artifactError(operation, `version ${version} already has a seal (${this.describe(sealKey)}); \`bayes-serve models verify ${version}\` checks it`);
+      try {
+        checkSeal(decodeSeal(existing, this.describe(sealKey)), version, bytes, null, this.describe(key));
+      } catch (err) {
+        throw err instanceof BayesServeError ? this.artifactError(operation, err.message) : err;
+      }
     }
     const manifest = parseManifest(bytes, this.describe(key));
     if (manifest.version !== version) throw this.artifactError(operation, `${this.describe(key)} says version ${manifest.version}, not ${version}`);

@@ -92,7 +92,10 @@ export interface ArtifactStore {
   readFile(version: string, path: string): Promise<Uint8Array>;
   /** Checks every byte of a version: the manifest against its seal, every file against the manifest. */
   verify(version: string): Promise<VersionCheck>;
-  /** Records the seal of a version published without one, once its every file matches its manifest. */
+  /**
+   * Records the seal of a version published without one, once its every file matches its manifest; with a signing
+   * key, also signs a sealed version whose manifest still matches its digest.
+   */
   seal(version: string): Promise<void>;
   /** Removes all but the newest `keep` versions (never `latest` nor a pinned one), and leftovers. */
   prune(options: PruneOptions): Promise<PruneResult>;

@@ -125,7 +125,7 @@ export function register(program: Command, options: ModelsCommandOptions = {}): 
 
   models
     .command("seal")
-    .description("record the manifest digest of a version published before bayes-serve recorded them, once every file matches its manifest")
+    .description("record the manifest digest of a version published before bayes-serve recorded them (with BAYES_SERVE_SIGNING_KEY set: sign a sealed version), once every file matches its manifest")
     .argument("<version>", "version id")
     .option("--store <uri>", STORE_HELP, DEFAULT_STORE_URI)
     .action(async (version: string, opts: { store: string }) => {

@@ -148,6 +148,9 @@ describe.each(["local", "s3"] as const)("%s store: every version is sealed", (ki
     await store.publish(sampleBundle({ version: v2, seed: 2 }), { promote: false });
     expect((await rejection(signed.readBundle(v2))).message).toMatch(/is not signed, and BAYES_SERVE_SIGNING_KEY is set/);
     expect((await rejection(signed.setLatest(v2))).message).toMatch(/is not signed/);
+    // Signed once checked (a key set after versions were published), and accepted from then on.
+    await signed.seal(v2);
+    expect((await signed.readBundle(v2)).manifest.version).toBe(v2);
 
     // Someone who can write to the store but has no key edits the manifest and recomputes its digest: the digest
     // alone cannot tell (documented), the signature can.
@@ -155,6 +158,9 @@ describe.each(["local", "s3"] as const)("%s store: every version is sealed", (ki
     await raw.write(`versions/${v1}/seal.json`, encodeSeal({ ...makeSeal(v1, edited, null), hmacSha256: seal.hmacSha256 }));
     await raw.write(`versions/${v1}/manifest.json`, edited);
     expect((await rejection(signed.readBundle(v1))).message).toMatch(/the signature of version/);
+    // And `seal` with the key will not sign over a manifest that no longer matches its digest.
+    await raw.write(`versions/${v1}/seal.json`, encodeSeal(makeSeal(v1, encode("something else"), null)));
+    expect((await rejection(signed.seal(v1))).message).toMatch(/does not match the digest recorded/);
   });
 });
 
