@@ -56,8 +56,9 @@ async function serve(args: string[]): Promise<Started> {
 }
 
 describe("bayes-serve serve", () => {
-  it("on SIGTERM: not ready at once, accepting through the grace period, then finishes the request in flight, cuts a stalled upload at the deadline, and exits 0", async () => {
-    const s = await serve(["--model", store.dir, "--port", "0", "--host", "127.0.0.1", "--poll-interval", "0", "--log-level", "info", "--shutdown-grace", "1", "--shutdown-timeout", "2"]);
+  it("on SIGTERM: not ready at once, accepting through the grace period, then finishes the request in flight and exits 0", async () => {
+    // A drain deadline far beyond the request's second of work, so that a busy CI machine cannot make it cut the request.
+    const s = await serve(["--model", store.dir, "--port", "0", "--host", "127.0.0.1", "--poll-interval", "0", "--log-level", "info", "--shutdown-grace", "1", "--shutdown-timeout", "30"]);
     try {
       const ok = await fetch(`${s.url}/predict/v1.0.0/point`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"data": {"x": 5, "category": 2}}' });
       expect(ok.status).toBe(200);
@@ -66,13 +67,6 @@ describe("bayes-serve serve", () => {
       // About a second of sampling on the worker: 60 instances × 100,000 samples.
       const heavyBody = JSON.stringify({ data: Array.from({ length: 60 }, (_, i) => ({ x: i / 6, category: i % 3 })), algo_param: { n_samples: 100_000 } });
       const inFlight = fetch(`${s.url}/predict/v1.0.0/interval`, { method: "POST", headers: { "content-type": "application/json" }, body: heavyBody });
-      // And a client that sends half a body and stops.
-      const { hostname, port } = new URL(s.url);
-      const stalled = connect(Number(port), hostname);
-      await new Promise((r) => stalled.once("connect", r));
-      stalled.on("error", () => undefined);
-      stalled.write("POST /predict/v1.0.0/point HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{\"data\":");
-      const stalledClosed = new Promise<number>((resolve) => stalled.once("close", () => resolve(performance.now())));
       await new Promise((r) => setTimeout(r, 200));
       const signalled = performance.now();
       s.child.kill("SIGTERM");
@@ -88,7 +82,7 @@ describe("bayes-serve serve", () => {
       expect(ready).toBe(503);
       // After the grace period new connections are refused.
       let refused = false;
-      for (const deadline = Date.now() + 5_000; !refused && Date.now() < deadline; ) {
+      for (const deadline = Date.now() + 10_000; !refused && Date.now() < deadline; ) {
         refused = await fetch(`${s.url}/health/live`, { headers: { connection: "close" } }).then(
           () => false,
           () => true,
@@ -105,25 +99,34 @@ describe("bayes-serve serve", () => {
       expect(body.algo_param).toBe(100_000);
       const code = await s.exited;
       expect(code, JSON.stringify(s.lines.slice(-6))).toBe(0);
-      // The stalled upload was cut at the deadline: grace 1 s + drain 2 s after the signal.
-      expect((await stalledClosed) - signalled).toBeGreaterThanOrEqual(2_900);
       expect(s.lines.some((l) => String(l.msg).startsWith("shutting down: not ready") && l.signal === "SIGTERM" && l.graceMs === 1000)).toBe(true);
-      const last = s.lines.find((l) => l.msg === "shut down: connections still open at the drain deadline were closed") as { closedAtDeadline: number; graceMs: number } | undefined;
-      expect(last?.closedAtDeadline).toBe(1);
+      const last = s.lines.find((l) => l.msg === "shut down cleanly") as { closedAtDeadline: number; graceMs: number } | undefined;
+      expect(last?.closedAtDeadline).toBe(0);
       expect(last?.graceMs).toBeGreaterThanOrEqual(990);
     } finally {
       if (s.child.exitCode === null) s.child.kill("SIGKILL");
     }
   });
 
-  it("exits 0 at once after the grace period when nothing is in flight", async () => {
-    const s = await serve(["--model", store.dir, "--port", "0", "--host", "127.0.0.1", "--poll-interval", "0", "--shutdown-grace", "0.3"]);
-    const signalled = performance.now();
-    s.child.kill("SIGTERM");
-    expect(await s.exited, JSON.stringify(s.lines)).toBe(0);
-    const took = performance.now() - signalled;
-    expect(took).toBeGreaterThanOrEqual(290);
-    expect(s.lines.find((l) => l.msg === "shut down cleanly")).toMatchObject({ closedAtDeadline: 0 });
+  it("a client stalled mid-body is cut at the drain deadline, and the process still exits 0", async () => {
+    const s = await serve(["--model", store.dir, "--port", "0", "--host", "127.0.0.1", "--poll-interval", "0", "--shutdown-grace", "0.3", "--shutdown-timeout", "1"]);
+    try {
+      const { hostname, port } = new URL(s.url);
+      const stalled = connect(Number(port), hostname);
+      await new Promise((r) => stalled.once("connect", r));
+      stalled.on("error", () => undefined);
+      stalled.write("POST /predict/v1.0.0/point HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{\"data\":");
+      const stalledClosed = new Promise<number>((resolve) => stalled.once("close", () => resolve(performance.now())));
+      await new Promise((r) => setTimeout(r, 100));
+      const signalled = performance.now();
+      s.child.kill("SIGTERM");
+      expect(await s.exited, JSON.stringify(s.lines.slice(-4))).toBe(0);
+      // Grace 0.3 s, then 1 s for in-flight requests: the stalled upload was cut then, not before.
+      expect((await stalledClosed) - signalled).toBeGreaterThanOrEqual(1_290);
+      expect(s.lines.find((l) => l.msg === "shut down: connections still open at the drain deadline were closed")).toMatchObject({ closedAtDeadline: 1 });
+    } finally {
+      if (s.child.exitCode === null) s.child.kill("SIGKILL");
+    }
   });
 
   it("refuses to start, with a clear message, when the store holds no model", async () => {
