@@ -62,7 +62,6 @@ export interface BuiltApp {
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
-
 /**
  * One access-log line per request, at debug, when it completes (none when it arrives); none when switched off. At the
  * default level (info) a successful request writes nothing: at tens of thousands of requests a second, a line each
