@@ -1,5 +1,5 @@
 // `bayes-serve serve [--model URI[@VERSION]] [--port 8000] [--host 0.0.0.0] [--poll-interval 30] [--max-samples 100000]
-// [--shutdown-grace 5] [--shutdown-timeout 10] [--request-timeout 30] [--log-level info]`: the prediction service
+// [--shutdown-grace 5] [--shutdown-timeout 10] [--body-timeout 30] [--log-level info]`: the prediction service
 // (src/server). `startServer` is exported for `bayes-serve start`.
 import { type Command, InvalidArgumentError } from "commander";
 import { DEFAULT_STORE_URI } from "../artifact/store.js";
@@ -8,7 +8,7 @@ import {
   DEFAULT_LIMITS,
   DEFAULT_POLL_INTERVAL_SECONDS,
   DEFAULT_PORT,
-  DEFAULT_REQUEST_TIMEOUT_SECONDS,
+  DEFAULT_BODY_TIMEOUT_SECONDS,
   DEFAULT_SHUTDOWN_TIMEOUT_SECONDS,
   LOG_LEVELS,
   SHUTDOWN_GRACE_SECONDS,
@@ -69,7 +69,7 @@ interface ServeFlags {
   waitForModel?: boolean;
   shutdownGrace: number;
   shutdownTimeout: number;
-  requestTimeout: number;
+  bodyTimeout: number;
 }
 
 export function register(program: Command): void {
@@ -94,7 +94,7 @@ export function register(program: Command): void {
       SHUTDOWN_GRACE_SECONDS,
     )
     .option("--shutdown-timeout <seconds>", "then wait this long for in-flight requests before closing what is left", seconds, DEFAULT_SHUTDOWN_TIMEOUT_SECONDS)
-    .option("--request-timeout <seconds>", "time a client has to send a request's headers and body (then 408)", positiveSeconds, DEFAULT_REQUEST_TIMEOUT_SECONDS)
+    .option("--body-timeout <seconds>", "time a client has to send a whole request, headers and body (then 408)", positiveSeconds, DEFAULT_BODY_TIMEOUT_SECONDS)
     .option("--log-level <level>", `log level: ${LOG_LEVELS.join(", ")}`, logLevel, "info")
     .action(async (flags: ServeFlags) => {
       await startServer({
@@ -111,7 +111,7 @@ export function register(program: Command): void {
         waitForModel: flags.waitForModel === true,
         shutdownGraceMs: flags.shutdownGrace * 1000,
         shutdownTimeoutMs: flags.shutdownTimeout * 1000,
-        requestTimeoutMs: flags.requestTimeout * 1000,
+        bodyTimeoutMs: flags.bodyTimeout * 1000,
         logLevel: flags.logLevel,
       });
       // The server keeps the process alive; SIGTERM/SIGINT shut it down gracefully.

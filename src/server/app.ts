@@ -15,7 +15,7 @@ import { pagePlugin } from "./page.js";
 import { DEFAULT_HEAVY_WORK, predictRoutes } from "./predict-routes.js";
 import { SamplingPool } from "./sampling-pool.js";
 import { DEFAULT_LIMITS, type Limits } from "./schemas.js";
-import { DEFAULT_REQUEST_TIMEOUT_SECONDS } from "./constants.js";
+import { DEFAULT_BODY_TIMEOUT_SECONDS } from "./constants.js";
 
 export interface AppOptions {
   holder: ModelHolder;
@@ -44,7 +44,7 @@ export interface AppOptions {
    */
   fastLane?: boolean;
   /** Time a client has to send a whole request, headers and body (default 30 s); then 408 and the connection closes. */
-  requestTimeoutMs?: number;
+  bodyTimeoutMs?: number;
 }
 
 export interface BuiltApp {
@@ -97,7 +97,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
         handler,
         front: (req, res) => fastLane?.handle(req, res) === true,
         draining: () => closing,
-        requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_SECONDS * 1000,
+        bodyTimeoutMs: options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_SECONDS * 1000,
         fastify: fastifyOptions as Record<string, unknown>,
       }),
     loggerInstance: options.logger,

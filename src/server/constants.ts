@@ -33,8 +33,8 @@ export const DEFAULT_POLL_INTERVAL_SECONDS = 30;
 export const SHUTDOWN_GRACE_SECONDS = 5;
 /** Then the longest wait for in-flight requests; what is still open after it is closed. */
 export const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 10;
-/** Time a client has to send a whole request, headers and body (a 1 MiB body at 35 KB/s). */
-export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 30;
+/** Time a client has to send a whole request, headers and body (a 1 MiB body at 35 KB/s); then 408. */
+export const DEFAULT_BODY_TIMEOUT_SECONDS = 30;
 
 /**
  * V8 settings for a serving process, passed wherever the project launches one (the lean dist/server/main.js's

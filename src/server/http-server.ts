@@ -31,7 +31,7 @@ export interface HttpServerOptions {
   /** True once shutdown has begun: responses then close their connection. */
   draining: () => boolean;
   /** Time a client has to send a whole request, headers and body (ms). */
-  requestTimeoutMs: number;
+  bodyTimeoutMs: number;
   /** Fastify's settings for the server (keepAliveTimeout, connectionTimeout, maxRequestsPerSocket, http). */
   fastify: Record<string, unknown>;
 }
@@ -48,14 +48,14 @@ const currentRequest = new WeakMap<Socket, { req: IncomingMessage; at: number }>
  * client stops sending when it sees the server's FIN.) The wait also ends before the request's own time limit, so
  * that Node's 408 for it never follows the answer already sent.
  */
-function lingerBeforeClosing(socket: Socket, requestTimeoutMs: number): void {
+function lingerBeforeClosing(socket: Socket, bodyTimeoutMs: number): void {
   const target = socket as Socket & { destroySoon?: () => void };
   const destroySoon = target.destroySoon;
   if (typeof destroySoon !== "function") return;
   target.destroySoon = function lingeringDestroySoon(this: Socket) {
     const current = currentRequest.get(this);
     const req = current?.req;
-    const wait = current === undefined ? 0 : Math.min(LINGER_MS, current.at + requestTimeoutMs - 100 - performance.now());
+    const wait = current === undefined ? 0 : Math.min(LINGER_MS, current.at + bodyTimeoutMs - 100 - performance.now());
     if (req === undefined || req.complete || req.destroyed || this.destroyed || wait <= 0) {
       destroySoon.call(this);
       return;
@@ -84,14 +84,14 @@ function lingerBeforeClosing(socket: Socket, requestTimeoutMs: number): void {
 
 export function createHttpServer(options: HttpServerOptions): Server {
   const f = options.fastify;
-  const requestTimeout = options.requestTimeoutMs;
+  const receiveTimeout = options.bodyTimeoutMs;
   const server = createServer(
     {
       ...((f.http ?? {}) as object),
-      requestTimeout,
-      headersTimeout: Math.min(requestTimeout, 10_000),
+      requestTimeout: receiveTimeout,
+      headersTimeout: Math.min(receiveTimeout, 10_000),
       // How often Node looks for requests past their time (default 30 s: a 1-s limit could take 31 s).
-      connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(requestTimeout / 2))),
+      connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(receiveTimeout / 2))),
     },
     (req, res) => {
       currentRequest.set(req.socket, { req, at: performance.now() });
@@ -106,7 +106,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
   );
   // One more than allowed, so that a request with too many is seen (and refused) rather than cut short.
   server.maxHeadersCount = MAX_HEADERS + 1;
-  server.on("connection", (socket: Socket) => lingerBeforeClosing(socket, requestTimeout));
+  server.on("connection", (socket: Socket) => lingerBeforeClosing(socket, receiveTimeout));
   server.keepAliveTimeout = f.keepAliveTimeout as number;
   server.setTimeout(f.connectionTimeout as number);
   if ((f.maxRequestsPerSocket as number) > 0) server.maxRequestsPerSocket = f.maxRequestsPerSocket as number;

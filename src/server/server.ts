@@ -24,7 +24,7 @@ import {
   DEFAULT_LIMITS,
   DEFAULT_POLL_INTERVAL_SECONDS,
   DEFAULT_PORT,
-  DEFAULT_REQUEST_TIMEOUT_SECONDS,
+  DEFAULT_BODY_TIMEOUT_SECONDS,
   DEFAULT_SHUTDOWN_TIMEOUT_SECONDS,
   SHUTDOWN_GRACE_SECONDS,
   type Limits,
@@ -67,7 +67,7 @@ export interface ServerOptions {
   /** Then the longest wait for in-flight requests; connections still open after it are closed (default 10 s). */
   shutdownTimeoutMs?: number;
   /** Time a client has to send a whole request, headers and body (default 30 s). */
-  requestTimeoutMs?: number;
+  bodyTimeoutMs?: number;
   /** Passed to openStore (S3 settings, test faults). */
   storeOptions?: OpenStoreOptions;
   /** Where logs go (default stdout). */
@@ -130,7 +130,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     bodyLimit: options.bodyLimit,
     accessLog: options.accessLog,
     fastLane: options.fastLane !== false,
-    requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_SECONDS * 1000,
+    bodyTimeoutMs: options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_SECONDS * 1000,
   });
   const { app } = built;
 

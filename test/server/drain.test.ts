@@ -72,7 +72,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 describe("shutdown", () => {
   it("drains: not ready at once, serving with Connection: close through the grace period (fast lane too), then closed; a stalled upload is cut at the deadline", async () => {
-    const server = await start({ shutdownGraceMs: 2000, shutdownTimeoutMs: 1000, requestTimeoutMs: 60_000 });
+    const server = await start({ shutdownGraceMs: 2000, shutdownTimeoutMs: 1000, bodyTimeoutMs: 60_000 });
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
       const before = await send(server.url, agent, "POST", "/predict/v1.0.0/point", POINT);
@@ -125,7 +125,7 @@ describe("requests", () => {
   let quick: RunningServer;
   beforeAll(async () => {
     server = await start({});
-    quick = await start({ requestTimeoutMs: 500 });
+    quick = await start({ bodyTimeoutMs: 500 });
   });
   afterAll(async () => {
     await server.close();
