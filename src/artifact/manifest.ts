@@ -12,6 +12,8 @@ export interface JsonObject {
 
 export const FORMAT_VERSION = 1;
 export const MANIFEST_FILE = "manifest.json";
+/** The manifest's digest (and signature), written beside it by the store: see seal.ts. */
+export const SEAL_FILE = "seal.json";
 export const DRAWS_FILE = "draws.bin";
 export const SAMPLE_STATS_FILE = "sample-stats.bin";
 
@@ -375,6 +377,7 @@ export function bundlePathProblem(path: string): string | null {
     return `"${path}" is not a relative path of letters, digits, ".", "_", "-" separated by "/"`;
   }
   if (path === MANIFEST_FILE) return `"${path}" is reserved for the manifest itself`;
+  if (path === SEAL_FILE) return `"${path}" is reserved for the manifest's seal`;
   return null;
 }
 
