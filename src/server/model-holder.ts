@@ -12,7 +12,7 @@ import type { ModelJSON } from "../model/graph.js";
 import { modelFromJSON } from "../model/serialize.js";
 import { responseKindOf, type ResponseKind } from "../model/families.js";
 import { describeBounds } from "../model/value-bounds.js";
-import { answerMeanings, Predictor, shuffledDrawTable, type FeatureSpec, type PredictionKind as AnswerKind } from "../predict/index.js";
+import { answerMeanings, InstanceError, Predictor, shuffledDrawTable, type FeatureSpec, type PredictionKind as AnswerKind } from "../predict/index.js";
 import { exampleInstance, type Limits, type ModelSchemaSpec, type PredictionKind } from "./schemas.js";
 import { compileValidators, type RequestValidator } from "./validation.js";
 
@@ -104,10 +104,17 @@ export async function loadModel(store: ArtifactStore, version: string, limits: L
   if (!sameFeatures(features, manifest.features)) {
     log?.warn({ version, manifestFeatures: manifest.features, modelFeatures: features }, "the manifest's feature list differs from the model's; serving the model's");
   }
-  // A smoke prediction: a model that cannot answer is refused here, not on the first request.
-  const smoke = predictor.sample([exampleInstance(features)], 16, 1)[0];
-  if (!smoke.every(Number.isFinite)) {
-    throw new BayesServeError("ARTIFACT", `version ${version}: predictions at an example input are not finite numbers`);
+  // Posterior draws are finite numbers, or the artefact is broken (its checksums only say the bytes are as written).
+  for (let i = 0; i < values.length; i++)
+    if (!Number.isFinite(values[i])) throw new BayesServeError("ARTIFACT", `version ${version}: its posterior draws hold ${values[i]}, not a finite number`);
+  // A smoke prediction: a model that cannot answer at all is refused here, not on the first request. The example
+  // instance is ours, not the model's: one at which the model is not defined (log(5 − x) at x = 5) is only noted.
+  try {
+    const smoke = predictor.sample([exampleInstance(features)], 16, 1)[0];
+    if (!smoke.every(Number.isFinite)) log?.warn({ version }, "predictions at the docs' example instance are not finite numbers; the examples in /docs will answer 422");
+  } catch (err) {
+    if (!(err instanceof InstanceError)) throw new BayesServeError("ARTIFACT", `version ${version}: cannot predict: ${(err as Error).message}`, { cause: err });
+    log?.warn({ version, reason: err.message }, "the docs' example instance is outside the model's domain; the examples in /docs will answer 422");
   }
   const schemaSpec: ModelSchemaSpec = { features, discrete: predictor.family.discrete };
   const validators = compileValidators({ ...schemaSpec, drawCount: predictor.drawCount }, limits);
