@@ -38,6 +38,7 @@ export async function runStart(flags: StartFlags): Promise<void> {
       minEssTail: DEFAULT_GATE.minEssTail,
       maxDivergences: DEFAULT_GATE.maxDivergences,
       gateMetric: [],
+      dataScalar: {},
       report: true,
     };
     await runTrainCommand(seedTraining);

@@ -1,5 +1,7 @@
 // `bayes-serve train`: data in, fit, evaluate, gate, report, publish — one command.
+import { readFile } from "node:fs/promises";
 import { type Command, Option } from "commander";
+import { parse as parseYaml } from "yaml";
 import { BayesServeError } from "../errors.js";
 import { formatSummaryTable } from "../diagnostics/index.js";
 import { DEFAULT_GATE, parseMetricRule, type MetricRule } from "../train/gate.js";
@@ -20,6 +22,31 @@ const num = (flag: string) => (v: string) => {
 };
 const list = (flag: string) => (v: string) => v.split(",").map((s) => num(flag)(s.trim()));
 
+/** "J=12" → { J: 12 }. */
+function parseScalar(text: string): Record<string, number> {
+  const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\S+)\s*$/.exec(text);
+  const v = m === null ? Number.NaN : Number(m[2]);
+  if (m === null || !Number.isFinite(v)) throw new BayesServeError("USAGE", `--data-scalar "${text}": write it as NAME=NUMBER, e.g. J=12`);
+  return { [m[1]]: v };
+}
+
+/** A JSON or YAML file of name: number. */
+async function readScalarsFile(file: string): Promise<Record<string, number>> {
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(await readFile(file, "utf8")); // YAML is a superset of JSON
+  } catch (err) {
+    throw new BayesServeError("USAGE", `--data-scalars ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new BayesServeError("USAGE", `--data-scalars ${file}: must hold name: value pairs`);
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(parsed)) {
+    if (typeof v !== "number" || !Number.isFinite(v)) throw new BayesServeError("USAGE", `--data-scalars ${file}: ${k} must be a number (got ${JSON.stringify(v)})`);
+    out[k] = v;
+  }
+  return out;
+}
+
 export interface TrainCommandOptions {
   simulate?: boolean;
   data?: string;
@@ -32,6 +59,9 @@ export interface TrainCommandOptions {
   testFraction: number;
   targetAccept: number;
   maxTreeDepth: number;
+  target?: string;
+  dataScalar: Record<string, number>;
+  dataScalars?: string;
   rows: number;
   beta: number[];
   sigma: number;
@@ -59,6 +89,8 @@ export async function runTrainCommand(o: TrainCommandOptions): Promise<TrainResu
     testFraction: o.testFraction,
     targetAccept: o.targetAccept,
     maxTreeDepth: o.maxTreeDepth,
+    target: o.target,
+    scalars: { ...(o.dataScalars !== undefined ? await readScalarsFile(o.dataScalars) : {}), ...o.dataScalar },
     gate: { maxRhat: o.maxRhat, minEssBulk: o.minEssBulk, minEssTail: o.minEssTail, maxDivergences: o.maxDivergences, metrics: o.gateMetric ?? [] },
     report: o.report,
     log,
@@ -111,6 +143,14 @@ export function addTrainOptions(cmd: Command): Command {
     .option("--test-fraction <f>", "held-out fraction, stratified by category (0 = no evaluation)", num("--test-fraction"), 0.2)
     .option("--target-accept <p>", "target acceptance statistic (Stan's adapt_delta)", num("--target-accept"), 0.8)
     .option("--max-tree-depth <n>", "NUTS maximum tree depth", int("--max-tree-depth"), 10)
+    .option("--target <name>", "the observed column the service predicts, when the model observes several (default: its only one)")
+    .option(
+      "--data-scalar <name=value>",
+      "a scalar data input (a size such as J) the CSV cannot hold (repeatable); sizes of categories and N are inferred",
+      (v: string, all: Record<string, number>) => ({ ...all, ...parseScalar(v) }),
+      {} as Record<string, number>,
+    )
+    .option("--data-scalars <file>", "scalar data inputs from a JSON or YAML file of name: value")
     .addOption(new Option("--rows <n>", "simulated rows").argParser(int("--rows")).default(SEED_SIMULATION.rows))
     .addOption(new Option("--beta <b0,b1,...>", "simulated betas, one per category").argParser(list("--beta")).default(SEED_SIMULATION.beta, "1,1.25,1.5"))
     .addOption(new Option("--sigma <s>", "simulated noise sd").argParser(num("--sigma")).default(SEED_SIMULATION.sigma))

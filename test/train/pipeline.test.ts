@@ -39,7 +39,7 @@ describe("train pipeline", () => {
     expect(m.draws).toMatchObject({ chains: 2, drawsPerChain: 400 });
     expect(m.features).toEqual([
       { name: "x", type: "float" },
-      { name: "category", type: "category", levels: 3 },
+      { name: "category", type: "category", newLevels: true, levels: 3 },
     ]);
     expect(m.sampler).toMatchObject({ draws: 400, tune: 300, chains: 2, seed: 3 });
     expect(Object.keys(m.files)).toEqual(expect.arrayContaining(["draws.bin", "report/report.html", "report/trace.png", "report/ppc.svg"]));
