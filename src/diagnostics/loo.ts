@@ -41,16 +41,24 @@ export function estimateWithSe(values: ArrayLike<number>): { estimate: number; s
  */
 export function loo(logLik: Float64Array, draws: number, obs: number, rEff?: ArrayLike<number>): LooResult {
   if (logLik.length !== draws * obs) throw new RangeError(`loo: ${logLik.length} values do not make ${draws} draws × ${obs} observations`);
+  return looByColumns(draws, obs, (i, column) => {
+    for (let s = 0; s < draws; s++) column[s] = logLik[s * obs + i];
+  }, rEff);
+}
+
+/**
+ * PSIS-LOO with the log-likelihood given one observation at a time (`fill(i, column)` writes observation i's value
+ * for every draw): memory for one column, not the whole matrix.
+ */
+export function looByColumns(draws: number, obs: number, fill: (i: number, column: Float64Array) => void, rEff?: ArrayLike<number>): LooResult {
   const elpd = new Float64Array(obs);
   const pLoo = new Float64Array(obs);
   const k = new Float64Array(obs);
   const column = new Float64Array(draws);
   const ratios = new Float64Array(draws);
   for (let i = 0; i < obs; i++) {
-    for (let s = 0; s < draws; s++) {
-      column[s] = logLik[s * obs + i];
-      ratios[s] = -column[s];
-    }
+    fill(i, column);
+    for (let s = 0; s < draws; s++) ratios[s] = -column[s];
     const { logWeights, k: ki } = psis(ratios, rEff?.[i] ?? 1);
     const norm = logSumExpOf(logWeights);
     for (let s = 0; s < draws; s++) logWeights[s] += column[s] - norm;
