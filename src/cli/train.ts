@@ -5,10 +5,7 @@ import { parse as parseYaml } from "yaml";
 import { BayesServeError } from "../errors.js";
 import { formatSummaryTable } from "../diagnostics/index.js";
 import { DEFAULT_GATE, parseMetricRule, type MetricRule } from "../train/gate.js";
-import { DEFAULT_MAX_ELPD_DROP, describeComparison } from "../train/promotion.js";
-
-/** The exit status of a fit stored but not promoted (the gate or the comparison refused it). */
-export const EXIT_NOT_PROMOTED = 3;
+import { DEFAULT_MAX_ELPD_DROP, describeComparison, EXIT_NOT_PROMOTED } from "../train/promotion.js";
 import { resolveModel, DEFAULT_MODEL } from "../train/models.js";
 import { SEED_SIMULATION, train, type TrainResult } from "../train/pipeline.js";
 
