@@ -234,7 +234,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   // Predictive scores from the pointwise log-likelihood: held-out rows, and PSIS-LOO of the training rows.
   const testInstances = instancesOf(testTable, featureNames);
-  Object.assign(evaluation.metrics, predictiveScores(predictor, testInstances, testTable.columns[schema.target], instancesOf(trainTable, featureNames), trainTable.columns[schema.target]));
+  const scores = predictiveScores(predictor, testInstances, testTable.columns[schema.target], instancesOf(trainTable, featureNames), trainTable.columns[schema.target]);
+  Object.assign(evaluation.metrics, scores.metrics);
   lap("evaluation", t0);
   const gate = qualityGate(gateRows, divergences, gateThresholds, evaluation.metrics);
   // Against the version serving now, on the same held-out rows: a worse fit is stored but not promoted.
@@ -278,6 +279,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       predictions: { actual: testTable.columns[schema.target], mean: evaluation.mean, lower: evaluation.lower, upper: evaluation.upper, hdiProb: PLOT_HDI_PROBABILITY },
       calibration: evaluation.calibration,
       ppc: { observed: trainTable.columns[schema.target], replicated },
+      ...(scores.loo !== null ? { loo: scores.loo } : {}),
       summaryTable: summary.map(summaryRecord),
       gate,
       metrics: evaluation.metrics,
