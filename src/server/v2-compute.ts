@@ -15,7 +15,7 @@ export interface InferParams {
   seed: number | undefined;
   hdiProbability: number;
   bins: number;
-  quantiles: number[];
+  quantiles: readonly number[];
   allowNewLevels: boolean;
   median: boolean;
   interval: boolean;

@@ -15,6 +15,7 @@ import { answerMeanings, InstanceError, type FeatureSpec } from "../predict/inde
 import { responseKindOf } from "../model/families.js";
 import { HttpProblem, NON_FINITE_MARKER_PREFIX, problemFromFastify, type ValidationIssue } from "./errors.js";
 import type { LoadedModel, ModelHolder } from "./model-holder.js";
+import type { LaneRoute } from "./fast-lane.js";
 import type { SamplingPool } from "./sampling-pool.js";
 import { defaultBins, DEFAULT_HDI_PROBABILITY, DEFAULT_N_SAMPLES, type InstanceBody, type Limits } from "./schemas.js";
 import { inferAll, inferInstance, instanceWork, needsSamples, type InferAnswer, type InferParams } from "./v2-compute.js";
@@ -37,16 +38,14 @@ import {
 export interface V2RoutesOptions {
   holder: ModelHolder;
   limits: Limits;
+  /** The infer endpoint's work (shared with the fast lane). */
+  endpoint: InferEndpoint;
   /** Where heavy requests run; null runs them here, yielding to the event loop between instances. */
   pool: SamplingPool | null;
-  /** Work (instances × samples, plus posterior draws for a mean) above which a request is heavy. */
-  heavyWork: number;
   requestTimeoutMs: number;
   bodyLimit: number;
   /** True once shutdown has begun: /v2/health/ready then answers false. */
   closing: () => boolean;
-  /** The name clients call the model by (KServe passes the InferenceService's); default the model's own name. */
-  modelName?: string;
   /** GET /v2's version. */
   serverVersion: string;
 }
@@ -61,7 +60,7 @@ interface V2Input {
   data: unknown[];
 }
 
-interface V2Request {
+export interface V2Request {
   id?: string;
   parameters?: { n_samples?: number; seed?: number; hdi_probability?: number; bins?: number; quantiles?: string | number[]; allow_new_levels?: boolean; content_type?: string };
   inputs: V2Input[];
@@ -98,9 +97,22 @@ interface DecodedInputs {
 
 /** A tensor's elements as numbers, flat, checked against its shape and datatype. */
 function flatten(input: V2Input, where: string): number[] {
-  const expected = input.shape.reduce((a, b) => a * b, 1);
+  const expected = input.shape.length === 1 ? input.shape[0] : input.shape[0] * input.shape[1];
   const integer = input.datatype.startsWith("INT") || input.datatype.startsWith("UINT");
   const unsigned = input.datatype.startsWith("UINT");
+  // The usual tensor: flat, of finite numbers (the JSON parser gives no others), as many as the shape says.
+  const data = input.data;
+  if (data.length === expected) {
+    let plain = true;
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i];
+      if (typeof v !== "number" || (integer && (!Number.isInteger(v) || (unsigned && v < 0)))) {
+        plain = false;
+        break;
+      }
+    }
+    if (plain) return data as number[];
+  }
   const out: number[] = [];
   const visit = (a: unknown[]): void => {
     for (const v of a) {
@@ -128,18 +140,33 @@ function checkDatatype(input: V2Input, where: string): void {
   if (p !== undefined && typeof p.binary_data_size === "number") throw badRequest(`${where}: binary tensor data (binary_data_size) is not supported; send the data as JSON`);
 }
 
+/** What decoding a model's tensors needs, made once per model: its feature names and an instance builder. */
+interface FeaturePlan {
+  names: string[];
+  /** Instances from feature columns (row r of column k), every one an object literal of one shape. */
+  build: (n: number, columns: number[][]) => InstanceBody[];
+}
+
+const plans = new WeakMap<readonly FeatureSpec[], FeaturePlan>();
+
+function featurePlan(features: readonly FeatureSpec[]): FeaturePlan {
+  let plan = plans.get(features);
+  if (plan === undefined) {
+    const names = features.map((f) => f.name);
+    // An object literal with constant keys in the model's order: the shape the predictor's compiled reader expects.
+    // (A key written "__proto__": would set the prototype; computed, it is an own property like any other.)
+    const literal = names.map((n, k) => `${n === "__proto__" ? '["__proto__"]' : JSON.stringify(n)}: c${k}[r]`).join(", ");
+    const locals = names.map((_, k) => `const c${k} = columns[${k}];`).join("\n");
+    const build = new Function(`"use strict";\nreturn function build(n, columns) {\n${locals}\nconst out = new Array(n);\nfor (let r = 0; r < n; r++) out[r] = { ${literal} };\nreturn out;\n};`)() as FeaturePlan["build"];
+    plan = { names, build };
+    plans.set(features, plan);
+  }
+  return plan;
+}
+
 function decodeInputs(inputs: V2Input[], features: readonly FeatureSpec[], maxBatch: number): DecodedInputs {
-  const names = features.map((f) => f.name);
+  const { names, build: buildColumns } = featurePlan(features);
   const listNames = (): string => names.map((n) => `"${n}"`).join(", ");
-  const build = (n: number, value: (row: number, k: number) => number): InstanceBody[] => {
-    const out = new Array<InstanceBody>(n);
-    for (let r = 0; r < n; r++) {
-      const instance: InstanceBody = {};
-      for (let k = 0; k < names.length; k++) instance[names[k]] = value(r, k);
-      out[r] = instance;
-    }
-    return out;
-  };
   const checkRows = (n: number, where: string): void => {
     if (n < 1) throw badRequest(`${where}: no instances (its first dimension is 0)`);
     if (n > maxBatch) throw badRequest(`${where}: ${n} instances, more than the ${maxBatch} a request may hold`);
@@ -154,7 +181,12 @@ function decodeInputs(inputs: V2Input[], features: readonly FeatureSpec[], maxBa
     if (k !== names.length) throw badRequest(`${where}: shape [${n}, ${k}], but the model has ${names.length} features: [n, ${names.length}] in the order ${listNames()}`);
     checkRows(n, where);
     const values = flatten(input, where);
-    return { instances: build(n, (r, j) => values[r * k + j]), locate: (row, feature) => `${where} element [${row}, ${names.indexOf(feature)}] (feature "${feature}")` };
+    const columns = names.map((_, j) => {
+      const c = new Array<number>(n);
+      for (let r = 0; r < n; r++) c[r] = values[r * k + j];
+      return c;
+    });
+    return { instances: buildColumns(n, columns), locate: (row, feature) => `${where} element [${row}, ${names.indexOf(feature)}] (feature "${feature}")` };
   }
 
   // One [n] (or [n, 1]) tensor per feature.
@@ -178,8 +210,7 @@ function decodeInputs(inputs: V2Input[], features: readonly FeatureSpec[], maxBa
   }
   const missing = names.filter((n) => !columns.has(n));
   if (missing.length > 0) throw badRequest(`inputs: ${missing.map((m) => `"${m}"`).join(", ")} missing; the model reads ${listNames()}`);
-  const cols = names.map((n) => columns.get(n) as number[]);
-  return { instances: build(rows, (r, k) => cols[k][r]), locate: (row, feature) => `input "${feature}" element ${row}` };
+  return { instances: buildColumns(rows, names.map((n) => columns.get(n) as number[])), locate: (row, feature) => `input "${feature}" element ${row}` };
 }
 
 /** The seed validator's issues (FastAPI's loc), in terms of the request's tensors. */
@@ -229,8 +260,8 @@ function structureMessage(e: ErrorObject, body: unknown): string {
 /** The outputs a model can answer when a request names none: all, but the mean's for a likelihood without one. */
 const defaultOutputs = (model: LoadedModel): V2Output[] => V2_OUTPUTS.filter((o) => model.predictor.hasMean || !V2_MEAN_OUTPUTS.has(o));
 
-function parseQuantiles(given: string | number[] | undefined): number[] {
-  if (given === undefined) return [...DEFAULT_QUANTILES];
+function parseQuantiles(given: string | number[] | undefined): readonly number[] {
+  if (given === undefined) return DEFAULT_QUANTILES;
   const list = typeof given === "string" ? given.split(",").map((s) => s.trim()) : given;
   if (list.length === 0 || (typeof given === "string" && given.trim() === "")) throw badRequest("parameters.quantiles: no probabilities; give them as \"0.05,0.5,0.95\"");
   return list.map((q) => {
@@ -241,7 +272,7 @@ function parseQuantiles(given: string | number[] | undefined): number[] {
 }
 
 /** A validated inference request: its instances, what to compute, what to answer. */
-interface PreparedInfer {
+export interface PreparedInfer {
   instances: InstanceBody[];
   locate: Locate;
   params: InferParams;
@@ -249,7 +280,7 @@ interface PreparedInfer {
   id: string | undefined;
 }
 
-function prepareInfer(model: LoadedModel, body: V2Request, limits: Limits): PreparedInfer {
+export function prepareInfer(model: LoadedModel, body: V2Request, limits: Limits): PreparedInfer {
   const outputs: V2Output[] = [];
   if (body.outputs === undefined) outputs.push(...defaultOutputs(model));
   else {
@@ -310,7 +341,7 @@ function prepareInfer(model: LoadedModel, body: V2Request, limits: Limits): Prep
 }
 
 /** The response: each output tensor FP64, flat, in the order asked for. */
-function responseOf(modelName: string, model: LoadedModel, r: PreparedInfer, answers: InferAnswer[]): V2Response {
+export function responseOf(modelName: string, model: LoadedModel, r: PreparedInfer, answers: InferAnswer[]): V2Response {
   const p = r.params;
   const n = answers.length;
   const tensors: V2Tensor[] = [];
@@ -366,6 +397,38 @@ function responseOf(modelName: string, model: LoadedModel, r: PreparedInfer, ans
   const out: V2Response = { model_name: modelName, model_version: model.version, parameters, outputs: tensors };
   if (r.id !== undefined) out.id = r.id;
   return out;
+}
+
+/**
+ * The response as JSON text, written directly: the same bytes JSON.stringify gives for a V2Response (the numbers by
+ * JSON.stringify, so the same digits), without walking the object generically.
+ */
+export function responseText(r: V2Response): string {
+  let out = responseHead(r.model_name, r.model_version);
+  if (r.id !== undefined) out += `,"id":${JSON.stringify(r.id)}`;
+  out += ',"parameters":{';
+  let first = true;
+  for (const key in r.parameters) {
+    const v = r.parameters[key];
+    // Keys are ours (plain words); numbers and booleans as JSON.stringify writes them.
+    out += `${first ? "" : ","}"${key}":${typeof v === "string" ? JSON.stringify(v) : String(v)}`;
+    first = false;
+  }
+  out += '},"outputs":[';
+  for (let i = 0; i < r.outputs.length; i++) {
+    const t = r.outputs[i];
+    out += `${i === 0 ? "" : ","}{"name":"${t.name}","datatype":"FP64","shape":[${t.shape.join(",")}]`;
+    if (t.parameters !== undefined) out += `,"parameters":${JSON.stringify(t.parameters)}`;
+    out += `,"data":${JSON.stringify(t.data)}}`;
+  }
+  return `${out}]}`;
+}
+
+/** `{"model_name":…,"model_version":…`, kept for the model and name last written (the same for every request). */
+let head = { name: "", version: "", text: "" };
+function responseHead(name: string, version: string): string {
+  if (head.name !== name || head.version !== version) head = { name, version, text: `{"model_name":${JSON.stringify(name)},"model_version":${JSON.stringify(version)}` };
+  return head.text;
 }
 
 /** What each output tensor means for this model's kind of target (answer-meanings.ts, per tensor). */
@@ -424,9 +487,76 @@ export function inferExamples(model: LoadedModel, example: InstanceBody): Record
   };
 }
 
+/**
+ * The infer endpoint's work, shared by its Fastify route and the fast lane (fast-lane.ts, which answers light valid
+ * requests without Fastify's request lifecycle): which model a URL names, the request checked and prepared, and a
+ * light answer's body.
+ */
+export class InferEndpoint {
+  private readonly checkStructure: ValidateFunction;
+
+  constructor(private readonly options: { limits: Limits; heavyWork: number; modelName?: string }) {
+    const ajv = new Ajv({ allErrors: false, coerceTypes: false, useDefaults: false, removeAdditional: false, strictNumbers: true, strict: false, validateSchema: false });
+    this.checkStructure = ajv.compile(inferRequestSchema(options.limits));
+  }
+
+  /** The name clients call the model by. */
+  servedName(model: LoadedModel): string {
+    return this.options.modelName ?? model.info.model.name;
+  }
+
+  /** The model serving now, if `name` (and `version`, when given) name it; else a 404 (503 before any is loaded). */
+  modelNamed(model: LoadedModel | null, name: string, version: string | undefined): LoadedModel {
+    if (model === null) throw new HttpProblem(503, "No model is loaded yet; see /v2/health/ready", { "retry-after": "1" });
+    const served = this.servedName(model);
+    if (name !== served) throw new HttpProblem(404, `model "${name}" is not served here; this server serves "${served}"`);
+    if (version !== undefined && version !== model.version) throw new HttpProblem(404, `model "${name}" version "${version}" is not served here; the version serving is "${model.version}"`);
+    return model;
+  }
+
+  /** A parsed body checked against the protocol's schema and the model (400 naming what is wrong). */
+  prepare(model: LoadedModel, body: unknown): PreparedInfer {
+    if (!this.checkStructure(body)) throw badRequest(structureMessage((this.checkStructure.errors ?? [])[0], body));
+    return prepareInfer(model, body as V2Request, this.options.limits);
+  }
+
+  /** Light enough to answer on the event loop. */
+  isLight(model: LoadedModel, r: PreparedInfer): boolean {
+    return r.instances.length * instanceWork(r.params, model.predictor.drawCount) <= this.options.heavyWork;
+  }
+
+  /** The 200 body of a light request (400 for an instance the model cannot answer). */
+  answerLight(model: LoadedModel, r: PreparedInfer): string {
+    let answers: InferAnswer[];
+    try {
+      answers = inferAll(model.predictor, r.instances, r.params);
+    } catch (err) {
+      throw err instanceof InstanceError ? badRequest(instanceMessage(err, r.locate, r.instances.length > 1)) : err;
+    }
+    return responseText(responseOf(this.servedName(model), model, r, answers));
+  }
+
+  /** The infer routes as the fast lane takes them: light valid requests answered, the rest left to Fastify. */
+  laneRoutes(): LaneRoute[] {
+    const answer = (model: LoadedModel, name: string, version: string | undefined, body: unknown): string | null => {
+      const served = this.modelNamed(model, decodeURIComponent(name), version === undefined ? undefined : decodeURIComponent(version));
+      const prepared = this.prepare(served, body);
+      return this.isLight(served, prepared) ? this.answerLight(served, prepared) : null;
+    };
+    return [
+      { pattern: `${V2_PREFIX}/models/:model_name/infer`, url: /^\/v2\/models\/([^/?#]+)\/infer$/, answer: (model, [name], body) => answer(model, name, undefined, body) },
+      {
+        pattern: `${V2_PREFIX}/models/:model_name/versions/:model_version/infer`,
+        url: /^\/v2\/models\/([^/?#]+)\/versions\/([^/?#]+)\/infer$/,
+        answer: (model, [name, version], body) => answer(model, name, version, body),
+      },
+    ];
+  }
+}
+
 export const v2Routes: FastifyPluginAsync<V2RoutesOptions> = async (app: FastifyInstance, options: V2RoutesOptions) => {
-  const { holder, limits, pool, heavyWork } = options;
-  const servedName = (model: LoadedModel): string => options.modelName ?? model.info.model.name;
+  const { holder, pool, endpoint } = options;
+  const servedName = (model: LoadedModel): string => endpoint.servedName(model);
 
   // The protocol's error shape for every error of these routes (the rest of the app keeps FastAPI's).
   app.setErrorHandler((err: FastifyError | HttpProblem, request: FastifyRequest, reply: FastifyReply) => {
@@ -447,20 +577,9 @@ export const v2Routes: FastifyPluginAsync<V2RoutesOptions> = async (app: Fastify
   });
 
   const noValidation = (): ((data: unknown) => boolean) => () => true;
-  const ajv = new Ajv({ allErrors: false, coerceTypes: false, useDefaults: false, removeAdditional: false, strictNumbers: true, strict: false, validateSchema: false });
-  const requestSchema = inferRequestSchema(limits);
-  const checkStructure: ValidateFunction = ajv.compile(requestSchema);
+  const requestSchema = inferRequestSchema(options.limits);
   const asJson = (): ((data: unknown) => string) => (data) => JSON.stringify(data);
-
-  /** The model serving now, if `name` (and `version`, when given) name it; else a 404 (503 before any is loaded). */
-  const modelNamed = (name: string, version: string | undefined): LoadedModel => {
-    const model = holder.current;
-    if (model === null) throw new HttpProblem(503, "No model is loaded yet; see /v2/health/ready", { "retry-after": "1" });
-    const served = servedName(model);
-    if (name !== served) throw new HttpProblem(404, `model "${name}" is not served here; this server serves "${served}"`);
-    if (version !== undefined && version !== model.version) throw new HttpProblem(404, `model "${name}" version "${version}" is not served here; the version serving is "${model.version}"`);
-    return model;
-  };
+  const modelNamed = (name: string, version: string | undefined): LoadedModel => endpoint.modelNamed(holder.current, name, version);
 
   const tags = ["v2"];
   const errors = { 400: v2ErrorSchema, 404: v2ErrorSchema, 503: v2ErrorSchema };
@@ -514,26 +633,16 @@ export const v2Routes: FastifyPluginAsync<V2RoutesOptions> = async (app: Fastify
       (request: FastifyRequest, reply: FastifyReply) => {
         const { model_name, model_version } = request.params as { model_name: string; model_version?: string };
         const model = modelNamed(model_name, model_version);
-        const body = request.body;
-        if (!checkStructure(body)) throw badRequest(structureMessage((checkStructure.errors ?? [])[0], body));
-        const prepared = prepareInfer(model, body as V2Request, limits);
+        const prepared = endpoint.prepare(model, request.body);
         const { instances, params } = prepared;
-        const batch = instances.length > 1;
+        reply.type("application/json; charset=utf-8");
+        if (endpoint.isLight(model, prepared)) return reply.send(endpoint.answerLight(model, prepared));
         const name = servedName(model);
         const fail = (err: unknown): never => {
-          throw err instanceof InstanceError ? badRequest(instanceMessage(err, prepared.locate, batch)) : err;
+          throw err instanceof InstanceError ? badRequest(instanceMessage(err, prepared.locate, instances.length > 1)) : err;
         };
-        if (instances.length * instanceWork(params, model.predictor.drawCount) <= heavyWork) {
-          let answers: InferAnswer[];
-          try {
-            answers = inferAll(model.predictor, instances, params);
-          } catch (err) {
-            return fail(err);
-          }
-          return reply.send(responseOf(name, model, prepared, answers));
-        }
         const work = pool === null ? inferYielding(model, instances, params, options.requestTimeoutMs) : pool.run(model.transfer, instances, params);
-        return work.then((answers) => responseOf(name, model, prepared, answers), fail);
+        return work.then((answers) => reply.send(responseText(responseOf(name, model, prepared, answers))), fail);
       },
     );
   }

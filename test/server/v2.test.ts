@@ -183,6 +183,21 @@ describe("inference: the seed API's answers as tensors", () => {
     expect(hi[1] - lo[1]).toBeGreaterThan(20 * (hi[0] - lo[0]));
   });
 
+  it("light requests are answered by the fast lane, byte for byte as the Fastify route answers them", async () => {
+    const before = server.fastLane?.answered ?? 0;
+    for (const version of [undefined, seedStore.version]) {
+      const path = `/v2/models/${NAME}${version === undefined ? "" : `/versions/${version}`}/infer`;
+      const body = JSON.stringify({ id: "lane", parameters: { seed: 9 }, inputs: perFeature([1, 2], [0, 1]) });
+      const viaLane = await fetch(`${server.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body });
+      const viaFastify = await server.app.inject({ method: "POST", url: path, headers: { "content-type": "application/json" }, payload: body });
+      expect(viaLane.status).toBe(200);
+      expect(viaLane.headers.get("content-type")).toBe(viaFastify.headers["content-type"]);
+      expect(await viaLane.text()).toBe(viaFastify.body);
+    }
+    expect((server.fastLane?.answered ?? 0) - before).toBe(2);
+    expect(server.fastLane?.blocker).toBeNull();
+  });
+
   it("outputs come in the order asked; the mean alone needs no samples", async () => {
     const r = await client.infer(NAME, { inputs: perFeature([5], [2]), outputs: [{ name: "y_mean_upper" }, { name: "y_pred_upper", parameters: { binary_data: false } }, { name: "y_mean" }] });
     expect(r.outputs.map((o) => o.name)).toEqual(["y_mean_upper", "y_pred_upper", "y_mean"]);
@@ -220,6 +235,9 @@ describe("a client's mistakes: 400 with the protocol's error object, naming what
     ["no inputs", { inputs: [] }, /inputs: must NOT have fewer than 1 items/],
     ["a tensor without its shape", '{"inputs": [{"name": "x", "datatype": "FP64", "data": [5]}]}', /inputs\[0\]\.shape: required/],
     ["NaN", '{"inputs": [{"name": "x", "shape": [1], "datatype": "FP64", "data": [NaN]}, {"name": "category", "shape": [1], "datatype": "INT64", "data": [1]}]}', /input "x" element 0: NaN, not a finite number/],
+    // A number too large for a double: JSON.parse makes it Infinity, which the fast lane must not answer either.
+    ["a number beyond a double", '{"inputs": [{"name": "x", "shape": [1], "datatype": "FP64", "data": [1e400]}, {"name": "category", "shape": [1], "datatype": "INT64", "data": [1]}]}', /input "x" element 0: .*not a finite number/],
+    ["a matrix with a number beyond a double", '{"inputs": [{"name": "X", "shape": [1, 2], "datatype": "FP64", "data": [-1e999, 1]}]}', /input "X" element \[0, 0\] \(feature "x"\): .*not a finite number/],
     ["malformed JSON", '{"inputs": [', /Malformed JSON in the request body/],
     ["an empty body", "", /field required|body/],
   ];
