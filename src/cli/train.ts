@@ -5,6 +5,10 @@ import { parse as parseYaml } from "yaml";
 import { BayesServeError } from "../errors.js";
 import { formatSummaryTable } from "../diagnostics/index.js";
 import { DEFAULT_GATE, parseMetricRule, type MetricRule } from "../train/gate.js";
+import { DEFAULT_MAX_ELPD_DROP, describeComparison } from "../train/promotion.js";
+
+/** The exit status of a fit stored but not promoted (the gate or the comparison refused it). */
+export const EXIT_NOT_PROMOTED = 3;
 import { resolveModel, DEFAULT_MODEL } from "../train/models.js";
 import { SEED_SIMULATION, train, type TrainResult } from "../train/pipeline.js";
 
@@ -70,6 +74,8 @@ export interface TrainCommandOptions {
   minEssTail: number;
   maxDivergences: number;
   gateMetric: MetricRule[];
+  compare: boolean;
+  maxElpdDrop: number;
   json?: boolean;
   report: boolean;
 }
@@ -90,6 +96,8 @@ export async function runTrainCommand(o: TrainCommandOptions): Promise<TrainResu
     targetAccept: o.targetAccept,
     maxTreeDepth: o.maxTreeDepth,
     target: o.target,
+    compare: o.compare,
+    maxElpdDrop: o.maxElpdDrop,
     scalars: { ...(o.dataScalars !== undefined ? await readScalarsFile(o.dataScalars) : {}), ...o.dataScalar },
     gate: { maxRhat: o.maxRhat, minEssBulk: o.minEssBulk, minEssTail: o.minEssTail, maxDivergences: o.maxDivergences, metrics: o.gateMetric ?? [] },
     report: o.report,
@@ -104,7 +112,12 @@ export async function runTrainCommand(o: TrainCommandOptions): Promise<TrainResu
   }
   out.write(`\nquality gate: ${result.gate.passed ? "passed" : "FAILED"}${result.divergences ? ` (${result.divergences} divergences)` : ""}\n`);
   for (const f of result.gate.failures) out.write(`  ${f}\n`);
-  out.write(result.published ? `published ${result.version} to ${result.store} (${result.seconds.toFixed(2)} s)\n` : `nothing published\n`);
+  if (result.gate.comparison !== undefined && !result.gate.comparison.refused) out.write(`  ${describeComparison(result.gate.comparison)}\n`);
+  out.write(
+    result.promoted
+      ? `published ${result.version} to ${result.store} as latest (${result.seconds.toFixed(2)} s)\n`
+      : `stored ${result.version} in ${result.store}, not promoted (latest unchanged)\n`,
+  );
   if (o.json) {
     const parameters: Record<string, Record<string, number | null>> = {};
     for (const r of result.summary)
@@ -118,11 +131,15 @@ export async function runTrainCommand(o: TrainCommandOptions): Promise<TrainResu
         r_hat: finite(r.rHat),
       };
     process.stdout.write(
-      JSON.stringify({ version: result.version, store: result.store, published: result.published, parameters, metrics: result.metrics, gate: result.gate, seconds: result.seconds }) + "\n",
+      JSON.stringify({ version: result.version, store: result.store, published: result.published, promoted: result.promoted, parameters, metrics: result.metrics, gate: result.gate, seconds: result.seconds }) + "\n",
     );
   }
-  if (!result.published)
-    throw new BayesServeError("QUALITY_GATE", `quality gate failed: ${result.gate.failures.join("; ")}`, { exitCode: 2 });
+  if (!result.promoted)
+    throw new BayesServeError(
+      "QUALITY_GATE",
+      `quality gate failed: ${result.gate.failures.join("; ")}; stored as ${result.version} but not promoted (bayes-serve models promote ${result.version} serves it anyway)`,
+      { exitCode: EXIT_NOT_PROMOTED },
+    );
   return result;
 }
 
@@ -164,6 +181,8 @@ export function addTrainOptions(cmd: Command): Command {
       (v: string, rules: MetricRule[]) => [...rules, parseMetricRule(v)],
       [] as MetricRule[],
     )
+    .option("--max-elpd-drop <n>", "gate: a fit predicting the held-out rows worse than latest by more than this many SEs is not promoted", num("--max-elpd-drop"), DEFAULT_MAX_ELPD_DROP)
+    .option("--no-compare", "promote without comparing with the version serving")
     .option("--no-report", "skip the plots and report.html")
     .option("--json", "print one JSON object as the last line of stdout");
 }

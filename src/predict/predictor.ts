@@ -19,6 +19,7 @@ import { familyOf, type Family } from "../model/families.js";
 import type { ModelJSON, NodeJSON } from "../model/graph.js";
 import { Rng } from "../model/random.js";
 import { SPECIAL } from "../model/special.js";
+import { scalarLogpFunction } from "../model/scalar-logp.js";
 import { unaryCode } from "../model/ops.js";
 import { boundsProblem } from "../model/value-bounds.js";
 import { featureBounds, type FeatureSpec, predictionSchema, type PredictionSchema } from "./features.js";
@@ -90,6 +91,8 @@ export const MAX_ABS_FEATURE = 1e12;
 type SampleLoop = (V: Float64Array, total: number, width: number, rng: Rng, X: Float64Array, A: Float64Array, n: number, out: Float64Array, start: number) => void;
 /** The generated mean loop for one instance: E[y | x, θ] for every row of the table, into out[0..total). */
 type MeanLoop = (V: Float64Array, total: number, width: number, X: Float64Array, A: Float64Array, out: Float64Array, rng: Rng) => void;
+/** log p(y | x, θ) for the first n rows of the table, into out[0..n). */
+type LogLikLoop = (V: Float64Array, width: number, X: Float64Array, A: Float64Array, y: number, n: number, out: Float64Array, rng: Rng) => void;
 /** Copies an instance's features into F, in schema order; returns the index of the first that is not a number, or −1. */
 type FeatureReader = (instance: Instance, F: Float64Array) => number;
 
@@ -102,6 +105,7 @@ export class Predictor {
   private readonly argFeatures: string[][];
   private readonly loop: SampleLoop | null;
   private readonly meanLoop: MeanLoop | null;
+  private readonly logLikLoop: LogLikLoop | null;
   private readonly readFeatures: FeatureReader;
   private readonly featureBuffer: Float64Array;
   private readonly argBuffer: Float64Array;
@@ -143,6 +147,7 @@ export class Predictor {
     };
     this.loop = argCode === null ? null : compileSampleLoop(argCode, this.family, invalid);
     this.meanLoop = argCode === null ? null : compileMeanLoop(argCode, this.family, invalid);
+    this.logLikLoop = argCode === null ? null : compileLogLikLoop(argCode, this.family, invalid);
     // New levels are drawn by the generated loops only; the general path keeps every category to its levels.
     if (argCode === null) for (const f of this.schema.features) delete f.newLevels;
   }
@@ -273,6 +278,32 @@ export class Predictor {
     this.assertValid(instance, 0, allowNewLevels);
     // A new level's elements, one per posterior draw, from a fixed stream: the same answer on every call.
     this.meanLoop(this.table.values, this.total, this.width, this.featureBuffer, this.argBuffer, result, new Rng(NEW_LEVEL_SEED, 1));
+    return result;
+  }
+
+  /**
+   * log p(y | x, θ) of an observed value y at instance x, for the first `draws` posterior draws of the serving order (a
+   * random subset of them: the order is a random permutation), into `out`: a column of the pointwise log-likelihood
+   * that LOO and held-out scores are computed from.
+   */
+  logLik(instance: Instance, y: number, draws = this.total, out?: Float64Array): Float64Array {
+    const n = Math.min(draws, this.total);
+    const result = out !== undefined && out.length === n ? out : new Float64Array(n);
+    if (this.logLikLoop === null) {
+      this.assertValid(instance, 0);
+      const valuesAt = this.interpreterFor(this.schema.features.map((f) => Float64Array.of(instance[f.name])), 1);
+      const args = new Float64Array(this.argIds.length);
+      const lp = scalarLogpFunction(this.family.name);
+      for (let row = 0; row < n; row++) {
+        const vals = valuesAt(row);
+        for (let k = 0; k < args.length; k++) args[k] = valueAt(vals[this.argIds[k]], 0);
+        if (this.family.argumentProblem(args) !== null) throw this.argumentError(args, 0, vals, 0);
+        result[row] = lp(y, args);
+      }
+      return result;
+    }
+    this.assertValid(instance, 0);
+    this.logLikLoop(this.table.values, this.width, this.featureBuffer, this.argBuffer, y, n, result, new Rng(NEW_LEVEL_SEED, 2));
     return result;
   }
 
@@ -605,6 +636,22 @@ out[r] = ${mean};
 }
 };`;
   return new Function("F", "invalid", "NL", source)(SPECIAL, invalid, code.newElements) as MeanLoop;
+}
+
+/** log p(y | args) for each of the first n rows of the table. */
+function compileLogLikLoop(code: ArgumentCode, family: Family, invalid: (A: Float64Array, off: number) => never): LogLikLoop {
+  const toScratch = code.args.map((_, k) => `A[${k}] = a${k};`).join(" ");
+  const source = `"use strict";
+return function logLikLoop(V, width, X, A, y, n, out, rng) {
+${featureLocals(code)}
+let off = 0;
+for (let r = 0; r < n; r++, off += width) {
+${argumentsAndCheck(code, family)}
+${toScratch}
+out[r] = LP(y, A);
+}
+};`;
+  return new Function("F", "invalid", "NL", "LP", source)(SPECIAL, invalid, code.newElements, scalarLogpFunction(family.name)) as LogLikLoop;
 }
 
 /** `const f0 = X[0]; …` for the features the arguments' code reads (X, not F: F is the special functions). */

@@ -9,10 +9,10 @@ import type { ArtifactStore } from "../artifact/store.js";
 import type { Manifest, JsonValue } from "../artifact/manifest.js";
 import { BayesServeError } from "../errors.js";
 import type { ModelJSON } from "../model/graph.js";
-import { modelFromJSON } from "../model/serialize.js";
 import { responseKindOf, type ResponseKind } from "../model/families.js";
 import { describeBounds } from "../model/value-bounds.js";
-import { answerMeanings, InstanceError, Predictor, shuffledDrawTable, type Standardization, type FeatureSpec, type PredictionKind as AnswerKind } from "../predict/index.js";
+import { servedModel } from "../artifact/served-model.js";
+import { answerMeanings, InstanceError, type Predictor, type Standardization, type FeatureSpec, type PredictionKind as AnswerKind } from "../predict/index.js";
 import { exampleInstance, type Limits, type ModelSchemaSpec, type PredictionKind } from "./schemas.js";
 import { compileValidators, type RequestValidator } from "./validation.js";
 
@@ -66,17 +66,6 @@ export interface LoadedModel {
   readonly info: ModelInfo;
 }
 
-/** Scalar data the model needs besides the features: sizes named in parameter shapes (`beta` of shape ["J"]). */
-function fixedDataOf(model: ModelJSON, shapes: Record<string, number[]>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const p of model.params) {
-    p.shape.forEach((extent, axis) => {
-      const size = shapes[p.name]?.[axis];
-      if (typeof extent === "string" && size !== undefined) out[extent] = size;
-    });
-  }
-  return out;
-}
 
 function sameFeatures(a: readonly FeatureSpec[], b: readonly FeatureSpec[]): boolean {
   return a.length === b.length && a.every((f, i) => f.name === b[i].name && f.type === b[i].type && (f.levels ?? null) === (b[i].levels ?? null));
@@ -98,28 +87,13 @@ export async function loadModel(
   // against its sha256 (not the report files).
   const bundle = await store.readBundle(version, { files: "posterior", manifestSha256 });
   const manifest = bundle.manifest;
-  let model: ModelJSON;
-  let predictor: Predictor;
   // The draws in their serving order (see predictor.ts), on memory the sampling workers share.
-  const stored = { names: manifest.parameters.names, chains: manifest.draws.chains, draws: manifest.draws.drawsPerChain, values: bundle.draws };
-  const table = shuffledDrawTable(stored, new Float64Array(new SharedArrayBuffer(bundle.draws.byteLength)));
+  const { model, table, fixedData, standardization, predictor } = servedModel(manifest, bundle.draws, new Float64Array(new SharedArrayBuffer(bundle.draws.byteLength)));
   const values = table.values;
-  let fixedData: Record<string, number>;
-  const standardization: Standardization = manifest.data.standardization ?? {};
-  try {
-    model = modelFromJSON(manifest.model).json;
-    fixedData = { ...fixedDataOf(model, manifest.parameters.shapes), ...manifest.data.scalars };
-    predictor = new Predictor(model, table, { fixedData, target: manifest.target.name, standardization });
-  } catch (err) {
-    throw new BayesServeError("ARTIFACT", `version ${version}: cannot serve its model: ${(err as Error).message}`, { cause: err });
-  }
   const features = predictor.features;
   if (!sameFeatures(features, manifest.features)) {
     log?.warn({ version, manifestFeatures: manifest.features, modelFeatures: features }, "the manifest's feature list differs from the model's; serving the model's");
   }
-  // Posterior draws are finite numbers, or the artefact is broken (its checksums only say the bytes are as written).
-  for (let i = 0; i < values.length; i++)
-    if (!Number.isFinite(values[i])) throw new BayesServeError("ARTIFACT", `version ${version}: its posterior draws hold ${values[i]}, not a finite number`);
   // A smoke prediction: a model that cannot answer at all is refused here, not on the first request. The example
   // instance is ours, not the model's: one at which the model is not defined (log(5 − x) at x = 5) is only noted.
   try {

@@ -14,6 +14,8 @@ import { DataRowError } from "../model/row-check.js";
 import { intersectBounds, type ValueBounds } from "../model/value-bounds.js";
 import { dataReadBy, predictionSchema, Predictor, targetObservation, type Instance } from "../predict/index.js";
 import { dataInputOf, resolveScalars, standardizationOf, withSizes } from "./model-data.js";
+import { compareWithLatest, describeComparison } from "./promotion.js";
+import { predictiveScores, SCORE_METRICS } from "./scores.js";
 import { readCsv, type ColumnSpec } from "./csv.js";
 import { evaluatePredictions, METRICS_BY_KIND, PLOT_HDI_PROBABILITY } from "./evaluate.js";
 import { checkMetricRules, DEFAULT_GATE, type GateResult, type GateThresholds, qualityGate } from "./gate.js";
@@ -37,6 +39,10 @@ export interface TrainOptions {
   target?: string;
   /** Scalar data (sizes) given by the user (`--data-scalar J=12`); others are inferred where they can be. */
   scalars?: Record<string, number>;
+  /** Compare with the version serving and refuse one that predicts the held-out rows worse (default true). */
+  compare?: boolean;
+  /** How many SEs worse than latest a new fit may be and still be promoted (default 2). */
+  maxElpdDrop?: number;
   gate?: GateThresholds;
   /** Progress bars (only shown on a terminal). */
   progress?: boolean;
@@ -48,7 +54,10 @@ export interface TrainOptions {
 export interface TrainResult {
   version: string | null;
   store: string;
+  /** Stored as a version (every fit that completes is). */
   published: boolean;
+  /** Made `latest`: the gate passed. */
+  promoted: boolean;
   summary: SummaryRow[];
   metrics: Record<string, number>;
   gate: GateResult;
@@ -148,7 +157,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const observation = targetObservation(options.model.json, options.target);
   const kind = responseKindOf(familyOf(observation.dist.family));
   const gateThresholds = options.gate ?? DEFAULT_GATE;
-  checkMetricRules(gateThresholds.metrics ?? [], METRICS_BY_KIND[kind], kind);
+  checkMetricRules(gateThresholds.metrics ?? [], [...METRICS_BY_KIND[kind], ...SCORE_METRICS], kind);
   if (!(options.testFraction >= 0 && options.testFraction < 1))
     throw new BayesServeError("USAGE", `--test-fraction must be in [0, 1) (got ${options.testFraction})`);
   // Open the store first: an unreachable store or bad credentials fail before minutes of sampling.
@@ -212,8 +221,28 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const predictor = new Predictor(model.json, posterior, { target: schema.target, fixedData: scalars, standardization });
   const featureNames = schema.features.map((f) => f.name);
   const evaluation = evaluatePredictions(predictor, instancesOf(testTable, featureNames), testTable.columns[schema.target], options.seed);
+
+  // Predictive scores from the pointwise log-likelihood: held-out rows, and PSIS-LOO of the training rows.
+  const testInstances = instancesOf(testTable, featureNames);
+  Object.assign(evaluation.metrics, predictiveScores(predictor, testInstances, testTable.columns[schema.target], instancesOf(trainTable, featureNames), trainTable.columns[schema.target]));
   lap("evaluation", t0);
   const gate = qualityGate(gateRows, divergences, gateThresholds, evaluation.metrics);
+  // Against the version serving now, on the same held-out rows: a worse fit is stored but not promoted.
+  if (options.compare !== false) {
+    t0 = performance.now();
+    // Every column of the rows, not only this model's features: latest may read others the data hold.
+    const rows = instancesOf(testTable, Object.keys(testTable.columns));
+    const comparison = await compareWithLatest(store, predictor, rows, testTable.columns[schema.target], options.maxElpdDrop);
+    if (comparison !== null) {
+      gate.comparison = comparison;
+      log(`comparison: ${describeComparison(comparison)}`);
+      if (comparison.refused) {
+        gate.failures.push(describeComparison(comparison));
+        gate.passed = false;
+      }
+    }
+    lap("comparison", t0);
+  }
 
   const version = newVersionId();
   let extraFiles: Record<string, Uint8Array | string> = {};
@@ -262,11 +291,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     lap("report", t0);
   }
 
-  if (!gate.passed) {
-    log(`quality gate failed; nothing published:\n  ${gate.failures.join("\n  ")}`);
-    return { version: null, store: store.uri, published: false, summary, metrics: evaluation.metrics, gate, divergences, seconds: (performance.now() - started) / 1000, posterior, timings };
-  }
-
+  if (!gate.passed) log(`quality gate failed; stored as ${version} but not promoted:\n  ${gate.failures.join("\n  ")}`);
   t0 = performance.now();
   const statsFlat = posterior.stats;
   const bundle = buildBundle({
@@ -305,9 +330,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     sampleStats: statsFlat,
     extraFiles,
   });
-  const published = await store.publish(bundle);
+  // Always stored, so that it can be inspected, compared or promoted by hand; `latest` only when the gate passed.
+  const published = await store.publish(bundle, { promote: gate.passed });
   lap("publish", t0);
-  return { version: published, store: store.uri, published: true, summary, metrics: evaluation.metrics, gate, divergences, seconds: (performance.now() - started) / 1000, posterior, timings };
+  return { version: published, store: store.uri, published: true, promoted: gate.passed, summary, metrics: evaluation.metrics, gate, divergences, seconds: (performance.now() - started) / 1000, posterior, timings };
 }
 
 export function summaryRecord(r: SummaryRow): Record<string, string | number> {
