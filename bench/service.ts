@@ -254,11 +254,12 @@ async function main(): Promise<void> {
   servers.push(await start("bare Node", "node", [join(PEERS, "node_limit.cjs"), "8211"], 8211, PATH, postInit));
   const ours = await start("bayes-serve", "node", [...OUR_NODE_FLAGS, join(DIST, "server", "main.js"), "--model", STORE, "--port", "8212", "--host", "127.0.0.1", "--shutdown-grace", "0"], 8212, "/health/ready");
   servers.push(ours);
-  if (fastapi) servers.push(await start("FastAPI peer", "/usr/bin/python3", [join(PEERS, "fastapi_peer.py"), draws, "8213"], 8213, PATH, postInit));
-  // Our server again, through its V2 route: the same process, so it takes its turn beside our /interval in each round.
+  // Our server again, through its V2 route: the same process, taking its turn right beside our /interval in each round
+  // (their ratio is the one that matters most, so their windows are neighbours, in alternating order: see below).
   const v2Check = await fetch(ours.url + V2_PATH, { method: "POST", headers: { "content-type": "application/json" }, body: V2_PAYLOAD });
   if (v2Check.status !== 200) throw new Error(`V2 infer: ${v2Check.status} ${await v2Check.text()}`);
   servers.push({ ...ours, name: "bayes-serve V2", path: V2_PATH, body: V2_PAYLOAD });
+  if (fastapi) servers.push(await start("FastAPI peer", "/usr/bin/python3", [join(PEERS, "fastapi_peer.py"), draws, "8213"], 8213, PATH, postInit));
   await sleep(500);
   const rssIdle = rssMb(ours.proc.pid as number);
 
@@ -266,7 +267,9 @@ async function main(): Promise<void> {
   try {
     for (const s of servers) await load(s.url + (s.path ?? PATH), s.body ?? PAYLOAD, CONNECTIONS, WARM_UP_SECONDS);
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const s of servers) {
+      // Even rounds swap our two routes' turns, so that a drift in the machine's speed favours neither.
+      const order = round % 2 === 0 ? servers.map((s, i) => (s.name === "bayes-serve" ? servers[i + 1] : s.name === "bayes-serve V2" ? servers[i - 1] : s)) : servers;
+      for (const s of order) {
         const r = await load(s.url + (s.path ?? PATH), s.body ?? PAYLOAD, CONNECTIONS, DURATION);
         results.get(s.name)?.push(r);
         log(`round ${round}: ${s.name.padEnd(13)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms${r.errors ? `  errors ${r.errors}` : ""}`);
