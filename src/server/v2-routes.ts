@@ -284,14 +284,15 @@ export function prepareInfer(model: LoadedModel, body: V2Request, limits: Limits
   const outputs: V2Output[] = [];
   if (body.outputs === undefined) outputs.push(...defaultOutputs(model));
   else {
-    for (const [i, o] of body.outputs.entries()) {
-      const where = `outputs[${i}] "${o.name}"`;
-      if (!(V2_OUTPUTS as readonly string[]).includes(o.name)) throw badRequest(`${where}: not an output of the model; it answers ${defaultOutputs(model).join(", ")}`);
+    for (let i = 0; i < body.outputs.length; i++) {
+      const o = body.outputs[i];
+      const where = (): string => `outputs[${i}] "${o.name}"`;
+      if (!(V2_OUTPUTS as readonly string[]).includes(o.name)) throw badRequest(`${where()}: not an output of the model; it answers ${defaultOutputs(model).join(", ")}`);
       const name = o.name as V2Output;
-      if (outputs.includes(name)) throw badRequest(`${where}: asked for twice`);
-      if (V2_MEAN_OUTPUTS.has(name) && !model.predictor.hasMean) throw badRequest(`${where}: the model's likelihood (${model.predictor.family.name}) has no mean; ask for y_pred, y_pred_lower, y_pred_upper or y_pred_quantiles instead`);
+      if (outputs.includes(name)) throw badRequest(`${where()}: asked for twice`);
+      if (V2_MEAN_OUTPUTS.has(name) && !model.predictor.hasMean) throw badRequest(`${where()}: the model's likelihood (${model.predictor.family.name}) has no mean; ask for y_pred, y_pred_lower, y_pred_upper or y_pred_quantiles instead`);
       const binary = o.parameters?.binary_data;
-      if (binary !== undefined && binary !== false) throw badRequest(`${where}: binary tensor data is not supported; ask for JSON (binary_data: false, or leave it out)`);
+      if (binary !== undefined && binary !== false) throw badRequest(`${where()}: binary tensor data is not supported; ask for JSON (binary_data: false, or leave it out)`);
       outputs.push(name);
     }
     if (outputs.length === 0) throw badRequest("outputs: an empty list; leave it out for every output, or name the ones wanted");
@@ -340,53 +341,56 @@ export function prepareInfer(model: LoadedModel, body: V2Request, limits: Limits
   return { instances, locate, params, outputs, id: body.id };
 }
 
-/** The response: each output tensor FP64, flat, in the order asked for. */
-export function responseOf(modelName: string, model: LoadedModel, r: PreparedInfer, answers: InferAnswer[]): V2Response {
-  const p = r.params;
-  const n = answers.length;
-  const tensors: V2Tensor[] = [];
-  for (const name of r.outputs) {
-    if (V2_VECTOR_OUTPUTS.has(name)) {
-      const data = new Array<number>(n);
-      for (let i = 0; i < n; i++) {
-        const a = answers[i];
-        data[i] =
-          name === "y_pred"
-            ? (a.median as number)
-            : name === "y_pred_lower"
-              ? (a.interval as [number, number])[0]
-              : name === "y_pred_upper"
-                ? (a.interval as [number, number])[1]
-                : name === "y_mean"
-                  ? (a.mean as { mean: number }).mean
-                  : name === "y_mean_lower"
-                    ? (a.mean as { lower: number }).lower
-                    : (a.mean as { upper: number }).upper;
-      }
-      tensors.push({ name, datatype: "FP64", shape: [n], data });
-      continue;
-    }
-    if (name === "y_pred_quantiles") {
-      const q = p.quantiles.length;
-      const data: number[] = [];
-      for (const a of answers) for (const v of a.quantiles as number[]) data.push(v);
-      tensors.push({ name, datatype: "FP64", shape: [n, q], parameters: { quantiles: p.quantiles.join(",") }, data });
-    } else if (name === "y_pred_draws") {
-      const data: number[] = [];
-      for (const a of answers) for (const v of a.draws as Float64Array) data.push(v);
-      tensors.push({ name, datatype: "FP64", shape: [n, p.nSamples], data });
-    } else {
-      // A discrete family's histogram has one bin per integer in the samples' range (up to `bins`): a batch's
-      // shorter rows continue along their own grid with probability 0, so that every row has the same width.
-      const width = Math.max(...answers.map((a) => (a.density as { mids: number[] }).mids.length));
-      const data: number[] = [];
-      for (const a of answers) {
-        const h = a.density as { mids: number[]; density: number[]; width: number };
-        for (let j = 0; j < width; j++) data.push(name === "y_pred_density" ? (h.density[j] ?? 0) : j < h.mids.length ? h.mids[j] : h.mids[0] + j * h.width);
-      }
-      tensors.push({ name, datatype: "FP64", shape: [n, width], data });
-    }
+/** One instance's value of a vector output (shape [n]). */
+function vectorValue(name: V2Output, a: InferAnswer): number {
+  switch (name) {
+    case "y_pred":
+      return a.median as number;
+    case "y_pred_lower":
+      return (a.interval as [number, number])[0];
+    case "y_pred_upper":
+      return (a.interval as [number, number])[1];
+    case "y_mean":
+      return (a.mean as { mean: number }).mean;
+    case "y_mean_lower":
+      return (a.mean as { lower: number }).lower;
+    default:
+      return (a.mean as { upper: number }).upper;
   }
+}
+
+/** An output tensor, FP64, its data flat. */
+function tensorOf(name: V2Output, p: InferParams, answers: InferAnswer[]): V2Tensor {
+  const n = answers.length;
+  if (V2_VECTOR_OUTPUTS.has(name)) {
+    const data = new Array<number>(n);
+    for (let i = 0; i < n; i++) data[i] = vectorValue(name, answers[i]);
+    return { name, datatype: "FP64", shape: [n], data };
+  }
+  if (name === "y_pred_quantiles") {
+    const q = p.quantiles.length;
+    const data: number[] = [];
+    for (const a of answers) for (const v of a.quantiles as number[]) data.push(v);
+    return { name, datatype: "FP64", shape: [n, q], parameters: { quantiles: p.quantiles.join(",") }, data };
+  }
+  if (name === "y_pred_draws") {
+    const data: number[] = [];
+    for (const a of answers) for (const v of a.draws as Float64Array) data.push(v);
+    return { name, datatype: "FP64", shape: [n, p.nSamples], data };
+  }
+  // A discrete family's histogram has one bin per integer in the samples' range (up to `bins`): a batch's shorter
+  // rows continue along their own grid with probability 0, so that every row has the same width.
+  const width = Math.max(...answers.map((a) => (a.density as { mids: number[] }).mids.length));
+  const data: number[] = [];
+  for (const a of answers) {
+    const h = a.density as { mids: number[]; density: number[]; width: number };
+    for (let j = 0; j < width; j++) data.push(name === "y_pred_density" ? (h.density[j] ?? 0) : j < h.mids.length ? h.mids[j] : h.mids[0] + j * h.width);
+  }
+  return { name, datatype: "FP64", shape: [n, width], data };
+}
+
+/** What the outputs were computed with. */
+function parametersOf(model: LoadedModel, p: InferParams): Record<string, ParameterValue> {
   const parameters: Record<string, ParameterValue> = {};
   if (needsSamples(p)) parameters.n_samples = p.nSamples;
   if (p.seed !== undefined) parameters.seed = p.seed;
@@ -394,30 +398,53 @@ export function responseOf(modelName: string, model: LoadedModel, r: PreparedInf
   if (p.mean) parameters.n_draws = model.predictor.drawCount;
   if (p.quantile) parameters.quantiles = p.quantiles.join(",");
   if (p.density) parameters.bins = p.bins;
-  const out: V2Response = { model_name: modelName, model_version: model.version, parameters, outputs: tensors };
-  if (r.id !== undefined) out.id = r.id;
-  return out;
+  return parameters;
 }
 
+/** The response: each output tensor FP64, flat, in the order asked for. */
+export function responseOf(modelName: string, model: LoadedModel, r: PreparedInfer, answers: InferAnswer[]): V2Response {
+  return {
+    model_name: modelName,
+    model_version: model.version,
+    ...(r.id !== undefined ? { id: r.id } : {}),
+    parameters: parametersOf(model, r.params),
+    outputs: r.outputs.map((name) => tensorOf(name, r.params, answers)),
+  };
+}
+
+/** `{"name":"y_pred","datatype":"FP64","shape":[` for each vector output. */
+const VECTOR_HEADS = new Map<V2Output, string>([...V2_VECTOR_OUTPUTS].map((name) => [name, `{"name":"${name}","datatype":"FP64","shape":[`]));
+
 /**
- * The response as JSON text, written directly: the same bytes JSON.stringify gives for a V2Response (the numbers by
- * JSON.stringify, so the same digits), without walking the object generically.
+ * The response as JSON text, written directly: the same bytes as JSON.stringify(responseOf(…)) (the numbers by
+ * JSON.stringify, so the same digits; a test compares the two), without building the vector tensors as objects.
  */
-export function responseText(r: V2Response): string {
-  let out = responseHead(r.model_name, r.model_version);
+export function responseText(modelName: string, model: LoadedModel, r: PreparedInfer, answers: InferAnswer[]): string {
+  let out = responseHead(modelName, model.version);
   if (r.id !== undefined) out += `,"id":${JSON.stringify(r.id)}`;
   out += ',"parameters":{';
+  const parameters = parametersOf(model, r.params);
   let first = true;
-  for (const key in r.parameters) {
-    const v = r.parameters[key];
+  for (const key in parameters) {
+    const v = parameters[key];
     // Keys are ours (plain words); numbers and booleans as JSON.stringify writes them.
     out += `${first ? "" : ","}"${key}":${typeof v === "string" ? JSON.stringify(v) : String(v)}`;
     first = false;
   }
   out += '},"outputs":[';
+  const n = answers.length;
   for (let i = 0; i < r.outputs.length; i++) {
-    const t = r.outputs[i];
-    out += `${i === 0 ? "" : ","}{"name":"${t.name}","datatype":"FP64","shape":[${t.shape.join(",")}]`;
+    const name = r.outputs[i];
+    if (i > 0) out += ",";
+    const head = VECTOR_HEADS.get(name);
+    if (head !== undefined) {
+      out += `${head}${n}],"data":[`;
+      for (let j = 0; j < n; j++) out += `${j === 0 ? "" : ","}${JSON.stringify(vectorValue(name, answers[j]))}`;
+      out += "]}";
+      continue;
+    }
+    const t = tensorOf(name, r.params, answers);
+    out += `{"name":"${t.name}","datatype":"FP64","shape":[${t.shape.join(",")}]`;
     if (t.parameters !== undefined) out += `,"parameters":${JSON.stringify(t.parameters)}`;
     out += `,"data":${JSON.stringify(t.data)}}`;
   }
@@ -533,7 +560,7 @@ export class InferEndpoint {
     } catch (err) {
       throw err instanceof InstanceError ? badRequest(instanceMessage(err, r.locate, r.instances.length > 1)) : err;
     }
-    return responseText(responseOf(this.servedName(model), model, r, answers));
+    return responseText(this.servedName(model), model, r, answers);
   }
 
   /** The infer routes as the fast lane takes them: light valid requests answered, the rest left to Fastify. */
@@ -642,7 +669,7 @@ export const v2Routes: FastifyPluginAsync<V2RoutesOptions> = async (app: Fastify
           throw err instanceof InstanceError ? badRequest(instanceMessage(err, prepared.locate, instances.length > 1)) : err;
         };
         const work = pool === null ? inferYielding(model, instances, params, options.requestTimeoutMs) : pool.run(model.transfer, instances, params);
-        return work.then((answers) => reply.send(responseText(responseOf(name, model, prepared, answers))), fail);
+        return work.then((answers) => reply.send(responseText(name, model, prepared, answers)), fail);
       },
     );
   }

@@ -9,6 +9,9 @@ import { hdiSorted, quantileSorted } from "../../src/diagnostics/index.js";
 import { BernoulliLogit, model, Normal, PoissonLog } from "../../src/model/index.js";
 import { startServer, type RunningServer } from "../../src/server/server.js";
 import { V2_OUTPUTS } from "../../src/server/v2-schemas.js";
+import { InferEndpoint, responseOf, responseText } from "../../src/server/v2-routes.js";
+import { inferAll } from "../../src/server/v2-compute.js";
+import { DEFAULT_LIMITS } from "../../src/server/schemas.js";
 import { OpenInferenceClient, output, V2Error, type InferenceRequest, type Tensor } from "../support/open-inference-client.js";
 import { LogCapture, madeUpBundle, storeWithSeedModel, tempStore, type TempStore } from "./fixtures.js";
 
@@ -196,6 +199,20 @@ describe("inference: the seed API's answers as tensors", () => {
     }
     expect((server.fastLane?.answered ?? 0) - before).toBe(2);
     expect(server.fastLane?.blocker).toBeNull();
+  });
+
+  it("the response text written directly is JSON.stringify of the response object, for every output, a batch and an id", () => {
+    const model = server.holder.current;
+    if (model === null) throw new Error("no model");
+    const endpoint = new InferEndpoint({ limits: DEFAULT_LIMITS, heavyWork: Number.MAX_SAFE_INTEGER });
+    for (const request of [
+      { id: "all \"quoted\"", parameters: { seed: 3, quantiles: "0.1,0.9", bins: 4 }, inputs: perFeature([1, 5, 9], [0, 1, 2]) },
+      { inputs: perFeature([5], [2]), outputs: [{ name: "y_mean_upper" }, { name: "y_pred" }] },
+    ]) {
+      const prepared = endpoint.prepare(model, JSON.parse(JSON.stringify(request)));
+      const answers = inferAll(model.predictor, prepared.instances, prepared.params);
+      expect(responseText(NAME, model, prepared, answers)).toBe(JSON.stringify(responseOf(NAME, model, prepared, answers)));
+    }
   });
 
   it("outputs come in the order asked; the mean alone needs no samples", async () => {
