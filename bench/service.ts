@@ -1,8 +1,8 @@
 // The prediction service beside its peers, in one run: `POST /predict/v1.0.0/interval` with the seed's default
 // payload, 32 connections, against (a) bare Node (bench/peers/node_limit.cjs: parse the body, answer a constant —
-// the ceiling for any Node service here), (b) our server, (c) the FastAPI peer (bench/peers/fastapi_peer.py, the
-// seed's service done well in Python), and (d) our server's Open Inference Protocol route, POST
-// /v2/models/seed-regression/infer, asked for the same interval (y_pred_lower and y_pred_upper of the same instance).
+// the ceiling for any Node service here), (b) our server, (c) our server's Open Inference Protocol route, POST
+// /v2/models/seed-regression/infer, asked for the same interval (y_pred_lower and y_pred_upper of the same instance),
+// and (d) the FastAPI peer (bench/peers/fastapi_peer.py, the seed's service done well in Python).
 // Prints req/s, p50/p99, the ratios, our resident memory, time to ready, and the latency of light requests while heavy
 // ones (n_samples 100,000) run.
 //
