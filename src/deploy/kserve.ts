@@ -16,9 +16,10 @@
 // itself, and the container's own securityContext keeps it non-root.
 import type { KubernetesObject, V1Container, V1CronJob, V1Job, V1Namespace, V1Probe } from "@kubernetes/client-node";
 import { isVersionId } from "../artifact/manifest.js";
+import { EXIT_NOT_PROMOTED } from "../train/promotion.js";
 import { parseModelRef } from "../artifact/store.js";
 import { BayesServeError } from "../errors.js";
-import { container, renderBatchStage, renderNamespace, serviceTerminationSeconds, stageLabels, type RenderOptions, type RetrainingOptions } from "./render.js";
+import { container, renderBatchStage, renderNamespace, retrainingName, serviceTerminationSeconds, stageLabels, type RenderOptions, type RetrainingOptions } from "./render.js";
 import { stageResourceName, type BatchStage, type Pipeline, type ServiceStage } from "./pipeline.js";
 
 export const KSERVE_API_VERSION = "serving.kserve.io/v1beta1";
@@ -231,7 +232,7 @@ export function renderKServeRetraining(pipeline: Pipeline, options: RetrainingOp
   const containers = pods.map((p) => p?.containers[0] as V1Container);
   const first = pods[0];
   if (first === undefined) throw new Error("internal: a batch Job without a pod");
-  const name = `${pipeline.name}-retrain`;
+  const name = retrainingName(pipeline);
   const labels = { ...stageLabels(pipeline, batch[0], options.gitCommit), "app.kubernetes.io/component": "retraining", "app.kubernetes.io/instance": name };
   const fields = options.schedule.trim().split(/\s+/);
   if (!/^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$/.test(options.schedule.trim()) && fields.length !== 5)
@@ -252,6 +253,8 @@ export function renderKServeRetraining(pipeline: Pipeline, options: RetrainingOp
         spec: {
           backoffLimit: Math.max(...batch.map((s) => s.batch.retries)),
           activeDeadlineSeconds: batch.reduce((t, s) => t + s.batch.maxCompletionTimeSeconds, 0),
+          // As each stage's Job: a fit the gate refused (exit 3, in any of the stages' containers) is not run again.
+          podFailurePolicy: { rules: [{ action: "FailJob", onExitCodes: { operator: "In", values: [EXIT_NOT_PROMOTED] } }] },
           template: {
             metadata: { labels },
             spec: {

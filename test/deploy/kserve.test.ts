@@ -199,6 +199,16 @@ describe("what the KServe manifests say", () => {
     expect(c.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
   });
 
+  it("the retraining CronJob runs the batch stages in order in one pod, and a fit the gate refuses (exit 3) is not retried", () => {
+    const cron = retraining(full);
+    expect(cron.metadata?.name).toBe("full--retrain");
+    const job = cron.spec?.jobTemplate.spec;
+    expect(job?.template.spec?.initContainers?.map((c) => c.name)).toEqual(["prepare"]);
+    expect(job?.template.spec?.containers.map((c) => c.name)).toEqual(["train"]);
+    expect(job?.podFailurePolicy?.rules).toEqual([{ action: "FailJob", onExitCodes: { operator: "In", values: [3] } }]);
+    expect(job?.backoffLimit).toBe(5);
+  });
+
   it("refuses what KServe cannot do, naming it", () => {
     const local = parsePipeline(seed.text.replace("s3://your-bucket/bayes-serve, --port", "/data/store, --port"), "p.yaml");
     expect(() => render(local)).toThrow(/stage "scoring-service": --model \/data\/store: KServe's storageUri must be the S3 store/);
