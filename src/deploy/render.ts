@@ -317,7 +317,7 @@ function podSpec(pipeline: Pipeline, stage: Stage, options: RenderOptions, resta
   };
 }
 
-function container(pipeline: Pipeline, stage: Stage, options: RenderOptions): V1Container {
+export function container(pipeline: Pipeline, stage: Stage, options: RenderOptions): V1Container {
   const c: V1Container = {
     name: stage.name,
     image: options.image ?? pipeline.image,
