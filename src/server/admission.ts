@@ -235,6 +235,8 @@ export class Admission {
       connection?.once("close", onGone);
       this.queue.push(waiter);
       this.queuedWork += cost.work;
+      // Held back by memory alone, it may start at once when room can be made.
+      this.pump();
     });
   }
 

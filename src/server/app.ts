@@ -14,7 +14,7 @@ import type { ModelHolder } from "./model-holder.js";
 import { modelRoutes } from "./model-routes.js";
 import { pagePlugin } from "./page.js";
 import { Admission } from "./admission.js";
-import { DEFAULT_HEAVY_WORK, predictRoutes, type HeavyAnswering } from "./predict-routes.js";
+import { DEFAULT_HEAVY_WORK, limitsNote, predictRoutes, type HeavyAnswering } from "./predict-routes.js";
 import { DEFAULT_JOB_TIMEOUT_MS, SamplingPool } from "./sampling-pool.js";
 import { DEFAULT_LIMITS, type Limits } from "./schemas.js";
 import { DEFAULT_BODY_TIMEOUT_SECONDS, DEFAULT_SEND_TIMEOUT_SECONDS } from "./constants.js";
@@ -160,7 +160,11 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
 
   // Metrics first: it counts the requests of every route declared after it.
   await app.register(metricsPlugin, { holder: options.holder, requests, admission, processMetrics: options.processMetrics });
-  await app.register(docsPlugin, { holder: options.holder, limits, version: options.version ?? "1.0.0" });
+  const sendTimeoutMs = heavy.sendTimeoutMs;
+  const limitsDescription =
+    `${limitsNote(limits)} A request body is at most ${bodyLimit} bytes (413). A heavy answer is streamed at the pace its client ` +
+    `reads it; a client that takes nothing of it for ${sendTimeoutMs / 1000} s has its connection closed.`;
+  await app.register(docsPlugin, { holder: options.holder, limits, version: options.version ?? "1.0.0", limitsDescription });
   await app.register(healthPlugin, { holder: options.holder, closing: () => closing });
   await app.register(modelRoutes, { holder: options.holder });
   await app.register(predictRoutes, { holder: options.holder, limits, heavy, heavyWork: options.heavyWork });

@@ -41,8 +41,10 @@ interface ConnectionState {
   heavy: boolean;
   /** Bytes of answers written behind an unsent one and not yet sent themselves. */
   queuedBytes: number;
-  /** Requests waiting for their turn, in arrival order. */
-  waiting: { heavy: boolean; go: () => void }[];
+  /** Requests waiting for their turn, in arrival order; `pipelined` ones go one per turn of the event loop. */
+  waiting: { heavy: boolean; pipelined: boolean; go: () => void }[];
+  /** A turn of the event loop is booked for the next pipelined request. */
+  scheduled: boolean;
   /** Reading the connection was paused here (too many requests waiting). */
   paused: boolean;
   /** Slices of heavy answers taken by the socket: progress the send timeout looks for. */
@@ -80,7 +82,7 @@ function stateOf(connection: Connection): ConnectionState {
   const c = connection as WithState;
   let state = c[STATE];
   if (state === undefined) {
-    const created: ConnectionState = { heavy: false, queuedBytes: 0, waiting: [], paused: false, progress: 0, onClose: new Set(), closed: false };
+    const created: ConnectionState = { heavy: false, queuedBytes: 0, waiting: [], scheduled: false, paused: false, progress: 0, onClose: new Set(), closed: false };
     // One listener for everything this module waits on (many would trip Node's leak warning for a pipelining client).
     connection.once("close", () => {
       created.closed = true;
@@ -118,9 +120,23 @@ export function connectionFree(connection: Connection): boolean {
   return state === undefined || (state.waiting.length === 0 && free(state));
 }
 
-function pump(connection: Connection, state: ConnectionState): void {
+/**
+ * Lets waiting requests go while the connection is free. A pipelined one goes only at a turn of the event loop booked
+ * for it (`inTurn`), one a turn: a client that pipelines hundreds of requests (Node parses a read buffer's worth at
+ * once) is answered between everyone else's requests, not in one block that holds up the event loop.
+ */
+function pump(connection: Connection, state: ConnectionState, inTurn = false): void {
+  let turnLeft = inTurn;
   while (state.waiting.length > 0 && free(state)) {
-    const next = state.waiting.shift() as { heavy: boolean; go: () => void };
+    const next = state.waiting[0];
+    if (next.pipelined) {
+      if (!turnLeft) {
+        bookTurn(connection, state);
+        break;
+      }
+      turnLeft = false;
+    }
+    state.waiting.shift();
     if (next.heavy) state.heavy = true;
     next.go();
   }
@@ -131,19 +147,30 @@ function pump(connection: Connection, state: ConnectionState): void {
   }
 }
 
+function bookTurn(connection: Connection, state: ConnectionState): void {
+  if (state.scheduled) return;
+  state.scheduled = true;
+  setImmediate(() => {
+    state.scheduled = false;
+    if (!state.closed) pump(connection, state, true);
+  });
+}
+
 /**
- * Calls `go` when the request may be answered: at once when the connection is free, else after the requests before it.
- * A heavy request then holds the connection until `releaseHeavy`. Nothing is called if the connection closes first.
+ * Calls `go` when the request may be answered: at once when the connection is free (and the request not `pipelined`),
+ * else after the requests before it — a pipelined one at a turn of the event loop of its own. A heavy request then
+ * holds the connection until `releaseHeavy`. Nothing is called if the connection closes first.
  */
-export function whenConnectionFree(connection: Connection, heavy: boolean, go: () => void): void {
+export function whenConnectionFree(connection: Connection, heavy: boolean, go: () => void, pipelined = false): void {
   const state = stateOf(connection);
   if (state.closed) return;
-  if (state.waiting.length === 0 && free(state)) {
+  if (!pipelined && state.waiting.length === 0 && free(state)) {
     if (heavy) state.heavy = true;
     go();
     return;
   }
-  state.waiting.push({ heavy, go });
+  state.waiting.push({ heavy, pipelined, go });
+  if (pipelined && state.waiting.length === 1 && free(state)) bookTurn(connection, state);
   // Node parses pipelined requests for as long as it reads; stop reading a connection whose requests pile up (again,
   // should Node have resumed it for its own reasons). The most a chunk already read can add is a few hundred; past
   // CONNECTION_MAX_WAITING_HARD something is wrong, and the connection is closed rather than let grow.

@@ -12,6 +12,8 @@ export interface DocsPluginOptions {
   holder: ModelHolder;
   limits: Limits;
   version: string;
+  /** What the API's description adds about this server's limits and behaviour under load. */
+  limitsDescription?: string;
 }
 
 type OpenApiDocument = Record<string, unknown> & { paths?: Record<string, Record<string, Record<string, unknown>>> };
@@ -55,7 +57,8 @@ export const docsPlugin: FastifyPluginAsync<DocsPluginOptions> = unencapsulated(
           "Point, interval (HDI) and density predictions from a Bayesian model's posterior, the seed's API exactly. " +
           "Errors are FastAPI-shaped: 422 `{\"detail\": [{\"loc\", \"msg\", \"type\"}]}` for a body that does not fit " +
           "the schema (unknown fields are refused, so a typo never silently falls back to a default), " +
-          "`{\"detail\": \"...\"}` otherwise.",
+          "`{\"detail\": \"...\"}` otherwise." +
+          (options.limitsDescription === undefined ? "" : `\n\n${options.limitsDescription}`),
       },
       tags: [
         { name: "predict", description: "Predictions for one instance or a batch" },
