@@ -1,9 +1,10 @@
 // `bayes-serve models list | show VERSION | promote VERSION | verify [VERSION|--all] | seal VERSION | prune --keep N`:
 // what a store holds and whether each version is whole, one version's manifest, moving `latest` (forward or back),
-// sealing versions published before seals existed, and retention.
+// sealing versions published before seals existed, and retention; history, rollback and compare (models-history.ts).
 import { type Command, InvalidArgumentError } from "commander";
 import { BayesServeError } from "../errors.js";
 import { DEFAULT_STORE_URI, openStore, type ArtifactStore, type OpenStoreOptions, type VersionCheck } from "../artifact/store.js";
+import { registerHistoryCommands } from "./models-history.js";
 
 /** Where commands write; tests capture it. */
 export interface CliOutput {
@@ -149,6 +150,8 @@ export function register(program: Command, options: ModelsCommandOptions = {}): 
       for (const l of result.leftovers) out.stdout(`${verb} leftover ${l}\n`);
       out.stdout(`kept ${result.kept.length} version(s) in ${store.uri}${result.kept.length > 0 ? `: ${result.kept.join(", ")}` : ""}\n`);
     });
+
+  registerHistoryCommands(models, out, open, resolveVersion);
 }
 
 function wholeNumber(value: string): number {

@@ -77,6 +77,7 @@ interface ServeFlags {
   accessLog: boolean;
   fastLane: boolean;
   waitForModel?: boolean;
+  allowNewLevels?: boolean;
   shutdownGrace: number;
   shutdownTimeout: number;
   bodyTimeout: number;
@@ -106,6 +107,7 @@ export function register(program: Command): void {
     .option("--no-access-log", "no log line per request (those are written at level debug; client and server errors are always logged)")
     .option("--no-fast-lane", "answer every prediction through Fastify's full request lifecycle (slower; the answers are the same)")
     .option("--wait-for-model", "start even when the store has no loadable model yet; become ready when one appears")
+    .option("--allow-new-levels", "answer levels of a category not seen in training (drawn from their priors) unless a request says allow_new_levels: false")
     .option(
       "--shutdown-grace <seconds>",
       "after SIGTERM, keep accepting (not ready, closing each connection after its answer) this long before draining; match the pod's preStop delay",
@@ -132,6 +134,7 @@ export function register(program: Command): void {
         accessLog: flags.accessLog,
         fastLane: flags.fastLane,
         waitForModel: flags.waitForModel === true,
+        allowNewLevels: flags.allowNewLevels === true,
         shutdownGraceMs: flags.shutdownGrace * 1000,
         shutdownTimeoutMs: flags.shutdownTimeout * 1000,
         bodyTimeoutMs: flags.bodyTimeout * 1000,

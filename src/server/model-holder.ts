@@ -9,10 +9,10 @@ import type { ArtifactStore } from "../artifact/store.js";
 import type { Manifest, JsonValue } from "../artifact/manifest.js";
 import { BayesServeError } from "../errors.js";
 import type { ModelJSON } from "../model/graph.js";
-import { modelFromJSON } from "../model/serialize.js";
 import { responseKindOf, type ResponseKind } from "../model/families.js";
 import { describeBounds } from "../model/value-bounds.js";
-import { answerMeanings, InstanceError, Predictor, shuffledDrawTable, type FeatureSpec, type PredictionKind as AnswerKind } from "../predict/index.js";
+import { servedModel } from "../artifact/served-model.js";
+import { answerMeanings, InstanceError, type Predictor, type Standardization, type FeatureSpec, type PredictionKind as AnswerKind } from "../predict/index.js";
 import { exampleInstance, type Limits, type ModelSchemaSpec, type PredictionKind } from "./schemas.js";
 import { compileValidators, type RequestValidator } from "./validation.js";
 
@@ -26,6 +26,9 @@ export interface ModelTransfer {
   /** On a SharedArrayBuffer, the rows shuffled (shuffledDrawTable). */
   values: Float64Array;
   fixedData: Record<string, number>;
+  /** The observation served (the manifest's target). */
+  target: string;
+  standardization: Standardization;
 }
 
 /** GET /model. */
@@ -38,6 +41,8 @@ export interface ModelInfo {
   family: { name: string; kind: ResponseKind; support: string; discrete: boolean; has_mean: boolean };
   /** What each endpoint's answer means for this kind of target. */
   answers: Record<AnswerKind, string>;
+  /** The categories whose unseen levels can be answered (allow_new_levels), and whether requests do so by default. */
+  new_levels: { features: string[]; default: boolean };
   features: FeatureSpec[];
   parameters: string[];
   draws: { chains: number; draws_per_chain: number };
@@ -61,17 +66,6 @@ export interface LoadedModel {
   readonly info: ModelInfo;
 }
 
-/** Scalar data the model needs besides the features: sizes named in parameter shapes (`beta` of shape ["J"]). */
-function fixedDataOf(model: ModelJSON, shapes: Record<string, number[]>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const p of model.params) {
-    p.shape.forEach((extent, axis) => {
-      const size = shapes[p.name]?.[axis];
-      if (typeof extent === "string" && size !== undefined) out[extent] = size;
-    });
-  }
-  return out;
-}
 
 function sameFeatures(a: readonly FeatureSpec[], b: readonly FeatureSpec[]): boolean {
   return a.length === b.length && a.every((f, i) => f.name === b[i].name && f.type === b[i].type && (f.levels ?? null) === (b[i].levels ?? null));
@@ -81,32 +75,25 @@ function sameFeatures(a: readonly FeatureSpec[], b: readonly FeatureSpec[]): boo
  * Reads, verifies and prepares one version. Throws a BayesServeError saying what is wrong. `manifestSha256` is the
  * digest `latest` recorded for it, when it was named by `latest`.
  */
-export async function loadModel(store: ArtifactStore, version: string, limits: Limits, log?: FastifyBaseLogger, manifestSha256?: string): Promise<LoadedModel> {
+export async function loadModel(
+  store: ArtifactStore,
+  version: string,
+  limits: Limits,
+  log?: FastifyBaseLogger,
+  manifestSha256?: string,
+  allowNewLevels = false,
+): Promise<LoadedModel> {
   // "posterior": the manifest (checked against its seal and `latest`'s digest), draws and sampler stats, each verified
   // against its sha256 (not the report files).
   const bundle = await store.readBundle(version, { files: "posterior", manifestSha256 });
   const manifest = bundle.manifest;
-  let model: ModelJSON;
-  let predictor: Predictor;
   // The draws in their serving order (see predictor.ts), on memory the sampling workers share.
-  const stored = { names: manifest.parameters.names, chains: manifest.draws.chains, draws: manifest.draws.drawsPerChain, values: bundle.draws };
-  const table = shuffledDrawTable(stored, new Float64Array(new SharedArrayBuffer(bundle.draws.byteLength)));
+  const { model, table, fixedData, standardization, predictor } = servedModel(manifest, bundle.draws, new Float64Array(new SharedArrayBuffer(bundle.draws.byteLength)));
   const values = table.values;
-  let fixedData: Record<string, number>;
-  try {
-    model = modelFromJSON(manifest.model).json;
-    fixedData = fixedDataOf(model, manifest.parameters.shapes);
-    predictor = new Predictor(model, table, fixedData);
-  } catch (err) {
-    throw new BayesServeError("ARTIFACT", `version ${version}: cannot serve its model: ${(err as Error).message}`, { cause: err });
-  }
   const features = predictor.features;
   if (!sameFeatures(features, manifest.features)) {
     log?.warn({ version, manifestFeatures: manifest.features, modelFeatures: features }, "the manifest's feature list differs from the model's; serving the model's");
   }
-  // Posterior draws are finite numbers, or the artefact is broken (its checksums only say the bytes are as written).
-  for (let i = 0; i < values.length; i++)
-    if (!Number.isFinite(values[i])) throw new BayesServeError("ARTIFACT", `version ${version}: its posterior draws hold ${values[i]}, not a finite number`);
   // A smoke prediction: a model that cannot answer at all is refused here, not on the first request. The example
   // instance is ours, not the model's: one at which the model is not defined (log(5 − x) at x = 5) is only noted.
   try {
@@ -116,7 +103,7 @@ export async function loadModel(store: ArtifactStore, version: string, limits: L
     if (!(err instanceof InstanceError)) throw new BayesServeError("ARTIFACT", `version ${version}: cannot predict: ${(err as Error).message}`, { cause: err });
     log?.warn({ version, reason: err.message }, "the docs' example instance is outside the model's domain; the examples in /docs will answer 422");
   }
-  const schemaSpec: ModelSchemaSpec = { features, discrete: predictor.family.discrete };
+  const schemaSpec: ModelSchemaSpec = { features, discrete: predictor.family.discrete, newLevelsByDefault: allowNewLevels && predictor.newLevelFeatures.length > 0 };
   const validators = compileValidators({ ...schemaSpec, drawCount: predictor.drawCount }, limits);
   const info: ModelInfo = {
     version,
@@ -131,6 +118,7 @@ export async function loadModel(store: ArtifactStore, version: string, limits: L
       has_mean: predictor.hasMean,
     },
     answers: answerMeanings(responseKindOf(predictor.family)),
+    new_levels: { features: predictor.newLevelFeatures, default: allowNewLevels && predictor.newLevelFeatures.length > 0 },
     features,
     parameters: manifest.parameters.names,
     draws: { chains: manifest.draws.chains, draws_per_chain: manifest.draws.drawsPerChain },
@@ -141,7 +129,7 @@ export async function loadModel(store: ArtifactStore, version: string, limits: L
     gate: manifest.gate,
     limits,
   };
-  const transfer: ModelTransfer = { version, model, names: table.names, chains: table.chains, draws: table.draws, values, fixedData };
+  const transfer: ModelTransfer = { version, model, names: table.names, chains: table.chains, draws: table.draws, values, fixedData, target: manifest.target.name, standardization };
   return { version, manifest, predictor, features, schemaSpec, validators, transfer, info };
 }
 
@@ -155,6 +143,8 @@ export interface ModelHolderOptions {
   pollIntervalSeconds: number;
   /** Longest wait between retries of a version that failed to load (default 300 s). */
   maxRetrySeconds?: number;
+  /** Requests answer unseen levels of categories that can draw them unless they say otherwise (default false). */
+  allowNewLevels?: boolean;
 }
 
 export type SwapListener = (next: LoadedModel, previous: LoadedModel | null) => void;
@@ -263,7 +253,7 @@ export class ModelHolder {
       if (target === null) {
         throw new BayesServeError("ARTIFACT", `store ${this.options.store.uri} has no model yet (no latest version): train and publish one first`);
       }
-      const next = await loadModel(this.options.store, target.version, this.options.limits, this.options.log, target.manifestSha256);
+      const next = await loadModel(this.options.store, target.version, this.options.limits, this.options.log, target.manifestSha256, this.options.allowNewLevels);
       this.swap(next);
       return next;
     } catch (err) {
@@ -300,7 +290,7 @@ export class ModelHolder {
       const retry = f !== null && f.target?.version === target.version ? (this.status.lastError?.attempts ?? 0) : 0;
       this.options.log.info({ version: target.version, serving: this.model?.version ?? null, ...(retry > 0 ? { attempt: retry + 1 } : {}) }, "loading a new model version");
       const started = performance.now();
-      const next = await loadModel(this.options.store, target.version, this.options.limits, this.options.log, target.manifestSha256);
+      const next = await loadModel(this.options.store, target.version, this.options.limits, this.options.log, target.manifestSha256, this.options.allowNewLevels);
       this.swap(next);
       this.options.log.info({ version: target.version, ms: Math.round(performance.now() - started), ...(retry > 0 ? { attempts: retry + 1 } : {}) }, "model version swapped in");
       return "swapped";

@@ -42,6 +42,10 @@ const modelInfoSchema = Type.Object(
     model: Type.Object({ name: Type.String(), observation: Type.String(), target: Type.String() }),
     family,
     answers,
+    new_levels: Type.Object(
+      { features: Type.Array(Type.String()), default: Type.Boolean() },
+      { description: "Categories whose levels not seen in training can be answered (allow_new_levels), and whether requests do so unless they say." },
+    ),
     features: Type.Array(feature),
     parameters: Type.Array(Type.String()),
     draws: Type.Object({ chains: Type.Integer(), draws_per_chain: Type.Integer() }),

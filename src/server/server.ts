@@ -63,6 +63,8 @@ export interface ServerOptions {
   accessLog?: boolean;
   /** Light, valid predictions answered without Fastify's request lifecycle (fast-lane.ts); default true. */
   fastLane?: boolean;
+  /** Requests answer unseen levels of categories that can draw them unless they say otherwise (default false). */
+  allowNewLevels?: boolean;
   /** Keep running (not ready) when no model can be loaded at start, and load one when it appears; default false: fail. */
   waitForModel?: boolean;
   /** Install SIGTERM/SIGINT handlers that shut down gracefully and exit the process (default true). */
@@ -129,7 +131,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
   const pollInterval = options.pollInterval ?? DEFAULT_POLL_INTERVAL_SECONDS;
   if (!(pollInterval >= 0 && Number.isFinite(pollInterval))) throw new BayesServeError("USAGE", `poll interval must be ≥ 0 seconds (got ${pollInterval})`);
-  const holder = new ModelHolder({ store, pinned, limits, log: logger, pollIntervalSeconds: pollInterval });
+  const holder = new ModelHolder({ store, pinned, limits, log: logger, pollIntervalSeconds: pollInterval, allowNewLevels: options.allowNewLevels === true });
   const built = await buildApp({
     holder,
     logger,
