@@ -5,7 +5,7 @@
 import type { ArtifactStore } from "../artifact/store.js";
 import { servedModel } from "../artifact/served-model.js";
 import { BayesServeError } from "../errors.js";
-import { compareScores, heldOutLpd, type Instance, type Predictor } from "../predict/index.js";
+import { compareScores, heldOutLpd, type InstanceRows, type Predictor } from "../predict/index.js";
 
 /** Refuse a new fit worse than latest by more than this many SEs of the difference (the default). */
 export const DEFAULT_MAX_ELPD_DROP = 2;
@@ -31,7 +31,7 @@ export interface ComparisonVerdict {
 export async function compareWithLatest(
   store: ArtifactStore,
   fresh: Predictor,
-  instances: readonly Instance[],
+  instances: InstanceRows,
   ys: ArrayLike<number>,
   maxElpdDrop = DEFAULT_MAX_ELPD_DROP,
 ): Promise<ComparisonVerdict | null> {
