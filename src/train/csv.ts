@@ -26,6 +26,9 @@ export interface ColumnSpec {
   bounds?: { bounds: ValueBounds; why: string };
 }
 
+/** The longest record (line) read: far beyond any row of numbers. */
+export const MAX_RECORD_BYTES = 1024 * 1024;
+
 /** A decimal number as people write them (no hex, binary or octal literals, no `_` separators, no blank padding). */
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const NON_FINITE_WORD = /^[+-]?(nan|inf|infinity)$/i;
@@ -43,8 +46,12 @@ export interface CsvTable extends Table {
   ignored: string[];
 }
 
-/** The parser's settings: RFC 4180 quotes, a byte-order mark dropped, blank lines skipped, either line ending. */
-const PARSER_OPTIONS: Options = { bom: true, relax_column_count: true, skip_empty_lines: true, record_delimiter: ["\r\n", "\n"] };
+/**
+ * The parser's settings: RFC 4180 quotes, a byte-order mark dropped, blank lines skipped, either line ending, and a
+ * bound on one record's size, so that a quote left open (which makes the rest of the file one value) fails at once
+ * instead of buffering the whole file.
+ */
+const PARSER_OPTIONS: Options = { bom: true, relax_column_count: true, skip_empty_lines: true, record_delimiter: ["\r\n", "\n"], max_record_size: MAX_RECORD_BYTES };
 
 /** A growable typed column: doubled when full, cut to length at the end. */
 class Growing<T extends Float64Array | Int32Array> {
@@ -142,7 +149,9 @@ class ColumnsReader {
 function parserProblem(file: string, err: unknown): unknown {
   if (!(err instanceof CsvError)) return err;
   const line = (err as CsvError & { lines?: number }).lines;
-  return new BayesServeError("CSV_FORMAT", `${file}${typeof line === "number" ? `, line ${line}` : ""}: ${err.message}`, { cause: err });
+  const what =
+    err.code === "CSV_MAX_RECORD_SIZE" ? `a record is longer than ${MAX_RECORD_BYTES / (1024 * 1024)} MiB by here (a quote left open makes the rest of the file one value)` : err.message;
+  return new BayesServeError("CSV_FORMAT", `${file}${typeof line === "number" ? `, line ${line}` : ""}: ${what}`, { cause: err });
 }
 
 /** Reads CSV text already in memory (tests, small inputs). */

@@ -128,6 +128,18 @@ describe("CSV reader", () => {
     expect((gzErr as BayesServeError).message).toMatch(/^d\.csv\.gz: cannot read the data \(Z_DATA_ERROR\)$/);
   });
 
+  it("refuses a record over 1 MiB (a quote left open) as soon as it passes the bound, naming the line", async () => {
+    const open = Readable.from(
+      (function* () {
+        yield 'x,category,y\n1,0,2\n"1,0,2\n';
+        for (let i = 0; i < 64; i++) yield `${"1,0,2\n".repeat(5000)}`;
+      })(),
+    );
+    await expect(readCsvStream(open, "open.csv", SPEC)).rejects.toThrow(
+      /^open\.csv, line \d+: a record is longer than 1 MiB by here \(a quote left open makes the rest of the file one value\)$/,
+    );
+  });
+
   it("numbers a row by the line it ends on when a quoted header or value spans lines", () => {
     const t = parseCsv('x,category,"note"\n1,0,"a\nb"\n2,1,c\n', "d.csv", [SPEC[0], SPEC[1]]);
     expect(Array.from(t.lines)).toEqual([3, 4]);
