@@ -8,7 +8,7 @@ import { DEFAULT_STORE_URI, type ArtifactStore } from "../artifact/store.js";
 import { BayesServeError } from "../errors.js";
 import { modelFromJSON } from "../model/serialize.js";
 import { compareScores, heldOutLpd } from "../predict/index.js";
-import { readCsv } from "../train/csv.js";
+import { readSourceTable } from "../train/data-source.js";
 import { columnSpecs } from "../train/pipeline.js";
 import { tableRows } from "../train/table.js";
 import type { ComparisonVerdict } from "../train/promotion.js";
@@ -122,7 +122,7 @@ export function registerHistoryCommands(
     .description("compare two versions' predictions of the rows of a CSV (log predictive density, as loo_compare prints it)")
     .argument("<a>", "version id, or latest")
     .argument("<b>", "version id, or latest")
-    .requiredOption("--data <file.csv>", "the rows to predict: columns for both models' inputs and the target")
+    .requiredOption("--data <uri>", "the rows to predict (a path, s3:// or http(s):// URI; CSV, gzip'd CSV or Parquet): both models' inputs and the target")
     .option("--store <uri>", STORE_HELP, DEFAULT_STORE_URI)
     .option("--json", "print one JSON object")
     .action(async (a: string, b: string, opts: { store: string; data: string; json?: boolean }) => {
@@ -137,7 +137,7 @@ export function registerHistoryCommands(
       if (targets.size > 1) throw new BayesServeError("USAGE", `the two versions predict different columns (${[...targets].join(", ")}): there is nothing to compare`);
       // Both models' columns, each read once.
       const specs = new Map(served.flatMap((s) => columnSpecs(modelFromJSON(s.manifest.model)).map((c) => [c.name, c] as const)));
-      const table = await readCsv(opts.data, [...specs.values()]);
+      const { table } = await readSourceTable(opts.data, [...specs.values()]);
       const instances = tableRows(table, Object.keys(table.columns));
       const ys = table.columns[[...targets][0]];
       const scores = served.map((s) => ({ name: s.version, ...heldOutLpd(s.predictor, instances, ys) }));

@@ -10,9 +10,10 @@ import { pipeline } from "node:stream/promises";
 import { CsvError, parse, type Options } from "csv-parse";
 import { parse as parseSync } from "csv-parse/sync";
 import { BayesServeError } from "../errors.js";
-import { boundsProblem, type ValueBounds } from "../model/value-bounds.js";
+import type { ValueBounds } from "../model/value-bounds.js";
 import type { FeatureSpec } from "../predict/features.js";
 import type { Table } from "./table.js";
+import { valueProblem } from "./value-check.js";
 
 /**
  * One CSV column the model reads, by its header name, into a numeric column of the same name. A data input that
@@ -111,12 +112,8 @@ class ColumnsReader {
       if (!DECIMAL.test(raw)) fail(file, line, s.name, `"${raw}" is not a number`);
       const v = Number(raw);
       if (!Number.isFinite(v)) fail(file, line, s.name, `${raw} is not finite`);
-      if (s.type !== "float" && !Number.isInteger(v)) fail(file, line, s.name, `${raw} is not an integer`);
-      if (s.type === "category" && (v < 0 || v >= (s.levels ?? 0))) fail(file, line, s.name, `${raw} is outside the model's categories 0..${(s.levels ?? 0) - 1}`);
-      if (s.bounds !== undefined) {
-        const problem = boundsProblem(s.bounds.bounds, v);
-        if (problem !== null) fail(file, line, s.name, `${raw} is outside what the model allows: it ${problem} (${s.bounds.why})`);
-      }
+      const problem = valueProblem(s, v);
+      if (problem !== null) fail(file, line, s.name, `${raw} ${problem}`);
       this.columns[k].push(v);
     }
     this.lineNumbers.push(line);

@@ -7,6 +7,10 @@ import { servedModel } from "../artifact/served-model.js";
 import { BayesServeError } from "../errors.js";
 import { compareScores, heldOutLpd, type InstanceRows, type Predictor } from "../predict/index.js";
 
+/** The exit status of `train` when the fit is stored but not promoted (the gate or the comparison refused it); the
+ *  training Job fails at once on it rather than retrying (deploy/render.ts). */
+export const EXIT_NOT_PROMOTED = 3;
+
 /** Refuse a new fit worse than latest by more than this many SEs of the difference (the issue's default). */
 export const DEFAULT_MAX_ELPD_DROP = 2;
 

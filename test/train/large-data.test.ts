@@ -35,7 +35,7 @@ describe("training on large data", () => {
     const lines: string[] = [];
     const result = await train({
       model: seedRegression,
-      source: { csv },
+      source: { data: csv },
       store: path.join(dir, "store"),
       seed: 5,
       draws: 40,
