@@ -95,9 +95,29 @@ export interface SampleStatsInfo {
   names: string[];
 }
 
+/** A new fit against the version that was `latest` when training began, on the new data's held-out rows. */
+export interface ComparisonVerdict {
+  /** The version compared with. */
+  against: string;
+  /** Held-out rows both were scored on. */
+  rows: number;
+  /** The scores (null when no comparison was made). */
+  elpd_new: number | null;
+  elpd_latest: number | null;
+  /** New minus latest, and the SE of that paired difference. */
+  elpd_diff: number | null;
+  se_diff: number | null;
+  max_elpd_drop: number;
+  refused: boolean;
+  /** Why no comparison was made (no held-out rows, latest cannot predict these data), when none was. */
+  note?: string;
+}
+
 export interface GateVerdict {
   passed: boolean;
   failures: string[];
+  /** Absent when no version was serving. */
+  comparison?: ComparisonVerdict;
 }
 
 export interface Manifest {

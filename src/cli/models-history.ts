@@ -2,7 +2,7 @@
 // data came from, their held-out scores and what their gate and comparison said; moving `latest` back one promoted
 // version; and comparing two versions' predictions of the same data as R's loo_compare prints it.
 import type { Command } from "commander";
-import type { Manifest } from "../artifact/manifest.js";
+import type { ComparisonVerdict } from "../artifact/manifest.js";
 import { servedModel } from "../artifact/served-model.js";
 import { DEFAULT_STORE_URI, type ArtifactStore } from "../artifact/store.js";
 import { BayesServeError } from "../errors.js";
@@ -11,7 +11,6 @@ import { compareScores, heldOutLpd } from "../predict/index.js";
 import { readSourceTable } from "../train/data-source.js";
 import { columnSpecs } from "../train/pipeline.js";
 import { tableRows } from "../train/table.js";
-import type { ComparisonVerdict } from "../train/promotion.js";
 import type { CliOutput } from "./models.js";
 
 const STORE_HELP = `artefact store: a folder, file:// URL or s3://bucket/prefix (default ${DEFAULT_STORE_URI})`;
@@ -36,8 +35,8 @@ async function historyOf(store: ArtifactStore): Promise<HistoryEntry[]> {
   for (const v of versions) {
     if (v.problem !== null) continue;
     const m = await store.readManifest(v.version);
-    const gate = m.gate as Manifest["gate"] & { comparison?: ComparisonVerdict };
-    const data = m.data as Manifest["data"] & { source?: string };
+    const gate = m.gate;
+    const data = m.data;
     out.push({
       version: v.version,
       latest: v.latest,

@@ -1,3 +1,4 @@
+import type { ComparisonVerdict } from "../artifact/manifest.js";
 import type { ResponseKind } from "../model/families.js";
 
 // Plain inputs of the report layer and what it produces. No I/O here: renderReport turns a ReportInput into file
@@ -53,18 +54,8 @@ export interface ReportLoo {
   paretoK: Float64Array;
 }
 
-/** The new fit against the version that was serving, on the new data's held-out rows (train/promotion.ts). */
-export interface ReportComparison {
-  against: string;
-  rows: number;
-  elpd_new: number | null;
-  elpd_latest: number | null;
-  elpd_diff: number | null;
-  se_diff: number | null;
-  max_elpd_drop: number;
-  refused: boolean;
-  note?: string;
-}
+/** The new fit against the version that was serving, on the new data's held-out rows. */
+export type ReportComparison = ComparisonVerdict;
 
 export interface ReportGate {
   passed: boolean;
