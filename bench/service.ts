@@ -17,14 +17,10 @@
 // python3-uvicorn and python3-numpy (scripts/install-system-deps.sh installs all of them).
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { SERVING_NODE_OPTIONS } from "../src/server/constants.js";
+import { build as buildDist, DIST, ROOT, STORE, train as trainModel, WORK } from "./serving-setup.js";
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const WORK = join(ROOT, ".tmp", "bench-service");
-const DIST = join(WORK, "dist");
-const STORE = join(WORK, "store");
 /** The V8 settings our server runs with wherever the project launches it (see SERVING_NODE_OPTIONS). */
 const OUR_NODE_FLAGS = SERVING_NODE_OPTIONS.split(" ");
 const PEERS = join(ROOT, "bench", "peers");
@@ -62,31 +58,8 @@ function which(cmd: string): boolean {
 // ---------------------------------------------------------------------------------------------------------------
 // Preparation: a compiled build (what production runs), a model trained like the seed's, its draws for the peer.
 
-function build(): void {
-  if (has("no-build") && existsSync(join(DIST, "server", "main.js"))) return;
-  // What `npm run build` produces: tsc's output with the server bundled (scripts/bundle-server.mjs).
-  log("building (tsc + server bundle) into .tmp/bench-service/dist …");
-  execFileSync("npx", ["tsc", "-p", "tsconfig.build.json", "--outDir", DIST], { cwd: ROOT, stdio: "inherit" });
-  execFileSync("node", [join(ROOT, "scripts", "bundle-server.mjs"), DIST], { cwd: ROOT, stdio: "inherit" });
-}
-
-function latestVersion(): string | null {
-  const file = join(STORE, "latest");
-  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version : null;
-}
-
-function train(): string {
-  const existing = latestVersion();
-  if (existing !== null && !has("retrain")) return existing;
-  log("training the seed's model as the seed does (2000 rows, 2 chains × 5000 draws after 1000 tuning) …");
-  execFileSync("node", [join(DIST, "cli", "main.js"), "train", "--simulate", "--store", STORE, "--no-report", "--json"], {
-    cwd: ROOT,
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  const v = latestVersion();
-  if (v === null) throw new Error("training published nothing");
-  return v;
-}
+const build = (): void => buildDist(has("no-build"));
+const train = (): string => trainModel(has("retrain"));
 
 /** The posterior as the FastAPI peer reads it: {"beta": [[b0, b1, b2], …], "sigma": […]}. */
 function peerDraws(version: string): string {

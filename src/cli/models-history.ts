@@ -7,9 +7,10 @@ import { servedModel } from "../artifact/served-model.js";
 import { DEFAULT_STORE_URI, type ArtifactStore } from "../artifact/store.js";
 import { BayesServeError } from "../errors.js";
 import { modelFromJSON } from "../model/serialize.js";
-import { compareScores, heldOutLpd, type Instance } from "../predict/index.js";
+import { compareScores, heldOutLpd } from "../predict/index.js";
 import { readSourceTable } from "../train/data-source.js";
 import { columnSpecs } from "../train/pipeline.js";
+import { tableRows } from "../train/table.js";
 import type { CliOutput } from "./models.js";
 
 const STORE_HELP = `artefact store: a folder, file:// URL or s3://bucket/prefix (default ${DEFAULT_STORE_URI})`;
@@ -136,7 +137,7 @@ export function registerHistoryCommands(
       // Both models' columns, each read once.
       const specs = new Map(served.flatMap((s) => columnSpecs(modelFromJSON(s.manifest.model)).map((c) => [c.name, c] as const)));
       const { table } = await readSourceTable(opts.data, [...specs.values()]);
-      const instances: Instance[] = Array.from({ length: table.rows }, (_, r) => Object.fromEntries(Object.entries(table.columns).map(([k, col]) => [k, col[r]])));
+      const instances = tableRows(table, Object.keys(table.columns));
       const ys = table.columns[[...targets][0]];
       const scores = served.map((s) => ({ name: s.version, ...heldOutLpd(s.predictor, instances, ys) }));
       const d = compareScores(scores[0], scores[1]);

@@ -1,5 +1,6 @@
 // `bayes-serve serve [--model URI[@VERSION]] [--port 8000] [--host 0.0.0.0] [--poll-interval 30] [--max-samples 100000]
-// [--shutdown-grace 5] [--shutdown-timeout 10] [--body-timeout 30] [--log-level info]`: the prediction service
+// [--max-queue 64] [--answer-memory 64] [--send-timeout 30] [--shutdown-grace 5] [--shutdown-timeout 10]
+// [--body-timeout 30] [--log-level info]`: the prediction service
 // (src/server). `startServer` is exported for `bayes-serve start`.
 import { type Command, InvalidArgumentError } from "commander";
 import { DEFAULT_STORE_URI } from "../artifact/store.js";
@@ -10,6 +11,10 @@ import {
   DEFAULT_PORT,
   DEFAULT_BODY_TIMEOUT_SECONDS,
   DEFAULT_REQUEST_TIMEOUT_SECONDS,
+  DEFAULT_ANSWER_MEMORY_MIB,
+  DEFAULT_MAX_QUEUE_WAIT_SECONDS,
+  DEFAULT_MAX_QUEUED_HEAVY,
+  DEFAULT_SEND_TIMEOUT_SECONDS,
   DEFAULT_SHUTDOWN_TIMEOUT_SECONDS,
   LOG_LEVELS,
   SHUTDOWN_GRACE_SECONDS,
@@ -66,6 +71,9 @@ interface ServeFlags {
   logLevel: LogLevel;
   workers: number;
   requestTimeout: number;
+  maxQueue: number;
+  answerMemory: number;
+  sendTimeout: number;
   accessLog: boolean;
   fastLane: boolean;
   waitForModel?: boolean;
@@ -89,6 +97,14 @@ export function register(program: Command): void {
     .option("--max-batch <n>", "largest number of instances in one request", integer("--max-batch", 1, 1_000_000), DEFAULT_LIMITS.maxBatch)
     .option("--workers <n>", "worker threads for heavy requests (0: on the event loop, between light ones)", integer("--workers", 0, 64), 1)
     .option("--request-timeout <seconds>", "longest a heavy request may compute; it is then stopped and answered 503", integer("--request-timeout", 1, 3600), DEFAULT_REQUEST_TIMEOUT_SECONDS)
+    .option(
+      "--max-queue <n>",
+      `heavy requests allowed to wait for a worker; beyond it (or ${DEFAULT_MAX_QUEUE_WAIT_SECONDS} s of estimated wait) they get 503 with Retry-After`,
+      integer("--max-queue", 0, 100_000),
+      DEFAULT_MAX_QUEUED_HEAVY,
+    )
+    .option("--answer-memory <MiB>", "memory the answers of heavy requests may hold, computing or not yet taken by their clients", integer("--answer-memory", 1, 65_536), DEFAULT_ANSWER_MEMORY_MIB)
+    .option("--send-timeout <seconds>", "close a connection whose client takes nothing of a heavy answer for this long", positiveSeconds, DEFAULT_SEND_TIMEOUT_SECONDS)
     .option("--no-access-log", "no log line per request (those are written at level debug; client and server errors are always logged)")
     .option("--no-fast-lane", "answer every prediction through Fastify's full request lifecycle (slower; the answers are the same)")
     .option("--wait-for-model", "start even when the store has no loadable model yet; become ready when one appears")
@@ -114,6 +130,9 @@ export function register(program: Command): void {
         maxBatch: flags.maxBatch,
         workers: flags.workers,
         requestTimeoutMs: flags.requestTimeout * 1000,
+        maxQueue: flags.maxQueue,
+        answerMemory: flags.answerMemory * 1024 * 1024,
+        sendTimeoutMs: flags.sendTimeout * 1000,
         accessLog: flags.accessLog,
         fastLane: flags.fastLane,
         waitForModel: flags.waitForModel === true,

@@ -3,4 +3,4 @@ export { predictionSchema, targetObservation, dataReadBy, featureBounds, type Fe
 export { InstanceError, type InstanceProblem } from "./instance-error.js";
 export { answerMeanings } from "./answer-meanings.js";
 export { PREDICTION_KINDS, type PredictionKind } from "./prediction-kind.js";
-export { heldOutLpd, looOfRows, compareScores, SCORE_DRAWS, type PointwiseScore } from "./scores.js";
+export { heldOutLpd, looOfRows, compareScores, SCORE_DRAWS, type InstanceRows, type PointwiseScore } from "./scores.js";

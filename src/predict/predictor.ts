@@ -230,12 +230,13 @@ export class Predictor {
 
   /**
    * nSamples posterior-predictive draws for each instance, one stream across them. A seed makes the answer
-   * reproducible. With `allowNewLevels`, an unseen level of a category that allows it draws its elements from their
-   * priors (independently for each instance and draw).
+   * reproducible; an Rng continues its stream (so that rows taken in chunks draw what they would in one call). With
+   * `allowNewLevels`, an unseen level of a category that allows it draws its elements from their priors (independently
+   * for each instance and draw).
    */
-  sample(instances: Instance[], nSamples: number, seed?: number, allowNewLevels = false): Float64Array[] {
+  sample(instances: Instance[], nSamples: number, seed?: number | Rng, allowNewLevels = false): Float64Array[] {
     instances.forEach((inst, i) => this.assertValid(inst, i, allowNewLevels));
-    const rng = seed === undefined ? this.fallbackRng : new Rng(seed, 0);
+    const rng = seed === undefined ? this.fallbackRng : typeof seed === "number" ? new Rng(seed, 0) : seed;
     const out = instances.map(() => new Float64Array(nSamples));
     if (this.loop === null) {
       const columns = this.schema.features.map((f) => Float64Array.from(instances, (inst) => inst[f.name]));

@@ -4,6 +4,15 @@
 import { estimateWithSe, looByColumns, looCompare, type LooResult } from "../diagnostics/index.js";
 import type { Instance, Predictor } from "./predictor.js";
 
+/**
+ * Rows to score, taken one at a time: an array of instances, or a table's rows made as they are asked for (a million
+ * rows held as objects at once would take hundreds of MB).
+ */
+export interface InstanceRows {
+  readonly length: number;
+  at(index: number): Instance | undefined;
+}
+
 /** Posterior draws a score is computed from: plenty for an elpd (loo's examples use 1,000 to 4,000). */
 export const SCORE_DRAWS = 2000;
 
@@ -26,19 +35,19 @@ function logMeanExp(v: Float64Array): number {
 }
 
 /** The log pointwise predictive density of rows the model did not see. */
-export function heldOutLpd(predictor: Predictor, instances: readonly Instance[], ys: ArrayLike<number>, draws = SCORE_DRAWS): PointwiseScore {
+export function heldOutLpd(predictor: Predictor, instances: InstanceRows, ys: ArrayLike<number>, draws = SCORE_DRAWS): PointwiseScore {
   const pointwise = new Float64Array(instances.length);
   const column = new Float64Array(Math.min(draws, predictor.drawCount));
-  for (let i = 0; i < instances.length; i++) pointwise[i] = logMeanExp(predictor.logLik(instances[i], ys[i], column.length, column));
+  for (let i = 0; i < instances.length; i++) pointwise[i] = logMeanExp(predictor.logLik(instances.at(i)!, ys[i], column.length, column));
   const { estimate, se } = estimateWithSe(pointwise);
   return { pointwise, elpd: estimate, se };
 }
 
 /** PSIS-LOO of the rows the model was trained on. */
-export function looOfRows(predictor: Predictor, instances: readonly Instance[], ys: ArrayLike<number>, draws = SCORE_DRAWS): LooResult {
+export function looOfRows(predictor: Predictor, instances: InstanceRows, ys: ArrayLike<number>, draws = SCORE_DRAWS): LooResult {
   const n = Math.min(draws, predictor.drawCount);
   return looByColumns(n, instances.length, (i, column) => {
-    predictor.logLik(instances[i], ys[i], n, column);
+    predictor.logLik(instances.at(i)!, ys[i], n, column);
   });
 }
 

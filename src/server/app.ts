@@ -1,5 +1,6 @@
 // The HTTP app: Fastify with one plugin per concern. Nothing here listens or loads; server.ts does both, and tests
 // build an app around a ModelHolder of their own and use `inject`.
+import type { IncomingHttpHeaders } from "node:http";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { docsPlugin } from "./docs.js";
 import { createFastLane, type FastLane } from "./fast-lane.js";
@@ -12,10 +13,11 @@ import { metricsPlugin, RequestMetrics, UNMATCHED_ROUTE } from "./metrics.js";
 import type { ModelHolder } from "./model-holder.js";
 import { modelRoutes } from "./model-routes.js";
 import { pagePlugin } from "./page.js";
-import { DEFAULT_HEAVY_WORK, predictRoutes } from "./predict-routes.js";
+import { Admission } from "./admission.js";
+import { DEFAULT_HEAVY_WORK, limitsNote, predictRoutes, type HeavyAnswering } from "./predict-routes.js";
 import { DEFAULT_JOB_TIMEOUT_MS, SamplingPool } from "./sampling-pool.js";
 import { DEFAULT_LIMITS, type Limits } from "./schemas.js";
-import { DEFAULT_BODY_TIMEOUT_SECONDS, PACKAGE_VERSION } from "./constants.js";
+import { DEFAULT_BODY_TIMEOUT_SECONDS, DEFAULT_SEND_TIMEOUT_SECONDS, PACKAGE_VERSION } from "./constants.js";
 import { InferEndpoint, v2Routes } from "./v2-routes.js";
 
 export interface AppOptions {
@@ -28,9 +30,15 @@ export interface AppOptions {
   workers?: number;
   /** Heavy requests allowed to wait for a worker before 503 (default 64). */
   maxQueuedHeavy?: number;
+  /** Longest estimated wait a heavy request is queued for before 503 (default 10 s); it is refused after twice that. */
+  maxQueueWaitMs?: number;
+  /** Bytes the answers of heavy requests may hold, computing or not yet sent (default DEFAULT_ANSWER_MEMORY_MIB). */
+  answerMemory?: number;
+  /** A connection whose client takes nothing of a heavy answer for this long is closed (default 30 s). */
+  sendTimeoutMs?: number;
   /** Longest a heavy request may compute before it is stopped and answered 503 (default 30 s). */
   requestTimeoutMs?: number;
-  /** instances × n_samples above which a request is heavy (default 20,000). */
+  /** Work (admission.ts's requestCost, in sample-equivalents) above which a request is heavy (default 20,000). */
   heavyWork?: number;
   /**
    * One log line per request (method, url, status, time), default true. Written at level debug, so seen with
@@ -56,6 +64,7 @@ export interface BuiltApp {
   app: FastifyInstance;
   limits: Limits;
   pool: SamplingPool | null;
+  admission: Admission;
   /** The fast lane, when asked for. */
   fastLane: FastLane | null;
   /**
@@ -90,6 +99,12 @@ const REQUEST_ID = /^[A-Za-z0-9._:/=+-]{1,128}$/;
 let requestCounter = 0;
 const requestIdPrefix = Math.random().toString(36).slice(2, 8);
 
+/** The client's X-Request-Id when it is a sane token, else one of ours: it names the request's log lines. */
+function requestIdOf(req: { headers: IncomingHttpHeaders }): string {
+  const given = req.headers["x-request-id"];
+  return typeof given === "string" && REQUEST_ID.test(given) ? given : `${requestIdPrefix}-${(++requestCounter).toString(36)}`;
+}
+
 export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
@@ -109,10 +124,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     bodyLimit,
     // The client's X-Request-Id when it is a sane token, else one of ours: it names the request's log lines.
     requestIdHeader: false,
-    genReqId: (req) => {
-      const given = req.headers["x-request-id"];
-      return typeof given === "string" && REQUEST_ID.test(given) ? given : `${requestIdPrefix}-${(++requestCounter).toString(36)}`;
-    },
+    genReqId: requestIdOf,
     logController: new AccessLog(options.accessLog !== false),
     childLoggerFactory: lazyChildLoggerFactory,
     return503OnClosing: true,
@@ -122,13 +134,23 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   });
   const workers = options.workers ?? 1;
   const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_JOB_TIMEOUT_MS;
-  const pool = workers > 0 ? new SamplingPool({ size: workers, maxQueue: options.maxQueuedHeavy ?? 64, jobTimeoutMs: requestTimeoutMs, log: options.logger }) : null;
+  // Admission hands the pool at most one job per worker; the pool's own queue is only a backstop.
+  const pool = workers > 0 ? new SamplingPool({ size: workers, maxQueue: workers, jobTimeoutMs: requestTimeoutMs, log: options.logger }) : null;
+  const admission = new Admission({
+    slots: Math.max(1, workers),
+    maxQueued: options.maxQueuedHeavy,
+    maxWaitMs: options.maxQueueWaitMs,
+    answerMemory: options.answerMemory,
+    log: options.logger,
+  });
+  app.addHook("onClose", async () => admission.close());
   if (pool !== null) {
     options.holder.onSwap((_next, previous) => {
       if (previous !== null) pool.retire(previous.version);
     });
     app.addHook("onClose", async () => pool.close());
   }
+  const heavy: HeavyAnswering = { admission, pool, requestTimeoutMs, sendTimeoutMs: options.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_SECONDS * 1000 };
 
   const knownPaths = new Map<string, string[]>();
   app.addHook("onRoute", (route) => {
@@ -140,14 +162,18 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   installJsonParser(app, bodyLimit);
 
   // Metrics first: it counts the requests of every route declared after it.
-  await app.register(metricsPlugin, { holder: options.holder, requests, processMetrics: options.processMetrics });
-  await app.register(docsPlugin, { holder: options.holder, limits, version: options.version ?? "1.0.0" });
+  await app.register(metricsPlugin, { holder: options.holder, requests, admission, processMetrics: options.processMetrics });
+  const sendTimeoutMs = heavy.sendTimeoutMs;
+  const limitsDescription =
+    `${limitsNote(limits)} A request body is at most ${bodyLimit} bytes (413). A heavy answer is streamed at the pace its client ` +
+    `reads it; a client that takes nothing of it for ${sendTimeoutMs / 1000} s has its connection closed.`;
+  await app.register(docsPlugin, { holder: options.holder, limits, version: options.version ?? "1.0.0", limitsDescription });
   await app.register(healthPlugin, { holder: options.holder, closing: () => closing });
   await app.register(modelRoutes, { holder: options.holder });
-  await app.register(predictRoutes, { holder: options.holder, limits, pool, heavyWork: options.heavyWork, requestTimeoutMs });
+  await app.register(predictRoutes, { holder: options.holder, limits, heavy, heavyWork: options.heavyWork });
   await app.register(pagePlugin, { holder: options.holder });
   const infer = new InferEndpoint({ limits, heavyWork: options.heavyWork ?? DEFAULT_HEAVY_WORK, modelName: options.modelName });
-  await app.register(v2Routes, { holder: options.holder, limits, endpoint: infer, pool, requestTimeoutMs, bodyLimit, closing: () => closing, serverVersion: PACKAGE_VERSION });
+  await app.register(v2Routes, { holder: options.holder, limits, endpoint: infer, pool, admission, requestTimeoutMs, bodyLimit, closing: () => closing, serverVersion: PACKAGE_VERSION });
   if (options.fastLane === true) {
     const accessLog = options.accessLog !== false;
     const logger = options.logger as FastifyBaseLogger & { isLevelEnabled?: (level: string) => boolean };
@@ -157,6 +183,8 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
       holder: options.holder,
       bodyLimit,
       heavyWork: options.heavyWork ?? DEFAULT_HEAVY_WORK,
+      heavy,
+      requestId: requestIdOf,
       recorderFor: (path) => requests.forRoute(path),
       // The Open Inference Protocol's infer, answered the same way.
       others: infer.laneRoutes(),
@@ -170,6 +198,7 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     app,
     limits,
     pool,
+    admission,
     fastLane,
     beginClosing: () => {
       closing = true;

@@ -40,6 +40,20 @@ export const SHUTDOWN_GRACE_SECONDS = 5;
 export const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 10;
 /** Time a client has to send a whole request, headers and body (a 1 MiB body at 35 KB/s); then 408. */
 export const DEFAULT_BODY_TIMEOUT_SECONDS = 30;
+/**
+ * Time a client may take nothing of a heavy answer (a slice of 64 KiB) before its connection is closed: what frees
+ * the memory held for a client that never reads (nginx's send_timeout is the same idea).
+ */
+export const DEFAULT_SEND_TIMEOUT_SECONDS = 30;
+/** Heavy requests allowed to wait for a worker (beyond, 503 with Retry-After: load shedding). */
+export const DEFAULT_MAX_QUEUED_HEAVY = 64;
+/** Longest estimated wait a heavy request is queued for (beyond, 503 at once); one still waiting after twice it gets 503. */
+export const DEFAULT_MAX_QUEUE_WAIT_SECONDS = 10;
+/**
+ * Memory the answers of heavy requests may hold, computing or not yet taken by their clients (MiB): a dozen of the
+ * largest answers (~6 MB: 20 instances × 10,000 bins), well inside the pod's memory with the rest of the server.
+ */
+export const DEFAULT_ANSWER_MEMORY_MIB = 64;
 
 /**
  * V8 settings for a serving process, passed wherever the project launches one (the lean dist/server/main.js's

@@ -14,6 +14,8 @@ export interface DocsPluginOptions {
   holder: ModelHolder;
   limits: Limits;
   version: string;
+  /** What the API's description adds about this server's limits and behaviour under load. */
+  limitsDescription?: string;
 }
 
 type OpenApiDocument = Record<string, unknown> & { paths?: Record<string, Record<string, Record<string, unknown>>> };
@@ -64,7 +66,8 @@ export const docsPlugin: FastifyPluginAsync<DocsPluginOptions> = unencapsulated(
           "Errors are FastAPI-shaped: 422 `{\"detail\": [{\"loc\", \"msg\", \"type\"}]}` for a body that does not fit " +
           "the schema (unknown fields are refused, so a typo never silently falls back to a default), " +
           "`{\"detail\": \"...\"}` otherwise. The Open Inference Protocol (V2, tag v2) is served beside it under /v2, " +
-          "with the protocol's errors `{\"error\": \"...\"}`.",
+          "with the protocol's errors `{\"error\": \"...\"}`." +
+          (options.limitsDescription === undefined ? "" : `\n\n${options.limitsDescription}`),
       },
       tags: [
         { name: "predict", description: "Predictions for one instance or a batch" },

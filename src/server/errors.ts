@@ -2,7 +2,7 @@
 // for a body that does not fit the schema, `{"detail": "..."}` for the rest (400 malformed JSON, 404, 405, 413, 415,
 // 503). Only a bug gives a 500, and its details go to the log, not to the client.
 import type { ErrorObject } from "ajv";
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { FeatureSpec } from "../predict/index.js";
 
 export type Loc = (string | number)[];
@@ -17,14 +17,39 @@ export interface ValidationIssue {
 
 /** An error with its HTTP status and FastAPI-shaped detail. Thrown or passed to `done` anywhere in a request. */
 export class HttpProblem extends Error {
+  /** Not logged one by one (load shedding: counted in /metrics and logged as a summary instead). */
+  readonly quiet: boolean;
   constructor(
     readonly statusCode: number,
     readonly detail: string | ValidationIssue[],
     readonly headers: Record<string, string> = {},
+    options: { quiet?: boolean } = {},
   ) {
+    // An answer to a client, not a bug: no stack trace (capturing one is most of the cost of refusing a request, and
+    // under overload refusals come by the thousand).
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(typeof detail === "string" ? detail : detail.map((d) => `${d.loc.join(".")}: ${d.msg}`).join("; "));
+    Error.stackTraceLimit = limit;
     this.name = "HttpProblem";
+    this.quiet = options.quiet === true;
   }
+}
+
+/** A problem's response: its status, headers (with the request id, which names the request's log lines) and body. */
+export function problemResponse(problem: HttpProblem, requestId: string): { status: number; headers: Record<string, string>; body: string } {
+  return {
+    status: problem.statusCode,
+    headers: { ...problem.headers, "x-request-id": requestId, "content-type": "application/json; charset=utf-8" },
+    body: JSON.stringify({ detail: problem.detail }),
+  };
+}
+
+/** Logs a problem as the error handler does: server-side refusals at warn, client errors at info, quiet ones not. */
+export function logProblem(log: FastifyBaseLogger, problem: HttpProblem): void {
+  if (problem.quiet) return;
+  if (problem.statusCode >= 500) log.warn({ status: problem.statusCode, detail: problem.message }, "request refused");
+  else log.info({ status: problem.statusCode, detail: problem.message.slice(0, 500) }, "client error");
 }
 
 export const unprocessable = (issues: ValidationIssue[]): HttpProblem => new HttpProblem(422, issues);
@@ -153,9 +178,9 @@ export function detailFromAjv(errors: readonly ErrorObject[], body: unknown, fea
 
 function send(reply: FastifyReply, status: number, detail: string | ValidationIssue[], headers: Record<string, string> = {}): void {
   // The request id names the request's log lines; a client can quote it (or send its own X-Request-Id).
-  reply.header("x-request-id", reply.request.id);
+  const r = problemResponse(new HttpProblem(status, detail, headers), reply.request.id);
   // Already serialised: a route's 200 response schema must never touch an error body.
-  reply.code(status).headers(headers).type("application/json; charset=utf-8").send(JSON.stringify({ detail }));
+  reply.code(r.status).headers(r.headers).send(r.body);
 }
 
 /** Fastify's own errors (content-type parser, body limit, routing) as FastAPI-shaped problems. */
@@ -192,8 +217,7 @@ export function installErrorHandlers(app: FastifyInstance, options: ErrorHandler
   app.setErrorHandler((err: FastifyError | HttpProblem, request: FastifyRequest, reply: FastifyReply) => {
     const problem = err instanceof HttpProblem ? err : problemFromFastify(err, options.bodyLimit);
     if (problem !== null) {
-      if (problem.statusCode >= 500) request.log.warn({ status: problem.statusCode, detail: problem.message }, "request refused");
-      else request.log.info({ status: problem.statusCode, detail: problem.message.slice(0, 500) }, "client error");
+      logProblem(request.log, problem);
       send(reply, problem.statusCode, problem.detail, problem.headers);
       return;
     }

@@ -7,9 +7,14 @@
 // (predict-routes.ts: prepareRequest, answerHere) and the same serializer (PREDICTION_SERIALIZERS).
 // Anything else goes to Fastify untouched when it can be decided from the headers (other routes and methods, another
 // content type, no or too large a Content-Length, the server closing, per-request logging on); when it can only be
-// decided from the body (malformed or suspicious JSON, a validation error, a heavy request, no model, non-finite
-// samples) the body, already read, is given to Fastify through `inject` and its response copied out — so every error
-// is Fastify's own 4xx, logged and counted as ever.
+// decided from the body (malformed or suspicious JSON, a validation error, no model, non-finite samples) the body,
+// already read, is given to Fastify through `inject` and its response copied out — so every such error is Fastify's
+// own 4xx, logged and counted as ever.
+//
+// A valid heavy request is answered here too, by the same function as the Fastify route (predict-routes.ts:
+// answerHeavy): its admission, its connection's turn and the memory it holds are the real connection's, which a
+// request given to `inject` would not have. Its errors (503 when refused, 422 for an instance the model cannot answer)
+// are written as the error handler writes them (errors.ts: problemResponse, logProblem).
 //
 // Other routes whose light requests are as common can be answered here the same way (`others`: the Open Inference
 // Protocol's infer, v2-routes.ts), each by a function that computes the very body its Fastify route would send.
@@ -19,10 +24,14 @@
 // hook for auth or rate limits turns the fast lane off rather than being skipped.
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { FastifyInstance } from "fastify";
-import type { Serializer } from "./serialize.js";
+import type { RequestCost } from "./admission.js";
+import { PREDICTION_SERIALIZERS } from "./answer-body.js";
+import { connectionFree, type Connection } from "./backpressure.js";
+import { HttpProblem, logProblem, problemResponse } from "./errors.js";
 import type { LoadedModel, ModelHolder } from "./model-holder.js";
-import { answerHere, isLight, PREDICTION_SERIALIZERS, prepareRequest } from "./predict-routes.js";
+import { answerHeavy, answerHere, answerLightInTurn, costOf, isLight, prepareRequest, type HeavyAnswering, type PreparedRequest } from "./predict-routes.js";
 import { PREDICT_PREFIX, PREDICTION_KINDS, type PredictionKind } from "./schemas.js";
+import type { Serializer } from "./serialize.js";
 
 /** Records one answered request (the metrics plugin's recorder for the route). */
 type Recorder = (method: string, status: number, ms: number) => void;
@@ -32,6 +41,10 @@ export interface FastLaneOptions {
   holder: ModelHolder;
   bodyLimit: number;
   heavyWork: number;
+  /** How heavy requests are admitted, computed and sent (the Fastify route's own). */
+  heavy: HeavyAnswering;
+  /** The request id Fastify would give the request (its error responses and log lines carry it). */
+  requestId: (req: IncomingMessage) => string;
   /** The metrics recorder of each prediction route, by its path. */
   recorderFor: (path: string) => Recorder;
   /** False while Fastify must see every request: the server closing, or a log line wanted for each request. */
@@ -129,8 +142,9 @@ export function fastLaneBlocker(app: FastifyInstance, others: readonly string[] 
 }
 
 export function createFastLane(options: FastLaneOptions): FastLane {
-  const { app, holder, bodyLimit, heavyWork } = options;
-  const routes = new Map<string, { kind: PredictionKind; serialize: Serializer; record: Recorder }>();
+  const { app, holder, bodyLimit, heavyWork, heavy } = options;
+  type Route = { kind: PredictionKind; serialize: Serializer; record: Recorder };
+  const routes = new Map<string, Route>();
   for (const kind of PREDICTION_KINDS) {
     const path = `${PREDICT_PREFIX}/${kind}`;
     routes.set(path, { kind, serialize: PREDICTION_SERIALIZERS[kind], record: options.recorderFor(path) });
@@ -177,24 +191,72 @@ export function createFastLane(options: FastLaneOptions): FastLane {
       .catch(() => res.destroy());
   };
 
-  const answer = (route: { kind: PredictionKind; serialize: Serializer; record: Recorder }, req: IncomingMessage, res: ServerResponse, raw: Buffer, started: number): void => {
-    const model = holder.current;
-    // Decoded as Fastify decodes a JSON body (utf8, a bad sequence becoming U+FFFD).
-    const body = raw.toString("utf8");
-    if (model === null || SUSPECT.test(body)) return viaFastify(req, res, raw);
+  /** A light request's answer, computed and written here (or, when it cannot be answered, Fastify's error). */
+  const writeLight = (route: Route, req: IncomingMessage, res: ServerResponse, raw: Buffer, model: LoadedModel, prepared: PreparedRequest, started: number): void => {
     let text: string;
     try {
-      const prepared = prepareRequest(model, route.kind, JSON.parse(body));
-      if (!isLight(model, prepared, heavyWork)) return viaFastify(req, res, raw);
       text = route.serialize(answerHere(model, prepared));
     } catch {
-      // Malformed JSON, a validation error, non-finite samples: Fastify says which, as it always does.
+      // Non-finite samples, an instance the model cannot answer: Fastify says which, as it always does.
       return viaFastify(req, res, raw);
     }
     res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
     res.end(text);
     answered++;
     route.record("POST", 200, performance.now() - started);
+  };
+
+  /** An error of a heavy request, written as Fastify's error handler writes it, logged and counted alike. */
+  const writeProblem = (route: Route, req: IncomingMessage, res: ServerResponse, err: unknown, started: number): void => {
+    if (res.headersSent || res.destroyed) return;
+    const requestId = options.requestId(req);
+    const log = app.log.child({ reqId: requestId });
+    let problem: HttpProblem;
+    if (err instanceof HttpProblem) {
+      problem = err;
+      logProblem(log, problem);
+    } else {
+      log.error({ err }, "unexpected error");
+      problem = new HttpProblem(500, "Internal Server Error");
+    }
+    const r = problemResponse(problem, requestId);
+    res.writeHead(r.status, { ...r.headers, "content-length": Buffer.byteLength(r.body) });
+    res.end(r.body);
+    route.record("POST", r.status, performance.now() - started);
+  };
+
+  const writeHeavy = (route: Route, req: IncomingMessage, res: ServerResponse, model: LoadedModel, prepared: PreparedRequest, cost: RequestCost, started: number): void => {
+    answerHeavy(heavy, model, prepared, cost, req.socket as unknown as Connection, res).then(
+      (stream) => {
+        res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": stream.byteLength });
+        res.once("close", () => stream.destroy());
+        res.once("finish", () => route.record("POST", 200, performance.now() - started));
+        stream.pipe(res);
+        answered++;
+      },
+      (err: unknown) => writeProblem(route, req, res, err, started),
+    );
+  };
+
+  const answer = (route: Route, req: IncomingMessage, res: ServerResponse, raw: Buffer, started: number): void => {
+    const model = holder.current;
+    // Decoded as Fastify decodes a JSON body (utf8, a bad sequence becoming U+FFFD).
+    const body = raw.toString("utf8");
+    if (model === null || SUSPECT.test(body)) return viaFastify(req, res, raw);
+    let prepared: PreparedRequest;
+    let cost: RequestCost;
+    try {
+      prepared = prepareRequest(model, route.kind, JSON.parse(body));
+      cost = costOf(model, prepared);
+    } catch {
+      // Malformed JSON, a validation error: Fastify says which, as it always does.
+      return viaFastify(req, res, raw);
+    }
+    if (!isLight(cost, heavyWork)) return writeHeavy(route, req, res, model, prepared, cost, started);
+    const connection = req.socket as unknown as Connection;
+    // The everyday case: nothing before it on the connection, its response the one being sent.
+    if (res.socket !== null && connectionFree(connection)) return writeLight(route, req, res, raw, model, prepared, started);
+    answerLightInTurn(connection, res, cost, () => writeLight(route, req, res, raw, model, prepared, started));
   };
 
   /** A request of one of the other routes: as `answer`, with the route's own function. */
@@ -209,10 +271,17 @@ export function createFastLane(options: FastLaneOptions): FastLane {
       text = null;
     }
     if (text === null) return viaFastify(req, res, raw);
-    res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
-    res.end(text);
-    answered++;
-    route.record("POST", 200, performance.now() - started);
+    const answerText = text;
+    const write = (): void => {
+      res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(answerText) });
+      res.end(answerText);
+      answered++;
+      route.record("POST", 200, performance.now() - started);
+    };
+    // In turn on its connection, as the seed API's light answers (a pipelining client gets one per event-loop turn).
+    const connection = req.socket as unknown as Connection;
+    if (res.socket !== null && connectionFree(connection)) return write();
+    answerLightInTurn(connection, res, { work: 0, bytes: Buffer.byteLength(answerText) }, write);
   };
 
   return {

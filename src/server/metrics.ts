@@ -1,6 +1,7 @@
 // GET /metrics in Prometheus' text format (prom-client's registry): requests by method, route and status, a latency
 // histogram with the same labels, the loaded model's version (a gauge with a `version` label), reloads and their
-// failures, and Node's process metrics (memory, CPU, event-loop lag, GC).
+// failures, heavy requests refused by admission (load shedding) with the queue and memory admission manages, and
+// Node's process metrics (memory, CPU, event-loop lag, GC).
 //
 // Counting a request must cost next to nothing beside a prediction that takes microseconds: prom-client's labelled
 // counters and histograms rebuild a label hash and validate the labels on every call, and reading a request's route
@@ -9,6 +10,7 @@
 // those tallies are turned into prom-client's exposition only when /metrics is scraped.
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from "prom-client";
+import { SHED_REASONS, type Admission } from "./admission.js";
 import type { ModelHolder } from "./model-holder.js";
 import { unencapsulated } from "./plugin.js";
 
@@ -117,6 +119,8 @@ export class RequestMetrics {
 export interface MetricsPluginOptions {
   holder: ModelHolder;
   requests: RequestMetrics;
+  /** Heavy requests' admission (admission.ts): requests shed, queued and running, and the bytes their answers hold. */
+  admission?: Admission;
   /** Node's process metrics (CPU, memory, event-loop lag, GC); default true. */
   processMetrics?: boolean;
 }
@@ -146,6 +150,50 @@ export const metricsPlugin: FastifyPluginAsync<MetricsPluginOptions> = unencapsu
     help: "Model versions that could not be loaded or verified (the old one kept serving).",
     registers: [registry],
   });
+
+  const admission = options.admission;
+  if (admission !== undefined) {
+    const shedName = `${METRIC_PREFIX}requests_shed_total`;
+    const shedHelp = "Heavy prediction requests refused with 503 and Retry-After by admission (load shedding), by reason: queue_full, wait_too_long (the work ahead would take longer than the bound), waited_too_long.";
+    const shed = {
+      name: shedName,
+      help: shedHelp,
+      type: "counter",
+      aggregator: "sum",
+      get: async () => ({
+        name: shedName,
+        help: shedHelp,
+        type: "counter",
+        aggregator: "sum",
+        values: SHED_REASONS.map((reason) => ({ labels: { reason }, value: admission.shed[reason] })),
+      }),
+      reset: () => undefined,
+    };
+    registry.registerMetric(shed as unknown as Metric);
+    const gauge = (name: string, help: string, read: () => number): void => {
+      new Gauge({
+        name: `${METRIC_PREFIX}${name}`,
+        help,
+        registers: [registry],
+        collect() {
+          this.set(read());
+        },
+      });
+    };
+    gauge("heavy_requests_queued", "Heavy prediction requests waiting for admission.", () => admission.state.queued);
+    gauge("heavy_requests_running", "Heavy prediction requests being computed.", () => admission.state.running);
+    gauge("heavy_answer_bytes", "Bytes held by the answers of heavy requests being computed or not yet taken by their clients.", () => admission.state.answerBytes);
+    const droppedName = `${METRIC_PREFIX}heavy_answers_dropped_total`;
+    const droppedHelp = "Heavy answers whose clients took nothing of them for 2 s, dropped (their connection closed) to make room for waiting requests.";
+    registry.registerMetric({
+      name: droppedName,
+      help: droppedHelp,
+      type: "counter",
+      aggregator: "sum",
+      get: async () => ({ name: droppedName, help: droppedHelp, type: "counter", aggregator: "sum", values: [{ labels: {}, value: admission.state.evicted }] }),
+      reset: () => undefined,
+    } as unknown as Metric);
+  }
 
   const setModel = (version: string, name: string, at: string): void => {
     modelInfo.reset();

@@ -1,16 +1,31 @@
 // POST /predict/v1.0.0/point | interval | density: the seed's endpoints, and /mean, the posterior of E[y | x, θ].
 // The body is validated against the schema of the model serving now (taken once per request, so a hot swap never
-// mixes two models in one answer). Light requests are answered right here — a hundred samples cost microseconds;
-// heavy ones (many samples, a big batch, the mean of many instances) go to the sampling workers so that they never
-// hold up light ones.
+// mixes two models in one answer), and its cost counted (admission.ts). Light requests are answered right here — a
+// hundred samples cost microseconds; heavy ones (many samples, a big batch, many bins, the mean of many instances) are
+// admitted by cost, computed and written as JSON on the sampling workers, and streamed to the client at its own pace
+// (backpressure.ts), so that they never hold up light ones and never take more memory than admission allows.
+import type { ServerResponse } from "node:http";
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import fastJsonStringify from "fast-json-stringify";
 import { InstanceError } from "../predict/index.js";
+import { Admission, ClientGoneError, isLightCost, requestCost, type RequestCost, type Ticket } from "./admission.js";
+import { encodeAnswer, PREDICTION_SERIALIZERS } from "./answer-body.js";
+import {
+  AnswerStream,
+  connectionFree,
+  countQueuedAnswer,
+  onConnectionClose,
+  releaseHeavy,
+  SendWatch,
+  waitingOn,
+  whenConnectionFree,
+  whenResponseOver,
+  type Connection,
+} from "./backpressure.js";
 import { answerAll, answerInstance, responseBody, type InstanceAnswer, type PredictParams, type PredictResponse } from "./compute.js";
 import { HttpProblem, unprocessable, type ValidationIssue } from "./errors.js";
 import type { LoadedModel, ModelHolder } from "./model-holder.js";
 import type { SamplingPool } from "./sampling-pool.js";
-import { compileNumericSerializer, type Serializer } from "./serialize.js";
 import {
   defaultBins,
   DEFAULT_HDI_PROBABILITY,
@@ -31,15 +46,25 @@ import {
 export interface PredictRoutesOptions {
   holder: ModelHolder;
   limits: Limits;
-  /** Where heavy requests run; null runs them here, yielding to the event loop between instances. */
-  pool: SamplingPool | null;
-  /** instances × n_samples above which a request is heavy (default 20,000: about a millisecond of work). */
+  /** How heavy requests are admitted, computed and sent. */
+  heavy: HeavyAnswering;
+  /** Work (requestCost) up to which a request is light (default DEFAULT_HEAVY_WORK: about a millisecond). */
   heavyWork?: number;
-  /** Longest a heavy request may compute (the pool's limit; without workers, checked between instances). */
-  requestTimeoutMs: number;
 }
 
-export const DEFAULT_HEAVY_WORK = 20_000;
+/** What answering a heavy request needs. */
+export interface HeavyAnswering {
+  admission: Admission;
+  /** Where heavy requests run; null runs them here, yielding to the event loop between instances. */
+  pool: SamplingPool | null;
+  /** Longest a heavy request may compute (the pool's limit; without workers, checked between instances). */
+  requestTimeoutMs: number;
+  /** A connection whose client takes nothing of a heavy answer for this long is closed. */
+  sendTimeoutMs: number;
+}
+
+export { DEFAULT_HEAVY_WORK } from "./admission.js";
+import { DEFAULT_HEAVY_WORK } from "./admission.js";
 
 const SUMMARIES: Record<PredictionKind, [string, string]> = {
   point: ["Point prediction: the median of posterior-predictive samples", "Returns `y_pred`, the median (as np.median) of `n_samples` posterior-predictive samples: for each, a posterior draw chosen at random across all chains (distinct draws while `n_samples` ≤ the number of draws), then the likelihood's noise."],
@@ -50,17 +75,7 @@ const SUMMARIES: Record<PredictionKind, [string, string]> = {
 
 const noValidation = (): ((data: unknown) => boolean) => () => true;
 
-/**
- * Each endpoint's 200 body writer, compiled once from its response schema (serialize.ts): the route and the fast lane
- * (fast-lane.ts) both write with these, so their bytes are the same.
- */
-export const PREDICTION_SERIALIZERS = Object.fromEntries(
-  PREDICTION_KINDS.map((kind) => {
-    const serialize = compileNumericSerializer(responseSchema(kind));
-    if (serialize === null) throw new Error(`no compiled serializer for the ${kind} response schema`);
-    return [kind, serialize];
-  }),
-) as Record<PredictionKind, Serializer>;
+export { PREDICTION_SERIALIZERS } from "./answer-body.js";
 
 /** The 200 body by PREDICTION_SERIALIZERS, the error bodies by fast-json-stringify, as elsewhere. */
 // (Fastify calls it once per response status, with that status's schema, though its types say the route's schema.)
@@ -131,12 +146,12 @@ export function prepareRequest(model: LoadedModel, kind: PredictionKind, parsed:
   return { instances: batch ? (body.data as InstanceBody[]) : [body.data as InstanceBody], batch, params };
 }
 
-/**
- * The work of a request, in values computed: instances × n_samples, or instances × posterior draws for a mean. Up to
- * heavyWork it is light enough to answer on the event loop.
- */
-export const isLight = (model: LoadedModel, r: PreparedRequest, heavyWork: number): boolean =>
-  r.instances.length * (r.params.kind === "mean" ? model.predictor.drawCount : r.params.nSamples) <= heavyWork;
+/** What the request costs (admission.ts): its computation and the size of its answer. */
+export const costOf = (model: LoadedModel, r: PreparedRequest): RequestCost =>
+  requestCost(r.params.kind, r.instances.length, r.params.nSamples, r.params.bins, model.predictor.drawCount);
+
+/** Light enough to answer on the event loop (little work, a small answer). */
+export const isLight = (cost: RequestCost, heavyWork: number): boolean => isLightCost(cost, heavyWork);
 
 /** The response body of a light request, computed here (422 when an instance cannot be answered). */
 export function answerHere(model: LoadedModel, r: PreparedRequest): PredictResponse {
@@ -150,20 +165,78 @@ export function answerHere(model: LoadedModel, r: PreparedRequest): PredictRespo
 }
 
 /** Heavy work without workers: one instance at a time, letting other requests in between, within the time limit. */
-async function answerYielding(model: LoadedModel, instances: InstanceBody[], params: PredictParams, timeoutMs: number): Promise<InstanceAnswer[]> {
+async function answerYielding(model: LoadedModel, r: PreparedRequest, timeoutMs: number): Promise<Uint8Array> {
   const out: InstanceAnswer[] = [];
   const deadline = performance.now() + timeoutMs;
-  for (let i = 0; i < instances.length; i++) {
+  for (let i = 0; i < r.instances.length; i++) {
     await new Promise((resolve) => setImmediate(resolve));
     if (performance.now() > deadline)
       throw new HttpProblem(503, `The prediction took longer than the server's limit of ${timeoutMs / 1000} s; ask for fewer samples or instances`, { "retry-after": "1" });
-    out.push(answerInstance(model.predictor, instances[i], params, i));
+    out.push(answerInstance(model.predictor, r.instances[i], r.params, i));
   }
-  return out;
+  return encodeAnswer(r.params.kind, responseBody(out, r.batch, r.params, model.predictor.drawCount));
+}
+
+/**
+ * A heavy request, from its turn on the connection to its answer streaming out: waits until the connection's earlier
+ * requests allow it (one heavy request per connection at a time), is admitted (or refused: a 503 HttpProblem), is
+ * computed and written as JSON on a worker, and resolves with its answer as a stream of slices for the caller to send
+ * on `res`. Everything it holds — its place on the connection, its admission ticket — is let go when the response is
+ * over or the connection gone. Rejects with an HttpProblem (503, or 422 for an instance the model cannot answer), or
+ * a ClientGoneError when the client left before its turn.
+ */
+export function answerHeavy(h: HeavyAnswering, model: LoadedModel, r: PreparedRequest, cost: RequestCost, connection: Connection, res: ServerResponse): Promise<AnswerStream> {
+  return new Promise<void>((resolve, reject) => {
+    const cancel = onConnectionClose(connection, () => reject(new ClientGoneError()));
+    whenConnectionFree(connection, true, () => {
+      cancel();
+      resolve();
+    });
+  }).then(async () => {
+    // From here the connection is held: let go once the response is over, however it ends.
+    whenResponseOver(connection, res, () => releaseHeavy(connection));
+    let ticket: Ticket;
+    try {
+      ticket = await h.admission.admit(cost, connection);
+    } catch (err) {
+      // Refused while more requests are pipelined behind it: close the connection after the 503 rather than refuse
+      // each of them in turn (a client pipelining into a busy server, reading or not, would otherwise cost the event
+      // loop a refusal per request for as long as it sends).
+      if (waitingOn(connection) > 0 && !res.headersSent) res.setHeader("connection", "close");
+      throw err;
+    }
+    whenResponseOver(connection, res, () => ticket.sent());
+    let body: Uint8Array;
+    try {
+      body = h.pool === null ? await answerYielding(model, r, h.requestTimeoutMs) : await h.pool.run(model.transfer, r.instances, r.params, r.batch);
+    } catch (err) {
+      ticket.computed(null);
+      throw err instanceof InstanceError ? instanceProblem(err, r.batch) : err;
+    }
+    ticket.computed(body.byteLength);
+    ticket.sending(new SendWatch(connection, res, h.sendTimeoutMs));
+    return new AnswerStream(body, connection);
+  });
+}
+
+/**
+ * Runs `answer` when the connection allows a light request — at once, unless earlier answers on it are unsent past
+ * the backlog, a heavy request of it is in progress, or it is pipelined (one a turn of the event loop) — and counts
+ * its answer's bytes while they wait behind an unsent one.
+ */
+export function answerLightInTurn(connection: Connection, res: ServerResponse, cost: RequestCost, answer: () => void): void {
+  // Its response queued behind an unsent one: the client is pipelining.
+  const pipelined = res.socket === null;
+  const go = (): void => {
+    if (res.socket === null) countQueuedAnswer(connection, res, cost.bytes);
+    answer();
+  };
+  if (!pipelined && connectionFree(connection)) go();
+  else whenConnectionFree(connection, false, go, pipelined);
 }
 
 export const predictRoutes: FastifyPluginAsync<PredictRoutesOptions> = async (app: FastifyInstance, options: PredictRoutesOptions) => {
-  const { holder, pool } = options;
+  const { holder, heavy } = options;
   const heavyWork = options.heavyWork ?? DEFAULT_HEAVY_WORK;
   // The docs show the schema of the model loaded at start-up; docs.ts swaps in the current model's on every request.
   const spec = holder.current?.schemaSpec ?? { features: [], discrete: false, newLevelsByDefault: false };
@@ -179,25 +252,54 @@ export const predictRoutes: FastifyPluginAsync<PredictRoutesOptions> = async (ap
         schema: {
           tags: ["predict"],
           summary,
-          description,
+          description: `${description}\n\n${limitsNote(options.limits)}`,
           body: requestSchema(kind, spec, options.limits, "either"),
-          response: { 200: responseSchema(kind), 422: validationErrorSchema, 503: messageErrorSchema },
+          response: {
+            200: responseSchema(kind),
+            422: validationErrorSchema,
+            503: { ...messageErrorSchema, description: BUSY_DESCRIPTION, headers: { "retry-after": { type: "integer", minimum: 1, description: "Seconds to wait before retrying." } } },
+          },
         },
       },
       (request: FastifyRequest, reply: FastifyReply) => {
         const model = holder.current;
         if (model === null) throw new HttpProblem(503, "No model is loaded yet; see /health/ready", { "retry-after": "1" });
         const prepared = prepareRequest(model, kind, request.body);
-        if (isLight(model, prepared, heavyWork)) return reply.send(answerHere(model, prepared));
-        const { instances, batch, params } = prepared;
-        const work = pool === null ? answerYielding(model, instances, params, options.requestTimeoutMs) : pool.run(model.transfer, instances, params);
-        return work.then(
-          (answers) => responseBody(answers, batch, params, model.predictor.drawCount),
-          (err: unknown) => {
-            throw err instanceof InstanceError ? instanceProblem(err, batch) : err;
-          },
+        const cost = costOf(model, prepared);
+        const connection = request.raw.socket as unknown as Connection;
+        if (isLight(cost, heavyWork)) {
+          if (connectionFree(connection) && reply.raw.socket !== null) return reply.send(answerHere(model, prepared));
+          return new Promise<PredictResponse>((resolve, reject) => {
+            answerLightInTurn(connection, reply.raw, cost, () => {
+              try {
+                resolve(answerHere(model, prepared));
+              } catch (err) {
+                reject(err as Error);
+              }
+            });
+          });
+        }
+        return answerHeavy(heavy, model, prepared, cost, connection, reply.raw).then((stream) =>
+          reply.header("content-length", String(stream.byteLength)).type("application/json; charset=utf-8").send(stream),
         );
       },
     );
   }
 };
+
+/** The 503 a prediction endpoint may answer. */
+const BUSY_DESCRIPTION =
+  "The server is busy (load shedding: the queue of heavy requests is full, or its wait longer than the server's bound), " +
+  "a heavy request took longer than the server's time limit, no model is loaded yet, or the server is shutting down. " +
+  "Retry after the seconds in Retry-After.";
+
+/** The limits a request must keep to, for the docs of every prediction endpoint. */
+export function limitsNote(limits: Limits): string {
+  return (
+    `**Limits** (this server's): n_samples ≤ ${limits.maxSamples}; bins ≤ ${limits.maxBins}; a batch of ≤ ${limits.maxBatch} instances; ` +
+    `instances × n_samples ≤ ${limits.maxRequestSamples} (for /mean, instances × posterior draws); instances × bins ≤ ${limits.maxDensityValues}. ` +
+    "A request over a limit is a 422 naming the field. Within them, a heavy request (many samples, instances or bins) is computed on a " +
+    "worker thread and admitted by cost: when the queue of heavy requests is full or would take too long, it is answered 503 with " +
+    "Retry-After (and counted in /metrics as bayes_serve_requests_shed_total)."
+  );
+}

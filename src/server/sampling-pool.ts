@@ -1,5 +1,6 @@
-// A small pool of worker threads for heavy prediction requests. Each worker runs one job at a time; jobs wait in a
-// bounded queue (a full queue answers 503, so a flood of heavy requests is refused rather than piling up). A worker
+// A small pool of worker threads for heavy prediction requests. Each worker runs one job at a time, and answers it
+// with the response body written as JSON; jobs wait in a bounded queue (a full queue answers 503), though admission
+// (admission.ts) hands the pool no more jobs than it has workers. A worker
 // receives a model version the first time a job needs it and drops it once that version is retired and no queued job
 // needs it. A job has a time limit: a worker still busy with it then is stopped (the request gets a 503) and replaced,
 // so no request can hold a core for longer. A worker that dies fails its job (503) and is replaced. Workers start
@@ -8,7 +9,7 @@
 import { Worker } from "node:worker_threads";
 import type { FastifyBaseLogger } from "fastify";
 import { InstanceError } from "../predict/index.js";
-import type { InstanceAnswer, PredictParams } from "./compute.js";
+import type { PredictParams } from "./compute.js";
 import { DEFAULT_REQUEST_TIMEOUT_SECONDS } from "./constants.js";
 import { HttpProblem } from "./errors.js";
 import type { ModelTransfer } from "./model-holder.js";
@@ -20,8 +21,10 @@ interface Job {
   id: number;
   model: ModelTransfer;
   instances: InstanceBody[];
+  batch: boolean;
+  /** The seed API's answers (their 200 body, written on the worker) or the Open Inference Protocol's (kind "infer"). */
   params: PredictParams | InferParams;
-  resolve: (answers: InstanceAnswer[] | InferAnswer[]) => void;
+  resolve: (result: Uint8Array | InferAnswer[]) => void;
   reject: (err: Error) => void;
 }
 
@@ -128,11 +131,20 @@ export class SamplingPool {
     return slot;
   }
 
-  /** Answers for every instance, computed on a worker. Rejects with a 503 HttpProblem when the queue is full. */
-  run(model: ModelTransfer, instances: InstanceBody[], params: PredictParams): Promise<InstanceAnswer[]>;
-  /** The same for the Open Inference Protocol's answers (v2-compute.ts). */
-  run(model: ModelTransfer, instances: InstanceBody[], params: InferParams): Promise<InferAnswer[]>;
-  run(model: ModelTransfer, instances: InstanceBody[], params: PredictParams | InferParams): Promise<InstanceAnswer[] | InferAnswer[]> {
+  /**
+   * The 200 body for these instances (a batch or one), computed and written as JSON on a worker. Rejects with an
+   * InstanceError (an instance that cannot be answered), or a 503 HttpProblem when the queue is full or the job fails.
+   */
+  run(model: ModelTransfer, instances: InstanceBody[], params: PredictParams, batch: boolean): Promise<Uint8Array> {
+    return this.enqueue(model, instances, params, batch) as Promise<Uint8Array>;
+  }
+
+  /** The Open Inference Protocol's answers for every instance (v2-compute.ts), computed on a worker. */
+  runInfer(model: ModelTransfer, instances: InstanceBody[], params: InferParams): Promise<InferAnswer[]> {
+    return this.enqueue(model, instances, params, true) as Promise<InferAnswer[]>;
+  }
+
+  private enqueue(model: ModelTransfer, instances: InstanceBody[], params: PredictParams | InferParams, batch: boolean): Promise<Uint8Array | InferAnswer[]> {
     if (this.closed) return Promise.reject(new HttpProblem(503, "The server is shutting down", { "retry-after": "1" }));
     if (this.queue.length >= this.options.maxQueue) {
       return Promise.reject(
@@ -144,8 +156,8 @@ export class SamplingPool {
       this.idleTimer = null;
     }
     this.warm();
-    return new Promise<InstanceAnswer[] | InferAnswer[]>((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, model, instances, params, resolve, reject });
+    return new Promise<Uint8Array | InferAnswer[]>((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, model, instances, batch, params, resolve, reject });
       this.pump();
     });
   }
@@ -161,7 +173,7 @@ export class SamplingPool {
         slot.worker.postMessage({ type: "load", model: job.model } satisfies ToWorker);
         slot.versions.add(v);
       }
-      slot.worker.postMessage({ type: "job", id: job.id, version: v, instances: job.instances, params: job.params } satisfies ToWorker);
+      slot.worker.postMessage({ type: "job", id: job.id, version: v, instances: job.instances, batch: job.batch, params: job.params } satisfies ToWorker);
     }
   }
 
@@ -193,7 +205,8 @@ export class SamplingPool {
     slot.job = null;
     this.clearDeadline(slot);
     if (job !== null && job.id === msg.id) {
-      if (msg.type === "done") job.resolve(msg.answers);
+      if (msg.type === "done") job.resolve(msg.body);
+      else if (msg.type === "inferred") job.resolve(msg.answers);
       else if (msg.instance !== null) job.reject(new InstanceError(msg.instance.index, msg.instance.fields, msg.instance.problem, msg.instance.reason));
       else job.reject(new Error(`sampling worker: ${msg.message}`));
     }

@@ -1,9 +1,13 @@
-// Worker-thread entry of the sampling pool: heavy prediction requests (many samples, big batches) run here, off the
-// event loop, so that light requests never wait behind them. Models arrive once per version, their draws in shared
-// memory; jobs name the version they were validated against.
+// Worker-thread entry of the sampling pool: heavy prediction requests (many samples, big batches, many bins) are
+// answered here, off the event loop, so that light requests never wait behind them — computed, and written as JSON
+// too (a density of 200,000 values is megabytes of text), the bytes handed back without a copy. Models arrive once per
+// version, their draws in shared memory; jobs name the version they were validated against.
+import { readlinkSync } from "node:fs";
+import { setPriority } from "node:os";
 import { parentPort } from "node:worker_threads";
 import { InstanceError, Predictor } from "../predict/index.js";
-import { answerAll, type InstanceAnswer, type PredictParams } from "./compute.js";
+import { encodeAnswer } from "./answer-body.js";
+import { answerAll, responseBody, type PredictParams } from "./compute.js";
 import type { ModelTransfer } from "./model-holder.js";
 import type { InstanceBody } from "./schemas.js";
 import { inferAll, type InferAnswer, type InferParams } from "./v2-compute.js";
@@ -12,12 +16,15 @@ export type ToWorker =
   | { type: "load"; model: ModelTransfer }
   | { type: "drop"; version: string }
   /** The seed API's answers (PredictParams), or the Open Inference Protocol's (InferParams, kind "infer"). */
-  | { type: "job"; id: number; version: string; instances: InstanceBody[]; params: PredictParams | InferParams };
+  | { type: "job"; id: number; version: string; instances: InstanceBody[]; batch: boolean; params: PredictParams | InferParams };
 
 export type FromWorker =
   /** The job's computation begins now (the time limit counts from here, not from a worker still starting up). */
   | { type: "started"; id: number }
-  | { type: "done"; id: number; answers: InstanceAnswer[] | InferAnswer[] }
+  /** The 200 body, as PREDICTION_SERIALIZERS writes it, in UTF-8 (its buffer transferred). */
+  | { type: "done"; id: number; body: Uint8Array<ArrayBuffer> }
+  /** The Open Inference Protocol's answers (written out by the route, which knows the outputs asked for). */
+  | { type: "inferred"; id: number; answers: InferAnswer[] }
   | { type: "failed"; id: number; instance: InstanceErrorData | null; message: string };
 
 /** An InstanceError as plain data, to cross the thread boundary. */
@@ -28,8 +35,25 @@ export interface InstanceErrorData {
   reason: string;
 }
 
+/**
+ * The nice value of a sampling thread: the kernel then gives a core to the event loop (light requests, and the
+ * answers streaming out) before it gives one to a heavy computation, on a machine whose cores are all busy.
+ */
+export const WORKER_NICE = 10;
+
+/** Lowers this thread's CPU priority (Linux: a thread's nice value is its own, set through its thread id). */
+function yieldCpuToEventLoop(): void {
+  try {
+    const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
+    if (Number.isSafeInteger(tid) && tid > 0) setPriority(tid, WORKER_NICE);
+  } catch {
+    // Not Linux (no /proc/thread-self), or not allowed: the thread keeps the process's priority.
+  }
+}
+
 const port = parentPort;
 if (port) {
+  yieldCpuToEventLoop();
   const predictors = new Map<string, Predictor>();
   port.on("message", (msg: ToWorker) => {
     if (msg.type === "load") {
@@ -46,8 +70,13 @@ if (port) {
     try {
       if (predictor === undefined) throw new Error(`model version ${msg.version} is not loaded in this worker`);
       const params = msg.params;
-      const answers = params.kind === "infer" ? inferAll(predictor, msg.instances, params) : answerAll(predictor, msg.instances, params);
-      port.postMessage({ type: "done", id: msg.id, answers } satisfies FromWorker);
+      if (params.kind === "infer") {
+        port.postMessage({ type: "inferred", id: msg.id, answers: inferAll(predictor, msg.instances, params) } satisfies FromWorker);
+      } else {
+        const answers = answerAll(predictor, msg.instances, params);
+        const body = encodeAnswer(params.kind, responseBody(answers, msg.batch, params, predictor.drawCount));
+        port.postMessage({ type: "done", id: msg.id, body } satisfies FromWorker, [body.buffer]);
+      }
     } catch (err) {
       const instance = err instanceof InstanceError ? { index: err.index, fields: err.fields, problem: err.problem, reason: err.reason } : null;
       port.postMessage({ type: "failed", id: msg.id, instance, message: (err as Error).message } satisfies FromWorker);

@@ -51,6 +51,21 @@ export function compileNumericSerializer(schema: TSchema): Serializer | null {
       case "Array": {
         const item = compile(s.items as TSchema, `${path}[]`);
         if (item === null) return null;
+        if ((s.items as TSchema)[Kind] === "Number") {
+          // A list of finite numbers is written by JSON.stringify whole: the same digits and separators as element by
+          // element (both are Number::toString), in one native call instead of a concatenation per number.
+          const itemWhere = JSON.stringify(`${path}[]`);
+          const name = helper(
+            `function (a) {\n` +
+              `  if (!Array.isArray(a)) return fail(${where}, "an array");\n` +
+              `  for (let i = 0; i < a.length; i++) {\n` +
+              `    const x = a[i];\n` +
+              `    if (typeof x !== "number" || x - x !== 0) return fail(${itemWhere}, "a finite number");\n` +
+              `  }\n` +
+              `  return JSON.stringify(a);\n}`,
+          );
+          return { write: (v) => `${name}(${v})`, test: (v) => `(Array.isArray(${v}) && (${v}.length === 0 || ${item.test(`${v}[0]`)}))` };
+        }
         const name = helper(
           `function (a) {\n` +
             `  if (!Array.isArray(a)) return fail(${where}, "an array");\n` +

@@ -53,6 +53,12 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** Longest a heavy request may compute before it is stopped and answered 503 (default 30 s). */
   requestTimeoutMs?: number;
+  /** Heavy requests allowed to wait for a worker; beyond, or beyond 10 s of estimated wait, 503 (default 64). */
+  maxQueue?: number;
+  /** Bytes the answers of heavy requests may hold, computing or not yet taken by their clients (default 64 MiB). */
+  answerMemory?: number;
+  /** A connection whose client takes nothing of a heavy answer for this long is closed (default 30 s). */
+  sendTimeoutMs?: number;
   /** One log line per request (default true). */
   accessLog?: boolean;
   /** Light, valid predictions answered without Fastify's request lifecycle (fast-lane.ts); default true. */
@@ -134,6 +140,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     limits,
     workers: options.workers,
     requestTimeoutMs: options.requestTimeoutMs,
+    maxQueuedHeavy: options.maxQueue,
+    answerMemory: options.answerMemory,
+    sendTimeoutMs: options.sendTimeoutMs,
     bodyLimit: options.bodyLimit,
     accessLog: options.accessLog,
     fastLane: options.fastLane !== false,

@@ -17,6 +17,7 @@ import { HttpProblem, NON_FINITE_MARKER_PREFIX, problemFromFastify, type Validat
 import type { LoadedModel, ModelHolder } from "./model-holder.js";
 import type { LaneRoute } from "./fast-lane.js";
 import type { SamplingPool } from "./sampling-pool.js";
+import { answerCost, isLightCost, type Admission, type RequestCost } from "./admission.js";
 import { defaultBins, DEFAULT_HDI_PROBABILITY, DEFAULT_N_SAMPLES, type InstanceBody, type Limits } from "./schemas.js";
 import { inferAll, inferInstance, instanceWork, needsSamples, type InferAnswer, type InferParams } from "./v2-compute.js";
 import {
@@ -42,6 +43,8 @@ export interface V2RoutesOptions {
   endpoint: InferEndpoint;
   /** Where heavy requests run; null runs them here, yielding to the event loop between instances. */
   pool: SamplingPool | null;
+  /** Admits heavy requests as the seed API's are (memory and CPU bounded, 503 when full). */
+  admission: Admission;
   requestTimeoutMs: number;
   bodyLimit: number;
   /** True once shutdown has begun: /v2/health/ready then answers false. */
@@ -547,9 +550,17 @@ export class InferEndpoint {
     return prepareInfer(model, body as V2Request, this.options.limits);
   }
 
-  /** Light enough to answer on the event loop. */
+  /** What answering costs, as admission counts it: the samples and draws, the bins, the numbers written. */
+  cost(model: LoadedModel, r: PreparedInfer): RequestCost {
+    const p = r.params;
+    const numbers =
+      (p.median ? 1 : 0) + (p.interval ? 2 : 0) + (p.mean ? 3 : 0) + (p.quantile ? p.quantiles.length : 0) + (p.draws ? p.nSamples : 0) + (p.density ? 2 * p.bins : 0);
+    return answerCost(r.instances.length, instanceWork(p, model.predictor.drawCount), numbers, p.density ? p.bins : 0);
+  }
+
+  /** Light enough to answer on the event loop: little work and a small answer (admission.ts's rule). */
   isLight(model: LoadedModel, r: PreparedInfer): boolean {
-    return r.instances.length * instanceWork(r.params, model.predictor.drawCount) <= this.options.heavyWork;
+    return isLightCost(this.cost(model, r), this.options.heavyWork);
   }
 
   /** The 200 body of a light request (400 for an instance the model cannot answer). */
@@ -582,7 +593,7 @@ export class InferEndpoint {
 }
 
 export const v2Routes: FastifyPluginAsync<V2RoutesOptions> = async (app: FastifyInstance, options: V2RoutesOptions) => {
-  const { holder, pool, endpoint } = options;
+  const { holder, pool, endpoint, admission } = options;
   const servedName = (model: LoadedModel): string => endpoint.servedName(model);
 
   // The protocol's error shape for every error of these routes (the rest of the app keeps FastAPI's).
@@ -668,8 +679,21 @@ export const v2Routes: FastifyPluginAsync<V2RoutesOptions> = async (app: Fastify
         const fail = (err: unknown): never => {
           throw err instanceof InstanceError ? badRequest(instanceMessage(err, prepared.locate, instances.length > 1)) : err;
         };
-        const work = pool === null ? inferYielding(model, instances, params, options.requestTimeoutMs) : pool.run(model.transfer, instances, params);
-        return work.then((answers) => reply.send(responseText(name, model, prepared, answers)), fail);
+        return admission.admit(endpoint.cost(model, prepared), request.raw.socket).then((ticket) => {
+          reply.raw.once("close", () => ticket.sent());
+          const work = pool === null ? inferYielding(model, instances, params, options.requestTimeoutMs) : pool.runInfer(model.transfer, instances, params);
+          return work.then(
+            (answers) => {
+              const text = responseText(name, model, prepared, answers);
+              ticket.computed(Buffer.byteLength(text));
+              return reply.send(text);
+            },
+            (err: unknown) => {
+              ticket.computed(null);
+              return fail(err);
+            },
+          );
+        });
       },
     );
   }

@@ -9,10 +9,11 @@ import { stat } from "node:fs/promises";
 import { Readable, Transform, type TransformCallback } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { createGunzip } from "node:zlib";
+import { CsvError } from "csv-parse";
 import { BayesServeError } from "../errors.js";
 import type { DataObjectInfo } from "../artifact/manifest.js";
 import { explainS3Error, s3Settings } from "../artifact/s3-store.js";
-import { parseCsv, type ColumnSpec, type CsvTable } from "./csv.js";
+import { readCsvStream, type ColumnSpec, type CsvTable } from "./csv.js";
 import { parseParquet } from "./parquet.js";
 import type { Table } from "./table.js";
 
@@ -281,12 +282,16 @@ export async function readSourceTable(uri: string, spec: ColumnSpec[], options: 
     if (content.format === "parquet") table = await parseParquet(content.bytes, source.uri, spec);
     else {
       try {
+        // Parsed as the bytes arrive: memory holds the model's columns, not the object's text.
         table = await readCsvStream(content.text, source.uri, spec);
       } catch (err) {
-        if (err instanceof BayesServeError) throw err;
-        const code = (err as NodeJS.ErrnoException).code;
+        // A failure of the source or of gunzip comes as "cannot read the data", the stream's error its cause.
+        const cause = err instanceof BayesServeError ? err.cause : err;
+        const code = (cause as NodeJS.ErrnoException | undefined)?.code;
         if (content.format === "csv+gzip" && code?.startsWith("Z_") === true) fail(source.uri, `the gzip data are damaged (${code})`);
-        throw new BayesServeError("DATA_SOURCE", `${source.uri}: reading failed (${code ?? (err as Error).message})`, { cause: err });
+        if (err instanceof BayesServeError && !(cause instanceof CsvError) && cause !== undefined)
+          throw new BayesServeError("DATA_SOURCE", `${source.uri}: reading failed (${code ?? (cause as Error).message})`, { cause });
+        throw err;
       }
     }
     parts.push({ table, object: content.finish(), unit: content.format === "parquet" ? "row" : "line" });
@@ -319,11 +324,4 @@ function concatenate(tables: CsvTable[], uri: string): Table {
     columns[name] = out;
   }
   return { columns, rows, source: `${uri} (${tables.length} objects)` };
-}
-
-/** CSV text from a stream, read into the model's columns. */
-async function readCsvStream(text: Readable, name: string, spec: ColumnSpec[]): Promise<CsvTable> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of text) chunks.push(chunk as Buffer);
-  return parseCsv(Buffer.concat(chunks).toString("utf8"), name, spec);
 }

@@ -7,7 +7,8 @@
 //   expected calibration error over ten equal-width bins (the calibration plot's bins).
 import { hdiSorted } from "../diagnostics/index.js";
 import { responseKindOf, type ResponseKind } from "../model/families.js";
-import type { Instance, Predictor } from "../predict/index.js";
+import { Rng } from "../model/random.js";
+import type { Instance, InstanceRows, Predictor } from "../predict/index.js";
 
 /** The seed's choice: 100 predictive samples per row for the point prediction and MAPE. */
 export const MAPE_SAMPLES = 100;
@@ -106,90 +107,100 @@ export function calibrationBins(p: Float64Array, y: Float64Array, bins = CALIBRA
   return out;
 }
 
-export function evaluatePredictions(predictor: Predictor, instances: Instance[], actual: Float64Array, seed: number): Evaluation {
+/**
+ * Rows scored at a time: their 1,000 predictive samples each are held (8 MB), not every row's (a 400,000-row test set
+ * would hold 3.2 GB). Each sampler's stream runs on across chunks, so the answer is the one a single pass gives.
+ */
+const EVALUATION_CHUNK_ROWS = 1000;
+
+export function evaluatePredictions(predictor: Predictor, instances: InstanceRows, actual: Float64Array, seed: number): Evaluation {
   const n = instances.length;
   const kind = responseKindOf(predictor.family);
   const mean = new Float64Array(n);
   const lower = new Float64Array(n);
   const upper = new Float64Array(n);
   if (n === 0) return { kind, metrics: {}, mean, lower, upper, calibration: [] };
-  const scoring = predictor.sample(instances, SCORE_SAMPLES, seed + 1);
-  const sorted = scoring.map((s) => s.sort());
+  const scoringRng = new Rng(seed + 1, 0);
+  const pointRng = new Rng(seed, 0);
+  const draws = kind === "continuous" ? null : new Float64Array(predictor.drawCount);
   const coverage = { 50: 0, 90: 0, 95: 0 } as Record<number, number>;
-  for (let r = 0; r < n; r++) {
-    for (const level of [50, 90, 95]) {
-      const [lo, hi] = hdiSorted(sorted[r], level / 100);
-      if (actual[r] >= lo && actual[r] <= hi) coverage[level]++;
-      if (level === PLOT_HDI_PROBABILITY * 100) {
-        lower[r] = lo;
-        upper[r] = hi;
+  // Continuous: CRPS; counts: the ranked probability score (the same sum for integer samples).
+  let crps = 0;
+  for (let from = 0; from < n; from += EVALUATION_CHUNK_ROWS) {
+    const chunk: Instance[] = [];
+    for (let r = from; r < Math.min(n, from + EVALUATION_CHUNK_ROWS); r++) chunk.push(instances.at(r)!);
+    const sorted = predictor.sample(chunk, SCORE_SAMPLES, scoringRng).map((s) => s.sort());
+    for (let k = 0; k < chunk.length; k++) {
+      const r = from + k;
+      for (const level of [50, 90, 95]) {
+        const [lo, hi] = hdiSorted(sorted[k], level / 100);
+        if (actual[r] >= lo && actual[r] <= hi) coverage[level]++;
+        if (level === PLOT_HDI_PROBABILITY * 100) {
+          lower[r] = lo;
+          upper[r] = hi;
+        }
       }
+      if (kind !== "binary") crps += crpsFromSorted(sorted[k], actual[r]);
+    }
+    if (draws === null) {
+      // The seed's point prediction: the mean of 100 samples.
+      const point = predictor.sample(chunk, MAPE_SAMPLES, pointRng);
+      for (let k = 0; k < chunk.length; k++) {
+        let m = 0;
+        for (const v of point[k]) m += v;
+        mean[from + k] = m / point[k].length;
+      }
+    } else {
+      for (let k = 0; k < chunk.length; k++) mean[from + k] = expectedValue(predictor, chunk[k], draws);
     }
   }
   const coverageMetrics = { coverage_50: coverage[50] / n, coverage_90: coverage[90] / n, coverage_95: coverage[95] / n };
   const metrics: Record<string, number> =
-    kind === "continuous"
-      ? continuousMetrics(predictor, instances, actual, seed, sorted, mean)
-      : kind === "count"
-        ? countMetrics(predictor, instances, actual, sorted, mean)
-        : binaryMetrics(predictor, instances, actual, mean);
+    kind === "continuous" ? continuousMetrics(actual, mean, crps) : kind === "count" ? countMetrics(actual, mean, crps) : binaryMetrics(actual, mean);
   const calibration = kind === "binary" ? calibrationBins(mean, actual) : [];
   if (kind === "binary") metrics.calibration_error = calibration.reduce((e, b) => e + (b.rows / n) * Math.abs(b.meanPredicted - b.observedRate), 0);
   return { kind, metrics: { ...metrics, ...(kind === "binary" ? {} : coverageMetrics), test_rows: n }, mean, lower, upper, calibration };
 }
 
-/** The seed's metrics: MAPE and RMSE of the mean of 100 samples, and the mean CRPS. */
-function continuousMetrics(predictor: Predictor, instances: Instance[], actual: Float64Array, seed: number, sorted: Float64Array[], mean: Float64Array): Record<string, number> {
-  const n = instances.length;
-  const point = predictor.sample(instances, MAPE_SAMPLES, seed);
+/** The seed's metrics: MAPE and RMSE of the mean of 100 samples, and the mean CRPS (its sum given). */
+function continuousMetrics(actual: Float64Array, mean: Float64Array, crpsSum: number): Record<string, number> {
+  const n = actual.length;
   let ape = 0;
   let se = 0;
-  let crps = 0;
   let zeros = 0;
   for (let r = 0; r < n; r++) {
-    let m = 0;
-    for (const v of point[r]) m += v;
-    m /= point[r].length;
-    mean[r] = m;
     const y = actual[r];
+    const m = mean[r];
     if (y === 0) zeros++;
     else ape += Math.abs(y - m) / Math.abs(y);
     se += (y - m) * (y - m);
-    crps += crpsFromSorted(sorted[r], y);
   }
   // MAPE is not defined where an actual value is 0 (scikit-learn's floor turns those rows into 1e15-sized terms).
-  return { ...(zeros === 0 ? { mape: ape / n } : {}), rmse: Math.sqrt(se / n), crps: crps / n };
+  return { ...(zeros === 0 ? { mape: ape / n } : {}), rmse: Math.sqrt(se / n), crps: crpsSum / n };
 }
 
-/** E[y | x] of each row, exact over every posterior draw, into `mean`. */
-function expectedValues(predictor: Predictor, instances: Instance[], mean: Float64Array): void {
-  const draws = new Float64Array(predictor.drawCount);
-  for (let r = 0; r < instances.length; r++) {
-    predictor.means(instances[r], draws);
-    let m = 0;
-    for (const v of draws) m += v;
-    mean[r] = m / draws.length;
-  }
+/** E[y | x] of a row, exact over every posterior draw (`draws` is scratch space, drawCount long). */
+function expectedValue(predictor: Predictor, instance: Instance, draws: Float64Array): number {
+  predictor.means(instance, draws);
+  let m = 0;
+  for (const v of draws) m += v;
+  return m / draws.length;
 }
 
-function countMetrics(predictor: Predictor, instances: Instance[], actual: Float64Array, sorted: Float64Array[], mean: Float64Array): Record<string, number> {
-  expectedValues(predictor, instances, mean);
-  const n = instances.length;
+function countMetrics(actual: Float64Array, mean: Float64Array, rpsSum: number): Record<string, number> {
+  const n = actual.length;
   let ae = 0;
   let se = 0;
-  let rps = 0;
   for (let r = 0; r < n; r++) {
     const e = actual[r] - mean[r];
     ae += Math.abs(e);
     se += e * e;
-    rps += crpsFromSorted(sorted[r], actual[r]);
   }
-  return { mae: ae / n, rmse: Math.sqrt(se / n), rps: rps / n };
+  return { mae: ae / n, rmse: Math.sqrt(se / n), rps: rpsSum / n };
 }
 
-function binaryMetrics(predictor: Predictor, instances: Instance[], actual: Float64Array, p: Float64Array): Record<string, number> {
-  expectedValues(predictor, instances, p);
-  const n = instances.length;
+function binaryMetrics(actual: Float64Array, p: Float64Array): Record<string, number> {
+  const n = actual.length;
   let logLoss = 0;
   let brier = 0;
   let correct = 0;

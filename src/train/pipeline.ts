@@ -22,7 +22,7 @@ import { evaluatePredictions, METRICS_BY_KIND, PLOT_HDI_PROBABILITY } from "./ev
 import { checkMetricRules, DEFAULT_GATE, type GateResult, type GateThresholds, qualityGate } from "./gate.js";
 import { SEED_SIMULATION, simulateSeedData, type SimulationSettings } from "./simulate.js";
 import { stratifiedSplit } from "./split.js";
-import { selectRows, type Table } from "./table.js";
+import { selectRows, tableRows, type Table } from "./table.js";
 
 export interface TrainOptions {
   model: Model;
@@ -151,15 +151,28 @@ export async function loadTable(model: Model, source: TrainOptions["source"]): P
   return { table, sha256: tableHash(table, names), ignored: [] };
 }
 
-function instancesOf(table: Table, features: string[]): Instance[] {
-  return Array.from({ length: table.rows }, (_, r) => {
-    const inst: Instance = {};
-    for (const f of features) inst[f] = table.columns[f][r];
-    return inst;
-  });
+/**
+ * Trains, stores and gates a model (the steps below). An error that is not ours (a bug: a RangeError, a TypeError)
+ * comes out naming the model, the data and the step it failed in, with the original as its cause (printed with its
+ * stack by the CLI): "Maximum call stack size exceeded" alone says nothing of where.
+ */
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const at: TrainStep = { step: "checking the options" };
+  try {
+    return await trainSteps(options, at);
+  } catch (err) {
+    if (err instanceof BayesServeError) throw err;
+    const data = "data" in options.source ? options.source.data : "simulated data";
+    throw new Error(`training model "${options.model.name}" on ${data}: ${at.step} failed`, { cause: err });
+  }
 }
 
-export async function train(options: TrainOptions): Promise<TrainResult> {
+/** The step train is at, for the message of an unexpected error. */
+interface TrainStep {
+  step: string;
+}
+
+async function trainSteps(options: TrainOptions, at: TrainStep): Promise<TrainResult> {
   const started = performance.now();
   const timings: Record<string, number> = {};
   const lap = (name: string, t0: number) => (timings[name] = (performance.now() - t0) / 1000);
@@ -171,6 +184,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   if (!(options.testFraction >= 0 && options.testFraction < 1))
     throw new BayesServeError("USAGE", `--test-fraction must be in [0, 1) (got ${options.testFraction})`);
   // Open the store first: an unreachable store or bad credentials fail before minutes of sampling.
+  at.step = `opening the store ${options.store}`;
   const store = await openStore(options.store);
   await store.list();
 
@@ -178,13 +192,16 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const reportLayer = options.report !== false ? import("../report/index.js") : null;
   reportLayer?.catch(() => {}); // awaited (and its failure reported) below
   let t0 = performance.now();
+  at.step = "reading the data";
   const { table, sha256, where, ignored, provenance } = await loadTable(options.model, options.source);
   if (ignored.length > 0) log(`data: ignoring column(s) ${ignored.map((c) => `"${c}"`).join(", ")} of ${table.source}: the model does not read them`);
   // Stratified by the first category the prediction reads, as the seed's split was by its category.
   const read = dataReadBy(options.model.json, options.target);
   const strata = options.model.json.data.find((d) => d.kind === "category" && d.shape === "vector" && read.has(d.name));
+  at.step = `splitting ${table.rows} rows into training and test rows`;
   const split = stratifiedSplit(table.rows, options.testFraction, options.seed, strata ? table.columns[strata.name] : null);
   if (split.train.length < 2) throw new BayesServeError("USAGE", `only ${split.train.length} training row(s) after the split`);
+  at.step = "preparing the training data";
   const trainTable = selectRows(table, split.train);
   const testTable = selectRows(table, split.test);
   // Sizes given or inferred, the model with them filled in (as recorded and served), design matrices standardised by
@@ -197,6 +214,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   log(`data: ${table.rows} rows from ${table.source} (${trainTable.rows} train, ${testTable.rows} test)`);
 
   t0 = performance.now();
+  at.step = `sampling (${options.chains} chains of ${options.tune} + ${options.draws} iterations on ${trainTable.rows} rows)`;
   let posterior: Posterior;
   try {
     posterior = await fit(model, dataInputOf(model, trainTable, scalars, standardization), {
@@ -219,6 +237,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   lap("sampling", t0);
 
   t0 = performance.now();
+  at.step = "computing the diagnostics";
   const summary = summarize({ names: posterior.names, chains: posterior.chains, draws: posterior.draws, values: posterior.values });
   const divCol = posterior.statNames.indexOf("diverging");
   let divergences = 0;
@@ -228,21 +247,25 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   lap("diagnostics", t0);
 
   t0 = performance.now();
+  at.step = `evaluating the fit on ${testTable.rows} test rows`;
   const predictor = new Predictor(model.json, posterior, { target: schema.target, fixedData: scalars, standardization });
   const featureNames = schema.features.map((f) => f.name);
-  const evaluation = evaluatePredictions(predictor, instancesOf(testTable, featureNames), testTable.columns[schema.target], options.seed);
+  // The rows as instances, made one at a time as they are scored: a million rows held as objects would take GBs.
+  const testInstances = tableRows(testTable, featureNames);
+  const evaluation = evaluatePredictions(predictor, testInstances, testTable.columns[schema.target], options.seed);
 
   // Predictive scores from the pointwise log-likelihood: held-out rows, and PSIS-LOO of the training rows.
-  const testInstances = instancesOf(testTable, featureNames);
-  const scores = predictiveScores(predictor, testInstances, testTable.columns[schema.target], instancesOf(trainTable, featureNames), trainTable.columns[schema.target]);
+  at.step = "computing the predictive scores (held-out elpd, PSIS-LOO)";
+  const scores = predictiveScores(predictor, testInstances, testTable.columns[schema.target], tableRows(trainTable, featureNames), trainTable.columns[schema.target]);
   Object.assign(evaluation.metrics, scores.metrics);
   lap("evaluation", t0);
   const gate = qualityGate(gateRows, divergences, gateThresholds, evaluation.metrics);
   // Against the version serving now, on the same held-out rows: a worse fit is stored but not promoted.
   if (options.compare !== false) {
     t0 = performance.now();
+    at.step = "comparing with the version serving";
     // Every column of the rows, not only this model's features: latest may read others the data hold.
-    const rows = instancesOf(testTable, Object.keys(testTable.columns));
+    const rows = tableRows(testTable, Object.keys(testTable.columns));
     const comparison = await compareWithLatest(store, predictor, rows, testTable.columns[schema.target], options.maxElpdDrop);
     if (comparison !== null) {
       gate.comparison = comparison;
@@ -259,7 +282,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let extraFiles: Record<string, Uint8Array | string> = {};
   if (reportLayer) {
     t0 = performance.now();
-    const trainInstances = instancesOf(trainTable, featureNames);
+    at.step = "rendering the report";
+    const trainRows = tableRows(trainTable, featureNames);
+    const trainInstances = Array.from({ length: trainTable.rows }, (_, r) => trainRows.at(r)!);
     const reps = predictor.sample(trainInstances, 50, options.seed + 2);
     const replicated = Array.from({ length: 50 }, (_, k) => Float64Array.from(reps, (r) => r[k]));
     const xName = schema.features.find((f) => f.type === "float")?.name ?? featureNames[0];
@@ -305,6 +330,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   if (!gate.passed) log(`quality gate failed; stored as ${version} but not promoted:\n  ${gate.failures.join("\n  ")}`);
   t0 = performance.now();
+  at.step = `publishing the version to ${options.store}`;
   const statsFlat = posterior.stats;
   const bundle = buildBundle({
     manifest: {

@@ -6,7 +6,7 @@ import type { ComparisonVerdict } from "../artifact/manifest.js";
 import type { ArtifactStore } from "../artifact/store.js";
 import { servedModel } from "../artifact/served-model.js";
 import { BayesServeError } from "../errors.js";
-import { compareScores, heldOutLpd, type Instance, type Predictor } from "../predict/index.js";
+import { compareScores, heldOutLpd, type InstanceRows, type Predictor } from "../predict/index.js";
 
 /** The exit status of `train` when the fit is stored but not promoted (the gate or the comparison refused it); the
  *  training Job fails at once on it rather than retrying (deploy/render.ts). */
@@ -21,7 +21,7 @@ export type { ComparisonVerdict };
 export async function compareWithLatest(
   store: ArtifactStore,
   fresh: Predictor,
-  instances: readonly Instance[],
+  instances: InstanceRows,
   ys: ArrayLike<number>,
   maxElpdDrop = DEFAULT_MAX_ELPD_DROP,
 ): Promise<ComparisonVerdict | null> {

@@ -1,7 +1,7 @@
 // The predictive scores training records beside the per-kind metrics: the held-out rows' log predictive density and
 // PSIS-LOO of the training rows (with how many observations have Pareto k̂ above 0.7), from the pointwise
 // log-likelihood (src/predict/scores.ts).
-import { heldOutLpd, looOfRows, SCORE_DRAWS, type Instance, type Predictor } from "../predict/index.js";
+import { heldOutLpd, looOfRows, SCORE_DRAWS, type InstanceRows, type Predictor } from "../predict/index.js";
 
 /** The scores this module adds to every kind's metrics (a gate may bound them too). */
 export const SCORE_METRICS = ["elpd_holdout", "elpd_loo", "p_loo", "loo_pareto_k_above_0_7"] as const;
@@ -17,9 +17,9 @@ export interface PredictiveScores {
 
 export function predictiveScores(
   predictor: Predictor,
-  testInstances: readonly Instance[],
+  testInstances: InstanceRows,
   testY: ArrayLike<number>,
-  trainInstances: readonly Instance[],
+  trainInstances: InstanceRows,
   trainY: ArrayLike<number>,
 ): PredictiveScores {
   const metrics: Record<string, number> = {};

@@ -58,7 +58,9 @@ const CASES: Case[] = [
   { name: "escaped key", body: '{"d\\u0061ta": {"x": 5, "category": 2}, "algo_param": {"seed": 3}}', fast: false },
   { name: "wrong content type (415)", body: SEEDED(), type: "text/plain", fast: false },
   { name: "body over the limit (413)", body: JSON.stringify({ data: Array.from({ length: 400 }, () => ({ x: 1, category: 1 })) }), fast: false },
-  { name: "heavy request (the worker)", body: SEEDED({ algo_param: { n_samples: 30_000 } }), fast: false },
+  // Heavy requests are the fast lane's too: their admission and memory are the real connection's, not inject's.
+  { name: "heavy request (the worker)", body: SEEDED({ algo_param: { n_samples: 30_000 } }), fast: true },
+  { name: "heavy density, many bins (the worker)", path: "/predict/v1.0.0/density", body: SEEDED({ bins: 3000 }), fast: true },
   { name: "unknown route (404)", path: "/predict/v1.0.0/nothing", body: SEEDED(), fast: false },
 ];
 

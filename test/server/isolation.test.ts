@@ -65,7 +65,9 @@ describe("heavy requests beside light ones", () => {
       expect(statuses.filter((s) => s === 200)).toHaveLength(3);
       const refused = results.filter((r) => r.status === 503);
       expect(refused[0].headers["retry-after"]).toBe("1");
-      expect(refused[0].json).toEqual({ detail: "Too many heavy prediction requests in progress; retry shortly or ask for fewer samples" });
+      expect(refused[0].json).toEqual({
+        detail: "The server is busy: the queue of heavy prediction requests is full (2 waiting). Retry after the time in Retry-After, or ask for fewer samples, bins or instances",
+      });
       expect((await post(t.app, "point", body)).status).toBe(200);
     } finally {
       await t.close();
@@ -81,11 +83,12 @@ describe("heavy requests beside light ones", () => {
       if (model === null) throw new Error("no model");
       const params = { kind: "point" as const, nSamples: 1000, seed: 3, hdiProbability: 0.95, bins: 5, allowNewLevels: false };
       expect(pool.size).toBe(0);
-      const first = await pool.run(model.transfer, [{ x: 5, category: 2 }], params);
+      const first = Buffer.from(await pool.run(model.transfer, [{ x: 5, category: 2 }], params, false)).toString();
       expect(pool.size).toBe(1);
       await new Promise((r) => setTimeout(r, 600));
       expect(pool.size).toBe(0);
-      expect(await pool.run(model.transfer, [{ x: 5, category: 2 }], params)).toEqual(first);
+      expect(JSON.parse(first)).toEqual({ y_pred: expect.any(Number), algo_param: 1000 });
+      expect(Buffer.from(await pool.run(model.transfer, [{ x: 5, category: 2 }], params, false)).toString()).toBe(first);
     } finally {
       await pool.close();
       await t.close();

@@ -1,9 +1,11 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { Readable } from "node:stream";
+import { createGzip, createGunzip } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { BayesServeError } from "../../src/errors.js";
-import { parseCsv, readCsv, type ColumnSpec } from "../../src/train/csv.js";
+import { parseCsv, readCsv, readCsvStream, type ColumnSpec } from "../../src/train/csv.js";
 
 const SPEC: ColumnSpec[] = [
   { name: "x", type: "float" },
@@ -85,5 +87,61 @@ describe("CSV reader", () => {
     const file = path.join(dir, "d.csv");
     writeFileSync(file, "x,category,y\n1,0,2\n");
     expect((await readCsv(file, SPEC)).rows).toBe(1);
+  });
+
+  it("reads a stream in pieces of any size, a gzip stream included, into typed columns", async () => {
+    const rows = 10_000;
+    let text = "id,x,category,y\n";
+    for (let r = 0; r < rows; r++) text += `${r},${(r / 8).toFixed(3)},${r % 3},"${r % 7}"\n`;
+    const bytes = Buffer.from(text);
+    // 1..97-byte pieces: records, quotes, numbers and line ends are cut at every place.
+    const pieces: Buffer[] = [];
+    for (let at = 0, k = 0; at < bytes.length; k++) pieces.push(bytes.subarray(at, (at += 1 + ((k * 37) % 97))));
+    const t = await readCsvStream(Readable.from(pieces), "pieces.csv", SPEC);
+    expect(t.rows).toBe(rows);
+    expect(t.columns.x).toBeInstanceOf(Float64Array);
+    expect(t.columns.x[rows - 1]).toBe(Number(((rows - 1) / 8).toFixed(3)));
+    expect(t.columns.category[4]).toBe(1);
+    expect(t.columns.y[13]).toBe(6);
+    expect(t.lines[rows - 1]).toBe(rows + 1);
+    expect(t.ignored).toEqual(["id"]);
+    const gz = Readable.from([bytes]).pipe(createGzip()).pipe(createGunzip());
+    expect((await readCsvStream(gz, "data.csv.gz", SPEC)).rows).toBe(rows);
+  });
+
+  it("names the source and line of a bad value, a malformed quote or a failing stream", async () => {
+    await expect(readCsvStream(Readable.from(["x,category,y\n1,0,2\n", "1,0,0x10\n"]), "s3://b/d.csv", SPEC)).rejects.toThrow(
+      's3://b/d.csv, line 3, column "y": "0x10" is not a number',
+    );
+    await expect(readCsvStream(Readable.from(['x,category,y\n1,0,2\n"1"x,0,2\n']), "q.csv", SPEC)).rejects.toThrow(/^q\.csv, line 3: .*quote/i);
+    expect(() => parseCsv('x,category,y\n1,0,"2\n', "q.csv", SPEC)).toThrow(/^q\.csv, line 2: .*quote/i);
+    const failing = new Readable({
+      read() {
+        this.push("x,category,y\n1,0,2\n");
+        this.destroy(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }));
+      },
+    });
+    const err = await readCsvStream(failing, "https://h/d.csv", SPEC).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BayesServeError);
+    expect((err as BayesServeError).message).toBe("https://h/d.csv: cannot read the data (ECONNRESET)");
+    const gzErr = await readCsvStream(Readable.from([Buffer.from("not gzip at all")]).pipe(createGunzip()), "d.csv.gz", SPEC).catch((e: unknown) => e);
+    expect((gzErr as BayesServeError).message).toMatch(/^d\.csv\.gz: cannot read the data \(Z_DATA_ERROR\)$/);
+  });
+
+  it("refuses a record over 1 MiB (a quote left open) as soon as it passes the bound, naming the line", async () => {
+    const open = Readable.from(
+      (function* () {
+        yield 'x,category,y\n1,0,2\n"1,0,2\n';
+        for (let i = 0; i < 64; i++) yield `${"1,0,2\n".repeat(5000)}`;
+      })(),
+    );
+    await expect(readCsvStream(open, "open.csv", SPEC)).rejects.toThrow(
+      /^open\.csv, line \d+: a record is longer than 1 MiB by here \(a quote left open makes the rest of the file one value\)$/,
+    );
+  });
+
+  it("numbers a row by the line it ends on when a quoted header or value spans lines", () => {
+    const t = parseCsv('x,category,"note"\n1,0,"a\nb"\n2,1,c\n', "d.csv", [SPEC[0], SPEC[1]]);
+    expect(Array.from(t.lines)).toEqual([3, 4]);
   });
 });

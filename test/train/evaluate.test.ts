@@ -20,6 +20,22 @@ describe("split", () => {
     expect(new Set([...train, ...test]).size).toBe(2000);
   });
 
+  it("splits 2 million rows (issue 13, failure 3: beyond ~450,000 rows it overflowed the stack)", () => {
+    const rows = 2_000_000;
+    const strata = Float64Array.from({ length: rows }, (_, i) => (i * 7) % 3);
+    const { train, test } = stratifiedSplit(rows, 0.2, 1, strata);
+    expect(test.length).toBe(400_000);
+    expect(train.length).toBe(1_600_000);
+    const seen = new Uint8Array(rows);
+    for (const r of test) seen[r]++;
+    for (const r of train) seen[r]++;
+    expect(seen.every((v) => v === 1)).toBe(true);
+    expect(test.every((r, i) => i === 0 || r > test[i - 1])).toBe(true);
+    let held = 0;
+    for (const r of test) if (strata[r] === 2) held++;
+    expect(Math.abs(held - rows / 3 / 5)).toBeLessThanOrEqual(1);
+  });
+
   it("is seeded, and fraction 0 keeps every row", () => {
     const a = stratifiedSplit(100, 0.3, 7, null);
     const b = stratifiedSplit(100, 0.3, 7, null);
