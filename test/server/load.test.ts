@@ -192,6 +192,45 @@ describe("valid requests within every limit never crash the server (issue 13, fa
     }
   });
 
+  it("the Open Inference Protocol's infer is admitted alike: 24 concurrent maximum-size histograms, up, under 400 MB, each 200 or 503 with Retry-After", async () => {
+    const s = await serve(["--answer-memory", "16", "--max-queue", "4"]);
+    const pid = s.child.pid as number;
+    const n = 20;
+    const body = JSON.stringify({
+      parameters: { n_samples: 100_000, bins: 10_000 },
+      inputs: [
+        { name: "x", datatype: "FP64", shape: [n], data: Array.from({ length: n }, (_, i) => i / 2) },
+        { name: "category", datatype: "INT64", shape: [n], data: Array.from({ length: n }, (_, i) => i % 3) },
+      ],
+      outputs: [{ name: "y_pred_bin_mids" }, { name: "y_pred_density" }],
+    });
+    const path = "/v2/models/seed-regression/infer";
+    try {
+      const warm = new Agent({ keepAlive: false });
+      expect((await post(s.url, warm, path, body)).status).toBe(200);
+      let peak = 0;
+      const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 100);
+      const agent = new Agent({ keepAlive: true, maxSockets: 24 });
+      const outcomes = await Promise.all(Array.from({ length: 24 }, () => post(s.url, agent, path, body)));
+      clearInterval(sampler);
+      agent.destroy();
+      process.stderr.write(`load (v2): RSS peak ${peak.toFixed(0)} MB; ${outcomes.filter((o) => o.status === 200).length} of 24 answered\n`);
+      expect(s.child.exitCode).toBeNull();
+      expect(peak).toBeLessThan(400);
+      for (const o of outcomes) {
+        expect([200, 503]).toContain(o.status);
+        if (o.status === 503) expect(Number(o.retryAfter)).toBeGreaterThanOrEqual(1);
+        if (o.status === 200) expect(o.bytes).toBeGreaterThan(2_000_000);
+      }
+      // More than the queue holds arrived at once: some were shed.
+      expect(outcomes.some((o) => o.status === 503)).toBe(true);
+    } finally {
+      s.child.kill("SIGTERM");
+      await Promise.race([s.exit, new Promise((r) => setTimeout(r, 15_000))]);
+      if (s.child.exitCode === null) s.child.kill("SIGKILL");
+    }
+  });
+
   it("closes a connection whose client takes nothing of its heavy answer for the send timeout, and the memory comes back", async () => {
     const s = await serve(["--send-timeout", "1"]);
     try {
