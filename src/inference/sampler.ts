@@ -1,7 +1,11 @@
 // One chain of adaptive NUTS, as Stan's run_adaptive_sampler does it: random initial values, a first step size,
-// warm-up with dual averaging and windowed diagonal metric adaptation, then sampling with both frozen.
+// warm-up with dual averaging and a diagonal metric adaptation, then sampling with both frozen. The metric adapts by
+// Stan's windowed variance of draws ("stan") or by nutpie's gradient-based estimate ("grad-diag",
+// grad-adaptation.ts). A warm start takes the step size, metric and initial point from an earlier fit of the same
+// model and adapts only the step size.
 import { BayesServeError } from "../errors.js";
 import { Rng } from "../model/random.js";
+import { gradAdaptationInit, invMetricFromGradient, learnFromGradients } from "./grad-adaptation.js";
 import { createNutsKernel, DEFAULT_MAX_TREE_DEPTH, type NutsKernel } from "./nuts.js";
 import { createPoint, type LogDensityGradient, type PhasePoint } from "./point.js";
 import {
@@ -12,6 +16,10 @@ import {
   initStepSize,
 } from "./step-size.js";
 import { learnVariance, welfordInit, windowScheduleInit } from "./windowed-adaptation.js";
+
+/** The metric adaptations: Stan's windowed variance of draws, or nutpie's gradient-based diagonal estimate. */
+export const ADAPTATIONS = ["stan", "grad-diag"] as const;
+export type Adaptation = (typeof ADAPTATIONS)[number];
 
 export interface SamplerSettings {
   /** Post-warm-up draws per chain. */
@@ -24,6 +32,8 @@ export interface SamplerSettings {
   targetAccept: number;
   /** Initial values are uniform(−initRadius, initRadius) on the unconstrained space (Stan: 2). */
   initRadius: number;
+  /** How the diagonal metric is learnt during warm-up. */
+  adaptation: Adaptation;
 }
 
 export const DEFAULT_SAMPLER_SETTINGS: SamplerSettings = {
@@ -33,10 +43,18 @@ export const DEFAULT_SAMPLER_SETTINGS: SamplerSettings = {
   maxTreeDepth: DEFAULT_MAX_TREE_DEPTH,
   targetAccept: DUAL_AVERAGING_DEFAULTS.delta,
   initRadius: 2,
+  adaptation: "stan",
 };
 
 /** Per-draw sampler statistics, in this column order (Stan's names without the trailing "__"). */
 export const SAMPLE_STATS = ["lp", "accept_stat", "step_size", "tree_depth", "n_leapfrog", "diverging", "energy"] as const;
+
+/** Where a warm-started chain begins: an adapted step size and inverse metric, and a point (unconstrained). */
+export interface ChainStart {
+  stepSize: number;
+  invMetric: ArrayLike<number>;
+  position: ArrayLike<number>;
+}
 
 export interface ChainResult {
   chain: number;
@@ -47,6 +65,10 @@ export interface ChainResult {
   stepSize: number;
   invMetric: Float64Array;
   warmupDivergences: number;
+  /** Log-density gradients evaluated, warm-up and initialisation included. */
+  gradients: number;
+  /** Whether the chain began at a warm start's point (false: random initial values). */
+  warmStarted: boolean;
   seconds: number;
 }
 
@@ -59,32 +81,45 @@ export interface ChainTarget {
   logDensityGradient: LogDensityGradient;
 }
 
+/** Whether z's log-density and gradient are finite; else what is not. */
+function problemAt(target: ChainTarget, z: PhasePoint): string | null {
+  if (!Number.isFinite(z.logp)) return `log-density is ${z.logp}`;
+  for (let i = 0; i < target.dim; i++) if (!Number.isFinite(z.grad[i])) return `gradient of ${target.paramNames[i]} is ${z.grad[i]}`;
+  return null;
+}
+
 export function runChain(
   target: ChainTarget,
   settings: SamplerSettings,
   chain: number,
   onProgress?: (iteration: number, total: number, warmup: boolean) => void,
+  start?: ChainStart,
 ): ChainResult {
   const started = performance.now();
   const { dim, logDensityGradient } = target;
   const rng = new Rng(settings.seed, chain);
   const z = createPoint(dim);
+  let gradients = 0;
 
-  // Initial values: uniform(−2, 2) until the log-density and its gradient are finite.
-  let ok = false;
-  let lastProblem = "";
-  for (let attempt = 0; attempt < MAX_INIT_TRIES && !ok; attempt++) {
+  // A warm start's point, when the log-density is finite there (new data can make it not so); else Stan's random
+  // initial values: uniform(−2, 2) until the log-density and its gradient are finite.
+  let warmStarted = false;
+  if (start) {
+    if (start.position.length !== dim || start.invMetric.length !== dim)
+      throw new BayesServeError("USAGE", `chain ${chain}: the warm start has ${start.position.length} coordinates, the model ${dim}`);
+    for (let i = 0; i < dim; i++) z.q[i] = start.position[i];
+    z.logp = logDensityGradient(z.q, z.grad);
+    gradients++;
+    warmStarted = problemAt(target, z) === null;
+  }
+  let lastProblem: string | null = "";
+  for (let attempt = 0; attempt < MAX_INIT_TRIES && !warmStarted && lastProblem !== null; attempt++) {
     for (let i = 0; i < dim; i++) z.q[i] = (2 * rng.uniform() - 1) * settings.initRadius;
     z.logp = logDensityGradient(z.q, z.grad);
-    ok = Number.isFinite(z.logp);
-    if (!ok) lastProblem = `log-density is ${z.logp}`;
-    for (let i = 0; ok && i < dim; i++)
-      if (!Number.isFinite(z.grad[i])) {
-        ok = false;
-        lastProblem = `gradient of ${target.paramNames[i]} is ${z.grad[i]}`;
-      }
+    gradients++;
+    lastProblem = problemAt(target, z);
   }
-  if (!ok)
+  if (!warmStarted && lastProblem !== null)
     throw new BayesServeError(
       "SAMPLER_INIT",
       `chain ${chain}: no initial values with a finite log-density in ${MAX_INIT_TRIES} tries (last: ${lastProblem}); check the data and the priors`,
@@ -102,8 +137,15 @@ export function runChain(
     total,
     progressEvery: Math.max(1, Math.floor(total / 100)),
     onProgress,
+    gradients,
   };
-  const { epsilon, warmupDivergences } = warmUp(loop, settings);
+  let warm: { epsilon: number; warmupDivergences: number };
+  if (warmStarted) {
+    invMetric.set(Array.from(start!.invMetric));
+    warm = warmUpFromStart(loop, settings, start!.stepSize);
+  } else if (settings.adaptation === "grad-diag") warm = warmUpGradDiag(loop, settings);
+  else warm = warmUp(loop, settings);
+  const { epsilon, warmupDivergences } = warm;
   if (settings.tune === 0) checkStepSize(epsilon, chain, 0);
   const { unconstrained, stats } = sample(loop, settings, epsilon);
   return {
@@ -113,6 +155,8 @@ export function runChain(
     stepSize: epsilon,
     invMetric,
     warmupDivergences,
+    gradients: loop.gradients,
+    warmStarted,
     seconds: (performance.now() - started) / 1000,
   };
 }
@@ -129,6 +173,8 @@ interface ChainLoop {
   total: number;
   progressEvery: number;
   onProgress?: (iteration: number, total: number, warmup: boolean) => void;
+  /** Log-density gradients evaluated so far. */
+  gradients: number;
 }
 
 // Warm-up and sampling are separate functions, not branches of one loop: V8 optimises a long-running loop on stack
@@ -140,20 +186,83 @@ function warmUp(loop: ChainLoop, settings: SamplerSettings): { epsilon: number; 
   const { target, chain, rng, z, invMetric, kernel } = loop;
   const cfg = { ...DUAL_AVERAGING_DEFAULTS, delta: settings.targetAccept };
   const scratch = createPoint(target.dim);
-  let epsilon = initStepSize(z, 1, invMetric, target.logDensityGradient, rng, scratch);
+  let epsilon = initStepSize(z, 1, invMetric, target.logDensityGradient, rng, scratch, loop);
   let da = dualAveragingInit(epsilon);
   const windows = windowScheduleInit(settings.tune);
   const welford = welfordInit(target.dim);
   let warmupDivergences = 0;
   for (let it = 0; it < settings.tune; it++) {
     const info = kernel.transition(z, epsilon, invMetric, target.logDensityGradient, rng);
+    loop.gradients += info.nLeapfrog;
     if (info.divergent) warmupDivergences++;
     epsilon = dualAveragingUpdate(da, info.acceptStat, cfg);
     if (learnVariance(windows, welford, invMetric, z.q)) {
-      epsilon = initStepSize(z, epsilon, invMetric, target.logDensityGradient, rng, scratch);
+      epsilon = initStepSize(z, epsilon, invMetric, target.logDensityGradient, rng, scratch, loop);
       da = dualAveragingInit(epsilon);
       checkCoordinateSteps(epsilon, invMetric, target.paramNames, chain, it);
     }
+    if (it === settings.tune - 1) epsilon = dualAveragingFinal(da);
+    checkStepSize(epsilon, chain, it);
+    checkPosition(loop, it);
+    if (loop.onProgress && (it % loop.progressEvery === 0 || it === loop.total - 1)) loop.onProgress(it + 1, loop.total, true);
+  }
+  return { epsilon, warmupDivergences };
+}
+
+/**
+ * Warm-up with nutpie's gradient-based metric (grad-adaptation.ts) and Stan's dual averaging of the step size. The
+ * metric starts at 1/|g| of the initial point and changes every iteration; the step size restarts from Stan's
+ * heuristic at the first change and again when the metric freezes for the final window.
+ */
+function warmUpGradDiag(loop: ChainLoop, settings: SamplerSettings): { epsilon: number; warmupDivergences: number } {
+  const { target, chain, rng, z, invMetric, kernel } = loop;
+  const cfg = { ...DUAL_AVERAGING_DEFAULTS, delta: settings.targetAccept };
+  const scratch = createPoint(target.dim);
+  invMetricFromGradient(z.grad, invMetric);
+  let epsilon = initStepSize(z, 1, invMetric, target.logDensityGradient, rng, scratch, loop);
+  let da = dualAveragingInit(epsilon);
+  const adaptation = gradAdaptationInit(z.q, z.grad, settings.tune);
+  const previous = new Float64Array(target.dim);
+  let warmupDivergences = 0;
+  for (let it = 0; it < settings.tune; it++) {
+    previous.set(z.q);
+    const info = kernel.transition(z, epsilon, invMetric, target.logDensityGradient, rng);
+    loop.gradients += info.nLeapfrog;
+    if (info.divergent) warmupDivergences++;
+    epsilon = dualAveragingUpdate(da, info.acceptStat, cfg);
+    let moved = false;
+    for (let i = 0; i < target.dim && !moved; i++) moved = z.q[i] !== previous[i];
+    const update = learnFromGradients(adaptation, it, z.q, z.grad, moved && !info.divergent, invMetric);
+    if (update !== "none") checkCoordinateSteps(epsilon, invMetric, target.paramNames, chain, it);
+    if (update === "first" || (it === adaptation.finalWindowStart && it > 0)) {
+      epsilon = initStepSize(z, epsilon, invMetric, target.logDensityGradient, rng, scratch, loop);
+      da = dualAveragingInit(epsilon);
+    }
+    if (it === settings.tune - 1) epsilon = dualAveragingFinal(da);
+    checkStepSize(epsilon, chain, it);
+    checkPosition(loop, it);
+    if (loop.onProgress && (it % loop.progressEvery === 0 || it === loop.total - 1)) loop.onProgress(it + 1, loop.total, true);
+  }
+  return { epsilon, warmupDivergences };
+}
+
+/**
+ * Warm-up from a warm start: the metric is the earlier fit's, frozen; the step size adapts by dual averaging from the
+ * earlier fit's (as Stan's terminal buffer does after the last metric update).
+ */
+function warmUpFromStart(loop: ChainLoop, settings: SamplerSettings, stepSize: number): { epsilon: number; warmupDivergences: number } {
+  const { target, chain, rng, z, invMetric, kernel } = loop;
+  const cfg = { ...DUAL_AVERAGING_DEFAULTS, delta: settings.targetAccept };
+  checkStepSize(stepSize, chain, 0);
+  checkCoordinateSteps(stepSize, invMetric, target.paramNames, chain, 0);
+  let epsilon = stepSize;
+  const da = dualAveragingInit(epsilon);
+  let warmupDivergences = 0;
+  for (let it = 0; it < settings.tune; it++) {
+    const info = kernel.transition(z, epsilon, invMetric, target.logDensityGradient, rng);
+    loop.gradients += info.nLeapfrog;
+    if (info.divergent) warmupDivergences++;
+    epsilon = dualAveragingUpdate(da, info.acceptStat, cfg);
     if (it === settings.tune - 1) epsilon = dualAveragingFinal(da);
     checkStepSize(epsilon, chain, it);
     checkPosition(loop, it);
@@ -172,6 +281,7 @@ function sample(loop: ChainLoop, settings: SamplerSettings, epsilon: number): { 
   for (let d = 0; d < settings.draws; d++) {
     const it = settings.tune + d;
     const info = kernel.transition(z, epsilon, invMetric, target.logDensityGradient, rng);
+    loop.gradients += info.nLeapfrog;
     // Stan records the step size used for the draw.
     const row = d * nStats;
     stats[row] = z.logp;
