@@ -366,7 +366,7 @@ export function optimiseLoop(pre: string[], body: string[], ctx: LoopContext): {
     if (r.compound && r.stable) {
       if (r.cls === CONST) return { k: "num", text: numberLiteral(ctx.evaluate(printExpr(inlineLocals(e)))) };
       if (r.cls === INVARIANT && isRowLoop) {
-        const code = printExpr(inlineLocals(e));
+        const code = printExpr(foldExpr(inlineLocals(e), ctx));
         let name = hoisted.get(code);
         if (name === undefined) {
           name = ctx.fresh("h");
@@ -447,6 +447,13 @@ function assignmentsIn(text: string, assigned: Set<string>, writtenArrays: Set<s
 /** Constant folding outside loops: a `pre` statement's constant subexpressions evaluated now. */
 function foldStatement(s: Statement, ctx: LoopContext): Statement {
   if (s.k === "opaque") return s;
+  const fold = (e: Expr) => foldExpr(e, ctx);
+  if (s.k === "decl") return { ...s, init: fold(s.init) };
+  return { ...s, value: fold(s.value) };
+}
+
+/** `e` with its constant subexpressions evaluated now. */
+function foldExpr(e: Expr, ctx: LoopContext): Expr {
   const fold = (e: Expr): Expr => {
     if (isConstant(e, ctx) && e.k !== "num") return { k: "num", text: numberLiteral(ctx.evaluate(printExpr(e))) };
     switch (e.k) {
@@ -464,8 +471,7 @@ function foldStatement(s: Statement, ctx: LoopContext): Statement {
         return e;
     }
   };
-  if (s.k === "decl") return { ...s, init: fold(s.init) };
-  return { ...s, value: fold(s.value) };
+  return fold(e);
 }
 
 function isConstant(e: Expr, ctx: LoopContext): boolean {

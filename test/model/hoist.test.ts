@@ -166,3 +166,41 @@ describe("optimiseLoop", () => {
     expect(out.body.join("\n").match(/Math\.exp\(a\)/g)).toHaveLength(2);
   });
 });
+
+describe("matrix-vector products, written out (≤ 64 columns) or looped", () => {
+  it.each([5, 70])("%i columns: the log-density and gradient of a normal linear model match a direct computation", (k) => {
+    const rng = new Rng(11, k);
+    const n = 40;
+    const X = Array.from({ length: n }, () => Array.from({ length: k }, () => rng.normal()));
+    const y = Array.from({ length: n }, () => rng.normal());
+    const m = model(`lm${k}`, (b) => {
+      const w = b.param("w", Normal(0, 1), { shape: k });
+      const s = b.param("s", HalfNormal(1));
+      b.observe("obs", Normal(b.data("X", { shape: "matrix" }).matvec(w), s), b.data("y"));
+    });
+    const c = compileModel(bindModel(m.json, { X, y }));
+    expect(c.source.includes("for (let j = 0;")).toBe(k > 64);
+    const theta = Float64Array.from({ length: k + 1 }, () => 0.3 * rng.normal());
+    const grad = new Float64Array(k + 1);
+    const lp = c.logDensityGradient(theta, grad);
+    const s = Math.exp(theta[k]);
+    let expected = 0;
+    const g = new Float64Array(k + 1);
+    for (let j = 0; j < k; j++) {
+      expected += -0.5 * theta[j] ** 2 - 0.9189385332046727;
+      g[j] = -theta[j];
+    }
+    expected += -0.5 * s * s - 0.22579135264472744 + theta[k];
+    g[k] = -s * s + 1;
+    for (let i = 0; i < n; i++) {
+      let eta = 0;
+      for (let j = 0; j < k; j++) eta += X[i][j] * theta[j];
+      const z = (y[i] - eta) / s;
+      expected += -0.5 * z * z - Math.log(s) - 0.9189385332046727;
+      for (let j = 0; j < k; j++) g[j] += (z / s) * X[i][j];
+      g[k] += z * z - 1;
+    }
+    expect(lp).toBeCloseTo(expected, 9);
+    for (let j = 0; j <= k; j++) expect(grad[j]).toBeCloseTo(g[j], 9);
+  });
+});
