@@ -6,9 +6,9 @@ import { buildBundle } from "../artifact/bundle.js";
 import { openStore } from "../artifact/store.js";
 import { newVersionId } from "../artifact/manifest.js";
 import { summarize, type SummaryRow } from "../diagnostics/index.js";
-import { chainsOf, fit, type Posterior } from "../inference/index.js";
+import { type Adaptation, chainsOf, DEFAULT_SAMPLER_SETTINGS, fit, type Posterior } from "../inference/index.js";
 import type { Model } from "../model/builder.js";
-import { declaredBounds, type DataInput } from "../model/bind.js";
+import { bindModel, declaredBounds, type DataInput } from "../model/bind.js";
 import { familyOf, responseKindOf } from "../model/families.js";
 import { DataRowError } from "../model/row-check.js";
 import { intersectBounds, type ValueBounds } from "../model/value-bounds.js";
@@ -19,6 +19,7 @@ import { checkMetricRules, DEFAULT_GATE, type GateResult, type GateThresholds, q
 import { SEED_SIMULATION, simulateSeedData, type SimulationSettings } from "./simulate.js";
 import { stratifiedSplit } from "./split.js";
 import { selectRows, type Table } from "./table.js";
+import { adaptationRecord, resolveWarmStart, WARM_START_TUNE, type ResolvedWarmStart } from "./warm-start.js";
 
 export interface TrainOptions {
   model: Model;
@@ -27,11 +28,19 @@ export interface TrainOptions {
   store: string;
   seed: number;
   draws: number;
-  tune: number;
+  /** Warm-up iterations; default 1000, or WARM_START_TUNE when the fit starts warm. */
+  tune?: number;
   chains: number;
   testFraction: number;
   targetAccept?: number;
   maxTreeDepth?: number;
+  /** How the metric adapts in a cold start (default Stan's windowed variance). */
+  adaptation?: Adaptation;
+  /**
+   * "latest" or a version id: start from that published fit of the same model (its step sizes, metrics and final
+   * points) with a short warm-up. "latest" starts cold, saying why, when there is nothing usable to start from.
+   */
+  warmStart?: string;
   gate?: GateThresholds;
   /** Progress bars (only shown on a terminal). */
   progress?: boolean;
@@ -154,16 +163,25 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   lap("data", t0);
   log(`data: ${table.rows} rows from ${table.source} (${trainTable.rows} train, ${testTable.rows} test)`);
 
+  let warm: ResolvedWarmStart | null = null;
+  if (options.warmStart !== undefined) {
+    warm = await resolveWarmStart(store, options.warmStart, model, bindModel(model.json, toDataInput(trainTable)));
+    log(warm.starts ? `warm start: from ${warm.record.version}` : `warm start: none, a cold start (${warm.record.reason})`);
+  }
+  const tune = options.tune ?? (warm?.starts ? WARM_START_TUNE : DEFAULT_TUNE);
+
   t0 = performance.now();
   let posterior: Posterior;
   try {
     posterior = await fit(model, toDataInput(trainTable), {
       draws: options.draws,
-      tune: options.tune,
+      tune,
       chains: options.chains,
       seed: options.seed,
       targetAccept: options.targetAccept,
       maxTreeDepth: options.maxTreeDepth,
+      adaptation: options.adaptation,
+      warmStart: warm?.starts ?? undefined,
       progress: options.progress ?? true,
     });
   } catch (err) {
@@ -230,7 +248,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         "test rows": testTable.rows,
         chains: options.chains,
         draws: options.draws,
-        tune: options.tune,
+        tune,
         seed: options.seed,
         "sampling seconds": Number(timings.sampling.toFixed(2)),
       },
@@ -254,13 +272,16 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       target: { name: schema.target },
       sampler: {
         draws: options.draws,
-        tune: options.tune,
+        tune,
         chains: options.chains,
         seed: options.seed,
         maxTreeDepth: posterior.settings.maxTreeDepth,
         targetAccept: posterior.settings.targetAccept,
         stepSizes: posterior.stepSizes,
         algorithm: "NUTS (multinomial, generalised U-turn, diagonal metric)",
+        adaptation: warm?.starts ? "warm start (step size only)" : posterior.settings.adaptation,
+        warmStart: warm?.record ?? null,
+        ...adaptationRecord(posterior),
       },
       seed: options.seed,
       data: { sha256, rows: table.rows, trainRows: trainTable.rows, testRows: testTable.rows },
@@ -294,5 +315,8 @@ export function summaryRecord(r: SummaryRow): Record<string, string | number> {
     r_hat: r.rHat,
   };
 }
+
+/** Warm-up iterations of a cold start unless --tune says otherwise (Stan's default). */
+export const DEFAULT_TUNE = DEFAULT_SAMPLER_SETTINGS.tune;
 
 export { SEED_SIMULATION };

@@ -1,6 +1,6 @@
 // Warm-up adaptation against hand-computed values from Stan's formulas: dual averaging (stepsize_adaptation.hpp),
 // the windowed schedule (windowed_adaptation.hpp), the regularised variance (var_adaptation.hpp), and
-// init_stepsize (base_hmc.hpp).
+// init_stepsize (base_hmc.hpp); and nutpie's gradient-based diagonal estimate and its schedule (nuts-rs).
 import { describe, expect, it } from "vitest";
 import { BayesServeError } from "../../src/errors.js";
 import { createPoint } from "../../src/inference/point.js";
@@ -11,6 +11,14 @@ import {
   dualAveragingUpdate,
   initStepSize,
 } from "../../src/inference/step-size.js";
+import {
+  drawGradAdd,
+  drawGradEstimateInit,
+  gradAdaptationInit,
+  invMetricFromEstimate,
+  invMetricFromGradient,
+  learnFromGradients,
+} from "../../src/inference/grad-adaptation.js";
 import { learnVariance, welfordInit, windowScheduleInit } from "../../src/inference/windowed-adaptation.js";
 import { Rng } from "../../src/model/random.js";
 
@@ -150,5 +158,68 @@ describe("init_stepsize", () => {
     expect(err).toBeInstanceOf(BayesServeError);
     expect((err as BayesServeError).code).toBe("SAMPLER_STEPSIZE");
     expect((err as Error).message).toMatch(/improper/);
+  });
+});
+
+describe("gradient-based diagonal metric (nutpie)", () => {
+  it("sqrt(Var[x] / Var[g]) recovers a Gaussian's variances from a few dozen draws", () => {
+    // For N(0, diag(v)), g = −x / v: Var[g] = 1 / v, so sqrt(Var[x] / Var[g]) = v exactly in expectation of both.
+    const v = [0.01, 1, 400];
+    const rng = new Rng(5, 0);
+    const e = drawGradEstimateInit(3);
+    for (let k = 0; k < 50; k++) {
+      const q = Float64Array.from(v, (vi) => Math.sqrt(vi) * rng.normal());
+      drawGradAdd(e, q, Float64Array.from(q, (qi, i) => -qi / v[i]));
+    }
+    const inv = new Float64Array(3);
+    expect(invMetricFromEstimate(e, inv)).toBe(true);
+    // Exact for a Gaussian with any number of draws: x and g are proportional coordinate by coordinate.
+    for (let i = 0; i < 3; i++) expect(inv[i]).toBeCloseTo(v[i], 10);
+  });
+
+  it("starts from 1/|g| of the initial point, 1 where the gradient is 0", () => {
+    const inv = new Float64Array(3);
+    invMetricFromGradient(Float64Array.of(4, -0.5, 0), inv);
+    expect(Array.from(inv)).toEqual([0.25, 2, 1]);
+  });
+
+  it("switches to the background estimate after 10 draws early and 80 later, and freezes the metric for the last 15 %", () => {
+    const q0 = Float64Array.of(0);
+    const a = gradAdaptationInit(q0, Float64Array.of(0), 1000);
+    expect(a.earlyEnd).toBe(300);
+    expect(a.finalWindowStart).toBe(850);
+    const inv = Float64Array.of(1);
+    const counts: number[] = [];
+    const rng = new Rng(2, 0);
+    const updates: string[] = [];
+    for (let it = 0; it < 1000; it++) {
+      const x = rng.normal();
+      updates.push(learnFromGradients(a, it, Float64Array.of(x), Float64Array.of(-x), true, inv));
+      counts.push(a.foreground.n);
+    }
+    // Both start with the initial point; at iteration 8 the background holds 10 draws and becomes the foreground,
+    // which then grows until the background has 10 new ones again (iteration 18).
+    expect(counts[0]).toBe(2);
+    expect(counts[7]).toBe(9);
+    expect(counts[8]).toBe(10);
+    expect(counts[9]).toBe(11);
+    expect(counts[17]).toBe(19);
+    expect(counts[18]).toBe(10);
+    // After 30 %, switches every 80 draws; none within 80 of the final window, so the last estimate grows past 160.
+    expect(counts[298]).toBe(10);
+    expect(counts[377]).toBe(89);
+    expect(counts[378]).toBe(80);
+    expect(counts.slice(300, 850).every((n) => n >= 10 && n <= 240)).toBe(true);
+    expect(updates[1]).toBe("first");
+    expect(updates.slice(2, 850).every((u) => u === "changed")).toBe(true);
+    expect(updates.slice(850).every((u) => u === "none")).toBe(true);
+    expect(inv[0]).toBeCloseTo(1, 10);
+  });
+
+  it("unusable draws (the sampler did not move, or diverged) are left out", () => {
+    const a = gradAdaptationInit(Float64Array.of(0), Float64Array.of(0), 100);
+    const inv = Float64Array.of(1);
+    learnFromGradients(a, 0, Float64Array.of(5), Float64Array.of(-5), false, inv);
+    expect(a.foreground.n).toBe(1);
   });
 });
