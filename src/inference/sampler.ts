@@ -6,6 +6,18 @@
 import { BayesServeError } from "../errors.js";
 import { Rng } from "../model/random.js";
 import { gradAdaptationInit, invMetricFromGradient, learnFromGradients } from "./grad-adaptation.js";
+import {
+  fromTheta,
+  gradToTheta,
+  gradToX,
+  inverseMetricDiagonal,
+  learnLowRank,
+  type LowRankMetric,
+  lowRankMetricInit,
+  pointWindowsInit,
+  toTheta,
+  transformedDensity,
+} from "./low-rank-adaptation.js";
 import { createNutsKernel, DEFAULT_MAX_TREE_DEPTH, type NutsKernel } from "./nuts.js";
 import { createPoint, type LogDensityGradient, type PhasePoint } from "./point.js";
 import {
@@ -17,8 +29,11 @@ import {
 } from "./step-size.js";
 import { learnVariance, welfordInit, windowScheduleInit } from "./windowed-adaptation.js";
 
-/** The metric adaptations: Stan's windowed variance of draws, or nutpie's gradient-based diagonal estimate. */
-export const ADAPTATIONS = ["stan", "grad-diag"] as const;
+/**
+ * The metric adaptations: Stan's windowed variance of draws, nutpie's gradient-based diagonal estimate, or nutpie's
+ * low-rank-plus-diagonal one.
+ */
+export const ADAPTATIONS = ["stan", "grad-diag", "low-rank"] as const;
 export type Adaptation = (typeof ADAPTATIONS)[number];
 
 export interface SamplerSettings {
@@ -140,11 +155,19 @@ export function runChain(
     gradients,
   };
   let warm: { epsilon: number; warmupDivergences: number };
+  let lowRank: LowRankMetric | null = null;
   if (warmStarted) {
     invMetric.set(Array.from(start!.invMetric));
     warm = warmUpFromStart(loop, settings, start!.stepSize);
   } else if (settings.adaptation === "grad-diag") warm = warmUpGradDiag(loop, settings);
-  else warm = warmUp(loop, settings);
+  else if (settings.adaptation === "low-rank") {
+    // The kernel samples x, θ = T x (low-rank-adaptation.ts); T starts as the identity, so z is already on x.
+    const metric = lowRankMetricInit(dim);
+    lowRank = metric;
+    loop.target = { dim, paramNames: target.paramNames, logDensityGradient: transformedDensity(logDensityGradient, metric) };
+    loop.record = (x, out) => toTheta(metric, x, out);
+    warm = warmUpLowRank(loop, settings, metric);
+  } else warm = warmUp(loop, settings);
   const { epsilon, warmupDivergences } = warm;
   if (settings.tune === 0) checkStepSize(epsilon, chain, 0);
   const { unconstrained, stats } = sample(loop, settings, epsilon);
@@ -153,7 +176,7 @@ export function runChain(
     unconstrained,
     stats,
     stepSize: epsilon,
-    invMetric,
+    invMetric: lowRank ? inverseMetricDiagonal(lowRank) : invMetric,
     warmupDivergences,
     gradients: loop.gradients,
     warmStarted,
@@ -175,6 +198,8 @@ interface ChainLoop {
   onProgress?: (iteration: number, total: number, warmup: boolean) => void;
   /** Log-density gradients evaluated so far. */
   gradients: number;
+  /** When the kernel samples transformed coordinates x: writes the draw on θ (unconstrained) from x. */
+  record?: (x: Float64Array, out: Float64Array) => void;
 }
 
 // Warm-up and sampling are separate functions, not branches of one loop: V8 optimises a long-running loop on stack
@@ -247,6 +272,51 @@ function warmUpGradDiag(loop: ChainLoop, settings: SamplerSettings): { epsilon: 
 }
 
 /**
+ * Warm-up with nutpie's low-rank-plus-diagonal metric (low-rank-adaptation.ts): as warmUpGradDiag, the estimate from
+ * the window's draws and gradients on θ; after each change the chain's state is re-expressed on the new x.
+ */
+function warmUpLowRank(loop: ChainLoop, settings: SamplerSettings, metric: LowRankMetric): { epsilon: number; warmupDivergences: number } {
+  const { target, chain, rng, z, invMetric, kernel } = loop;
+  const cfg = { ...DUAL_AVERAGING_DEFAULTS, delta: settings.targetAccept };
+  const scratch = createPoint(target.dim);
+  invMetricFromGradient(z.grad, invMetric);
+  let epsilon = initStepSize(z, 1, invMetric, target.logDensityGradient, rng, scratch, loop);
+  let da = dualAveragingInit(epsilon);
+  const windows = pointWindowsInit(z.q, z.grad, settings.tune);
+  const previous = new Float64Array(target.dim);
+  const theta = new Float64Array(target.dim);
+  const gTheta = new Float64Array(target.dim);
+  let warmupDivergences = 0;
+  for (let it = 0; it < settings.tune; it++) {
+    previous.set(z.q);
+    const info = kernel.transition(z, epsilon, invMetric, target.logDensityGradient, rng);
+    loop.gradients += info.nLeapfrog;
+    if (info.divergent) warmupDivergences++;
+    epsilon = dualAveragingUpdate(da, info.acceptStat, cfg);
+    let moved = false;
+    for (let i = 0; i < target.dim && !moved; i++) moved = z.q[i] !== previous[i];
+    toTheta(metric, z.q, theta);
+    gradToTheta(metric, z.grad, gTheta);
+    const update = learnLowRank(windows, it, theta, gTheta, moved && !info.divergent, metric);
+    if (update !== "none") {
+      fromTheta(metric, theta, z.q);
+      gradToX(metric, gTheta, z.grad);
+      for (let i = 0; i < target.dim; i++) invMetric[i] = metric.std[i] * metric.std[i];
+      checkCoordinateSteps(epsilon, inverseMetricDiagonal(metric), target.paramNames, chain, it);
+    }
+    if (update === "first" || (it === windows.finalWindowStart && it > 0)) {
+      epsilon = initStepSize(z, epsilon, invMetric, target.logDensityGradient, rng, scratch, loop);
+      da = dualAveragingInit(epsilon);
+    }
+    if (it === settings.tune - 1) epsilon = dualAveragingFinal(da);
+    checkStepSize(epsilon, chain, it);
+    checkPosition(loop, it);
+    if (loop.onProgress && (it % loop.progressEvery === 0 || it === loop.total - 1)) loop.onProgress(it + 1, loop.total, true);
+  }
+  return { epsilon, warmupDivergences };
+}
+
+/**
  * Warm-up from a warm start: the metric is the earlier fit's, frozen; the step size adapts by dual averaging from the
  * earlier fit's (as Stan's terminal buffer does after the last metric update).
  */
@@ -278,6 +348,7 @@ function sample(loop: ChainLoop, settings: SamplerSettings, epsilon: number): { 
   const nStats = SAMPLE_STATS.length;
   const unconstrained = new Float64Array(settings.draws * dim);
   const stats = new Float64Array(settings.draws * nStats);
+  const theta = new Float64Array(dim);
   for (let d = 0; d < settings.draws; d++) {
     const it = settings.tune + d;
     const info = kernel.transition(z, epsilon, invMetric, target.logDensityGradient, rng);
@@ -291,7 +362,10 @@ function sample(loop: ChainLoop, settings: SamplerSettings, epsilon: number): { 
     stats[row + 4] = info.nLeapfrog;
     stats[row + 5] = info.divergent ? 1 : 0;
     stats[row + 6] = info.energy;
-    unconstrained.set(z.q, d * dim);
+    if (loop.record) {
+      loop.record(z.q, theta);
+      unconstrained.set(theta, d * dim);
+    } else unconstrained.set(z.q, d * dim);
     checkPosition(loop, it);
     if (loop.onProgress && (it % loop.progressEvery === 0 || it === loop.total - 1)) loop.onProgress(it + 1, loop.total, false);
   }

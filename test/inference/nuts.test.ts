@@ -69,7 +69,7 @@ describe("NUTS on a 10-dimensional standard normal", async () => {
 });
 
 describe("NUTS on a strongly correlated Gaussian", () => {
-  it.each(["stan", "grad-diag"] as const)("recovers the sds of a kidiq-like posterior (correlations −0.92, scales 0.13 to 15), %s adaptation", (adaptation) => {
+  it.each(["stan", "grad-diag", "low-rank"] as const)("recovers the sds of a kidiq-like posterior (correlations −0.92, scales 0.13 to 15), %s adaptation", (adaptation) => {
     // Precision A = XᵀX / 324 for a design with an intercept, a 0/1 indicator, a score 70..130 and their product.
     const rng = new Rng(1, 1);
     const d = 4;
@@ -231,3 +231,25 @@ function invert(A: number[][]): number[][] {
   }
   return M.map((r) => r.slice(n));
 }
+
+describe("the low-rank metric on a nearly degenerate posterior", () => {
+  it("kilpisjarvi (intercept and slope correlated −0.9999): a few leapfrog steps per draw instead of hundreds, the same posterior", async () => {
+    const { definition } = await import("../../src/models/posteriordb/kilpisjarvi.js");
+    const { loadReference } = await import("../posteriordb/reference.js");
+    const ref = loadReference(definition.posterior);
+    const data = definition.prepareData(ref.data);
+    const opts = { chains: 2, draws: 1000, tune: 1000, seed: 5, threads: false, progress: false } as const;
+    const lowRank = await fit(definition.model, data, { ...opts, adaptation: "low-rank" });
+    const perDraw = sum(statColumn(lowRank, "n_leapfrog")) / (lowRank.chains * lowRank.draws);
+    expect(perDraw).toBeLessThan(15);
+    expect(sum(statColumn(lowRank, "diverging"))).toBe(0);
+    for (const name of ["alpha", "beta", "sigma"]) {
+      const ours = chainsOf(lowRank, name);
+      const reference = ref.draws.get(name)!;
+      const z = (meanOfChains(ours) - meanOfChains(reference)) / Math.hypot(mcseMean(ours), mcseMean(reference));
+      expect(Math.abs(z), name).toBeLessThan(4);
+      expect(Math.abs(sdOfChains(ours) / sdOfChains(reference) - 1), name).toBeLessThan(0.08);
+      expect(rhat(ours)).toBeLessThan(1.01);
+    }
+  });
+});
