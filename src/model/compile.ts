@@ -378,12 +378,18 @@ class Codegen {
       case "logSumExp": {
         const xs = n.args.map((k) => V(k));
         const mx = `m${id}`;
+        // ∂/∂xⱼ = e^(xⱼ − v) = eⱼ / Σe, with eⱼ = e^(xⱼ − max) from the forward pass: one exponential per argument
+        // and one logarithm per element instead of two exponentials per argument.
+        const es = xs.map((_, j) => `e${id}_${j}`);
+        const sum = `se${id}`;
         return {
           f: [
             `const ${mx} = Math.max(${xs.join(", ")});`,
-            `const ${v} = ${mx} === -Infinity ? -Infinity : ${mx} + Math.log(${xs.map((x) => `Math.exp(${x} - ${mx})`).join(" + ")});`,
+            ...xs.map((x, j) => `const ${es[j]} = Math.exp(${x} - ${mx});`),
+            `const ${sum} = ${es.join(" + ")};`,
+            `const ${v} = ${mx} === -Infinity ? -Infinity : ${mx} + Math.log(${sum});`,
           ],
-          b: n.args.map((k, j) => this.acc(k, ix, `(${v} === -Infinity ? 0 : ${a} * Math.exp(${xs[j]} - ${v}))`)),
+          b: n.args.map((k, j) => this.acc(k, ix, `(${v} === -Infinity ? 0 : ${a} * (${es[j]} / ${sum}))`)),
         };
       }
       case "logp": {
@@ -537,7 +543,8 @@ class Codegen {
       const k = this.shapes[id][0];
       const alpha = this.val(n.alpha, "0");
       const rho = this.val(n.rho, "0");
-      return `{\nconst a2 = ${alpha} * ${alpha}, c = -0.5 / (${rho} * ${rho});\nfor (let i = 0; i < ${k}; i++) for (let j = 0; j < ${k}; j++) { const d = ${this.val(n.x, "i")} - ${this.val(n.x, "j")}; M${id}[i * ${k} + j] = a2 * Math.exp(c * d * d); }\n}`;
+      // Symmetric: (xᵢ − xⱼ)² = (xⱼ − xᵢ)² exactly, so each off-diagonal exponential serves both halves.
+      return `{\nconst a2 = ${alpha} * ${alpha}, c = -0.5 / (${rho} * ${rho});\nfor (let i = 0; i < ${k}; i++) { for (let j = 0; j < i; j++) { const d = ${this.val(n.x, "i")} - ${this.val(n.x, "j")}; const kij = a2 * Math.exp(c * d * d); M${id}[i * ${k} + j] = kij; M${id}[j * ${k} + i] = kij; } const d = ${this.val(n.x, "i")} - ${this.val(n.x, "i")}; M${id}[i * ${k + 1}] = a2 * Math.exp(c * d * d); }\n}`;
     }
     if (n.op === "addDiag") {
       const k = this.shapes[id][0];
