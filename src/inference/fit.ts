@@ -51,6 +51,9 @@ export interface Posterior {
   settings: SamplerSettings;
   /** Wall-clock seconds of the slowest chain. */
   seconds: number;
+  /** Per chain: wall-clock seconds of the whole chain, and of its initialisation and warm-up. */
+  chainSeconds: number[];
+  warmupSeconds: number[];
 }
 
 export async function fit(model: Model, data: DataInput, options: FitOptions = {}): Promise<Posterior> {
@@ -251,6 +254,8 @@ function assemble(compiled: CompiledModel, settings: SamplerSettings, results: C
     warmStarted: results.map((r) => r.warmStarted),
     settings,
     seconds: Math.max(...results.map((r) => r.seconds)),
+    chainSeconds: results.map((r) => r.seconds),
+    warmupSeconds: results.map((r) => r.warmupSeconds),
   };
 }
 

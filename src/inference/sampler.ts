@@ -84,7 +84,9 @@ export interface ChainResult {
   gradients: number;
   /** Whether the chain began at a warm start's point (false: random initial values). */
   warmStarted: boolean;
+  /** Wall-clock seconds of the whole chain, and of its initialisation and warm-up. */
   seconds: number;
+  warmupSeconds: number;
 }
 
 /** Stan's limit on attempts to find initial values with a finite log-density and gradient. */
@@ -170,6 +172,7 @@ export function runChain(
   } else warm = warmUp(loop, settings);
   const { epsilon, warmupDivergences } = warm;
   if (settings.tune === 0) checkStepSize(epsilon, chain, 0);
+  const warmupSeconds = (performance.now() - started) / 1000;
   const { unconstrained, stats } = sample(loop, settings, epsilon);
   return {
     chain,
@@ -181,6 +184,7 @@ export function runChain(
     gradients: loop.gradients,
     warmStarted,
     seconds: (performance.now() - started) / 1000,
+    warmupSeconds,
   };
 }
 
