@@ -232,17 +232,17 @@ async function main(): Promise<void> {
   const readyLean: number[] = [];
   const readyCli: number[] = [];
   for (let i = 0; i < 3; i++) {
-    const lean = await start("ours", "node", [...OUR_NODE_FLAGS, join(DIST, "server", "main.js"), "--model", STORE, "--port", "8201", "--host", "127.0.0.1"], 8201, "/health/ready");
+    const lean = await start("ours", "node", [...OUR_NODE_FLAGS, join(DIST, "server", "main.js"), "--model", STORE, "--port", "8201", "--host", "127.0.0.1", "--shutdown-grace", "0"], 8201, "/health/ready");
     readyLean.push(lean.readyMs);
     await stop(lean);
-    const cli = await start("ours-cli", "node", [...OUR_NODE_FLAGS, join(DIST, "cli", "main.js"), "serve", "--model", STORE, "--port", "8202", "--host", "127.0.0.1"], 8202, "/health/ready");
+    const cli = await start("ours-cli", "node", [...OUR_NODE_FLAGS, join(DIST, "cli", "main.js"), "serve", "--model", STORE, "--port", "8202", "--host", "127.0.0.1", "--shutdown-grace", "0"], 8202, "/health/ready");
     readyCli.push(cli.readyMs);
     await stop(cli);
   }
 
   const servers: Server[] = [];
   servers.push(await start("bare Node", "node", [join(PEERS, "node_limit.cjs"), "8211"], 8211, PATH, postInit));
-  const ours = await start("bayes-serve", "node", [...OUR_NODE_FLAGS, join(DIST, "server", "main.js"), "--model", STORE, "--port", "8212", "--host", "127.0.0.1"], 8212, "/health/ready");
+  const ours = await start("bayes-serve", "node", [...OUR_NODE_FLAGS, join(DIST, "server", "main.js"), "--model", STORE, "--port", "8212", "--host", "127.0.0.1", "--shutdown-grace", "0"], 8212, "/health/ready");
   servers.push(ours);
   if (fastapi) servers.push(await start("FastAPI peer", "/usr/bin/python3", [join(PEERS, "fastapi_peer.py"), draws, "8213"], 8213, PATH, postInit));
   await sleep(500);

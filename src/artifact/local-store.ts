@@ -1,11 +1,13 @@
 // A store in a local folder. A version is written into a hidden temporary folder and renamed into place in one
 // step; `latest` is written to a temporary file and renamed over the old pointer. Files are fsynced before the
-// renames, so a crash or power cut at any point leaves either the old state or the new one.
+// renames, so a crash or power cut at any point leaves either the old state or the new one. A version is removed the
+// same way round: renamed to a hidden folder in one step, then deleted. What a crash leaves (`.partial-*`,
+// `.removing-*` folders, `.latest-*.tmp` files) is hidden from `list` and removed by later publishes and prunes.
 import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { BayesServeError } from "../errors.js";
-import { BaseStore, LATEST_KEY } from "./base-store.js";
+import { BaseStore, LATEST_KEY, type Leftover } from "./base-store.js";
 import type { BundleEntry } from "./bundle.js";
 
 /** The file operations a local store uses; replaceable so that tests can inject faults and crashes. */
@@ -21,6 +23,8 @@ export interface LocalIo {
   readdir(path: string): Promise<string[]>;
   /** fsyncs a directory, making renames in it durable (a no-op where the platform cannot). */
   syncDir(path: string): Promise<void>;
+  /** The last modification time, in ms since the epoch. */
+  mtimeMs(path: string): Promise<number>;
 }
 
 export const nodeLocalIo: LocalIo = {
@@ -44,6 +48,7 @@ export const nodeLocalIo: LocalIo = {
   rename: (from, to) => fs.rename(from, to),
   remove: (path) => fs.rm(path, { recursive: true, force: true }),
   readdir: (path) => fs.readdir(path),
+  mtimeMs: async (path) => (await fs.stat(path)).mtimeMs,
   async syncDir(path) {
     let handle: fs.FileHandle | undefined;
     try {
@@ -76,13 +81,17 @@ function explain(err: unknown): string {
   return code === undefined ? reason : `${reason} (${code})`;
 }
 
+const PARTIAL = ".partial-";
+const REMOVING = ".removing-";
+const LATEST_TEMP = /^\.latest-[0-9a-f]+\.tmp$/;
+
 export class LocalStore extends BaseStore {
   readonly uri: string;
   private readonly root: string;
   private readonly io: LocalIo;
 
-  constructor(path: string, io: LocalIo = nodeLocalIo) {
-    super();
+  constructor(path: string, io: LocalIo = nodeLocalIo, integrity: { signingKey?: string | null; leftoverAgeMs?: number } = {}) {
+    super(integrity.signingKey ?? null, integrity.leftoverAgeMs);
     this.root = resolve(path);
     this.uri = this.root;
     this.io = io;
@@ -121,7 +130,7 @@ export class LocalStore extends BaseStore {
     const versions = join(this.root, "versions");
     const final = join(versions, version);
     // Hidden and not a version id: `list` never mistakes it for a version, even if a crash leaves it behind.
-    const temp = join(versions, `.partial-${version}-${randomBytes(4).toString("hex")}`);
+    const temp = join(versions, `${PARTIAL}${version}-${randomBytes(4).toString("hex")}`);
     let current = versions;
     try {
       await this.io.mkdir(temp);
@@ -158,6 +167,79 @@ export class LocalStore extends BaseStore {
     } catch (err) {
       await this.io.remove(temp).catch(() => undefined);
       throw this.storeError(operation, err, current);
+    }
+  }
+
+  protected async writeVersionFile(version: string, path: string, bytes: Uint8Array, operation: string): Promise<void> {
+    const final = this.describe(`versions/${version}/${path}`);
+    const temp = `${final}.${randomBytes(4).toString("hex")}.tmp`;
+    let current = temp;
+    try {
+      await this.io.writeFile(temp, bytes);
+      current = final;
+      await this.io.rename(temp, final);
+      await this.io.syncDir(dirname(final));
+    } catch (err) {
+      await this.io.remove(temp).catch(() => undefined);
+      throw this.storeError(operation, err, current);
+    }
+  }
+
+  protected async removeVersion(version: string, operation: string): Promise<void> {
+    const versions = join(this.root, "versions");
+    const doomed = join(versions, `${REMOVING}${version}-${randomBytes(4).toString("hex")}`);
+    let current = join(versions, version);
+    try {
+      // One rename takes the version out of `list`; a crash before the delete leaves a hidden folder, not half a version.
+      await this.io.rename(current, doomed);
+      await this.io.syncDir(versions);
+      current = doomed;
+      await this.io.remove(doomed);
+    } catch (err) {
+      throw this.storeError(operation, err, current);
+    }
+  }
+
+  protected async listLeftovers(olderThanMs: number, operation: string): Promise<Leftover[]> {
+    const versions = join(this.root, "versions");
+    const candidates: { path: string; always: boolean }[] = [];
+    const names = async (dir: string): Promise<string[]> => {
+      try {
+        return await this.io.readdir(dir);
+      } catch (err) {
+        if (errno(err) === "ENOENT") return [];
+        throw this.storeError(operation, err, dir);
+      }
+    };
+    for (const name of await names(versions)) {
+      // A folder being removed is dead whatever its age; a partial one may be a publish still running.
+      if (name.startsWith(REMOVING)) candidates.push({ path: join(versions, name), always: true });
+      else if (name.startsWith(PARTIAL)) candidates.push({ path: join(versions, name), always: false });
+    }
+    for (const name of await names(this.root)) {
+      if (LATEST_TEMP.test(name)) candidates.push({ path: join(this.root, name), always: false });
+    }
+    const cutoff = Date.now() - olderThanMs;
+    const out: Leftover[] = [];
+    for (const c of candidates) {
+      let mtime: number;
+      try {
+        mtime = await this.io.mtimeMs(c.path);
+      } catch (err) {
+        if (errno(err) === "ENOENT") continue; // removed meanwhile
+        throw this.storeError(operation, err, c.path);
+      }
+      if (c.always || mtime <= cutoff) out.push({ description: c.path, handle: c.path });
+    }
+    return out;
+  }
+
+  protected async removeLeftover(leftover: Leftover, operation: string): Promise<void> {
+    const path = leftover.handle as string;
+    try {
+      await this.io.remove(path);
+    } catch (err) {
+      throw this.storeError(operation, err, path);
     }
   }
 }

@@ -12,6 +12,8 @@ export interface JsonObject {
 
 export const FORMAT_VERSION = 1;
 export const MANIFEST_FILE = "manifest.json";
+/** The manifest's digest (and signature), written beside it by the store: see seal.ts. */
+export const SEAL_FILE = "seal.json";
 export const DRAWS_FILE = "draws.bin";
 export const SAMPLE_STATS_FILE = "sample-stats.bin";
 
@@ -46,6 +48,10 @@ export interface DataInfo {
   rows: number;
   trainRows: number;
   testRows: number;
+  /** Scalar data the model was trained with (sizes given with --data-scalar or inferred), used when serving too. */
+  scalars?: Record<string, number>;
+  /** Each standardised design matrix's column means and sds over the training rows, applied when serving. */
+  standardization?: Record<string, { means: number[]; sds: number[] }>;
 }
 
 export interface ParametersInfo {
@@ -272,6 +278,12 @@ const arrayOf =
     if (!Array.isArray(v)) problems.push(`${p} must be an array, not ${describe(v)}`);
     else v.forEach((x, i) => item(x, `${p}[${i}]`, problems));
   };
+const recordOf =
+  (item: Check): Check =>
+  (v, p, problems) => {
+    if (!isRecord(v)) problems.push(`${p} must be an object, not ${describe(v)}`);
+    else for (const [k, x] of Object.entries(v)) item(x, `${p}.${k}`, problems);
+  };
 const sha256Hex: Check = (v, p, problems) => {
   if (typeof v !== "string" || !/^[0-9a-f]{64}$/.test(v)) problems.push(`${p} must be a sha256 hex digest, not ${describe(v)}`);
 };
@@ -345,7 +357,10 @@ const manifestCheck = object(
     target: object({ name: str }),
     sampler: samplerCheck,
     seed: finite,
-    data: object({ sha256: sha256Hex, rows: count, trainRows: count, testRows: count }),
+    data: object(
+      { sha256: sha256Hex, rows: count, trainRows: count, testRows: count, scalars: recordOf(finite), standardization: recordOf(object({ means: arrayOf(finite), sds: arrayOf(finite) })) },
+      ["scalars", "standardization"],
+    ),
     parameters: object({ names: arrayOf(str), shapes: shapesCheck }),
     draws: object({
       chains: positive,
@@ -375,6 +390,7 @@ export function bundlePathProblem(path: string): string | null {
     return `"${path}" is not a relative path of letters, digits, ".", "_", "-" separated by "/"`;
   }
   if (path === MANIFEST_FILE) return `"${path}" is reserved for the manifest itself`;
+  if (path === SEAL_FILE) return `"${path}" is reserved for the manifest's seal`;
   return null;
 }
 

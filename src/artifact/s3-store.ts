@@ -1,11 +1,14 @@
 // A store in S3 or any S3-compatible service (MinIO, s3rver, …), configured by the standard AWS environment:
 // AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL (path-style addressing when set), AWS_REGION / AWS_DEFAULT_REGION (default
 // us-east-1), AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN (else the SDK's default chain: profile,
-// SSO, instance role…), AWS_MAX_ATTEMPTS. A version's objects are put first, its manifest last, `latest` after that.
+// SSO, instance role…), AWS_MAX_ATTEMPTS. A version's objects are put first, its manifest last, `latest` after that;
+// a version is removed manifest first. Objects of a version that has no manifest (a publish or removal that was
+// interrupted) are leftovers, deleted by later publishes and prunes once they are old enough not to be in progress.
 // The SDK is imported on first use: it costs a quarter of a second that local-only runs should not pay.
 import type { S3Client, S3ClientConfig } from "@aws-sdk/client-s3";
 import { BayesServeError } from "../errors.js";
-import { BaseStore, LATEST_KEY, mapLimit } from "./base-store.js";
+import { BaseStore, LATEST_KEY, mapLimit, type Leftover } from "./base-store.js";
+import { MANIFEST_FILE, isVersionId } from "./manifest.js";
 import type { BundleEntry } from "./bundle.js";
 
 type Sdk = typeof import("@aws-sdk/client-s3");
@@ -142,8 +145,8 @@ export class S3Store extends BaseStore {
   private readonly givenClient: S3Client | undefined;
   private sdk: Promise<{ sdk: Sdk; client: S3Client }> | undefined;
 
-  constructor(bucket: string, prefix: string, options: S3StoreOptions = {}) {
-    super();
+  constructor(bucket: string, prefix: string, options: S3StoreOptions = {}, integrity: { signingKey?: string | null; leftoverAgeMs?: number } = {}) {
+    super(integrity.signingKey ?? null, integrity.leftoverAgeMs);
     this.bucket = bucket;
     this.prefix = prefix === "" ? "" : `${prefix.replace(/\/+$/, "")}/`;
     this.uri = `s3://${bucket}${prefix === "" ? "" : `/${this.prefix.slice(0, -1)}`}`;
@@ -258,5 +261,77 @@ export class S3Store extends BaseStore {
     } catch (err) {
       throw this.storeError(operation, err, LATEST_KEY);
     }
+  }
+
+  protected async writeVersionFile(version: string, path: string, bytes: Uint8Array, operation: string): Promise<void> {
+    const key = `versions/${version}/${path}`;
+    try {
+      await this.put(key, bytes);
+    } catch (err) {
+      throw this.storeError(operation, err, key);
+    }
+  }
+
+  /** Every object under versions/<version>/ (or all of versions/), with its key relative to the store and its age. */
+  private async listObjects(under: string, operation: string): Promise<{ key: string; modified: number }[]> {
+    const { sdk, client } = await this.connect();
+    const base = this.prefix + under;
+    const out: { key: string; modified: number }[] = [];
+    let token: string | undefined;
+    try {
+      do {
+        const res = await client.send(new sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: base, ContinuationToken: token }));
+        for (const o of res.Contents ?? []) {
+          if (o.Key !== undefined) out.push({ key: o.Key.slice(this.prefix.length), modified: o.LastModified?.getTime() ?? 0 });
+        }
+        token = res.IsTruncated === true ? res.NextContinuationToken : undefined;
+      } while (token !== undefined);
+    } catch (err) {
+      throw this.storeError(operation, err, under);
+    }
+    return out;
+  }
+
+  private async deleteObject(key: string, operation: string): Promise<void> {
+    const { sdk, client } = await this.connect();
+    try {
+      await client.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+    } catch (err) {
+      throw this.storeError(operation, err, key);
+    }
+  }
+
+  protected async removeVersion(version: string, operation: string): Promise<void> {
+    // The manifest first: from then on the version does not exist, and what is left is a leftover.
+    await this.deleteObject(`versions/${version}/${MANIFEST_FILE}`, operation);
+    const rest = await this.listObjects(`versions/${version}/`, operation);
+    await mapLimit(rest, 4, (o) => this.deleteObject(o.key, operation));
+  }
+
+  protected async listLeftovers(olderThanMs: number, operation: string): Promise<Leftover[]> {
+    const byVersion = new Map<string, { keys: string[]; newest: number; complete: boolean }>();
+    for (const o of await this.listObjects("versions/", operation)) {
+      const [, version, ...rest] = o.key.split("/");
+      if (version === undefined || !isVersionId(version)) continue;
+      let entry = byVersion.get(version);
+      if (entry === undefined) {
+        entry = { keys: [], newest: 0, complete: false };
+        byVersion.set(version, entry);
+      }
+      entry.keys.push(o.key);
+      entry.newest = Math.max(entry.newest, o.modified);
+      if (rest.join("/") === MANIFEST_FILE) entry.complete = true;
+    }
+    const cutoff = Date.now() - olderThanMs;
+    const out: Leftover[] = [];
+    for (const [version, entry] of byVersion) {
+      if (entry.complete || entry.newest > cutoff) continue;
+      out.push({ description: `${this.describe(`versions/${version}/`)} (${entry.keys.length} object(s), no manifest)`, handle: entry.keys });
+    }
+    return out;
+  }
+
+  protected async removeLeftover(leftover: Leftover, operation: string): Promise<void> {
+    await mapLimit(leftover.handle as string[], 4, (key) => this.deleteObject(key, operation));
   }
 }

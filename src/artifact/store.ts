@@ -1,17 +1,25 @@
 // Where artefacts live. A store holds immutable versions and one mutable pointer, `latest`:
 //
 //   <root or prefix>/versions/<version>/manifest.json    written last: a version without it does not exist
-//   <root or prefix>/versions/<version>/draws.bin        and every other file the manifest lists
-//   <root or prefix>/latest                              {"version": "...", "updatedAt": "..."}, replaced atomically
+//   <root or prefix>/versions/<version>/seal.json        the manifest's sha256 (and HMAC with a signing key): seal.ts
+//   <root or prefix>/versions/<version>/draws.bin        and every other file the manifest lists, with its sha256
+//   <root or prefix>/latest                              {"version", "updatedAt", "manifestSha256"}, replaced atomically
+//
+// Every read of a manifest checks it against its seal (and against `latest`'s digest when loading what it names), and
+// every other file against the manifest's checksums: no byte of a version is trusted unchecked.
 //
 // `openStore` picks the implementation from the URI: a plain path or file:// URL is a local folder, s3://bucket/prefix
 // is S3 (or any S3-compatible store, configured by the standard AWS environment variables).
 import { fileURLToPath } from "node:url";
 import { BayesServeError } from "../errors.js";
+import type { LatestPointer } from "./base-store.js";
 import type { Bundle, BundleFileSelection } from "./bundle.js";
 import { LocalStore, type LocalIo } from "./local-store.js";
 import { isVersionId, type Manifest } from "./manifest.js";
 import { S3Store, type S3StoreOptions } from "./s3-store.js";
+import { signingKeyFromEnv } from "./seal.js";
+
+export type { LatestPointer };
 
 export interface VersionInfo {
   version: string;
@@ -32,6 +40,32 @@ export interface PublishOptions {
 export interface ReadBundleOptions {
   /** "all" (default) reads and verifies every file; "posterior" only the manifest, draws and sampler stats. */
   files?: BundleFileSelection;
+  /** The manifest digest `latest` recorded: the manifest must still be that one (besides matching its seal). */
+  manifestSha256?: string;
+}
+
+/** What `verify` found: no problems means every byte of the version is as published. */
+export interface VersionCheck {
+  version: string;
+  latest: boolean;
+  /** Each thing wrong (a bad seal or manifest, a missing or corrupt file), each naming the file; empty when whole. */
+  problems: string[];
+}
+
+export interface PruneOptions {
+  /** How many of the newest versions to keep (besides `latest` and the pinned ones, always kept). */
+  keep: number;
+  /** Versions a server is pinned to (`--model URI@VERSION`): never removed. */
+  pinned?: string[];
+  /** Say what would be removed, remove nothing. */
+  dryRun?: boolean;
+}
+
+export interface PruneResult {
+  removed: string[];
+  kept: string[];
+  /** Leftovers of interrupted publishes and removals (removed too, unless dry run). */
+  leftovers: string[];
 }
 
 export interface ArtifactStore {
@@ -44,6 +78,8 @@ export interface ArtifactStore {
   publish(bundle: Bundle, options?: PublishOptions): Promise<string>;
   /** The version `latest` names, or null when nothing was ever published. */
   readLatest(): Promise<string | null>;
+  /** The whole pointer: the version and the digest of its manifest when promoted. */
+  readLatestPointer(): Promise<LatestPointer | null>;
   /** Points `latest` at an existing version (promote or roll back). Refuses a version the store does not hold. */
   setLatest(version: string): Promise<void>;
   /** Every complete version (one with a manifest), oldest first. Partial versions are not listed. */
@@ -54,6 +90,17 @@ export interface ArtifactStore {
   readBundle(version: string, options?: ReadBundleOptions): Promise<Bundle>;
   /** One file of a version (e.g. `report/report.html`), verified against its checksum; `manifest.json` as stored. */
   readFile(version: string, path: string): Promise<Uint8Array>;
+  /** Checks every byte of a version: the manifest against its seal, every file against the manifest. */
+  verify(version: string): Promise<VersionCheck>;
+  /**
+   * Records the seal of a version published without one, once its every file matches its manifest; with a signing
+   * key, also signs a sealed version whose manifest still matches its digest.
+   */
+  seal(version: string): Promise<void>;
+  /** Removes all but the newest `keep` versions (never `latest` nor a pinned one), and leftovers. */
+  prune(options: PruneOptions): Promise<PruneResult>;
+  /** Removes what interrupted publishes and removals left behind (old enough not to be a publish in progress). */
+  removeLeftovers(): Promise<string[]>;
 }
 
 export interface OpenStoreOptions {
@@ -63,6 +110,10 @@ export interface OpenStoreOptions {
   s3?: S3StoreOptions;
   /** Local file operations (tests inject faults here). */
   localIo?: LocalIo;
+  /** HMAC key for seals; default: BAYES_SERVE_SIGNING_KEY from `env`. null: none. */
+  signingKey?: string | null;
+  /** Leftovers younger than this are left alone (default 1 hour: they may be a publish in progress). */
+  leftoverAgeMs?: number;
 }
 
 export const DEFAULT_STORE_URI = "./artifacts";
@@ -102,8 +153,12 @@ export function parseStoreUri(uri: string): StoreLocation {
 /** Opens the store a URI names. Nothing is read until the first operation. */
 export function openStore(uri: string = DEFAULT_STORE_URI, options: OpenStoreOptions = {}): ArtifactStore {
   const location = parseStoreUri(uri);
-  if (location.kind === "local") return new LocalStore(location.path, options.localIo);
-  return new S3Store(location.bucket, location.prefix, { env: options.env, ...options.s3 });
+  const integrity = {
+    signingKey: options.signingKey !== undefined ? options.signingKey : signingKeyFromEnv(options.env ?? process.env),
+    leftoverAgeMs: options.leftoverAgeMs,
+  };
+  if (location.kind === "local") return new LocalStore(location.path, options.localIo, integrity);
+  return new S3Store(location.bucket, location.prefix, { env: options.env, ...options.s3 }, integrity);
 }
 
 /**

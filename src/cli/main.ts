@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The one command, `bayes-serve`. Each layer registers its own subcommands; this file only wires them together.
 import { Command } from "commander";
+import { describeFailure, exitCodeOf } from "./failure.js";
 import { commandRegistrations } from "./registry.js";
 
 const program = new Command();
@@ -21,7 +22,6 @@ commandRegistrations(process.argv.slice(2))
     return program.parseAsync(process.argv);
   })
   .catch((err: unknown) => {
-    const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`bayes-serve: ${message}\n`);
-    process.exit(typeof (err as { exitCode?: unknown })?.exitCode === "number" ? (err as { exitCode: number }).exitCode : 1);
+    process.stderr.write(`${describeFailure(err, process.argv.slice(2).join(" "))}\n`);
+    process.exit(exitCodeOf(err));
   });

@@ -1,5 +1,6 @@
 // `bayes-serve serve [--model URI[@VERSION]] [--port 8000] [--host 0.0.0.0] [--poll-interval 30] [--max-samples 100000]
-// [--log-level info]`: the prediction service (src/server). `startServer` is exported for `bayes-serve start`.
+// [--shutdown-grace 5] [--shutdown-timeout 10] [--body-timeout 30] [--log-level info]`: the prediction service
+// (src/server). `startServer` is exported for `bayes-serve start`.
 import { type Command, InvalidArgumentError } from "commander";
 import { DEFAULT_STORE_URI } from "../artifact/store.js";
 import {
@@ -7,8 +8,11 @@ import {
   DEFAULT_LIMITS,
   DEFAULT_POLL_INTERVAL_SECONDS,
   DEFAULT_PORT,
+  DEFAULT_BODY_TIMEOUT_SECONDS,
   DEFAULT_REQUEST_TIMEOUT_SECONDS,
+  DEFAULT_SHUTDOWN_TIMEOUT_SECONDS,
   LOG_LEVELS,
+  SHUTDOWN_GRACE_SECONDS,
   type LogLevel,
 } from "../server/constants.js";
 import type { RunningServer, ServerOptions } from "../server/server.js";
@@ -40,6 +44,12 @@ function seconds(value: string): number {
   return n;
 }
 
+function positiveSeconds(value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("must be a number of seconds > 0");
+  return n;
+}
+
 function logLevel(value: string): LogLevel {
   if (!(LOG_LEVELS as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${LOG_LEVELS.join(", ")}`);
   return value as LogLevel;
@@ -59,6 +69,10 @@ interface ServeFlags {
   accessLog: boolean;
   fastLane: boolean;
   waitForModel?: boolean;
+  allowNewLevels?: boolean;
+  shutdownGrace: number;
+  shutdownTimeout: number;
+  bodyTimeout: number;
 }
 
 export function register(program: Command): void {
@@ -77,6 +91,15 @@ export function register(program: Command): void {
     .option("--no-access-log", "no log line per request (those are written at level debug; client and server errors are always logged)")
     .option("--no-fast-lane", "answer every prediction through Fastify's full request lifecycle (slower; the answers are the same)")
     .option("--wait-for-model", "start even when the store has no loadable model yet; become ready when one appears")
+    .option("--allow-new-levels", "answer levels of a category not seen in training (drawn from their priors) unless a request says allow_new_levels: false")
+    .option(
+      "--shutdown-grace <seconds>",
+      "after SIGTERM, keep accepting (not ready, closing each connection after its answer) this long before draining; match the pod's preStop delay",
+      seconds,
+      SHUTDOWN_GRACE_SECONDS,
+    )
+    .option("--shutdown-timeout <seconds>", "then wait this long for in-flight requests before closing what is left", seconds, DEFAULT_SHUTDOWN_TIMEOUT_SECONDS)
+    .option("--body-timeout <seconds>", "time a client has to send a whole request, headers and body (then 408)", positiveSeconds, DEFAULT_BODY_TIMEOUT_SECONDS)
     .option("--log-level <level>", `log level: ${LOG_LEVELS.join(", ")}`, logLevel, "info")
     .action(async (flags: ServeFlags) => {
       await startServer({
@@ -92,6 +115,10 @@ export function register(program: Command): void {
         accessLog: flags.accessLog,
         fastLane: flags.fastLane,
         waitForModel: flags.waitForModel === true,
+        allowNewLevels: flags.allowNewLevels === true,
+        shutdownGraceMs: flags.shutdownGrace * 1000,
+        shutdownTimeoutMs: flags.shutdownTimeout * 1000,
+        bodyTimeoutMs: flags.bodyTimeout * 1000,
         logLevel: flags.logLevel,
       });
       // The server keeps the process alive; SIGTERM/SIGINT shut it down gracefully.

@@ -5,6 +5,7 @@ import { openStore } from "../artifact/store.js";
 import { DEFAULT_STORE, runTrainCommand, type TrainCommandOptions } from "./train.js";
 import { startServer } from "./serve.js";
 import { DEFAULT_GATE } from "../train/gate.js";
+import { DEFAULT_MAX_ELPD_DROP } from "../train/promotion.js";
 import { SEED_SIMULATION } from "../train/simulate.js";
 import { DEFAULT_MODEL } from "../train/models.js";
 
@@ -39,6 +40,9 @@ export async function runStart(flags: StartFlags): Promise<void> {
       minEssTail: DEFAULT_GATE.minEssTail,
       maxDivergences: DEFAULT_GATE.maxDivergences,
       gateMetric: [],
+      dataScalar: {},
+      compare: true,
+      maxElpdDrop: DEFAULT_MAX_ELPD_DROP,
       report: true,
     };
     await runTrainCommand(seedTraining);

@@ -1,8 +1,14 @@
 // `bayes-serve train`: data in, fit, evaluate, gate, report, publish — one command.
+import { readFile } from "node:fs/promises";
 import { type Command, Option } from "commander";
+import { parse as parseYaml } from "yaml";
 import { BayesServeError } from "../errors.js";
 import { formatSummaryTable } from "../diagnostics/index.js";
 import { DEFAULT_GATE, parseMetricRule, type MetricRule } from "../train/gate.js";
+import { DEFAULT_MAX_ELPD_DROP, describeComparison } from "../train/promotion.js";
+
+/** The exit status of a fit stored but not promoted (the gate or the comparison refused it). */
+export const EXIT_NOT_PROMOTED = 3;
 import { resolveModel, DEFAULT_MODEL } from "../train/models.js";
 import { DEFAULT_TUNE, SEED_SIMULATION, train, type TrainResult } from "../train/pipeline.js";
 import { WARM_START_TUNE } from "../train/warm-start.js";
@@ -22,6 +28,31 @@ const num = (flag: string) => (v: string) => {
 };
 const list = (flag: string) => (v: string) => v.split(",").map((s) => num(flag)(s.trim()));
 
+/** "J=12" → { J: 12 }. */
+function parseScalar(text: string): Record<string, number> {
+  const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\S+)\s*$/.exec(text);
+  const v = m === null ? Number.NaN : Number(m[2]);
+  if (m === null || !Number.isFinite(v)) throw new BayesServeError("USAGE", `--data-scalar "${text}": write it as NAME=NUMBER, e.g. J=12`);
+  return { [m[1]]: v };
+}
+
+/** A JSON or YAML file of name: number. */
+async function readScalarsFile(file: string): Promise<Record<string, number>> {
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(await readFile(file, "utf8")); // YAML is a superset of JSON
+  } catch (err) {
+    throw new BayesServeError("USAGE", `--data-scalars ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new BayesServeError("USAGE", `--data-scalars ${file}: must hold name: value pairs`);
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(parsed)) {
+    if (typeof v !== "number" || !Number.isFinite(v)) throw new BayesServeError("USAGE", `--data-scalars ${file}: ${k} must be a number (got ${JSON.stringify(v)})`);
+    out[k] = v;
+  }
+  return out;
+}
+
 export interface TrainCommandOptions {
   simulate?: boolean;
   data?: string;
@@ -36,6 +67,9 @@ export interface TrainCommandOptions {
   maxTreeDepth: number;
   adaptation: Adaptation;
   warmStart?: string;
+  target?: string;
+  dataScalar: Record<string, number>;
+  dataScalars?: string;
   rows: number;
   beta: number[];
   sigma: number;
@@ -44,6 +78,8 @@ export interface TrainCommandOptions {
   minEssTail: number;
   maxDivergences: number;
   gateMetric: MetricRule[];
+  compare: boolean;
+  maxElpdDrop: number;
   json?: boolean;
   report: boolean;
 }
@@ -65,6 +101,10 @@ export async function runTrainCommand(o: TrainCommandOptions): Promise<TrainResu
     maxTreeDepth: o.maxTreeDepth,
     adaptation: o.adaptation,
     warmStart: o.warmStart,
+    target: o.target,
+    compare: o.compare,
+    maxElpdDrop: o.maxElpdDrop,
+    scalars: { ...(o.dataScalars !== undefined ? await readScalarsFile(o.dataScalars) : {}), ...o.dataScalar },
     gate: { maxRhat: o.maxRhat, minEssBulk: o.minEssBulk, minEssTail: o.minEssTail, maxDivergences: o.maxDivergences, metrics: o.gateMetric ?? [] },
     report: o.report,
     log,
@@ -78,7 +118,12 @@ export async function runTrainCommand(o: TrainCommandOptions): Promise<TrainResu
   }
   out.write(`\nquality gate: ${result.gate.passed ? "passed" : "FAILED"}${result.divergences ? ` (${result.divergences} divergences)` : ""}\n`);
   for (const f of result.gate.failures) out.write(`  ${f}\n`);
-  out.write(result.published ? `published ${result.version} to ${result.store} (${result.seconds.toFixed(2)} s)\n` : `nothing published\n`);
+  if (result.gate.comparison !== undefined && !result.gate.comparison.refused) out.write(`  ${describeComparison(result.gate.comparison)}\n`);
+  out.write(
+    result.promoted
+      ? `published ${result.version} to ${result.store} as latest (${result.seconds.toFixed(2)} s)\n`
+      : `stored ${result.version} in ${result.store}, not promoted (latest unchanged)\n`,
+  );
   if (o.json) {
     const parameters: Record<string, Record<string, number | null>> = {};
     for (const r of result.summary)
@@ -92,11 +137,15 @@ export async function runTrainCommand(o: TrainCommandOptions): Promise<TrainResu
         r_hat: finite(r.rHat),
       };
     process.stdout.write(
-      JSON.stringify({ version: result.version, store: result.store, published: result.published, parameters, metrics: result.metrics, gate: result.gate, seconds: result.seconds }) + "\n",
+      JSON.stringify({ version: result.version, store: result.store, published: result.published, promoted: result.promoted, parameters, metrics: result.metrics, gate: result.gate, seconds: result.seconds }) + "\n",
     );
   }
-  if (!result.published)
-    throw new BayesServeError("QUALITY_GATE", `quality gate failed: ${result.gate.failures.join("; ")}`, { exitCode: 2 });
+  if (!result.promoted)
+    throw new BayesServeError(
+      "QUALITY_GATE",
+      `quality gate failed: ${result.gate.failures.join("; ")}; stored as ${result.version} but not promoted (bayes-serve models promote ${result.version} serves it anyway)`,
+      { exitCode: EXIT_NOT_PROMOTED },
+    );
   return result;
 }
 
@@ -126,6 +175,14 @@ export function addTrainOptions(cmd: Command): Command {
       "--warm-start <version|latest>",
       "start from a published fit of the same model in --store (step sizes, metrics, last draws) with a short warm-up; latest starts cold when there is none",
     )
+    .option("--target <name>", "the observed column the service predicts, when the model observes several (default: its only one)")
+    .option(
+      "--data-scalar <name=value>",
+      "a scalar data input (a size such as J) the CSV cannot hold (repeatable); sizes of categories and N are inferred",
+      (v: string, all: Record<string, number>) => ({ ...all, ...parseScalar(v) }),
+      {} as Record<string, number>,
+    )
+    .option("--data-scalars <file>", "scalar data inputs from a JSON or YAML file of name: value")
     .addOption(new Option("--rows <n>", "simulated rows").argParser(int("--rows")).default(SEED_SIMULATION.rows))
     .addOption(new Option("--beta <b0,b1,...>", "simulated betas, one per category").argParser(list("--beta")).default(SEED_SIMULATION.beta, "1,1.25,1.5"))
     .addOption(new Option("--sigma <s>", "simulated noise sd").argParser(num("--sigma")).default(SEED_SIMULATION.sigma))
@@ -139,6 +196,8 @@ export function addTrainOptions(cmd: Command): Command {
       (v: string, rules: MetricRule[]) => [...rules, parseMetricRule(v)],
       [] as MetricRule[],
     )
+    .option("--max-elpd-drop <n>", "gate: a fit predicting the held-out rows worse than latest by more than this many SEs is not promoted", num("--max-elpd-drop"), DEFAULT_MAX_ELPD_DROP)
+    .option("--no-compare", "promote without comparing with the version serving")
     .option("--no-report", "skip the plots and report.html")
     .option("--json", "print one JSON object as the last line of stdout");
 }

@@ -321,6 +321,16 @@ export function parseDag(text: string, fail: (message: string) => void): string[
   return steps;
 }
 
+/**
+ * Environment variable names that hold secrets: AWS's secret key and session token, the artefact signing key, and any
+ * name with a SECRET, PASSWORD or PASSWD part, ending in TOKEN, or ending in API_KEY, PRIVATE_KEY, SIGNING_KEY or
+ * SECRET_KEY. (Not AWS_ACCESS_KEY_ID: a key id is an identifier, shown in logs and consoles.)
+ */
+export function looksSecret(name: string): boolean {
+  const n = name.toUpperCase();
+  return /(^|_)(SECRET|SECRETS|PASSWORD|PASSWD)(_|$)/.test(n) || /(^|_)TOKEN$/.test(n) || /(^|_)(API|PRIVATE|SIGNING|SECRET)_KEY$/.test(n);
+}
+
 function checkSemantics(
   doc: PipelineFile,
   add: (path: (string | number)[], message: string, atKey?: boolean) => void,
@@ -380,6 +390,17 @@ function checkSemantics(
     for (const envName of Object.keys(s.secrets ?? {})) {
       if (s.env !== undefined && envName in s.env) {
         add(at("secrets", envName), `duplicate environment variable: ${envName} is also set in env`, true);
+      }
+    }
+    for (const envName of Object.keys(s.env ?? {})) {
+      if (looksSecret(envName) && !(s.secrets !== undefined && envName in s.secrets)) {
+        add(
+          at("env", envName),
+          `${envName} looks like a secret, and a plain env value is written into the rendered manifest and the cluster's ` +
+            `objects for anyone who can read them: store it with \`bayes-serve deploy secret create <name> --from-literal ` +
+            `${envName}=…\` (or --from-env ${envName}) and reference it under \`secrets: {${envName}: <name>}\``,
+          true,
+        );
       }
     }
     const svc = s.service;

@@ -22,7 +22,7 @@ import type {
   V2HorizontalPodAutoscaler,
 } from "@kubernetes/client-node";
 import { BayesServeError } from "../errors.js";
-import { SERVING_NODE_OPTIONS } from "../server/constants.js";
+import { DEFAULT_SHUTDOWN_TIMEOUT_SECONDS, SERVING_NODE_OPTIONS, SHUTDOWN_GRACE_SECONDS } from "../server/constants.js";
 import { CRONJOB_NAME_SUFFIX } from "./pipeline-schema.js";
 import {
   referencedSecrets,
@@ -297,7 +297,7 @@ function podSpec(pipeline: Pipeline, stage: Stage, options: RenderOptions, resta
     // The workloads never talk to the Kubernetes API: no token in their pods.
     automountServiceAccountToken: false,
     enableServiceLinks: false,
-    terminationGracePeriodSeconds: 30,
+    terminationGracePeriodSeconds: stage.type === "service" ? serviceTerminationSeconds(stage) : 30,
     securityContext: {
       runAsNonRoot: true,
       runAsUser: uid,
@@ -345,8 +345,34 @@ function container(pipeline: Pipeline, stage: Stage, options: RenderOptions): V1
     c.startupProbe = startupProbe;
     c.readinessProbe = { ...get(svc.readinessPath), periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 };
     c.livenessProbe = { ...get(svc.livenessPath), periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 };
+    // Kubernetes takes a terminating pod out of the Service's endpoints while it stops it; kube-proxy, ingress
+    // controllers and clients hear of it over the next seconds. The preStop delay holds SIGTERM back that long, so
+    // the pod keeps serving while the news spreads; then `serve` drains (src/server/server.ts). (An exec of the
+    // image's `sleep`, not the newer `sleep` action, which clusters before 1.30 lack.)
+    c.lifecycle = { preStop: { exec: { command: ["sleep", String(PRESTOP_DELAY_SECONDS)] } } };
   }
   return c;
+}
+
+/** The preStop delay of a service stage's pods: what `serve` takes for its own grace period by default. */
+export const PRESTOP_DELAY_SECONDS = SHUTDOWN_GRACE_SECONDS;
+
+/** The value of `--flag N` or `--flag=N` in a stage's args, if given. */
+function flagSeconds(args: readonly string[], flag: string): number | undefined {
+  const i = args.indexOf(flag);
+  const given = i >= 0 ? args[i + 1] : args.find((a) => a.startsWith(`${flag}=`))?.slice(flag.length + 1);
+  const n = Number(given);
+  return given !== undefined && Number.isFinite(n) && n >= 0 ? n : undefined;
+}
+
+/**
+ * How long Kubernetes lets a service pod stop before killing it: the preStop delay, then `serve`'s grace period and
+ * drain deadline (its flags, or their defaults), and 10 s to spare; at least Kubernetes' default 30 s.
+ */
+export function serviceTerminationSeconds(stage: Stage): number {
+  const grace = flagSeconds(stage.args, "--shutdown-grace") ?? SHUTDOWN_GRACE_SECONDS;
+  const drain = flagSeconds(stage.args, "--shutdown-timeout") ?? DEFAULT_SHUTDOWN_TIMEOUT_SECONDS;
+  return Math.max(30, Math.ceil(PRESTOP_DELAY_SECONDS + grace + drain + 10));
 }
 
 /** The stage's args; `bayes-serve serve` also gets the pipeline's log level (unless the args already set one). */

@@ -16,3 +16,5 @@ export * from "./histogram.js";
 export * from "./energy.js";
 export * from "./summary.js";
 export * from "./format-summary.js";
+export * from "./psis.js";
+export * from "./loo.js";

@@ -5,8 +5,19 @@ import type { DataDecl, ModelJSON, NodeJSON, ParamDecl } from "./graph.js";
 import { familyOf } from "./families.js";
 import { boundsProblem, type ValueBounds } from "./value-bounds.js";
 
-/** What users pass as data: numbers, arrays, typed arrays, or matrices as lists of rows. */
-export type DataValue = number | ArrayLike<number> | ArrayLike<ArrayLike<number>>;
+/** A matrix as one row-major array: what a design matrix read from columns is handed over as (no array per row). */
+export interface MatrixValue {
+  rows: number;
+  cols: number;
+  /** rows × cols values, row-major. */
+  values: Float64Array;
+}
+
+/** What users pass as data: numbers, arrays, typed arrays, or matrices as lists of rows (or row-major). */
+export type DataValue = number | ArrayLike<number> | ArrayLike<ArrayLike<number>> | MatrixValue;
+
+const isMatrixValue = (v: unknown): v is MatrixValue =>
+  typeof v === "object" && v !== null && "values" in v && "rows" in v && "cols" in v && (v as MatrixValue).values instanceof Float64Array;
 export type DataInput = Record<string, DataValue>;
 
 export type IntegerData = Uint8Array | Uint16Array | Int32Array;
@@ -98,6 +109,10 @@ function toBoundData(decl: DataDecl, raw: DataValue | undefined): BoundData {
       values[i] = v;
     }
     shape = [arr.length];
+  } else if (isMatrixValue(raw)) {
+    if (raw.values.length !== raw.rows * raw.cols) fail("DATA_SHAPE", `data "${name}": ${raw.values.length} values do not make ${raw.rows} rows of ${raw.cols}`);
+    values = raw.values;
+    shape = [raw.rows, raw.cols];
   } else {
     if (typeof raw === "number") fail("DATA_SHAPE", `data "${name}" must be a matrix (a list of rows), got a single number`);
     const rows = raw as ArrayLike<ArrayLike<number>>;
@@ -149,6 +164,16 @@ function narrowestIntegers(values: Float64Array): IntegerData {
   return Int32Array.from(values);
 }
 
+/** A category whose levels are a size (levelsDim): its declaration with the size's value as its levels. */
+function resolveLevels(decl: DataDecl, bound: Map<string, BoundData>): DataDecl {
+  if (decl.kind !== "category" || decl.levels !== undefined || decl.levelsDim === undefined) return decl;
+  const dim = bound.get(decl.levelsDim);
+  const levels = dim?.values[0];
+  if (levels === undefined || !(Number.isInteger(levels) && levels >= 1))
+    fail("DATA_VALUE", `data "${decl.levelsDim}" is ${levels}: as the number of levels of "${decl.name}" it must be a positive integer`);
+  return { ...decl, levels };
+}
+
 /** A data input's declared bounds, or null when it declares none. */
 export function declaredBounds(decl: DataDecl): ValueBounds | null {
   if (decl.lower === undefined && decl.upper === undefined) return null;
@@ -188,7 +213,7 @@ export interface BindOptions {
 /** Resolve shapes and check the data against the model. */
 export function bindModel(json: ModelJSON, input: DataInput, options: BindOptions = {}): BoundModel {
   const data = new Map<string, BoundData>();
-  for (const decl of json.data) data.set(decl.name, toBoundData(decl, input[decl.name]));
+  for (const decl of json.data) data.set(decl.name, toBoundData(resolveLevels(decl, data), input[decl.name]));
 
   const resolveExtent = (e: number | string, what: string): number => {
     if (typeof e === "number") return e;
@@ -343,7 +368,7 @@ function checkObservedValues(json: ModelJSON, o: ModelJSON["observes"][number], 
   const family = familyOf(o.dist.family);
   const values = data.get(valueNode.name)!.values;
   checkValues(valueNode.name, values, family.values, `observation "${o.name}" has a ${family.name} likelihood`);
-  if (family.name !== "BinomialLogit") return;
+  if (family.argNames[0] !== "n") return; // the binomials: at most n successes
   const trialsNode = json.nodes[o.dist.args[0]];
   const trials = trialsNode.op === "const" ? Float64Array.of(trialsNode.value) : trialsNode.op === "data" ? data.get(trialsNode.name)!.values : null;
   if (trials === null) return;

@@ -80,6 +80,10 @@ export class Expr {
   abs(): Expr {
     return this.graph.unary("abs", this);
   }
+  /** Φ(x), the standard normal CDF: the inverse of the probit link (`Bernoulli(eta.Phi())`). */
+  Phi(): Expr {
+    return this.graph.unary("Phi", this);
+  }
   /** Index this vector: by an integer data vector (one element per row) or by a constant 0-based position. */
   at(index: Expr | number): Expr {
     if (typeof index === "number") return this.graph.add({ op: "element", a: this.id, k: index });
@@ -138,6 +142,22 @@ export const BinomialLogit = dist("BinomialLogit") as (n: ExprLike, logit: ExprL
 export const PoissonLog = dist("PoissonLog") as (logRate: ExprLike) => Dist;
 /** Mean mu, overdispersion phi (variance mu + mu²/phi), as Stan's neg_binomial_2. */
 export const NegativeBinomial = dist("NegativeBinomial") as (mu: ExprLike, phi: ExprLike) => Dist;
+/** Weibull with shape alpha and scale sigma, as Stan's weibull. */
+export const Weibull = dist("Weibull") as (alpha: ExprLike, sigma: ExprLike) => Dist;
+/** Gamma by its mean mu and shape alpha (rate alpha / mu), as brms' Gamma family. */
+export const GammaMean = dist("GammaMean") as (mu: ExprLike, alpha: ExprLike) => Dist;
+/** Beta by its mean mu in (0, 1) and precision kappa, as Stan's beta_proportion. */
+export const BetaProportion = dist("BetaProportion") as (mu: ExprLike, kappa: ExprLike) => Dist;
+/** 0/1 with probability p (a logit or probit model: `Bernoulli(eta.logistic())`, `Bernoulli(eta.Phi())`). */
+export const Bernoulli = dist("Bernoulli") as (p: ExprLike) => Dist;
+/** 0/1 with probability Φ(eta): the probit link, stable in both tails. */
+export const BernoulliProbit = dist("BernoulliProbit") as (eta: ExprLike) => Dist;
+/** Successes in n trials of probability p. */
+export const Binomial = dist("Binomial") as (n: ExprLike, p: ExprLike) => Dist;
+/** Counts with a rate (see PoissonLog for the log link). */
+export const Poisson = dist("Poisson") as (rate: ExprLike) => Dist;
+/** The negative binomial with a log link: mean exp(eta), overdispersion phi (Stan's neg_binomial_2_log). */
+export const NegativeBinomialLog = dist("NegativeBinomialLog") as (eta: ExprLike, phi: ExprLike) => Dist;
 /** An improper flat prior (no density term), as Stan's unassigned parameters. */
 export const Flat = (): Dist => new Dist("Flat", []);
 /** Multivariate normal with mean vector and covariance matrix (factorised by Cholesky inside). */
@@ -163,8 +183,21 @@ export function addDiag(m: Expr, d: ExprLike): Expr {
 }
 
 export interface DataOptions {
-  /** Integer categories 0..levels-1 (implies kind "category"). */
-  levels?: number;
+  /**
+   * Integer categories 0..levels-1 (implies kind "category"); a number, or a size declared by `m.dim("J")`, which
+   * training takes from `--data-scalar J=…` or, failing that, as one more than the largest value in the data.
+   */
+  levels?: number | string;
+  /**
+   * A design matrix read from these columns of the data (implies shape "matrix", kind "float"): one row per data row,
+   * one column per name; a prediction request gives each column by name.
+   */
+  columns?: string[];
+  /**
+   * With `columns`: centre and scale each column by the training rows' mean and sd — or, with "center", only centre it
+   * (as brms does, so that the intercept is the mean response) — recorded, and applied when serving.
+   */
+  standardize?: boolean | "center";
   kind?: DataKind;
   shape?: DataShape;
   /**
@@ -283,6 +316,27 @@ function defaultTransform(prior: Dist, options: ParamOptions, name: string): Tra
   return { kind: "identity" };
 }
 
+/** A design matrix's columns, checked: identifiers, distinct, of a float matrix. */
+function designColumns(name: string, kind: DataKind, options: DataOptions): { columns?: string[]; standardize?: boolean | "center" } {
+  if (options.columns === undefined) {
+    if (options.standardize !== undefined) throw new BayesServeError("MODEL_DEFINITION", `data "${name}": standardize applies to a matrix of named columns`);
+    return {};
+  }
+  const columns = options.columns;
+  if (!Array.isArray(columns) || columns.length === 0) throw new BayesServeError("MODEL_DEFINITION", `data "${name}": columns must list at least one column name`);
+  if (kind !== "float") throw new BayesServeError("MODEL_DEFINITION", `data "${name}": a matrix of columns holds floats (declare categories as their own data)`);
+  if (options.shape !== undefined && options.shape !== "matrix") throw new BayesServeError("MODEL_DEFINITION", `data "${name}": columns make a matrix, not a ${options.shape}`);
+  for (const c of columns)
+    if (typeof c !== "string" || !/^[A-Za-z_][A-Za-z0-9_.]*$/.test(c))
+      throw new BayesServeError("MODEL_DEFINITION", `data "${name}": column ${JSON.stringify(c)} must be a name (letters, digits, _ and .)`);
+  const twice = columns.find((c, i) => columns.indexOf(c) !== i);
+  if (twice !== undefined) throw new BayesServeError("MODEL_DEFINITION", `data "${name}": column "${twice}" is listed twice`);
+  const s = options.standardize;
+  if (s !== undefined && s !== true && s !== false && s !== "center")
+    throw new BayesServeError("MODEL_DEFINITION", `data "${name}": standardize must be true, false or "center"`);
+  return { columns: [...columns], ...(s === true || s === "center" ? { standardize: s } : {}) };
+}
+
 /** The declared bounds of a data input, checked: finite numbers, lower < upper, none on categories. */
 function dataBounds(name: string, kind: DataKind, options: DataOptions): { lower?: number; upper?: number } {
   const out: { lower?: number; upper?: number } = {};
@@ -305,7 +359,7 @@ export function model(name: string, define: (m: ModelBuilder) => void): Model {
   const m: ModelBuilder = {
     data(dataName, options = {}) {
       const kind: DataKind = options.levels !== undefined ? "category" : (options.kind ?? "float");
-      const shape: DataShape = options.shape ?? "vector";
+      const shape: DataShape = options.columns !== undefined ? "matrix" : (options.shape ?? "vector");
       const existing = dataNodes.get(dataName);
       if (existing) {
         const d = existing.decl;
@@ -314,15 +368,29 @@ export function model(name: string, define: (m: ModelBuilder) => void): Model {
           (options.levels === undefined || options.levels === d.levels) &&
           (options.shape === undefined || options.shape === d.shape) &&
           (options.lower === undefined || options.lower === d.lower) &&
-          (options.upper === undefined || options.upper === d.upper);
+          (options.upper === undefined || options.upper === d.upper) &&
+          (options.columns === undefined || JSON.stringify(options.columns) === JSON.stringify(d.columns)) &&
+          (options.standardize === undefined || options.standardize === d.standardize);
         if (!same) throw new BayesServeError("MODEL_DEFINITION", `data "${dataName}" is declared twice with different options`);
         return new Expr(g, existing.id);
       }
       g.claim(dataName, "data");
-      if (kind === "category" && !(Number.isInteger(options.levels) && (options.levels ?? 0) >= 1))
-        throw new BayesServeError("MODEL_DEFINITION", `data "${dataName}": levels must be a positive integer`);
+      const levels = options.levels;
+      if (kind === "category" && typeof levels === "string") {
+        const dim = g.data.find((d) => d.name === levels);
+        if (dim === undefined || dim.shape !== "scalar" || dim.kind !== "integer")
+          throw new BayesServeError("MODEL_DEFINITION", `data "${dataName}": levels "${levels}" must name a size declared before it with m.dim("${levels}")`);
+      } else if (kind === "category" && !(Number.isInteger(levels) && (levels as number) >= 1))
+        throw new BayesServeError("MODEL_DEFINITION", `data "${dataName}": levels must be a positive integer or a size declared by m.dim`);
       const bounds = dataBounds(dataName, kind, options);
-      const decl: DataDecl = { name: dataName, kind, shape, ...(kind === "category" ? { levels: options.levels } : {}), ...bounds };
+      const decl: DataDecl = {
+        name: dataName,
+        kind,
+        shape,
+        ...(kind === "category" ? (typeof levels === "string" ? { levelsDim: levels } : { levels: levels as number }) : {}),
+        ...bounds,
+        ...designColumns(dataName, kind, options),
+      };
       g.data.push(decl);
       const id = g.add({ op: "data", name: dataName }).id;
       dataNodes.set(dataName, { id, decl });

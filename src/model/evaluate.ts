@@ -3,7 +3,7 @@
 // log-density (compile.ts) is checked against the log-density computed here (scalar-logp.ts), written independently.
 import type { BoundModel } from "./bind.js";
 import type { NodeJSON } from "./graph.js";
-import { logistic, log1pExp } from "./special.js";
+import { logistic, log1pExp, Phi } from "./special.js";
 import { scalarLogp } from "./scalar-logp.js";
 
 export type Value = Float64Array;
@@ -140,6 +140,7 @@ export const UNARY: Record<string, (a: number) => number> = {
   sqrt: Math.sqrt,
   square: (a) => a * a,
   abs: Math.abs,
+  Phi,
 };
 
 export const BINARY: Record<string, (a: number, b: number) => number> = {

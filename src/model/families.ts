@@ -6,6 +6,7 @@
 import { DistributionArgumentError } from "./distribution-argument.js";
 import type { FamilyName } from "./graph.js";
 import type { Rng } from "./random.js";
+import { SPECIAL } from "./special.js";
 import type { ValueBounds } from "./value-bounds.js";
 
 /** Where a family's value lives; decides the default constraint transform of a parameter with this prior. */
@@ -111,6 +112,12 @@ const finiteArg = (a: string[], k: number): ArgCondition => ({ arg: k, code: `${
 const positiveArg = (a: string[], k: number): ArgCondition => ({ arg: k, code: `${a[k]} > 0 && ${a[k]} < Infinity`, requirement: "> 0 and finite" });
 /** Any number but NaN: a logit may be ±Infinity (a probability of 0 or 1). */
 const notNaNArg = (a: string[], k: number): ArgCondition => ({ arg: k, code: `${a[k]} === ${a[k]}`, requirement: "a number (not NaN)" });
+/** A trial count: a whole number a double holds exactly. */
+const trialsArg = (a: string[], k: number): ArgCondition => ({
+  arg: k,
+  code: `${a[k]} >= 0 && ${a[k]} <= 9007199254740991 && Math.floor(${a[k]}) === ${a[k]}`,
+  requirement: "a non-negative integer",
+});
 /** log(Number.MAX_VALUE): a log-rate above it has an infinite rate. */
 const MAX_LOG_RATE = 709.782712893384;
 
@@ -406,7 +413,7 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     support: "count",
     discrete: true,
     values: { lower: 0, integer: true },
-    domain: (a) => [{ arg: 0, code: `${a[0]} >= 0 && ${a[0]} <= 9007199254740991 && Math.floor(${a[0]}) === ${a[0]}`, requirement: "a non-negative integer" }, notNaNArg(a, 1)],
+    domain: (a) => [trialsArg(a, 0), notNaNArg(a, 1)],
     mean: ([n, eta]) => `${n} / (1 + Math.exp(-${eta}))`,
     emit(y, [n, eta], cx) {
       const { softplus, logistic } = logisticTerms(cx, eta);
@@ -464,7 +471,182 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
       return rate < Infinity ? rng.poisson(rate) : Infinity;
     },
   },
+  Weibull: {
+    // Stan's weibull(alpha, sigma): shape alpha, scale sigma.
+    name: "Weibull",
+    argNames: ["alpha", "sigma"],
+    support: "positive",
+    discrete: false,
+    values: { lower: 0 },
+    domain: (a) => [positiveArg(a, 0), positiveArg(a, 1)],
+    mean: ([al, s]) => `${s} * Math.exp(F.lgamma(1 + 1 / ${al}))`,
+    emit(y, [al, s], cx) {
+      const logS = cx.hoist(`Math.log(${s})`, [1]);
+      const logZ = cx.local(`Math.log(${y}) - ${logS}`);
+      const t = cx.local(`Math.exp(${al} * ${logZ})`);
+      return {
+        lp: `(${y} < 0 ? -Infinity : Math.log(${al}) - ${logS} + (${al} - 1) * ${logZ} - ${t})`,
+        dy: `(${al} - 1 - ${al} * ${t}) / ${y}`,
+        da: [`1 / ${al} + ${logZ} * (1 - ${t})`, `${al} * (${t} - 1) / ${s}`],
+      };
+    },
+    draw: (rng, args) => {
+      const al = args[0], s = args[1];
+      return s * Math.pow(-Math.log(rng.uniformOpen()), 1 / al);
+    },
+  },
+  GammaMean: {
+    // Gamma by its mean mu and shape alpha (rate alpha / mu), as brms' Gamma family.
+    name: "GammaMean",
+    argNames: ["mu", "alpha"],
+    support: "positive",
+    discrete: false,
+    values: { lower: 0, lowerOpen: true },
+    domain: (a) => [positiveArg(a, 0), positiveArg(a, 1)],
+    mean: ([mu]) => mu,
+    emit(y, [mu, al], cx) {
+      const rate = cx.local(`${al} / ${mu}`);
+      const logRate = cx.local(`Math.log(${rate})`);
+      const logY = cx.local(`Math.log(${y})`);
+      return {
+        lp: `(${y} < 0 ? -Infinity : ${al} * ${logRate} - F.lgamma(${al}) + (${al} - 1) * ${logY} - ${rate} * ${y})`,
+        dy: `(${al} - 1) / ${y} - ${rate}`,
+        da: [`${rate} * (${y} / ${mu} - 1)`, `${logRate} + 1 - F.digamma(${al}) + ${logY} - ${y} / ${mu}`],
+      };
+    },
+    draw: (rng, args) => {
+      const mu = args[0], al = args[1];
+      return (rng.gamma(al) * mu) / al;
+    },
+  },
+  BetaProportion: {
+    // Stan's beta_proportion(mu, kappa): mean mu, precision kappa (Beta(mu·kappa, (1 − mu)·kappa)).
+    name: "BetaProportion",
+    argNames: ["mu", "kappa"],
+    support: "unit",
+    discrete: false,
+    values: { lower: 0, upper: 1, lowerOpen: true, upperOpen: true },
+    domain: (a) => [{ arg: 0, code: `${a[0]} > 0 && ${a[0]} < 1`, requirement: "in (0, 1)" }, positiveArg(a, 1)],
+    mean: ([mu]) => mu,
+    emit(y, [mu, k], cx) {
+      const al = cx.local(`${mu} * ${k}`);
+      const be = cx.local(`(1 - ${mu}) * ${k}`);
+      const logY = cx.local(`Math.log(${y})`);
+      const log1mY = cx.local(`Math.log1p(-${y})`);
+      const psiA = cx.local(`F.digamma(${al})`);
+      const psiB = cx.local(`F.digamma(${be})`);
+      return {
+        lp: `(${y} < 0 || ${y} > 1 ? -Infinity : (${al} - 1) * ${logY} + (${be} - 1) * ${log1mY} - F.lbeta(${al}, ${be}))`,
+        dy: `(${al} - 1) / ${y} - (${be} - 1) / (1 - ${y})`,
+        da: [
+          `${k} * (${logY} - ${log1mY} - ${psiA} + ${psiB})`,
+          `${mu} * (${logY} - ${psiA}) + (1 - ${mu}) * (${log1mY} - ${psiB}) + F.digamma(${k})`,
+        ],
+      };
+    },
+    draw: (rng, args) => {
+      const mu = args[0], k = args[1];
+      return rng.beta(mu * k, (1 - mu) * k);
+    },
+  },
+  Bernoulli: {
+    name: "Bernoulli",
+    argNames: ["p"],
+    support: "binary",
+    discrete: true,
+    values: { lower: 0, upper: 1, integer: true },
+    domain: (a) => [{ arg: 0, code: `${a[0]} >= 0 && ${a[0]} <= 1`, requirement: "in [0, 1]" }],
+    mean: ([p]) => p,
+    emit(y, [p]) {
+      return { lp: `F.xlogy(${y}, ${p}) + F.xlog1my(1 - ${y}, ${p})`, da: [`(${y} === 1 ? 1 / ${p} : -1 / (1 - ${p}))`] };
+    },
+    draw: (rng, args) => {
+      const p = args[0];
+      return rng.uniform() < p ? 1 : 0;
+    },
+  },
+  BernoulliProbit: {
+    // P(y = 1) = Φ(eta): the probit link, with log Φ computed in both tails.
+    name: "BernoulliProbit",
+    argNames: ["eta"],
+    support: "binary",
+    discrete: true,
+    values: { lower: 0, upper: 1, integer: true },
+    domain: (a) => [notNaNArg(a, 0)],
+    mean: ([eta]) => `F.Phi(${eta})`,
+    emit(y, [eta], cx) {
+      const s = cx.local(`(2 * ${y} - 1)`);
+      return { lp: `F.logPhi(${s} * ${eta})`, da: [`${s} * F.dlogPhi(${s} * ${eta})`] };
+    },
+    draw: (rng, args) => {
+      const eta = args[0];
+      return rng.uniform() < phiOf(eta) ? 1 : 0;
+    },
+  },
+  Binomial: {
+    name: "Binomial",
+    argNames: ["n", "p"],
+    support: "count",
+    discrete: true,
+    values: { lower: 0, integer: true },
+    domain: (a) => [trialsArg(a, 0), { arg: 1, code: `${a[1]} >= 0 && ${a[1]} <= 1`, requirement: "in [0, 1]" }],
+    mean: ([n, p]) => `${n} * ${p}`,
+    emit(y, [n, p]) {
+      return {
+        lp: `F.lchoose(${n}, ${y}) + F.xlogy(${y}, ${p}) + F.xlog1my(${n} - ${y}, ${p})`,
+        // Written so that y = 0 (or y = n) at p = 0 (or 1) has no 0/0 term.
+        da: [null, `(${y} === 0 ? 0 : ${y} / ${p}) - (${n} === ${y} ? 0 : (${n} - ${y}) / (1 - ${p}))`],
+      };
+    },
+    draw: (rng, args) => {
+      const n = args[0], p = args[1];
+      return rng.binomial(n, p);
+    },
+  },
+  Poisson: {
+    name: "Poisson",
+    argNames: ["rate"],
+    support: "count",
+    discrete: true,
+    values: { lower: 0, integer: true },
+    domain: (a) => [{ arg: 0, code: `${a[0]} >= 0 && ${a[0]} < Infinity`, requirement: "≥ 0 and finite" }],
+    mean: ([rate]) => rate,
+    emit(y, [rate]) {
+      return { lp: `F.xlogy(${y}, ${rate}) - ${rate} - F.lgamma(${y} + 1)`, da: [`(${y} === 0 ? 0 : ${y} / ${rate}) - 1`] };
+    },
+    draw: (rng, args) => {
+      const rate = args[0];
+      return rng.poisson(rate);
+    },
+  },
+  NegativeBinomialLog: {
+    // NB2 with a log link: mean exp(eta), overdispersion phi (Stan's neg_binomial_2_log).
+    name: "NegativeBinomialLog",
+    argNames: ["eta", "phi"],
+    support: "count",
+    discrete: true,
+    values: { lower: 0, integer: true },
+    domain: (a) => [{ arg: 0, code: `${a[0]} <= ${MAX_LOG_RATE}`, requirement: `a number ≤ ${MAX_LOG_RATE} (its exponential, the mean, must be finite)` }, positiveArg(a, 1)],
+    mean: ([eta]) => `Math.exp(${eta})`,
+    emit(y, [eta, phi], cx) {
+      const logPhi = cx.hoist(`Math.log(${phi})`, [1]);
+      const logMuPhi = cx.local(`F.logAddExp(${eta}, ${logPhi})`);
+      const ratio = cx.local(`(${y} + ${phi}) / Math.exp(${logMuPhi})`);
+      return {
+        lp: `F.lgamma(${y} + ${phi}) - F.lgamma(${y} + 1) - F.lgamma(${phi}) + ${y} * ${eta} + ${phi} * ${logPhi} - (${y} + ${phi}) * ${logMuPhi}`,
+        da: [`${y} - ${ratio} * Math.exp(${eta})`, `F.digamma(${y} + ${phi}) - F.digamma(${phi}) + ${logPhi} + 1 - ${logMuPhi} - ${ratio}`],
+      };
+    },
+    draw: (rng, args) => {
+      const mu = Math.exp(args[0]), phi = args[1];
+      const rate = (rng.gamma(phi) * mu) / phi;
+      return rate < Infinity ? rng.poisson(rate) : Infinity;
+    },
+  },
 };
+
+/** Φ(eta) for the probit draw (special.ts's, through the import the compiled code uses). */
+const phiOf = (eta: number): number => SPECIAL.Phi(eta);
 
 /** The domain's conditions compiled to one function: the index of the first that fails, or −1. */
 function compileDomainCheck(def: FamilyDefinition): (a: Float64Array | number[]) => number {

@@ -1,7 +1,7 @@
 // The model as data: a JSON-serialisable graph. The builder (builder.ts) writes it, the compiler (compile.ts) turns it
 // into a log-density with gradient, and the simulator (simulate.ts) evaluates it forward. Nothing else defines a model.
 
-export type UnaryFn = "neg" | "exp" | "log" | "log1p" | "log1m" | "logistic" | "softplus" | "sqrt" | "square" | "abs";
+export type UnaryFn = "neg" | "exp" | "log" | "log1p" | "log1m" | "logistic" | "softplus" | "sqrt" | "square" | "abs" | "Phi";
 export type BinaryFn = "add" | "sub" | "mul" | "div" | "pow";
 
 export type FamilyName =
@@ -19,7 +19,15 @@ export type FamilyName =
   | "BernoulliLogit"
   | "BinomialLogit"
   | "PoissonLog"
-  | "NegativeBinomial";
+  | "NegativeBinomial"
+  | "Weibull"
+  | "GammaMean"
+  | "BetaProportion"
+  | "Bernoulli"
+  | "BernoulliProbit"
+  | "Binomial"
+  | "Poisson"
+  | "NegativeBinomialLog";
 
 /** A distribution: a family and its arguments (node ids). */
 export interface DistJSON {
@@ -58,6 +66,18 @@ export interface DataDecl {
   shape: DataShape;
   /** For categories: values are 0..levels-1. */
   levels?: number;
+  /**
+   * For categories whose number of levels is a size (`m.data("g", { levels: m.dim("J") })`): the scalar data input J.
+   * Training resolves it (given, or one more than the largest value seen) and sets `levels`.
+   */
+  levelsDim?: string;
+  /** For a matrix read from named columns (a design matrix): the columns, in order. */
+  columns?: string[];
+  /**
+   * For such a matrix: each column centred (and, with true, scaled) by the training rows' mean (and sd), when training
+   * and serving.
+   */
+  standardize?: boolean | "center";
   /** Declared bounds, inclusive (as Stan's `real<lower=0>`): checked in training data and in every request. */
   lower?: number;
   upper?: number;

@@ -25,6 +25,8 @@ export function unaryCode(fn: string, x: string, v: string): [string, string] {
       return [`${x} * ${x}`, `(2 * ${x})`];
     case "abs":
       return [`Math.abs(${x})`, `Math.sign(${x})`];
+    case "Phi":
+      return [`F.Phi(${x})`, `F.normalPdf(${x})`];
     default:
       throw new Error(`unknown unary function ${fn}`);
   }

@@ -8,12 +8,17 @@ const cache = new Map<string, ScalarLogp>();
 
 export function scalarLogp(family: string, y: number, args: Float64Array): number {
   if (family === "Flat") return 0;
+  return scalarLogpFunction(family)(y, args);
+}
+
+/** The compiled log-density of one family, log p(y | args), for calling many times. */
+export function scalarLogpFunction(family: string): ScalarLogp {
   let f = cache.get(family);
   if (!f) {
     f = buildScalarLogp(family);
     cache.set(family, f);
   }
-  return f(y, args);
+  return f;
 }
 
 function buildScalarLogp(family: string): ScalarLogp {

@@ -7,7 +7,7 @@ import type { ModelJSON } from "./graph.js";
 import { nodeInputs } from "./bind.js";
 
 const OPS = new Set(["const", "param", "data", "unary", "binary", "index", "element", "matvec", "sum", "logSumExp", "logp", "covExpQuad", "addDiag"]);
-const UNARY = new Set(["neg", "exp", "log", "log1p", "log1m", "logistic", "softplus", "sqrt", "square", "abs"]);
+const UNARY = new Set(["neg", "exp", "log", "log1p", "log1m", "logistic", "softplus", "sqrt", "square", "abs", "Phi"]);
 const BINARY = new Set(["add", "sub", "mul", "div", "pow"]);
 
 function bad(where: string, msg: string): never {
@@ -45,7 +45,11 @@ export function modelFromJSON(input: unknown): Model {
     if (typeof d !== "object" || d === null || typeof d.name !== "string") bad(where, "must be an object with a name");
     if (!["float", "integer", "category"].includes(d.kind)) bad(where, `unknown kind ${JSON.stringify(d.kind)}`);
     if (!["scalar", "vector", "matrix"].includes(d.shape)) bad(where, `unknown shape ${JSON.stringify(d.shape)}`);
-    if (d.kind === "category" && !(Number.isInteger(d.levels) && (d.levels as number) >= 1)) bad(where, "a category needs a positive integer number of levels");
+    if (d.kind === "category" && !(Number.isInteger(d.levels) && (d.levels as number) >= 1) && typeof d.levelsDim !== "string")
+      bad(where, "a category needs a positive integer number of levels (or the size that gives it)");
+    if (d.standardize !== undefined && d.standardize !== true && d.standardize !== false && d.standardize !== "center") bad(where, 'standardize must be true, false or "center"');
+    if (d.columns !== undefined && !(Array.isArray(d.columns) && d.columns.length > 0 && d.columns.every((c) => typeof c === "string") && d.shape === "matrix"))
+      bad(where, "columns must be a non-empty list of names, on a matrix");
     for (const side of ["lower", "upper"] as const)
       if (d[side] !== undefined && !(typeof d[side] === "number" && Number.isFinite(d[side]))) bad(where, `${side} must be a finite number`);
     if (d.lower !== undefined && d.upper !== undefined && !(d.lower < d.upper)) bad(where, "lower must be below upper");

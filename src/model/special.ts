@@ -1,4 +1,5 @@
 // Special functions the log-densities and their gradients need. Plain functions over numbers, no allocation.
+import erfc from "@stdlib/math-base-special-erfc";
 
 /** 0.5·log(2π). */
 export const HALF_LOG_2PI = 0.9189385332046727;
@@ -68,6 +69,44 @@ export function logAddExp(a: number, b: number): number {
   return a > b ? a + Math.log1p(Math.exp(b - a)) : b + Math.log1p(Math.exp(a - b));
 }
 
+/** x·log(y), 0 where x = 0 (whatever y): a Bernoulli or Poisson term with a zero count and a zero probability or rate. */
+export function xlogy(x: number, y: number): number {
+  return x === 0 ? 0 : x * Math.log(y);
+}
+
+/** x·log(1 − y), 0 where x = 0. */
+export function xlog1my(x: number, y: number): number {
+  return x === 0 ? 0 : x * Math.log1p(-y);
+}
+
+/** 1/√2 */
+const SQRT1_2 = 0.7071067811865476;
+
+/** Φ(x), the standard normal CDF: ½·erfc(−x/√2), accurate in both tails (stdlib's erfc, FreeBSD's s_erf.c). */
+export function Phi(x: number): number {
+  return 0.5 * erfc(-x * SQRT1_2);
+}
+
+/**
+ * log Φ(x). From erfc while it is representable (x > −37.5); below, the asymptotic series of Mills' ratio
+ * (Abramowitz & Stegun 26.2.12): log Φ(x) ≈ −x²/2 − log(−x) − ½·log(2π) + log(1 − 1/x² + 3/x⁴).
+ */
+export function logPhi(x: number): number {
+  if (x > -37.5) return Math.log(Phi(x));
+  const r = 1 / (x * x);
+  return -0.5 * x * x - Math.log(-x) - HALF_LOG_2PI + Math.log1p(-r + 3 * r * r);
+}
+
+/** φ(x) / Φ(x), the derivative of log Φ(x) (the inverse Mills ratio), without 0/0 in the far left tail. */
+export function dlogPhi(x: number): number {
+  return Math.exp(-0.5 * x * x - HALF_LOG_2PI - logPhi(x));
+}
+
+/** φ(x), the standard normal density. */
+export function normalPdf(x: number): number {
+  return Math.exp(-0.5 * x * x - HALF_LOG_2PI);
+}
+
 /** The functions generated code may call, passed in as one object. */
-export const SPECIAL = { lgamma, digamma, lbeta, lchoose, log1pExp, logistic, logAddExp } as const;
+export const SPECIAL = { lgamma, digamma, lbeta, lchoose, log1pExp, logistic, logAddExp, xlogy, xlog1my, Phi, logPhi, dlogPhi, normalPdf } as const;
 export type Special = typeof SPECIAL;

@@ -5,6 +5,7 @@
 import { BayesServeError } from "../errors.js";
 import { nodeInputs } from "../model/bind.js";
 import type { ModelJSON } from "../model/graph.js";
+import { familyOf } from "../model/families.js";
 import { intersectBounds, type ValueBounds } from "../model/value-bounds.js";
 
 export interface FeatureSpec {
@@ -16,6 +17,14 @@ export interface FeatureSpec {
   minimum?: number;
   /** Largest value allowed (inclusive): a declared upper bound, or the last position of the vector it indexes. */
   maximum?: number;
+  /** For a column of a design matrix (`m.data("X", { columns })`): the matrix's name. */
+  matrix?: string;
+  /**
+   * For a category that indexes parameter vectors whose priors have only constants and scalar parameters as arguments
+   * (`z ~ Normal(0, 1)`, `alpha ~ Normal(mu, tau)`): a level never seen in training can be answered, each element it
+   * reads drawn from its prior given each posterior draw (brms' allow_new_levels, sample_new_levels = "gaussian").
+   */
+  newLevels?: boolean;
 }
 
 export interface PredictionSchema {
@@ -68,23 +77,83 @@ function vectorLength(model: ModelJSON, id: number, sizes: Record<string, number
 }
 
 /**
- * The schema for predicting the model's (single) observation. `sizes` are the named dimensions (`m.dim("J")`) as
- * trained, so that an index into a vector of size J gets its range.
+ * The observation a model serves: the one named by `target` (its name, or the name of the data it observes), or the
+ * model's only one. A model may observe auxiliary data too; then the target must be named.
  */
-export function predictionSchema(model: ModelJSON, sizes: Record<string, number> = {}): PredictionSchema {
+export function targetObservation(model: ModelJSON, target?: string): ModelJSON["observes"][number] {
   const observes = model.observes.filter((o) => o.dist.family !== "MvNormal");
-  if (observes.length !== 1)
-    throw new BayesServeError(
-      "MODEL_DEFINITION",
-      `model "${model.name}" must have exactly one (non-MvNormal) observation to serve predictions; it has ${observes.length}`,
-    );
-  const obs = observes[0];
+  const observed = (o: ModelJSON["observes"][number]): string | null => {
+    const n = model.nodes[o.value];
+    return n.op === "data" ? n.name : null;
+  };
+  const names = observes.map((o) => observed(o) ?? o.name);
+  if (target !== undefined) {
+    const found = observes.find((o) => o.name === target || observed(o) === target);
+    if (found === undefined)
+      throw new BayesServeError("USAGE", `--target ${target}: model "${model.name}" observes no such data; its observations: ${names.join(", ") || "none"}`);
+    return found;
+  }
+  if (observes.length === 1) return observes[0];
+  throw new BayesServeError(
+    "MODEL_DEFINITION",
+    observes.length === 0
+      ? `model "${model.name}" observes no data (other than with MvNormal): there is nothing to predict`
+      : `model "${model.name}" observes ${observes.length} things (${names.join(", ")}): name the one to serve with --target NAME`,
+  );
+}
+
+/**
+ * Whether node `id` is a parameter vector drawn from its prior alone — its prior's arguments all constants or scalar
+ * parameters, and no bounds beyond the prior's own support (a truncated prior would need truncated draws) — so that a
+ * new element can be drawn from the prior given a posterior draw of those arguments.
+ */
+export function priorOfHyperparameters(model: ModelJSON, id: number): boolean {
+  const n = model.nodes[id];
+  if (n.op !== "param") return false;
+  const decl = model.params.find((p) => p.name === n.name);
+  if (decl === undefined || decl.shape.length !== 1 || decl.prior.family === "Flat" || decl.prior.family === "MvNormal") return false;
+  const support = familyOf(decl.prior.family).support;
+  const t = decl.transform;
+  const ownSupport =
+    (support === "real" && t.kind === "identity") ||
+    (support === "positive" && t.kind === "lower" && t.lower === 0) ||
+    (support === "unit" && t.kind === "interval" && t.lower === 0 && t.upper === 1);
+  if (!ownSupport) return false;
+  return decl.prior.args.every((a) => {
+    const arg = model.nodes[a];
+    return arg.op === "const" || (arg.op === "param" && model.params.find((p) => p.name === arg.name)?.shape.length === 0);
+  });
+}
+
+/** The data inputs the target observation's arguments read (its features, and any scalars). */
+export function dataReadBy(model: ModelJSON, target?: string): Set<string> {
+  const used = new Set<string>();
+  const seen = new Set<number>();
+  const visit = (id: number): void => {
+    if (seen.has(id)) return;
+    seen.add(id);
+    const n = model.nodes[id];
+    if (n.op === "data") used.add(n.name);
+    for (const r of nodeInputs(n)) visit(r);
+  };
+  for (const a of targetObservation(model, target).dist.args) visit(a);
+  return used;
+}
+
+/**
+ * The schema for predicting the model's target observation (see targetObservation). `sizes` are the named dimensions
+ * (`m.dim("J")`) as trained, so that an index into a vector of size J gets its range.
+ */
+export function predictionSchema(model: ModelJSON, sizes: Record<string, number> = {}, target?: string): PredictionSchema {
+  const obs = targetObservation(model, target);
   const valueNode = model.nodes[obs.value];
   if (valueNode.op !== "data")
     throw new BayesServeError("MODEL_DEFINITION", `observation "${obs.name}" must observe a data input to serve predictions`);
   const used = new Set<string>();
   /** For each data input used as an index: the bounds every use allows. */
   const indexBounds = new Map<string, ValueBounds>();
+  /** For each category used as an index: whether every vector it indexes can draw a new element from its prior. */
+  const newLevels = new Map<string, boolean>();
   const seen = new Set<number>();
   const visit = (id: number) => {
     if (seen.has(id)) return;
@@ -99,6 +168,7 @@ export function predictionSchema(model: ModelJSON, sizes: Record<string, number>
         const before = indexBounds.get(idx.name);
         indexBounds.set(idx.name, before === undefined ? allowed : intersectBounds(before, allowed));
       }
+      if (idx.op === "data") newLevels.set(idx.name, (newLevels.get(idx.name) ?? true) && priorOfHyperparameters(model, n.a));
     }
     for (const r of nodeInputs(n)) visit(r);
   };
@@ -106,11 +176,23 @@ export function predictionSchema(model: ModelJSON, sizes: Record<string, number>
   const features: FeatureSpec[] = [];
   for (const d of model.data) {
     if (!used.has(d.name) || d.shape === "scalar" || d.name === valueNode.name) continue;
-    if (d.shape === "matrix")
-      throw new BayesServeError("MODEL_DEFINITION", `feature "${d.name}" is a matrix; serving supports scalar features per instance`);
+    if (d.shape === "matrix") {
+      if (d.columns === undefined)
+        throw new BayesServeError("MODEL_DEFINITION", `feature "${d.name}" is a matrix without named columns; declare it m.data("${d.name}", { columns: [...] }) to serve it`);
+      for (const column of d.columns) {
+        const spec: FeatureSpec = { name: column, type: "float", matrix: d.name };
+        if (d.lower !== undefined) spec.minimum = d.lower;
+        if (d.upper !== undefined) spec.maximum = d.upper;
+        features.push(spec);
+      }
+      continue;
+    }
     const spec: FeatureSpec = { name: d.name, type: d.kind };
-    if (d.kind === "category") spec.levels = d.levels;
-    else {
+    if (d.kind === "category") {
+      if (newLevels.get(d.name) === true) spec.newLevels = true;
+      spec.levels = d.levels ?? (d.levelsDim !== undefined ? sizes[d.levelsDim] : undefined);
+      if (spec.levels === undefined) throw new BayesServeError("MODEL_DEFINITION", `category "${d.name}": its number of levels (${d.levelsDim}) is not known`);
+    } else {
       const declared: ValueBounds = { lower: d.lower, upper: d.upper };
       const index = indexBounds.get(d.name);
       const b = index === undefined ? declared : intersectBounds(declared, index);

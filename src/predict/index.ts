@@ -1,5 +1,6 @@
-export { Predictor, MAX_ABS_FEATURE, DRAW_ORDER_SEED, shuffledDrawTable, type DrawTable, type Instance } from "./predictor.js";
-export { predictionSchema, featureBounds, type FeatureSpec, type PredictionSchema } from "./features.js";
+export { Predictor, type PredictorOptions, type Standardization, MAX_ABS_FEATURE, DRAW_ORDER_SEED, shuffledDrawTable, type DrawTable, type Instance } from "./predictor.js";
+export { predictionSchema, targetObservation, dataReadBy, featureBounds, type FeatureSpec, type PredictionSchema } from "./features.js";
 export { InstanceError, type InstanceProblem } from "./instance-error.js";
 export { answerMeanings } from "./answer-meanings.js";
 export { PREDICTION_KINDS, type PredictionKind } from "./prediction-kind.js";
+export { heldOutLpd, looOfRows, compareScores, SCORE_DRAWS, type PointwiseScore } from "./scores.js";

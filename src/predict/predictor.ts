@@ -19,6 +19,7 @@ import { familyOf, type Family } from "../model/families.js";
 import type { ModelJSON, NodeJSON } from "../model/graph.js";
 import { Rng } from "../model/random.js";
 import { SPECIAL } from "../model/special.js";
+import { scalarLogpFunction } from "../model/scalar-logp.js";
 import { unaryCode } from "../model/ops.js";
 import { boundsProblem } from "../model/value-bounds.js";
 import { featureBounds, type FeatureSpec, predictionSchema, type PredictionSchema } from "./features.js";
@@ -33,6 +34,9 @@ export interface DrawTable {
   /** Rows already in the serving order (made by shuffledDrawTable), so the Predictor uses them as they are. */
   shuffled?: boolean;
 }
+
+/** The stream of a mean's new-level elements: fixed, so that /mean stays deterministic. */
+const NEW_LEVEL_SEED = 0x9e3779b1;
 
 /** The seed of the serving order: fixed, so a seeded answer is the same in every process serving the same draws. */
 export const DRAW_ORDER_SEED = 0x5eed0dde;
@@ -65,6 +69,18 @@ export function shuffledDrawTable(table: DrawTable, into?: Float64Array): DrawTa
 
 export type Instance = Record<string, number>;
 
+/** Each standardised design matrix's column means and sds over the training rows (`m.data(X, { standardize })`). */
+export type Standardization = Record<string, { means: number[]; sds: number[] }>;
+
+export interface PredictorOptions {
+  /** Scalar data the model needs besides the features (sizes etc.), as at training time. */
+  fixedData?: Record<string, number>;
+  /** The observation served, by its name or its data's (see targetObservation); default the model's only one. */
+  target?: string;
+  /** How each standardised design matrix was centred and scaled in training: applied to the request's columns. */
+  standardization?: Standardization;
+}
+
 /** Largest |value| accepted for a float feature: beyond it the answer would be meaningless (or overflow). */
 export const MAX_ABS_FEATURE = 1e12;
 
@@ -74,7 +90,9 @@ export const MAX_ABS_FEATURE = 1e12;
  */
 type SampleLoop = (V: Float64Array, total: number, width: number, rng: Rng, X: Float64Array, A: Float64Array, n: number, out: Float64Array, start: number) => void;
 /** The generated mean loop for one instance: E[y | x, θ] for every row of the table, into out[0..total). */
-type MeanLoop = (V: Float64Array, total: number, width: number, X: Float64Array, A: Float64Array, out: Float64Array) => void;
+type MeanLoop = (V: Float64Array, total: number, width: number, X: Float64Array, A: Float64Array, out: Float64Array, rng: Rng) => void;
+/** log p(y | x, θ) for the first n rows of the table, into out[0..n). */
+type LogLikLoop = (V: Float64Array, width: number, X: Float64Array, A: Float64Array, y: number, n: number, out: Float64Array, rng: Rng) => void;
 /** Copies an instance's features into F, in schema order; returns the index of the first that is not a number, or −1. */
 type FeatureReader = (instance: Instance, F: Float64Array) => number;
 
@@ -87,6 +105,7 @@ export class Predictor {
   private readonly argFeatures: string[][];
   private readonly loop: SampleLoop | null;
   private readonly meanLoop: MeanLoop | null;
+  private readonly logLikLoop: LogLikLoop | null;
   private readonly readFeatures: FeatureReader;
   private readonly featureBuffer: Float64Array;
   private readonly argBuffer: Float64Array;
@@ -95,15 +114,21 @@ export class Predictor {
   private readonly fallbackRng = new Rng(Date.now() >>> 0, 7);
   private readonly table: DrawTable;
 
+  private readonly fixedData: Record<string, number>;
+  private readonly standardization: Standardization;
+
   constructor(
     private readonly model: ModelJSON,
     /** The posterior's draws; shuffled here (a copy) unless already `shuffled`. */
     table: DrawTable,
-    /** Scalar data the model needs besides the features (sizes etc.), as at training time. */
-    private readonly fixedData: Record<string, number> = {},
+    options: PredictorOptions = {},
   ) {
+    this.fixedData = options.fixedData ?? {};
+    this.standardization = options.standardization ?? {};
+    const fixedData = this.fixedData;
     this.table = table.shuffled === true ? table : shuffledDrawTable(table);
-    this.schema = predictionSchema(model, fixedData);
+    this.schema = predictionSchema(model, fixedData, options.target);
+    checkStandardization(model, this.schema, this.standardization);
     const obs = model.observes.find((o) => o.name === this.schema.observation)!;
     this.family = familyOf(obs.dist.family);
     this.argIds = obs.dist.args;
@@ -115,13 +140,21 @@ export class Predictor {
     this.readFeatures = compileFeatureReader(this.schema.features);
     const featureNames = this.schema.features.map((f) => f.name);
     this.argFeatures = obs.dist.args.map((a) => featuresRead(model, a, featureNames));
-    const argCode = compileArgumentCode(model, obs.dist.args, this.table.names, this.schema.features, fixedData);
+    const argCode = compileArgumentCode(model, obs.dist.args, this.table.names, this.schema.features, fixedData, this.standardization);
     // The generated loops' way out: the instance's features are in featureBuffer, the failing draw at row off / width.
     const invalid = (A: Float64Array, off: number): never => {
       throw this.argumentError(A, 0, this.nodeValuesAt(Float64Array.from(this.featureBuffer), off / this.width), 0);
     };
     this.loop = argCode === null ? null : compileSampleLoop(argCode, this.family, invalid);
     this.meanLoop = argCode === null ? null : compileMeanLoop(argCode, this.family, invalid);
+    this.logLikLoop = argCode === null ? null : compileLogLikLoop(argCode, this.family, invalid);
+    // New levels are drawn by the generated loops only; the general path keeps every category to its levels.
+    if (argCode === null) for (const f of this.schema.features) delete f.newLevels;
+  }
+
+  /** The categories whose unseen levels can be answered (see FeatureSpec.newLevels). */
+  get newLevelFeatures(): string[] {
+    return this.schema.features.filter((f) => f.newLevels === true).map((f) => f.name);
   }
 
   get features(): FeatureSpec[] {
@@ -138,18 +171,21 @@ export class Predictor {
     return this.total;
   }
 
-  /** Checks one instance; returns [field, message] for the first problem, or null. */
-  checkInstance(instance: Instance): [string, string] | null {
+  /**
+   * Checks one instance; returns [field, message] for the first problem, or null. With `allowNewLevels`, a category
+   * that can draw new levels may take any non-negative integer.
+   */
+  checkInstance(instance: Instance, allowNewLevels = false): [string, string] | null {
     const missing = this.readFeatures(instance, this.featureBuffer);
     if (missing >= 0) {
       const f = this.schema.features[missing];
       return [f.name, instance[f.name] === undefined ? "field required" : "must be a finite number"];
     }
-    return this.checkValues(this.featureBuffer);
+    return this.checkValues(this.featureBuffer, allowNewLevels);
   }
 
   /** Range checks on feature values already read (in schema order). */
-  private checkValues(F: Float64Array): [string, string] | null {
+  private checkValues(F: Float64Array, allowNewLevels: boolean): [string, string] | null {
     const features = this.schema.features;
     for (let k = 0; k < features.length; k++) {
       const f = features[k];
@@ -157,7 +193,8 @@ export class Predictor {
       if (!Number.isFinite(v)) return [f.name, "must be a finite number"];
       if (f.type === "float" && Math.abs(v) > MAX_ABS_FEATURE) return [f.name, `must be within ±${MAX_ABS_FEATURE}`];
       if (f.type !== "float" && !Number.isInteger(v)) return [f.name, "must be an integer"];
-      if (f.type === "category" && (v < 0 || v >= (f.levels ?? 0))) return [f.name, `must be one of the categories 0..${(f.levels ?? 0) - 1}`];
+      const newLevel = allowNewLevels && f.newLevels === true;
+      if (f.type === "category" && (v < 0 || (v >= (f.levels ?? 0) && !newLevel))) return [f.name, `must be one of the categories 0..${(f.levels ?? 0) - 1}`];
       if (f.minimum !== undefined || f.maximum !== undefined) {
         const problem = boundsProblem(featureBounds(f), v);
         if (problem !== null) return [f.name, problem];
@@ -167,8 +204,8 @@ export class Predictor {
   }
 
   /** Throws an InstanceError for the first problem of the instance (features left in featureBuffer). */
-  private assertValid(instance: Instance, index: number): void {
-    const problem = this.checkInstance(instance);
+  private assertValid(instance: Instance, index: number, allowNewLevels = false): void {
+    const problem = this.checkInstance(instance, allowNewLevels);
     if (problem) throw new InstanceError(index, [problem[0]], "invalid_value", problem[1]);
   }
 
@@ -191,9 +228,13 @@ export class Predictor {
     return new InstanceError(index, fields, "likelihood_argument", reason);
   }
 
-  /** nSamples posterior-predictive draws for each instance, one stream across them. A seed makes the answer reproducible. */
-  sample(instances: Instance[], nSamples: number, seed?: number): Float64Array[] {
-    instances.forEach((inst, i) => this.assertValid(inst, i));
+  /**
+   * nSamples posterior-predictive draws for each instance, one stream across them. A seed makes the answer
+   * reproducible. With `allowNewLevels`, an unseen level of a category that allows it draws its elements from their
+   * priors (independently for each instance and draw).
+   */
+  sample(instances: Instance[], nSamples: number, seed?: number, allowNewLevels = false): Float64Array[] {
+    instances.forEach((inst, i) => this.assertValid(inst, i, allowNewLevels));
     const rng = seed === undefined ? this.fallbackRng : new Rng(seed, 0);
     const out = instances.map(() => new Float64Array(nSamples));
     if (this.loop === null) {
@@ -215,10 +256,10 @@ export class Predictor {
    * nSamples draws for one instance, its own stream (the same answer alone or in a batch when seeded): the serving
    * path. Equal to sample([instance], nSamples, seed)[0]. Writes into `out` when given (its length must be nSamples).
    */
-  sampleOne(instance: Instance, nSamples: number, seed?: number, out?: Float64Array): Float64Array {
-    if (this.loop === null) return this.sample([instance], nSamples, seed)[0];
+  sampleOne(instance: Instance, nSamples: number, seed?: number, out?: Float64Array, allowNewLevels = false): Float64Array {
+    if (this.loop === null) return this.sample([instance], nSamples, seed, allowNewLevels)[0];
     // assertValid leaves the instance's feature values in featureBuffer, which the loop reads.
-    this.assertValid(instance, 0);
+    this.assertValid(instance, 0, allowNewLevels);
     const rng = seed === undefined ? this.fallbackRng : new Rng(seed, 0);
     const samples = out !== undefined && out.length === nSamples ? out : new Float64Array(nSamples);
     this.loop(this.table.values, this.total, this.width, rng, this.featureBuffer, this.argBuffer, nSamples, samples, 0);
@@ -230,12 +271,39 @@ export class Predictor {
    * likelihood's noise averaged out exactly (Rao-Blackwellised) — for a logistic model P(y = 1), for a Poisson model the
    * expected count. Writes into `out` when given (length drawCount). Throws when the family has no mean.
    */
-  means(instance: Instance, out?: Float64Array): Float64Array {
+  means(instance: Instance, out?: Float64Array, allowNewLevels = false): Float64Array {
     if (!this.hasMean) throw new BayesServeError("MODEL_DEFINITION", `a ${this.family.name} likelihood has no mean`);
     const result = out !== undefined && out.length === this.total ? out : new Float64Array(this.total);
     if (this.meanLoop === null) return this.meansByInterpreter(instance, result);
+    this.assertValid(instance, 0, allowNewLevels);
+    // A new level's elements, one per posterior draw, from a fixed stream: the same answer on every call.
+    this.meanLoop(this.table.values, this.total, this.width, this.featureBuffer, this.argBuffer, result, new Rng(NEW_LEVEL_SEED, 1));
+    return result;
+  }
+
+  /**
+   * log p(y | x, θ) of an observed value y at instance x, for the first `draws` posterior draws of the serving order (a
+   * random subset of them: the order is a random permutation), into `out`: a column of the pointwise log-likelihood
+   * that LOO and held-out scores are computed from.
+   */
+  logLik(instance: Instance, y: number, draws = this.total, out?: Float64Array): Float64Array {
+    const n = Math.min(draws, this.total);
+    const result = out !== undefined && out.length === n ? out : new Float64Array(n);
+    if (this.logLikLoop === null) {
+      this.assertValid(instance, 0);
+      const valuesAt = this.interpreterFor(this.schema.features.map((f) => Float64Array.of(instance[f.name])), 1);
+      const args = new Float64Array(this.argIds.length);
+      const lp = scalarLogpFunction(this.family.name);
+      for (let row = 0; row < n; row++) {
+        const vals = valuesAt(row);
+        for (let k = 0; k < args.length; k++) args[k] = valueAt(vals[this.argIds[k]], 0);
+        if (this.family.argumentProblem(args) !== null) throw this.argumentError(args, 0, vals, 0);
+        result[row] = lp(y, args);
+      }
+      return result;
+    }
     this.assertValid(instance, 0);
-    this.meanLoop(this.table.values, this.total, this.width, this.featureBuffer, this.argBuffer, result);
+    this.logLikLoop(this.table.values, this.width, this.featureBuffer, this.argBuffer, y, n, result, new Rng(NEW_LEVEL_SEED, 2));
     return result;
   }
 
@@ -247,8 +315,23 @@ export class Predictor {
   /** Every node's value up to the likelihood's arguments, for rows of instances at one posterior draw (general evaluator). */
   private interpreterFor(columns: Float64Array[], rows: number): (row: number) => Float64Array[] {
     const data: DataInput = { ...this.fixedData };
-    this.schema.features.forEach((f, k) => (data[f.name] = columns[k]));
-    data[this.schema.target] = new Float64Array(rows);
+    const features = this.schema.features;
+    features.forEach((f, k) => {
+      if (f.matrix === undefined) data[f.name] = columns[k];
+    });
+    // A design matrix from its columns (standardised as in training), row-major.
+    for (const d of this.model.data) {
+      if (d.columns === undefined || !features.some((f) => f.matrix === d.name)) continue;
+      const scale = this.standardization[d.name];
+      const values = new Float64Array(rows * d.columns.length);
+      d.columns.forEach((c, j) => {
+        const col = columns[features.findIndex((f) => f.name === c)];
+        for (let r = 0; r < rows; r++) values[r * d.columns!.length + j] = scale === undefined ? col[r] : (col[r] - scale.means[j]) / scale.sds[j];
+      });
+      data[d.name] = { rows, cols: d.columns.length, values };
+    }
+    // The target, and any other data observed beside it: placeholders (their values mean nothing here).
+    for (const d of this.model.data) if (d.shape === "vector" && !(d.name in data)) data[d.name] = new Float64Array(rows);
     let bound;
     try {
       bound = bindModel(this.model, data, { checkObserved: false });
@@ -301,6 +384,17 @@ export class Predictor {
   }
 }
 
+/** The standardisation given must cover each standardised design matrix the features read, column for column. */
+function checkStandardization(model: ModelJSON, schema: PredictionSchema, standardization: Standardization): void {
+  for (const d of model.data) {
+    if ((d.standardize !== true && d.standardize !== "center") || d.columns === undefined || !schema.features.some((f) => f.matrix === d.name)) continue;
+    const s = standardization[d.name];
+    const k = d.columns.length;
+    if (s === undefined || s.means.length !== k || s.sds.length !== k || !s.means.every(Number.isFinite) || !s.sds.every((v) => v > 0 && v < Infinity))
+      throw new BayesServeError("ARTIFACT", `the design matrix "${d.name}" is standardised, but its ${k} column means and sds are not all recorded`);
+  }
+}
+
 /** A node's value for row r (a scalar node has one value for every row). */
 const valueAt = (v: Float64Array, r: number): number => (v.length === 1 ? v[0] : v[r]);
 
@@ -320,7 +414,7 @@ function nonFiniteOrigin(model: ModelJSON, id: number, vals: Float64Array[], r: 
 /** The family's mean as a function of its arguments (for the interpreter path). */
 function scalarMean(family: Family): (a: Float64Array) => number {
   const code = family.mean(family.argNames.map((_, k) => `a[${k}]`));
-  return new Function("a", `"use strict";\nreturn ${code ?? "NaN"};`) as (a: Float64Array) => number;
+  return (new Function("F", `"use strict";\nreturn (a) => ${code ?? "NaN"};`) as (F: typeof SPECIAL) => (a: Float64Array) => number)(SPECIAL);
 }
 
 /** The features a node's value reads, in schema order. */
@@ -356,8 +450,46 @@ const SAMPLE_CHUNK = 1024;
  * The likelihood's arguments as code over the current row of the draw table (`V[off + column]`) and the instance's
  * features (`f0`, `f1`, …), or null when they use an operation that is not elementwise.
  */
-function compileArgumentCode(model: ModelJSON, argIds: number[], names: string[], features: FeatureSpec[], fixedData: Record<string, number>): string[] | null {
+/** The arguments' code, and what it needs computed first for each posterior draw: the elements of new levels. */
+interface ArgumentCode {
+  args: string[];
+  /** Statements computed once per draw before the arguments (`const nl0 = …;`). */
+  prelude: string[];
+  /** The draws of new elements the prelude calls, as NL[i](rng, V, off). */
+  newElements: ((rng: Rng, V: Float64Array, off: number) => number)[];
+}
+
+/**
+ * A draw of a new element of parameter vector `param` from its prior, given the prior's arguments (constants or
+ * scalar parameters) at the draw in row `off`.
+ */
+function newElementDraw(model: ModelJSON, param: string, col: Map<string, number>): (rng: Rng, V: Float64Array, off: number) => number {
+  const decl = model.params.find((p) => p.name === param)!;
+  const family = familyOf(decl.prior.family);
+  const sources = decl.prior.args.map((a) => {
+    const n = model.nodes[a];
+    return n.op === "const" ? { value: n.value, column: -1 } : { value: 0, column: col.get((n as { name: string }).name) ?? -1 };
+  });
+  const B = new Float64Array(sources.length);
+  return (rng, V, off) => {
+    for (let k = 0; k < sources.length; k++) B[k] = sources[k].column < 0 ? sources[k].value : V[off + sources[k].column];
+    return family.random(rng, B);
+  };
+}
+
+function compileArgumentCode(
+  model: ModelJSON,
+  argIds: number[],
+  names: string[],
+  features: FeatureSpec[],
+  fixedData: Record<string, number>,
+  standardization: Standardization,
+): ArgumentCode | null {
   const col = new Map(names.map((n, k) => [n, k]));
+  const prelude: string[] = [];
+  const newElements: ArgumentCode["newElements"] = [];
+  /** One local per (vector, category) read through new levels, so that all its uses in a draw see one element. */
+  const newLevelReads = new Map<string, string>();
   const featureIndex = new Map(features.map((f, k) => [f.name, k]));
   const paramNames = new Set(model.params.map((p) => p.name));
   const unsupported = Symbol("unsupported");
@@ -392,10 +524,21 @@ function compileArgumentCode(model: ModelJSON, argIds: number[], names: string[]
         if (a.op !== "param" || idx.op !== "data" || !featureIndex.has(idx.name) || !paramNames.has(a.name)) throw unsupported;
         const first = col.get(`${a.name}[0]`);
         if (first === undefined) throw unsupported;
-        // The index is checked to lie in 0..length-1 before the loop runs (the feature's range, from predictionSchema).
-        const spec = features[featureIndex.get(idx.name)!];
+        // The index is checked to lie in 0..length-1 before the loop runs (the feature's range, from predictionSchema),
+        // but for a category allowed new levels: a level past the last draws its element from the prior.
+        const k = featureIndex.get(idx.name)!;
+        const spec = features[k];
         if (spec.type !== "category" && spec.maximum === undefined) throw unsupported;
-        return read(`${first} + f${featureIndex.get(idx.name)}`);
+        if (spec.newLevels !== true) return read(`${first} + f${k}`);
+        const key = `${a.name}|${idx.name}`;
+        let local = newLevelReads.get(key);
+        if (local === undefined) {
+          local = `nl${newLevelReads.size}`;
+          newLevelReads.set(key, local);
+          prelude.push(`const ${local} = f${k} < ${spec.levels} ? ${read(`${first} + f${k}`)} : NL[${newElements.length}](rng, V, off);`);
+          newElements.push(newElementDraw(model, a.name, col));
+        }
+        return local;
       }
       case "element": {
         const a = model.nodes[n.a];
@@ -404,12 +547,29 @@ function compileArgumentCode(model: ModelJSON, argIds: number[], names: string[]
         if (c === undefined) throw unsupported;
         return read(`${c}`);
       }
+      case "matvec": {
+        // A design matrix (the request's columns) times a parameter vector: the dot product, written out.
+        const m = model.nodes[n.m];
+        const v = model.nodes[n.v];
+        const decl = m.op === "data" ? model.data.find((d) => d.name === m.name) : undefined;
+        if (decl?.columns === undefined || v.op !== "param") throw unsupported;
+        const scale = standardization[decl.name];
+        const terms = decl.columns.map((c, j) => {
+          const k = featureIndex.get(c);
+          const w = col.get(`${v.name}[${j}]`);
+          if (k === undefined || w === undefined) throw unsupported;
+          const x = scale === undefined ? `f${k}` : `((f${k} - (${scale.means[j]})) * (${1 / scale.sds[j]}))`;
+          return `${x} * ${read(`${w}`)}`;
+        });
+        return `(${terms.join(" + ")})`;
+      }
       default:
         throw unsupported;
     }
   };
   try {
-    return argIds.map((a) => expr(a));
+    const args = argIds.map((a) => expr(a));
+    return { args, prelude, newElements };
   } catch (err) {
     if (err === unsupported) return null;
     throw err;
@@ -420,8 +580,9 @@ function compileArgumentCode(model: ModelJSON, argIds: number[], names: string[]
  * The arguments of the current row as locals a0, a1, …, and the check of the family's domain: when it fails, the
  * arguments go to A and `invalid` throws (naming what failed).
  */
-function argumentsAndCheck(argCode: string[], family: Family): string {
-  const locals = argCode.map((c, k) => `const a${k} = ${c};`).join("\n");
+function argumentsAndCheck(code: ArgumentCode, family: Family): string {
+  const argCode = code.args;
+  const locals = [...code.prelude, ...argCode.map((c, k) => `const a${k} = ${c};`)].join("\n");
   const names = argCode.map((_, k) => `a${k}`);
   const conditions = family.domain(names).map((c) => `(${c.code})`).join(" && ");
   const toScratch = names.map((a, k) => `A[${k}] = ${a};`).join(" ");
@@ -432,8 +593,8 @@ function argumentsAndCheck(argCode: string[], family: Family): string {
  * The sampling loop over arguments' code. It reads the rows of a shuffled table one after another from a random
  * start (see the file's head): neighbouring rows, not scattered ones, which on a busy server were cache misses.
  */
-function compileSampleLoop(argCode: string[], family: Family, invalid: (A: Float64Array, off: number) => never): SampleLoop {
-  const names = argCode.map((_, k) => `a${k}`);
+function compileSampleLoop(code: ArgumentCode, family: Family, invalid: (A: Float64Array, off: number) => never): SampleLoop {
+  const names = code.args.map((_, k) => `a${k}`);
   // A family drawn from one standard normal gets its normals in one pass (Rng.fillNormal) and the transform inline;
   // others call the family's draw with the arguments in A.
   const sample = family.fromStandardNormal
@@ -442,7 +603,7 @@ function compileSampleLoop(argCode: string[], family: Family, invalid: (A: Float
   const source = `"use strict";
 const Z = new Float64Array(${family.fromStandardNormal ? SAMPLE_CHUNK : 0});
 return function sampleLoop(V, total, width, rng, X, A, n, out, start) {
-${featureLocals(argCode)}
+${featureLocals(code)}
 let row = rng.int(total);
 for (let done = 0; done < n; done += ${SAMPLE_CHUNK}) {
 const m = Math.min(${SAMPLE_CHUNK}, n - done);
@@ -450,7 +611,7 @@ const at = start + done;
 ${family.fromStandardNormal ? "rng.fillNormal(Z, m);" : ""}
 let off = row * width;
 for (let s = 0; s < m; s++) {
-${argumentsAndCheck(argCode, family)}
+${argumentsAndCheck(code, family)}
 ${sample}
 if (++row === total) {
 row = 0;
@@ -459,27 +620,43 @@ off = 0;
 }
 }
 };`;
-  return new Function("F", "draw", "invalid", source)(SPECIAL, family.draw, invalid) as SampleLoop;
+  return new Function("F", "draw", "invalid", "NL", source)(SPECIAL, family.draw, invalid, code.newElements) as SampleLoop;
 }
 
-/** E[y | x, θ] for every row of the table, in order. */
-function compileMeanLoop(argCode: string[], family: Family, invalid: (A: Float64Array, off: number) => never): MeanLoop {
-  const mean = family.mean(argCode.map((_, k) => `a${k}`)) ?? "NaN";
+/** E[y | x, θ] for every row of the table, in order (a new level's element drawn once per row, from `rng`). */
+function compileMeanLoop(code: ArgumentCode, family: Family, invalid: (A: Float64Array, off: number) => never): MeanLoop {
+  const mean = family.mean(code.args.map((_, k) => `a${k}`)) ?? "NaN";
   const source = `"use strict";
-return function meanLoop(V, total, width, X, A, out) {
-${featureLocals(argCode)}
+return function meanLoop(V, total, width, X, A, out, rng) {
+${featureLocals(code)}
 let off = 0;
 for (let r = 0; r < total; r++, off += width) {
-${argumentsAndCheck(argCode, family)}
+${argumentsAndCheck(code, family)}
 out[r] = ${mean};
 }
 };`;
-  return new Function("F", "invalid", source)(SPECIAL, invalid) as MeanLoop;
+  return new Function("F", "invalid", "NL", source)(SPECIAL, invalid, code.newElements) as MeanLoop;
+}
+
+/** log p(y | args) for each of the first n rows of the table. */
+function compileLogLikLoop(code: ArgumentCode, family: Family, invalid: (A: Float64Array, off: number) => never): LogLikLoop {
+  const toScratch = code.args.map((_, k) => `A[${k}] = a${k};`).join(" ");
+  const source = `"use strict";
+return function logLikLoop(V, width, X, A, y, n, out, rng) {
+${featureLocals(code)}
+let off = 0;
+for (let r = 0; r < n; r++, off += width) {
+${argumentsAndCheck(code, family)}
+${toScratch}
+out[r] = LP(y, A);
+}
+};`;
+  return new Function("F", "invalid", "NL", "LP", source)(SPECIAL, invalid, code.newElements, scalarLogpFunction(family.name)) as LogLikLoop;
 }
 
 /** `const f0 = X[0]; …` for the features the arguments' code reads (X, not F: F is the special functions). */
-function featureLocals(argCode: string[]): string {
+function featureLocals(code: ArgumentCode): string {
   const used = new Set<number>();
-  for (const c of argCode) for (const m of c.matchAll(/\bf(\d+)\b/g)) used.add(Number(m[1]));
+  for (const c of [...code.args, ...code.prelude]) for (const m of c.matchAll(/\bf(\d+)\b/g)) used.add(Number(m[1]));
   return [...used].sort((a, b) => a - b).map((k) => `const f${k} = X[${k}];`).join("\n");
 }

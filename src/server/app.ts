@@ -1,11 +1,11 @@
 // The HTTP app: Fastify with one plugin per concern. Nothing here listens or loads; server.ts does both, and tests
 // build an app around a ModelHolder of their own and use `inject`.
-import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from "node:http";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { docsPlugin } from "./docs.js";
 import { createFastLane, type FastLane } from "./fast-lane.js";
 import { installErrorHandlers } from "./errors.js";
 import { healthPlugin } from "./health.js";
+import { createHttpServer } from "./http-server.js";
 import { installJsonParser } from "./json-body.js";
 import { lazyChildLoggerFactory } from "./logging.js";
 import { metricsPlugin, RequestMetrics, UNMATCHED_ROUTE } from "./metrics.js";
@@ -15,6 +15,7 @@ import { pagePlugin } from "./page.js";
 import { DEFAULT_HEAVY_WORK, predictRoutes } from "./predict-routes.js";
 import { DEFAULT_JOB_TIMEOUT_MS, SamplingPool } from "./sampling-pool.js";
 import { DEFAULT_LIMITS, type Limits } from "./schemas.js";
+import { DEFAULT_BODY_TIMEOUT_SECONDS } from "./constants.js";
 
 export interface AppOptions {
   holder: ModelHolder;
@@ -44,6 +45,8 @@ export interface AppOptions {
    * for an app that listens: `inject` never reaches it.
    */
   fastLane?: boolean;
+  /** Time a client has to send a whole request, headers and body (default 30 s); then 408 and the connection closes. */
+  bodyTimeoutMs?: number;
 }
 
 export interface BuiltApp {
@@ -52,7 +55,10 @@ export interface BuiltApp {
   pool: SamplingPool | null;
   /** The fast lane, when asked for. */
   fastLane: FastLane | null;
-  /** Marks the app as shutting down: /health/ready answers 503 from now on. */
+  /**
+   * Marks the app as shutting down: /health/ready answers 503 from now on, and every response closes its connection.
+   * Requests are still served (the fast lane's too) until the server stops listening.
+   */
   beginClosing(): void;
 }
 
@@ -77,25 +83,6 @@ class AccessLog extends LogController {
   }
 }
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
-
-/**
- * Fastify's HTTP/1 server (as its getServerInstance makes it: the same timeouts from the same options) with the
- * fast lane in front: a request it does not take goes to Fastify's handler untouched.
- */
-function laneServerFactory(lane: () => FastLane | null): (handler: Handler, opts: Record<string, unknown>) => Server {
-  return (handler, opts) => {
-    const server = createServer((opts.http ?? {}) as ServerOptions, (req, res) => {
-      if (lane()?.handle(req, res) !== true) handler(req, res);
-    });
-    server.keepAliveTimeout = opts.keepAliveTimeout as number;
-    server.requestTimeout = opts.requestTimeout as number;
-    server.setTimeout(opts.connectionTimeout as number);
-    if ((opts.maxRequestsPerSocket as number) > 0) server.maxRequestsPerSocket = opts.maxRequestsPerSocket as number;
-    return server;
-  };
-}
-
 const REQUEST_ID = /^[A-Za-z0-9._:/=+-]{1,128}$/;
 let requestCounter = 0;
 const requestIdPrefix = Math.random().toString(36).slice(2, 8);
@@ -105,8 +92,16 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   // Set once the routes exist (below); the server only takes requests after that.
   let fastLane: FastLane | null = null;
+  let closing = false;
   const app = Fastify({
-    ...(options.fastLane === true ? { serverFactory: laneServerFactory(() => fastLane) } : {}),
+    serverFactory: (handler, fastifyOptions) =>
+      createHttpServer({
+        handler,
+        front: (req, res) => fastLane?.handle(req, res) === true,
+        draining: () => closing,
+        bodyTimeoutMs: options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_SECONDS * 1000,
+        fastify: fastifyOptions as Record<string, unknown>,
+      }),
     loggerInstance: options.logger,
     bodyLimit,
     // The client's X-Request-Id when it is a sane token, else one of ours: it names the request's log lines.
@@ -122,7 +117,6 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     onProtoPoisoning: "error",
     onConstructorPoisoning: "error",
   });
-  let closing = false;
   const workers = options.workers ?? 1;
   const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_JOB_TIMEOUT_MS;
   const pool = workers > 0 ? new SamplingPool({ size: workers, maxQueue: options.maxQueuedHeavy ?? 64, jobTimeoutMs: requestTimeoutMs, log: options.logger }) : null;
@@ -159,9 +153,10 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
       bodyLimit,
       heavyWork: options.heavyWork ?? DEFAULT_HEAVY_WORK,
       recorderFor: (path) => requests.forRoute(path),
-      // Fastify's while closing (its 503; `listening` turns false when app.close() is called directly) and while each
-      // request is to be logged (its access line).
-      engaged: () => !closing && app.server.listening && !(accessLog && debugOn()),
+      // Fastify's once it closes (its 503; `listening` turns false when the listener closes, and when app.close() is
+      // called directly) and while each request is to be logged (its access line). While draining, before that, the
+      // lane serves as ever; the server adds `Connection: close` to its answers as to Fastify's.
+      engaged: () => app.server.listening && !(accessLog && debugOn()),
     });
   }
   return {

@@ -14,6 +14,8 @@ export interface PredictParams {
   seed: number | undefined;
   hdiProbability: number;
   bins: number;
+  /** Unseen levels of categories that can draw them are answered (allow_new_levels). */
+  allowNewLevels: boolean;
 }
 
 /** The posterior of E[y | x, θ]: its mean and HDI. */
@@ -168,26 +170,26 @@ let meansScratch = new Float64Array(0);
 
 export function answerInstance(predictor: Predictor, instance: Instance, params: PredictParams, index: number): InstanceAnswer {
   try {
-    return params.kind === "mean" ? meanAnswer(predictor, instance, params.hdiProbability) : sampleAnswer(predictor, instance, params);
+    return params.kind === "mean" ? meanAnswer(predictor, instance, params) : sampleAnswer(predictor, instance, params);
   } catch (err) {
     throw err instanceof InstanceError ? err.at(index) : (err as Error);
   }
 }
 
-function meanAnswer(predictor: Predictor, instance: Instance, hdiProbability: number): MeanAnswer {
+function meanAnswer(predictor: Predictor, instance: Instance, params: PredictParams): MeanAnswer {
   if (meansScratch.length !== predictor.drawCount) meansScratch = new Float64Array(predictor.drawCount);
-  const means = predictor.means(instance, meansScratch);
+  const means = predictor.means(instance, meansScratch, params.allowNewLevels);
   if (!allFinite(means)) throw notFinite(0, "expected values");
   let sum = 0;
   for (let i = 0; i < means.length; i++) sum += means[i];
-  const [lower, upper] = hdiOf(means, hdiProbability);
+  const [lower, upper] = hdiOf(means, params.hdiProbability);
   return { mean: sum / means.length, lower, upper };
 }
 
 function sampleAnswer(predictor: Predictor, instance: Instance, params: PredictParams): InstanceAnswer {
   // The array is ours: the summaries may reorder it; nothing below keeps a reference to it.
   if (samplesScratch.length !== params.nSamples) samplesScratch = new Float64Array(params.nSamples);
-  const samples = predictor.sampleOne(instance, params.nSamples, params.seed, samplesScratch);
+  const samples = predictor.sampleOne(instance, params.nSamples, params.seed, samplesScratch, params.allowNewLevels);
   if (!allFinite(samples)) throw notFinite(0, "predictive samples");
   const discrete = predictor.family.discrete;
   switch (params.kind) {

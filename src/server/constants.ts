@@ -27,6 +27,18 @@ export const DEFAULT_POLL_INTERVAL_SECONDS = 30;
 export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 30;
 
 /**
+ * After SIGTERM, how long the server keeps its listener open (not ready, every answer closing its connection), and the
+ * preStop delay `deploy render` gives the scoring pods: Kubernetes removes a terminating pod from its Service's
+ * endpoints at the same time as it starts stopping it, and kube-proxies, ingress controllers and clients learn of it
+ * over the next seconds, so a pod that stopped accepting at once would refuse requests still being sent to it.
+ */
+export const SHUTDOWN_GRACE_SECONDS = 5;
+/** Then the longest wait for in-flight requests; what is still open after it is closed. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 10;
+/** Time a client has to send a whole request, headers and body (a 1 MiB body at 35 KB/s); then 408. */
+export const DEFAULT_BODY_TIMEOUT_SECONDS = 30;
+
+/**
  * V8 settings for a serving process, passed wherever the project launches one (the lean dist/server/main.js's
  * shebang, `npm start`, the Kubernetes scoring service's NODE_OPTIONS, bench/service.ts). A 4 MB young generation
  * (V8 grows it to 16 MB per semi-space under load) and a 256 MB old generation: the server's live heap is ~20 MB, but

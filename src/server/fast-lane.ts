@@ -44,6 +44,8 @@ export interface FastLane {
   readonly blocker: string | null;
   /** Resolves once every request taken has its body (and is answered, or with Fastify), or its client has gone. */
   drained(): Promise<void>;
+  /** Takes no more requests (all go to Fastify from now on), then resolves as `drained` does. */
+  close(): Promise<void>;
 }
 
 /** The hooks of a prediction route that the fast lane stands in for: the metrics plugin's count (metrics.ts). */
@@ -119,6 +121,7 @@ export function createFastLane(options: FastLaneOptions): FastLane {
   // Read on the first request: Fastify settles each route's hooks when the app becomes ready.
   let blocker: string | null | undefined;
   let answered = 0;
+  let closed = false;
 
   // Requests taken whose body is still arriving. The server's close() waits for them (drained) before it closes
   // Fastify: once closing, Fastify's inject refuses work, and such a request may yet need it. (A request handed to
@@ -186,8 +189,12 @@ export function createFastLane(options: FastLaneOptions): FastLane {
     drained() {
       return reading === 0 ? Promise.resolve() : new Promise<void>((resolve) => waiting.push(resolve));
     },
+    close() {
+      closed = true;
+      return this.drained();
+    },
     handle(req, res) {
-      if (req.method !== "POST") return false;
+      if (req.method !== "POST" || closed) return false;
       if (blocker === undefined) blocker = fastLaneBlocker(app); // (not ??=: null is the answer "none")
       if (blocker !== null) return false;
       const route = routes.get(req.url as string);

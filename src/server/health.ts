@@ -1,8 +1,11 @@
 // Kubernetes probes. /health/live: the process answers HTTP. /health/ready: a model is loaded and the server is not
 // shutting down — 503 before the first load and from the moment SIGTERM arrives, so traffic moves elsewhere first.
+// A server whose `latest` cannot be loaded yet but that serves an older version is ready (200) with status "stale":
+// it can answer, and taking every replica out of service over a bad promote would be worse. Details are for the
+// log: nothing here names a path or an endpoint.
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
-import type { ModelHolder } from "./model-holder.js";
+import { publicReloadError, type ModelHolder } from "./model-holder.js";
 
 export interface HealthPluginOptions {
   holder: ModelHolder;
@@ -34,11 +37,12 @@ export const healthPlugin: FastifyPluginAsync<HealthPluginOptions> = async (app:
         return { status: "shutting down" };
       }
       const model = options.holder.current;
+      const failure = publicReloadError(options.holder.status.lastError);
       if (model === null) {
         reply.code(503);
-        const err = options.holder.status.lastError;
-        return err === null ? { status: "loading" } : { status: "loading", detail: err.message };
+        return failure === null ? { status: "loading" } : { status: "loading", detail: `${failure.message}; retrying` };
       }
+      if (failure !== null) return { status: "stale", version: model.version, detail: `${failure.message}; serving ${model.version}, retrying` };
       return { status: "ready", version: model.version };
     },
   );

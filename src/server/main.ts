@@ -3,12 +3,13 @@
 // without loading the other subcommands (training, reports, Kubernetes), so it starts faster and uses less memory.
 // Run as an executable it gets the serving V8 settings (SERVING_NODE_OPTIONS in constants.ts) from its shebang.
 import { Command } from "commander";
+import { describeFailure, exitCodeOf } from "../cli/failure.js";
 import { register } from "../cli/serve.js";
 
 const program = new Command();
 program.name("bayes-serve-server").showHelpAfterError();
 register(program);
 program.parseAsync([process.argv[0], process.argv[1], "serve", ...process.argv.slice(2)]).catch((err: unknown) => {
-  process.stderr.write(`bayes-serve: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(typeof (err as { exitCode?: unknown })?.exitCode === "number" ? (err as { exitCode: number }).exitCode : 1);
+  process.stderr.write(`${describeFailure(err, ["serve", ...process.argv.slice(2)].join(" "))}\n`);
+  process.exit(exitCodeOf(err));
 });

@@ -1,16 +1,18 @@
-// The model being served, and hot reload. A version is loaded completely beside the one serving — read, every
-// checksum verified, the model rebuilt and compiled, validators compiled, a smoke prediction made — and only then
-// swapped in by one reference assignment. A request takes the reference once and keeps it to the end, so a swap never
-// fails or mixes a request. A version that cannot be loaded is logged and the old one keeps serving.
+// The model being served, and hot reload. A version is loaded completely beside the one serving — read, its manifest
+// checked against its seal and `latest`'s digest, every checksum verified, the model rebuilt and compiled, validators
+// compiled, a smoke prediction made — and only then swapped in by one reference assignment. A request takes the
+// reference once and keeps it to the end, so a swap never fails or mixes a request. A version that cannot be loaded
+// is logged and the old one keeps serving; it is tried again with backoff (a missing file may be restored, a store
+// may come back), at once when `latest` is rewritten (promoted again), and served as soon as it loads.
 import type { FastifyBaseLogger } from "fastify";
 import type { ArtifactStore } from "../artifact/store.js";
 import type { Manifest, JsonValue } from "../artifact/manifest.js";
 import { BayesServeError } from "../errors.js";
 import type { ModelJSON } from "../model/graph.js";
-import { modelFromJSON } from "../model/serialize.js";
 import { responseKindOf, type ResponseKind } from "../model/families.js";
 import { describeBounds } from "../model/value-bounds.js";
-import { answerMeanings, Predictor, shuffledDrawTable, type FeatureSpec, type PredictionKind as AnswerKind } from "../predict/index.js";
+import { servedModel } from "../artifact/served-model.js";
+import { answerMeanings, InstanceError, type Predictor, type Standardization, type FeatureSpec, type PredictionKind as AnswerKind } from "../predict/index.js";
 import { exampleInstance, type Limits, type ModelSchemaSpec, type PredictionKind } from "./schemas.js";
 import { compileValidators, type RequestValidator } from "./validation.js";
 
@@ -24,6 +26,9 @@ export interface ModelTransfer {
   /** On a SharedArrayBuffer, the rows shuffled (shuffledDrawTable). */
   values: Float64Array;
   fixedData: Record<string, number>;
+  /** The observation served (the manifest's target). */
+  target: string;
+  standardization: Standardization;
 }
 
 /** GET /model. */
@@ -31,12 +36,13 @@ export interface ModelInfo {
   version: string;
   created_at: string;
   loaded_at: string;
-  store: string;
   model: { name: string; observation: string; target: string };
   /** The likelihood the answers come from: its family, the kind of value it predicts and the values it can take. */
   family: { name: string; kind: ResponseKind; support: string; discrete: boolean; has_mean: boolean };
   /** What each endpoint's answer means for this kind of target. */
   answers: Record<AnswerKind, string>;
+  /** The categories whose unseen levels can be answered (allow_new_levels), and whether requests do so by default. */
+  new_levels: { features: string[]; default: boolean };
   features: FeatureSpec[];
   parameters: string[];
   draws: { chains: number; draws_per_chain: number };
@@ -60,57 +66,49 @@ export interface LoadedModel {
   readonly info: ModelInfo;
 }
 
-/** Scalar data the model needs besides the features: sizes named in parameter shapes (`beta` of shape ["J"]). */
-function fixedDataOf(model: ModelJSON, shapes: Record<string, number[]>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const p of model.params) {
-    p.shape.forEach((extent, axis) => {
-      const size = shapes[p.name]?.[axis];
-      if (typeof extent === "string" && size !== undefined) out[extent] = size;
-    });
-  }
-  return out;
-}
 
 function sameFeatures(a: readonly FeatureSpec[], b: readonly FeatureSpec[]): boolean {
   return a.length === b.length && a.every((f, i) => f.name === b[i].name && f.type === b[i].type && (f.levels ?? null) === (b[i].levels ?? null));
 }
 
-/** Reads, verifies and prepares one version. Throws a BayesServeError saying what is wrong. */
-export async function loadModel(store: ArtifactStore, version: string, limits: Limits, log?: FastifyBaseLogger): Promise<LoadedModel> {
-  // "posterior": the manifest, draws and sampler stats, each verified against its sha256 (not the report files).
-  const bundle = await store.readBundle(version, { files: "posterior" });
+/**
+ * Reads, verifies and prepares one version. Throws a BayesServeError saying what is wrong. `manifestSha256` is the
+ * digest `latest` recorded for it, when it was named by `latest`.
+ */
+export async function loadModel(
+  store: ArtifactStore,
+  version: string,
+  limits: Limits,
+  log?: FastifyBaseLogger,
+  manifestSha256?: string,
+  allowNewLevels = false,
+): Promise<LoadedModel> {
+  // "posterior": the manifest (checked against its seal and `latest`'s digest), draws and sampler stats, each verified
+  // against its sha256 (not the report files).
+  const bundle = await store.readBundle(version, { files: "posterior", manifestSha256 });
   const manifest = bundle.manifest;
-  let model: ModelJSON;
-  let predictor: Predictor;
   // The draws in their serving order (see predictor.ts), on memory the sampling workers share.
-  const stored = { names: manifest.parameters.names, chains: manifest.draws.chains, draws: manifest.draws.drawsPerChain, values: bundle.draws };
-  const table = shuffledDrawTable(stored, new Float64Array(new SharedArrayBuffer(bundle.draws.byteLength)));
+  const { model, table, fixedData, standardization, predictor } = servedModel(manifest, bundle.draws, new Float64Array(new SharedArrayBuffer(bundle.draws.byteLength)));
   const values = table.values;
-  let fixedData: Record<string, number>;
-  try {
-    model = modelFromJSON(manifest.model).json;
-    fixedData = fixedDataOf(model, manifest.parameters.shapes);
-    predictor = new Predictor(model, table, fixedData);
-  } catch (err) {
-    throw new BayesServeError("ARTIFACT", `version ${version}: cannot serve its model: ${(err as Error).message}`, { cause: err });
-  }
   const features = predictor.features;
   if (!sameFeatures(features, manifest.features)) {
     log?.warn({ version, manifestFeatures: manifest.features, modelFeatures: features }, "the manifest's feature list differs from the model's; serving the model's");
   }
-  // A smoke prediction: a model that cannot answer is refused here, not on the first request.
-  const smoke = predictor.sample([exampleInstance(features)], 16, 1)[0];
-  if (!smoke.every(Number.isFinite)) {
-    throw new BayesServeError("ARTIFACT", `version ${version}: predictions at an example input are not finite numbers`);
+  // A smoke prediction: a model that cannot answer at all is refused here, not on the first request. The example
+  // instance is ours, not the model's: one at which the model is not defined (log(5 − x) at x = 5) is only noted.
+  try {
+    const smoke = predictor.sample([exampleInstance(features)], 16, 1)[0];
+    if (!smoke.every(Number.isFinite)) log?.warn({ version }, "predictions at the docs' example instance are not finite numbers; the examples in /docs will answer 422");
+  } catch (err) {
+    if (!(err instanceof InstanceError)) throw new BayesServeError("ARTIFACT", `version ${version}: cannot predict: ${(err as Error).message}`, { cause: err });
+    log?.warn({ version, reason: err.message }, "the docs' example instance is outside the model's domain; the examples in /docs will answer 422");
   }
-  const schemaSpec: ModelSchemaSpec = { features, discrete: predictor.family.discrete };
+  const schemaSpec: ModelSchemaSpec = { features, discrete: predictor.family.discrete, newLevelsByDefault: allowNewLevels && predictor.newLevelFeatures.length > 0 };
   const validators = compileValidators({ ...schemaSpec, drawCount: predictor.drawCount }, limits);
   const info: ModelInfo = {
     version,
     created_at: manifest.createdAt,
     loaded_at: new Date().toISOString(),
-    store: store.uri,
     model: { name: model.name, observation: predictor.schema.observation, target: predictor.schema.target },
     family: {
       name: predictor.family.name,
@@ -120,6 +118,7 @@ export async function loadModel(store: ArtifactStore, version: string, limits: L
       has_mean: predictor.hasMean,
     },
     answers: answerMeanings(responseKindOf(predictor.family)),
+    new_levels: { features: predictor.newLevelFeatures, default: allowNewLevels && predictor.newLevelFeatures.length > 0 },
     features,
     parameters: manifest.parameters.names,
     draws: { chains: manifest.draws.chains, draws_per_chain: manifest.draws.drawsPerChain },
@@ -130,7 +129,7 @@ export async function loadModel(store: ArtifactStore, version: string, limits: L
     gate: manifest.gate,
     limits,
   };
-  const transfer: ModelTransfer = { version, model, names: table.names, chains: table.chains, draws: table.draws, values, fixedData };
+  const transfer: ModelTransfer = { version, model, names: table.names, chains: table.chains, draws: table.draws, values, fixedData, target: manifest.target.name, standardization };
   return { version, manifest, predictor, features, schemaSpec, validators, transfer, info };
 }
 
@@ -142,13 +141,72 @@ export interface ModelHolderOptions {
   log: FastifyBaseLogger;
   /** Seconds between checks of `latest`; 0 disables polling. */
   pollIntervalSeconds: number;
+  /** Longest wait between retries of a version that failed to load (default 300 s). */
+  maxRetrySeconds?: number;
+  /** Requests answer unseen levels of categories that can draw them unless they say otherwise (default false). */
+  allowNewLevels?: boolean;
 }
 
 export type SwapListener = (next: LoadedModel, previous: LoadedModel | null) => void;
 
+/** Why a load failed, in words fit for any client: no paths, endpoints or messages (those go to the log). */
+export type LoadFailureKind = "damaged" | "store" | "internal";
+
+export interface ReloadFailure {
+  /** The version that could not be loaded (null when `latest` itself could not be read). */
+  version: string | null;
+  kind: LoadFailureKind;
+  /** The full message, for the log and for operators; never sent to clients. */
+  message: string;
+  at: string;
+  /** Failed attempts at this version in a row. */
+  attempts: number;
+  /** When it will be tried again (null: at the next check, e.g. with polling off). */
+  nextRetryAt: string | null;
+}
+
 export interface ReloadStatus {
   lastCheckAt: string | null;
-  lastError: { version: string | null; message: string; at: string } | null;
+  /** The failure of the version to be served now (the target), or null when the target is serving. */
+  lastError: ReloadFailure | null;
+}
+
+/** What to serve: a version, and what `latest` recorded for it. */
+interface Target {
+  version: string;
+  manifestSha256?: string;
+  /** The pointer's time: a new one means `latest` was rewritten (promoted again), worth an immediate retry. */
+  updatedAt?: string;
+}
+
+const DEFAULT_MAX_RETRY_SECONDS = 300;
+
+const PUBLIC_REASONS: Record<LoadFailureKind, string> = {
+  damaged: "the version is damaged or cannot be served (details in the server log)",
+  store: "the artefact store cannot be read (details in the server log)",
+  internal: "an unexpected error (details in the server log)",
+};
+
+/** A load failure as clients may see it (GET /model, /health/ready): what and when, not where. */
+export interface PublicReloadError {
+  version: string | null;
+  kind: LoadFailureKind;
+  message: string;
+  at: string;
+  attempts: number;
+  next_retry_at: string | null;
+}
+
+export function publicReloadError(failure: ReloadFailure | null): PublicReloadError | null {
+  if (failure === null) return null;
+  const { version, kind, at, attempts, nextRetryAt } = failure;
+  const what = version === null ? "the latest pointer cannot be read" : `version ${version} cannot be loaded`;
+  return { version, kind, message: `${what}: ${PUBLIC_REASONS[kind]}`, at, attempts, next_retry_at: nextRetryAt };
+}
+
+function failureKind(err: unknown): LoadFailureKind {
+  if (err instanceof BayesServeError) return err.code === "STORE" ? "store" : "damaged";
+  return "internal";
 }
 
 export class ModelHolder {
@@ -157,12 +215,8 @@ export class ModelHolder {
   private checking: Promise<"unchanged" | "swapped" | "failed"> | null = null;
   private readonly listeners: SwapListener[] = [];
   private readonly failureListeners: ((version: string | null, err: Error) => void)[] = [];
-  /**
-   * Versions that failed for good: a version is immutable, so a checksum mismatch or an unservable model will not
-   * mend. They are not retried (nor logged again) until `latest` names another. Store errors (I/O, network) are
-   * retried at every poll.
-   */
-  private readonly refused = new Set<string>();
+  /** The target that last failed, and when it may be tried again (ms since the epoch). */
+  private failing: { target: Target | null; key: string; retryAt: number } | null = null;
   readonly status: ReloadStatus = { lastCheckAt: null, lastError: null };
 
   constructor(private readonly options: ModelHolderOptions) {}
@@ -185,24 +239,33 @@ export class ModelHolder {
   }
 
   /** The version to serve: the pinned one, or what `latest` names (null when nothing was published). */
-  private async target(): Promise<string | null> {
-    return this.options.pinned ?? (await this.options.store.readLatest());
+  private async target(): Promise<Target | null> {
+    if (this.options.pinned !== null) return { version: this.options.pinned };
+    const pointer = await this.options.store.readLatestPointer();
+    return pointer === null ? null : { version: pointer.version, manifestSha256: pointer.manifestSha256, updatedAt: pointer.updatedAt };
   }
 
   /** Loads the first model; throws when there is none or it cannot be loaded. */
   async loadInitial(): Promise<LoadedModel> {
-    const version = await this.target();
-    if (version === null) {
-      throw new BayesServeError("ARTIFACT", `store ${this.options.store.uri} has no model yet (no latest version): train and publish one first`);
+    let target: Target | null = null;
+    try {
+      target = await this.target();
+      if (target === null) {
+        throw new BayesServeError("ARTIFACT", `store ${this.options.store.uri} has no model yet (no latest version): train and publish one first`);
+      }
+      const next = await loadModel(this.options.store, target.version, this.options.limits, this.options.log, target.manifestSha256, this.options.allowNewLevels);
+      this.swap(next);
+      return next;
+    } catch (err) {
+      this.recordFailure(target, err as Error, false);
+      throw err;
     }
-    const next = await loadModel(this.options.store, version, this.options.limits, this.options.log);
-    this.swap(next);
-    return next;
   }
 
   /**
    * Loads and swaps in the target version if it differs from the one serving. Never throws: failures are logged,
-   * counted, and leave the current model serving. Concurrent calls share one check.
+   * counted, and leave the current model serving; the failed version is tried again after a backoff (the poll
+   * interval, doubling to maxRetrySeconds), or at once when `latest` is rewritten. Concurrent calls share one check.
    */
   check(): Promise<"unchanged" | "swapped" | "failed"> {
     this.checking ??= this.runCheck().finally(() => {
@@ -212,42 +275,93 @@ export class ModelHolder {
   }
 
   private async runCheck(): Promise<"unchanged" | "swapped" | "failed"> {
-    let version: string | null = null;
+    let target: Target | null = null;
     try {
       this.status.lastCheckAt = new Date().toISOString();
-      version = await this.target();
-      if (version === null || version === this.model?.version) return "unchanged";
-      if (this.refused.has(version)) return "failed";
-      this.options.log.info({ version, serving: this.model?.version ?? null }, "loading a new model version");
+      target = await this.target();
+      if (target === null) return "unchanged";
+      if (target.version === this.model?.version) {
+        // Back to the version serving (a rollback after a failed promote): nothing is failing any more.
+        this.clearFailure();
+        return "unchanged";
+      }
+      const f = this.failing;
+      if (f !== null && f.key === targetKey(target) && Date.now() < f.retryAt) return "failed";
+      const retry = f !== null && f.target?.version === target.version ? (this.status.lastError?.attempts ?? 0) : 0;
+      this.options.log.info({ version: target.version, serving: this.model?.version ?? null, ...(retry > 0 ? { attempt: retry + 1 } : {}) }, "loading a new model version");
       const started = performance.now();
-      const next = await loadModel(this.options.store, version, this.options.limits, this.options.log);
+      const next = await loadModel(this.options.store, target.version, this.options.limits, this.options.log, target.manifestSha256, this.options.allowNewLevels);
       this.swap(next);
-      this.options.log.info({ version, ms: Math.round(performance.now() - started) }, "model version swapped in");
+      this.options.log.info({ version: target.version, ms: Math.round(performance.now() - started), ...(retry > 0 ? { attempts: retry + 1 } : {}) }, "model version swapped in");
       return "swapped";
     } catch (err) {
-      const e = err as Error;
-      if (version !== null && err instanceof BayesServeError && (err.code === "ARTIFACT" || err.code === "MODEL_DEFINITION")) this.refused.add(version);
-      this.status.lastError = { version, message: e.message, at: new Date().toISOString() };
-      this.options.log.error(
-        { version, serving: this.model?.version ?? null, err: { type: e.name, message: e.message } },
-        this.model === null ? "cannot load a model" : "cannot load the new model version; the old one keeps serving",
-      );
-      for (const l of this.failureListeners) l(version, e);
+      this.recordFailure(target, err as Error, true);
       return "failed";
     }
+  }
+
+  /** Records a failed load (or a failed read of `latest`), logs it and schedules the retry. */
+  private recordFailure(target: Target | null, e: Error, notify: boolean): void {
+    const key = targetKey(target);
+    const previous = this.status.lastError;
+    const same = this.failing !== null && this.failing.target?.version === (target?.version ?? null) && previous !== null;
+    const attempts = same ? (previous?.attempts ?? 0) + 1 : 1;
+    const poll = this.options.pollIntervalSeconds;
+    const max = this.options.maxRetrySeconds ?? DEFAULT_MAX_RETRY_SECONDS;
+    // Store errors are usually transient (a network blip, a restarted endpoint): tried at every poll. A damaged or
+    // unservable version is tried at the poll interval, then twice as long each time, up to `max`.
+    const kind = failureKind(e);
+    const delaySeconds = poll <= 0 ? 0 : kind === "store" ? poll : Math.min(max, poll * 2 ** (attempts - 1));
+    const now = Date.now();
+    this.failing = { target, key, retryAt: now + delaySeconds * 1000 };
+    this.status.lastError = {
+      version: target?.version ?? null,
+      kind,
+      message: e.message,
+      at: new Date(now).toISOString(),
+      attempts,
+      nextRetryAt: poll <= 0 || (this.options.pinned !== null && this.model !== null) ? null : new Date(now + delaySeconds * 1000).toISOString(),
+    };
+    const fields = {
+      version: target?.version ?? null,
+      serving: this.model?.version ?? null,
+      attempts,
+      retryInSeconds: poll <= 0 ? null : delaySeconds,
+      // A bug (not a BayesServeError) needs to say where it happened.
+      err: { type: e.name, message: e.message, ...(kind === "internal" ? { stack: e.stack } : {}) },
+    };
+    const what = this.model === null ? "cannot load a model" : "cannot load the new model version; the old one keeps serving";
+    // The first failure of a version (or a new reason) at error; the same failure again, at each retry, at warn.
+    if (!same || previous?.message !== e.message) this.options.log.error(fields, what);
+    else this.options.log.warn(fields, `${what} (still failing)`);
+    if (notify) for (const l of this.failureListeners) l(target?.version ?? null, e);
+  }
+
+  private clearFailure(): void {
+    this.failing = null;
+    this.status.lastError = null;
   }
 
   private swap(next: LoadedModel): void {
     const previous = this.model;
     this.model = next;
-    this.status.lastError = null;
+    this.clearFailure();
     for (const l of this.listeners) l(next, previous);
   }
 
-  /** Starts polling (no-op for a pinned version or a zero interval). */
+  /** Starts polling (no-op for a pinned version that is loaded, or a zero interval). */
   startPolling(): void {
-    if (this.options.pinned !== null || this.options.pollIntervalSeconds <= 0 || this.timer !== null) return;
-    this.timer = setInterval(() => void this.check(), this.options.pollIntervalSeconds * 1000);
+    if (this.options.pollIntervalSeconds <= 0 || this.timer !== null) return;
+    if (this.options.pinned !== null && this.model !== null) return;
+    this.timer = setInterval(() => {
+      // A pinned version, once loaded, never changes: stop looking.
+      if (this.options.pinned !== null && this.model !== null) {
+        if (this.timer !== null) clearInterval(this.timer);
+        this.timer = null;
+        return;
+      }
+      void this.check();
+    }, this.options.pollIntervalSeconds * 1000);
     this.timer.unref();
   }
 
@@ -256,4 +370,9 @@ export class ModelHolder {
     this.timer = null;
     await this.checking?.catch(() => undefined);
   }
+}
+
+/** A target's identity for retries: a rewritten pointer (promoted again) is a new target, tried at once. */
+function targetKey(target: Target | null): string {
+  return target === null ? "(latest unreadable)" : `${target.version} ${target.manifestSha256 ?? ""} ${target.updatedAt ?? ""}`;
 }

@@ -3,7 +3,7 @@
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance, FastifyPluginAsync } from "fastify";
 import { HttpProblem } from "./errors.js";
-import type { ModelHolder } from "./model-holder.js";
+import { publicReloadError, type ModelHolder } from "./model-holder.js";
 import { messageErrorSchema } from "./schemas.js";
 
 export interface ModelRoutesOptions {
@@ -39,10 +39,13 @@ const modelInfoSchema = Type.Object(
     version: Type.String(),
     created_at: Type.String(),
     loaded_at: Type.String(),
-    store: Type.String(),
     model: Type.Object({ name: Type.String(), observation: Type.String(), target: Type.String() }),
     family,
     answers,
+    new_levels: Type.Object(
+      { features: Type.Array(Type.String()), default: Type.Boolean() },
+      { description: "Categories whose levels not seen in training can be answered (allow_new_levels), and whether requests do so unless they say." },
+    ),
     features: Type.Array(feature),
     parameters: Type.Array(Type.String()),
     draws: Type.Object({ chains: Type.Integer(), draws_per_chain: Type.Integer() }),
@@ -60,7 +63,20 @@ const modelInfoSchema = Type.Object(
     }),
     reload: Type.Object({
       last_check_at: Type.Union([Type.String(), Type.Null()]),
-      last_error: Type.Union([Type.Object({ version: Type.Union([Type.String(), Type.Null()]), message: Type.String(), at: Type.String() }), Type.Null()]),
+      last_error: Type.Union([
+        Type.Object(
+          {
+            version: Type.Union([Type.String(), Type.Null()]),
+            kind: Type.Union([Type.Literal("damaged"), Type.Literal("store"), Type.Literal("internal")]),
+            message: Type.String(),
+            at: Type.String(),
+            attempts: Type.Integer(),
+            next_retry_at: Type.Union([Type.String(), Type.Null()]),
+          },
+          { description: "Why the version `latest` names is not serving, and when it is tried again. The full error is in the server log." },
+        ),
+        Type.Null(),
+      ]),
     }),
   },
   { description: "The model being served." },
@@ -80,7 +96,7 @@ export const modelRoutes: FastifyPluginAsync<ModelRoutesOptions> = async (app: F
       const m = options.holder.current;
       if (m === null) throw new HttpProblem(503, "No model is loaded yet", { "retry-after": "1" });
       const s = options.holder.status;
-      return { ...m.info, reload: { last_check_at: s.lastCheckAt, last_error: s.lastError } };
+      return { ...m.info, reload: { last_check_at: s.lastCheckAt, last_error: publicReloadError(s.lastError) } };
     },
   );
 };

@@ -23,6 +23,7 @@ import {
   validationErrorSchema,
   type InstanceBody,
   type Limits,
+  type ModelSchemaSpec,
   type PredictBody,
   type PredictionKind,
 } from "./schemas.js";
@@ -68,13 +69,14 @@ const responseSerializer =
   ({ schema, httpStatus }: { schema: unknown; httpStatus?: string }): ((data: unknown) => string) =>
     httpStatus === "200" ? PREDICTION_SERIALIZERS[kind] : fastJsonStringify(schema as Parameters<typeof fastJsonStringify>[0]);
 
-function paramsOf(kind: PredictionKind, body: PredictBody, discrete: boolean): PredictParams {
+function paramsOf(kind: PredictionKind, body: PredictBody, spec: ModelSchemaSpec): PredictParams {
   return {
     kind,
     nSamples: body.algo_param?.n_samples ?? DEFAULT_N_SAMPLES,
     seed: body.algo_param?.seed,
     hdiProbability: body.hdi_probability ?? DEFAULT_HDI_PROBABILITY,
-    bins: body.bins ?? defaultBins(discrete),
+    bins: body.bins ?? defaultBins(spec.discrete),
+    allowNewLevels: body.allow_new_levels ?? spec.newLevelsByDefault,
   };
 }
 
@@ -90,6 +92,17 @@ export function instanceProblem(err: InstanceError, batch: boolean): HttpProblem
   const type = PROBLEM_TYPES[err.problem];
   const issues: ValidationIssue[] = err.fields.length === 0 ? [{ loc: at, msg: err.reason, type }] : err.fields.map((f) => ({ loc: [...at, f], msg: err.reason, type }));
   return unprocessable(issues);
+}
+
+/** allow_new_levels asked of a model none of whose categories can draw new levels. */
+function noNewLevels(): HttpProblem {
+  return unprocessable([
+    {
+      loc: ["body", "allow_new_levels"],
+      msg: "no category of this model can answer unseen levels: that needs a parameter vector indexed by it whose prior has only constants and scalar parameters as arguments",
+      type: "value_error.new_levels",
+    },
+  ]);
 }
 
 /** A model whose likelihood has no mean (the Cauchy) cannot answer /mean: a 422 saying so. */
@@ -112,8 +125,9 @@ export function prepareRequest(model: LoadedModel, kind: PredictionKind, parsed:
   if (issues !== null) throw unprocessable(issues);
   if (kind === "mean" && !model.predictor.hasMean) throw noMean(model);
   const body = parsed as PredictBody;
+  if (body.allow_new_levels === true && model.predictor.newLevelFeatures.length === 0) throw noNewLevels();
   const batch = Array.isArray(body.data);
-  const params = paramsOf(kind, body, model.predictor.family.discrete);
+  const params = paramsOf(kind, body, model.schemaSpec);
   return { instances: batch ? (body.data as InstanceBody[]) : [body.data as InstanceBody], batch, params };
 }
 
@@ -152,7 +166,7 @@ export const predictRoutes: FastifyPluginAsync<PredictRoutesOptions> = async (ap
   const { holder, pool } = options;
   const heavyWork = options.heavyWork ?? DEFAULT_HEAVY_WORK;
   // The docs show the schema of the model loaded at start-up; docs.ts swaps in the current model's on every request.
-  const spec = holder.current?.schemaSpec ?? { features: [], discrete: false };
+  const spec = holder.current?.schemaSpec ?? { features: [], discrete: false, newLevelsByDefault: false };
 
   for (const kind of PREDICTION_KINDS) {
     const [summary, description] = SUMMARIES[kind];

@@ -27,6 +27,8 @@ export interface ModelSchemaSpec {
   features: readonly FeatureSpec[];
   /** A discrete likelihood (counts, 0/1): integer answers, a probability per integer. */
   discrete: boolean;
+  /** Requests answer unseen levels unless they say otherwise (`serve --allow-new-levels`). */
+  newLevelsByDefault: boolean;
 }
 
 /** The `bins` a density request gets when it names none. */
@@ -47,6 +49,7 @@ export interface PredictBody {
   algo_param?: { n_samples?: number; seed?: number };
   hdi_probability?: number;
   bins?: number;
+  allow_new_levels?: boolean;
 }
 
 /** An example value for a feature, used in the docs and the page: inside its bounds. */
@@ -64,10 +67,18 @@ export function exampleInstance(features: readonly FeatureSpec[]): InstanceBody 
   return out;
 }
 
-export function featureSchema(f: FeatureSpec): TSchema {
+/** A feature's schema; with `newLevels`, a category that can draw unseen levels takes any non-negative integer. */
+export function featureSchema(f: FeatureSpec, newLevels = false): TSchema {
   switch (f.type) {
     case "category": {
       const last = (f.levels ?? 1) - 1;
+      if (newLevels && f.newLevels === true)
+        return Type.Integer({
+          minimum: 0,
+          maximum: MAX_ABS_FEATURE,
+          description: `category: 0..${last} are the model's levels; a larger integer is a level not seen in training, whose effects are drawn from their priors`,
+          examples: [exampleValue(f)],
+        });
       return Type.Integer({
         minimum: 0,
         maximum: last,
@@ -97,9 +108,9 @@ function boundsNote(f: FeatureSpec): string {
 }
 
 /** One instance: every feature required, nothing else allowed. */
-export function instanceSchema(features: readonly FeatureSpec[]): TObject {
+export function instanceSchema(features: readonly FeatureSpec[], newLevels = false): TObject {
   const props: Record<string, TSchema> = {};
-  for (const f of features) props[f.name] = featureSchema(f);
+  for (const f of features) props[f.name] = featureSchema(f, newLevels);
   return Type.Object(props, {
     additionalProperties: false,
     description: "One instance: a value for every feature the model reads.",
@@ -152,10 +163,13 @@ function binsSchema(limits: Limits, discrete: boolean): TSchema {
 
 export type DataShape = "single" | "batch" | "either";
 
-/** The request body of one endpoint. `shape` picks what `data` may be: an instance, a list of them, or either (docs). */
-export function requestSchema(kind: PredictionKind, spec: ModelSchemaSpec, limits: Limits, shape: DataShape): TObject {
+/**
+ * The request body of one endpoint. `shape` picks what `data` may be: an instance, a list of them, or either (docs).
+ * `newLevels`: the body asks for unseen levels (allow_new_levels), so categories that can draw them are unbounded.
+ */
+export function requestSchema(kind: PredictionKind, spec: ModelSchemaSpec, limits: Limits, shape: DataShape, newLevels = false): TObject {
   const features = spec.features;
-  const instance = instanceSchema(features);
+  const instance = instanceSchema(features, newLevels);
   const batch = Type.Array(instance, {
     minItems: 1,
     maxItems: limits.maxBatch,
@@ -166,6 +180,13 @@ export function requestSchema(kind: PredictionKind, spec: ModelSchemaSpec, limit
   const props: Record<string, TSchema> = kind === "mean" ? { data } : { data, algo_param: Type.Optional(algoParamSchema(limits)) };
   if (kind === "interval" || kind === "mean") props.hdi_probability = Type.Optional(hdiSchema());
   if (kind === "density") props.bins = Type.Optional(binsSchema(limits, spec.discrete));
+  props.allow_new_levels = Type.Optional(
+    Type.Boolean({
+      default: spec.newLevelsByDefault,
+      description:
+        "Answer for a level of a category not seen in training (a value past its last level): the effects it indexes are drawn from their priors given each posterior draw. Only for categories /model lists under new_levels.",
+    }),
+  );
   const example: Record<string, unknown> = kind === "mean" ? { data: exampleInstance(features) } : { data: exampleInstance(features), algo_param: { n_samples: DEFAULT_N_SAMPLES } };
   if (kind === "interval" || kind === "mean") example.hdi_probability = DEFAULT_HDI_PROBABILITY;
   if (kind === "density") example.bins = defaultBins(spec.discrete);

@@ -1,6 +1,15 @@
 // Running the service: open the store, listen (so liveness answers at once), load the model (then ready), poll for
-// new versions, and shut down gracefully on SIGTERM/SIGINT: readiness goes 503, the listener stops accepting, idle
-// keep-alive connections close, in-flight requests finish, then the process exits.
+// new versions, and shut down gracefully on SIGTERM (Kubernetes' rolling updates and scale-downs):
+//
+//   1. at once: readiness answers 503, and every response says `Connection: close`;
+//   2. for the grace period (default SHUTDOWN_GRACE_SECONDS, the preStop delay `deploy render` gives the pod): the
+//      listener stays open and requests are served as ever (fast lane included) — clients and proxies that have not
+//      yet heard the pod is going still reach it, and keep-alive clients reconnect elsewhere after their answer;
+//   3. then the listener closes, idle connections close, in-flight requests finish;
+//   4. at the drain deadline, connections still open (a client stalled mid-body, say) are closed;
+//   5. the process exits 0.
+// SIGINT (Ctrl-C at a terminal) skips the grace period.
+import type { Socket } from "node:net";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { openStore, parseModelRef, DEFAULT_STORE_URI, type OpenStoreOptions } from "../artifact/store.js";
@@ -10,7 +19,16 @@ import type { FastLane } from "./fast-lane.js";
 import { createLogger, type LogLevel } from "./logging.js";
 import { ModelHolder, type LoadedModel } from "./model-holder.js";
 import type { DestinationStream } from "pino";
-import { DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_POLL_INTERVAL_SECONDS, DEFAULT_PORT, type Limits } from "./constants.js";
+import {
+  DEFAULT_HOST,
+  DEFAULT_LIMITS,
+  DEFAULT_POLL_INTERVAL_SECONDS,
+  DEFAULT_PORT,
+  DEFAULT_BODY_TIMEOUT_SECONDS,
+  DEFAULT_SHUTDOWN_TIMEOUT_SECONDS,
+  SHUTDOWN_GRACE_SECONDS,
+  type Limits,
+} from "./constants.js";
 
 export interface ServerOptions {
   /** `URI[@VERSION]`: a folder, file:// URL or s3://bucket/prefix, optionally pinned to a version (default ./artifacts). */
@@ -39,12 +57,21 @@ export interface ServerOptions {
   accessLog?: boolean;
   /** Light, valid predictions answered without Fastify's request lifecycle (fast-lane.ts); default true. */
   fastLane?: boolean;
+  /** Requests answer unseen levels of categories that can draw them unless they say otherwise (default false). */
+  allowNewLevels?: boolean;
   /** Keep running (not ready) when no model can be loaded at start, and load one when it appears; default false: fail. */
   waitForModel?: boolean;
   /** Install SIGTERM/SIGINT handlers that shut down gracefully and exit the process (default true). */
   handleSignals?: boolean;
-  /** Longest wait for in-flight requests at shutdown before exiting anyway (default 10 s). */
+  /**
+   * After SIGTERM, how long the listener stays open (not ready, answering with `Connection: close`) before it closes
+   * (default SHUTDOWN_GRACE_SECONDS: the preStop delay `deploy render` gives the scoring pods).
+   */
+  shutdownGraceMs?: number;
+  /** Then the longest wait for in-flight requests; connections still open after it are closed (default 10 s). */
   shutdownTimeoutMs?: number;
+  /** Time a client has to send a whole request, headers and body (default 30 s). */
+  bodyTimeoutMs?: number;
   /** Passed to openStore (S3 settings, test faults). */
   storeOptions?: OpenStoreOptions;
   /** Where logs go (default stdout). */
@@ -61,8 +88,21 @@ export interface RunningServer {
   model: LoadedModel | null;
   /** The fast lane (fast-lane.ts), unless switched off. */
   fastLane: FastLane | null;
-  /** Stops accepting, finishes in-flight requests, stops polling and the workers. Does not exit the process. */
+  /**
+   * Not ready, stops accepting, finishes in-flight requests (closing what is left at the drain deadline), stops polling
+   * and the workers. No grace period. Does not exit the process.
+   */
   close(): Promise<void>;
+  /** What SIGTERM runs (without exiting): the grace period, then `close`. */
+  shutdown(): Promise<ShutdownSummary>;
+}
+
+export interface ShutdownSummary {
+  /** Time listening after shutdown began, and then draining (ms). */
+  graceMs: number;
+  drainMs: number;
+  /** Connections still open at the drain deadline, closed then. */
+  closedAtDeadline: number;
 }
 
 /**
@@ -85,7 +125,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
   const pollInterval = options.pollInterval ?? DEFAULT_POLL_INTERVAL_SECONDS;
   if (!(pollInterval >= 0 && Number.isFinite(pollInterval))) throw new BayesServeError("USAGE", `poll interval must be ≥ 0 seconds (got ${pollInterval})`);
-  const holder = new ModelHolder({ store, pinned, limits, log: logger, pollIntervalSeconds: pollInterval });
+  const holder = new ModelHolder({ store, pinned, limits, log: logger, pollIntervalSeconds: pollInterval, allowNewLevels: options.allowNewLevels === true });
   const built = await buildApp({
     holder,
     logger,
@@ -95,27 +135,59 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     bodyLimit: options.bodyLimit,
     accessLog: options.accessLog,
     fastLane: options.fastLane !== false,
+    bodyTimeoutMs: options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_SECONDS * 1000,
   });
   const { app } = built;
 
-  let closed: Promise<void> | null = null;
-  const close = (): Promise<void> => {
-    closed ??= (async () => {
+  // Every open connection, so that the drain deadline can close what is left.
+  const sockets = new Set<Socket>();
+  app.server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
+  const graceMs = options.shutdownGraceMs ?? SHUTDOWN_GRACE_SECONDS * 1000;
+  const timeoutMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_SECONDS * 1000;
+
+  let stopping: Promise<ShutdownSummary> | null = null;
+  const stop = (grace: number): Promise<ShutdownSummary> => {
+    stopping ??= (async () => {
+      const began = performance.now();
       built.beginClosing();
       await holder.stop();
-      // The fast lane takes no new request from here; those whose body is still arriving may need Fastify yet.
-      await built.fastLane?.drained();
-      // app.close() stops accepting and closes the keep-alive connections idle at that moment; a connection whose
-      // request finishes later would otherwise stay open until its keep-alive timeout. Close those as they go idle.
+      if (grace > 0) await new Promise((resolve) => setTimeout(resolve, grace));
+      const drainBegan = performance.now();
+      let closedAtDeadline = 0;
+      const deadline = setTimeout(() => {
+        for (const socket of sockets) {
+          if (socket.destroyed) continue;
+          closedAtDeadline++;
+          socket.destroy();
+        }
+      }, timeoutMs);
+      // Stop accepting, and wait for every connection to end: the in-flight requests finish, each connection closing
+      // after its answer (or at once when idle); the deadline closes the rest. Only then is Fastify closed (its onClose
+      // hooks stop the sampling workers), so nothing in flight meets a closing app. A connection whose request
+      // finishes later would otherwise stay open until its keep-alive timeout: close those as they go idle.
+      const connectionsEnded = new Promise<void>((resolve) => app.server.close(() => resolve()));
       const sweep = setInterval(() => app.server.closeIdleConnections(), 25);
       try {
+        // The fast lane takes no new request from here (requests on open connections go to Fastify).
+        await built.fastLane?.close();
+        await connectionsEnded;
         await app.close();
       } finally {
         clearInterval(sweep);
+        clearTimeout(deadline);
       }
+      const end = performance.now();
+      return { graceMs: Math.round(drainBegan - began), drainMs: Math.round(end - drainBegan), closedAtDeadline };
     })();
-    return closed;
+    return stopping;
   };
+  const close = async (): Promise<void> => {
+    await stop(0);
+  };
+  const shutdown = (): Promise<ShutdownSummary> => stop(graceMs);
 
   const port = options.port ?? DEFAULT_PORT;
   const host = options.host ?? DEFAULT_HOST;
@@ -129,6 +201,39 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     throw new BayesServeError("USAGE", `cannot listen on ${host}:${port}: ${why}`, { cause: err });
   }
   const url = address.replace("://0.0.0.0:", "://127.0.0.1:").replace("://[::]:", "://[::1]:");
+  // Before anything is logged: whoever reads the log may signal as soon as it sees a line.
+  let onSignal: ((signal: NodeJS.Signals) => void) | null = null;
+  if (options.handleSignals !== false) {
+    onSignal = (signal: NodeJS.Signals): void => {
+      // SIGTERM is an orchestrator's; SIGINT a person's at a terminal, who need not wait for load balancers.
+      const grace = signal === "SIGINT" ? 0 : graceMs;
+      logger.info({ signal, graceMs: grace, timeoutMs }, "shutting down: not ready; serving with Connection: close for the grace period, then finishing in-flight requests");
+      // A backstop only: the drain deadline closes every connection, so this fires only if something hangs elsewhere.
+      const backstop = setTimeout(() => {
+        logger.error({ graceMs: grace, timeoutMs }, "shutdown did not finish after the grace period and the drain deadline; exiting anyway");
+        logger.flush();
+        process.exit(1);
+      }, grace + timeoutMs + 5_000);
+      backstop.unref();
+      stop(grace).then(
+        (summary) => {
+          if (summary.closedAtDeadline > 0) logger.warn(summary, "shut down: connections still open at the drain deadline were closed");
+          else logger.info(summary, "shut down cleanly");
+          logger.flush();
+          process.exit(0);
+        },
+        (err: unknown) => {
+          const e = err as Error;
+          logger.error({ err: { type: e.name, message: e.message, stack: e.stack } }, "error while shutting down");
+          logger.flush();
+          process.exit(1);
+        },
+      );
+    };
+    process.once("SIGTERM", onSignal);
+    process.once("SIGINT", onSignal);
+  }
+
   logger.info({ url, store: store.uri, pinned, pollInterval }, "listening; loading the model");
 
   let model: LoadedModel | null = null;
@@ -137,6 +242,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     logger.info({ version: model.version, readyMs: Math.round(performance.now() - startedAt) }, "ready");
   } catch (err) {
     if (options.waitForModel !== true) {
+      if (onSignal !== null) {
+        process.off("SIGTERM", onSignal);
+        process.off("SIGINT", onSignal);
+      }
       await close();
       throw err;
     }
@@ -147,32 +256,5 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     logger.warn("hot reload is off (poll interval 0), so no model will ever be loaded");
   }
 
-  if (options.handleSignals !== false) {
-    const timeout = options.shutdownTimeoutMs ?? 10_000;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      logger.info({ signal }, "shutting down: finishing in-flight requests");
-      const force = setTimeout(() => {
-        logger.error({ timeoutMs: timeout }, "in-flight requests did not finish in time; exiting anyway");
-        logger.flush();
-        process.exit(1);
-      }, timeout);
-      force.unref();
-      close().then(
-        () => {
-          logger.info("shut down cleanly");
-          logger.flush();
-          process.exit(0);
-        },
-        (err: unknown) => {
-          logger.error({ err: { message: (err as Error).message } }, "error while shutting down");
-          logger.flush();
-          process.exit(1);
-        },
-      );
-    };
-    process.once("SIGTERM", onSignal);
-    process.once("SIGINT", onSignal);
-  }
-
-  return { url, app, holder, logger, model, fastLane: built.fastLane, close };
+  return { url, app, holder, logger, model, fastLane: built.fastLane, close, shutdown };
 }

@@ -27,26 +27,41 @@ export function compileValidators(model: ValidatedModel, limits: Limits): Record
     addUsedSchema: false,
   });
   const out = {} as Record<PredictionKind, RequestValidator>;
+  const anyNewLevels = model.features.some((f) => f.newLevels === true);
   for (const kind of PREDICTION_KINDS) {
-    const single = ajv.compile(requestSchema(kind, model, limits, "single"));
-    // The batch form is compiled on first use: most deployments never see a batch, and start-up time counts.
-    let batch: ValidateFunction | null = null;
-    const batchValidator = (): ValidateFunction => (batch ??= ajv.compile(requestSchema(kind, model, limits, "batch")));
-    out[kind] = makeValidator(kind, single, batchValidator, model, limits);
+    // The single-instance form is compiled now; the batch form and the forms allowing unseen levels on first use:
+    // most deployments never see them, and start-up time counts.
+    const compiled = new Map<string, ValidateFunction>();
+    const validatorFor = (shape: "single" | "batch", newLevels: boolean): ValidateFunction => {
+      const key = `${shape}${newLevels && anyNewLevels ? "+new" : ""}`;
+      let v = compiled.get(key);
+      if (v === undefined) {
+        v = ajv.compile(requestSchema(kind, model, limits, shape, newLevels && anyNewLevels));
+        compiled.set(key, v);
+      }
+      return v;
+    };
+    validatorFor("single", model.newLevelsByDefault);
+    out[kind] = makeValidator(kind, validatorFor, model, limits);
   }
   return out;
 }
 
+/** Whether a body asks for unseen levels: its allow_new_levels when a boolean, else the server's default. */
+export function allowsNewLevels(body: unknown, byDefault: boolean): boolean {
+  const flag = typeof body === "object" && body !== null ? (body as { allow_new_levels?: unknown }).allow_new_levels : undefined;
+  return typeof flag === "boolean" ? flag : byDefault;
+}
+
 function makeValidator(
   kind: PredictionKind,
-  single: ValidateFunction,
-  batch: () => ValidateFunction,
+  validatorFor: (shape: "single" | "batch", newLevels: boolean) => ValidateFunction,
   model: ValidatedModel,
   limits: Limits,
 ): RequestValidator {
   return (body) => {
     const isBatch = typeof body === "object" && body !== null && Array.isArray((body as { data?: unknown }).data);
-    const validate = isBatch ? batch() : single;
+    const validate = validatorFor(isBatch ? "batch" : "single", allowsNewLevels(body, model.newLevelsByDefault));
     if (!validate(body)) return detailFromAjv(validate.errors ?? [], body, model.features);
     const b = body as PredictBody;
     const instances = isBatch ? (b.data as unknown[]).length : 1;

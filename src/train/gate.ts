@@ -4,6 +4,7 @@
 // (`--gate-metric "brier<=0.2"`, `"coverage_90>=0.85"`).
 import { BayesServeError } from "../errors.js";
 import type { SummaryRow } from "../diagnostics/index.js";
+import type { ComparisonVerdict } from "./promotion.js";
 
 /** A bound on one held-out metric. */
 export interface MetricRule {
@@ -42,6 +43,8 @@ export const DEFAULT_GATE: GateThresholds = { maxRhat: 1.01, minEssBulk: 400, mi
 export interface GateResult {
   passed: boolean;
   failures: string[];
+  /** The comparison with the version serving (promotion.ts), when one was made. */
+  comparison?: ComparisonVerdict;
 }
 
 export function qualityGate(rows: readonly SummaryRow[], divergences: number, t: GateThresholds = DEFAULT_GATE, metrics: Record<string, number> = {}): GateResult {

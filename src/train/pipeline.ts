@@ -8,11 +8,14 @@ import { newVersionId } from "../artifact/manifest.js";
 import { summarize, type SummaryRow } from "../diagnostics/index.js";
 import { type Adaptation, chainsOf, DEFAULT_SAMPLER_SETTINGS, fit, type Posterior } from "../inference/index.js";
 import type { Model } from "../model/builder.js";
-import { bindModel, declaredBounds, type DataInput } from "../model/bind.js";
+import { bindModel, declaredBounds } from "../model/bind.js";
 import { familyOf, responseKindOf } from "../model/families.js";
 import { DataRowError } from "../model/row-check.js";
 import { intersectBounds, type ValueBounds } from "../model/value-bounds.js";
-import { predictionSchema, Predictor, type Instance } from "../predict/index.js";
+import { dataReadBy, predictionSchema, Predictor, targetObservation, type Instance } from "../predict/index.js";
+import { dataInputOf, resolveScalars, standardizationOf, withSizes } from "./model-data.js";
+import { compareWithLatest, describeComparison } from "./promotion.js";
+import { predictiveScores, SCORE_METRICS } from "./scores.js";
 import { readCsv, type ColumnSpec } from "./csv.js";
 import { evaluatePredictions, METRICS_BY_KIND, PLOT_HDI_PROBABILITY } from "./evaluate.js";
 import { checkMetricRules, DEFAULT_GATE, type GateResult, type GateThresholds, qualityGate } from "./gate.js";
@@ -41,6 +44,14 @@ export interface TrainOptions {
    * points) with a short warm-up. "latest" starts cold, saying why, when there is nothing usable to start from.
    */
   warmStart?: string;
+  /** The observed data the service predicts, when the model observes more than one (default: its only one). */
+  target?: string;
+  /** Scalar data (sizes) given by the user (`--data-scalar J=12`); others are inferred where they can be. */
+  scalars?: Record<string, number>;
+  /** Compare with the version serving and refuse one that predicts the held-out rows worse (default true). */
+  compare?: boolean;
+  /** How many SEs worse than latest a new fit may be and still be promoted (default 2). */
+  maxElpdDrop?: number;
   gate?: GateThresholds;
   /** Progress bars (only shown on a terminal). */
   progress?: boolean;
@@ -52,7 +63,10 @@ export interface TrainOptions {
 export interface TrainResult {
   version: string | null;
   store: string;
+  /** Stored as a version (every fit that completes is). */
   published: boolean;
+  /** Made `latest`: the gate passed. */
+  promoted: boolean;
   summary: SummaryRow[];
   metrics: Record<string, number>;
   gate: GateResult;
@@ -69,10 +83,21 @@ export interface TrainResult {
  */
 export function columnSpecs(model: Model): ColumnSpec[] {
   const json = model.json;
-  return json.data
+  // A design matrix is read from its named columns, each a float column with the matrix's bounds.
+  const matrixColumns: ColumnSpec[] = json.data.flatMap((d) => {
+    if (d.shape !== "matrix" || d.columns === undefined) return [];
+    const bounds = declaredBounds(d);
+    return d.columns.map((c) => ({ name: c, type: "float" as const, ...(bounds !== null ? { bounds: { bounds, why: `the bounds the model declares for "${d.name}"` } } : {}) }));
+  });
+  const vectors = json.data
     .filter((d) => d.shape === "vector")
     .map((d) => {
-      const spec: ColumnSpec = { name: d.name, type: d.kind, ...(d.kind === "category" ? { levels: d.levels } : {}) };
+      // A category sized by a dimension is read as a non-negative integer; the size follows from it (model-data.ts).
+      const sizedLater = d.kind === "category" && d.levels === undefined;
+      const spec: ColumnSpec = sizedLater
+        ? { name: d.name, type: "integer", bounds: { bounds: { lower: 0, integer: true }, why: `category "${d.name}" takes 0, 1, 2, …` } }
+        : { name: d.name, type: d.kind, ...(d.kind === "category" ? { levels: d.levels } : {}) };
+      if (sizedLater) return spec;
       let bounds: ValueBounds | null = declaredBounds(d);
       const why: string[] = bounds === null ? [] : ["the bounds the model declares"];
       for (const o of json.observes) {
@@ -86,6 +111,10 @@ export function columnSpecs(model: Model): ColumnSpec[] {
       if (bounds !== null) spec.bounds = { bounds, why: why.join("; ") };
       return spec;
     });
+  const all = [...vectors, ...matrixColumns];
+  const twice = all.find((s, i) => all.findIndex((t) => t.name === s.name) !== i);
+  if (twice !== undefined) throw new BayesServeError("MODEL_DEFINITION", `column "${twice.name}" is read twice (a data input and a matrix column, or two matrices)`);
+  return all;
 }
 
 function tableHash(table: Table, order: string[]): string {
@@ -121,10 +150,6 @@ export async function loadTable(model: Model, source: TrainOptions["source"]): P
   return { table, sha256: tableHash(table, names), ignored: [] };
 }
 
-function toDataInput(table: Table): DataInput {
-  return { ...table.columns };
-}
-
 function instancesOf(table: Table, features: string[]): Instance[] {
   return Array.from({ length: table.rows }, (_, r) => {
     const inst: Instance = {};
@@ -138,11 +163,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const timings: Record<string, number> = {};
   const lap = (name: string, t0: number) => (timings[name] = (performance.now() - t0) / 1000);
   const log = options.log ?? (() => {});
-  const model = options.model;
-  const schema = predictionSchema(model.json);
-  const kind = responseKindOf(familyOf(model.json.observes.find((o) => o.name === schema.observation)!.dist.family));
+  const observation = targetObservation(options.model.json, options.target);
+  const kind = responseKindOf(familyOf(observation.dist.family));
   const gateThresholds = options.gate ?? DEFAULT_GATE;
-  checkMetricRules(gateThresholds.metrics ?? [], METRICS_BY_KIND[kind], kind);
+  checkMetricRules(gateThresholds.metrics ?? [], [...METRICS_BY_KIND[kind], ...SCORE_METRICS], kind);
   if (!(options.testFraction >= 0 && options.testFraction < 1))
     throw new BayesServeError("USAGE", `--test-fraction must be in [0, 1) (got ${options.testFraction})`);
   // Open the store first: an unreachable store or bad credentials fail before minutes of sampling.
@@ -153,27 +177,36 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const reportLayer = options.report !== false ? import("../report/index.js") : null;
   reportLayer?.catch(() => {}); // awaited (and its failure reported) below
   let t0 = performance.now();
-  const { table, sha256, lines, ignored } = await loadTable(model, options.source);
+  const { table, sha256, lines, ignored } = await loadTable(options.model, options.source);
   if (ignored.length > 0) log(`data: ignoring column(s) ${ignored.map((c) => `"${c}"`).join(", ")} of ${table.source}: the model does not read them`);
-  const strata = schema.features.find((f) => f.type === "category");
+  // Stratified by the first category the prediction reads, as the seed's split was by its category.
+  const read = dataReadBy(options.model.json, options.target);
+  const strata = options.model.json.data.find((d) => d.kind === "category" && d.shape === "vector" && read.has(d.name));
   const split = stratifiedSplit(table.rows, options.testFraction, options.seed, strata ? table.columns[strata.name] : null);
   if (split.train.length < 2) throw new BayesServeError("USAGE", `only ${split.train.length} training row(s) after the split`);
   const trainTable = selectRows(table, split.train);
   const testTable = selectRows(table, split.test);
+  // Sizes given or inferred, the model with them filled in (as recorded and served), design matrices standardised by
+  // the training rows.
+  const scalars = resolveScalars(options.model, table, trainTable.rows, options.scalars);
+  const model = withSizes(options.model, scalars);
+  const schema = predictionSchema(model.json, scalars, options.target);
+  const standardization = standardizationOf(model, trainTable);
   lap("data", t0);
   log(`data: ${table.rows} rows from ${table.source} (${trainTable.rows} train, ${testTable.rows} test)`);
 
-  let warm: ResolvedWarmStart | null = null;
-  if (options.warmStart !== undefined) {
-    warm = await resolveWarmStart(store, options.warmStart, model, bindModel(model.json, toDataInput(trainTable)));
-    log(warm.starts ? `warm start: from ${warm.record.version}` : `warm start: none, a cold start (${warm.record.reason})`);
-  }
-  const tune = options.tune ?? (warm?.starts ? WARM_START_TUNE : DEFAULT_TUNE);
-
   t0 = performance.now();
+  const data = dataInputOf(model, trainTable, scalars, standardization);
+  let warm: ResolvedWarmStart | null = null;
+  let tune = options.tune ?? DEFAULT_TUNE;
   let posterior: Posterior;
   try {
-    posterior = await fit(model, toDataInput(trainTable), {
+    if (options.warmStart !== undefined) {
+      warm = await resolveWarmStart(store, options.warmStart, model, bindModel(model.json, data));
+      log(warm.starts ? `warm start: from ${warm.record.version}` : `warm start: none, a cold start (${warm.record.reason})`);
+    }
+    tune = options.tune ?? (warm?.starts ? WARM_START_TUNE : DEFAULT_TUNE);
+    posterior = await fit(model, data, {
       draws: options.draws,
       tune,
       chains: options.chains,
@@ -204,11 +237,31 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   lap("diagnostics", t0);
 
   t0 = performance.now();
-  const predictor = new Predictor(model.json, posterior);
+  const predictor = new Predictor(model.json, posterior, { target: schema.target, fixedData: scalars, standardization });
   const featureNames = schema.features.map((f) => f.name);
   const evaluation = evaluatePredictions(predictor, instancesOf(testTable, featureNames), testTable.columns[schema.target], options.seed);
+
+  // Predictive scores from the pointwise log-likelihood: held-out rows, and PSIS-LOO of the training rows.
+  const testInstances = instancesOf(testTable, featureNames);
+  Object.assign(evaluation.metrics, predictiveScores(predictor, testInstances, testTable.columns[schema.target], instancesOf(trainTable, featureNames), trainTable.columns[schema.target]));
   lap("evaluation", t0);
   const gate = qualityGate(gateRows, divergences, gateThresholds, evaluation.metrics);
+  // Against the version serving now, on the same held-out rows: a worse fit is stored but not promoted.
+  if (options.compare !== false) {
+    t0 = performance.now();
+    // Every column of the rows, not only this model's features: latest may read others the data hold.
+    const rows = instancesOf(testTable, Object.keys(testTable.columns));
+    const comparison = await compareWithLatest(store, predictor, rows, testTable.columns[schema.target], options.maxElpdDrop);
+    if (comparison !== null) {
+      gate.comparison = comparison;
+      log(`comparison: ${describeComparison(comparison)}`);
+      if (comparison.refused) {
+        gate.failures.push(describeComparison(comparison));
+        gate.passed = false;
+      }
+    }
+    lap("comparison", t0);
+  }
 
   const version = newVersionId();
   let extraFiles: Record<string, Uint8Array | string> = {};
@@ -257,11 +310,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     lap("report", t0);
   }
 
-  if (!gate.passed) {
-    log(`quality gate failed; nothing published:\n  ${gate.failures.join("\n  ")}`);
-    return { version: null, store: store.uri, published: false, summary, metrics: evaluation.metrics, gate, divergences, seconds: (performance.now() - started) / 1000, posterior, timings };
-  }
-
+  if (!gate.passed) log(`quality gate failed; stored as ${version} but not promoted:\n  ${gate.failures.join("\n  ")}`);
   t0 = performance.now();
   const statsFlat = posterior.stats;
   const bundle = buildBundle({
@@ -284,7 +333,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         ...adaptationRecord(posterior),
       },
       seed: options.seed,
-      data: { sha256, rows: table.rows, trainRows: trainTable.rows, testRows: testTable.rows },
+      data: {
+        sha256,
+        rows: table.rows,
+        trainRows: trainTable.rows,
+        testRows: testTable.rows,
+        ...(Object.keys(scalars).length > 0 ? { scalars } : {}),
+        ...(Object.keys(standardization).length > 0 ? { standardization } : {}),
+      },
       parameters: { names: posterior.names, shapes: posterior.shapes },
       draws: { chains: posterior.chains, drawsPerChain: posterior.draws },
       sampleStats: { names: [...posterior.statNames] },
@@ -296,9 +352,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     sampleStats: statsFlat,
     extraFiles,
   });
-  const published = await store.publish(bundle);
+  // Always stored, so that it can be inspected, compared or promoted by hand; `latest` only when the gate passed.
+  const published = await store.publish(bundle, { promote: gate.passed });
   lap("publish", t0);
-  return { version: published, store: store.uri, published: true, summary, metrics: evaluation.metrics, gate, divergences, seconds: (performance.now() - started) / 1000, posterior, timings };
+  return { version: published, store: store.uri, published: true, promoted: gate.passed, summary, metrics: evaluation.metrics, gate, divergences, seconds: (performance.now() - started) / 1000, posterior, timings };
 }
 
 export function summaryRecord(r: SummaryRow): Record<string, string | number> {

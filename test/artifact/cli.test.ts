@@ -50,9 +50,9 @@ describe("bayes-serve models", () => {
     await openStore(store).publish(sampleBundle({ version: v2, seed: 2 }));
     const text = await run(["models", "list", "--store", store]);
     const lines = text.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^ {2}VERSION\s+CREATED\s+GATE$/);
-    expect(lines[1]).toMatch(new RegExp(`^  ${v1}\\s+\\d{4}-\\d\\d-\\d\\dT\\S+Z\\s+passed$`));
-    expect(lines[2]).toMatch(new RegExp(`^\\* ${v2}\\s+\\S+\\s+passed$`));
+    expect(lines[0]).toMatch(/^ {2}VERSION\s+CREATED\s+GATE\s+STATUS$/);
+    expect(lines[1]).toMatch(new RegExp(`^  ${v1}\\s+\\d{4}-\\d\\d-\\d\\dT\\S+Z\\s+passed\\s+ok$`));
+    expect(lines[2]).toMatch(new RegExp(`^\\* ${v2}\\s+\\S+\\s+passed\\s+ok$`));
     const json = JSON.parse(await run(["models", "list", "--store", `file://${store}`, "--json"])) as { version: string; latest: boolean }[];
     expect(json.map((v) => [v.version, v.latest])).toEqual([
       [v1, false],
@@ -85,6 +85,93 @@ describe("bayes-serve models", () => {
     const corrupt = await failure(["models", "promote", v1, "--store", store]);
     expect(corrupt.message).toContain(`checksum mismatch for draws.bin of version ${v1} (${drawsFile})`);
     expect(await openStore(store).readLatest()).toBe(v2);
+  });
+});
+
+/** Runs a command that is expected to fail: what it printed before failing, and the error. */
+async function failing(args: string[], storeOptions?: OpenStoreOptions): Promise<{ out: string; err: BayesServeError }> {
+  let out = "";
+  const program = new Command().name("bayes-serve").version("0.1.0").exitOverride();
+  registerModels(program, { output: { stdout: (s: string) => void (out += s) }, storeOptions });
+  try {
+    await program.parseAsync(args, { from: "user" });
+  } catch (err) {
+    expect(err).toBeInstanceOf(BayesServeError);
+    return { out, err: err as BayesServeError };
+  }
+  throw new Error(`expected the command to fail; it printed ${out}`);
+}
+
+describe("bayes-serve models verify | seal | prune, and damaged versions in list and show", () => {
+  const store = join(dir, "damaged");
+  const [v1, v2, v3] = versionIds(3, "20270101T000000Z");
+
+  it("says which versions are damaged, and why, in list, show and verify", async () => {
+    for (const [i, v] of [v1, v2, v3].entries()) await openStore(store).publish(sampleBundle({ version: v, seed: i + 1 }));
+    expect(await run(["models", "verify", "--store", store])).toBe(`ok       ${v3}\n`);
+    expect(await run(["models", "verify", "--all", "--store", store])).toBe(`ok       ${v1}\nok       ${v2}\nok       ${v3}\n`);
+
+    // v1: draws corrupt; v2: draws missing and a one-byte edit of the manifest.
+    const draws = join(store, "versions", v1, "draws.bin");
+    const bytes = readFileSync(draws);
+    bytes[40] ^= 0x10;
+    writeFileSync(draws, bytes);
+    rmSync(join(store, "versions", v2, "draws.bin"));
+    const manifestFile = join(store, "versions", v2, "manifest.json");
+    writeFileSync(manifestFile, readFileSync(manifestFile, "utf8").replace('"mape": 0.3886', '"mape": 0.3887'));
+
+    const lines = (await run(["models", "list", "--store", store])).trimEnd().split("\n");
+    expect(lines[1]).toMatch(new RegExp(`^  ${v1}\\s+\\S+\\s+passed\\s+DAMAGED: checksum mismatch for draws\\.bin of version ${v1}`));
+    expect(lines[2]).toMatch(new RegExp(`^  ${v2}\\s+-\\s+-\\s+DAMAGED: store \\S+: cannot list versions: \\S+manifest\\.json does not match the digest recorded`));
+    expect(lines[3]).toMatch(new RegExp(`^\\* ${v3}\\s+\\S+\\s+passed\\s+ok$`));
+    // --quick reads manifests and seals only: the edited manifest is still caught, the corrupt draws are not looked at.
+    const quick = (await run(["models", "list", "--quick", "--store", store])).trimEnd().split("\n");
+    expect(quick[1]).toMatch(/manifest ok$/);
+    expect(quick[2]).toMatch(/DAMAGED/);
+    const json = JSON.parse(await run(["models", "list", "--json", "--store", store])) as { version: string; problems: string[] }[];
+    expect(json.map((v) => [v.version, v.problems.length])).toEqual([
+      [v1, 1],
+      [v2, 1],
+      [v3, 0],
+    ]);
+
+    const shown = await failing(["models", "show", v1, "--store", store]);
+    expect((JSON.parse(shown.out) as { version: string }).version).toBe(v1);
+    expect(shown.err.message).toMatch(new RegExp(`^version ${v1} is damaged: checksum mismatch for draws\\.bin`));
+    const unreadable = await failing(["models", "show", v2, "--store", store]);
+    expect(unreadable.out).toBe("");
+    expect(unreadable.err.message).toMatch(new RegExp(`^version ${v2} is damaged: .*does not match the digest recorded`));
+
+    const all = await failing(["models", "verify", "--all", "--store", store]);
+    expect(all.out).toMatch(new RegExp(`^DAMAGED  ${v1}: checksum mismatch for draws\\.bin.*\\nDAMAGED  ${v2}: .*does not match the digest recorded.*\\nok       ${v3}\\n$`));
+    expect(all.err.message).toBe(`2 of 3 version(s) damaged in ${store}: ${v1}, ${v2}`);
+    expect((await failure(["models", "promote", v2, "--store", store])).message).toMatch(/does not match the digest recorded/);
+    expect((await failure(["models", "verify", v1, "--all", "--store", store])).message).toBe("give a version or --all, not both");
+  });
+
+  it("seals a version published without a seal, once every file checks out", async () => {
+    const legacy = join(dir, "legacy");
+    const [v] = versionIds(1);
+    await openStore(legacy).publish(sampleBundle({ version: v }));
+    rmSync(join(legacy, "versions", v, "seal.json"));
+    expect((await failure(["models", "promote", v, "--store", legacy])).message).toMatch(`has no seal`);
+    expect(await run(["models", "seal", v, "--store", legacy])).toBe(`sealed ${v} in ${legacy}\n`);
+    expect(await run(["models", "verify", v, "--store", legacy])).toBe(`ok       ${v}\n`);
+  });
+
+  it("prunes old versions, keeping latest and the pinned ones", async () => {
+    const pruned = join(dir, "pruned");
+    const ids = versionIds(4, "20280101T000000Z");
+    for (const [i, v] of ids.entries()) await openStore(pruned).publish(sampleBundle({ version: v, seed: i + 1 }));
+    await openStore(pruned).setLatest(ids[1]);
+    expect(await run(["models", "prune", "--keep", "1", "--pinned", ids[0], "--dry-run", "--store", pruned])).toBe(
+      `would remove ${ids[2]}\nkept 3 version(s) in ${pruned}: ${ids[0]}, ${ids[1]}, ${ids[3]}\n`,
+    );
+    expect(await run(["models", "prune", "--keep", "1", "--pinned", ids[0], "--store", pruned])).toBe(
+      `removed ${ids[2]}\nkept 3 version(s) in ${pruned}: ${ids[0]}, ${ids[1]}, ${ids[3]}\n`,
+    );
+    expect((await openStore(pruned).list()).map((v) => v.version)).toEqual([ids[0], ids[1], ids[3]]);
+    await expect(run(["models", "prune", "--keep", "two", "--store", pruned])).rejects.toThrow(/must be a whole number/);
   });
 });
 

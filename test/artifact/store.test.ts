@@ -10,6 +10,7 @@ import { BayesServeError } from "../../src/errors.js";
 import { bundleEntries } from "../../src/artifact/bundle.js";
 import { nodeLocalIo, type LocalIo } from "../../src/artifact/local-store.js";
 import { s3Settings } from "../../src/artifact/s3-store.js";
+import { encodeSeal, makeSeal } from "../../src/artifact/seal.js";
 import { openStore, type ArtifactStore } from "../../src/artifact/store.js";
 import { useS3Server } from "../support/s3-server.js";
 import { sampleBundle, sampleInput, versionIds } from "./fixtures/bundles.js";
@@ -137,6 +138,7 @@ describe.each([
       `versions/${version}/report/report.html`,
       `versions/${version}/report/trace.png`,
       `versions/${version}/sample-stats.bin`,
+      `versions/${version}/seal.json`,
     ]);
     const back = await store.readBundle(version);
     expect(back.manifest).toEqual(bundle.manifest);
@@ -223,7 +225,10 @@ describe.each([
     await store.publish(sampleBundle({ version: v1 }));
     const manifest = JSON.parse(new TextDecoder().decode(bundleEntries(sampleBundle({ version: v2 })).at(-1)?.bytes)) as Record<string, unknown>;
     delete manifest.draws;
-    await raw.write(`versions/${v2}/manifest.json`, new TextEncoder().encode(JSON.stringify(manifest)));
+    const bytes = new TextEncoder().encode(JSON.stringify(manifest));
+    // Sealed as written, so that what is reported is the manifest's own problem, not a mismatch with its seal.
+    await raw.write(`versions/${v2}/seal.json`, encodeSeal(makeSeal(v2, bytes, null)));
+    await raw.write(`versions/${v2}/manifest.json`, bytes);
     const err = await rejection(store.readManifest(v2));
     expect(err.message).toMatch(/manifest .*manifest\.json is invalid: missing field "draws"/);
     const list = await store.list();
@@ -242,7 +247,7 @@ describe.each([
     await store.publish(sampleBundle({ version: v1 }));
     const keysBefore = await raw.keys();
     const next = sampleBundle({ seed: 7 });
-    const writes = bundleEntries(next).length + 1; // every file, manifest last, then the pointer
+    const writes = bundleEntries(next).length + 2; // every file, the seal, the manifest, then the pointer
     for (let n = 0; n < writes; n++) {
       const err = await rejection(failingAfter(n).publish(next));
       expect(err.code).toBe("STORE");

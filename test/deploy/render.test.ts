@@ -11,7 +11,7 @@ import { ObjectSerializer } from "@kubernetes/client-node/dist/gen/models/Object
 import { ConfigMap, Namespace, Service, ServiceAccount } from "kubernetes-models/v1";
 import { Deployment } from "kubernetes-models/apps/v1";
 import { CronJob, Job } from "kubernetes-models/batch/v1";
-import { SERVING_NODE_OPTIONS } from "../../src/server/constants.js";
+import { DEFAULT_SHUTDOWN_TIMEOUT_SECONDS, SERVING_NODE_OPTIONS, SHUTDOWN_GRACE_SECONDS } from "../../src/server/constants.js";
 import { Ingress } from "kubernetes-models/networking.k8s.io/v1";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
@@ -164,6 +164,18 @@ describe("what the manifests say", () => {
     expect(ctr.livenessProbe?.httpGet?.path).toBe("/health/live");
     expect(svc.deployment.spec?.progressDeadlineSeconds).toBe(300);
     expect(svc.deployment.spec?.strategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+  });
+
+  it("a service pod waits before SIGTERM (preStop, the server's default grace period) and has time to drain after it", () => {
+    const spec = svc.deployment.spec?.template.spec;
+    expect(c(spec).lifecycle).toEqual({ preStop: { exec: { command: ["sleep", String(SHUTDOWN_GRACE_SECONDS)] } } });
+    // preStop 5 s + the server's grace 5 s + its drain deadline 10 s, with 10 s to spare.
+    expect(pod(spec).terminationGracePeriodSeconds).toBe(SHUTDOWN_GRACE_SECONDS * 2 + DEFAULT_SHUTDOWN_TIMEOUT_SECONDS + 10);
+    expect(c(job.spec?.template.spec).lifecycle).toBeUndefined();
+    // A stage that sets its own shutdown times gets room for them.
+    const own = parsePipeline(FULL_PIPELINE.replace('args: [serve, --port, "9000"]', 'args: [serve, --port, "9000", --shutdown-grace, "20", "--shutdown-timeout=60"]'));
+    const slow = renderPipeline(own.pipeline, opts).steps[1][1] as RenderedServiceStage;
+    expect(pod(slow.deployment.spec?.template.spec).terminationGracePeriodSeconds).toBe(SHUTDOWN_GRACE_SECONDS + 20 + 60 + 10);
   });
 
   it("the service gets the serving V8 heap settings as NODE_OPTIONS (a stage's own NODE_OPTIONS wins); jobs do not", () => {

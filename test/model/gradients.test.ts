@@ -4,14 +4,19 @@
 import { describe, expect, it } from "vitest";
 import {
   addDiag,
+  Bernoulli,
   BernoulliLogit,
+  BernoulliProbit,
   Beta,
+  BetaProportion,
+  Binomial,
   BinomialLogit,
   Cauchy,
   covExpQuad,
   Exponential,
   Flat,
   Gamma,
+  GammaMean,
   HalfCauchy,
   HalfNormal,
   InverseGamma,
@@ -20,10 +25,13 @@ import {
   model,
   MvNormal,
   NegativeBinomial,
+  NegativeBinomialLog,
   Normal,
+  Poisson,
   PoissonLog,
   StudentT,
   Uniform,
+  Weibull,
   type Dist,
   type Expr,
   type ModelBuilder,
@@ -78,6 +86,8 @@ const OP_CASES: Record<string, (c: ReturnType<typeof common>) => Expr> = {
   "square (scalar)": (c) => c.a.square(),
   "abs (vector)": (c) => rowReal(c).abs(),
   "abs (scalar)": (c) => c.a.abs(),
+  "Phi (vector)": (c) => rowReal(c).Phi(),
+  "Phi (scalar)": (c) => c.a.Phi(),
   // Binary functions: vector ∘ data, data ∘ vector, scalar ∘ vector, scalar ∘ scalar, with constants.
   "add": (c) => rowReal(c).add(c.x).add(c.a.add(c.s)).add(2),
   "sub": (c) => c.x.sub(rowReal(c)).sub(c.a.sub(c.s)).sub(0.5),
@@ -164,7 +174,7 @@ describe("gradients of operations", () => {
 
 // ---- distribution families -------------------------------------------------------------------------------------
 
-type ArgKind = "real" | "pos";
+type ArgKind = "real" | "pos" | "unit";
 interface ContinuousCase {
   make: (...args: Expr[] | number[]) => Dist;
   args: ArgKind[];
@@ -186,6 +196,9 @@ const CONTINUOUS: Record<string, ContinuousCase> = {
   InverseGamma: { make: InverseGamma as never, args: ["pos", "pos"], constants: [3.1, 2.4], data: "ypos" },
   LogNormal: { make: LogNormal as never, args: ["real", "pos"], constants: [0.1, 0.9], data: "ypos" },
   Beta: { make: Beta as never, args: ["pos", "pos"], constants: [2.5, 1.7], data: "yunit" },
+  Weibull: { make: Weibull as never, args: ["pos", "pos"], constants: [1.7, 2.2], data: "ypos" },
+  GammaMean: { make: GammaMean as never, args: ["pos", "pos"], constants: [1.3, 2.5], data: "ypos" },
+  BetaProportion: { make: BetaProportion as never, args: ["unit", "pos"], constants: [0.3, 6], data: "yunit" },
 };
 
 /** Scalar parameter-dependent arguments (hoisted): a real `r` and positives `p`, `q` (offset away from 0). */
@@ -194,7 +207,7 @@ function scalarArgs(m: ModelBuilder, kinds: ArgKind[]): Expr[] {
   const p = m.param("p", Gamma(4, 3));
   const q = m.param("q", Gamma(5, 4));
   let pos = 0;
-  return kinds.map((k) => (k === "real" ? r : (pos++ === 0 ? p : q).add(0.5)));
+  return kinds.map((k) => (k === "real" ? r : k === "unit" ? r.logistic() : (pos++ === 0 ? p : q).add(0.5)));
 }
 
 /** Per-row parameter-dependent arguments (one value per data row). */
@@ -204,7 +217,7 @@ function vectorArgs(m: ModelBuilder, kinds: ArgKind[]): Expr[] {
   const x = m.data("x");
   const xpos = m.data("xpos");
   let pos = 0;
-  return kinds.map((k) => (k === "real" ? x.mul(r).add(0.2) : xpos.mul(p).add(pos++ === 0 ? 0.5 : 0.8)));
+  return kinds.map((k) => (k === "real" ? x.mul(r).add(0.2) : k === "unit" ? x.mul(r).logistic() : xpos.mul(p).add(pos++ === 0 ? 0.5 : 0.8)));
 }
 
 describe.each(Object.keys(CONTINUOUS))("gradients of %s", (family) => {
@@ -300,6 +313,32 @@ describe("gradients of the discrete families (observations)", () => {
       const a = m.param("a", Normal(0, 1));
       const b = m.param("b", Normal(0, 1));
       m.observe("obs", PoissonLog(scalar ? a.add(1) : m.data("x").mul(b).add(a)), m.data("ycount", { kind: "integer" }));
+    },
+    Bernoulli: (m, scalar) => {
+      const a = m.param("a", Normal(0, 1));
+      const b = m.param("b", Normal(0, 1));
+      m.observe("obs", Bernoulli((scalar ? a : m.data("x").mul(b).add(a)).logistic()), m.data("ybin"));
+    },
+    BernoulliProbit: (m, scalar) => {
+      const a = m.param("a", Normal(0, 1));
+      const b = m.param("b", Normal(0, 1));
+      m.observe("obs", BernoulliProbit(scalar ? a : m.data("x").mul(b).add(a)), m.data("ybin"));
+    },
+    Binomial: (m, scalar) => {
+      const a = m.param("a", Normal(0, 1));
+      const b = m.param("b", Normal(0, 1));
+      m.observe("obs", Binomial(m.data("trials", { kind: "integer" }), (scalar ? a : m.data("x").mul(b).add(a)).Phi()), m.data("ysucc", { kind: "integer" }));
+    },
+    Poisson: (m, scalar) => {
+      const a = m.param("a", Normal(0, 1));
+      const b = m.param("b", Normal(0, 1));
+      m.observe("obs", Poisson((scalar ? a.add(1) : m.data("x").mul(b).add(a)).exp()), m.data("ycount", { kind: "integer" }));
+    },
+    NegativeBinomialLog: (m, scalar) => {
+      const a = m.param("a", Normal(0, 1));
+      const b = m.param("b", Normal(0, 1));
+      const phi = m.param("phi", Gamma(3, 1));
+      m.observe("obs", NegativeBinomialLog(scalar ? a.add(1) : m.data("x").mul(b).add(a), phi.add(0.3)), m.data("ycount", { kind: "integer" }));
     },
     NegativeBinomial: (m, scalar) => {
       const mu = m.param("mu", Gamma(3, 1));

@@ -4,27 +4,36 @@
 import dists from "@stdlib/stats-base-dists";
 import { describe, expect, it } from "vitest";
 import {
+  Bernoulli,
   BernoulliLogit,
+  BernoulliProbit,
   Beta,
+  BetaProportion,
+  Binomial,
   BinomialLogit,
   Cauchy,
   Exponential,
   Flat,
   Gamma,
+  GammaMean,
   HalfCauchy,
   HalfNormal,
   InverseGamma,
   LogNormal,
   model,
   NegativeBinomial,
+  NegativeBinomialLog,
   Normal,
+  Poisson,
   PoissonLog,
   StudentT,
   Uniform,
+  Weibull,
   type Dist,
 } from "../../src/model/index.js";
 import { Rng } from "../../src/model/random.js";
 import { scalarLogp } from "../../src/model/scalar-logp.js";
+import { familyOf } from "../../src/model/families.js";
 import { compile, logDensity } from "./helpers.js";
 
 const LOG2 = Math.log(2);
@@ -50,6 +59,16 @@ const REFERENCE: Record<string, (y: number, a: number[]) => number> = {
   PoissonLog: (y, [eta]) => dists.poisson.logpmf(y, Math.exp(eta)),
   // NB2 (mean μ, overdispersion φ) is stdlib's negative binomial with r = φ and p = φ / (μ + φ).
   NegativeBinomial: (y, [mu, phi]) => dists.negativeBinomial.logpmf(y, phi, phi / (mu + phi)),
+  Weibull: (y, [k, s]) => dists.weibull.logpdf(y, k, s),
+  // Gamma by mean μ and shape α: rate α/μ.
+  GammaMean: (y, [mu, a]) => dists.gamma.logpdf(y, a, a / mu),
+  BetaProportion: (y, [mu, k]) => dists.beta.logpdf(y, mu * k, (1 - mu) * k),
+  Bernoulli: (y, [p]) => Math.log(dists.bernoulli.pmf(y, p)),
+  // P(y = 0) = Φ(−eta): 1 − Φ(eta) would lose the digits of a small probability.
+  BernoulliProbit: (y, [eta]) => Math.log(dists.normal.cdf(y === 1 ? eta : -eta, 0, 1)),
+  Binomial: (y, [n, p]) => dists.binomial.logpmf(y, n, p),
+  Poisson: (y, [rate]) => dists.poisson.logpmf(y, rate),
+  NegativeBinomialLog: (y, [eta, phi]) => dists.negativeBinomial.logpmf(y, phi, phi / (Math.exp(eta) + phi)),
 };
 
 /** Points (y, args) for each family, chosen to cover the body and the tails of each density. */
@@ -69,6 +88,14 @@ const POINTS: Record<string, [number, number[]][]> = {
   BinomialLogit: [[3, [10, 0.3]], [0, [5, -2]], [10, [10, 1.5]], [57, [120, 0.1]], [0, [0, 0.4]]],
   PoissonLog: [[0, [0.3]], [7, [1.5]], [120, [4.7]], [2, [-5]]],
   NegativeBinomial: [[0, [3, 2]], [7, [2.5, 0.4]], [120, [100, 30]], [3, [0.5, 1e3]], [15, [4, 0.1]]],
+  Weibull: [[0.3, [2, 1]], [4.2, [0.5, 3]], [1e-3, [1.5, 0.2]], [12, [7, 10]]],
+  GammaMean: [[0.3, [2, 1]], [4.2, [0.5, 3]], [120, [110, 100]], [1e-4, [0.1, 0.2]]],
+  BetaProportion: [[0.3, [0.5, 2]], [0.9, [0.2, 10]], [0.01, [0.05, 100]], [0.999, [0.99, 3]]],
+  Bernoulli: [[1, [0.3]], [0, [0.3]], [1, [1e-9]], [0, [0.999]], [1, [1]], [0, [0]]],
+  BernoulliProbit: [[1, [0.3]], [0, [0.3]], [1, [-5]], [0, [6]], [1, [-30]], [0, [3]]],
+  Binomial: [[3, [10, 0.3]], [0, [5, 0.01]], [10, [10, 0.9]], [57, [120, 0.5]], [0, [0, 0.4]], [4, [4, 1]]],
+  Poisson: [[0, [0.3]], [7, [1.5]], [120, [110]], [0, [0]], [2, [1e-5]]],
+  NegativeBinomialLog: [[0, [1, 2]], [7, [0.9, 0.4]], [120, [4.6, 30]], [3, [-0.7, 1e3]], [15, [1.4, 0.1]]],
 };
 
 /** |ours − ref| ≤ 1e-10·max(1, |ref|): a few ulps of the terms, nothing more. */
@@ -113,6 +140,9 @@ const CONSTRUCTORS: Record<string, (...a: number[]) => Dist> = {
   LogNormal: LogNormal as never,
   Beta: Beta as never,
   Uniform: Uniform as never,
+  Weibull: Weibull as never,
+  GammaMean: GammaMean as never,
+  BetaProportion: BetaProportion as never,
 };
 
 /** For a prior: its arguments, and the constrained value and log-Jacobian at unconstrained u. */
@@ -129,6 +159,9 @@ const PRIOR_CASES: Record<string, { args: number[]; constrain: (u: number) => [n
   LogNormal: { args: [0.1, 0.9], constrain: (u) => [Math.exp(u), u] },
   // Unit support: x = logistic(u), log|J| = log x + log(1 − x).
   Beta: { args: [2.5, 1.7], constrain: (u) => [logistic(u), Math.log(logistic(u)) + Math.log(1 - logistic(u))] },
+  Weibull: { args: [1.7, 2.2], constrain: (u) => [Math.exp(u), u] },
+  GammaMean: { args: [1.3, 2.5], constrain: (u) => [Math.exp(u), u] },
+  BetaProportion: { args: [0.3, 6], constrain: (u) => [logistic(u), Math.log(logistic(u)) + Math.log(1 - logistic(u))] },
   // Bounded support (−1, 3): x = −1 + 4·logistic(u), log|J| = log 4 + log s + log(1 − s).
   Uniform: { args: [-1, 3], constrain: (u) => [-1 + 4 * logistic(u), Math.log(4) + Math.log(logistic(u)) + Math.log(1 - logistic(u))] },
 };
@@ -160,10 +193,11 @@ describe("the compiled log-density equals stdlib values plus the log-Jacobian", 
       const ys = points.map((p) => p[0]);
       // Each argument a data vector, one value per row.
       const argNames = Array.from({ length: nArgs }, (_, k) => `arg${k}`);
-      const discrete = ["BernoulliLogit", "BinomialLogit", "PoissonLog", "NegativeBinomial"].includes(family);
+      const discrete = familyOf(family).discrete;
+      const trials = familyOf(family).argNames[0] === "n";
       const m = model("obs_data", (m) => {
         m.param("unused", Normal(0, 1));
-        const args = argNames.map((n, k) => m.data(n, family === "BinomialLogit" && k === 0 ? { kind: "integer" } : {}));
+        const args = argNames.map((n, k) => m.data(n, trials && k === 0 ? { kind: "integer" } : {}));
         m.observe("obs", (CONSTRUCTORS[family] ?? DISCRETE[family])(...(args as never[])), m.data("y", discrete ? { kind: "integer" } : {}));
       });
       const input: Record<string, number[]> = { y: ys };
@@ -175,11 +209,11 @@ describe("the compiled log-density equals stdlib values plus the log-Jacobian", 
       // Scalar arguments as parameters with flat priors (identity transform: no Jacobian), at the first point's values.
       const [, a0] = points[0];
       const m2 = model("obs_param", (m) => {
-        const args = a0.map((_, k) => (family === "BinomialLogit" && k === 0 ? m.data("n", { kind: "integer", shape: "scalar" }) : m.param(`p${k}`, Flat())));
+        const args = a0.map((_, k) => (trials && k === 0 ? m.data("n", { kind: "integer", shape: "scalar" }) : m.param(`p${k}`, Flat())));
         m.observe("obs", (CONSTRUCTORS[family] ?? DISCRETE[family])(...(args as never[])), m.data("y", discrete ? { kind: "integer" } : {}));
       });
       const c2 = compile(m2, { y: [points[0][0]], n: a0[0] });
-      const theta = family === "BinomialLogit" ? [a0[1]] : a0;
+      const theta = trials ? [a0[1]] : a0;
       expectClose(logDensity(c2, theta), REFERENCE[family](points[0][0], a0), `${family} observation (parameter arguments)`);
     });
   }
@@ -239,4 +273,9 @@ const DISCRETE: Record<string, (...a: never[]) => Dist> = {
   BinomialLogit: BinomialLogit as never,
   PoissonLog: PoissonLog as never,
   NegativeBinomial: NegativeBinomial as never,
+  Bernoulli: Bernoulli as never,
+  BernoulliProbit: BernoulliProbit as never,
+  Binomial: Binomial as never,
+  Poisson: Poisson as never,
+  NegativeBinomialLog: NegativeBinomialLog as never,
 };

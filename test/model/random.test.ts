@@ -4,9 +4,12 @@
 import { describe, expect, it } from "vitest";
 import { familyOf } from "../../src/model/families.js";
 import { Rng } from "../../src/model/random.js";
+import { boundsProblem } from "../../src/model/value-bounds.js";
 import normalCdf from "@stdlib/stats-base-dists-normal-cdf";
 
 const N = 40_000;
+/** Φ(0.4), from the normal CDF table (R: pnorm(0.4)). */
+const PHI_04 = 0.6554217416103242;
 const logistic = (x: number) => 1 / (1 + Math.exp(-x));
 
 /** [family, args, mean, variance]: closed forms in this project's parameterisation. */
@@ -29,6 +32,17 @@ const MOMENTS: [string, number[], number, number][] = [
   ["PoissonLog", [Math.log(42)], 42, 42], // λ ≥ 10: PTRS
   ["NegativeBinomial", [4, 2.5], 4, 4 + 16 / 2.5],
   ["NegativeBinomial", [30, 8], 30, 30 + 900 / 8],
+  // Weibull(k = 2, σ = 1.5): σΓ(1 + 1/k) and σ²(Γ(1 + 2/k) − Γ(1 + 1/k)²), Γ(1.5) = √π/2.
+  ["Weibull", [2, 1.5], 1.5 * (Math.sqrt(Math.PI) / 2), 2.25 * (1 - Math.PI / 4)],
+  ["GammaMean", [2.5, 3], 2.5, 3 / 1.44], // shape 3, rate 3/2.5
+  ["BetaProportion", [0.3, 6], 0.3, (1.8 * 4.2) / (36 * 7)], // Beta(1.8, 4.2)
+  ["Bernoulli", [0.3], 0.3, 0.21],
+  ["BernoulliProbit", [0.4], PHI_04, PHI_04 * (1 - PHI_04)],
+  ["Binomial", [12, 0.35], 4.2, 12 * 0.35 * 0.65],
+  ["Binomial", [500, 0.7], 350, 105],
+  ["Poisson", [3.5], 3.5, 3.5],
+  ["Poisson", [42], 42, 42],
+  ["NegativeBinomialLog", [Math.log(4), 2.5], 4, 4 + 16 / 2.5],
 ];
 
 function moments(xs: Float64Array) {
@@ -58,9 +72,7 @@ describe("random draws of each family", () => {
       const zVar = (s.variance - variance) / s.seVar;
       expect(Math.abs(zMean), `mean ${s.mean} vs ${mean}`).toBeLessThan(5);
       expect(Math.abs(zVar), `variance ${s.variance} vs ${variance}`).toBeLessThan(5);
-      const outside = xs.filter((x) =>
-        f.discrete ? !(Number.isInteger(x) && x >= 0) : family === "Beta" ? !(x > 0 && x < 1) : family === "Uniform" ? !(x >= args[0] && x < args[1]) : !Number.isFinite(x),
-      );
+      const outside = xs.filter((x) => (family === "Uniform" ? !(x >= args[0] && x < args[1]) : !Number.isFinite(x) || boundsProblem(f.values, x) !== null));
       expect(outside.length, `draws outside the support: ${outside.slice(0, 5)}`).toBe(0);
     },
   );

@@ -15,7 +15,7 @@ import { madeUpBundle, tempStore, type TempStore } from "./fixtures.js";
 const repo = path.resolve(import.meta.dirname, "..", "..");
 const families = Object.keys(FAMILIES) as FamilyName[];
 /** Arguments that must be positive (scales, shapes, rates, a negative binomial's mean). */
-const POSITIVE = new Set(["sigma", "nu", "rate", "alpha", "beta", "phi"]);
+const POSITIVE = new Set(["sigma", "nu", "rate", "alpha", "beta", "phi", "kappa"]);
 
 /** A model whose likelihood of `family` reads a feature in every argument, an integer index and a category. */
 function familyModel(family: FamilyName) {
@@ -29,8 +29,9 @@ function familyModel(family: FamilyName) {
     const args: ExprLike[] = f.argNames.map((name, k) => {
       const x = m.data(`x${k}`);
       const p = m.param(`p${k}`, Normal(1, 0.1));
-      if (family === "BinomialLogit" && k === 0) return m.data("trials", { kind: "integer" });
+      if (name === "n") return m.data("trials", { kind: "integer" });
       if (family === "Uniform") return k === 0 ? p.add(x).add(shift) : p.add(x).add(shift).add(10);
+      if (name === "p" || (family === "BetaProportion" && name === "mu")) return p.add(x).add(shift).logistic();
       if (POSITIVE.has(name) || (family === "NegativeBinomial" && name === "mu")) return p.mul(x).mul(shift.exp());
       return p.add(x).add(shift);
     });
@@ -83,7 +84,7 @@ function instance(r: () => number, family: FamilyName, adversarial: boolean): Js
   const pick = (ordinary: () => unknown): unknown => (adversarial && r() < 0.4 ? ADVERSARIAL[Math.floor(r() * ADVERSARIAL.length)] : ordinary());
   const out: Json = { g: pick(() => Math.floor(r() * 3)), c: pick(() => Math.floor(r() * 2)) };
   f.argNames.forEach((_, k) => (out[`x${k}`] = pick(() => 0.5 + r())));
-  if (family === "BinomialLogit") {
+  if (FAMILIES[family].argNames[0] === "n") {
     delete out.x0;
     out.trials = pick(() => Math.floor(r() * 30));
   }

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HalfNormal, model, Normal, PoissonLog } from "../../src/model/index.js";
 import { startServer, type RunningServer } from "../../src/server/server.js";
-import { LogCapture, madeUpBundle, tempStore, type TempStore } from "./fixtures.js";
+import { LogCapture, madeUpBundle, post, tempStore, testApp, type TempStore } from "./fixtures.js";
 
 // Poisson counts with an exposure offset, and a varying intercept indexed by an *integer* (not a category) group.
 const exposureModel = model("poisson-exposure", (m) => {
@@ -37,7 +37,8 @@ afterAll(async () => {
 
 async function call(kind: string, body: unknown): Promise<{ status: number; json: Record<string, unknown>; ms: number }> {
   const t0 = performance.now();
-  const r = await fetch(`${server.url}/predict/v1.0.0/${kind}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: AbortSignal.timeout(5000) });
+  // Generous: a heavy request first waits for its worker thread to start, slow on a loaded machine.
+  const r = await fetch(`${server.url}/predict/v1.0.0/${kind}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: AbortSignal.timeout(60_000) });
   return { status: r.status, json: (await r.json()) as Record<string, unknown>, ms: performance.now() - t0 };
 }
 
@@ -96,5 +97,32 @@ describe("a request's time limit", () => {
     // The next heavy request gets a fresh worker.
     const next = await call("interval", { data: Array.from({ length: 3 }, () => ({ x: 0, exposure: 1, group: 0 })), algo_param: { n_samples: 10_000 } });
     expect(next.status).toBe(200);
+  });
+});
+
+describe("loading a model whose docs' example instance is outside its domain", () => {
+  it("serves it (the example is ours, not the model's), and refuses draws that are not finite", async () => {
+    // sigma = x − 10: undefined at the docs' example x = 5, fine at x = 12.
+    const narrow = model("narrow", (m) => {
+      const x = m.data("x");
+      const a = m.param("a", Normal(0, 1));
+      m.observe("obs", Normal(a, x.sub(10)), m.data("y"));
+    });
+    const s = tempStore();
+    try {
+      await s.store.publish(madeUpBundle(narrow, { a: (i) => 0.01 * (i % 5) }));
+      const t = await testApp(s.store);
+      try {
+        expect((await post(t.app, "point", { data: { x: 12 } })).status).toBe(200);
+        expect((await post(t.app, "point", { data: { x: 5 } })).status).toBe(422);
+        expect(t.logs.lines.some((l) => String(l.msg).includes("outside the model's domain"))).toBe(true);
+      } finally {
+        await t.close();
+      }
+      await s.store.publish(madeUpBundle(narrow, { a: (i) => (i === 7 ? Number.NaN : 0) }));
+      await expect(testApp(s.store)).rejects.toThrow(/posterior draws hold NaN/);
+    } finally {
+      s.cleanup();
+    }
   });
 });

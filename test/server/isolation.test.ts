@@ -79,7 +79,7 @@ describe("heavy requests beside light ones", () => {
     try {
       const model = t.holder.current;
       if (model === null) throw new Error("no model");
-      const params = { kind: "point" as const, nSamples: 1000, seed: 3, hdiProbability: 0.95, bins: 5 };
+      const params = { kind: "point" as const, nSamples: 1000, seed: 3, hdiProbability: 0.95, bins: 5, allowNewLevels: false };
       expect(pool.size).toBe(0);
       const first = await pool.run(model.transfer, [{ x: 5, category: 2 }], params);
       expect(pool.size).toBe(1);

@@ -1,5 +1,7 @@
 // GET /model, the OpenAPI document and Swagger UI, Prometheus metrics, health probes before and after a model is
 // loaded, and the logs: JSON, with a request id, and nothing secret.
+import { promises as fs } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { post, SEED_BODY, storeWithSeedModel, tempStore, testApp, type TempStore, type TestApp } from "./fixtures.js";
 
@@ -35,7 +37,9 @@ describe("GET /model", () => {
     expect(m.gate).toEqual({ passed: true, failures: [] });
     expect(m.limits).toEqual({ maxSamples: 100_000, maxBins: 10_000, maxBatch: 1_000, maxRequestSamples: 10_000_000, maxDensityValues: 200_000 });
     expect(typeof m.created_at).toBe("string");
-    expect(m.store).toBe(store.store.uri);
+    // Where the model is stored is for operators (the log), not for every client.
+    expect(m.store).toBeUndefined();
+    expect(r.body).not.toContain(store.dir);
   });
 });
 
@@ -114,9 +118,21 @@ describe("health", () => {
       expect(await app.holder.check()).toBe("unchanged");
       expect((await app.app.inject({ method: "GET", url: "/health/ready" })).statusCode).toBe(503);
 
-      // A model appears in the store; the next check loads it.
+      // A model appears in the store, but its draws are missing: not ready, saying why without saying where.
       const { seedBundle } = await import("./fixtures.js");
       const version = await empty.store.publish(await seedBundle());
+      const draws = join(empty.dir, "versions", version, "draws.bin");
+      const bytes = await fs.readFile(draws);
+      await fs.rm(draws);
+      expect(await app.holder.check()).toBe("failed");
+      const damaged = await app.app.inject({ method: "GET", url: "/health/ready" });
+      expect(damaged.statusCode).toBe(503);
+      expect(damaged.json()).toEqual({ status: "loading", detail: `version ${version} cannot be loaded: the version is damaged or cannot be served (details in the server log); retrying` });
+      expect(damaged.body).not.toContain(empty.dir);
+      expect(app.logs.lines.find((l) => l.level === "error")).toMatchObject({ version, err: { message: expect.stringContaining(draws) } });
+
+      // The file comes back; the next check loads it.
+      await fs.writeFile(draws, bytes);
       expect(await app.holder.check()).toBe("swapped");
       const ready = await app.app.inject({ method: "GET", url: "/health/ready" });
       expect(ready.statusCode).toBe(200);

@@ -1,8 +1,12 @@
 // Hot reload on a real listening server: requests fired without pause while `latest` moves get no failure and switch
-// to the new version; a corrupt or unloadable version is logged and leaves the old one serving.
+// to the new version; a corrupt or unloadable version is logged and leaves the old one serving, and is retried with
+// backoff (or at once when `latest` is rewritten) until it loads (issue 13, failure 5).
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLogger } from "../../src/server/logging.js";
+import { ModelHolder } from "../../src/server/model-holder.js";
+import { DEFAULT_LIMITS } from "../../src/server/schemas.js";
 import { startServer, type RunningServer } from "../../src/server/server.js";
 import { LogCapture, seedBundle, storeWithSeedModel, type TempStore } from "./fixtures.js";
 
@@ -93,21 +97,28 @@ describe("hot reload", () => {
     expect(logs.lines.some((l) => l.msg === "model version swapped in" && l.version === next)).toBe(true);
   });
 
-  it("a corrupt new version is logged, counted, and the old one keeps serving", async () => {
+  it("a corrupt new version is logged, counted, the old one keeps serving, and it is retried until it is whole", async () => {
     const serving = await version();
     const bad = await store.store.publish(await seedBundle({ seed: 3 }), { promote: false });
     // Flip bytes of its draws: the checksum no longer matches.
     const file = join(store.dir, "versions", bad, "draws.bin");
-    const bytes = await fs.readFile(file);
+    const original = await fs.readFile(file);
+    const bytes = Buffer.from(original);
     bytes[10] ^= 0xff;
     await fs.writeFile(file, bytes);
     const load = hammer(3);
     await store.store.setLatest(bad);
     await waitFor(async () => logs.lines.some((l) => l.level === "error" && l.version === bad));
-    // Versions are immutable: a version that failed for good is not retried (nor logged) at every poll.
-    await new Promise((r) => setTimeout(r, 500));
+    // Retried with backoff (poll interval 0.1 s: then 0.2, 0.4 …), logged once at error, then at warn.
+    await waitFor(async () => logs.lines.filter((l) => l.level === "warn" && l.version === bad).length >= 2);
     const { failed, ok } = await load.stop();
     expect(logs.lines.filter((l) => l.level === "error" && l.version === bad)).toHaveLength(1);
+    const retries = logs.lines.filter((l) => l.version === bad && (l.level === "error" || l.level === "warn")) as { attempts: number; retryInSeconds: number }[];
+    expect(retries.slice(0, 3).map((l) => [l.attempts, l.retryInSeconds])).toEqual([
+      [1, 0.1],
+      [2, 0.2],
+      [3, 0.4],
+    ]);
     expect(failed).toEqual([]);
     expect(ok).toBeGreaterThan(0);
     expect(await version()).toBe(serving);
@@ -115,10 +126,56 @@ describe("hot reload", () => {
     expect(err.msg).toBe("cannot load the new model version; the old one keeps serving");
     expect(err.serving).toBe(serving);
     expect(err.err.message).toMatch(/checksum mismatch for draws\.bin/);
-    const model = (await (await fetch(`${server.url}/model`)).json()) as { reload: { last_error: { version: string; message: string } } };
-    expect(model.reload.last_error.version).toBe(bad);
-    expect((await fetch(`${server.url}/health/ready`)).status).toBe(200);
+
+    // What clients see says what is wrong, but not where the store is: operators have the log.
+    const modelResponse = await fetch(`${server.url}/model`);
+    const modelText = await modelResponse.text();
+    const model = JSON.parse(modelText) as { reload: { last_error: { version: string; kind: string; message: string; attempts: number; next_retry_at: string } } };
+    expect(model.reload.last_error).toMatchObject({ version: bad, kind: "damaged", message: `version ${bad} cannot be loaded: the version is damaged or cannot be served (details in the server log)` });
+    expect(model.reload.last_error.attempts).toBeGreaterThanOrEqual(3);
+    expect(Date.parse(model.reload.last_error.next_retry_at)).toBeGreaterThan(Date.now() - 1000);
+    expect(modelText).not.toContain(store.dir);
+    const ready = await fetch(`${server.url}/health/ready`);
+    expect(ready.status).toBe(200);
+    const readyText = await ready.text();
+    expect(JSON.parse(readyText)).toEqual({ status: "stale", version: serving, detail: `version ${bad} cannot be loaded: the version is damaged or cannot be served (details in the server log); serving ${serving}, retrying` });
+    expect(readyText).not.toContain(store.dir);
     expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/bayes_serve_model_reload_failures_total [1-9]/);
+
+    // The file is restored: the next retry loads it, and it serves.
+    await fs.writeFile(file, original);
+    await waitFor(async () => (await version()) === bad);
+    expect(await (await fetch(`${server.url}/health/ready`)).json()).toEqual({ status: "ready", version: bad });
+    expect(((await (await fetch(`${server.url}/model`)).json()) as { reload: { last_error: unknown } }).reload.last_error).toBeNull();
+  });
+
+  it("a version that failed is retried at once when latest is rewritten (promoted again), however long the backoff", async () => {
+    // A store of its own: the server above polls the shared one.
+    const own = await storeWithSeedModel();
+    const logsHere = new LogCapture();
+    const holder = new ModelHolder({ store: own.store, pinned: null, limits: DEFAULT_LIMITS, log: createLogger({ stream: logsHere.stream }), pollIntervalSeconds: 600 });
+    await holder.loadInitial();
+    const serving = holder.current?.version;
+    const bad = await own.store.publish(await seedBundle({ seed: 6 }), { promote: false });
+    const file = join(own.dir, "versions", bad, "draws.bin");
+    const original = await fs.readFile(file);
+    await fs.rm(file);
+    await own.store.setLatest(bad);
+    expect(await holder.check()).toBe("failed");
+    expect(holder.status.lastError).toMatchObject({ version: bad, kind: "damaged", attempts: 1 });
+    expect(holder.status.lastError?.message).toMatch(/draws\.bin is missing/);
+    await fs.writeFile(file, original);
+    // Within the backoff (600 s) a check does not try it again...
+    expect(await holder.check()).toBe("failed");
+    expect(holder.current?.version).toBe(serving);
+    // ...but `models promote` rewrites latest, and that is tried at once.
+    await new Promise((r) => setTimeout(r, 5));
+    await own.store.setLatest(bad);
+    expect(await holder.check()).toBe("swapped");
+    expect(holder.current?.version).toBe(bad);
+    expect(holder.status.lastError).toBeNull();
+    await holder.stop();
+    own.cleanup();
   });
 
   it("a version whose model cannot be served is refused the same way", async () => {

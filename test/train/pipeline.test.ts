@@ -39,20 +39,21 @@ describe("train pipeline", () => {
     expect(m.draws).toMatchObject({ chains: 2, drawsPerChain: 400 });
     expect(m.features).toEqual([
       { name: "x", type: "float" },
-      { name: "category", type: "category", levels: 3 },
+      { name: "category", type: "category", newLevels: true, levels: 3 },
     ]);
     expect(m.sampler).toMatchObject({ draws: 400, tune: 300, chains: 2, seed: 3 });
     expect(Object.keys(m.files)).toEqual(expect.arrayContaining(["draws.bin", "report/report.html", "report/trace.png", "report/ppc.svg"]));
     expect(bundle.draws.length).toBe(2 * 400 * 4);
   });
 
-  it("does not publish a fit that fails the gate, and names the parameter and the check", async () => {
+  it("stores a fit that fails the gate but does not promote it, naming the parameter and the check", async () => {
     const store = tmp();
     const result = await train({ ...short, model: seedRegression, source: { simulate: SEED_SIMULATION }, store, report: false, gate: { maxRhat: 1.01, minEssBulk: 1e9, minEssTail: 400, maxDivergences: 0 } });
-    expect(result.published).toBe(false);
+    expect(result.published).toBe(true);
+    expect(result.promoted).toBe(false);
     expect(result.gate.failures).toContain(`beta[0]: ess_bulk ${Math.round(result.summary[0].essBulk)} < 1000000000`);
     expect(await openStore(store).readLatest()).toBeNull();
-    expect(await openStore(store).list()).toEqual([]);
+    expect((await openStore(store).list()).map((v) => v.version)).toEqual([result.version]);
   });
 
   it("fails before sampling on bad data, naming file, line and column; nothing is published", async () => {
@@ -102,10 +103,10 @@ describe("bayes-serve train (the command)", () => {
     expect(JSON.parse(readFileSync(path.join(store, "latest"), "utf8")).version).toBe(out.version);
   });
 
-  it("exits non-zero with the failing checks when the gate fails", async () => {
+  it("exits 3 with the failing checks when the gate refuses the fit, which is stored but not promoted", async () => {
     const store = tmp();
     const err = (await cli(["train", "--simulate", "--draws", "200", "--tune", "200", "--store", store, "--no-report", "--min-ess-bulk", "1e9"]).catch((e: unknown) => e)) as { code: number; stderr: string };
-    expect(err.code).toBe(2);
-    expect(err.stderr).toMatch(/quality gate failed: beta\[0\]: ess_bulk \d+ < 1000000000/);
+    expect(err.code).toBe(3);
+    expect(err.stderr).toMatch(/quality gate failed: beta\[0\]: ess_bulk \d+ < 1000000000;.* stored as \S+ but not promoted/);
   });
 });

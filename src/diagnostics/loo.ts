@@ -1,0 +1,89 @@
+/**
+ * Leave-one-out cross-validation by PSIS (Vehtari, Gelman & Gabry 2017, "Practical Bayesian model evaluation using
+ * leave-one-out cross-validation and WAIC", Statistics and Computing 27), as R's loo package computes `loo()` and
+ * `loo_compare()`, from the pointwise log-likelihood of every posterior draw.
+ */
+import { logSumExpOf, psis } from "./psis.js";
+
+/** The usual Pareto k̂ limits: above GOOD the estimate is less accurate, above OK unreliable (loo 2.5). */
+export const PARETO_K_GOOD = 0.5;
+export const PARETO_K_OK = 0.7;
+
+export interface LooResult {
+  /** Σ elpd_loo,i: the expected log pointwise predictive density for new data. */
+  elpd: number;
+  se: number;
+  /** The effective number of parameters, Σ (lpd_i − elpd_loo,i). */
+  pLoo: number;
+  pLooSe: number;
+  /** −2 · elpd. */
+  looic: number;
+  looicSe: number;
+  pointwise: { elpd: Float64Array; pLoo: Float64Array; k: Float64Array };
+  /** Observations whose k̂ exceeds 0.5 and 0.7. */
+  warnings: { above05: number; above07: number };
+}
+
+/** Sum and SE (√(N · var)) of pointwise values, as loo's table_of_estimates. */
+export function estimateWithSe(values: ArrayLike<number>): { estimate: number; se: number } {
+  const n = values.length;
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += values[i];
+  const mean = sum / n;
+  let ss = 0;
+  for (let i = 0; i < n; i++) ss += (values[i] - mean) ** 2;
+  return { estimate: sum, se: Math.sqrt(n * (ss / (n - 1))) };
+}
+
+/**
+ * PSIS-LOO of a log-likelihood matrix, `logLik[s * obs + i]` for draw s and observation i (draws × observations,
+ * row-major), with each observation's relative efficiency r_eff (1 when not given, as loo with r_eff = 1).
+ */
+export function loo(logLik: Float64Array, draws: number, obs: number, rEff?: ArrayLike<number>): LooResult {
+  if (logLik.length !== draws * obs) throw new RangeError(`loo: ${logLik.length} values do not make ${draws} draws × ${obs} observations`);
+  return looByColumns(draws, obs, (i, column) => {
+    for (let s = 0; s < draws; s++) column[s] = logLik[s * obs + i];
+  }, rEff);
+}
+
+/**
+ * PSIS-LOO with the log-likelihood given one observation at a time (`fill(i, column)` writes observation i's value
+ * for every draw): memory for one column, not the whole matrix.
+ */
+export function looByColumns(draws: number, obs: number, fill: (i: number, column: Float64Array) => void, rEff?: ArrayLike<number>): LooResult {
+  const elpd = new Float64Array(obs);
+  const pLoo = new Float64Array(obs);
+  const k = new Float64Array(obs);
+  const column = new Float64Array(draws);
+  const ratios = new Float64Array(draws);
+  for (let i = 0; i < obs; i++) {
+    fill(i, column);
+    for (let s = 0; s < draws; s++) ratios[s] = -column[s];
+    const { logWeights, k: ki } = psis(ratios, rEff?.[i] ?? 1);
+    const norm = logSumExpOf(logWeights);
+    for (let s = 0; s < draws; s++) logWeights[s] += column[s] - norm;
+    elpd[i] = logSumExpOf(logWeights);
+    pLoo[i] = logSumExpOf(column) - Math.log(draws) - elpd[i];
+    k[i] = ki;
+  }
+  const e = estimateWithSe(elpd);
+  const p = estimateWithSe(pLoo);
+  let above05 = 0;
+  let above07 = 0;
+  for (const v of k) {
+    if (v > PARETO_K_GOOD) above05++;
+    if (v > PARETO_K_OK) above07++;
+  }
+  return { elpd: e.estimate, se: e.se, pLoo: p.estimate, pLooSe: p.se, looic: -2 * e.estimate, looicSe: 2 * e.se, pointwise: { elpd, pLoo, k }, warnings: { above05, above07 } };
+}
+
+/**
+ * loo_compare of two models on the same observations: elpd of b minus a, and the SE of that difference from the
+ * pointwise differences (√(N · var(diff))).
+ */
+export function looCompare(a: ArrayLike<number>, b: ArrayLike<number>): { elpdDiff: number; seDiff: number } {
+  if (a.length !== b.length) throw new RangeError(`looCompare: ${a.length} and ${b.length} observations`);
+  const diff = Float64Array.from({ length: a.length }, (_, i) => b[i] - a[i]);
+  const d = estimateWithSe(diff);
+  return { elpdDiff: d.estimate, seDiff: d.se };
+}

@@ -1,0 +1,64 @@
+// Whether a new fit should replace the version serving: besides the sampler's gate, it must not predict the newest
+// data worse than `latest` does. Both are scored on the same held-out rows of the new data (the log pointwise
+// predictive density, exact over a random subset of each posterior's draws), and the new fit is refused when it is
+// worse by more than `maxElpdDrop` standard errors of the paired difference, as loo_compare judges a difference.
+import type { ArtifactStore } from "../artifact/store.js";
+import { servedModel } from "../artifact/served-model.js";
+import { BayesServeError } from "../errors.js";
+import { compareScores, heldOutLpd, type Instance, type Predictor } from "../predict/index.js";
+
+/** Refuse a new fit worse than latest by more than this many SEs of the difference (the issue's default). */
+export const DEFAULT_MAX_ELPD_DROP = 2;
+
+export interface ComparisonVerdict {
+  /** The version compared with: `latest` when training began. */
+  against: string;
+  /** Held-out rows both were scored on. */
+  rows: number;
+  /** The scores (null when no comparison was made). */
+  elpd_new: number | null;
+  elpd_latest: number | null;
+  /** New minus latest, and the SE of that paired difference. */
+  elpd_diff: number | null;
+  se_diff: number | null;
+  max_elpd_drop: number;
+  refused: boolean;
+  /** Why no comparison was made (no held-out rows, latest cannot predict these data), when none was. */
+  note?: string;
+}
+
+/** The new fit against `latest` on the held-out rows; null when the store has no latest yet. */
+export async function compareWithLatest(
+  store: ArtifactStore,
+  fresh: Predictor,
+  instances: readonly Instance[],
+  ys: ArrayLike<number>,
+  maxElpdDrop = DEFAULT_MAX_ELPD_DROP,
+): Promise<ComparisonVerdict | null> {
+  const target = fresh.schema.target;
+  const latest = await store.readLatest();
+  if (latest === null) return null;
+  const base = { against: latest, rows: instances.length, elpd_new: null, elpd_latest: null, elpd_diff: null, se_diff: null, max_elpd_drop: maxElpdDrop, refused: false };
+  if (instances.length < 2) return { ...base, note: "fewer than 2 held-out rows: nothing to compare on (use --test-fraction > 0)" };
+  let latestScore;
+  try {
+    const bundle = await store.readBundle(latest, { files: "posterior" });
+    if (bundle.manifest.target.name !== target) return { ...base, note: `version ${latest} predicts "${bundle.manifest.target.name}", not "${target}"` };
+    latestScore = heldOutLpd(servedModel(bundle.manifest, bundle.draws).predictor, instances, ys);
+  } catch (err) {
+    // A latest that cannot score these rows (another model, other columns) is not a comparison: say why.
+    if (err instanceof BayesServeError) return { ...base, note: `version ${latest} cannot predict these data: ${err.message}` };
+    throw err;
+  }
+  const freshScore = heldOutLpd(fresh, instances, ys);
+  const { elpdDiff, seDiff } = compareScores(latestScore, freshScore);
+  const refused = elpdDiff < 0 && -elpdDiff > maxElpdDrop * seDiff;
+  return { ...base, elpd_new: freshScore.elpd, elpd_latest: latestScore.elpd, elpd_diff: elpdDiff, se_diff: seDiff, refused };
+}
+
+/** The verdict in one line, for the gate's failures and the report. */
+export function describeComparison(v: ComparisonVerdict): string {
+  if (v.note !== undefined || v.elpd_diff === null || v.se_diff === null) return `no comparison with ${v.against}: ${v.note ?? "not scored"}`;
+  const diff = `elpd ${v.elpd_diff >= 0 ? "+" : ""}${v.elpd_diff.toFixed(2)} (SE ${v.se_diff.toFixed(2)}) against ${v.against} on ${v.rows} held-out rows`;
+  return v.refused ? `predicts worse than ${v.against}: ${diff}, beyond ${v.max_elpd_drop} SE` : diff;
+}

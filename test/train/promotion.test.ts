@@ -1,0 +1,55 @@
+// The promotion gate: a new fit becomes latest only if it predicts the newest data's held-out rows no worse than the
+// version serving (by more than --max-elpd-drop SEs of the paired difference). A worse model is stored, not promoted;
+// an equally good one is promoted; PSIS-LOO and the held-out score are recorded with the metrics.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { openStore } from "../../src/artifact/store.js";
+import { HalfNormal, model, Normal } from "../../src/model/index.js";
+import { seedRegression } from "../../src/models/seed-regression.js";
+import { SEED_SIMULATION, train } from "../../src/train/pipeline.js";
+
+const short = { draws: 400, tune: 300, chains: 2, testFraction: 0.2, progress: false, report: false } as const;
+const gate = { maxRhat: 1.05, minEssBulk: 100, minEssTail: 100, maxDivergences: 0 };
+
+/** The seed's data with one slope for all categories: a worse model of them. */
+const oneSlope = model("one-slope", (m) => {
+  const x = m.data("x");
+  m.data("category", { levels: 3 });
+  const beta = m.param("beta", Normal(0, 2));
+  const sigma = m.param("sigma", HalfNormal(2));
+  m.observe("obs", Normal(beta.mul(x), sigma), m.data("y"));
+});
+
+describe("promotion against the version serving", () => {
+  it("promotes a fit no worse than latest, stores but refuses a worse one, and records the scores", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "promotion-"));
+    const store = openStore(dir);
+    const first = await train({ ...short, seed: 1, model: seedRegression, source: { simulate: SEED_SIMULATION }, store: dir, gate });
+    expect(first.promoted).toBe(true);
+    expect(first.gate.comparison).toBeUndefined(); // nothing to compare with yet
+    for (const k of ["elpd_holdout", "elpd_holdout_se", "elpd_loo", "elpd_loo_se", "p_loo", "loo_pareto_k_above_0_7"]) expect(first.metrics[k], k).toBeTypeOf("number");
+    // p_loo near the number of parameters (4) for a well-specified regression.
+    expect(first.metrics.p_loo).toBeGreaterThan(2.5);
+    expect(first.metrics.p_loo).toBeLessThan(6);
+
+    const worse = await train({ ...short, seed: 2, model: oneSlope, source: { simulate: SEED_SIMULATION }, store: dir, gate });
+    expect(worse.published).toBe(true);
+    expect(worse.promoted).toBe(false);
+    const c = worse.gate.comparison!;
+    expect(c.against).toBe(first.version);
+    expect(c.refused).toBe(true);
+    expect(c.elpd_diff!).toBeLessThan(-2 * c.se_diff!);
+    expect(worse.gate.failures.at(-1)).toMatch(new RegExp(`predicts worse than ${first.version}: elpd -\\d+\\.\\d+ \\(SE \\d+\\.\\d+\\) against`));
+    expect(await store.readLatest()).toBe(first.version);
+
+    const again = await train({ ...short, seed: 3, model: seedRegression, source: { simulate: SEED_SIMULATION }, store: dir, gate });
+    expect(again.promoted, again.gate.failures.join("; ")).toBe(true);
+    expect(again.gate.comparison!.refused).toBe(false);
+    expect(Math.abs(again.gate.comparison!.elpd_diff!)).toBeLessThan(2 * again.gate.comparison!.se_diff! + 1e-9);
+    expect(await store.readLatest()).toBe(again.version);
+    // The stored-but-refused version is there to inspect or promote by hand.
+    expect((await store.list()).map((v) => v.version)).toContain(worse.version);
+  });
+});
