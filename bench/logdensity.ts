@@ -1,5 +1,5 @@
 // Log-density + gradient cost, per posterior of the suite (bench/suite.ts), beside Stan in the same run.
-//   npm run bench:logdensity -- [--only NAME,NAME] [--no-stan]
+//   npm run bench:logdensity -- [--only NAME,NAME] [--no-stan] [--stan-alone] [--no-sampling]
 // For each posterior:
 //   alone — our compiled log-density + gradient timed in this process at a fixed point (θᵢ = 0.1·sin(i + 1) on the
 //     unconstrained scale), the median of 9 batches after 0.3 s of warming;
@@ -7,7 +7,11 @@
 //     (300 + 100)) of each sampler with the same settings: the gradient as the sampler evaluates it, with the
 //     sampler's own per-step work (Stan has no way to time its gradient alone without R's call overhead, which is
 //     larger than the small models' gradients);
-//   ratio — Stan's µs per leapfrog over ours.
+//   ratio — Stan's µs per leapfrog over ours;
+//   --stan-alone: Stan's log density + gradient alone too (bench/peers/stan_grad.R: rstan's log_prob with gradient at
+//     the same point, R's call overhead measured beside it and subtracted — only meaningful where the gradient is
+//     much longer than that overhead, as for diamonds); --no-sampling skips the in-sampling runs (Stan's diamonds
+//     runs take many minutes).
 // And for the seed's model: the compiled model beside a hand-fused loop (the floor for that computation in JavaScript).
 // Last line: LOGDENSITY_RESULT {json}.
 import path from "node:path";
@@ -16,7 +20,7 @@ import { bindModel, compileModel } from "../src/model/index.js";
 import { seedRegression } from "../src/models/seed-regression.js";
 import { simulateSeedData, SEED_SIMULATION } from "../src/train/simulate.js";
 import { benchCases, type BenchCase } from "./suite.js";
-import { cachedData, cachedProgram, haveRstan, REPO, runStan, stanMicrosecondsPerLeapfrog } from "./stan-peer.js";
+import { cachedData, cachedProgram, haveRstan, REPO, runStan, stanGradientMicroseconds, stanMicrosecondsPerLeapfrog } from "./stan-peer.js";
 
 const args = process.argv.slice(2);
 const flag = (name: string) => {
@@ -25,6 +29,8 @@ const flag = (name: string) => {
 };
 const only = (flag("--only") ?? "").split(",").filter(Boolean);
 const withStan = !args.includes("--no-stan") && haveRstan();
+const stanAlone = withStan && args.includes("--stan-alone");
+const withSampling = !args.includes("--no-sampling");
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -106,7 +112,9 @@ interface Row {
   name: string;
   dim: number;
   alone_us: number;
-  ours_in_sampling_us: number;
+  /** Stan's log density + gradient alone, R's call overhead subtracted (--stan-alone). */
+  stan_alone_us: number | null;
+  ours_in_sampling_us: number | null;
   stan_in_sampling_us: number | null;
 }
 
@@ -123,32 +131,39 @@ async function oursInSampling(c: BenchCase, draws: number): Promise<number> {
 }
 
 const rows: Row[] = [];
+const fmtUs = (x: number | null) => (x === null ? "–" : x.toFixed(2));
+const ratio = (stan: number | null, ours: number | null) => (stan !== null && ours !== null ? `${(stan / ours).toFixed(2)}×` : "–");
 for (const c of await benchCases(only)) {
   const compiled = compileModel(bindModel(c.model.json, c.data));
   const theta = Float64Array.from({ length: compiled.dim }, (_, i) => 0.1 * Math.sin(i + 1));
   const alone = time((t, g) => compiled.logDensityGradient(t, g), theta, new Float64Array(compiled.dim));
   const draws = c.name.startsWith("diamonds") ? 100 : 300;
-  const inSampling = await oursInSampling(c, draws);
+  const inSampling = withSampling ? await oursInSampling(c, draws) : null;
   let stan: number | null = null;
+  let stanAloneUs: number | null = null;
   if (withStan) {
-    const run = runStan(cachedProgram(c.name, c.stan.program), cachedData(c.name, c.stan.data), {
-      warmup: 300,
-      draws,
-      chains: 2,
-      seed: 1,
-      adaptDelta: c.targetAccept,
-      maxTreeDepth: c.maxTreeDepth,
-    });
-    stan = stanMicrosecondsPerLeapfrog(run);
+    const program = cachedProgram(c.name, c.stan.program);
+    const data = cachedData(c.name, c.stan.data);
+    if (withSampling) {
+      const run = runStan(program, data, { warmup: 300, draws, chains: 2, seed: 1, adaptDelta: c.targetAccept, maxTreeDepth: c.maxTreeDepth });
+      stan = stanMicrosecondsPerLeapfrog(run);
+    }
+    if (stanAlone) {
+      const g = stanGradientMicroseconds(program, data);
+      if (g.dim !== compiled.dim) throw new Error(`${c.name}: Stan has ${g.dim} unconstrained parameters, ours ${compiled.dim}`);
+      stanAloneUs = g.us - g.r_call_overhead_us;
+    }
   }
-  rows.push({ name: c.name, dim: compiled.dim, alone_us: alone, ours_in_sampling_us: inSampling, stan_in_sampling_us: stan });
-  console.log(`${c.name}: alone ${alone.toFixed(2)} µs, in sampling ${inSampling.toFixed(2)} µs${stan !== null ? `, Stan in sampling ${stan.toFixed(2)} µs (${(stan / inSampling).toFixed(2)}× ours)` : ""}`);
+  rows.push({ name: c.name, dim: compiled.dim, alone_us: alone, stan_alone_us: stanAloneUs, ours_in_sampling_us: inSampling, stan_in_sampling_us: stan });
+  console.log(
+    `${c.name}: alone ${alone.toFixed(2)} µs${stanAloneUs !== null ? ` (Stan alone ${stanAloneUs.toFixed(2)} µs, ${ratio(stanAloneUs, alone)} ours)` : ""}, in sampling ${fmtUs(inSampling)} µs${stan !== null ? `, Stan in sampling ${stan.toFixed(2)} µs (${ratio(stan, inSampling)} ours)` : ""}`,
+  );
 }
 
-console.log("\n| posterior | dim | ours alone µs | ours in sampling µs/leapfrog | Stan in sampling µs/leapfrog | Stan / ours |");
-console.log("|---|---|---|---|---|---|");
+console.log("\n| posterior | dim | ours alone µs | Stan alone µs | Stan / ours alone | ours in sampling µs/leapfrog | Stan in sampling µs/leapfrog | Stan / ours in sampling |");
+console.log("|---|---|---|---|---|---|---|---|");
 for (const r of rows)
   console.log(
-    `| ${r.name} | ${r.dim} | ${r.alone_us.toFixed(2)} | ${r.ours_in_sampling_us.toFixed(2)} | ${r.stan_in_sampling_us?.toFixed(2) ?? "–"} | ${r.stan_in_sampling_us !== null ? `${(r.stan_in_sampling_us / r.ours_in_sampling_us).toFixed(2)}×` : "–"} |`,
+    `| ${r.name} | ${r.dim} | ${r.alone_us.toFixed(2)} | ${fmtUs(r.stan_alone_us)} | ${ratio(r.stan_alone_us, r.alone_us)} | ${fmtUs(r.ours_in_sampling_us)} | ${fmtUs(r.stan_in_sampling_us)} | ${ratio(r.stan_in_sampling_us, r.ours_in_sampling_us)} |`,
   );
 console.log(`LOGDENSITY_RESULT: ${JSON.stringify({ seed: { compiled_us: seedOurs, hand_fused_us: seedFloor, ratio: seedOurs / seedFloor }, posteriors: rows })}`);

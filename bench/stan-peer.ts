@@ -98,6 +98,17 @@ export function runStan(programFile: string, dataFile: string, s: StanSettings):
   return JSON.parse(line.slice("STAN_RESULT:".length)) as StanRun;
 }
 
+/**
+ * Stan's log density + gradient alone (stan_grad.R: rstan's log_prob with gradient, median of 9 batches at
+ * θᵢ = 0.1·sin(i), the point bench/logdensity.ts times ours at), and R's own per-call overhead, measured alongside.
+ */
+export function stanGradientMicroseconds(programFile: string, dataFile: string): { us: number; r_call_overhead_us: number; dim: number } {
+  const out = execFileSync("Rscript", [path.join(PEERS, "stan_grad.R"), programFile, dataFile], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  const line = out.split("\n").find((l) => l.startsWith("STAN_GRAD:"));
+  if (!line) throw new Error(`stan_grad.R printed no STAN_GRAD line for ${programFile}:\n${out.slice(-2000)}`);
+  return JSON.parse(line.slice("STAN_GRAD:".length)) as { us: number; r_call_overhead_us: number; dim: number };
+}
+
 /** µs per leapfrog step in the sampling phase (chains averaged): the gradient as the sampler evaluates it. */
 export function stanMicrosecondsPerLeapfrog(r: StanRun): number {
   const perChain = r.sample_seconds.map((s, c) => (1e6 * s) / r.sample_leapfrogs[c]);
