@@ -1,8 +1,10 @@
 // The prediction service beside its peers, in one run: `POST /predict/v1.0.0/interval` with the seed's default
 // payload, 32 connections, against (a) bare Node (bench/peers/node_limit.cjs: parse the body, answer a constant —
-// the ceiling for any Node service here), (b) our server, (c) the FastAPI peer (bench/peers/fastapi_peer.py, the
-// seed's service done well in Python). Prints req/s, p50/p99, the ratios, our resident memory, time to ready, and the
-// latency of light requests while heavy ones (n_samples 100,000) run.
+// the ceiling for any Node service here), (b) our server, (c) our server's Open Inference Protocol route, POST
+// /v2/models/seed-regression/infer, asked for the same interval (y_pred_lower and y_pred_upper of the same instance),
+// and (d) the FastAPI peer (bench/peers/fastapi_peer.py, the seed's service done well in Python).
+// Prints req/s, p50/p99, the ratios, our resident memory, time to ready, and the latency of light requests while heavy
+// ones (n_samples 100,000) run.
 //
 //   npx tsx bench/service.ts [--duration 4] [--rounds 7] [--connections 32] [--no-build] [--retrain] [--no-fastapi]
 //
@@ -28,6 +30,11 @@ const OUR_NODE_FLAGS = SERVING_NODE_OPTIONS.split(" ");
 const PEERS = join(ROOT, "bench", "peers");
 const PAYLOAD = '{"data": {"x": 5, "category": 2}}';
 const PATH = "/predict/v1.0.0/interval";
+/** The same question in the Open Inference Protocol: the instance as a tensor per feature, the interval's two outputs. */
+const V2_PAYLOAD =
+  '{"inputs": [{"name": "x", "shape": [1], "datatype": "FP64", "data": [5]}, {"name": "category", "shape": [1], "datatype": "INT64", "data": [2]}], ' +
+  '"outputs": [{"name": "y_pred_lower"}, {"name": "y_pred_upper"}]}';
+const V2_PATH = "/v2/models/seed-regression/infer";
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -111,6 +118,9 @@ function peerDraws(version: string): string {
 interface Server {
   name: string;
   url: string;
+  /** What it is asked (default PATH with PAYLOAD). */
+  path?: string;
+  body?: string;
   proc: ChildProcess;
   /** ms from spawn to the first successful answer. */
   readyMs: number;
@@ -244,16 +254,23 @@ async function main(): Promise<void> {
   servers.push(await start("bare Node", "node", [join(PEERS, "node_limit.cjs"), "8211"], 8211, PATH, postInit));
   const ours = await start("bayes-serve", "node", [...OUR_NODE_FLAGS, join(DIST, "server", "main.js"), "--model", STORE, "--port", "8212", "--host", "127.0.0.1", "--shutdown-grace", "0"], 8212, "/health/ready");
   servers.push(ours);
+  // Our server again, through its V2 route: the same process, taking its turn right beside our /interval in each round
+  // (their ratio is the one that matters most, so their windows are neighbours, in alternating order: see below).
+  const v2Check = await fetch(ours.url + V2_PATH, { method: "POST", headers: { "content-type": "application/json" }, body: V2_PAYLOAD });
+  if (v2Check.status !== 200) throw new Error(`V2 infer: ${v2Check.status} ${await v2Check.text()}`);
+  servers.push({ ...ours, name: "bayes-serve V2", path: V2_PATH, body: V2_PAYLOAD });
   if (fastapi) servers.push(await start("FastAPI peer", "/usr/bin/python3", [join(PEERS, "fastapi_peer.py"), draws, "8213"], 8213, PATH, postInit));
   await sleep(500);
   const rssIdle = rssMb(ours.proc.pid as number);
 
   const results = new Map<string, Result[]>(servers.map((s) => [s.name, []]));
   try {
-    for (const s of servers) await load(s.url + PATH, PAYLOAD, CONNECTIONS, WARM_UP_SECONDS);
+    for (const s of servers) await load(s.url + (s.path ?? PATH), s.body ?? PAYLOAD, CONNECTIONS, WARM_UP_SECONDS);
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const s of servers) {
-        const r = await load(s.url + PATH, PAYLOAD, CONNECTIONS, DURATION);
+      // Even rounds swap our two routes' turns, so that a drift in the machine's speed favours neither.
+      const order = round % 2 === 0 ? servers.map((s, i) => (s.name === "bayes-serve" ? servers[i + 1] : s.name === "bayes-serve V2" ? servers[i - 1] : s)) : servers;
+      for (const s of order) {
+        const r = await load(s.url + (s.path ?? PATH), s.body ?? PAYLOAD, CONNECTIONS, DURATION);
         results.get(s.name)?.push(r);
         log(`round ${round}: ${s.name.padEnd(13)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms${r.errors ? `  errors ${r.errors}` : ""}`);
       }
@@ -271,10 +288,12 @@ async function main(): Promise<void> {
     const bare = get("bare Node");
     const us = get("bayes-serve");
     const py = get("FastAPI peer");
+    const v2 = get("bayes-serve V2");
     const line = (s: { name: string; rps: number; p50: number; p99: number; errors: number }): string =>
       `| ${s.name.padEnd(13)} | ${s.rps.toFixed(0).padStart(7)} | ${s.p50.toFixed(2).padStart(6)} | ${s.p99.toFixed(2).padStart(6)} | ${String(s.errors).padStart(6)} |`;
     const out: string[] = [];
     out.push(`POST ${PATH} ${PAYLOAD}, ${CONNECTIONS} connections, median of ${ROUNDS} rounds × ${DURATION}s (wrk -t1)`);
+    out.push(`bayes-serve V2: POST ${V2_PATH} ${V2_PAYLOAD}`);
     out.push("| server        |   req/s | p50 ms | p99 ms | errors |");
     out.push("|---------------|---------|--------|--------|--------|");
     for (const s of summary) out.push(line(s));
@@ -292,6 +311,10 @@ async function main(): Promise<void> {
       const rounds = perRound("bayes-serve", "FastAPI peer");
       out.push(`ours / FastAPI:   ${median(rounds).toFixed(1)} × (rounds: ${rounds.map((x) => `${x.toFixed(1)} ×`).join(", ")})  (goal ≥ 15 ×)`);
     }
+    if (v2 && us) {
+      const rounds = perRound("bayes-serve V2", "bayes-serve");
+      out.push(`V2 / /interval:   ${(100 * median(rounds)).toFixed(1)} % (rounds: ${rounds.map((x) => `${(100 * x).toFixed(0)} %`).join(", ")})  (goal ≥ 80 %)`);
+    }
     if (us) out.push(`our p99:          ${us.p99.toFixed(2)} ms  (goal < 5 ms)`);
     out.push(
       `our RSS:          ${rssIdle.rss.toFixed(1)} MB after start, ${rssLoaded.rss.toFixed(1)} MB after the load (peak so far ${rssLoaded.peak.toFixed(1)} MB), ` +
@@ -305,7 +328,7 @@ async function main(): Promise<void> {
     );
     process.stdout.write(`${out.join("\n")}\n`);
   } finally {
-    for (const s of servers) await stop(s);
+    for (const s of servers) if (s.path === undefined) await stop(s);
   }
 }
 

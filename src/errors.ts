@@ -10,6 +10,8 @@ export type ErrorCode =
   | "SAMPLER_INIT"
   | "SAMPLER_STEPSIZE"
   | "CSV_FORMAT"
+  | "PARQUET_FORMAT"
+  | "DATA_SOURCE"
   | "STORE"
   | "ARTIFACT"
   | "QUALITY_GATE"

@@ -42,9 +42,25 @@ export interface SamplerSettings {
   [setting: string]: JsonValue;
 }
 
-export interface DataInfo {
-  /** sha256 (hex) of the training data as read (the CSV bytes, or the simulated data's canonical form). */
+/** One object the training data were read from. */
+export interface DataObjectInfo {
+  uri: string;
+  bytes: number;
+  /** sha256 (hex) of the object's bytes as stored (compressed, for gzip). */
   sha256: string;
+  format: "csv" | "csv+gzip" | "parquet";
+  etag?: string;
+  versionId?: string;
+  lastModified?: string;
+}
+
+export interface DataInfo {
+  /** sha256 (hex) of the model's columns as read (float64, column after column), whatever the source's format. */
+  sha256: string;
+  /** The data URI given to `train --data` (absent for simulated data). */
+  source?: string;
+  /** The objects read from it, in order. */
+  objects?: DataObjectInfo[];
   rows: number;
   trainRows: number;
   testRows: number;
@@ -79,9 +95,29 @@ export interface SampleStatsInfo {
   names: string[];
 }
 
+/** A new fit against the version that was `latest` when training began, on the new data's held-out rows. */
+export interface ComparisonVerdict {
+  /** The version compared with. */
+  against: string;
+  /** Held-out rows both were scored on. */
+  rows: number;
+  /** The scores (null when no comparison was made). */
+  elpd_new: number | null;
+  elpd_latest: number | null;
+  /** New minus latest, and the SE of that paired difference. */
+  elpd_diff: number | null;
+  se_diff: number | null;
+  max_elpd_drop: number;
+  refused: boolean;
+  /** Why no comparison was made (no held-out rows, latest cannot predict these data), when none was. */
+  note?: string;
+}
+
 export interface GateVerdict {
   passed: boolean;
   failures: string[];
+  /** Absent when no version was serving. */
+  comparison?: ComparisonVerdict;
 }
 
 export interface Manifest {
@@ -358,8 +394,22 @@ const manifestCheck = object(
     sampler: samplerCheck,
     seed: finite,
     data: object(
-      { sha256: sha256Hex, rows: count, trainRows: count, testRows: count, scalars: recordOf(finite), standardization: recordOf(object({ means: arrayOf(finite), sds: arrayOf(finite) })) },
-      ["scalars", "standardization"],
+      {
+        sha256: sha256Hex,
+        source: str,
+        objects: arrayOf(
+          object(
+            { uri: str, bytes: count, sha256: sha256Hex, format: oneOf(["csv", "csv+gzip", "parquet"]), etag: str, versionId: str, lastModified: str },
+            ["etag", "versionId", "lastModified"],
+          ),
+        ),
+        rows: count,
+        trainRows: count,
+        testRows: count,
+        scalars: recordOf(finite),
+        standardization: recordOf(object({ means: arrayOf(finite), sds: arrayOf(finite) })),
+      },
+      ["source", "objects", "scalars", "standardization"],
     ),
     parameters: object({ names: arrayOf(str), shapes: shapesCheck }),
     draws: object({

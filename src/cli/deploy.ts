@@ -11,6 +11,7 @@ import { stageLogs } from "../deploy/logs.js";
 import { runPipeline } from "../deploy/orchestrate.js";
 import { loadPipelineFile, type LoadedPipeline } from "../deploy/pipeline.js";
 import { newRunId, renderPipeline, renderRetraining, renderedObjects, retrainingObjects, toYaml } from "../deploy/render.js";
+import { kserveObjects, renderKServe, renderKServeRetraining, type KServeDeploymentMode } from "../deploy/kserve.js";
 import { createSecret, deleteSecret, formatSecrets, listSecrets, secretData } from "../deploy/secrets.js";
 import { formatStatus, pipelineStatus } from "../deploy/status.js";
 
@@ -99,10 +100,46 @@ export function registerDeploy(program: Command, io: DeployIo = defaultIo): Comm
       .addOption(fileOption())
       .option("--run-id <id>", "suffix for this run's Job names (default: a new one)")
       .option("--schedule <cron>", "also render the retraining CronJob and its ServiceAccount/Role/RoleBinding/ConfigMap")
-      .option("--time-zone <tz>", "IANA time zone for --schedule"),
-  ).action((o: FileOpts & CommitOpts & { runId?: string; schedule?: string; timeZone?: string }) => {
+      .option("--time-zone <tz>", "IANA time zone for --schedule")
+      .option("--target <target>", "kubernetes (Deployments, Services…) or kserve (a ServingRuntime and an InferenceService per service stage; see docs/deploy.md)", "kubernetes")
+      .option("--canary-traffic-percent <n>", "with --target kserve: the share of traffic (0-100) a new revision gets while the last ready one keeps the rest (KServe's canaryTrafficPercent; Serverless mode)")
+      .option("--deployment-mode <mode>", "with --target kserve: RawDeployment (default) or Serverless (Knative; the default with --canary-traffic-percent)")
+      .option("--model-version <version>", "with --target kserve: pin this version of the store (default: the service stage's --model …@VERSION, else its latest)")
+      .option("--service-account <name>", "with --target kserve: the predictor's ServiceAccount, whose S3 secret KServe's storage initializer uses"),
+  ).action((o: FileOpts & CommitOpts & { runId?: string; schedule?: string; timeZone?: string; target: string; canaryTrafficPercent?: string; deploymentMode?: string; modelVersion?: string; serviceAccount?: string }) => {
     const loaded = load(o);
     const gitCommit = o.gitCommit ?? gitHead(o.file);
+    if (o.target !== "kubernetes" && o.target !== "kserve") throw new BayesServeError("USAGE", `--target ${o.target}: kubernetes or kserve`);
+    for (const [flag, given] of [["--canary-traffic-percent", o.canaryTrafficPercent], ["--deployment-mode", o.deploymentMode], ["--model-version", o.modelVersion], ["--service-account", o.serviceAccount]] as const)
+      if (given !== undefined && o.target !== "kserve") throw new BayesServeError("USAGE", `${flag} is for --target kserve`);
+    if (o.target === "kserve") {
+      const runId = o.runId ?? newRunId();
+      const percent = o.canaryTrafficPercent;
+      if (percent !== undefined && !/^\d{1,3}$/.test(percent)) throw new BayesServeError("USAGE", `--canary-traffic-percent ${percent}: an integer from 0 to 100`);
+      const kserve = renderKServe(loaded.pipeline, {
+        gitCommit,
+        runId,
+        ...(o.image !== undefined ? { image: o.image } : {}),
+        ...(percent !== undefined ? { canaryTrafficPercent: Number(percent) } : {}),
+        ...(o.deploymentMode !== undefined ? { deploymentMode: o.deploymentMode as KServeDeploymentMode } : {}),
+        ...(o.modelVersion !== undefined ? { modelVersion: o.modelVersion } : {}),
+        ...(o.serviceAccount !== undefined ? { serviceAccountName: o.serviceAccount } : {}),
+      });
+      const objects = kserveObjects(kserve);
+      if (o.schedule !== undefined)
+        objects.push(
+          renderKServeRetraining(loaded.pipeline, {
+            schedule: o.schedule,
+            gitCommit,
+            runId,
+            pipelineText: loaded.text,
+            ...(o.timeZone !== undefined ? { timeZone: o.timeZone } : {}),
+            ...(o.image !== undefined ? { image: o.image } : {}),
+          }),
+        );
+      io.out(toYaml(objects));
+      return;
+    }
     const rendered = renderPipeline(loaded.pipeline, {
       gitCommit,
       runId: o.runId ?? newRunId(),

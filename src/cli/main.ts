@@ -3,12 +3,13 @@
 import { Command } from "commander";
 import { describeFailure, exitCodeOf } from "./failure.js";
 import { commandRegistrations } from "./registry.js";
+import { PACKAGE_VERSION } from "../server/constants.js";
 
 const program = new Command();
 program
   .name("bayes-serve")
   .description("Train Bayesian models with NUTS and serve point, interval and density predictions.")
-  .version("0.1.0")
+  .version(PACKAGE_VERSION)
   // Program options only before the subcommand, so that `export --version V` is the subcommand's own flag.
   .enablePositionalOptions()
   .showHelpAfterError();

@@ -2,15 +2,14 @@
 // data came from, their held-out scores and what their gate and comparison said; moving `latest` back one promoted
 // version; and comparing two versions' predictions of the same data as R's loo_compare prints it.
 import type { Command } from "commander";
-import type { Manifest } from "../artifact/manifest.js";
+import type { ComparisonVerdict } from "../artifact/manifest.js";
 import { servedModel } from "../artifact/served-model.js";
 import { DEFAULT_STORE_URI, type ArtifactStore } from "../artifact/store.js";
 import { BayesServeError } from "../errors.js";
 import { modelFromJSON } from "../model/serialize.js";
 import { compareScores, heldOutLpd, type Instance } from "../predict/index.js";
-import { readCsv } from "../train/csv.js";
+import { readSourceTable } from "../train/data-source.js";
 import { columnSpecs } from "../train/pipeline.js";
-import type { ComparisonVerdict } from "../train/promotion.js";
 import type { CliOutput } from "./models.js";
 
 const STORE_HELP = `artefact store: a folder, file:// URL or s3://bucket/prefix (default ${DEFAULT_STORE_URI})`;
@@ -35,8 +34,8 @@ async function historyOf(store: ArtifactStore): Promise<HistoryEntry[]> {
   for (const v of versions) {
     if (v.problem !== null) continue;
     const m = await store.readManifest(v.version);
-    const gate = m.gate as Manifest["gate"] & { comparison?: ComparisonVerdict };
-    const data = m.data as Manifest["data"] & { source?: string };
+    const gate = m.gate;
+    const data = m.data;
     out.push({
       version: v.version,
       latest: v.latest,
@@ -121,7 +120,7 @@ export function registerHistoryCommands(
     .description("compare two versions' predictions of the rows of a CSV (log predictive density, as loo_compare prints it)")
     .argument("<a>", "version id, or latest")
     .argument("<b>", "version id, or latest")
-    .requiredOption("--data <file.csv>", "the rows to predict: columns for both models' inputs and the target")
+    .requiredOption("--data <uri>", "the rows to predict (a path, s3:// or http(s):// URI; CSV, gzip'd CSV or Parquet): both models' inputs and the target")
     .option("--store <uri>", STORE_HELP, DEFAULT_STORE_URI)
     .option("--json", "print one JSON object")
     .action(async (a: string, b: string, opts: { store: string; data: string; json?: boolean }) => {
@@ -136,7 +135,7 @@ export function registerHistoryCommands(
       if (targets.size > 1) throw new BayesServeError("USAGE", `the two versions predict different columns (${[...targets].join(", ")}): there is nothing to compare`);
       // Both models' columns, each read once.
       const specs = new Map(served.flatMap((s) => columnSpecs(modelFromJSON(s.manifest.model)).map((c) => [c.name, c] as const)));
-      const table = await readCsv(opts.data, [...specs.values()]);
+      const { table } = await readSourceTable(opts.data, [...specs.values()]);
       const instances: Instance[] = Array.from({ length: table.rows }, (_, r) => Object.fromEntries(Object.entries(table.columns).map(([k, col]) => [k, col[r]])));
       const ys = table.columns[[...targets][0]];
       const scores = served.map((s) => ({ name: s.version, ...heldOutLpd(s.predictor, instances, ys) }));

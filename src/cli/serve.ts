@@ -73,6 +73,7 @@ interface ServeFlags {
   shutdownGrace: number;
   shutdownTimeout: number;
   bodyTimeout: number;
+  modelName?: string;
 }
 
 export function register(program: Command): void {
@@ -100,6 +101,7 @@ export function register(program: Command): void {
     )
     .option("--shutdown-timeout <seconds>", "then wait this long for in-flight requests before closing what is left", seconds, DEFAULT_SHUTDOWN_TIMEOUT_SECONDS)
     .option("--body-timeout <seconds>", "time a client has to send a whole request, headers and body (then 408)", positiveSeconds, DEFAULT_BODY_TIMEOUT_SECONDS)
+    .option("--model-name <name>", "the name Open Inference Protocol (V2) clients call the model by, /v2/models/NAME/infer (default: the model's own name; KServe passes the InferenceService's)")
     .option("--log-level <level>", `log level: ${LOG_LEVELS.join(", ")}`, logLevel, "info")
     .action(async (flags: ServeFlags) => {
       await startServer({
@@ -120,6 +122,7 @@ export function register(program: Command): void {
         shutdownTimeoutMs: flags.shutdownTimeout * 1000,
         bodyTimeoutMs: flags.bodyTimeout * 1000,
         logLevel: flags.logLevel,
+        modelName: flags.modelName,
       });
       // The server keeps the process alive; SIGTERM/SIGINT shut it down gracefully.
     });

@@ -5,10 +5,7 @@ import { parse as parseYaml } from "yaml";
 import { BayesServeError } from "../errors.js";
 import { formatSummaryTable } from "../diagnostics/index.js";
 import { DEFAULT_GATE, parseMetricRule, type MetricRule } from "../train/gate.js";
-import { DEFAULT_MAX_ELPD_DROP, describeComparison } from "../train/promotion.js";
-
-/** The exit status of a fit stored but not promoted (the gate or the comparison refused it). */
-export const EXIT_NOT_PROMOTED = 3;
+import { DEFAULT_MAX_ELPD_DROP, describeComparison, EXIT_NOT_PROMOTED } from "../train/promotion.js";
 import { resolveModel, DEFAULT_MODEL } from "../train/models.js";
 import { DEFAULT_TUNE, SEED_SIMULATION, train, type TrainResult } from "../train/pipeline.js";
 import { WARM_START_TUNE } from "../train/warm-start.js";
@@ -56,6 +53,7 @@ async function readScalarsFile(file: string): Promise<Record<string, number>> {
 export interface TrainCommandOptions {
   simulate?: boolean;
   data?: string;
+  dataAll?: boolean;
   model: string;
   store: string;
   seed: number;
@@ -86,11 +84,12 @@ export interface TrainCommandOptions {
 
 export async function runTrainCommand(o: TrainCommandOptions): Promise<TrainResult> {
   if (o.simulate && o.data) throw new BayesServeError("USAGE", "give either --simulate or --data FILE.csv, not both");
+  if (o.dataAll === true && !o.data) throw new BayesServeError("USAGE", "--data-all reads every object under the --data s3:// prefix: give --data s3://bucket/prefix/");
   const model = await resolveModel(o.model);
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const result = await train({
     model,
-    source: o.data ? { csv: o.data } : { simulate: { ...SEED_SIMULATION, rows: o.rows, beta: o.beta, sigma: o.sigma, seed: o.seed } },
+    source: o.data ? { data: o.data, all: o.dataAll } : { simulate: { ...SEED_SIMULATION, rows: o.rows, beta: o.beta, sigma: o.sigma, seed: o.seed } },
     store: o.store,
     seed: o.seed,
     draws: o.draws,
@@ -156,7 +155,11 @@ function finite(v: number): number | null {
 export function addTrainOptions(cmd: Command): Command {
   return cmd
     .option("--simulate", "train on the seed's simulated data (the default when no --data is given)")
-    .option("--data <file.csv>", "training data; header = the model's inputs (seed: x,category,y; category 0-based)")
+    .option(
+      "--data <uri>",
+      "training data: a path or file://, s3://bucket/key, s3://bucket/prefix/ (its newest object), or http(s)://; CSV (also gzip) or Parquet with a column per model input (seed: x,category,y; category 0-based)",
+    )
+    .option("--data-all", "with an s3:// prefix: read every object under it, in key order, as one table")
     .option("--model <name|file>", "built-in model name, or a model file (.ts/.js exporting a model, or its .json form)", DEFAULT_MODEL)
     .option("--store <uri>", "artefact store: a folder or s3://bucket/prefix", DEFAULT_STORE)
     .option("--seed <n>", "random seed (data simulation, split, sampler)", int("--seed"), 42)

@@ -9,6 +9,7 @@
 //   timeout roll back — re-apply the previous objects, or delete the ones this run created — and fail with the reason
 //   and the pods' last events.
 // A failed step is rolled back as a whole (every service stage in it); earlier steps have completed and stay.
+import { EXIT_NOT_PROMOTED } from "../train/promotion.js";
 import type { KubernetesObject, V1Deployment, V1Job, V1Namespace, V1Pod, V1Secret } from "@kubernetes/client-node";
 import { BayesServeError } from "../errors.js";
 import { collectDiagnostics, fatalPodProblem } from "./diagnostics.js";
@@ -255,7 +256,9 @@ async function runBatchStage(ctx: Ctx, rs: RenderedBatchStage): Promise<StageRes
       result = { ok: true, outcome: { stage: rs.stage.name, type: "batch", objects: [`Job/${jobName}`], detail } };
     } else if (failed !== undefined) {
       const attempts = (job.status?.failed ?? 0) + (job.status?.succeeded ?? 0);
-      result = await fail(`Job/${jobName}: ${failed.reason ?? "Failed"} — ${failed.message ?? "the job failed"} (${attempts} attempt${attempts === 1 ? "" : "s"}, retries ${rs.stage.batch.retries})`);
+      if (failed.reason === "PodFailurePolicy" && (failed.message ?? "").includes(`exit code ${EXIT_NOT_PROMOTED}`))
+        result = await fail(`Job/${jobName}: the new fit was stored but not promoted (exit ${EXIT_NOT_PROMOTED}: the quality gate or the comparison with latest refused it; latest keeps serving — \`bayes-serve models history\` says why)`);
+      else result = await fail(`Job/${jobName}: ${failed.reason ?? "Failed"} — ${failed.message ?? "the job failed"} (${attempts} attempt${attempts === 1 ? "" : "s"}, retries ${rs.stage.batch.retries})`);
     } else if (ctx.now() - started > budgetMs) {
       result = await fail(`Job/${jobName} did not finish within ${rs.stage.batch.maxCompletionTimeSeconds} s (+${ctx.grace} s grace)`);
     } else {

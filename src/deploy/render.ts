@@ -24,6 +24,7 @@ import type {
 import { BayesServeError } from "../errors.js";
 import { DEFAULT_SHUTDOWN_TIMEOUT_SECONDS, SERVING_NODE_OPTIONS, SHUTDOWN_GRACE_SECONDS } from "../server/constants.js";
 import { CRONJOB_NAME_SUFFIX } from "./pipeline-schema.js";
+import { EXIT_NOT_PROMOTED } from "../train/promotion.js";
 import {
   referencedSecrets,
   stageResourceName,
@@ -168,6 +169,11 @@ export function renderBatchStage(pipeline: Pipeline, stage: BatchStage, options:
     spec: {
       backoffLimit: stage.batch.retries,
       activeDeadlineSeconds: stage.batch.maxCompletionTimeSeconds,
+      // A fit the gate refused is stored and reported; running it again would store another refused fit. Retries are
+      // for crashes and lost nodes (batch/v1 podFailurePolicy, Kubernetes ≥ 1.26).
+      podFailurePolicy: {
+        rules: [{ action: "FailJob", onExitCodes: { containerName: stage.name, operator: "In", values: [EXIT_NOT_PROMOTED] } }],
+      },
       completions: 1,
       parallelism: 1,
       template: {
@@ -311,7 +317,7 @@ function podSpec(pipeline: Pipeline, stage: Stage, options: RenderOptions, resta
   };
 }
 
-function container(pipeline: Pipeline, stage: Stage, options: RenderOptions): V1Container {
+export function container(pipeline: Pipeline, stage: Stage, options: RenderOptions): V1Container {
   const c: V1Container = {
     name: stage.name,
     image: options.image ?? pipeline.image,

@@ -30,3 +30,20 @@ export function quantile(values: ArrayLike<number>, prob: number): number {
   if (sorted.length > 0 && Number.isNaN(sorted[sorted.length - 1])) return Number.NaN;
   return quantileSorted(sorted, prob);
 }
+
+/**
+ * The inverse of the empirical CDF at `prob` (R's `quantile(x, p, type = 1)`, Hyndman & Fan definition 1) of already
+ * sorted values: the smallest value v with at least a fraction `prob` of the values ≤ v, x[⌈n·p⌉] (1-based; x[1] at
+ * p = 0). Always one of the values, so integer samples give integer quantiles, as a discrete family's should.
+ */
+export function lowerQuantileSorted(sorted: ArrayLike<number>, prob: number): number {
+  const n = sorted.length;
+  if (n === 0 || Number.isNaN(prob)) return Number.NaN;
+  if (prob < 0 || prob > 1) throw new RangeError(`quantile: prob must be in [0, 1], got ${prob}`);
+  // R's rule, with its fuzz for n·p a rounding error away from an integer (n = 100, p = 0.07: 7.000000000000001).
+  const np = n * prob;
+  const fuzz = 4 * Number.EPSILON;
+  const j = Math.floor(np + fuzz);
+  const k = np > j + fuzz ? j + 1 : j;
+  return sorted[Math.max(1, k) - 1];
+}

@@ -1,5 +1,5 @@
 // The self-contained report page: inline CSS, figures as data: URIs, no scripts and no external references.
-import type { PlotName, ReportInput } from "./types.js";
+import type { PlotName, ReportComparison, ReportInput } from "./types.js";
 
 export interface HtmlFigure {
   name: PlotName;
@@ -71,11 +71,33 @@ function gateBlock(gate: ReportInput["gate"]): string {
   if (gate.passed) {
     return `<section class="gate pass" id="gate"><p class="verdict">✔ Quality gate passed</p>${
       gate.failures.length > 0 ? failureList(gate.failures) : ""
-    }</section>`;
+    }${comparisonBlock(gate.comparison)}</section>`;
   }
   return `<section class="gate fail" id="gate"><p class="verdict">✘ Quality gate failed</p>${
     gate.failures.length > 0 ? failureList(gate.failures) : '<p>No reason was given.</p>'
-  }</section>`;
+  }${comparisonBlock(gate.comparison)}</section>`;
+}
+
+/** The new fit against the version serving, as loo_compare prints a pair: the better first, differences from it. */
+function comparisonBlock(c: ReportComparison | undefined): string {
+  if (c === undefined) return '<p class="comparison">No version was serving: nothing to compare with.</p>';
+  if (c.note !== undefined || c.elpd_diff === null || c.se_diff === null || c.elpd_new === null || c.elpd_latest === null)
+    return `<p class="comparison">Not compared with ${escapeHtml(c.against)}: ${escapeHtml(c.note ?? "no scores")}.</p>`;
+  const rows: [string, number, number, number][] = [
+    ["this fit", c.elpd_new, 0, 0],
+    [c.against, c.elpd_latest, 0, 0],
+  ];
+  const better = c.elpd_diff >= 0 ? 0 : 1;
+  rows[1 - better][2] = -Math.abs(c.elpd_diff);
+  rows[1 - better][3] = c.se_diff;
+  const ordered = [rows[better], rows[1 - better]];
+  const verdict = c.refused
+    ? `refused: more than ${c.max_elpd_drop} SE worse than ${escapeHtml(c.against)}`
+    : `not worse than ${escapeHtml(c.against)} by more than ${c.max_elpd_drop} SE`;
+  return `<div class="comparison"><p>Against the version serving (${escapeHtml(c.against)}) on ${c.rows} held-out rows of the new data — ${verdict}:</p>
+<table class="kv"><thead><tr><th></th><th>elpd_diff</th><th>se_diff</th><th>elpd</th></tr></thead><tbody>
+${ordered.map(([name, elpd, diff, se]) => `<tr><th scope="row">${escapeHtml(name)}</th><td class="num">${diff.toFixed(1)}</td><td class="num">${se.toFixed(1)}</td><td class="num">${elpd.toFixed(1)}</td></tr>`).join("\n")}
+</tbody></table></div>`;
 }
 
 function failureList(failures: string[]): string {

@@ -6,6 +6,7 @@ import { percentLabel, predictedVsActualSpec } from "./plots/predicted-vs-actual
 import { ppcPlotSpec } from "./plots/ppc.js";
 import { ppcBarsSpec } from "./plots/ppc-bars.js";
 import { calibrationSpec } from "./plots/calibration.js";
+import { paretoKSpec } from "./plots/pareto-k.js";
 import { specToSvg, svgToPng } from "./render.js";
 import { reportHtml, type HtmlFigure } from "./html.js";
 
@@ -58,11 +59,22 @@ export function reportPlots(input: ReportInput, options: RenderOptions = {}): Re
           caption: `Posterior predictive check: the frequency of each value of ${yName} in the data (bars) and in replicated datasets (median and 90% interval).`,
           spec: ppcBarsSpec(input.ppc, yName),
         },
+    ...(input.loo !== undefined
+      ? [
+          {
+            name: "pareto-k" as const,
+            caption:
+              "PSIS-LOO diagnostics: the Pareto k̂ of each training row; above 0.7 (the upper dashed line) the row's leave-one-out estimate is unreliable, usually an outlier or a row with much influence.",
+            spec: paretoKSpec(input.loo),
+          },
+        ]
+      : []),
   ];
 }
 
 /**
- * Every report file from plain inputs: "<plot>.svg" and "<plot>.png" for data, trace, predicted-vs-actual and ppc,
+ * Every report file from plain inputs: "<plot>.svg" and "<plot>.png" for data, trace, predicted-vs-actual, ppc and
+ * (with PSIS-LOO) pareto-k,
  * and a self-contained "report.html". Writes nothing; the caller stores the files.
  */
 export async function renderReport(input: ReportInput, options: RenderOptions = {}): Promise<RenderedReport> {

@@ -1,3 +1,4 @@
+import type { ComparisonVerdict } from "../artifact/manifest.js";
 import type { ResponseKind } from "../model/families.js";
 
 // Plain inputs of the report layer and what it produces. No I/O here: renderReport turns a ReportInput into file
@@ -45,9 +46,21 @@ export interface ReportCalibrationBin {
   observedRate: number;
 }
 
+/** PSIS-LOO of the training rows: the estimates and each row's Pareto k̂. */
+export interface ReportLoo {
+  elpd: number;
+  se: number;
+  pLoo: number;
+  paretoK: Float64Array;
+}
+
+/** The new fit against the version that was serving, on the new data's held-out rows. */
+export type ReportComparison = ComparisonVerdict;
+
 export interface ReportGate {
   passed: boolean;
   failures: string[];
+  comparison?: ReportComparison;
 }
 
 export interface ReportInput {
@@ -64,6 +77,8 @@ export interface ReportInput {
   /** For a 0/1 target: the calibration plot's bins. */
   calibration?: ReportCalibrationBin[];
   ppc: ReportPpc;
+  /** PSIS-LOO of the training rows (absent when it was not computed: too many rows × draws). */
+  loo?: ReportLoo;
   /** Rows like az.summary: {parameter, mean, sd, "hdi_3%", "hdi_97%", mcse_mean, mcse_sd, ess_bulk, ess_tail, r_hat}. */
   summaryTable: Record<string, string | number>[];
   gate: ReportGate;
@@ -98,4 +113,4 @@ export interface RenderOptions {
 }
 
 /** Name of each figure, as used in file names ("<name>.svg", "<name>.png"). */
-export type PlotName = "data" | "trace" | "predicted-vs-actual" | "ppc";
+export type PlotName = "data" | "trace" | "predicted-vs-actual" | "ppc" | "pareto-k";

@@ -15,7 +15,8 @@ import { pagePlugin } from "./page.js";
 import { DEFAULT_HEAVY_WORK, predictRoutes } from "./predict-routes.js";
 import { DEFAULT_JOB_TIMEOUT_MS, SamplingPool } from "./sampling-pool.js";
 import { DEFAULT_LIMITS, type Limits } from "./schemas.js";
-import { DEFAULT_BODY_TIMEOUT_SECONDS } from "./constants.js";
+import { DEFAULT_BODY_TIMEOUT_SECONDS, PACKAGE_VERSION } from "./constants.js";
+import { InferEndpoint, v2Routes } from "./v2-routes.js";
 
 export interface AppOptions {
   holder: ModelHolder;
@@ -47,6 +48,8 @@ export interface AppOptions {
   fastLane?: boolean;
   /** Time a client has to send a whole request, headers and body (default 30 s); then 408 and the connection closes. */
   bodyTimeoutMs?: number;
+  /** The name Open Inference Protocol clients call the model by (/v2/models/NAME); default the model's own name. */
+  modelName?: string;
 }
 
 export interface BuiltApp {
@@ -143,6 +146,8 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   await app.register(modelRoutes, { holder: options.holder });
   await app.register(predictRoutes, { holder: options.holder, limits, pool, heavyWork: options.heavyWork, requestTimeoutMs });
   await app.register(pagePlugin, { holder: options.holder });
+  const infer = new InferEndpoint({ limits, heavyWork: options.heavyWork ?? DEFAULT_HEAVY_WORK, modelName: options.modelName });
+  await app.register(v2Routes, { holder: options.holder, limits, endpoint: infer, pool, requestTimeoutMs, bodyLimit, closing: () => closing, serverVersion: PACKAGE_VERSION });
   if (options.fastLane === true) {
     const accessLog = options.accessLog !== false;
     const logger = options.logger as FastifyBaseLogger & { isLevelEnabled?: (level: string) => boolean };
@@ -153,6 +158,8 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
       bodyLimit,
       heavyWork: options.heavyWork ?? DEFAULT_HEAVY_WORK,
       recorderFor: (path) => requests.forRoute(path),
+      // The Open Inference Protocol's infer, answered the same way.
+      others: infer.laneRoutes(),
       // Fastify's once it closes (its 503; `listening` turns false when the listener closes, and when app.close() is
       // called directly) and while each request is to be logged (its access line). While draining, before that, the
       // lane serves as ever; the server adds `Connection: close` to its answers as to Fastify's.

@@ -20,6 +20,9 @@ export const DEFAULT_LIMITS: Limits = { maxSamples: 100_000, maxBins: 10_000, ma
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** bayes-serve's version (package.json's), as the CLI and the Open Inference Protocol's server metadata give it. */
+export const PACKAGE_VERSION = "0.1.0";
+
 export const DEFAULT_PORT = 8000;
 export const DEFAULT_HOST = "0.0.0.0";
 export const DEFAULT_POLL_INTERVAL_SECONDS = 30;

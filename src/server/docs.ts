@@ -7,6 +7,8 @@ import type { FastifyInstance, FastifyPluginAsync } from "fastify";
 import type { LoadedModel, ModelHolder } from "./model-holder.js";
 import { unencapsulated } from "./plugin.js";
 import { defaultBins, exampleInstance, PREDICT_PREFIX, PREDICTION_KINDS, requestSchema, type Limits } from "./schemas.js";
+import { inferExamples } from "./v2-routes.js";
+import { V2_PREFIX } from "./v2-schemas.js";
 
 export interface DocsPluginOptions {
   holder: ModelHolder;
@@ -39,6 +41,12 @@ function withModel(doc: OpenApiDocument, model: LoadedModel | null, limits: Limi
       },
     };
   }
+  // The Open Inference Protocol's infer routes: their body is the protocol's (the same for every model), with examples
+  // made of the current model's features.
+  for (const path of [`${V2_PREFIX}/models/{model_name}/infer`, `${V2_PREFIX}/models/{model_name}/versions/{model_version}/infer`]) {
+    const content = (doc.paths[path]?.post?.requestBody as { content?: Record<string, Record<string, unknown>> } | undefined)?.content?.["application/json"];
+    if (content !== undefined) content.examples = inferExamples(model, exampleInstance(model.features));
+  }
   const info = doc.info as Record<string, unknown> | undefined;
   if (info !== undefined) info.description = `${String(info.description ?? "")}\n\nServing model version **${model.version}** (${model.info.model.name}).`;
   return doc;
@@ -55,12 +63,14 @@ export const docsPlugin: FastifyPluginAsync<DocsPluginOptions> = unencapsulated(
           "Point, interval (HDI) and density predictions from a Bayesian model's posterior, the seed's API exactly. " +
           "Errors are FastAPI-shaped: 422 `{\"detail\": [{\"loc\", \"msg\", \"type\"}]}` for a body that does not fit " +
           "the schema (unknown fields are refused, so a typo never silently falls back to a default), " +
-          "`{\"detail\": \"...\"}` otherwise.",
+          "`{\"detail\": \"...\"}` otherwise. The Open Inference Protocol (V2, tag v2) is served beside it under /v2, " +
+          "with the protocol's errors `{\"error\": \"...\"}`.",
       },
       tags: [
         { name: "predict", description: "Predictions for one instance or a batch" },
         { name: "model", description: "The model being served" },
         { name: "operations", description: "Probes and metrics" },
+        { name: "v2", description: "The Open Inference Protocol (KServe V2): the same predictions as tensors (docs/v2.md)" },
       ],
     },
   });

@@ -159,7 +159,7 @@ function send(reply: FastifyReply, status: number, detail: string | ValidationIs
 }
 
 /** Fastify's own errors (content-type parser, body limit, routing) as FastAPI-shaped problems. */
-function problemFromFastify(err: FastifyError, bodyLimit: number): HttpProblem | null {
+export function problemFromFastify(err: FastifyError, bodyLimit: number): HttpProblem | null {
   switch (err.code) {
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
       return new HttpProblem(415, "Unsupported Media Type: send the request body as JSON with Content-Type: application/json");

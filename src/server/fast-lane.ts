@@ -11,13 +11,16 @@
 // samples) the body, already read, is given to Fastify through `inject` and its response copied out — so every error
 // is Fastify's own 4xx, logged and counted as ever.
 //
+// Other routes whose light requests are as common can be answered here the same way (`others`: the Open Inference
+// Protocol's infer, v2-routes.ts), each by a function that computes the very body its Fastify route would send.
+//
 // It engages only while the one hook Fastify would run for these routes is the metrics plugin's (whose count the fast
 // lane keeps itself): read from Fastify's route table on the first request, so that a plugin adding, say, an onRequest
 // hook for auth or rate limits turns the fast lane off rather than being skipped.
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { FastifyInstance } from "fastify";
 import type { Serializer } from "./serialize.js";
-import type { ModelHolder } from "./model-holder.js";
+import type { LoadedModel, ModelHolder } from "./model-holder.js";
 import { answerHere, isLight, PREDICTION_SERIALIZERS, prepareRequest } from "./predict-routes.js";
 import { PREDICT_PREFIX, PREDICTION_KINDS, type PredictionKind } from "./schemas.js";
 
@@ -33,6 +36,21 @@ export interface FastLaneOptions {
   recorderFor: (path: string) => Recorder;
   /** False while Fastify must see every request: the server closing, or a log line wanted for each request. */
   engaged: () => boolean;
+  /** Routes besides the prediction routes answered here (their hooks checked as theirs are). */
+  others?: readonly LaneRoute[];
+}
+
+/** A POST route besides the seed API's whose light requests the fast lane answers. */
+export interface LaneRoute {
+  /** Its pattern in Fastify's route table, e.g. /v2/models/:model_name/infer. */
+  pattern: string;
+  /** Matches the request URLs that are this route's (its parameters in the groups). */
+  url: RegExp;
+  /**
+   * The 200 body the route would send, or null for a request the lane leaves to Fastify (a heavy one). Throws for
+   * any request Fastify must answer otherwise (an error): the lane then gives it to Fastify.
+   */
+  answer(model: LoadedModel, params: string[], body: unknown): string | null;
 }
 
 export interface FastLane {
@@ -73,7 +91,7 @@ const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "da
  * no constraints, and with EXPECTED_ROUTE_HOOKS as its only hooks. Anything else — a hook added to it, a constrained
  * twin, a route it nests under, a format this does not know — keeps the lane off: never a skipped hook.
  */
-export function fastLaneBlocker(app: FastifyInstance): string | null {
+export function fastLaneBlocker(app: FastifyInstance, others: readonly string[] = []): string | null {
   const lines = app.printRoutes({ includeHooks: true, commonPrefix: false, method: "POST" }).split("\n");
   const found = new Map<string, string[]>();
   let current: string[] | null = null;
@@ -92,7 +110,7 @@ export function fastLaneBlocker(app: FastifyInstance): string | null {
       continue;
     }
     const [, path, , rest] = route;
-    const isOurs = PREDICTION_KINDS.some((kind) => path === `${PREDICT_PREFIX}/${kind}`);
+    const isOurs = PREDICTION_KINDS.some((kind) => path === `${PREDICT_PREFIX}/${kind}`) || others.includes(path);
     if (!isOurs) {
       if (mentions && path.startsWith(PREDICT_PREFIX)) return `another POST route beside the prediction routes: ${line.trim()}`;
       current = null;
@@ -102,8 +120,7 @@ export function fastLaneBlocker(app: FastifyInstance): string | null {
     current = [];
     found.set(path, current);
   }
-  for (const kind of PREDICTION_KINDS) {
-    const path = `${PREDICT_PREFIX}/${kind}`;
+  for (const path of [...PREDICTION_KINDS.map((kind) => `${PREDICT_PREFIX}/${kind}`), ...others]) {
     const hooks = found.get(path);
     if (hooks === undefined) return `no route POST ${path} at the top of Fastify's route table`;
     if (hooks.join("\n") !== EXPECTED_ROUTE_HOOKS.join("\n")) return `POST ${path} has the hooks ${JSON.stringify(hooks)}`;
@@ -118,6 +135,7 @@ export function createFastLane(options: FastLaneOptions): FastLane {
     const path = `${PREDICT_PREFIX}/${kind}`;
     routes.set(path, { kind, serialize: PREDICTION_SERIALIZERS[kind], record: options.recorderFor(path) });
   }
+  const others = (options.others ?? []).map((r) => ({ ...r, record: options.recorderFor(r.pattern) }));
   // Read on the first request: Fastify settles each route's hooks when the app becomes ready.
   let blocker: string | null | undefined;
   let answered = 0;
@@ -179,6 +197,24 @@ export function createFastLane(options: FastLaneOptions): FastLane {
     route.record("POST", 200, performance.now() - started);
   };
 
+  /** A request of one of the other routes: as `answer`, with the route's own function. */
+  const answerOther = (route: (typeof others)[number], params: string[], req: IncomingMessage, res: ServerResponse, raw: Buffer, started: number): void => {
+    const model = holder.current;
+    const body = raw.toString("utf8");
+    if (model === null || SUSPECT.test(body)) return viaFastify(req, res, raw);
+    let text: string | null;
+    try {
+      text = route.answer(model, params, JSON.parse(body));
+    } catch {
+      text = null;
+    }
+    if (text === null) return viaFastify(req, res, raw);
+    res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
+    res.end(text);
+    answered++;
+    route.record("POST", 200, performance.now() - started);
+  };
+
   return {
     get answered() {
       return answered;
@@ -195,10 +231,16 @@ export function createFastLane(options: FastLaneOptions): FastLane {
     },
     handle(req, res) {
       if (req.method !== "POST" || closed) return false;
-      if (blocker === undefined) blocker = fastLaneBlocker(app); // (not ??=: null is the answer "none")
+      if (blocker === undefined) blocker = fastLaneBlocker(app, others.map((r) => r.pattern)); // (not ??=: null is the answer "none")
       if (blocker !== null) return false;
       const route = routes.get(req.url as string);
-      if (route === undefined || !options.engaged()) return false;
+      let other: { route: (typeof others)[number]; params: string[] } | undefined;
+      if (route === undefined)
+        for (const r of others) {
+          const m = r.url.exec(req.url as string);
+          if (m !== null) other = { route: r, params: m.slice(1) };
+        }
+      if ((route === undefined && other === undefined) || !options.engaged()) return false;
       const type = req.headers["content-type"];
       if (type === undefined || !JSON_TYPES.has(type.toLowerCase())) return false;
       const length = Number(req.headers["content-length"]);
@@ -213,7 +255,9 @@ export function createFastLane(options: FastLaneOptions): FastLane {
       });
       req.on("end", () => {
         // Answered, or handed to inject, before the count drops: close() cannot get between the two.
-        answer(route, req, res, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received), started);
+        const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received);
+        if (route !== undefined) answer(route, req, res, raw, started);
+        else if (other !== undefined) answerOther(other.route, other.params, req, res, raw, started);
         doneReading();
       });
       // A client gone mid-body: Node closes the socket; there is nothing to answer.

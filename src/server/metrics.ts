@@ -18,8 +18,14 @@ export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
 /** The label for requests that matched no route (404, 405): keeps the label set bounded whatever clients send. */
 export const UNMATCHED_ROUTE = "unmatched";
 
+/**
+ * The protocol a route speaks: "v2" for the Open Inference Protocol (routes under /v2), "v1" for the service's own API
+ * (the seed's /predict/v1.0.0 and everything else).
+ */
+export const protocolOf = (route: string): "v1" | "v2" => (route === "/v2" || route.startsWith("/v2/") ? "v2" : "v1");
+
 interface Series {
-  labels: { method: string; route: string; status_code: string };
+  labels: { method: string; route: string; status_code: string; protocol: string };
   count: number;
   sum: number;
   /** Non-cumulative counts per bucket; the last one is +Inf. */
@@ -42,13 +48,14 @@ export class RequestMetrics {
     // Keyed by status × method: a number, so a request allocates nothing to find its series.
     const byKey = new Map<number, Series>();
     const methods: string[] = [];
+    const protocol = protocolOf(route);
     const recorder: Recorder = (method, status, ms) => {
       let m = methods.indexOf(method);
       if (m < 0) m = methods.push(method) - 1;
       const key = status * 64 + m;
       let s = byKey.get(key);
       if (s === undefined) {
-        s = { labels: { method, route, status_code: String(status) }, count: 0, sum: 0, buckets: new Float64Array(this.buckets.length + 1) };
+        s = { labels: { method, route, status_code: String(status), protocol }, count: 0, sum: 0, buckets: new Float64Array(this.buckets.length + 1) };
         byKey.set(key, s);
         this.series.push(s);
       }
@@ -70,7 +77,7 @@ export class RequestMetrics {
     const latencyName = `${prefix}http_request_duration_seconds`;
     const requests = {
       name: requestsName,
-      help: "HTTP requests answered, by method, route (the route's pattern; 'unmatched' for 404 and 405) and status code.",
+      help: "HTTP requests answered, by method, route (the route's pattern; 'unmatched' for 404 and 405), status code and protocol (v1: the service's own API; v2: the Open Inference Protocol).",
       type: "counter",
       aggregator: "sum",
       get: async () => ({
@@ -84,7 +91,7 @@ export class RequestMetrics {
     };
     const latency = {
       name: latencyName,
-      help: "Time from the request's arrival to its response being sent, by method, route and status code.",
+      help: "Time from the request's arrival to its response being sent, by method, route, status code and protocol.",
       type: "histogram",
       aggregator: "sum",
       get: async () => {

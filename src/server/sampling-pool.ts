@@ -14,13 +14,14 @@ import { HttpProblem } from "./errors.js";
 import type { ModelTransfer } from "./model-holder.js";
 import type { FromWorker, ToWorker } from "./sampling-worker.js";
 import type { InstanceBody } from "./schemas.js";
+import type { InferAnswer, InferParams } from "./v2-compute.js";
 
 interface Job {
   id: number;
   model: ModelTransfer;
   instances: InstanceBody[];
-  params: PredictParams;
-  resolve: (answers: InstanceAnswer[]) => void;
+  params: PredictParams | InferParams;
+  resolve: (answers: InstanceAnswer[] | InferAnswer[]) => void;
   reject: (err: Error) => void;
 }
 
@@ -128,7 +129,10 @@ export class SamplingPool {
   }
 
   /** Answers for every instance, computed on a worker. Rejects with a 503 HttpProblem when the queue is full. */
-  run(model: ModelTransfer, instances: InstanceBody[], params: PredictParams): Promise<InstanceAnswer[]> {
+  run(model: ModelTransfer, instances: InstanceBody[], params: PredictParams): Promise<InstanceAnswer[]>;
+  /** The same for the Open Inference Protocol's answers (v2-compute.ts). */
+  run(model: ModelTransfer, instances: InstanceBody[], params: InferParams): Promise<InferAnswer[]>;
+  run(model: ModelTransfer, instances: InstanceBody[], params: PredictParams | InferParams): Promise<InstanceAnswer[] | InferAnswer[]> {
     if (this.closed) return Promise.reject(new HttpProblem(503, "The server is shutting down", { "retry-after": "1" }));
     if (this.queue.length >= this.options.maxQueue) {
       return Promise.reject(
@@ -140,7 +144,7 @@ export class SamplingPool {
       this.idleTimer = null;
     }
     this.warm();
-    return new Promise((resolve, reject) => {
+    return new Promise<InstanceAnswer[] | InferAnswer[]>((resolve, reject) => {
       this.queue.push({ id: this.nextId++, model, instances, params, resolve, reject });
       this.pump();
     });

@@ -6,16 +6,18 @@ import { InstanceError, Predictor } from "../predict/index.js";
 import { answerAll, type InstanceAnswer, type PredictParams } from "./compute.js";
 import type { ModelTransfer } from "./model-holder.js";
 import type { InstanceBody } from "./schemas.js";
+import { inferAll, type InferAnswer, type InferParams } from "./v2-compute.js";
 
 export type ToWorker =
   | { type: "load"; model: ModelTransfer }
   | { type: "drop"; version: string }
-  | { type: "job"; id: number; version: string; instances: InstanceBody[]; params: PredictParams };
+  /** The seed API's answers (PredictParams), or the Open Inference Protocol's (InferParams, kind "infer"). */
+  | { type: "job"; id: number; version: string; instances: InstanceBody[]; params: PredictParams | InferParams };
 
 export type FromWorker =
   /** The job's computation begins now (the time limit counts from here, not from a worker still starting up). */
   | { type: "started"; id: number }
-  | { type: "done"; id: number; answers: InstanceAnswer[] }
+  | { type: "done"; id: number; answers: InstanceAnswer[] | InferAnswer[] }
   | { type: "failed"; id: number; instance: InstanceErrorData | null; message: string };
 
 /** An InstanceError as plain data, to cross the thread boundary. */
@@ -43,7 +45,8 @@ if (port) {
     port.postMessage({ type: "started", id: msg.id } satisfies FromWorker);
     try {
       if (predictor === undefined) throw new Error(`model version ${msg.version} is not loaded in this worker`);
-      const answers = answerAll(predictor, msg.instances, msg.params);
+      const params = msg.params;
+      const answers = params.kind === "infer" ? inferAll(predictor, msg.instances, params) : answerAll(predictor, msg.instances, params);
       port.postMessage({ type: "done", id: msg.id, answers } satisfies FromWorker);
     } catch (err) {
       const instance = err instanceof InstanceError ? { index: err.index, fields: err.fields, problem: err.problem, reason: err.reason } : null;

@@ -76,6 +76,8 @@ export interface ServerOptions {
   storeOptions?: OpenStoreOptions;
   /** Where logs go (default stdout). */
   logStream?: DestinationStream;
+  /** The name Open Inference Protocol clients call the model by (/v2/models/NAME); default the model's own name. */
+  modelName?: string;
 }
 
 export interface RunningServer {
@@ -136,6 +138,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     accessLog: options.accessLog,
     fastLane: options.fastLane !== false,
     bodyTimeoutMs: options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_SECONDS * 1000,
+    modelName: options.modelName,
   });
   const { app } = built;
 

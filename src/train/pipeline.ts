@@ -16,7 +16,8 @@ import { dataReadBy, predictionSchema, Predictor, targetObservation, type Instan
 import { dataInputOf, resolveScalars, standardizationOf, withSizes } from "./model-data.js";
 import { compareWithLatest, describeComparison } from "./promotion.js";
 import { predictiveScores, SCORE_METRICS } from "./scores.js";
-import { readCsv, type ColumnSpec } from "./csv.js";
+import type { ColumnSpec } from "./csv.js";
+import { readSourceTable, type DataObject } from "./data-source.js";
 import { evaluatePredictions, METRICS_BY_KIND, PLOT_HDI_PROBABILITY } from "./evaluate.js";
 import { checkMetricRules, DEFAULT_GATE, type GateResult, type GateThresholds, qualityGate } from "./gate.js";
 import { SEED_SIMULATION, simulateSeedData, type SimulationSettings } from "./simulate.js";
@@ -26,8 +27,9 @@ import { adaptationRecord, resolveWarmStart, WARM_START_TUNE, type ResolvedWarmS
 
 export interface TrainOptions {
   model: Model;
-  /** A CSV file, or simulated data with these settings. */
-  source: { csv: string } | { simulate: SimulationSettings };
+  /** A data URI (path, file://, s3://bucket/key, s3://bucket/prefix/ — the newest object, or all of them with `all` —
+   *  or http(s)://; CSV, gzip'd CSV or Parquet), or simulated data with these settings. */
+  source: { data: string; all?: boolean } | { simulate: SimulationSettings };
   store: string;
   seed: number;
   draws: number;
@@ -123,21 +125,29 @@ function tableHash(table: Table, order: string[]): string {
   return h.digest("hex");
 }
 
-/** The training table, its hash, and for a CSV the line of each row and the columns it ignored. */
+/** The training table, its hash, where each row came from, the columns it ignored and the objects read. */
 export interface LoadedTable {
   table: Table;
   sha256: string;
-  /** 1-based line of each row in the CSV file (absent for simulated data). */
-  lines?: Int32Array;
+  /** Where a row is, for messages: "data.csv, line 12" (absent for simulated data). */
+  where?: (row: number) => string;
   ignored: string[];
+  /** The data URI and what was read from it (absent for simulated data). */
+  provenance?: { source: string; objects: DataObject[] };
 }
 
 export async function loadTable(model: Model, source: TrainOptions["source"]): Promise<LoadedTable> {
   const spec = columnSpecs(model);
   const names = spec.map((s) => s.name);
-  if ("csv" in source) {
-    const table = await readCsv(source.csv, spec);
-    return { table, sha256: tableHash(table, names), lines: table.lines, ignored: table.ignored };
+  if ("data" in source) {
+    const read = await readSourceTable(source.data, spec, { all: source.all });
+    return {
+      table: read.table,
+      sha256: tableHash(read.table, names),
+      where: read.where,
+      ignored: read.ignored,
+      provenance: { source: source.data, objects: read.objects },
+    };
   }
   const wanted = ["x", "category", "y"];
   if (names.length !== 3 || !wanted.every((w) => names.includes(w)))
@@ -177,7 +187,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const reportLayer = options.report !== false ? import("../report/index.js") : null;
   reportLayer?.catch(() => {}); // awaited (and its failure reported) below
   let t0 = performance.now();
-  const { table, sha256, lines, ignored } = await loadTable(options.model, options.source);
+  const { table, sha256, where, ignored, provenance } = await loadTable(options.model, options.source);
   if (ignored.length > 0) log(`data: ignoring column(s) ${ignored.map((c) => `"${c}"`).join(", ")} of ${table.source}: the model does not read them`);
   // Stratified by the first category the prediction reads, as the seed's split was by its category.
   const read = dataReadBy(options.model.json, options.target);
@@ -221,7 +231,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     // A row the model cannot fit, named where the user can find it: the file's line (the fit saw the training rows).
     if (err instanceof DataRowError) {
       const row = split.train[err.row];
-      throw err.describedAt(lines !== undefined ? `${table.source}, line ${lines[row]}` : `${table.source}, row ${row + 1}`);
+      throw err.describedAt(where !== undefined ? where(row) : `${table.source}, row ${row + 1}`);
     }
     throw err;
   }
@@ -243,7 +253,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   // Predictive scores from the pointwise log-likelihood: held-out rows, and PSIS-LOO of the training rows.
   const testInstances = instancesOf(testTable, featureNames);
-  Object.assign(evaluation.metrics, predictiveScores(predictor, testInstances, testTable.columns[schema.target], instancesOf(trainTable, featureNames), trainTable.columns[schema.target]));
+  const scores = predictiveScores(predictor, testInstances, testTable.columns[schema.target], instancesOf(trainTable, featureNames), trainTable.columns[schema.target]);
+  Object.assign(evaluation.metrics, scores.metrics);
   lap("evaluation", t0);
   const gate = qualityGate(gateRows, divergences, gateThresholds, evaluation.metrics);
   // Against the version serving now, on the same held-out rows: a worse fit is stored but not promoted.
@@ -287,6 +298,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       predictions: { actual: testTable.columns[schema.target], mean: evaluation.mean, lower: evaluation.lower, upper: evaluation.upper, hdiProb: PLOT_HDI_PROBABILITY },
       calibration: evaluation.calibration,
       ppc: { observed: trainTable.columns[schema.target], replicated },
+      ...(scores.loo !== null ? { loo: scores.loo } : {}),
       summaryTable: summary.map(summaryRecord),
       gate,
       metrics: evaluation.metrics,
@@ -335,6 +347,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       seed: options.seed,
       data: {
         sha256,
+        ...(provenance !== undefined ? provenance : {}),
         rows: table.rows,
         trainRows: trainTable.rows,
         testRows: testTable.rows,

@@ -2,30 +2,20 @@
 // data worse than `latest` does. Both are scored on the same held-out rows of the new data (the log pointwise
 // predictive density, exact over a random subset of each posterior's draws), and the new fit is refused when it is
 // worse by more than `maxElpdDrop` standard errors of the paired difference, as loo_compare judges a difference.
+import type { ComparisonVerdict } from "../artifact/manifest.js";
 import type { ArtifactStore } from "../artifact/store.js";
 import { servedModel } from "../artifact/served-model.js";
 import { BayesServeError } from "../errors.js";
 import { compareScores, heldOutLpd, type Instance, type Predictor } from "../predict/index.js";
 
+/** The exit status of `train` when the fit is stored but not promoted (the gate or the comparison refused it); the
+ *  training Job fails at once on it rather than retrying (deploy/render.ts). */
+export const EXIT_NOT_PROMOTED = 3;
+
 /** Refuse a new fit worse than latest by more than this many SEs of the difference (the issue's default). */
 export const DEFAULT_MAX_ELPD_DROP = 2;
 
-export interface ComparisonVerdict {
-  /** The version compared with: `latest` when training began. */
-  against: string;
-  /** Held-out rows both were scored on. */
-  rows: number;
-  /** The scores (null when no comparison was made). */
-  elpd_new: number | null;
-  elpd_latest: number | null;
-  /** New minus latest, and the SE of that paired difference. */
-  elpd_diff: number | null;
-  se_diff: number | null;
-  max_elpd_drop: number;
-  refused: boolean;
-  /** Why no comparison was made (no held-out rows, latest cannot predict these data), when none was. */
-  note?: string;
-}
+export type { ComparisonVerdict };
 
 /** The new fit against `latest` on the held-out rows; null when the store has no latest yet. */
 export async function compareWithLatest(

@@ -9,25 +9,33 @@ export const SCORE_METRICS = ["elpd_holdout", "elpd_loo", "p_loo", "loo_pareto_k
 /** PSIS-LOO costs rows × draws log-likelihood evaluations and a sort per row: above this many, it is left out. */
 export const MAX_LOO_EVALUATIONS = 40_000_000;
 
+/** The scores as metrics, and PSIS-LOO's estimates with each training row's Pareto k̂ (for the report), if computed. */
+export interface PredictiveScores {
+  metrics: Record<string, number>;
+  loo: { elpd: number; se: number; pLoo: number; paretoK: Float64Array } | null;
+}
+
 export function predictiveScores(
   predictor: Predictor,
   testInstances: readonly Instance[],
   testY: ArrayLike<number>,
   trainInstances: readonly Instance[],
   trainY: ArrayLike<number>,
-): Record<string, number> {
-  const out: Record<string, number> = {};
+): PredictiveScores {
+  const metrics: Record<string, number> = {};
+  let loo: PredictiveScores["loo"] = null;
   if (testInstances.length >= 2) {
     const h = heldOutLpd(predictor, testInstances, testY);
-    out.elpd_holdout = h.elpd;
-    out.elpd_holdout_se = h.se;
+    metrics.elpd_holdout = h.elpd;
+    metrics.elpd_holdout_se = h.se;
   }
   if (trainInstances.length >= 2 && trainInstances.length * Math.min(SCORE_DRAWS, predictor.drawCount) <= MAX_LOO_EVALUATIONS) {
     const l = looOfRows(predictor, trainInstances, trainY);
-    out.elpd_loo = l.elpd;
-    out.elpd_loo_se = l.se;
-    out.p_loo = l.pLoo;
-    out.loo_pareto_k_above_0_7 = l.warnings.above07;
+    metrics.elpd_loo = l.elpd;
+    metrics.elpd_loo_se = l.se;
+    metrics.p_loo = l.pLoo;
+    metrics.loo_pareto_k_above_0_7 = l.warnings.above07;
+    loo = { elpd: l.elpd, se: l.se, pLoo: l.pLoo, paretoK: l.pointwise.k };
   }
-  return out;
+  return { metrics, loo };
 }

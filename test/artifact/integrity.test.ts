@@ -65,15 +65,16 @@ describe.each(["local", "s3"] as const)("%s store: every version is sealed", (ki
     const key = `versions/${v2}/manifest.json`;
     await raw.write(key, editOneByte(await raw.read(key)));
     const refused = /manifest\.json does not match the digest recorded when version \S+ was published \(seal\.json says sha256 [0-9a-f]{64}, the file has [0-9a-f]{64}\): the manifest was modified or is corrupt/;
+    // One at a time: started together, a later one may reject before it is awaited (an unhandled rejection).
     for (const attempt of [
-      store.readManifest(v2),
-      store.readBundle(v2),
-      store.readBundle(v2, { files: "posterior" }),
-      store.setLatest(v2),
-      store.readFile(v2, "manifest.json"),
-      store.readFile(v2, "report/report.html"),
+      () => store.readManifest(v2),
+      () => store.readBundle(v2),
+      () => store.readBundle(v2, { files: "posterior" }),
+      () => store.setLatest(v2),
+      () => store.readFile(v2, "manifest.json"),
+      () => store.readFile(v2, "report/report.html"),
     ]) {
-      const err = await rejection(attempt);
+      const err = await rejection(attempt());
       expect(err.code).toBe("ARTIFACT");
       expect(err.message).toMatch(refused);
     }

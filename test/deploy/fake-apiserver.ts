@@ -61,7 +61,9 @@ const TYPES: ResourceType[] = [
 ];
 
 export type RolloutBehaviour = "ready" | "never-ready" | "crash-loop" | "image-pull-error" | "config-error";
-export type JobBehaviour = "succeed" | "fail" | "hang";
+/** "not-promoted": the container exits 3, as `train` does when the gate refuses the fit; the Job's podFailurePolicy
+ *  decides whether that fails the Job at once (as Kubernetes does) or counts against backoffLimit. */
+export type JobBehaviour = "succeed" | "fail" | "hang" | "not-promoted";
 
 export interface FakeApiServerOptions {
   token?: string;
@@ -457,7 +459,7 @@ export class FakeApiServer {
     void k;
   }
 
-  private putPod(owner: Obj, name: string, labels: Record<string, string>, containers: { name: string; image: string }[], state: RolloutBehaviour | "starting" | "succeeded" | "failed" | "running"): void {
+  private putPod(owner: Obj, name: string, labels: Record<string, string>, containers: { name: string; image: string }[], state: RolloutBehaviour | "starting" | "succeeded" | "failed" | "not-promoted" | "running"): void {
     const ns = owner.metadata.namespace ?? "default";
     const pod: Obj = {
       apiVersion: "v1",
@@ -493,12 +495,15 @@ export class FakeApiServer {
     if (state === "never-ready") event("Warning", "Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 503");
     if (state === "crash-loop") event("Warning", "BackOff", `Back-off restarting failed container ${c?.name} in pod ${name}`);
     if (state === "failed") event("Warning", "Failed", "Error: container exited with code 1");
+    if (state === "not-promoted") event("Warning", "Failed", "Error: container exited with code 3");
     const defaultLogs =
       state === "crash-loop" || state === "failed"
         ? "starting bayes-serve\nerror: cannot read s3://your-bucket/bayes-serve/latest: AccessDenied\n"
         : state === "never-ready"
           ? "listening on :8000\nmodel not loaded yet: waiting for s3://your-bucket/bayes-serve/latest\n"
-          : "listening on :8000\nmodel v1 loaded\n";
+          : state === "not-promoted"
+            ? "quality gate failed; stored as v2 but not promoted:\n  predicts worse than v1: elpd -41.2 (SE 9.8) against the newest data's held-out rows\n"
+            : "listening on :8000\nmodel v1 loaded\n";
     this.podLogs.set(pk, custom ?? defaultLogs);
   }
 
@@ -543,6 +548,23 @@ export class FakeApiServer {
         succeeded: 1,
         conditions: [cond("SuccessCriteriaMet", "True", "CompletionsReached", "Reached expected number of succeeded pods"), cond("Complete", "True", "CompletionsReached", "Reached expected number of succeeded pods")],
       };
+      return;
+    }
+    if (behaviour === "not-promoted" && done) {
+      const policy = (job.spec as { podFailurePolicy?: { rules: { action: string; onExitCodes?: { containerName?: string; operator: string; values: number[] } }[] } }).podFailurePolicy;
+      const index = (policy?.rules ?? []).findIndex(
+        (r) => r.action === "FailJob" && r.onExitCodes?.operator === "In" && r.onExitCodes.values.includes(3) && (r.onExitCodes.containerName ?? spec.template.spec.containers[0].name) === spec.template.spec.containers[0].name,
+      );
+      const attempts = index >= 0 ? 1 : (spec.backoffLimit ?? 6) + 1;
+      for (let i = 0; i < attempts; i++) {
+        if (!this.store.has(key(typeByKind("Pod"), ns, podName(i)))) this.putPod(job, podName(i), labels, spec.template.spec.containers, "not-promoted");
+      }
+      const [reason, message] =
+        index >= 0
+          ? ["PodFailurePolicy", `Container ${spec.template.spec.containers[0].name} for pod ${ns}/${podName(0)} failed with exit code 3 matching FailJob rule at index ${index}`]
+          : ["BackoffLimitExceeded", "Job has reached the specified backoff limit"];
+      this.putEvent(ns, { kind: "Job", name: job.metadata.name, namespace: ns, uid: job.metadata.uid ?? "" }, "Warning", reason, message);
+      job.status = { startTime, failed: attempts, conditions: [cond("FailureTarget", "True", reason, message), cond("Failed", "True", reason, message)] };
       return;
     }
     if (behaviour === "fail" && done) {
@@ -619,6 +641,8 @@ function podStatus(containers: { name: string }[], state: string): Record<string
       return { phase: "Succeeded", containerStatuses: cs({ ready: false, started: false, state: { terminated: { exitCode: 0, reason: "Completed", startedAt: now, finishedAt: now } } }) };
     case "failed":
       return { phase: "Failed", containerStatuses: cs({ ready: false, started: false, state: { terminated: { exitCode: 1, reason: "Error", startedAt: now, finishedAt: now } } }) };
+    case "not-promoted":
+      return { phase: "Failed", containerStatuses: cs({ ready: false, started: false, state: { terminated: { exitCode: 3, reason: "Error", startedAt: now, finishedAt: now } } }) };
     default:
       return { phase: "Unknown" };
   }

@@ -291,6 +291,18 @@ describe("failed batch stages", () => {
     expect(srv.requests.some((r) => r.method === "PATCH" && r.path.includes("/deployments/") && r.query.dryRun === undefined)).toBe(false);
   });
 
+  it("a fit the gate refuses (exit 3) fails the Job at once, without retries, and says latest keeps serving", async () => {
+    const srv = await cluster({ job: () => "not-promoted" });
+    const { run } = runner(srv);
+    const err = await deployError(run({ mode: "create" }));
+    expect(err.message).toMatch(
+      /stage "train" failed: Job\/bayes-serve--train-[a-z0-9]+: the new fit was stored but not promoted \(exit 3: the quality gate or the comparison with latest refused it; latest keeps serving — `bayes-serve models history` says why\)/,
+    );
+    expect(err.message).toMatch(/predicts worse than v1/);
+    const pods = srv.all("Pod", "pymc").filter((p) => p.metadata.name.startsWith("bayes-serve--train-"));
+    expect(pods).toHaveLength(1); // retries 1 in this pipeline, not used
+  });
+
   it("a Job that runs past its deadline fails with DeadlineExceeded", async () => {
     const srv = await cluster({ job: () => "hang" });
     const { run } = runner(srv, quickPipeline({ completion: 1 }));

@@ -209,3 +209,37 @@ describe("renderReport edge cases", () => {
     expect(texts.join(" ")).toContain("first 3 of 6 parameters");
   });
 });
+
+describe("renderReport with PSIS-LOO and a comparison against the version serving", () => {
+  it("adds the Pareto k̂ plot and the comparison, the better fit first as loo_compare orders them", async () => {
+    const base = syntheticInput({ rows: 200, testRows: 40, draws: 200, replicates: 5 });
+    const paretoK = Float64Array.from({ length: 160 }, (_, i) => (i === 17 ? 0.93 : i === 80 ? 0.61 : 0.1 + (i % 7) * 0.03));
+    const input: ReportInput = {
+      ...base,
+      loo: { elpd: -176.9, se: 8.3, pLoo: 4.1, paretoK },
+      gate: {
+        passed: false,
+        failures: ["predicts worse than 20261205T030009Z-9c2b41"],
+        comparison: { against: "20261205T030009Z-9c2b41", rows: 40, elpd_new: -80.5, elpd_latest: -60.25, elpd_diff: -20.25, se_diff: 6.5, max_elpd_drop: 2, refused: true },
+      },
+    };
+    const report = await renderReport(input, { maxTracePoints: 200 });
+    expect(Object.keys(report.files)).toEqual(expect.arrayContaining(["pareto-k.svg", "pareto-k.png"]));
+    const k = svgTexts(text(report.files, "pareto-k.svg"));
+    expect(k).toContain("PSIS-LOO diagnostics");
+    has(k.join(" "), "160 training rows · elpd_loo -176.9 (SE 8.3) · p_loo 4.1 · 1 with 0.5 &lt; k̂ ≤ 0.7, 1 above 0.7"); // as the SVG escapes it
+    const html = text(report.files, "report.html");
+    has(html, "Against the version serving (20261205T030009Z-9c2b41) on 40 held-out rows of the new data — refused: more than 2 SE worse than 20261205T030009Z-9c2b41");
+    // The version serving first (difference 0), this fit second with the difference and its SE.
+    expect(html.replace(/\s+/g, " ")).toMatch(
+      /<th scope="row">20261205T030009Z-9c2b41<\/th><td class="num">0\.0<\/td><td class="num">0\.0<\/td><td class="num">-60\.3<\/td><\/tr> <tr><th scope="row">this fit<\/th><td class="num">-20\.3<\/td><td class="num">6\.5<\/td><td class="num">-80\.5<\/td>/,
+    );
+    has(html, 'id="fig-pareto-k"');
+  });
+
+  it("says when there was nothing to compare with", async () => {
+    const input = syntheticInput({ rows: 50, testRows: 10, draws: 100, replicates: 3 });
+    const html = text((await renderReport(input)).files, "report.html");
+    has(html, "No version was serving: nothing to compare with.");
+  });
+});

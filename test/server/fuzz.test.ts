@@ -141,7 +141,7 @@ describe("fuzzing every family's served answers", () => {
       const json = (await res.json()) as Json;
       statuses[res.status] = (statuses[res.status] ?? 0) + 1;
       expect([200, 422], `${kind} ${JSON.stringify(body)} → ${res.status} ${JSON.stringify(json)}`).toContain(res.status);
-      expect(ms, `${kind} ${JSON.stringify(body)}`).toBeLessThan(1000);
+      expect(ms, `${kind} ${JSON.stringify(body)}`).toBeLessThan(4000); // answered, not stuck (not a speed goal)
       if (res.status === 200) checkBody(kind, json, discrete);
       else expect(Array.isArray(json.detail), JSON.stringify(json)).toBe(true);
     }

@@ -54,7 +54,7 @@ describe("instances at which the model is not defined", () => {
       expect(detail.map((d) => d.loc)).toEqual([["body", "data", "exposure"]]);
       expect(detail[0].type).toBe("value_error.prediction.likelihood_argument");
       expect(detail[0].msg).toMatch(/logRate = .*log\(exposure\).* is NaN/);
-      expect(r.ms).toBeLessThan(1000);
+      expect(r.ms).toBeLessThan(4000); // refused at once, not after sampling (not a speed goal)
     }
     const batch = await call("interval", { data: [{ x: 0, exposure: 1, group: 0 }, { x: 0, exposure: -1, group: 0 }] });
     expect(batch.status).toBe(422);

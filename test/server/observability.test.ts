@@ -89,11 +89,11 @@ describe("metrics", () => {
     expect(r.statusCode).toBe(200);
     expect(r.headers["content-type"]).toMatch(/text\/plain/);
     const text = r.body;
-    expect(text).toMatch(/bayes_serve_http_requests_total\{method="POST",route="\/predict\/v1\.0\.0\/interval",status_code="200"\} 2/);
-    expect(text).toMatch(/bayes_serve_http_requests_total\{method="POST",route="\/predict\/v1\.0\.0\/interval",status_code="422"\} 1/);
-    expect(text).toMatch(/bayes_serve_http_requests_total\{method="GET",route="unmatched",status_code="404"\} 1/);
-    expect(text).toMatch(/bayes_serve_http_request_duration_seconds_bucket\{le="0.005",method="POST",route="\/predict\/v1\.0\.0\/interval",status_code="200"\} \d/);
-    expect(text).toMatch(/bayes_serve_http_request_duration_seconds_count\{method="POST",route="\/predict\/v1\.0\.0\/interval",status_code="200"\} 2/);
+    expect(text).toMatch(/bayes_serve_http_requests_total\{method="POST",route="\/predict\/v1\.0\.0\/interval",status_code="200",protocol="v1"\} 2/);
+    expect(text).toMatch(/bayes_serve_http_requests_total\{method="POST",route="\/predict\/v1\.0\.0\/interval",status_code="422",protocol="v1"\} 1/);
+    expect(text).toMatch(/bayes_serve_http_requests_total\{method="GET",route="unmatched",status_code="404",protocol="v1"\} 1/);
+    expect(text).toMatch(/bayes_serve_http_request_duration_seconds_bucket\{le="0.005",method="POST",route="\/predict\/v1\.0\.0\/interval",status_code="200",protocol="v1"\} \d/);
+    expect(text).toMatch(/bayes_serve_http_request_duration_seconds_count\{method="POST",route="\/predict\/v1\.0\.0\/interval",status_code="200",protocol="v1"\} 2/);
     expect(text).toContain(`bayes_serve_model_info{version="${store.version}",model="seed-regression"} 1`);
     expect(text).toMatch(/bayes_serve_model_loaded_timestamp_seconds \d+/);
     expect(text).toMatch(/bayes_serve_process_resident_memory_bytes \d+/);

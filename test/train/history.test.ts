@@ -9,22 +9,13 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { openStore } from "../../src/artifact/store.js";
 import { register as registerModels } from "../../src/cli/models.js";
 import { BayesServeError } from "../../src/errors.js";
-import { HalfNormal, model, Normal } from "../../src/model/index.js";
+import { oneSlope } from "../support/one-slope.js";
 import { seedRegression } from "../../src/models/seed-regression.js";
 import { SEED_SIMULATION, train } from "../../src/train/pipeline.js";
 import { simulateSeedData } from "../../src/train/simulate.js";
 
 const short = { draws: 300, tune: 300, chains: 2, testFraction: 0.2, progress: false, report: false } as const;
 const gate = { maxRhat: 1.05, minEssBulk: 100, minEssTail: 100, maxDivergences: 0 };
-
-/** One slope for all three categories: a worse model of the seed's data. */
-const oneSlope = model("one-slope", (m) => {
-  const x = m.data("x");
-  m.data("category", { levels: 3 });
-  const beta = m.param("beta", Normal(0, 2));
-  const sigma = m.param("sigma", HalfNormal(2));
-  m.observe("obs", Normal(beta.mul(x), sigma), m.data("y"));
-});
 
 async function run(args: string[]): Promise<string> {
   let out = "";

@@ -60,7 +60,7 @@ describe("train pipeline", () => {
     const store = tmp();
     const file = path.join(tmp(), "bad.csv");
     writeFileSync(file, "x,category,y\n1,0,1\n2,5,2\n");
-    const err = await train({ ...short, model: seedRegression, source: { csv: file }, store }).catch((e: unknown) => e);
+    const err = await train({ ...short, model: seedRegression, source: { data: file }, store }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BayesServeError);
     expect((err as Error).message).toBe(`${file}, line 3, column "category": 5 is outside the model's categories 0..2`);
     expect(await openStore(store).list()).toEqual([]);

@@ -6,21 +6,12 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { openStore } from "../../src/artifact/store.js";
-import { HalfNormal, model, Normal } from "../../src/model/index.js";
+import { oneSlope } from "../support/one-slope.js";
 import { seedRegression } from "../../src/models/seed-regression.js";
 import { SEED_SIMULATION, train } from "../../src/train/pipeline.js";
 
 const short = { draws: 400, tune: 300, chains: 2, testFraction: 0.2, progress: false, report: false } as const;
 const gate = { maxRhat: 1.05, minEssBulk: 100, minEssTail: 100, maxDivergences: 0 };
-
-/** The seed's data with one slope for all categories: a worse model of them. */
-const oneSlope = model("one-slope", (m) => {
-  const x = m.data("x");
-  m.data("category", { levels: 3 });
-  const beta = m.param("beta", Normal(0, 2));
-  const sigma = m.param("sigma", HalfNormal(2));
-  m.observe("obs", Normal(beta.mul(x), sigma), m.data("y"));
-});
 
 describe("promotion against the version serving", () => {
   it("promotes a fit no worse than latest, stores but refuses a worse one, and records the scores", async () => {

@@ -35,7 +35,7 @@ export async function compareWithStan(name: string, model: Model, csv: string, w
   const file = path.join(work, `${name}.csv`);
   writeFileSync(file, csv);
   const store = path.join(work, name);
-  const result = await train({ model, source: { csv: file }, store, seed: 1, draws: 10_000, tune: 1000, chains: 4, testFraction: 0, report: false, progress: false });
+  const result = await train({ model, source: { data: file }, store, seed: 1, draws: 10_000, tune: 1000, chains: 4, testFraction: 0, report: false, progress: false });
   expect(result.published, result.gate.failures.join("; ")).toBe(true);
   const app = await testApp(openStore(store), { workers: 0 });
   try {

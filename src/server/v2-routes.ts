@@ -1,0 +1,689 @@
+// The Open Inference Protocol (V2) over REST, beside the seed's API: what KServe, Seldon/MLServer and Triton clients
+// speak. GET /v2 (server metadata), /v2/health/live and /ready, /v2/models/{name}[/versions/{version}] (metadata),
+// …/ready, and POST …/infer. A request's inputs are one tensor per feature (shape [n]) or one [n, k] tensor of every
+// feature in the model's order; its outputs are the posterior-predictive summaries of v2-compute.ts, each FP64.
+//
+// Nothing is computed or checked differently from the seed API: the tensors become the seed's instances, which the
+// loaded model's own validators check (validation.ts), and the answers are the seed's summaries of one set of samples
+// (v2-compute.ts), light ones on the event loop and heavy ones on the sampling workers. Errors are the protocol's
+// `{"error": "…"}`: 400 for a request the model cannot answer (naming the tensor, element and feature), 404 for a
+// model or version not served here; never a 5xx for a client's mistake.
+import type { ErrorObject, ValidateFunction } from "ajv";
+import { Ajv } from "ajv";
+import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import { answerMeanings, InstanceError, type FeatureSpec } from "../predict/index.js";
+import { responseKindOf } from "../model/families.js";
+import { HttpProblem, NON_FINITE_MARKER_PREFIX, problemFromFastify, type ValidationIssue } from "./errors.js";
+import type { LoadedModel, ModelHolder } from "./model-holder.js";
+import type { LaneRoute } from "./fast-lane.js";
+import type { SamplingPool } from "./sampling-pool.js";
+import { defaultBins, DEFAULT_HDI_PROBABILITY, DEFAULT_N_SAMPLES, type InstanceBody, type Limits } from "./schemas.js";
+import { inferAll, inferInstance, instanceWork, needsSamples, type InferAnswer, type InferParams } from "./v2-compute.js";
+import {
+  DEFAULT_QUANTILES,
+  inferRequestSchema,
+  inferResponseSchema,
+  modelMetadataSchema,
+  NUMERIC_DATATYPES,
+  serverMetadataSchema,
+  V2_MEAN_OUTPUTS,
+  V2_OUTPUTS,
+  V2_PARAMETERS,
+  V2_PREFIX,
+  V2_VECTOR_OUTPUTS,
+  v2ErrorSchema,
+  type V2Output,
+} from "./v2-schemas.js";
+
+export interface V2RoutesOptions {
+  holder: ModelHolder;
+  limits: Limits;
+  /** The infer endpoint's work (shared with the fast lane). */
+  endpoint: InferEndpoint;
+  /** Where heavy requests run; null runs them here, yielding to the event loop between instances. */
+  pool: SamplingPool | null;
+  requestTimeoutMs: number;
+  bodyLimit: number;
+  /** True once shutdown has begun: /v2/health/ready then answers false. */
+  closing: () => boolean;
+  /** GET /v2's version. */
+  serverVersion: string;
+}
+
+type ParameterValue = string | number | boolean;
+
+interface V2Input {
+  name: string;
+  shape: number[];
+  datatype: string;
+  parameters?: Record<string, ParameterValue>;
+  data: unknown[];
+}
+
+export interface V2Request {
+  id?: string;
+  parameters?: { n_samples?: number; seed?: number; hdi_probability?: number; bins?: number; quantiles?: string | number[]; allow_new_levels?: boolean; content_type?: string };
+  inputs: V2Input[];
+  outputs?: { name: string; parameters?: Record<string, ParameterValue> }[];
+}
+
+interface V2Tensor {
+  name: string;
+  datatype: "FP64";
+  shape: number[];
+  parameters?: Record<string, ParameterValue>;
+  data: number[];
+}
+
+export interface V2Response {
+  model_name: string;
+  model_version: string;
+  id?: string;
+  parameters: Record<string, ParameterValue>;
+  outputs: V2Tensor[];
+}
+
+/** A client's mistake, in the protocol's words: 400 with `{"error": message}`. */
+const badRequest = (message: string): HttpProblem => new HttpProblem(400, message);
+
+/** Where a value of an instance came from in the request, for error messages. */
+type Locate = (row: number, feature: string) => string;
+
+/** The request's tensors as the seed API's instances (keys in the model's feature order, so one object shape). */
+interface DecodedInputs {
+  instances: InstanceBody[];
+  locate: Locate;
+}
+
+/** A tensor's elements as numbers, flat, checked against its shape and datatype. */
+function flatten(input: V2Input, where: string): number[] {
+  const expected = input.shape.length === 1 ? input.shape[0] : input.shape[0] * input.shape[1];
+  const integer = input.datatype.startsWith("INT") || input.datatype.startsWith("UINT");
+  const unsigned = input.datatype.startsWith("UINT");
+  // The usual tensor: flat, of finite numbers (the JSON parser gives no others), as many as the shape says.
+  const data = input.data;
+  if (data.length === expected) {
+    let plain = true;
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i];
+      if (typeof v !== "number" || (integer && (!Number.isInteger(v) || (unsigned && v < 0)))) {
+        plain = false;
+        break;
+      }
+    }
+    if (plain) return data as number[];
+  }
+  const out: number[] = [];
+  const visit = (a: unknown[]): void => {
+    for (const v of a) {
+      if (Array.isArray(v)) {
+        visit(v);
+        continue;
+      }
+      if (out.length >= expected) throw badRequest(`${where}: holds more elements than its shape ${JSON.stringify(input.shape)} has (${expected})`);
+      if (typeof v !== "number") {
+        const what = typeof v === "string" && v.startsWith(NON_FINITE_MARKER_PREFIX) ? `${v.slice(NON_FINITE_MARKER_PREFIX.length)}, not a finite number` : `${JSON.stringify(v)}, not a number`;
+        throw badRequest(`${where} element ${out.length}: ${what}`);
+      }
+      if (integer && (!Number.isInteger(v) || (unsigned && v < 0))) throw badRequest(`${where} element ${out.length}: ${v} is not ${unsigned ? "a non-negative integer" : "an integer"} as ${input.datatype} requires`);
+      out.push(v);
+    }
+  };
+  visit(input.data);
+  if (out.length !== expected) throw badRequest(`${where}: holds ${out.length} elements, but its shape ${JSON.stringify(input.shape)} has ${expected}`);
+  return out;
+}
+
+function checkDatatype(input: V2Input, where: string): void {
+  if (!NUMERIC_DATATYPES.has(input.datatype)) throw badRequest(`${where}: datatype ${input.datatype} cannot carry a feature; send FP64 (or INT64 for an integer or a category)`);
+  const p = input.parameters;
+  if (p !== undefined && typeof p.binary_data_size === "number") throw badRequest(`${where}: binary tensor data (binary_data_size) is not supported; send the data as JSON`);
+}
+
+/** What decoding a model's tensors needs, made once per model: its feature names and an instance builder. */
+interface FeaturePlan {
+  names: string[];
+  /** Instances from feature columns (row r of column k), every one an object literal of one shape. */
+  build: (n: number, columns: number[][]) => InstanceBody[];
+}
+
+const plans = new WeakMap<readonly FeatureSpec[], FeaturePlan>();
+
+function featurePlan(features: readonly FeatureSpec[]): FeaturePlan {
+  let plan = plans.get(features);
+  if (plan === undefined) {
+    const names = features.map((f) => f.name);
+    // An object literal with constant keys in the model's order: the shape the predictor's compiled reader expects.
+    // (A key written "__proto__": would set the prototype; computed, it is an own property like any other.)
+    const literal = names.map((n, k) => `${n === "__proto__" ? '["__proto__"]' : JSON.stringify(n)}: c${k}[r]`).join(", ");
+    const locals = names.map((_, k) => `const c${k} = columns[${k}];`).join("\n");
+    const build = new Function(`"use strict";\nreturn function build(n, columns) {\n${locals}\nconst out = new Array(n);\nfor (let r = 0; r < n; r++) out[r] = { ${literal} };\nreturn out;\n};`)() as FeaturePlan["build"];
+    plan = { names, build };
+    plans.set(features, plan);
+  }
+  return plan;
+}
+
+function decodeInputs(inputs: V2Input[], features: readonly FeatureSpec[], maxBatch: number): DecodedInputs {
+  const { names, build: buildColumns } = featurePlan(features);
+  const listNames = (): string => names.map((n) => `"${n}"`).join(", ");
+  const checkRows = (n: number, where: string): void => {
+    if (n < 1) throw badRequest(`${where}: no instances (its first dimension is 0)`);
+    if (n > maxBatch) throw badRequest(`${where}: ${n} instances, more than the ${maxBatch} a request may hold`);
+  };
+
+  // One [n, k] tensor: every feature, in the model's order.
+  if (inputs.length === 1 && inputs[0].shape.length === 2 && !(names.length === 1 && inputs[0].name === names[0])) {
+    const input = inputs[0];
+    const where = `input "${input.name}"`;
+    checkDatatype(input, where);
+    const [n, k] = input.shape;
+    if (k !== names.length) throw badRequest(`${where}: shape [${n}, ${k}], but the model has ${names.length} features: [n, ${names.length}] in the order ${listNames()}`);
+    checkRows(n, where);
+    const values = flatten(input, where);
+    const columns = names.map((_, j) => {
+      const c = new Array<number>(n);
+      for (let r = 0; r < n; r++) c[r] = values[r * k + j];
+      return c;
+    });
+    return { instances: buildColumns(n, columns), locate: (row, feature) => `${where} element [${row}, ${names.indexOf(feature)}] (feature "${feature}")` };
+  }
+
+  // One [n] (or [n, 1]) tensor per feature.
+  const columns = new Map<string, number[]>();
+  let rows = -1;
+  let first = "";
+  for (const input of inputs) {
+    const where = `input "${input.name}"`;
+    if (!names.includes(input.name)) throw badRequest(`${where}: not a feature of the model; its inputs are ${listNames()} (one [n] tensor each), or one [n, ${names.length}] tensor of them in that order`);
+    if (columns.has(input.name)) throw badRequest(`${where}: given twice`);
+    checkDatatype(input, where);
+    if (!(input.shape.length === 1 || (input.shape.length === 2 && input.shape[1] === 1))) throw badRequest(`${where}: shape ${JSON.stringify(input.shape)}; a feature's tensor is [n] (one value per instance)`);
+    const n = input.shape[0];
+    checkRows(n, where);
+    if (rows >= 0 && n !== rows) throw badRequest(`${where}: ${n} instances, but input "${first}" has ${rows}: every input holds the same instances`);
+    if (rows < 0) {
+      rows = n;
+      first = input.name;
+    }
+    columns.set(input.name, flatten(input, where));
+  }
+  const missing = names.filter((n) => !columns.has(n));
+  if (missing.length > 0) throw badRequest(`inputs: ${missing.map((m) => `"${m}"`).join(", ")} missing; the model reads ${listNames()}`);
+  return { instances: buildColumns(rows, names.map((n) => columns.get(n) as number[])), locate: (row, feature) => `input "${feature}" element ${row}` };
+}
+
+/** The seed validator's issues (FastAPI's loc), in terms of the request's tensors. */
+function issueMessage(issue: ValidationIssue, locate: Locate): string {
+  const loc = issue.loc.slice(1); // without "body"
+  if (loc[0] === "data") {
+    const row = typeof loc[1] === "number" ? loc[1] : 0;
+    const field = typeof loc[1] === "number" ? loc[2] : loc[1];
+    return typeof field === "string" ? `${locate(row, field)}: ${issue.msg}` : `inputs: ${issue.msg}`;
+  }
+  if (loc[0] === "algo_param") return `parameters.${loc.slice(1).join(".")}: ${issue.msg}`;
+  return `${loc.join(".")}: ${issue.msg}`;
+}
+
+function instanceMessage(err: InstanceError, locate: Locate, batch: boolean): string {
+  if (err.fields.length === 0) return `${batch ? `instance ${err.index}` : "the instance"}: ${err.reason}`;
+  return `${err.fields.map((f) => locate(err.index, f)).join(", ")}: ${err.reason}`;
+}
+
+/** ajv's first error as a sentence naming the field. */
+function structureMessage(e: ErrorObject, body: unknown): string {
+  const segments = e.instancePath === "" ? [] : e.instancePath.slice(1).split("/");
+  let path = "";
+  let value: unknown = body;
+  for (const s of segments) {
+    path += /^\d+$/.test(s) ? `[${s}]` : path === "" ? s : `.${s}`;
+    value = typeof value === "object" && value !== null ? (value as Record<string, unknown>)[s] : undefined;
+  }
+  const at = path === "" ? "the body" : path;
+  const params = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case "required":
+      return `${path === "" ? "" : `${path}.`}${String(params.missingProperty)}: required`;
+    case "additionalProperties": {
+      const extra = String(params.additionalProperty);
+      if (path === "parameters") return `parameters.${extra}: not a parameter bayes-serve reads (it reads ${V2_PARAMETERS.join(", ")})`;
+      return `${path === "" ? "" : `${path}.`}${extra}: not a field of the protocol's ${path === "" ? "inference request" : "object here"}`;
+    }
+    case "type":
+      if (typeof value === "string" && value.startsWith(NON_FINITE_MARKER_PREFIX)) return `${at}: ${value.slice(NON_FINITE_MARKER_PREFIX.length)} is not a finite number`;
+      return `${at}: must be ${String(params.type)}`;
+    default:
+      return `${at}: ${e.message ?? "invalid"}`;
+  }
+}
+
+/** The outputs a model can answer when a request names none: all, but the mean's for a likelihood without one. */
+const defaultOutputs = (model: LoadedModel): V2Output[] => V2_OUTPUTS.filter((o) => model.predictor.hasMean || !V2_MEAN_OUTPUTS.has(o));
+
+function parseQuantiles(given: string | number[] | undefined): readonly number[] {
+  if (given === undefined) return DEFAULT_QUANTILES;
+  const list = typeof given === "string" ? given.split(",").map((s) => s.trim()) : given;
+  if (list.length === 0 || (typeof given === "string" && given.trim() === "")) throw badRequest("parameters.quantiles: no probabilities; give them as \"0.05,0.5,0.95\"");
+  return list.map((q) => {
+    const p = typeof q === "string" && q !== "" ? Number(q) : q;
+    if (typeof p !== "number" || !Number.isFinite(p) || p < 0 || p > 1) throw badRequest(`parameters.quantiles: ${JSON.stringify(q)} is not a probability in [0, 1]`);
+    return p;
+  });
+}
+
+/** A validated inference request: its instances, what to compute, what to answer. */
+export interface PreparedInfer {
+  instances: InstanceBody[];
+  locate: Locate;
+  params: InferParams;
+  outputs: V2Output[];
+  id: string | undefined;
+}
+
+export function prepareInfer(model: LoadedModel, body: V2Request, limits: Limits): PreparedInfer {
+  const outputs: V2Output[] = [];
+  if (body.outputs === undefined) outputs.push(...defaultOutputs(model));
+  else {
+    for (let i = 0; i < body.outputs.length; i++) {
+      const o = body.outputs[i];
+      const where = (): string => `outputs[${i}] "${o.name}"`;
+      if (!(V2_OUTPUTS as readonly string[]).includes(o.name)) throw badRequest(`${where()}: not an output of the model; it answers ${defaultOutputs(model).join(", ")}`);
+      const name = o.name as V2Output;
+      if (outputs.includes(name)) throw badRequest(`${where()}: asked for twice`);
+      if (V2_MEAN_OUTPUTS.has(name) && !model.predictor.hasMean) throw badRequest(`${where()}: the model's likelihood (${model.predictor.family.name}) has no mean; ask for y_pred, y_pred_lower, y_pred_upper or y_pred_quantiles instead`);
+      const binary = o.parameters?.binary_data;
+      if (binary !== undefined && binary !== false) throw badRequest(`${where()}: binary tensor data is not supported; ask for JSON (binary_data: false, or leave it out)`);
+      outputs.push(name);
+    }
+    if (outputs.length === 0) throw badRequest("outputs: an empty list; leave it out for every output, or name the ones wanted");
+  }
+  const given = body.parameters ?? {};
+  const spec = model.schemaSpec;
+  const has = (o: V2Output): boolean => outputs.includes(o);
+  const params: InferParams = {
+    kind: "infer",
+    nSamples: given.n_samples ?? DEFAULT_N_SAMPLES,
+    seed: given.seed,
+    hdiProbability: given.hdi_probability ?? DEFAULT_HDI_PROBABILITY,
+    bins: given.bins ?? defaultBins(spec.discrete),
+    quantiles: parseQuantiles(given.quantiles),
+    allowNewLevels: given.allow_new_levels ?? spec.newLevelsByDefault,
+    median: has("y_pred"),
+    interval: has("y_pred_lower") || has("y_pred_upper"),
+    mean: has("y_mean") || has("y_mean_lower") || has("y_mean_upper"),
+    quantile: has("y_pred_quantiles"),
+    draws: has("y_pred_draws"),
+    density: has("y_pred_bin_mids") || has("y_pred_density"),
+  };
+  if (params.allowNewLevels && given.allow_new_levels === true && model.predictor.newLevelFeatures.length === 0)
+    throw badRequest("parameters.allow_new_levels: no category of this model can answer unseen levels: that needs a parameter vector indexed by it whose prior has only constants and scalar parameters as arguments");
+
+  const { instances, locate } = decodeInputs(body.inputs, spec.features, limits.maxBatch);
+  const n = instances.length;
+  // The seed API's validation of the instances and of n_samples × instances, as is (a single instance by the
+  // validator compiled at load, a batch by the batch one).
+  const seedBody: Record<string, unknown> = { data: n === 1 ? instances[0] : instances, algo_param: { n_samples: needsSamples(params) ? params.nSamples : 1 } };
+  if (given.allow_new_levels !== undefined) seedBody.allow_new_levels = given.allow_new_levels;
+  const issues = model.validators.point(seedBody);
+  if (issues !== null) throw badRequest(issues.slice(0, 5).map((i) => issueMessage(i, locate)).join("; "));
+  const drawCount = model.predictor.drawCount;
+  if (params.mean && n * drawCount > limits.maxRequestSamples)
+    throw badRequest(`inputs: posterior draws × instances (${drawCount} × ${n} = ${n * drawCount}) is more than ${limits.maxRequestSamples} for y_mean; send fewer instances at once`);
+  // Answers sized instances × something are bounded as the seed API bounds a density's (a response of a few MB).
+  const sized: [boolean, string, number][] = [
+    [params.density, `bins × instances (${params.bins} × ${n})`, params.bins],
+    [params.quantile, `quantiles × instances (${params.quantiles.length} × ${n})`, params.quantiles.length],
+    [params.draws, `n_samples × instances (${params.nSamples} × ${n}) for y_pred_draws`, params.nSamples],
+  ];
+  for (const [wanted, what, per] of sized) {
+    if (wanted && per * n > limits.maxDensityValues) throw badRequest(`parameters: ${what} = ${per * n} values, more than the ${limits.maxDensityValues} an answer may hold; ask for fewer, or name the outputs wanted in "outputs"`);
+  }
+  return { instances, locate, params, outputs, id: body.id };
+}
+
+/** One instance's value of a vector output (shape [n]). */
+function vectorValue(name: V2Output, a: InferAnswer): number {
+  switch (name) {
+    case "y_pred":
+      return a.median as number;
+    case "y_pred_lower":
+      return (a.interval as [number, number])[0];
+    case "y_pred_upper":
+      return (a.interval as [number, number])[1];
+    case "y_mean":
+      return (a.mean as { mean: number }).mean;
+    case "y_mean_lower":
+      return (a.mean as { lower: number }).lower;
+    default:
+      return (a.mean as { upper: number }).upper;
+  }
+}
+
+/** An output tensor, FP64, its data flat. */
+function tensorOf(name: V2Output, p: InferParams, answers: InferAnswer[]): V2Tensor {
+  const n = answers.length;
+  if (V2_VECTOR_OUTPUTS.has(name)) {
+    const data = new Array<number>(n);
+    for (let i = 0; i < n; i++) data[i] = vectorValue(name, answers[i]);
+    return { name, datatype: "FP64", shape: [n], data };
+  }
+  if (name === "y_pred_quantiles") {
+    const q = p.quantiles.length;
+    const data: number[] = [];
+    for (const a of answers) for (const v of a.quantiles as number[]) data.push(v);
+    return { name, datatype: "FP64", shape: [n, q], parameters: { quantiles: p.quantiles.join(",") }, data };
+  }
+  if (name === "y_pred_draws") {
+    const data: number[] = [];
+    for (const a of answers) for (const v of a.draws as Float64Array) data.push(v);
+    return { name, datatype: "FP64", shape: [n, p.nSamples], data };
+  }
+  // A discrete family's histogram has one bin per integer in the samples' range (up to `bins`): a batch's shorter
+  // rows continue along their own grid with probability 0, so that every row has the same width.
+  const width = Math.max(...answers.map((a) => (a.density as { mids: number[] }).mids.length));
+  const data: number[] = [];
+  for (const a of answers) {
+    const h = a.density as { mids: number[]; density: number[]; width: number };
+    for (let j = 0; j < width; j++) data.push(name === "y_pred_density" ? (h.density[j] ?? 0) : j < h.mids.length ? h.mids[j] : h.mids[0] + j * h.width);
+  }
+  return { name, datatype: "FP64", shape: [n, width], data };
+}
+
+/** What the outputs were computed with. */
+function parametersOf(model: LoadedModel, p: InferParams): Record<string, ParameterValue> {
+  const parameters: Record<string, ParameterValue> = {};
+  if (needsSamples(p)) parameters.n_samples = p.nSamples;
+  if (p.seed !== undefined) parameters.seed = p.seed;
+  if (p.interval || p.mean) parameters.hdi_probability = p.hdiProbability;
+  if (p.mean) parameters.n_draws = model.predictor.drawCount;
+  if (p.quantile) parameters.quantiles = p.quantiles.join(",");
+  if (p.density) parameters.bins = p.bins;
+  return parameters;
+}
+
+/** The response: each output tensor FP64, flat, in the order asked for. */
+export function responseOf(modelName: string, model: LoadedModel, r: PreparedInfer, answers: InferAnswer[]): V2Response {
+  return {
+    model_name: modelName,
+    model_version: model.version,
+    ...(r.id !== undefined ? { id: r.id } : {}),
+    parameters: parametersOf(model, r.params),
+    outputs: r.outputs.map((name) => tensorOf(name, r.params, answers)),
+  };
+}
+
+/** `{"name":"y_pred","datatype":"FP64","shape":[` for each vector output. */
+const VECTOR_HEADS = new Map<V2Output, string>([...V2_VECTOR_OUTPUTS].map((name) => [name, `{"name":"${name}","datatype":"FP64","shape":[`]));
+
+/**
+ * The response as JSON text, written directly: the same bytes as JSON.stringify(responseOf(…)) (the numbers by
+ * JSON.stringify, so the same digits; a test compares the two), without building the vector tensors as objects.
+ */
+export function responseText(modelName: string, model: LoadedModel, r: PreparedInfer, answers: InferAnswer[]): string {
+  let out = responseHead(modelName, model.version);
+  if (r.id !== undefined) out += `,"id":${JSON.stringify(r.id)}`;
+  out += ',"parameters":{';
+  const parameters = parametersOf(model, r.params);
+  let first = true;
+  for (const key in parameters) {
+    const v = parameters[key];
+    // Keys are ours (plain words); numbers and booleans as JSON.stringify writes them.
+    out += `${first ? "" : ","}"${key}":${typeof v === "string" ? JSON.stringify(v) : String(v)}`;
+    first = false;
+  }
+  out += '},"outputs":[';
+  const n = answers.length;
+  for (let i = 0; i < r.outputs.length; i++) {
+    const name = r.outputs[i];
+    if (i > 0) out += ",";
+    const head = VECTOR_HEADS.get(name);
+    if (head !== undefined) {
+      out += `${head}${n}],"data":[`;
+      for (let j = 0; j < n; j++) out += `${j === 0 ? "" : ","}${JSON.stringify(vectorValue(name, answers[j]))}`;
+      out += "]}";
+      continue;
+    }
+    const t = tensorOf(name, r.params, answers);
+    out += `{"name":"${t.name}","datatype":"FP64","shape":[${t.shape.join(",")}]`;
+    if (t.parameters !== undefined) out += `,"parameters":${JSON.stringify(t.parameters)}`;
+    out += `,"data":${JSON.stringify(t.data)}}`;
+  }
+  return `${out}]}`;
+}
+
+/** `{"model_name":…,"model_version":…`, kept for the model and name last written (the same for every request). */
+let head = { name: "", version: "", text: "" };
+function responseHead(name: string, version: string): string {
+  if (head.name !== name || head.version !== version) head = { name, version, text: `{"model_name":${JSON.stringify(name)},"model_version":${JSON.stringify(version)}` };
+  return head.text;
+}
+
+/** What each output tensor means for this model's kind of target (answer-meanings.ts, per tensor). */
+export function outputMeanings(model: LoadedModel): Record<string, string> {
+  const kind = responseKindOf(model.predictor.family);
+  const m = answerMeanings(kind);
+  const out: Record<string, string> = {
+    y_pred: m.point,
+    y_pred_lower: `the lower end of ${m.interval}`,
+    y_pred_upper: `the upper end of ${m.interval}`,
+    y_pred_quantiles:
+      kind === "continuous"
+        ? "quantiles of the predictive draws at parameters.quantiles (R's type 7, numpy's default), one row per instance"
+        : "quantiles of the predictive draws at parameters.quantiles, each one of the draws (the inverse of their empirical CDF, R's type 1): integers",
+    y_pred_draws: `the n_samples posterior-predictive draws themselves, one row per instance${kind === "continuous" ? "" : kind === "count" ? " (counts)" : " (0 or 1)"}`,
+    y_pred_bin_mids: `the mid-points of the histogram's bins: ${m.density}`,
+    y_pred_density: `the density in each bin: ${m.density}`,
+  };
+  if (model.predictor.hasMean) {
+    out.y_mean = m.mean;
+    out.y_mean_lower = "the lower end of y_mean's highest-density interval";
+    out.y_mean_upper = "the upper end of y_mean's highest-density interval";
+  }
+  return out;
+}
+
+/**
+ * The docs' example requests for the model serving now: one instance as one tensor per feature, and a batch of two as
+ * one [n, k] tensor.
+ */
+export function inferExamples(model: LoadedModel, example: InstanceBody): Record<string, { summary: string; value: unknown }> {
+  const features = model.features;
+  const datatype = (f: FeatureSpec): string => (f.type === "float" ? "FP64" : "INT64");
+  const allInteger = features.every((f) => f.type !== "float");
+  return {
+    single: {
+      summary: "One instance, a tensor per feature, every output",
+      value: { inputs: features.map((f) => ({ name: f.name, shape: [1], datatype: datatype(f), data: [example[f.name]] })) },
+    },
+    interval: {
+      summary: "The interval only, reproducible",
+      value: {
+        parameters: { n_samples: 1000, seed: 1, hdi_probability: 0.9 },
+        inputs: features.map((f) => ({ name: f.name, shape: [1], datatype: datatype(f), data: [example[f.name]] })),
+        outputs: [{ name: "y_pred_lower" }, { name: "y_pred_upper" }],
+      },
+    },
+    matrix: {
+      summary: "A batch of two as one [n, k] tensor in feature order",
+      value: {
+        inputs: [{ name: "features", shape: [2, features.length], datatype: allInteger ? "INT64" : "FP64", data: [features.map((f) => example[f.name]), features.map((f) => example[f.name])] }],
+        outputs: [{ name: "y_pred" }, { name: "y_pred_quantiles" }],
+        parameters: { quantiles: "0.1,0.5,0.9" },
+      },
+    },
+  };
+}
+
+/**
+ * The infer endpoint's work, shared by its Fastify route and the fast lane (fast-lane.ts, which answers light valid
+ * requests without Fastify's request lifecycle): which model a URL names, the request checked and prepared, and a
+ * light answer's body.
+ */
+export class InferEndpoint {
+  private readonly checkStructure: ValidateFunction;
+
+  constructor(private readonly options: { limits: Limits; heavyWork: number; modelName?: string }) {
+    const ajv = new Ajv({ allErrors: false, coerceTypes: false, useDefaults: false, removeAdditional: false, strictNumbers: true, strict: false, validateSchema: false });
+    this.checkStructure = ajv.compile(inferRequestSchema(options.limits));
+  }
+
+  /** The name clients call the model by. */
+  servedName(model: LoadedModel): string {
+    return this.options.modelName ?? model.info.model.name;
+  }
+
+  /** The model serving now, if `name` (and `version`, when given) name it; else a 404 (503 before any is loaded). */
+  modelNamed(model: LoadedModel | null, name: string, version: string | undefined): LoadedModel {
+    if (model === null) throw new HttpProblem(503, "No model is loaded yet; see /v2/health/ready", { "retry-after": "1" });
+    const served = this.servedName(model);
+    if (name !== served) throw new HttpProblem(404, `model "${name}" is not served here; this server serves "${served}"`);
+    if (version !== undefined && version !== model.version) throw new HttpProblem(404, `model "${name}" version "${version}" is not served here; the version serving is "${model.version}"`);
+    return model;
+  }
+
+  /** A parsed body checked against the protocol's schema and the model (400 naming what is wrong). */
+  prepare(model: LoadedModel, body: unknown): PreparedInfer {
+    if (!this.checkStructure(body)) throw badRequest(structureMessage((this.checkStructure.errors ?? [])[0], body));
+    return prepareInfer(model, body as V2Request, this.options.limits);
+  }
+
+  /** Light enough to answer on the event loop. */
+  isLight(model: LoadedModel, r: PreparedInfer): boolean {
+    return r.instances.length * instanceWork(r.params, model.predictor.drawCount) <= this.options.heavyWork;
+  }
+
+  /** The 200 body of a light request (400 for an instance the model cannot answer). */
+  answerLight(model: LoadedModel, r: PreparedInfer): string {
+    let answers: InferAnswer[];
+    try {
+      answers = inferAll(model.predictor, r.instances, r.params);
+    } catch (err) {
+      throw err instanceof InstanceError ? badRequest(instanceMessage(err, r.locate, r.instances.length > 1)) : err;
+    }
+    return responseText(this.servedName(model), model, r, answers);
+  }
+
+  /** The infer routes as the fast lane takes them: light valid requests answered, the rest left to Fastify. */
+  laneRoutes(): LaneRoute[] {
+    const answer = (model: LoadedModel, name: string, version: string | undefined, body: unknown): string | null => {
+      const served = this.modelNamed(model, decodeURIComponent(name), version === undefined ? undefined : decodeURIComponent(version));
+      const prepared = this.prepare(served, body);
+      return this.isLight(served, prepared) ? this.answerLight(served, prepared) : null;
+    };
+    return [
+      { pattern: `${V2_PREFIX}/models/:model_name/infer`, url: /^\/v2\/models\/([^/?#]+)\/infer$/, answer: (model, [name], body) => answer(model, name, undefined, body) },
+      {
+        pattern: `${V2_PREFIX}/models/:model_name/versions/:model_version/infer`,
+        url: /^\/v2\/models\/([^/?#]+)\/versions\/([^/?#]+)\/infer$/,
+        answer: (model, [name, version], body) => answer(model, name, version, body),
+      },
+    ];
+  }
+}
+
+export const v2Routes: FastifyPluginAsync<V2RoutesOptions> = async (app: FastifyInstance, options: V2RoutesOptions) => {
+  const { holder, pool, endpoint } = options;
+  const servedName = (model: LoadedModel): string => endpoint.servedName(model);
+
+  // The protocol's error shape for every error of these routes (the rest of the app keeps FastAPI's).
+  app.setErrorHandler((err: FastifyError | HttpProblem, request: FastifyRequest, reply: FastifyReply) => {
+    const problem = err instanceof HttpProblem ? err : problemFromFastify(err, options.bodyLimit);
+    let status = 500;
+    let message = "Internal Server Error";
+    if (problem === null) request.log.error({ err }, "unexpected error");
+    else {
+      // The seed API's 422 (an empty body, say) is the protocol's 400.
+      status = problem.statusCode === 422 ? 400 : problem.statusCode;
+      message = problem.message;
+      if (status >= 500) request.log.warn({ status, detail: message }, "request refused");
+      else request.log.info({ status, detail: message.slice(0, 500) }, "client error");
+      reply.headers(problem.headers);
+    }
+    reply.header("x-request-id", request.id);
+    reply.code(status).type("application/json; charset=utf-8").send(JSON.stringify({ error: message }));
+  });
+
+  const noValidation = (): ((data: unknown) => boolean) => () => true;
+  const requestSchema = inferRequestSchema(options.limits);
+  const asJson = (): ((data: unknown) => string) => (data) => JSON.stringify(data);
+  const modelNamed = (name: string, version: string | undefined): LoadedModel => endpoint.modelNamed(holder.current, name, version);
+
+  const tags = ["v2"];
+  const errors = { 400: v2ErrorSchema, 404: v2ErrorSchema, 503: v2ErrorSchema };
+
+  app.get(
+    V2_PREFIX,
+    { serializerCompiler: asJson, schema: { tags, summary: "Server metadata", response: { 200: serverMetadataSchema } } },
+    async () => ({ name: "bayes-serve", version: options.serverVersion, extensions: [] }),
+  );
+  app.get(`${V2_PREFIX}/health/live`, { schema: { tags, summary: "Server live: 200, no body" } }, async (_request, reply) => reply.code(200).send());
+  app.get(`${V2_PREFIX}/health/ready`, { schema: { tags, summary: "Server ready: 200 once a model is loaded and until shutdown begins, else 400; no body" } }, async (_request, reply) =>
+    reply.code(holder.current !== null && !options.closing() ? 200 : 400).send(),
+  );
+
+  for (const base of [`${V2_PREFIX}/models/:model_name`, `${V2_PREFIX}/models/:model_name/versions/:model_version`]) {
+    app.get(base, { serializerCompiler: asJson, schema: { tags, summary: "Model metadata: inputs (one per feature), outputs, what they mean", response: { 200: modelMetadataSchema, ...errors } } }, async (request) => {
+      const { model_name, model_version } = request.params as { model_name: string; model_version?: string };
+      const model = modelNamed(model_name, model_version);
+      const family = model.predictor.family;
+      return {
+        name: servedName(model),
+        versions: [model.version],
+        platform: "bayes-serve",
+        inputs: model.features.map((f) => ({ name: f.name, datatype: f.type === "float" ? "FP64" : "INT64", shape: [-1] })),
+        outputs: defaultOutputs(model).map((o) => ({ name: o, datatype: "FP64", shape: V2_VECTOR_OUTPUTS.has(o) ? [-1] : [-1, -1] })),
+        parameters: { family: family.name, kind: responseKindOf(family), discrete: family.discrete, n_draws: model.predictor.drawCount, ...outputMeanings(model) },
+      };
+    });
+    app.get(`${base}/ready`, { schema: { tags, summary: "Model ready: 200 when this model (and version) is serving; no body" } }, async (request, reply) => {
+      const { model_name, model_version } = request.params as { model_name: string; model_version?: string };
+      const model = holder.current;
+      if (model === null || options.closing()) return reply.code(400).send();
+      modelNamed(model_name, model_version);
+      return reply.code(200).send();
+    });
+    app.post(
+      `${base}/infer`,
+      {
+        validatorCompiler: noValidation,
+        serializerCompiler: asJson,
+        schema: {
+          tags,
+          summary: "Inference: posterior-predictive summaries as FP64 tensors",
+          description:
+            "Inputs: one [n] tensor per feature (FP64, or INT64 for integers and categories), or one [n, k] tensor of every feature in the model's order. " +
+            `Outputs (all by default, or those named in \`outputs\`): ${V2_OUTPUTS.join(", ")}. Parameters: n_samples, seed, hdi_probability, bins, quantiles, allow_new_levels. See docs/v2.md.`,
+          body: requestSchema,
+          response: { 200: inferResponseSchema, ...errors },
+        },
+      },
+      (request: FastifyRequest, reply: FastifyReply) => {
+        const { model_name, model_version } = request.params as { model_name: string; model_version?: string };
+        const model = modelNamed(model_name, model_version);
+        const prepared = endpoint.prepare(model, request.body);
+        const { instances, params } = prepared;
+        reply.type("application/json; charset=utf-8");
+        if (endpoint.isLight(model, prepared)) return reply.send(endpoint.answerLight(model, prepared));
+        const name = servedName(model);
+        const fail = (err: unknown): never => {
+          throw err instanceof InstanceError ? badRequest(instanceMessage(err, prepared.locate, instances.length > 1)) : err;
+        };
+        const work = pool === null ? inferYielding(model, instances, params, options.requestTimeoutMs) : pool.run(model.transfer, instances, params);
+        return work.then((answers) => reply.send(responseText(name, model, prepared, answers)), fail);
+      },
+    );
+  }
+};
+
+/** Heavy work without workers: one instance at a time, letting other requests in between, within the time limit. */
+async function inferYielding(model: LoadedModel, instances: InstanceBody[], params: InferParams, timeoutMs: number): Promise<InferAnswer[]> {
+  const out: InferAnswer[] = [];
+  const deadline = performance.now() + timeoutMs;
+  for (let i = 0; i < instances.length; i++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    if (performance.now() > deadline)
+      throw new HttpProblem(503, `The prediction took longer than the server's limit of ${timeoutMs / 1000} s; ask for fewer samples or instances`, { "retry-after": "1" });
+    out.push(inferInstance(model.predictor, instances[i], params, i));
+  }
+  return out;
+}

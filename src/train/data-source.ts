@@ -1,0 +1,329 @@
+// Where training data come from: a local path or file:// URL, s3://bucket/key, s3://bucket/prefix/ (the newest object
+// under the prefix, or every object in key order with `all`), or http(s)://. Each object is CSV — gzip-compressed or
+// not, told by its first bytes rather than its name — or Parquet (told by its "PAR1" magic). What was read is recorded
+// for the manifest: each object's URI, size, sha256 of its bytes as stored, and its ETag, version id and modification
+// time where the source gives them.
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { Readable, Transform, type TransformCallback } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { createGunzip } from "node:zlib";
+import { BayesServeError } from "../errors.js";
+import type { DataObjectInfo } from "../artifact/manifest.js";
+import { explainS3Error, s3Settings } from "../artifact/s3-store.js";
+import { parseCsv, type ColumnSpec, type CsvTable } from "./csv.js";
+import { parseParquet } from "./parquet.js";
+import type { Table } from "./table.js";
+
+/** One object read for training, as recorded in the manifest. */
+export type DataObject = DataObjectInfo;
+export type DataFormat = DataObjectInfo["format"];
+
+/** An object to read: where it is, and how to open its bytes. */
+export interface SourceObject {
+  uri: string;
+  open(): Promise<OpenedObject>;
+}
+
+interface OpenedObject {
+  body: Readable;
+  etag?: string;
+  versionId?: string;
+  lastModified?: string;
+}
+
+export interface ResolveOptions {
+  /** For a prefix (a URI ending in "/"): read every object under it instead of the newest. */
+  all?: boolean;
+  env?: NodeJS.ProcessEnv;
+  /** Milliseconds an HTTP source may take to answer with its headers (default 30 s). */
+  httpTimeoutMs?: number;
+}
+
+const fail = (uri: string, msg: string): never => {
+  throw new BayesServeError("DATA_SOURCE", `${uri}: ${msg}`);
+};
+
+/** The objects a data URI names, in the order they are read. */
+export async function resolveSource(uri: string, options: ResolveOptions = {}): Promise<SourceObject[]> {
+  if (uri.startsWith("s3://")) return resolveS3(uri, options);
+  if (uri.startsWith("https://") || uri.startsWith("http://")) {
+    if (options.all === true) fail(uri, "--data-all reads every object under an s3:// prefix; an http(s) URL names one object");
+    return [httpObject(uri, options.httpTimeoutMs ?? 30_000)];
+  }
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri);
+  if (scheme !== null && scheme[1].toLowerCase() !== "file") fail(uri, `unsupported scheme "${scheme[1]}" (use a path, file://, s3:// or https://)`);
+  if (options.all === true) fail(uri, "--data-all reads every object under an s3:// prefix, not a local file");
+  const path = scheme !== null ? fileURLToPath(uri) : uri;
+  return [localObject(path)];
+}
+
+function localObject(path: string): SourceObject {
+  return {
+    uri: path,
+    open: async () => {
+      try {
+        const s = await stat(path);
+        if (!s.isFile()) fail(path, "is not a file");
+        return { body: createReadStream(path), lastModified: s.mtime.toISOString() };
+      } catch (err) {
+        if (err instanceof BayesServeError) throw err;
+        return fail(path, `cannot read the file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      }
+    },
+  };
+}
+
+function httpObject(uri: string, timeoutMs: number): SourceObject {
+  return {
+    uri,
+    open: async () => {
+      let res: Response;
+      try {
+        res = await fetch(uri, { signal: AbortSignal.timeout(timeoutMs), redirect: "follow" });
+      } catch (err) {
+        const cause = (err as { cause?: { code?: string } }).cause?.code;
+        const name = (err as Error).name;
+        return fail(uri, name === "TimeoutError" ? `no answer within ${timeoutMs / 1000} s` : `cannot fetch (${cause ?? (err as Error).message})`);
+      }
+      if (res.status !== 200 || res.body === null) {
+        await res.body?.cancel();
+        return fail(uri, `HTTP ${res.status} ${res.statusText}`.trimEnd());
+      }
+      return {
+        body: Readable.fromWeb(res.body as import("node:stream/web").ReadableStream<Uint8Array>),
+        ...optional("etag", res.headers.get("etag")),
+        ...optional("lastModified", res.headers.get("last-modified") === null ? null : new Date(res.headers.get("last-modified")!).toISOString()),
+      };
+    },
+  };
+}
+
+function optional<K extends string>(key: K, value: string | null | undefined): Partial<Record<K, string>> {
+  return value === null || value === undefined || value === "" ? {} : ({ [key]: value } as Record<K, string>);
+}
+
+async function resolveS3(uri: string, options: ResolveOptions): Promise<SourceObject[]> {
+  const rest = uri.slice("s3://".length);
+  const slash = rest.indexOf("/");
+  const bucket = slash < 0 ? rest : rest.slice(0, slash);
+  const key = slash < 0 ? "" : rest.slice(slash + 1);
+  if (bucket === "") fail(uri, "no bucket: write s3://bucket/key or s3://bucket/prefix/");
+  const settings = s3Settings({ env: options.env });
+  const sdk = await import("@aws-sdk/client-s3");
+  const client = new sdk.S3Client(settings.config);
+  const explain = (err: unknown): never => fail(uri, explainS3Error(err, { bucket, endpoint: settings.endpoint }));
+  const object = (k: string): SourceObject => ({
+    uri: `s3://${bucket}/${k}`,
+    open: async () => {
+      try {
+        const res = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: k }));
+        return {
+          body: res.Body as Readable,
+          ...optional("etag", res.ETag),
+          ...optional("versionId", res.VersionId),
+          ...optional("lastModified", res.LastModified?.toISOString()),
+        };
+      } catch (err) {
+        if ((err as { name?: string }).name === "NoSuchKey") return fail(`s3://${bucket}/${k}`, "no such object");
+        return explain(err);
+      }
+    },
+  });
+
+  if (key !== "" && !key.endsWith("/")) {
+    if (options.all === true) fail(uri, "--data-all needs a prefix ending in \"/\"");
+    return [object(key)];
+  }
+  const listed: { key: string; modified: number }[] = [];
+  let token: string | undefined;
+  try {
+    do {
+      const page = await client.send(new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: key, ContinuationToken: token }));
+      for (const o of page.Contents ?? []) {
+        // Folder markers (keys ending in "/") and empty objects hold no rows.
+        if (o.Key === undefined || o.Key.endsWith("/") || o.Size === 0) continue;
+        listed.push({ key: o.Key, modified: o.LastModified?.getTime() ?? 0 });
+      }
+      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+  } catch (err) {
+    explain(err);
+  }
+  if (listed.length === 0) fail(uri, "no objects under this prefix");
+  if (options.all === true) return listed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((o) => object(o.key));
+  // The newest object; of objects written in the same second, the last by key (timestamped names sort).
+  const newest = listed.reduce((best, o) => (o.modified > best.modified || (o.modified === best.modified && o.key > best.key) ? o : best));
+  return [object(newest.key)];
+}
+
+/** Counts and hashes the bytes that pass through. */
+class Digesting extends Transform {
+  bytes = 0;
+  private readonly hash = createHash("sha256");
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.bytes += chunk.length;
+    this.hash.update(chunk);
+    done(null, chunk);
+  }
+
+  digest(): string {
+    return this.hash.digest("hex");
+  }
+}
+
+const GZIP_MAGIC = [0x1f, 0x8b];
+const PARQUET_MAGIC = Buffer.from("PAR1");
+
+/** An opened object's bytes: decoded to CSV text as a stream, or (Parquet) whole, and its record when read. */
+export type ObjectContent =
+  | { format: "csv" | "csv+gzip"; text: Readable; finish(): DataObject }
+  | { format: "parquet"; bytes: ArrayBuffer; finish(): DataObject };
+
+/** Opens an object and tells CSV from gzip from Parquet by the first bytes. */
+export async function openObject(source: SourceObject): Promise<ObjectContent> {
+  const opened = await source.open();
+  const digest = new Digesting();
+  const raw = opened.body.pipe(digest);
+  opened.body.on("error", (err) => digest.destroy(err));
+  const first = await firstBytes(raw, 4);
+  const record = (format: DataFormat): DataObject => ({
+    uri: source.uri,
+    bytes: digest.bytes,
+    sha256: digest.digest(),
+    format,
+    ...optional("etag", opened.etag),
+    ...optional("versionId", opened.versionId),
+    ...optional("lastModified", opened.lastModified),
+  });
+  const head = Readable.from(prepend(first, raw));
+  if (first.length >= 4 && first.subarray(0, 4).equals(PARQUET_MAGIC)) {
+    const chunks: Buffer[] = [];
+    for await (const c of head) chunks.push(c as Buffer);
+    const whole = Buffer.concat(chunks);
+    return { format: "parquet", bytes: whole.buffer.slice(whole.byteOffset, whole.byteOffset + whole.byteLength) as ArrayBuffer, finish: () => record("parquet") };
+  }
+  if (first.length >= 2 && first[0] === GZIP_MAGIC[0] && first[1] === GZIP_MAGIC[1]) {
+    const gunzip = createGunzip();
+    head.on("error", (err) => gunzip.destroy(err));
+    return { format: "csv+gzip", text: head.pipe(gunzip), finish: () => record("csv+gzip") };
+  }
+  return { format: "csv", text: head, finish: () => record("csv") };
+}
+
+/** Reads at least n bytes (fewer at the end of the stream) without losing them. */
+async function firstBytes(stream: Readable, n: number): Promise<Buffer> {
+  const got: Buffer[] = [];
+  let length = 0;
+  while (length < n) {
+    const chunk = await nextChunk(stream);
+    if (chunk === null) break;
+    got.push(chunk);
+    length += chunk.length;
+  }
+  return Buffer.concat(got);
+}
+
+function nextChunk(stream: Readable): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunk = stream.read() as Buffer | null;
+    if (chunk !== null) return resolve(chunk);
+    if (stream.readableEnded) return resolve(null);
+    const cleanup = (): void => {
+      stream.off("readable", onReadable);
+      stream.off("end", onEnd);
+      stream.off("error", onError);
+    };
+    const onReadable = (): void => {
+      const c = stream.read() as Buffer | null;
+      if (c === null) return;
+      cleanup();
+      resolve(c);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(null);
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(err);
+    };
+    stream.on("readable", onReadable);
+    stream.on("end", onEnd);
+    stream.on("error", onError);
+  });
+}
+
+async function* prepend(first: Buffer, rest: Readable): AsyncGenerator<Buffer> {
+  if (first.length > 0) yield first;
+  for await (const chunk of rest) yield chunk as Buffer;
+}
+
+/** A training table read from a data URI: its rows, where each came from, and what was read. */
+export interface SourcedTable {
+  table: Table;
+  /** Columns of the data the model does not read, in order of first appearance. */
+  ignored: string[];
+  /** Where a row of the table is in its object: "s3://b/k.csv, line 12" or "…/k.parquet, row 11". */
+  where(row: number): string;
+  objects: DataObject[];
+}
+
+/** Reads every object a data URI names into one table of the model's columns (objects' rows in order). */
+export async function readSourceTable(uri: string, spec: ColumnSpec[], options: ResolveOptions = {}): Promise<SourcedTable> {
+  const sources = await resolveSource(uri, options);
+  const parts: { table: CsvTable; object: DataObject; unit: "line" | "row" }[] = [];
+  for (const source of sources) {
+    const content = await openObject(source);
+    let table: CsvTable;
+    if (content.format === "parquet") table = await parseParquet(content.bytes, source.uri, spec);
+    else {
+      try {
+        table = await readCsvStream(content.text, source.uri, spec);
+      } catch (err) {
+        if (err instanceof BayesServeError) throw err;
+        const code = (err as NodeJS.ErrnoException).code;
+        if (content.format === "csv+gzip" && code?.startsWith("Z_") === true) fail(source.uri, `the gzip data are damaged (${code})`);
+        throw new BayesServeError("DATA_SOURCE", `${source.uri}: reading failed (${code ?? (err as Error).message})`, { cause: err });
+      }
+    }
+    parts.push({ table, object: content.finish(), unit: content.format === "parquet" ? "row" : "line" });
+  }
+  const table = parts.length === 1 ? parts[0].table : concatenate(parts.map((p) => p.table), uri);
+  const starts = parts.map((_, i) => parts.slice(0, i).reduce((n, p) => n + p.table.rows, 0));
+  return {
+    table,
+    ignored: [...new Set(parts.flatMap((p) => p.table.ignored))],
+    objects: parts.map((p) => p.object),
+    where: (row) => {
+      let k = parts.length - 1;
+      while (k > 0 && starts[k] > row) k--;
+      const p = parts[k];
+      return `${p.object.uri}, ${p.unit} ${p.table.lines[row - starts[k]]}`;
+    },
+  };
+}
+
+function concatenate(tables: CsvTable[], uri: string): Table {
+  const rows = tables.reduce((n, t) => n + t.rows, 0);
+  const columns: Record<string, Float64Array> = {};
+  for (const name of Object.keys(tables[0].columns)) {
+    const out = new Float64Array(rows);
+    let at = 0;
+    for (const t of tables) {
+      out.set(t.columns[name], at);
+      at += t.rows;
+    }
+    columns[name] = out;
+  }
+  return { columns, rows, source: `${uri} (${tables.length} objects)` };
+}
+
+/** CSV text from a stream, read into the model's columns. */
+async function readCsvStream(text: Readable, name: string, spec: ColumnSpec[]): Promise<CsvTable> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of text) chunks.push(chunk as Buffer);
+  return parseCsv(Buffer.concat(chunks).toString("utf8"), name, spec);
+}
