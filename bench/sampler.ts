@@ -6,15 +6,14 @@
 // sampler, so one seed says little: the figures compared are medians over the repetitions.
 // Last line: SAMPLER_RESULT: {chain_seconds, min_ess_bulk, min_ess_bulk_per_s, leapfrog_per_draw, divergences (medians,
 // divergences summed), runs: [...], stan: {... same}, ess_per_s_ratio_vs_stan, ess_per_s_ratio_per_rep, leapfrog_per_draw_vs_stan}
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { summarize } from "../src/diagnostics/index.js";
 import { seedRegression } from "../src/models/seed-regression.js";
 import { readCsv } from "../src/train/csv.js";
 import { simulateSeedData, SEED_SIMULATION } from "../src/train/simulate.js";
+import { cachedData, cachedProgram, haveRstan, runStan } from "./stan-peer.js";
 
 const args = process.argv.slice(2);
 const flag = (name: string) => {
@@ -85,35 +84,23 @@ async function runOurs(s: number): Promise<Run> {
   };
 }
 
-const haveR = spawnSync("Rscript", ["-e", "suppressMessages(library(rstan))"], { stdio: "ignore" }).status === 0;
+const haveR = haveRstan();
 const withStan = !args.includes("--no-stan") && haveR;
 if (args.includes("--no-stan")) console.log("Stan: skipped (--no-stan)");
-else if (!haveR) console.log("Stan: skipped (Rscript with rstan not installed: apt-get install -y r-cran-rstan r-cran-posterior r-cran-jsonlite)");
+else if (!haveR) console.log("Stan: skipped (Rscript with rstan, posterior and jsonlite not installed: apt-get install -y r-cran-rstan r-cran-posterior r-cran-jsonlite)");
 
-let stanDir = "";
+// The program and data in the Stan cache (bench/stan-peer.ts): compiled once, reused by later runs.
+let stanProgram = "";
+let stanData = "";
 if (withStan) {
-  stanDir = mkdtempSync(path.join(tmpdir(), "bench-stan-"));
-  writeFileSync(
-    path.join(stanDir, "data.json"),
-    JSON.stringify({ N, x: Array.from(x), c: Array.from(category, (c) => c + 1), y: Array.from(y) }),
-  );
-  // A copy beside the data so rstan's auto_write cache lands in the temp dir, not in the repository.
-  writeFileSync(path.join(stanDir, "seed_model.stan"), execFileSync("cat", [path.join(peers, "seed_model.stan")]));
-  if (existsSync(path.join(peers, "seed_model.rds")))
-    writeFileSync(path.join(stanDir, "seed_model.rds"), execFileSync("cat", [path.join(peers, "seed_model.rds")]));
-  console.log("Stan: compiling (takes ~45 s the first time) …");
+  stanProgram = cachedProgram("seed_model", readFileSync(path.join(peers, "seed_model.stan"), "utf8"));
+  stanData = cachedData(`seed_model_${N}`, { N, x: Array.from(x), c: Array.from(category, (c) => c + 1), y: Array.from(y) });
+  console.log("Stan: compiling unless cached (~45–90 s the first time) …");
 }
 
-function runStan(s: number): Run | null {
-  const out = execFileSync(
-    "Rscript",
-    [path.join(peers, "stan_time.R"), path.join(stanDir, "seed_model.stan"), path.join(stanDir, "data.json"), "1000", "5000", "2", String(s)],
-    { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 26 },
-  );
-  const line = out.split("\n").find((l) => l.startsWith("STAN_RESULT:"));
-  if (!line) return null;
-  const r = JSON.parse(line.slice("STAN_RESULT:".length)) as Omit<Run, "seed">;
-  return { ...r, seed: s };
+function runStanSeed(s: number): Run {
+  const r = runStan(stanProgram, stanData, { warmup: 1000, draws: 5000, chains: 2, seed: s });
+  return { seed: s, chain_seconds: r.chain_seconds, min_ess_bulk: r.min_ess_bulk, min_ess_bulk_per_s: r.min_ess_bulk_per_s, leapfrog_per_draw: r.leapfrog_per_draw, divergences: r.divergences, mean: r.mean, ess_bulk: r.ess_bulk };
 }
 
 const ours: Run[] = [];
@@ -128,8 +115,7 @@ for (let r = 0; r < reps; r++) {
 }
 
 function pushStan(s: number): void {
-  const r = runStan(s);
-  if (!r) throw new Error(`Stan printed no STAN_RESULT line for seed ${s}`);
+  const r = runStanSeed(s);
   stan.push(r);
   console.log(`  seed ${s} Stan:        ${fmt(r)}`);
 }

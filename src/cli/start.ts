@@ -31,6 +31,7 @@ export async function runStart(flags: StartFlags): Promise<void> {
       testFraction: 0.2,
       targetAccept: 0.8,
       maxTreeDepth: 10,
+      adaptation: "stan",
       rows: SEED_SIMULATION.rows,
       beta: SEED_SIMULATION.beta,
       sigma: SEED_SIMULATION.sigma,

@@ -7,7 +7,9 @@ import { formatSummaryTable } from "../diagnostics/index.js";
 import { DEFAULT_GATE, parseMetricRule, type MetricRule } from "../train/gate.js";
 import { DEFAULT_MAX_ELPD_DROP, describeComparison, EXIT_NOT_PROMOTED } from "../train/promotion.js";
 import { resolveModel, DEFAULT_MODEL } from "../train/models.js";
-import { SEED_SIMULATION, train, type TrainResult } from "../train/pipeline.js";
+import { DEFAULT_TUNE, SEED_SIMULATION, train, type TrainResult } from "../train/pipeline.js";
+import { WARM_START_TUNE } from "../train/warm-start.js";
+import { ADAPTATIONS, type Adaptation } from "../inference/index.js";
 
 export const DEFAULT_STORE = "./artifacts";
 
@@ -56,11 +58,13 @@ export interface TrainCommandOptions {
   store: string;
   seed: number;
   draws: number;
-  tune: number;
+  tune?: number;
   chains: number;
   testFraction: number;
   targetAccept: number;
   maxTreeDepth: number;
+  adaptation: Adaptation;
+  warmStart?: string;
   target?: string;
   dataScalar: Record<string, number>;
   dataScalars?: string;
@@ -94,6 +98,8 @@ export async function runTrainCommand(o: TrainCommandOptions): Promise<TrainResu
     testFraction: o.testFraction,
     targetAccept: o.targetAccept,
     maxTreeDepth: o.maxTreeDepth,
+    adaptation: o.adaptation,
+    warmStart: o.warmStart,
     target: o.target,
     compare: o.compare,
     maxElpdDrop: o.maxElpdDrop,
@@ -158,11 +164,20 @@ export function addTrainOptions(cmd: Command): Command {
     .option("--store <uri>", "artefact store: a folder or s3://bucket/prefix", DEFAULT_STORE)
     .option("--seed <n>", "random seed (data simulation, split, sampler)", int("--seed"), 42)
     .option("--draws <n>", "draws per chain after warm-up", int("--draws"), 5000)
-    .option("--tune <n>", "warm-up iterations per chain", int("--tune"), 1000)
+    .option("--tune <n>", `warm-up iterations per chain (default ${DEFAULT_TUNE}; ${WARM_START_TUNE} with a warm start)`, int("--tune"))
     .option("--chains <n>", "chains, run in parallel on worker threads", int("--chains"), 2)
     .option("--test-fraction <f>", "held-out fraction, stratified by category (0 = no evaluation)", num("--test-fraction"), 0.2)
     .option("--target-accept <p>", "target acceptance statistic (Stan's adapt_delta)", num("--target-accept"), 0.8)
     .option("--max-tree-depth <n>", "NUTS maximum tree depth", int("--max-tree-depth"), 10)
+    .addOption(
+      new Option("--adaptation <name>", "how warm-up learns the metric: Stan's windowed variance of draws, or nutpie's gradient-based estimate")
+        .choices([...ADAPTATIONS])
+        .default("stan"),
+    )
+    .option(
+      "--warm-start <version|latest>",
+      "start from a published fit of the same model in --store (step sizes, metrics, last draws) with a short warm-up; latest starts cold when there is none",
+    )
     .option("--target <name>", "the observed column the service predicts, when the model observes several (default: its only one)")
     .option(
       "--data-scalar <name=value>",

@@ -5,7 +5,7 @@ import { BayesServeError } from "../errors.js";
 import { bindModel, type DataInput } from "../model/bind.js";
 import { compileModel } from "../model/compile.js";
 import type { ModelJSON } from "../model/graph.js";
-import { runChain, type SamplerSettings } from "./sampler.js";
+import { type ChainStart, runChain, type SamplerSettings } from "./sampler.js";
 
 export interface ChainJob {
   model: ModelJSON;
@@ -14,6 +14,8 @@ export interface ChainJob {
   chain: number;
   /** Post progress messages (only when a progress bar is shown). */
   progress: boolean;
+  /** A warm start for this chain. */
+  start?: ChainStart;
 }
 
 export type ChainMessage =
@@ -28,7 +30,7 @@ if (port) {
     const compiled = compileModel(bindModel(job.model, job.data));
     const report = (iteration: number, total: number, warmup: boolean) =>
       port.postMessage({ type: "progress", chain: job.chain, iteration, total, warmup } satisfies ChainMessage);
-    const result = runChain(compiled, job.settings, job.chain, job.progress ? report : undefined);
+    const result = runChain(compiled, job.settings, job.chain, job.progress ? report : undefined, job.start);
     port.postMessage({ type: "done", result } satisfies ChainMessage, [result.unconstrained.buffer as ArrayBuffer, result.stats.buffer as ArrayBuffer]);
   } catch (err) {
     const e = err as Error;

@@ -11,7 +11,7 @@ import { Rng } from "../model/random.js";
 import { findUndefinedRow } from "../model/row-check.js";
 import type { ChainJob, ChainMessage } from "./chain-worker.js";
 import { createProgress } from "./progress.js";
-import { type ChainResult, DEFAULT_SAMPLER_SETTINGS, runChain, SAMPLE_STATS, type SamplerSettings } from "./sampler.js";
+import { ADAPTATIONS, type ChainResult, type ChainStart, DEFAULT_SAMPLER_SETTINGS, runChain, SAMPLE_STATS, type SamplerSettings } from "./sampler.js";
 
 export interface FitOptions extends Partial<SamplerSettings> {
   chains?: number;
@@ -19,6 +19,11 @@ export interface FitOptions extends Partial<SamplerSettings> {
   threads?: boolean;
   /** Show progress bars (only ever on a terminal). Default true. */
   progress?: boolean;
+  /**
+   * Begin chain c at warmStart[c mod length] (an earlier fit's step size, metric and final point, e.g. from
+   * `warmStartOf`): warm-up then only adapts the step size, so a short `tune` suffices.
+   */
+  warmStart?: ChainStart[];
 }
 
 export interface Posterior {
@@ -37,9 +42,18 @@ export interface Posterior {
   stepSizes: number[];
   invMetrics: Float64Array[];
   warmupDivergences: number[];
+  /** Log-density gradients evaluated per chain, warm-up included. */
+  gradients: number[];
+  /** Each chain's last draw on the unconstrained scale (with stepSizes and invMetrics, what a warm start needs). */
+  finalPositions: Float64Array[];
+  /** Per chain: whether it began at a warm start's point. */
+  warmStarted: boolean[];
   settings: SamplerSettings;
   /** Wall-clock seconds of the slowest chain. */
   seconds: number;
+  /** Per chain: wall-clock seconds of the whole chain, and of its initialisation and warm-up. */
+  chainSeconds: number[];
+  warmupSeconds: number[];
 }
 
 export async function fit(model: Model, data: DataInput, options: FitOptions = {}): Promise<Posterior> {
@@ -50,15 +64,17 @@ export async function fit(model: Model, data: DataInput, options: FitOptions = {
     maxTreeDepth: options.maxTreeDepth ?? DEFAULT_SAMPLER_SETTINGS.maxTreeDepth,
     targetAccept: options.targetAccept ?? DEFAULT_SAMPLER_SETTINGS.targetAccept,
     initRadius: options.initRadius ?? DEFAULT_SAMPLER_SETTINGS.initRadius,
+    adaptation: options.adaptation ?? DEFAULT_SAMPLER_SETTINGS.adaptation,
   };
   const chains = options.chains ?? 4;
   checkSettings(settings, chains);
+  if (options.warmStart !== undefined && options.warmStart.length === 0) throw new BayesServeError("USAGE", "warmStart must hold at least one chain's start");
   // Bind and compile here first: bad data fails fast, with one clear error, before any thread starts.
   const compiled = compileModel(bindModel(model.json, data));
   const progress = options.progress === false ? null : createProgress(chains);
   let results: ChainResult[];
   try {
-    results = await runChains(model, data, compiled, settings, chains, options.threads !== false, progress);
+    results = await runChains(model, data, compiled, settings, chains, options.threads !== false, progress, options.warmStart);
   } catch (err) {
     // No starting point: say which data row makes the model undefined, when one does.
     if (err instanceof BayesServeError && err.code === "SAMPLER_INIT") throw findUndefinedRow(compiled.bound, somePoints(compiled, settings)) ?? err;
@@ -87,17 +103,22 @@ async function runChains(
   chains: number,
   threads: boolean,
   progress: ReturnType<typeof createProgress> | null,
+  warmStart: ChainStart[] | undefined,
 ): Promise<ChainResult[]> {
   let results: ChainResult[];
+  const startOf = (c: number): ChainStart | undefined => (warmStart ? warmStart[c % warmStart.length] : undefined);
   if (!threads || chains === 1) {
     results = [];
-    for (let c = 0; c < chains; c++) results.push(runChain(compiled, settings, c, progress ? (i, t, w) => progress.update(c, i, t, w) : undefined));
+    for (let c = 0; c < chains; c++)
+      results.push(runChain(compiled, settings, c, progress ? (i, t, w) => progress.update(c, i, t, w) : undefined, startOf(c)));
   } else {
     tuneV8ForChainsWhile(true);
     try {
       results = await Promise.all(
         Array.from({ length: chains }, (_, c) =>
-          runChainInWorker({ model: model.json, data, settings, chain: c, progress: progress !== null }, (...a) => progress?.update(...a)),
+          runChainInWorker({ model: model.json, data, settings, chain: c, progress: progress !== null, start: startOf(c) }, (...a) =>
+            progress?.update(...a),
+          ),
         ),
       );
     } finally {
@@ -141,6 +162,7 @@ function checkSettings(s: SamplerSettings, chains: number): void {
     bad("maxTreeDepth", `must be an integer in 1..20 (got ${s.maxTreeDepth})`);
   if (!(s.targetAccept > 0 && s.targetAccept < 1)) bad("targetAccept", `must be in (0, 1) (got ${s.targetAccept})`);
   if (!Number.isSafeInteger(s.seed) || s.seed < 0) bad("seed", `must be a non-negative integer (got ${s.seed})`);
+  if (!ADAPTATIONS.includes(s.adaptation)) bad("adaptation", `must be one of ${ADAPTATIONS.join(", ")} (got ${String(s.adaptation)})`);
 }
 
 /** From dist/ the worker is chain-worker.js; from TypeScript sources (tests, tsx) it is the .ts file, loaded through tsx. */
@@ -227,8 +249,13 @@ function assemble(compiled: CompiledModel, settings: SamplerSettings, results: C
     stepSizes: results.map((r) => r.stepSize),
     invMetrics: results.map((r) => r.invMetric),
     warmupDivergences: results.map((r) => r.warmupDivergences),
+    gradients: results.map((r) => r.gradients),
+    finalPositions: results.map((r) => r.unconstrained.slice((draws - 1) * dim, draws * dim)),
+    warmStarted: results.map((r) => r.warmStarted),
     settings,
     seconds: Math.max(...results.map((r) => r.seconds)),
+    chainSeconds: results.map((r) => r.seconds),
+    warmupSeconds: results.map((r) => r.warmupSeconds),
   };
 }
 

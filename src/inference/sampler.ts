@@ -1,7 +1,23 @@
 // One chain of adaptive NUTS, as Stan's run_adaptive_sampler does it: random initial values, a first step size,
-// warm-up with dual averaging and windowed diagonal metric adaptation, then sampling with both frozen.
+// warm-up with dual averaging and a diagonal metric adaptation, then sampling with both frozen. The metric adapts by
+// Stan's windowed variance of draws ("stan") or by nutpie's gradient-based estimate ("grad-diag",
+// grad-adaptation.ts). A warm start takes the step size, metric and initial point from an earlier fit of the same
+// model and adapts only the step size.
 import { BayesServeError } from "../errors.js";
 import { Rng } from "../model/random.js";
+import { gradAdaptationInit, invMetricFromGradient, learnFromGradients } from "./grad-adaptation.js";
+import {
+  fromTheta,
+  gradToTheta,
+  gradToX,
+  inverseMetricDiagonal,
+  learnLowRank,
+  type LowRankMetric,
+  lowRankMetricInit,
+  pointWindowsInit,
+  toTheta,
+  transformedDensity,
+} from "./low-rank-adaptation.js";
 import { createNutsKernel, DEFAULT_MAX_TREE_DEPTH, type NutsKernel } from "./nuts.js";
 import { createPoint, type LogDensityGradient, type PhasePoint } from "./point.js";
 import {
@@ -12,6 +28,13 @@ import {
   initStepSize,
 } from "./step-size.js";
 import { learnVariance, welfordInit, windowScheduleInit } from "./windowed-adaptation.js";
+
+/**
+ * The metric adaptations: Stan's windowed variance of draws, nutpie's gradient-based diagonal estimate, or nutpie's
+ * low-rank-plus-diagonal one.
+ */
+export const ADAPTATIONS = ["stan", "grad-diag", "low-rank"] as const;
+export type Adaptation = (typeof ADAPTATIONS)[number];
 
 export interface SamplerSettings {
   /** Post-warm-up draws per chain. */
@@ -24,6 +47,8 @@ export interface SamplerSettings {
   targetAccept: number;
   /** Initial values are uniform(−initRadius, initRadius) on the unconstrained space (Stan: 2). */
   initRadius: number;
+  /** How the diagonal metric is learnt during warm-up. */
+  adaptation: Adaptation;
 }
 
 export const DEFAULT_SAMPLER_SETTINGS: SamplerSettings = {
@@ -33,10 +58,18 @@ export const DEFAULT_SAMPLER_SETTINGS: SamplerSettings = {
   maxTreeDepth: DEFAULT_MAX_TREE_DEPTH,
   targetAccept: DUAL_AVERAGING_DEFAULTS.delta,
   initRadius: 2,
+  adaptation: "stan",
 };
 
 /** Per-draw sampler statistics, in this column order (Stan's names without the trailing "__"). */
 export const SAMPLE_STATS = ["lp", "accept_stat", "step_size", "tree_depth", "n_leapfrog", "diverging", "energy"] as const;
+
+/** Where a warm-started chain begins: an adapted step size and inverse metric, and a point (unconstrained). */
+export interface ChainStart {
+  stepSize: number;
+  invMetric: ArrayLike<number>;
+  position: ArrayLike<number>;
+}
 
 export interface ChainResult {
   chain: number;
@@ -47,7 +80,13 @@ export interface ChainResult {
   stepSize: number;
   invMetric: Float64Array;
   warmupDivergences: number;
+  /** Log-density gradients evaluated, warm-up and initialisation included. */
+  gradients: number;
+  /** Whether the chain began at a warm start's point (false: random initial values). */
+  warmStarted: boolean;
+  /** Wall-clock seconds of the whole chain, and of its initialisation and warm-up. */
   seconds: number;
+  warmupSeconds: number;
 }
 
 /** Stan's limit on attempts to find initial values with a finite log-density and gradient. */
@@ -59,32 +98,45 @@ export interface ChainTarget {
   logDensityGradient: LogDensityGradient;
 }
 
+/** Whether z's log-density and gradient are finite; else what is not. */
+function problemAt(target: ChainTarget, z: PhasePoint): string | null {
+  if (!Number.isFinite(z.logp)) return `log-density is ${z.logp}`;
+  for (let i = 0; i < target.dim; i++) if (!Number.isFinite(z.grad[i])) return `gradient of ${target.paramNames[i]} is ${z.grad[i]}`;
+  return null;
+}
+
 export function runChain(
   target: ChainTarget,
   settings: SamplerSettings,
   chain: number,
   onProgress?: (iteration: number, total: number, warmup: boolean) => void,
+  start?: ChainStart,
 ): ChainResult {
   const started = performance.now();
   const { dim, logDensityGradient } = target;
   const rng = new Rng(settings.seed, chain);
   const z = createPoint(dim);
+  let gradients = 0;
 
-  // Initial values: uniform(−2, 2) until the log-density and its gradient are finite.
-  let ok = false;
-  let lastProblem = "";
-  for (let attempt = 0; attempt < MAX_INIT_TRIES && !ok; attempt++) {
+  // A warm start's point, when the log-density is finite there (new data can make it not so); else Stan's random
+  // initial values: uniform(−2, 2) until the log-density and its gradient are finite.
+  let warmStarted = false;
+  if (start) {
+    if (start.position.length !== dim || start.invMetric.length !== dim)
+      throw new BayesServeError("USAGE", `chain ${chain}: the warm start has ${start.position.length} coordinates, the model ${dim}`);
+    for (let i = 0; i < dim; i++) z.q[i] = start.position[i];
+    z.logp = logDensityGradient(z.q, z.grad);
+    gradients++;
+    warmStarted = problemAt(target, z) === null;
+  }
+  let lastProblem: string | null = "";
+  for (let attempt = 0; attempt < MAX_INIT_TRIES && !warmStarted && lastProblem !== null; attempt++) {
     for (let i = 0; i < dim; i++) z.q[i] = (2 * rng.uniform() - 1) * settings.initRadius;
     z.logp = logDensityGradient(z.q, z.grad);
-    ok = Number.isFinite(z.logp);
-    if (!ok) lastProblem = `log-density is ${z.logp}`;
-    for (let i = 0; ok && i < dim; i++)
-      if (!Number.isFinite(z.grad[i])) {
-        ok = false;
-        lastProblem = `gradient of ${target.paramNames[i]} is ${z.grad[i]}`;
-      }
+    gradients++;
+    lastProblem = problemAt(target, z);
   }
-  if (!ok)
+  if (!warmStarted && lastProblem !== null)
     throw new BayesServeError(
       "SAMPLER_INIT",
       `chain ${chain}: no initial values with a finite log-density in ${MAX_INIT_TRIES} tries (last: ${lastProblem}); check the data and the priors`,
@@ -102,18 +154,37 @@ export function runChain(
     total,
     progressEvery: Math.max(1, Math.floor(total / 100)),
     onProgress,
+    gradients,
   };
-  const { epsilon, warmupDivergences } = warmUp(loop, settings);
+  let warm: { epsilon: number; warmupDivergences: number };
+  let lowRank: LowRankMetric | null = null;
+  if (warmStarted) {
+    invMetric.set(Array.from(start!.invMetric));
+    warm = warmUpFromStart(loop, settings, start!.stepSize);
+  } else if (settings.adaptation === "grad-diag") warm = warmUpGradDiag(loop, settings);
+  else if (settings.adaptation === "low-rank") {
+    // The kernel samples x, θ = T x (low-rank-adaptation.ts); T starts as the identity, so z is already on x.
+    const metric = lowRankMetricInit(dim);
+    lowRank = metric;
+    loop.target = { dim, paramNames: target.paramNames, logDensityGradient: transformedDensity(logDensityGradient, metric) };
+    loop.record = (x, out) => toTheta(metric, x, out);
+    warm = warmUpLowRank(loop, settings, metric);
+  } else warm = warmUp(loop, settings);
+  const { epsilon, warmupDivergences } = warm;
   if (settings.tune === 0) checkStepSize(epsilon, chain, 0);
+  const warmupSeconds = (performance.now() - started) / 1000;
   const { unconstrained, stats } = sample(loop, settings, epsilon);
   return {
     chain,
     unconstrained,
     stats,
     stepSize: epsilon,
-    invMetric,
+    invMetric: lowRank ? inverseMetricDiagonal(lowRank) : invMetric,
     warmupDivergences,
+    gradients: loop.gradients,
+    warmStarted,
     seconds: (performance.now() - started) / 1000,
+    warmupSeconds,
   };
 }
 
@@ -129,6 +200,10 @@ interface ChainLoop {
   total: number;
   progressEvery: number;
   onProgress?: (iteration: number, total: number, warmup: boolean) => void;
+  /** Log-density gradients evaluated so far. */
+  gradients: number;
+  /** When the kernel samples transformed coordinates x: writes the draw on θ (unconstrained) from x. */
+  record?: (x: Float64Array, out: Float64Array) => void;
 }
 
 // Warm-up and sampling are separate functions, not branches of one loop: V8 optimises a long-running loop on stack
@@ -140,20 +215,128 @@ function warmUp(loop: ChainLoop, settings: SamplerSettings): { epsilon: number; 
   const { target, chain, rng, z, invMetric, kernel } = loop;
   const cfg = { ...DUAL_AVERAGING_DEFAULTS, delta: settings.targetAccept };
   const scratch = createPoint(target.dim);
-  let epsilon = initStepSize(z, 1, invMetric, target.logDensityGradient, rng, scratch);
+  let epsilon = initStepSize(z, 1, invMetric, target.logDensityGradient, rng, scratch, loop);
   let da = dualAveragingInit(epsilon);
   const windows = windowScheduleInit(settings.tune);
   const welford = welfordInit(target.dim);
   let warmupDivergences = 0;
   for (let it = 0; it < settings.tune; it++) {
     const info = kernel.transition(z, epsilon, invMetric, target.logDensityGradient, rng);
+    loop.gradients += info.nLeapfrog;
     if (info.divergent) warmupDivergences++;
     epsilon = dualAveragingUpdate(da, info.acceptStat, cfg);
     if (learnVariance(windows, welford, invMetric, z.q)) {
-      epsilon = initStepSize(z, epsilon, invMetric, target.logDensityGradient, rng, scratch);
+      epsilon = initStepSize(z, epsilon, invMetric, target.logDensityGradient, rng, scratch, loop);
       da = dualAveragingInit(epsilon);
       checkCoordinateSteps(epsilon, invMetric, target.paramNames, chain, it);
     }
+    if (it === settings.tune - 1) epsilon = dualAveragingFinal(da);
+    checkStepSize(epsilon, chain, it);
+    checkPosition(loop, it);
+    if (loop.onProgress && (it % loop.progressEvery === 0 || it === loop.total - 1)) loop.onProgress(it + 1, loop.total, true);
+  }
+  return { epsilon, warmupDivergences };
+}
+
+/**
+ * Warm-up with nutpie's gradient-based metric (grad-adaptation.ts) and Stan's dual averaging of the step size. The
+ * metric starts at 1/|g| of the initial point and changes every iteration; the step size restarts from Stan's
+ * heuristic at the first change and again when the metric freezes for the final window.
+ */
+function warmUpGradDiag(loop: ChainLoop, settings: SamplerSettings): { epsilon: number; warmupDivergences: number } {
+  const { target, chain, rng, z, invMetric, kernel } = loop;
+  const cfg = { ...DUAL_AVERAGING_DEFAULTS, delta: settings.targetAccept };
+  const scratch = createPoint(target.dim);
+  invMetricFromGradient(z.grad, invMetric);
+  let epsilon = initStepSize(z, 1, invMetric, target.logDensityGradient, rng, scratch, loop);
+  let da = dualAveragingInit(epsilon);
+  const adaptation = gradAdaptationInit(z.q, z.grad, settings.tune);
+  const previous = new Float64Array(target.dim);
+  let warmupDivergences = 0;
+  for (let it = 0; it < settings.tune; it++) {
+    previous.set(z.q);
+    const info = kernel.transition(z, epsilon, invMetric, target.logDensityGradient, rng);
+    loop.gradients += info.nLeapfrog;
+    if (info.divergent) warmupDivergences++;
+    epsilon = dualAveragingUpdate(da, info.acceptStat, cfg);
+    let moved = false;
+    for (let i = 0; i < target.dim && !moved; i++) moved = z.q[i] !== previous[i];
+    const update = learnFromGradients(adaptation, it, z.q, z.grad, moved && !info.divergent, invMetric);
+    if (update !== "none") checkCoordinateSteps(epsilon, invMetric, target.paramNames, chain, it);
+    if (update === "first" || (it === adaptation.finalWindowStart && it > 0)) {
+      epsilon = initStepSize(z, epsilon, invMetric, target.logDensityGradient, rng, scratch, loop);
+      da = dualAveragingInit(epsilon);
+    }
+    if (it === settings.tune - 1) epsilon = dualAveragingFinal(da);
+    checkStepSize(epsilon, chain, it);
+    checkPosition(loop, it);
+    if (loop.onProgress && (it % loop.progressEvery === 0 || it === loop.total - 1)) loop.onProgress(it + 1, loop.total, true);
+  }
+  return { epsilon, warmupDivergences };
+}
+
+/**
+ * Warm-up with nutpie's low-rank-plus-diagonal metric (low-rank-adaptation.ts): as warmUpGradDiag, the estimate from
+ * the window's draws and gradients on θ; after each change the chain's state is re-expressed on the new x.
+ */
+function warmUpLowRank(loop: ChainLoop, settings: SamplerSettings, metric: LowRankMetric): { epsilon: number; warmupDivergences: number } {
+  const { target, chain, rng, z, invMetric, kernel } = loop;
+  const cfg = { ...DUAL_AVERAGING_DEFAULTS, delta: settings.targetAccept };
+  const scratch = createPoint(target.dim);
+  invMetricFromGradient(z.grad, invMetric);
+  let epsilon = initStepSize(z, 1, invMetric, target.logDensityGradient, rng, scratch, loop);
+  let da = dualAveragingInit(epsilon);
+  const windows = pointWindowsInit(z.q, z.grad, settings.tune);
+  const previous = new Float64Array(target.dim);
+  const theta = new Float64Array(target.dim);
+  const gTheta = new Float64Array(target.dim);
+  let warmupDivergences = 0;
+  for (let it = 0; it < settings.tune; it++) {
+    previous.set(z.q);
+    const info = kernel.transition(z, epsilon, invMetric, target.logDensityGradient, rng);
+    loop.gradients += info.nLeapfrog;
+    if (info.divergent) warmupDivergences++;
+    epsilon = dualAveragingUpdate(da, info.acceptStat, cfg);
+    let moved = false;
+    for (let i = 0; i < target.dim && !moved; i++) moved = z.q[i] !== previous[i];
+    toTheta(metric, z.q, theta);
+    gradToTheta(metric, z.grad, gTheta);
+    const update = learnLowRank(windows, it, theta, gTheta, moved && !info.divergent, metric);
+    if (update !== "none") {
+      fromTheta(metric, theta, z.q);
+      gradToX(metric, gTheta, z.grad);
+      for (let i = 0; i < target.dim; i++) invMetric[i] = metric.std[i] * metric.std[i];
+      checkCoordinateSteps(epsilon, inverseMetricDiagonal(metric), target.paramNames, chain, it);
+    }
+    if (update === "first" || (it === windows.finalWindowStart && it > 0)) {
+      epsilon = initStepSize(z, epsilon, invMetric, target.logDensityGradient, rng, scratch, loop);
+      da = dualAveragingInit(epsilon);
+    }
+    if (it === settings.tune - 1) epsilon = dualAveragingFinal(da);
+    checkStepSize(epsilon, chain, it);
+    checkPosition(loop, it);
+    if (loop.onProgress && (it % loop.progressEvery === 0 || it === loop.total - 1)) loop.onProgress(it + 1, loop.total, true);
+  }
+  return { epsilon, warmupDivergences };
+}
+
+/**
+ * Warm-up from a warm start: the metric is the earlier fit's, frozen; the step size adapts by dual averaging from the
+ * earlier fit's (as Stan's terminal buffer does after the last metric update).
+ */
+function warmUpFromStart(loop: ChainLoop, settings: SamplerSettings, stepSize: number): { epsilon: number; warmupDivergences: number } {
+  const { target, chain, rng, z, invMetric, kernel } = loop;
+  const cfg = { ...DUAL_AVERAGING_DEFAULTS, delta: settings.targetAccept };
+  checkStepSize(stepSize, chain, 0);
+  checkCoordinateSteps(stepSize, invMetric, target.paramNames, chain, 0);
+  let epsilon = stepSize;
+  const da = dualAveragingInit(epsilon);
+  let warmupDivergences = 0;
+  for (let it = 0; it < settings.tune; it++) {
+    const info = kernel.transition(z, epsilon, invMetric, target.logDensityGradient, rng);
+    loop.gradients += info.nLeapfrog;
+    if (info.divergent) warmupDivergences++;
+    epsilon = dualAveragingUpdate(da, info.acceptStat, cfg);
     if (it === settings.tune - 1) epsilon = dualAveragingFinal(da);
     checkStepSize(epsilon, chain, it);
     checkPosition(loop, it);
@@ -169,9 +352,11 @@ function sample(loop: ChainLoop, settings: SamplerSettings, epsilon: number): { 
   const nStats = SAMPLE_STATS.length;
   const unconstrained = new Float64Array(settings.draws * dim);
   const stats = new Float64Array(settings.draws * nStats);
+  const theta = new Float64Array(dim);
   for (let d = 0; d < settings.draws; d++) {
     const it = settings.tune + d;
     const info = kernel.transition(z, epsilon, invMetric, target.logDensityGradient, rng);
+    loop.gradients += info.nLeapfrog;
     // Stan records the step size used for the draw.
     const row = d * nStats;
     stats[row] = z.logp;
@@ -181,7 +366,10 @@ function sample(loop: ChainLoop, settings: SamplerSettings, epsilon: number): { 
     stats[row + 4] = info.nLeapfrog;
     stats[row + 5] = info.divergent ? 1 : 0;
     stats[row + 6] = info.energy;
-    unconstrained.set(z.q, d * dim);
+    if (loop.record) {
+      loop.record(z.q, theta);
+      unconstrained.set(theta, d * dim);
+    } else unconstrained.set(z.q, d * dim);
     checkPosition(loop, it);
     if (loop.onProgress && (it % loop.progressEvery === 0 || it === loop.total - 1)) loop.onProgress(it + 1, loop.total, false);
   }

@@ -59,6 +59,8 @@ export function initStepSize(
   logDensity: LogDensityGradient,
   rng: Rng,
   scratch: PhasePoint = createPoint(z.q.length),
+  /** Counts the log-density gradients the search evaluates (one per trial step). */
+  count: { gradients: number } = { gradients: 0 },
 ): number {
   if (epsilon === 0 || epsilon > MAX_INIT_STEPSIZE || Number.isNaN(epsilon)) return epsilon;
   const LOG_08 = Math.log(0.8);
@@ -67,6 +69,7 @@ export function initStepSize(
     sampleMomentum(scratch.p, invMetric, rng);
     const h0 = hamiltonian(scratch, invMetric);
     leapfrog(scratch, epsilon, invMetric, logDensity);
+    count.gradients++;
     let h = hamiltonian(scratch, invMetric);
     if (Number.isNaN(h)) h = Infinity;
     return h0 - h;

@@ -94,6 +94,18 @@ function scaleTerms(cx: EmitContext, s: string, k: number): { inv: string; logS:
   return { inv: cx.hoist(`1 / ${s}`, [k]), logS: cx.hoist(`Math.log(${s})`, [k]) };
 }
 
+/**
+ * log(1 + e^η) and 1/(1 + e^−η) from one exponential, e^−|η|: the same operations as F.log1pExp and F.logistic on
+ * each side of 0, so the same values to the bit, with one exponential per row instead of two or three.
+ */
+function logisticTerms(cx: EmitContext, eta: string): { softplus: string; logistic: string } {
+  const e = cx.local(`Math.exp(-Math.abs(${eta}))`);
+  return {
+    softplus: cx.local(`(${eta} > 0 ? ${eta} + Math.log1p(${e}) : Math.log1p(${e}))`),
+    logistic: `(${eta} >= 0 ? 1 / (1 + ${e}) : ${e} / (1 + ${e}))`,
+  };
+}
+
 /** A finite argument (a location): x − x is 0 for finite x, NaN for NaN and ±Infinity. */
 const finiteArg = (a: string[], k: number): ArgCondition => ({ arg: k, code: `${a[k]} - ${a[k]} === 0`, requirement: "a finite number" });
 /** A positive, finite argument (a scale, a shape, a rate). */
@@ -386,8 +398,9 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     values: { lower: 0, upper: 1, integer: true },
     domain: (a) => [notNaNArg(a, 0)],
     mean: ([eta]) => `1 / (1 + Math.exp(-${eta}))`,
-    emit(y, [eta]) {
-      return { lp: `${y} * ${eta} - F.log1pExp(${eta})`, da: [`${y} - F.logistic(${eta})`] };
+    emit(y, [eta], cx) {
+      const { softplus, logistic } = logisticTerms(cx, eta);
+      return { lp: `${y} * ${eta} - ${softplus}`, da: [`${y} - ${logistic}`] };
     },
     draw: (rng, args) => {
       const eta = args[0];
@@ -402,10 +415,11 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     values: { lower: 0, integer: true },
     domain: (a) => [trialsArg(a, 0), notNaNArg(a, 1)],
     mean: ([n, eta]) => `${n} / (1 + Math.exp(-${eta}))`,
-    emit(y, [n, eta]) {
+    emit(y, [n, eta], cx) {
+      const { softplus, logistic } = logisticTerms(cx, eta);
       return {
-        lp: `F.lchoose(${n}, ${y}) + ${y} * ${eta} - ${n} * F.log1pExp(${eta})`,
-        da: [null, `${y} - ${n} * F.logistic(${eta})`],
+        lp: `F.lchoose(${n}, ${y}) + ${y} * ${eta} - ${n} * ${softplus}`,
+        da: [null, `${y} - ${n} * ${logistic}`],
       };
     },
     draw: (rng, args) => {

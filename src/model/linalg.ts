@@ -1,5 +1,5 @@
-// Dense linear algebra for small matrices (Gaussian-process covariances): row-major Float64Arrays, written into
-// caller-provided buffers so the log-density allocates nothing.
+// Dense linear algebra for small matrices (Gaussian-process covariances, the sampler's low-rank metric): row-major
+// Float64Arrays, written into caller-provided buffers so the log-density allocates nothing.
 
 /** Lower Cholesky factor L of a symmetric positive-definite K (K = L Lᵀ). Returns false when K is not positive definite. */
 export function cholesky(K: Float64Array, L: Float64Array, n: number): boolean {
@@ -57,6 +57,54 @@ export function inverseFromCholesky(L: Float64Array, inv: Float64Array, work: Fl
       inv[i * n + j] = s;
       inv[j * n + i] = s;
     }
+}
+
+/**
+ * Eigenvalues and eigenvectors of a symmetric matrix by cyclic Jacobi rotations (Golub & Van Loan, Matrix
+ * Computations §8.5; accurate to a few ulps of the largest eigenvalue). `a` (n·n) is overwritten; `vectors` receives
+ * the eigenvectors as rows (vectors[k·n + i] is component i of the k-th), `values` the eigenvalues, unordered.
+ */
+export function symmetricEigen(a: Float64Array, n: number, values: Float64Array, vectors: Float64Array): void {
+  vectors.fill(0);
+  for (let i = 0; i < n; i++) vectors[i * n + i] = 1;
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let off = 0;
+    let scale = 0;
+    for (let p = 0; p < n; p++) {
+      scale += a[p * n + p] * a[p * n + p];
+      for (let q = p + 1; q < n; q++) off += a[p * n + q] * a[p * n + q];
+    }
+    if (off <= 1e-30 * scale || off === 0) break;
+    for (let p = 0; p < n - 1; p++)
+      for (let q = p + 1; q < n; q++) {
+        const apq = a[p * n + q];
+        if (apq === 0) continue;
+        const theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
+        const t = (theta >= 0 ? 1 : -1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        // A ← Jᵀ A J on rows and columns p, q.
+        for (let k = 0; k < n; k++) {
+          const akp = a[k * n + p];
+          const akq = a[k * n + q];
+          a[k * n + p] = c * akp - s * akq;
+          a[k * n + q] = s * akp + c * akq;
+        }
+        for (let k = 0; k < n; k++) {
+          const apk = a[p * n + k];
+          const aqk = a[q * n + k];
+          a[p * n + k] = c * apk - s * aqk;
+          a[q * n + k] = s * apk + c * aqk;
+        }
+        for (let k = 0; k < n; k++) {
+          const vpk = vectors[p * n + k];
+          const vqk = vectors[q * n + k];
+          vectors[p * n + k] = c * vpk - s * vqk;
+          vectors[q * n + k] = s * vpk + c * vqk;
+        }
+      }
+  }
+  for (let i = 0; i < n; i++) values[i] = a[i * n + i];
 }
 
 export const LINALG = { cholesky, solveLower, solveUpperT, inverseFromCholesky } as const;

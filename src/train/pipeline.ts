@@ -6,9 +6,9 @@ import { buildBundle } from "../artifact/bundle.js";
 import { openStore } from "../artifact/store.js";
 import { newVersionId } from "../artifact/manifest.js";
 import { summarize, type SummaryRow } from "../diagnostics/index.js";
-import { chainsOf, fit, type Posterior } from "../inference/index.js";
+import { type Adaptation, chainsOf, DEFAULT_SAMPLER_SETTINGS, fit, type Posterior } from "../inference/index.js";
 import type { Model } from "../model/builder.js";
-import { declaredBounds } from "../model/bind.js";
+import { bindModel, declaredBounds } from "../model/bind.js";
 import { familyOf, responseKindOf } from "../model/families.js";
 import { DataRowError } from "../model/row-check.js";
 import { intersectBounds, type ValueBounds } from "../model/value-bounds.js";
@@ -23,6 +23,7 @@ import { checkMetricRules, DEFAULT_GATE, type GateResult, type GateThresholds, q
 import { SEED_SIMULATION, simulateSeedData, type SimulationSettings } from "./simulate.js";
 import { stratifiedSplit } from "./split.js";
 import { selectRows, tableRows, type Table } from "./table.js";
+import { adaptationRecord, resolveWarmStart, WARM_START_TUNE, type ResolvedWarmStart } from "./warm-start.js";
 
 export interface TrainOptions {
   model: Model;
@@ -32,11 +33,19 @@ export interface TrainOptions {
   store: string;
   seed: number;
   draws: number;
-  tune: number;
+  /** Warm-up iterations; default 1000, or WARM_START_TUNE when the fit starts warm. */
+  tune?: number;
   chains: number;
   testFraction: number;
   targetAccept?: number;
   maxTreeDepth?: number;
+  /** How the metric adapts in a cold start (default Stan's windowed variance). */
+  adaptation?: Adaptation;
+  /**
+   * "latest" or a version id: start from that published fit of the same model (its step sizes, metrics and final
+   * points) with a short warm-up. "latest" starts cold, saying why, when there is nothing usable to start from.
+   */
+  warmStart?: string;
   /** The observed data the service predicts, when the model observes more than one (default: its only one). */
   target?: string;
   /** Scalar data (sizes) given by the user (`--data-scalar J=12`); others are inferred where they can be. */
@@ -214,16 +223,27 @@ async function trainSteps(options: TrainOptions, at: TrainStep): Promise<TrainRe
   log(`data: ${table.rows} rows from ${table.source} (${trainTable.rows} train, ${testTable.rows} test)`);
 
   t0 = performance.now();
-  at.step = `sampling (${options.chains} chains of ${options.tune} + ${options.draws} iterations on ${trainTable.rows} rows)`;
+  const data = dataInputOf(model, trainTable, scalars, standardization);
+  let warm: ResolvedWarmStart | null = null;
+  let tune = options.tune ?? DEFAULT_TUNE;
+  at.step = `sampling (${options.chains} chains of ${tune} + ${options.draws} iterations on ${trainTable.rows} rows)`;
   let posterior: Posterior;
   try {
-    posterior = await fit(model, dataInputOf(model, trainTable, scalars, standardization), {
+    if (options.warmStart !== undefined) {
+      warm = await resolveWarmStart(store, options.warmStart, model, bindModel(model.json, data));
+      log(warm.starts ? `warm start: from ${warm.record.version}` : `warm start: none, a cold start (${warm.record.reason})`);
+    }
+    tune = options.tune ?? (warm?.starts ? WARM_START_TUNE : DEFAULT_TUNE);
+    at.step = `sampling (${options.chains} chains of ${tune} + ${options.draws} iterations on ${trainTable.rows} rows)`;
+    posterior = await fit(model, data, {
       draws: options.draws,
-      tune: options.tune,
+      tune,
       chains: options.chains,
       seed: options.seed,
       targetAccept: options.targetAccept,
       maxTreeDepth: options.maxTreeDepth,
+      adaptation: options.adaptation,
+      warmStart: warm?.starts ?? undefined,
       progress: options.progress ?? true,
     });
   } catch (err) {
@@ -319,7 +339,7 @@ async function trainSteps(options: TrainOptions, at: TrainStep): Promise<TrainRe
         "test rows": testTable.rows,
         chains: options.chains,
         draws: options.draws,
-        tune: options.tune,
+        tune,
         seed: options.seed,
         "sampling seconds": Number(timings.sampling.toFixed(2)),
       },
@@ -340,13 +360,16 @@ async function trainSteps(options: TrainOptions, at: TrainStep): Promise<TrainRe
       target: { name: schema.target },
       sampler: {
         draws: options.draws,
-        tune: options.tune,
+        tune,
         chains: options.chains,
         seed: options.seed,
         maxTreeDepth: posterior.settings.maxTreeDepth,
         targetAccept: posterior.settings.targetAccept,
         stepSizes: posterior.stepSizes,
         algorithm: "NUTS (multinomial, generalised U-turn, diagonal metric)",
+        adaptation: warm?.starts ? "warm start (step size only)" : posterior.settings.adaptation,
+        warmStart: warm?.record ?? null,
+        ...adaptationRecord(posterior),
       },
       seed: options.seed,
       data: {
@@ -389,5 +412,8 @@ export function summaryRecord(r: SummaryRow): Record<string, string | number> {
     r_hat: r.rHat,
   };
 }
+
+/** Warm-up iterations of a cold start unless --tune says otherwise (Stan's default). */
+export const DEFAULT_TUNE = DEFAULT_SAMPLER_SETTINGS.tune;
 
 export { SEED_SIMULATION };

@@ -1,6 +1,6 @@
 // Warm-up adaptation against hand-computed values from Stan's formulas: dual averaging (stepsize_adaptation.hpp),
 // the windowed schedule (windowed_adaptation.hpp), the regularised variance (var_adaptation.hpp), and
-// init_stepsize (base_hmc.hpp).
+// init_stepsize (base_hmc.hpp); and nutpie's gradient-based diagonal and low-rank estimates and their schedule (nuts-rs).
 import { describe, expect, it } from "vitest";
 import { BayesServeError } from "../../src/errors.js";
 import { createPoint } from "../../src/inference/point.js";
@@ -11,6 +11,24 @@ import {
   dualAveragingUpdate,
   initStepSize,
 } from "../../src/inference/step-size.js";
+import {
+  drawGradAdd,
+  drawGradEstimateInit,
+  gradAdaptationInit,
+  invMetricFromEstimate,
+  invMetricFromGradient,
+  learnFromGradients,
+} from "../../src/inference/grad-adaptation.js";
+import {
+  estimateLowRank,
+  fromTheta,
+  gradToTheta,
+  gradToX,
+  inverseMetricDiagonal,
+  lowRankMetricInit,
+  spdMean,
+  toTheta,
+} from "../../src/inference/low-rank-adaptation.js";
 import { learnVariance, welfordInit, windowScheduleInit } from "../../src/inference/windowed-adaptation.js";
 import { Rng } from "../../src/model/random.js";
 
@@ -150,5 +168,166 @@ describe("init_stepsize", () => {
     expect(err).toBeInstanceOf(BayesServeError);
     expect((err as BayesServeError).code).toBe("SAMPLER_STEPSIZE");
     expect((err as Error).message).toMatch(/improper/);
+  });
+});
+
+describe("gradient-based diagonal metric (nutpie)", () => {
+  it("sqrt(Var[x] / Var[g]) recovers a Gaussian's variances from a few dozen draws", () => {
+    // For N(0, diag(v)), g = −x / v: Var[g] = 1 / v, so sqrt(Var[x] / Var[g]) = v exactly in expectation of both.
+    const v = [0.01, 1, 400];
+    const rng = new Rng(5, 0);
+    const e = drawGradEstimateInit(3);
+    for (let k = 0; k < 50; k++) {
+      const q = Float64Array.from(v, (vi) => Math.sqrt(vi) * rng.normal());
+      drawGradAdd(e, q, Float64Array.from(q, (qi, i) => -qi / v[i]));
+    }
+    const inv = new Float64Array(3);
+    expect(invMetricFromEstimate(e, inv)).toBe(true);
+    // Exact for a Gaussian with any number of draws: x and g are proportional coordinate by coordinate.
+    for (let i = 0; i < 3; i++) expect(inv[i]).toBeCloseTo(v[i], 10);
+  });
+
+  it("starts from 1/|g| of the initial point, 1 where the gradient is 0", () => {
+    const inv = new Float64Array(3);
+    invMetricFromGradient(Float64Array.of(4, -0.5, 0), inv);
+    expect(Array.from(inv)).toEqual([0.25, 2, 1]);
+  });
+
+  it("switches to the background estimate after 10 draws early and 80 later, and freezes the metric for the last 15 %", () => {
+    const q0 = Float64Array.of(0);
+    const a = gradAdaptationInit(q0, Float64Array.of(0), 1000);
+    expect(a.earlyEnd).toBe(300);
+    expect(a.finalWindowStart).toBe(850);
+    const inv = Float64Array.of(1);
+    const counts: number[] = [];
+    const rng = new Rng(2, 0);
+    const updates: string[] = [];
+    for (let it = 0; it < 1000; it++) {
+      const x = rng.normal();
+      updates.push(learnFromGradients(a, it, Float64Array.of(x), Float64Array.of(-x), true, inv));
+      counts.push(a.foreground.n);
+    }
+    // Both start with the initial point; at iteration 8 the background holds 10 draws and becomes the foreground,
+    // which then grows until the background has 10 new ones again (iteration 18).
+    expect(counts[0]).toBe(2);
+    expect(counts[7]).toBe(9);
+    expect(counts[8]).toBe(10);
+    expect(counts[9]).toBe(11);
+    expect(counts[17]).toBe(19);
+    expect(counts[18]).toBe(10);
+    // After 30 %, switches every 80 draws; none within 80 of the final window, so the last estimate grows past 160.
+    expect(counts[298]).toBe(10);
+    expect(counts[377]).toBe(89);
+    expect(counts[378]).toBe(80);
+    expect(counts.slice(300, 850).every((n) => n >= 10 && n <= 240)).toBe(true);
+    expect(updates[1]).toBe("first");
+    expect(updates.slice(2, 850).every((u) => u === "changed")).toBe(true);
+    expect(updates.slice(850).every((u) => u === "none")).toBe(true);
+    expect(inv[0]).toBeCloseTo(1, 10);
+  });
+
+  it("unusable draws (the sampler did not move, or diverged) are left out", () => {
+    const a = gradAdaptationInit(Float64Array.of(0), Float64Array.of(0), 100);
+    const inv = Float64Array.of(1);
+    learnFromGradients(a, 0, Float64Array.of(5), Float64Array.of(-5), false, inv);
+    expect(a.foreground.n).toBe(1);
+  });
+});
+
+describe("low-rank-plus-diagonal metric (nutpie)", () => {
+  it("spdMean solves Σ B Σ = A (the geometric mean of A and B⁻¹)", () => {
+    const n = 4;
+    const rng = new Rng(3, 0);
+    const spd = () => {
+      const r = Float64Array.from({ length: n * n }, () => rng.normal());
+      const out = new Float64Array(n * n);
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k < n; k++) out[i * n + j] += r[i * n + k] * r[j * n + k];
+      for (let i = 0; i < n; i++) out[i * n + i] += 0.5;
+      return out;
+    };
+    const A = spd();
+    const B = spd();
+    const S = spdMean(A, B, n);
+    const mul = (x: Float64Array, y: Float64Array) => {
+      const o = new Float64Array(n * n);
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k < n; k++) o[i * n + j] += x[i * n + k] * y[k * n + j];
+      return o;
+    };
+    const SBS = mul(mul(S, B), S);
+    for (let i = 0; i < n * n; i++) expect(SBS[i]).toBeCloseTo(A[i], 9);
+  });
+
+  it("θ = T x: the inverse and the gradient maps are consistent (Tᵀ∇θ is ∇ₓ, T⁻¹T = I), and T S² Tᵀ is the metric", () => {
+    const dim = 3;
+    const m = lowRankMetricInit(dim);
+    m.std.set([2, 0.5, 3]);
+    m.rank = 1;
+    m.values = Float64Array.of(400);
+    m.vectors = Float64Array.of(0.6, 0.8, 0);
+    const x = Float64Array.of(0.3, -1.2, 0.7);
+    const theta = new Float64Array(dim);
+    const back = new Float64Array(dim);
+    toTheta(m, x, theta);
+    fromTheta(m, theta, back);
+    for (let i = 0; i < dim; i++) expect(back[i]).toBeCloseTo(x[i], 12);
+    // f(θ) = a·θ has ∇θ = a and f(T x) has ∇ₓ = Tᵀ a; check against finite differences of f(T x).
+    const a = Float64Array.of(1.5, -0.4, 2);
+    const gx = new Float64Array(dim);
+    gradToX(m, a, gx);
+    const f = (xx: Float64Array) => {
+      const t = new Float64Array(dim);
+      toTheta(m, xx, t);
+      return a[0] * t[0] + a[1] * t[1] + a[2] * t[2];
+    };
+    for (let i = 0; i < dim; i++) {
+      const h = 1e-6;
+      const xp = x.slice();
+      const xm = x.slice();
+      xp[i] += h;
+      xm[i] -= h;
+      expect(gx[i]).toBeCloseTo((f(xp) - f(xm)) / (2 * h), 6);
+    }
+    const ga = new Float64Array(dim);
+    gradToTheta(m, gx, ga);
+    for (let i = 0; i < dim; i++) expect(ga[i]).toBeCloseTo(a[i], 12);
+    // diag(M⁻¹) = sᵢ² (1 + uᵢ² (λ − 1)).
+    expect(Array.from(inverseMetricDiagonal(m))).toEqual([4 * (1 + 0.36 * 399), 0.25 * (1 + 0.64 * 399), 9].map((v) => expect.closeTo(v, 9)));
+  });
+
+  it("finds the direction of a correlation of 0.9999 from 100 draws of a Gaussian", () => {
+    // Cov = [[1, ρ], [ρ, 1]] (ρ = 0.9999): variances 1.9999 and 1e-4 along (1, 1)/√2 and (1, −1)/√2.
+    const rho = 0.9999;
+    const rng = new Rng(9, 0);
+    const draws: Float64Array[] = [];
+    const grads: Float64Array[] = [];
+    for (let k = 0; k < 100; k++) {
+      const u = rng.normal() * Math.sqrt(1 + rho);
+      const v = rng.normal() * Math.sqrt(1 - rho);
+      const x = Float64Array.of((u + v) / Math.SQRT2, (u - v) / Math.SQRT2);
+      // g = −Cov⁻¹ x.
+      const det = 1 - rho * rho;
+      draws.push(x);
+      grads.push(Float64Array.of(-(x[0] - rho * x[1]) / det, -(x[1] - rho * x[0]) / det));
+    }
+    const m = lowRankMetricInit(2);
+    expect(estimateLowRank(draws, grads, m)).toBe(true);
+    expect(m.rank).toBeGreaterThanOrEqual(1);
+    // M⁻¹ = S(I + U(Λ − I)Uᵀ)S reproduces the covariance: check M⁻¹ applied to the two principal directions.
+    const full = (e: Float64Array) => {
+      const t = new Float64Array(2);
+      const out = new Float64Array(2);
+      // M⁻¹ e = T S² Tᵀ e.
+      gradToX(m, e, t);
+      t[0] *= m.std[0] ** 2;
+      t[1] *= m.std[1] ** 2;
+      toTheta(m, t, out);
+      return out;
+    };
+    const along = full(Float64Array.of(Math.SQRT1_2, Math.SQRT1_2));
+    const across = full(Float64Array.of(Math.SQRT1_2, -Math.SQRT1_2));
+    // Within 15 %: the estimate is exact for a Gaussian but for its regularisation (nγ = 1e-3 on the scaled
+    // covariances, a few per cent of the smaller variance here), where the diagonal alone is off by a factor of ~140.
+    expect(Math.abs((along[0] + along[1]) / Math.SQRT2 / (1 + rho) - 1)).toBeLessThan(0.15);
+    expect(Math.abs((across[0] - across[1]) / Math.SQRT2 / (1 - rho) - 1)).toBeLessThan(0.15);
   });
 });

@@ -69,7 +69,7 @@ describe("NUTS on a 10-dimensional standard normal", async () => {
 });
 
 describe("NUTS on a strongly correlated Gaussian", () => {
-  it("recovers the sds of a kidiq-like posterior (correlations −0.92, scales 0.13 to 15)", () => {
+  it.each(["stan", "grad-diag", "low-rank"] as const)("recovers the sds of a kidiq-like posterior (correlations −0.92, scales 0.13 to 15), %s adaptation", (adaptation) => {
     // Precision A = XᵀX / 324 for a design with an intercept, a 0/1 indicator, a score 70..130 and their product.
     const rng = new Rng(1, 1);
     const d = 4;
@@ -95,7 +95,7 @@ describe("NUTS on a strongly correlated Gaussian", () => {
       },
     };
     const draws = 8000;
-    const settings = { draws, tune: 1000, seed: 1, maxTreeDepth: 10, targetAccept: 0.8, initRadius: 2 };
+    const settings = { draws, tune: 1000, seed: 1, maxTreeDepth: 10, targetAccept: 0.8, initRadius: 2, adaptation };
     const results = [0, 1, 2, 3].map((c) => runChain(target, settings, c));
     for (let i = 0; i < d; i++) {
       const chains = results.map((r) => Float64Array.from({ length: draws }, (_, k) => r.unconstrained[k * d + i]));
@@ -157,6 +157,32 @@ describe("NUTS on the seed's regression (1,600 rows)", async () => {
   });
 });
 
+describe("NUTS on the seed's regression with the gradient-based metric", async () => {
+  const data = seedData();
+  const p = await fit(seedRegression, data, { chains: 2, draws: 1000, tune: 1000, seed: 42, threads: false, progress: false, adaptation: "grad-diag" });
+
+  it("recovers the parameters with no divergences, and its metric is the posterior's variances", () => {
+    const truth: Record<string, number> = { "beta[0]": SEED_BETA[0], "beta[1]": SEED_BETA[1], "beta[2]": SEED_BETA[2], sigma: SEED_SIGMA };
+    for (const [name, value] of Object.entries(truth)) {
+      const c = chainsOf(p, name);
+      expect(Math.abs((meanOfChains(c) - value) / sdOfChains(c)), name).toBeLessThan(4);
+      expect(rhat(c)).toBeLessThan(1.01);
+      expect(essBulk(c)).toBeGreaterThan(400);
+    }
+    expect(sum(statColumn(p, "diverging"))).toBe(0);
+    // The unconstrained variances: beta's as they are, log sigma's as sd(sigma)² / sigma² (delta method); the metric
+    // should be within a factor of 2 of them.
+    const variance = (xs: Float64Array[]) => sdOfChains(xs) ** 2;
+    const sigma = chainsOf(p, "sigma");
+    const expected = [0, 1, 2].map((k) => variance(chainsOf(p, `beta[${k}]`))).concat(variance(sigma) / meanOfChains(sigma) ** 2);
+    for (const inv of p.invMetrics)
+      for (let k = 0; k < 4; k++) {
+        expect(inv[k] / expected[k], `coordinate ${k}`).toBeGreaterThan(0.5);
+        expect(inv[k] / expected[k], `coordinate ${k}`).toBeLessThan(2);
+      }
+  });
+});
+
 describe("deterministic quantities", () => {
   it("are computed from each draw's constrained values (eight schools: theta = theta_trans·tau + mu)", async () => {
     const data = { J: 8, y: [28, 8, -3, 7, -1, 1, 18, 12], sigma: [15, 10, 16, 11, 9, 11, 10, 18] };
@@ -205,3 +231,25 @@ function invert(A: number[][]): number[][] {
   }
   return M.map((r) => r.slice(n));
 }
+
+describe("the low-rank metric on a nearly degenerate posterior", () => {
+  it("kilpisjarvi (intercept and slope correlated −0.9999): a few leapfrog steps per draw instead of hundreds, the same posterior", async () => {
+    const { definition } = await import("../../src/models/posteriordb/kilpisjarvi.js");
+    const { loadReference } = await import("../posteriordb/reference.js");
+    const ref = loadReference(definition.posterior);
+    const data = definition.prepareData(ref.data);
+    const opts = { chains: 2, draws: 1000, tune: 1000, seed: 5, threads: false, progress: false } as const;
+    const lowRank = await fit(definition.model, data, { ...opts, adaptation: "low-rank" });
+    const perDraw = sum(statColumn(lowRank, "n_leapfrog")) / (lowRank.chains * lowRank.draws);
+    expect(perDraw).toBeLessThan(15);
+    expect(sum(statColumn(lowRank, "diverging"))).toBe(0);
+    for (const name of ["alpha", "beta", "sigma"]) {
+      const ours = chainsOf(lowRank, name);
+      const reference = ref.draws.get(name)!;
+      const z = (meanOfChains(ours) - meanOfChains(reference)) / Math.hypot(mcseMean(ours), mcseMean(reference));
+      expect(Math.abs(z), name).toBeLessThan(4);
+      expect(Math.abs(sdOfChains(ours) / sdOfChains(reference) - 1), name).toBeLessThan(0.08);
+      expect(rhat(ours)).toBeLessThan(1.01);
+    }
+  });
+});

@@ -25,11 +25,34 @@ import { mcseMean, mcseSd } from "../../src/diagnostics/mcse.js";
 import { rhat } from "../../src/diagnostics/rhat.js";
 import { meanOfChains, sdOfChains } from "../../src/diagnostics/chains.js";
 import { chainsOf, fit, type Posterior } from "../../src/inference/fit.js";
+import type { Adaptation } from "../../src/inference/sampler.js";
 import { POSTERIORDB_MODELS, type PosteriordbModel } from "../../src/models/posteriordb/index.js";
+import { resolveModel } from "../../src/train/models.js";
+import { STAN_SUITE } from "../fixtures/stan-suite/make-reference.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The reference posteriors copied from posteriordb (test/fixtures/posteriordb, with its licence). */
 export const POSTERIORDB_DIR = path.resolve(here, "../fixtures/posteriordb");
+/** The suite's own reference posteriors, in the same layout (test/fixtures/stan-suite: long runs of Stan). */
+export const STAN_SUITE_DIR = path.resolve(here, "../fixtures/stan-suite");
+
+/** A reference posterior's folder: posteriordb's, or the suite's own. */
+function referenceDir(name: string): string {
+  return STAN_SUITE.some((e) => e.name === name) ? path.join(STAN_SUITE_DIR, name) : path.join(POSTERIORDB_DIR, name);
+}
+
+/**
+ * Our model of a reference posterior: a posteriordb translation (src/models/posteriordb), or for the suite's own an
+ * example's model file (examples/NAME/model.ts), whose data inputs are the Stan data's fields of the same names.
+ */
+export async function suiteModel(name: string): Promise<PosteriordbModel> {
+  const def = POSTERIORDB_MODELS[name];
+  if (def) return def;
+  const entry = STAN_SUITE.find((e) => e.name === name);
+  if (!entry) throw new Error(`no model for the reference posterior ${name}`);
+  const model = await resolveModel(path.resolve(here, "../../examples", entry.example, "model.ts"));
+  return { posterior: name, model, prepareData: (raw) => Object.fromEntries(model.json.data.map((d) => [d.name, raw[d.name] as number[]])) };
+}
 
 /** The single file inside a zip archive, read with the central directory and inflated with zlib (no unzip needed). */
 export function readSingleFileZip(file: string): Buffer {
@@ -76,7 +99,7 @@ export function zeroBasedName(stanName: string): string {
 }
 
 export function loadReference(name: string): ReferencePosterior {
-  const dir = path.join(POSTERIORDB_DIR, name);
+  const dir = referenceDir(name);
   const data = JSON.parse(readSingleFileZip(path.join(dir, "data.json.zip")).toString("utf8")) as Record<string, unknown>;
   const chains = JSON.parse(readSingleFileZip(path.join(dir, "reference_draws.json.zip")).toString("utf8")) as Record<string, number[]>[];
   const draws = new Map<string, Float64Array[]>();
@@ -131,6 +154,8 @@ export interface ValidationSettings {
   zLimit: number;
   rhatLimit: number;
   threads: boolean;
+  /** How the metric adapts (the sampler's default unless a posterior needs another). */
+  adaptation?: Adaptation;
 }
 
 /** Our reference settings: 4 chains × (1000 warm-up + 1000 draws), adapt_delta and max_treedepth as reference_info. */
@@ -189,8 +214,7 @@ export function countDivergences(posterior: Posterior): number {
 /** Fits one translated posterior with the reference's adapt_delta / max_treedepth and applies the rule. */
 export async function validatePosterior(name: string, overrides: Partial<ValidationSettings> = {}): Promise<ValidationResult> {
   const settings = { ...DEFAULT_VALIDATION, ...overrides };
-  const def: PosteriordbModel | undefined = POSTERIORDB_MODELS[name];
-  if (!def) throw new Error(`no translation of ${name}`);
+  const def = await suiteModel(name);
   const ref = loadReference(name);
   const control = ref.info.inference.method_arguments.control ?? {};
   const started = performance.now();
@@ -203,6 +227,7 @@ export async function validatePosterior(name: string, overrides: Partial<Validat
     progress: false,
     targetAccept: control.adapt_delta ?? 0.8,
     maxTreeDepth: Math.min(control.max_treedepth ?? 10, 20),
+    adaptation: settings.adaptation,
   });
   const seconds = (performance.now() - started) / 1000;
   const { params, failures } = compareWithReference(posterior, ref, settings);
