@@ -100,12 +100,13 @@ describe("scheduled retraining from S3 data, two runs", () => {
 
   it("promotes day 1's fit and serves it; stores day 2's worse model without promoting it, and keeps serving day 1's", async () => {
     const args = trainingArgs(join(ROOT, "examples/deploy/retrain-from-s3.yaml"));
-    expect(args.slice(0, 5)).toEqual(["train", "--data", "s3://your-bucket/data/daily/", "--store", "s3://your-bucket/bayes-serve"]);
+    expect(args).toEqual(["train", "--data", "s3://your-bucket/data/daily/", "--store", "s3://your-bucket/bayes-serve", "--warm-start", "latest"]);
     const store = openStore("s3://your-bucket/bayes-serve", { env: s3.current.env });
 
     await put("data/daily/2026-12-05.csv", dayCsv(1));
     const day1 = await run([...args, ...SHORT], s3.current.env);
     expect(day1.code, day1.stderr).toBe(0);
+    expect(day1.stderr).toMatch(/warm start: none, a cold start \(.*\)/); // nothing published yet
     const v1 = await store.readLatest();
     expect(v1).not.toBeNull();
     expect((await store.readManifest(v1!)).data.objects?.map((o) => o.uri)).toEqual(["s3://your-bucket/data/daily/2026-12-05.csv"]);
@@ -131,6 +132,7 @@ export default model("one-slope", (m) => {
     );
     const day2 = await run([...args, ...SHORT, "--model", oneSlope], s3.current.env);
     expect(day2.code, day2.stderr).toBe(EXIT_NOT_PROMOTED);
+    expect(day2.stderr).toMatch(/warm start: none, a cold start \(.*\)/); // another model: latest's metric does not apply
     expect(day2.stderr).toMatch(/predicts worse than \S+: elpd -\d+\.\d+ \(SE \d+\.\d+\)/);
     const versions = (await store.list()).map((v) => v.version);
     expect(versions).toHaveLength(2);
