@@ -94,9 +94,14 @@ describe("a request's time limit", () => {
     const r = await pending;
     expect(r.status).toBe(503);
     expect(String(r.json.detail)).toMatch(/longer than the server's limit of 0.3 s/);
-    // The next heavy request gets a fresh worker.
-    const next = await call("interval", { data: Array.from({ length: 3 }, () => ({ x: 0, exposure: 1, group: 0 })), algo_param: { n_samples: 10_000 } });
-    expect(next.status).toBe(200);
+    // The next heavy request gets a fresh worker. (Its few milliseconds of work are under the same 0.3-s limit: on a
+    // machine loaded enough to starve the new thread that long, a later try gets through.)
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 5 && statuses.at(-1) !== 200; attempt++) {
+      statuses.push((await call("interval", { data: Array.from({ length: 3 }, () => ({ x: 0, exposure: 1, group: 0 })), algo_param: { n_samples: 10_000 } })).status);
+    }
+    expect(statuses.at(-1), `statuses ${statuses.join(", ")}`).toBe(200);
+    expect(statuses.every((st) => st === 200 || st === 503)).toBe(true);
   });
 });
 
