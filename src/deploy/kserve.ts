@@ -19,7 +19,7 @@ import { isVersionId } from "../artifact/manifest.js";
 import { EXIT_NOT_PROMOTED } from "../train/promotion.js";
 import { parseModelRef } from "../artifact/store.js";
 import { BayesServeError } from "../errors.js";
-import { container, renderBatchStage, renderNamespace, retrainingName, serviceTerminationSeconds, stageLabels, type RenderOptions, type RetrainingOptions } from "./render.js";
+import { container, cronJobSchedule, renderBatchStage, renderNamespace, retrainingName, serviceTerminationSeconds, stageLabels, type RenderOptions, type RetrainingOptions } from "./render.js";
 import { stageResourceName, type BatchStage, type Pipeline, type ServiceStage } from "./pipeline.js";
 
 export const KSERVE_API_VERSION = "serving.kserve.io/v1beta1";
@@ -234,20 +234,13 @@ export function renderKServeRetraining(pipeline: Pipeline, options: RetrainingOp
   if (first === undefined) throw new Error("internal: a batch Job without a pod");
   const name = retrainingName(pipeline);
   const labels = { ...stageLabels(pipeline, batch[0], options.gitCommit), "app.kubernetes.io/component": "retraining", "app.kubernetes.io/instance": name };
-  const fields = options.schedule.trim().split(/\s+/);
-  if (!/^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$/.test(options.schedule.trim()) && fields.length !== 5)
-    throw new BayesServeError("CONFIG", `--schedule "${options.schedule}" is not a cron schedule: expected five fields "minute hour day-of-month month day-of-week", e.g. "0 3 * * *"`);
+  const schedule = cronJobSchedule(options);
   return {
     apiVersion: "batch/v1",
     kind: "CronJob",
     metadata: { name, namespace: pipeline.namespace, labels },
     spec: {
-      schedule: options.schedule.trim(),
-      ...(options.timeZone !== undefined ? { timeZone: options.timeZone } : {}),
-      concurrencyPolicy: "Forbid",
-      successfulJobsHistoryLimit: 3,
-      failedJobsHistoryLimit: 3,
-      startingDeadlineSeconds: 600,
+      ...schedule,
       jobTemplate: {
         metadata: { labels },
         spec: {

@@ -465,8 +465,11 @@ export function pipelineBudgetSeconds(pipeline: Pipeline): number {
 const CRON_FIELD = /^[-*/,0-9A-Za-z?]+$/;
 
 /** A CronJob (batch/v1) that runs `bayes-serve deploy update` in the cluster, with just the rights it needs. */
-export function renderRetraining(pipeline: Pipeline, options: RetrainingOptions): RenderedRetraining {
-  checkLabelValue(options.gitCommit);
+/**
+ * The schedule part of a retraining CronJob's spec (this target's and KServe's): the cron schedule, checked, its time
+ * zone, one run at a time, three runs of each outcome kept, and a run that could not start within 10 minutes skipped.
+ */
+export function cronJobSchedule(options: Pick<RetrainingOptions, "schedule" | "timeZone">) {
   const fields = options.schedule.trim().split(/\s+/);
   const macro = /^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$/.test(options.schedule.trim());
   if (!macro && (fields.length !== 5 || !fields.every((f) => CRON_FIELD.test(f)))) {
@@ -475,6 +478,19 @@ export function renderRetraining(pipeline: Pipeline, options: RetrainingOptions)
       `--schedule "${options.schedule}" is not a cron schedule: expected five fields "minute hour day-of-month month day-of-week", e.g. "0 3 * * *" (03:00 every day), or @daily/@hourly/…`,
     );
   }
+  return {
+    schedule: options.schedule.trim(),
+    ...(options.timeZone !== undefined ? { timeZone: options.timeZone } : {}),
+    concurrencyPolicy: "Forbid",
+    successfulJobsHistoryLimit: 3,
+    failedJobsHistoryLimit: 3,
+    startingDeadlineSeconds: 600,
+  } as const;
+}
+
+export function renderRetraining(pipeline: Pipeline, options: RetrainingOptions): RenderedRetraining {
+  checkLabelValue(options.gitCommit);
+  const schedule = cronJobSchedule(options);
   const name = retrainingName(pipeline);
   const namespace = pipeline.namespace;
   const labels = {
@@ -527,12 +543,7 @@ export function renderRetraining(pipeline: Pipeline, options: RetrainingOptions)
     kind: "CronJob",
     metadata: meta,
     spec: {
-      schedule: options.schedule.trim(),
-      ...(options.timeZone !== undefined ? { timeZone: options.timeZone } : {}),
-      concurrencyPolicy: "Forbid",
-      successfulJobsHistoryLimit: 3,
-      failedJobsHistoryLimit: 3,
-      startingDeadlineSeconds: 600,
+      ...schedule,
       jobTemplate: {
         metadata: { labels },
         spec: {
