@@ -29,7 +29,7 @@ export interface BenchCase {
   draws?: number;
 }
 
-/** The suite's posteriordb posteriors (test/validate/posteriordb.test.ts runs the same list). */
+/** The suite's posteriordb posteriors (test/validate/posteriordb.test.ts validates them, and the suite's own two). */
 export const SUITE_POSTERIORS = [
   "eight_schools-eight_schools_noncentered",
   "kidiq-kidscore_momiq",

@@ -11,9 +11,11 @@
 import { spawn } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { once } from "node:events";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { SEED_SIMULATION, simulateSeedData } from "../src/train/simulate.js";
+import { SEED_SIMULATION, seedCsvChunks } from "../src/train/simulate.js";
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -35,19 +37,8 @@ mkdirSync(WORK, { recursive: true });
 async function dataFile(): Promise<string> {
   const file = path.join(WORK, `seed-${rows}.csv`);
   if (existsSync(file)) return file;
-  const d = simulateSeedData({ ...SEED_SIMULATION, rows });
   const partial = `${file}.partial`;
-  const out = createWriteStream(partial);
-  let text = "x,category,y\n";
-  for (let i = 0; i < rows; i++) {
-    text += `${d.x[i]},${d.category[i]},${d.y[i]}\n`;
-    if (text.length > 1 << 16) {
-      if (!out.write(text)) await once(out, "drain");
-      text = "";
-    }
-  }
-  out.end(text);
-  await once(out, "finish");
+  await pipeline(Readable.from(seedCsvChunks({ ...SEED_SIMULATION, rows })), createWriteStream(partial));
   renameSync(partial, file);
   return file;
 }

@@ -33,3 +33,23 @@ export function simulateSeedData(settings: SimulationSettings = SEED_SIMULATION)
   }
   return { x, category, y };
 }
+
+/**
+ * The seed's simulated data as CSV (header x,category,y; every value at full precision), in chunks of about
+ * `chunkChars` characters: millions of rows can be written to a file without holding their text.
+ */
+export function* seedCsvChunks(settings: SimulationSettings = SEED_SIMULATION, chunkChars = 1 << 16): Generator<string> {
+  const d = simulateSeedData(settings);
+  let text = "x,category,y\n";
+  for (let i = 0; i < d.x.length; i++) {
+    text += `${d.x[i]},${d.category[i]},${d.y[i]}\n`;
+    if (text.length >= chunkChars) {
+      yield text;
+      text = "";
+    }
+  }
+  if (text.length > 0) yield text;
+}
+
+/** The same CSV as one string (for small tables). */
+export const seedCsv = (settings: SimulationSettings = SEED_SIMULATION): string => [...seedCsvChunks(settings)].join("");

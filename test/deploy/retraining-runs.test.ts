@@ -15,7 +15,7 @@ import { openStore } from "../../src/artifact/store.js";
 import { loadPipelineFile } from "../../src/deploy/pipeline.js";
 import { renderBatchStage } from "../../src/deploy/render.js";
 import { EXIT_NOT_PROMOTED } from "../../src/train/promotion.js";
-import { SEED_SIMULATION, simulateSeedData } from "../../src/train/simulate.js";
+import { SEED_SIMULATION, seedCsv } from "../../src/train/simulate.js";
 import { useS3Server } from "../support/s3-server.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -24,10 +24,7 @@ const s3 = useS3Server({ buckets: ["your-bucket"], setProcessEnv: false });
 const dir = mkdtempSync(join(tmpdir(), "retraining-runs-"));
 const SHORT = ["--draws", "400", "--tune", "400", "--seed", "5"];
 
-function dayCsv(seed: number): string {
-  const d = simulateSeedData({ ...SEED_SIMULATION, rows: 800, seed });
-  return `x,category,y\n${Array.from(d.x, (x, i) => `${x},${d.category[i]},${d.y[i]}`).join("\n")}\n`;
-}
+const dayCsv = (seed: number): string => seedCsv({ ...SEED_SIMULATION, rows: 800, seed });
 
 /** The command the training Job of this pipeline file runs. */
 function trainingArgs(file: string): string[] {

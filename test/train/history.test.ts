@@ -12,7 +12,7 @@ import { BayesServeError } from "../../src/errors.js";
 import { oneSlope } from "../support/one-slope.js";
 import { seedRegression } from "../../src/models/seed-regression.js";
 import { SEED_SIMULATION, train } from "../../src/train/pipeline.js";
-import { simulateSeedData } from "../../src/train/simulate.js";
+import { seedCsv } from "../../src/train/simulate.js";
 
 const short = { draws: 300, tune: 300, chains: 2, testFraction: 0.2, progress: false, report: false } as const;
 const gate = { maxRhat: 1.05, minEssBulk: 100, minEssTail: 100, maxDivergences: 0 };
@@ -41,8 +41,7 @@ describe("models history, rollback and compare", () => {
       if (r.version === null) throw new Error(`fit ${f.seed} was not stored: ${r.gate.failures.join('; ')}`);
       versions.push(r.version);
     }
-    const d = simulateSeedData({ ...SEED_SIMULATION, rows: 300, seed: 7 });
-    writeFileSync(fresh, `x,category,y\n${Array.from(d.x, (x, i) => `${x},${d.category[i]},${d.y[i]}`).join("\n")}\n`);
+    writeFileSync(fresh, seedCsv({ ...SEED_SIMULATION, rows: 300, seed: 7 }));
   }, 600_000);
 
   it("lists every version newest first, with data, held-out score, gate and comparison", async () => {

@@ -2,29 +2,19 @@
 // naming no file), and the CSV was read whole. Here half a million rows are read from a file as a stream and trained
 // on (short chains: the rows are the point), and an unexpected error names the model, the data and the step.
 import { createWriteStream, mkdtempSync } from "node:fs";
-import { once } from "node:events";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { seedRegression } from "../../src/models/seed-regression.js";
 import { SEED_SIMULATION, train } from "../../src/train/pipeline.js";
-import { simulateSeedData } from "../../src/train/simulate.js";
+import { seedCsvChunks } from "../../src/train/simulate.js";
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), "large-data-"));
 
 async function writeSeedCsv(file: string, rows: number): Promise<void> {
-  const d = simulateSeedData({ ...SEED_SIMULATION, rows });
-  const out = createWriteStream(file);
-  let text = "x,category,y\n";
-  for (let i = 0; i < rows; i++) {
-    text += `${d.x[i]},${d.category[i]},${d.y[i]}\n`;
-    if (text.length > 1 << 16) {
-      if (!out.write(text)) await once(out, "drain");
-      text = "";
-    }
-  }
-  out.end(text);
-  await once(out, "finish");
+  await pipeline(Readable.from(seedCsvChunks({ ...SEED_SIMULATION, rows })), createWriteStream(file));
 }
 
 describe("training on large data", () => {

@@ -16,24 +16,10 @@
 // regression with unknown ν and a Poisson regression with an exposure offset.
 import { afterAll, describe, expect, it } from "vitest";
 import type { Adaptation } from "../../src/inference/sampler.js";
+import { SUITE_POSTERIORS } from "../../bench/suite.js";
 import { validateTwoOfThree, type ValidationResult } from "../posteriordb/reference.js";
 
-const ALL = [
-  "eight_schools-eight_schools_noncentered",
-  "kidiq-kidscore_momiq",
-  "kidiq-kidscore_interaction",
-  "earnings-logearn_height",
-  "mesquite-logmesquite",
-  "arK-arK",
-  "sblrc-blr",
-  "nes2000-nes",
-  "kilpisjarvi_mod-kilpisjarvi",
-  "low_dim_gauss_mix-low_dim_gauss_mix",
-  "gp_pois_regr-gp_regr",
-  "diamonds-diamonds",
-  "robust-student_t",
-  "poisson-exposure",
-];
+const ALL = [...SUITE_POSTERIORS, "robust-student_t", "poisson-exposure"];
 
 /** Posteriors that need another metric adaptation than the sampler's default. */
 const ADAPTATION: Record<string, Adaptation> = { "diamonds-diamonds": "low-rank" };
