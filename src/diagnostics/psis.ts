@@ -77,30 +77,90 @@ export interface PsisResult {
   k: number;
 }
 
+/**
+ * Indices of the `count` largest values of `lw`, ascending in (value, index) order — the last `count` entries of the
+ * whole vector sorted by value with ties in index order, as loo's `order()` gives them — found by selecting the
+ * threshold in O(S) and sorting only the candidates (the tail is ~3√S of S draws). `lw` must be free of NaN.
+ */
+function largestInOrder(lw: Float64Array, count: number, scratch: Float64Array): Int32Array {
+  const s = lw.length;
+  scratch.set(lw);
+  const threshold = selectKth(scratch, s - count);
+  let n = 0;
+  for (let i = 0; i < s; i++) if (lw[i] >= threshold) n++;
+  const candidates = new Int32Array(n);
+  n = 0;
+  for (let i = 0; i < s; i++) if (lw[i] >= threshold) candidates[n++] = i;
+  // Candidates are in index order, so a stable sort by value keeps ties in index order.
+  const sorted = Array.from(candidates).sort((a, b) => lw[a] - lw[b]);
+  return Int32Array.from(sorted.slice(n - count));
+}
+
+/** The k-th smallest (0-based) of a, which is reordered in place (Hoare's selection, median-of-three pivots). */
+function selectKth(a: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (hi > lo) {
+    const mid = (lo + hi) >> 1;
+    const x = a[lo];
+    const y = a[mid];
+    const z = a[hi];
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[k];
+}
+
 /** PSIS of one vector of log importance ratios (for LOO: minus the draws' log-likelihood of one observation). */
-export function psis(logRatios: ArrayLike<number>, rEff = 1): PsisResult {
+export function psis(logRatios: ArrayLike<number>, rEff = 1, scratch: Float64Array = new Float64Array(logRatios.length)): PsisResult {
   const s = logRatios.length;
   let max = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < s; i++) if (logRatios[i] > max) max = logRatios[i];
-  const lw = Float64Array.from(logRatios, (v) => v - max);
+  const lw = new Float64Array(s);
+  let hasNaN = false;
+  for (let i = 0; i < s; i++) {
+    lw[i] = logRatios[i] - max;
+    if (Number.isNaN(lw[i])) hasNaN = true;
+  }
   const tail = paretoTailLength(s, rEff);
   let k = Number.POSITIVE_INFINITY;
   if (tail >= MIN_TAIL) {
-    const order = Array.from({ length: s }, (_, i) => i).sort((a, b) => lw[a] - lw[b] || a - b);
-    const first = s - tail;
-    const lwTail = Float64Array.from({ length: tail }, (_, j) => lw[order[first + j]]);
+    // The tail and the draw just below it (the cutoff), in ascending order.
+    const top = hasNaN ? fullOrder(lw).subarray(s - tail - 1) : largestInOrder(lw, tail + 1, scratch);
+    const lwTail = Float64Array.from({ length: tail }, (_, j) => lw[top[1 + j]]);
     if (Math.abs(lwTail[tail - 1] - lwTail[0]) >= Number.EPSILON / 100) {
-      const cutoff = lw[order[first - 1]];
+      const cutoff = lw[top[0]];
       const expCutoff = Math.exp(cutoff);
       const fit = gpdFit(Float64Array.from(lwTail, (v) => Math.exp(v) - expCutoff));
       k = fit.k;
-      if (Number.isFinite(k))
-        for (let j = 0; j < tail; j++) lw[order[first + j]] = Math.log(gpdQuantile((j + 1 - 0.5) / tail, k, fit.sigma) + expCutoff);
+      if (Number.isFinite(k)) for (let j = 0; j < tail; j++) lw[top[1 + j]] = Math.log(gpdQuantile((j + 1 - 0.5) / tail, k, fit.sigma) + expCutoff);
     }
   }
   for (let i = 0; i < s; i++) if (lw[i] > 0) lw[i] = 0;
   for (let i = 0; i < s; i++) lw[i] += max;
   return { logWeights: lw, k };
+}
+
+/** Every index, by value then index (only for vectors holding NaN, where a selection has no order to find). */
+function fullOrder(lw: Float64Array): Int32Array {
+  return Int32Array.from(
+    Array.from({ length: lw.length }, (_, i) => i).sort((a, b) => lw[a] - lw[b] || a - b),
+  );
 }
 
 export { logSumExp as logSumExpOf };
