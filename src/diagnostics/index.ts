@@ -17,4 +17,5 @@ export * from "./energy.js";
 export * from "./summary.js";
 export * from "./format-summary.js";
 export * from "./psis.js";
+export * from "./select.js";
 export * from "./loo.js";

@@ -5,6 +5,7 @@
  * Stephens 2009, with loo's weakly informative prior on k), and no weight exceeds the largest raw one. The fitted shape
  * k̂ says how far the weights can be trusted: ≤ 0.5 good, ≤ 0.7 ok, above that the estimate is unreliable.
  */
+import { selectInPlace } from "./select.js";
 
 /** Fewer tail draws than this and loo does not smooth (k̂ = Inf). */
 const MIN_TAIL = 5;
@@ -85,7 +86,8 @@ export interface PsisResult {
 function largestInOrder(lw: Float64Array, count: number, scratch: Float64Array): Int32Array {
   const s = lw.length;
   scratch.set(lw);
-  const threshold = selectKth(scratch, s - count);
+  selectInPlace(scratch, s - count);
+  const threshold = scratch[s - count];
   let n = 0;
   for (let i = 0; i < s; i++) if (lw[i] >= threshold) n++;
   const candidates = new Int32Array(n);
@@ -94,36 +96,6 @@ function largestInOrder(lw: Float64Array, count: number, scratch: Float64Array):
   // Candidates are in index order, so a stable sort by value keeps ties in index order.
   const sorted = Array.from(candidates).sort((a, b) => lw[a] - lw[b]);
   return Int32Array.from(sorted.slice(n - count));
-}
-
-/** The k-th smallest (0-based) of a, which is reordered in place (Hoare's selection, median-of-three pivots). */
-function selectKth(a: Float64Array, k: number): number {
-  let lo = 0;
-  let hi = a.length - 1;
-  while (hi > lo) {
-    const mid = (lo + hi) >> 1;
-    const x = a[lo];
-    const y = a[mid];
-    const z = a[hi];
-    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (a[i] < pivot) i++;
-      while (a[j] > pivot) j--;
-      if (i <= j) {
-        const t = a[i];
-        a[i] = a[j];
-        a[j] = t;
-        i++;
-        j--;
-      }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else return a[k];
-  }
-  return a[k];
 }
 
 /** PSIS of one vector of log importance ratios (for LOO: minus the draws' log-likelihood of one observation). */
