@@ -51,7 +51,10 @@ export interface NutsKernel {
 // arithmetic, and every extra loop is more code for each chain worker's JIT to compile. The arithmetic, and so every
 // draw, is the same as with one helper call per step of the algorithm.
 
-export function createNutsKernel(dim: number, maxDepth = DEFAULT_MAX_TREE_DEPTH): NutsKernel {
+/** One integration step of size ε from z, in place (the leapfrog; a test may pass a mock, as Stan's base_nuts_test). */
+export type Integrator = (z: PhasePoint, epsilon: number, invMetric: Float64Array, logDensity: LogDensityGradient) => void;
+
+export function createNutsKernel(dim: number, maxDepth = DEFAULT_MAX_TREE_DEPTH, integrate: Integrator = leapfrog): NutsKernel {
   const vec = () => new Float64Array(dim);
   const levels: Level[] = Array.from({ length: maxDepth + 1 }, () => ({
     pInitEnd: vec(),
@@ -106,7 +109,7 @@ export function createNutsKernel(dim: number, maxDepth = DEFAULT_MAX_TREE_DEPTH)
     slot: number,
   ): boolean {
     if (depth === 0) {
-      leapfrog(z, sign * eps, minv, logDensityFn);
+      integrate(z, sign * eps, minv, logDensityFn);
       nLeapfrog++;
       // One pass over the new state: its kinetic energy (½ pᵀM⁻¹p, as `hamiltonian`), and the one-state subtree —
       // proposal, both ends' momenta and velocities (p♯ = M⁻¹p, what the U-turn checks use), Σp.
