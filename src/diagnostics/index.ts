@@ -9,7 +9,6 @@ export * from "./rank-normalize.js";
 export * from "./autocovariance.js";
 export * from "./beta-quantile.js";
 export * from "./incomplete-beta.js";
-export * from "./log-gamma.js";
 export * from "./normal-quantile.js";
 export * from "./hdi.js";
 export * from "./histogram.js";
