@@ -4,6 +4,7 @@
 // generalised U-turn criterion, checked across each merged subtree and twice more across the seam between its halves;
 // a leapfrog step whose energy error exceeds MAX_DELTA_H is a divergence and ends the trajectory.
 // Every buffer is allocated once per kernel, so a transition allocates nothing.
+import { SAMPLER_DEFAULTS } from "../defaults.js";
 import type { Rng } from "../model/random.js";
 import { leapfrog } from "./integrator.js";
 import { hamiltonian, sampleMomentum } from "./metric.js";
@@ -12,8 +13,7 @@ import { mergedTreePersists } from "./termination.js";
 
 /** Stan's max_deltaH: an energy error above this marks a divergent transition. */
 export const MAX_DELTA_H = 1000;
-/** Stan's default max_depth. */
-export const DEFAULT_MAX_TREE_DEPTH = 10;
+export const DEFAULT_MAX_TREE_DEPTH: number = SAMPLER_DEFAULTS.maxTreeDepth;
 
 export interface TransitionInfo {
   /** Mean Metropolis acceptance probability over the whole trajectory (Stan's accept_stat__). */

@@ -2,13 +2,13 @@
 // warm-up (warmup.ts: dual averaging of the step size and one of the metric adaptations), then sampling with both
 // frozen. A warm start takes the step size, metric and initial point from an earlier fit of the same model and adapts
 // only the step size.
+import { SAMPLER_DEFAULTS } from "../defaults.js";
 import { BayesServeError } from "../errors.js";
 import { Rng } from "../model/random.js";
 import { checkPosition, checkStepSize, type ChainLoop, type ChainTarget, reportProgress } from "./chain-loop.js";
 import { inverseMetricDiagonal, type LowRankMetric, lowRankMetricInit, toTheta, transformedDensity } from "./low-rank-adaptation.js";
-import { createNutsKernel, DEFAULT_MAX_TREE_DEPTH } from "./nuts.js";
+import { createNutsKernel } from "./nuts.js";
 import { createPoint, type PhasePoint } from "./point.js";
-import { DUAL_AVERAGING_DEFAULTS } from "./step-size.js";
 import { frozenMetric, gradientDiagonal, lowRankPlusDiagonal, type MetricAdaptation, warmUp, windowedVariance } from "./warmup.js";
 
 export type { ChainTarget } from "./chain-loop.js";
@@ -36,13 +36,13 @@ export interface SamplerSettings {
 }
 
 export const DEFAULT_SAMPLER_SETTINGS: SamplerSettings = {
-  draws: 1000,
-  tune: 1000,
-  seed: 0,
-  maxTreeDepth: DEFAULT_MAX_TREE_DEPTH,
-  targetAccept: DUAL_AVERAGING_DEFAULTS.delta,
-  initRadius: 2,
-  adaptation: "stan",
+  draws: SAMPLER_DEFAULTS.draws,
+  tune: SAMPLER_DEFAULTS.tune,
+  seed: SAMPLER_DEFAULTS.seed,
+  maxTreeDepth: SAMPLER_DEFAULTS.maxTreeDepth,
+  targetAccept: SAMPLER_DEFAULTS.targetAccept,
+  initRadius: SAMPLER_DEFAULTS.initRadius,
+  adaptation: SAMPLER_DEFAULTS.adaptation,
 };
 
 /** Per-draw sampler statistics, in this column order (Stan's names without the trailing "__"). */
