@@ -159,13 +159,10 @@ class Codegen {
       }
       if (n.op === "addDiag") force(n.d);
     });
+    // A covariance node is a matrix, materialised above when it depends on parameters.
     for (const t of mvTerms) {
-      materialiseOrStatic(t.cov);
       if (this.dep[t.mean] && this.shapes[t.mean].length === 1) materialise[t.mean] = true;
       if (this.dep[t.value]) throw new BayesServeError("MODEL_DEFINITION", `observation "${t.name}": MvNormal must observe data`);
-    }
-    function materialiseOrStatic(_id: number) {
-      /* covariance nodes are matrices, materialised above when they depend on parameters */
     }
 
     // Static (parameter-free) values, computed once.

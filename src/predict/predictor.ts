@@ -13,7 +13,6 @@
 // InstanceError naming the features that argument reads: never a draw from an undefined distribution, never a hang.
 import { BayesServeError } from "../errors.js";
 import { bindModel, describeNode, nodeInputs, type DataInput } from "../model/bind.js";
-import { DistributionArgumentError } from "../model/distribution-argument.js";
 import { evaluateNodes } from "../model/evaluate.js";
 import { familyOf, type Family } from "../model/families.js";
 import type { ModelJSON, NodeJSON } from "../model/graph.js";

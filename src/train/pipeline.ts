@@ -12,7 +12,7 @@ import { bindModel, declaredBounds } from "../model/bind.js";
 import { familyOf, responseKindOf } from "../model/families.js";
 import { DataRowError } from "../model/row-check.js";
 import { intersectBounds, type ValueBounds } from "../model/value-bounds.js";
-import { dataReadBy, predictionSchema, Predictor, targetObservation, type Instance } from "../predict/index.js";
+import { dataReadBy, predictionSchema, Predictor, targetObservation } from "../predict/index.js";
 import { dataInputOf, resolveScalars, standardizationOf, withSizes } from "./model-data.js";
 import { compareWithLatest, describeComparison } from "./promotion.js";
 import { predictiveScores, SCORE_METRICS } from "./scores.js";

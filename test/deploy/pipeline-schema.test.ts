@@ -240,7 +240,7 @@ describe("semantic checks", () => {
     memory_request_mb: 500
     memory_limit_mb: 400
 `;
-    const text = VALID.replace(/    service:\n      max_startup_time_seconds: 300\n      port: 8000\n/, svc);
+    const text = VALID.replace(/ {4}service:\n {6}max_startup_time_seconds: 300\n {6}port: 8000\n/, svc);
     const msgs = problems(text).map((x) => x.message);
     expect(msgs).toEqual(
       expect.arrayContaining([
