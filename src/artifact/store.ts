@@ -16,7 +16,8 @@ import { BayesServeError } from "../errors.js";
 import type { LatestPointer } from "./base-store.js";
 import type { Bundle, BundleFileSelection } from "./bundle.js";
 import { LocalStore, type LocalIo } from "./local-store.js";
-import { isVersionId, type Manifest } from "./manifest.js";
+import { type Manifest } from "./manifest.js";
+import { isVersionId } from "./version-id.js";
 import { S3Store, type S3StoreOptions } from "./s3-store.js";
 import { signingKeyFromEnv } from "./seal.js";
 

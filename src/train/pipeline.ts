@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { BayesServeError } from "../errors.js";
 import { buildBundle } from "../artifact/bundle.js";
 import { openStore } from "../artifact/store.js";
-import { newVersionId } from "../artifact/manifest.js";
+import { newVersionId } from "../artifact/version-id.js";
 import { summarize, type SummaryRow } from "../diagnostics/index.js";
 import { type Adaptation, chainsOf, DEFAULT_SAMPLER_SETTINGS, fit, type Posterior } from "../inference/index.js";
 import type { Model } from "../model/builder.js";

@@ -11,7 +11,8 @@
 import { TRAIN_DEFAULTS } from "../defaults.js";
 import { BayesServeError } from "../errors.js";
 import type { ArtifactStore } from "../artifact/store.js";
-import { isVersionId, type JsonValue, type Manifest } from "../artifact/manifest.js";
+import { type JsonValue, type Manifest } from "../artifact/manifest.js";
+import { isVersionId } from "../artifact/version-id.js";
 import type { ChainStart, Posterior } from "../inference/index.js";
 import type { Model } from "../model/builder.js";
 import type { BoundModel } from "../model/bind.js";
