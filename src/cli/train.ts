@@ -10,7 +10,7 @@ import { resolveModel, DEFAULT_MODEL } from "../train/models.js";
 import { DEFAULT_TUNE, SEED_SIMULATION, train, type TrainOptions, type TrainResult } from "../train/pipeline.js";
 import { mergeChains, type StagedChain, trainChain } from "../train/chain-stage.js";
 import { WARM_START_TUNE } from "../train/warm-start.js";
-import { ADAPTATIONS, type Adaptation } from "../inference/index.js";
+import { ADAPTATIONS, type Adaptation, DEFAULT_CHAINS } from "../inference/index.js";
 
 export const DEFAULT_STORE = "./artifacts";
 
@@ -187,7 +187,7 @@ export function addTrainOptions(cmd: Command): Command {
     .option("--seed <n>", "random seed (data simulation, split, sampler)", int("--seed"), 42)
     .option("--draws <n>", "draws per chain after warm-up", int("--draws"), 5000)
     .option("--tune <n>", `warm-up iterations per chain (default ${DEFAULT_TUNE}; ${WARM_START_TUNE} with a warm start)`, int("--tune"))
-    .option("--chains <n>", "chains, run in parallel on worker threads", int("--chains"), 2)
+    .option("--chains <n>", "chains, run in parallel on worker threads", int("--chains"), DEFAULT_CHAINS)
     .option("--test-fraction <f>", "held-out fraction, stratified by category (0 = no evaluation)", num("--test-fraction"), 0.2)
     .option("--target-accept <p>", "target acceptance statistic (Stan's adapt_delta)", num("--target-accept"), 0.8)
     .option("--max-tree-depth <n>", "NUTS maximum tree depth", int("--max-tree-depth"), 10)

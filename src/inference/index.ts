@@ -2,6 +2,7 @@ export { fit, fitChain, assemblePosterior, samplerSettingsOf, chainsOf, type Fit
 export {
   runChain,
   ADAPTATIONS,
+  DEFAULT_CHAINS,
   DEFAULT_SAMPLER_SETTINGS,
   SAMPLE_STATS,
   type Adaptation,

@@ -61,6 +61,9 @@ export const DEFAULT_SAMPLER_SETTINGS: SamplerSettings = {
   adaptation: "stan",
 };
 
+/** Chains of a training run unless it says otherwise (`train --chains`, and a deployed train stage's pods). */
+export const DEFAULT_CHAINS = 2;
+
 /** Per-draw sampler statistics, in this column order (Stan's names without the trailing "__"). */
 export const SAMPLE_STATS = ["lp", "accept_stat", "step_size", "tree_depth", "n_leapfrog", "diverging", "energy"] as const;
 

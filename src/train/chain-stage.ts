@@ -32,13 +32,10 @@ import {
   type TrainResult,
   type TrainStep,
 } from "./pipeline.js";
+import { EXIT_STAGE_REFUSED } from "./promotion.js";
 import { canonicalJson, type WarmStartRecord } from "./warm-start.js";
 
-/**
- * Exit code of a merge that refuses the staged chains (one missing, damaged, of another fit): running the merge again
- * cannot help until the chain is run again, so a Kubernetes Job does not retry it (podFailurePolicy).
- */
-export const EXIT_STAGE_REFUSED = 4;
+export { EXIT_STAGE_REFUSED };
 
 const MAGIC = "BSCHAIN1";
 const FORMAT = 1;
