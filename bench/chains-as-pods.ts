@@ -10,7 +10,7 @@
 // (`uptime`) is printed before and after: on a shared 2-core machine, two chains compete with everyone else's work.
 // Last line: CHAINS_AS_PODS_RESULT {json}.
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -30,12 +30,20 @@ interface ChainRun {
   wall: number;
   /** The chain's own sampling seconds (its log line). */
   sampling: number;
+  /** The process's CPU seconds, user + system (GNU time), NaN where /usr/bin/time is missing. */
+  cpu: number;
 }
+
+// GNU time gives each chain process's CPU time: when it is the same alone and in a pair, the split itself costs
+// nothing and a wall-time ratio above 1 is the machine's other work taking the second core.
+const TIME = "/usr/bin/time";
+const timed = existsSync(TIME);
 
 function runChain(chain: number, stage: string, store: string): Promise<ChainRun> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [cli, "train", ...common, "--store", store, "--chain-index", String(chain), "--stage", stage], { stdio: ["ignore", "pipe", "pipe"] });
+    const argv = [process.execPath, cli, "train", ...common, "--store", store, "--chain-index", String(chain), "--stage", stage];
+    const child = timed ? spawn(TIME, ["-f", "BENCH_CPU %U %S", ...argv], { stdio: ["ignore", "pipe", "pipe"] }) : spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
     child.stdout.resume();
@@ -43,7 +51,8 @@ function runChain(chain: number, stage: string, store: string): Promise<ChainRun
       const wall = (performance.now() - t0) / 1000;
       if (code !== 0) return reject(new Error(`chain ${chain} exited ${code}: ${stderr}`));
       const m = /chain \d+ of \d+: ([0-9.]+) s sampling/.exec(stderr);
-      resolve({ wall, sampling: m ? Number(m[1]) : Number.NaN });
+      const cpu = /BENCH_CPU ([0-9.]+) ([0-9.]+)/.exec(stderr);
+      resolve({ wall, sampling: m ? Number(m[1]) : Number.NaN, cpu: cpu ? Number(cpu[1]) + Number(cpu[2]) : Number.NaN });
     });
   });
 }
@@ -66,8 +75,8 @@ const tmp = (p: string) => mkdtempSync(path.join(tmpdir(), `bench-pods-${p}-`));
 console.log(`chains as pods: seed model, ${rows} simulated rows, 2 chains × (1000 warm-up + 5000 draws), ${reps} reps`);
 console.log(`load before: ${load()}`);
 const store = tmp("store");
-const solo: { wall: number; sampling: number }[] = [];
-const pair: { wall: number; sampling: number }[] = [];
+const solo: { wall: number; sampling: number; cpu: number }[] = [];
+const pair: { wall: number; sampling: number; cpu: number }[] = [];
 const ratios: number[] = [];
 let lastStage = "";
 for (let r = 0; r < reps; r++) {
@@ -79,12 +88,12 @@ for (let r = 0; r < reps; r++) {
   };
   // Alternate which goes first, so neither always meets the machine in the same state.
   const [a, b] = r % 2 === 0 ? [await alone(), await both()] : (([y, x]) => [x, y])([await both(), await alone()]);
-  solo.push({ wall: a.wall, sampling: a.chains[0].sampling });
-  pair.push({ wall: b.wall, sampling: Math.max(...b.chains.map((c) => c.sampling)) });
+  solo.push({ wall: a.wall, sampling: a.chains[0].sampling, cpu: a.chains[0].cpu });
+  pair.push({ wall: b.wall, sampling: Math.max(...b.chains.map((c) => c.sampling)), cpu: Math.max(...b.chains.map((c) => c.cpu)) });
   ratios.push(b.wall / a.wall);
   console.log(
-    `rep ${r + 1}: one chain alone ${a.wall.toFixed(2)} s (sampling ${a.chains[0].sampling.toFixed(2)} s); ` +
-      `two chain processes at once ${b.wall.toFixed(2)} s (sampling ${b.chains.map((c) => c.sampling.toFixed(2)).join(" / ")} s); ratio ${(b.wall / a.wall).toFixed(2)}`,
+    `rep ${r + 1}: one chain alone ${a.wall.toFixed(2)} s (sampling ${a.chains[0].sampling.toFixed(2)} s, CPU ${a.chains[0].cpu.toFixed(2)} s); ` +
+      `two chain processes at once ${b.wall.toFixed(2)} s (sampling ${b.chains.map((c) => c.sampling.toFixed(2)).join(" / ")} s, CPU ${b.chains.map((c) => c.cpu.toFixed(2)).join(" / ")} s); ratio ${(b.wall / a.wall).toFixed(2)}`,
   );
 }
 
@@ -118,6 +127,8 @@ const result = {
   soloSamplingMedian: median(solo.map((s) => s.sampling)),
   pairSamplingMedian: median(pair.map((s) => s.sampling)),
   samplingRatioMedian: median(pair.map((p, i) => p.sampling / solo[i].sampling)),
+  soloCpuMedian: median(solo.map((s) => s.cpu)),
+  pairCpuMedian: median(pair.map((s) => s.cpu)),
   mergeWall: merged.wall,
   inProcessWall: inProcess.wall,
   sameDraws,
@@ -125,7 +136,8 @@ const result = {
 };
 console.log(
   `median: one chain alone ${result.soloWallMedian.toFixed(2)} s, two at once ${result.pairWallMedian.toFixed(2)} s, ratio ${result.ratioMedian.toFixed(2)} (goal ≤ 1.10); ` +
-    `sampling alone ${result.soloSamplingMedian.toFixed(2)} s vs slowest of two ${result.pairSamplingMedian.toFixed(2)} s, ratio ${result.samplingRatioMedian.toFixed(2)}`,
+    `sampling alone ${result.soloSamplingMedian.toFixed(2)} s vs slowest of two ${result.pairSamplingMedian.toFixed(2)} s, ratio ${result.samplingRatioMedian.toFixed(2)}; ` +
+    `CPU per chain process alone ${result.soloCpuMedian.toFixed(2)} s, in a pair ${result.pairCpuMedian.toFixed(2)} s`,
 );
 console.log(`CHAINS_AS_PODS_RESULT ${JSON.stringify(result)}`);
 if (!sameDraws || !sameSummary) process.exitCode = 1;
