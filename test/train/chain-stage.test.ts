@@ -1,6 +1,7 @@
 // Chains run apart and merged (train --chain-index/--stage, then train --merge), against a folder and a real
 // S3-compatible server: the merged fit is the in-process fit with the same seed, bit for bit; a missing, damaged,
 // duplicated or foreign chain is refused naming the chain and its file; a re-run chain replaces only its own file.
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -161,6 +162,32 @@ describe("chains run apart and merged, staged in a folder", () => {
     const notDir = await refusal(trainChain(base(store), 0, path.join(file, "stage")));
     expect(notDir.code).toBe("STORE");
     expect(notDir.message).toContain(`staging ${path.join(file, "stage")}`);
+  });
+});
+
+describe("the command line: train --chain-index/--stage, train --merge", () => {
+  const repo = path.resolve(import.meta.dirname, "../..");
+  const cli = (args: string[]) =>
+    spawnSync(process.execPath, ["--import", "tsx", path.join(repo, "src/cli/main.ts"), "train", "--simulate", "--seed", "4", "--draws", "200", "--tune", "150", "--no-report", ...args], {
+      cwd: repo,
+      encoding: "utf8",
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+
+  it("stages a chain, refuses a merge with the other missing (exit 4, naming it), and refuses mixed flags", () => {
+    const stage = path.join(tmp(), "stage");
+    const store = tmp();
+    const staged = cli(["--store", store, "--chain-index", "1", "--stage", stage, "--json"]);
+    expect(staged.status).toBe(0);
+    expect(JSON.parse(staged.stdout.trim())).toMatchObject({ chain: 1, chains: 2, file: path.join(stage, "chain-1.bin") });
+    const merge = cli(["--store", store, "--merge", stage]);
+    expect(merge.status).toBe(EXIT_STAGE_REFUSED);
+    expect(merge.stderr).toContain(`bayes-serve: chain 0 of 2 missing from staging ${stage}`);
+    const mixed = cli(["--store", store, "--merge", stage, "--chain-index", "0"]);
+    expect(mixed.status).toBe(1);
+    expect(mixed.stderr).toContain("--merge URI merges staged chains; --chain-index/--stage run one");
+    const alone = cli(["--store", store, "--chain-index", "0"]);
+    expect(alone.stderr).toContain("--chain-index and --stage go together");
   });
 });
 
