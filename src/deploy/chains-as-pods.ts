@@ -39,13 +39,13 @@ export function renderChainsAsPods(pipeline: Pipeline, stage: BatchStage, option
   const pods = stage.batch.chainsAsPods;
   if (pods === undefined) throw new Error(`internal: stage ${stage.name} does not run chains as pods`);
   const name = `${stageResourceName(pipeline, stage.name)}-${options.runId}`;
-  const stage_ = stagingUri(pods.store, stage.name, options.runId);
+  const staging = stagingUri(pods.store, stage.name, options.runId);
   const labels = { ...stageLabels(pipeline, stage, options.gitCommit), [LABEL_RUN]: options.runId };
   const meta = (jobName: string) => ({ name: jobName, namespace: pipeline.namespace, labels });
 
   const chainStage: BatchStage = {
     ...stage,
-    args: [...stage.args, "--chain-index", "$(JOB_COMPLETION_INDEX)", "--stage", stage_],
+    args: [...stage.args, "--chain-index", "$(JOB_COMPLETION_INDEX)", "--stage", staging],
     resources: chainShare(stage.resources, pods.chains),
   };
   const chainPod = podSpec(pipeline, chainStage, options, "Never");
@@ -70,7 +70,7 @@ export function renderChainsAsPods(pipeline: Pipeline, stage: BatchStage, option
     },
   };
 
-  const mergeStage: BatchStage = { ...stage, args: [...stage.args, "--merge", stage_] };
+  const mergeStage: BatchStage = { ...stage, args: [...stage.args, "--merge", staging] };
   const mergeJob: V1Job = {
     apiVersion: "batch/v1",
     kind: "Job",
