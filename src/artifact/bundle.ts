@@ -19,7 +19,7 @@ import {
   type GateVerdict,
   type Manifest,
   type ParametersInfo,
-  type SamplerSettings,
+  type SamplerRecord,
   type TargetSpec,
 } from "./manifest.js";
 
@@ -33,7 +33,7 @@ export interface ManifestFields {
   model: unknown;
   features: FeatureSpec[];
   target: TargetSpec;
-  sampler: SamplerSettings;
+  sampler: SamplerRecord;
   seed: number;
   data: DataInfo;
   parameters: ParametersInfo;

@@ -3,6 +3,8 @@
 // consistent with the draws).
 import { randomBytes } from "node:crypto";
 import { BayesServeError } from "../errors.js";
+import type { SamplerSettings } from "../inference/index.js";
+import type { FeatureSpec } from "../predict/index.js";
 
 export type JsonPrimitive = null | boolean | number | string;
 export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
@@ -17,30 +19,23 @@ export const SEAL_FILE = "seal.json";
 export const DRAWS_FILE = "draws.bin";
 export const SAMPLE_STATS_FILE = "sample-stats.bin";
 
-export type FeatureType = "float" | "integer" | "category";
-export const FEATURE_TYPES: readonly FeatureType[] = ["float", "integer", "category"];
-
-export interface FeatureSpec {
-  name: string;
-  type: FeatureType;
-  /** Number of levels of a category feature (values 0 … levels-1). Required for "category", absent otherwise. */
-  levels?: number;
-}
+/** What a request must hold for each feature, as predict/ derives it from the model; stored as it is. */
+export type { FeatureSpec };
+const FEATURE_TYPES: readonly FeatureSpec["type"][] = ["float", "integer", "category"];
 
 export interface TargetSpec {
   name: string;
 }
 
-/** The sampler's settings. The named fields are required; any other JSON-valued setting may ride along. */
-export interface SamplerSettings {
-  draws: number;
-  tune: number;
+/**
+ * The sampler settings a version was fitted with, as its manifest records them: the run's settings
+ * (inference/sampler.ts) that every version has, the number of chains, and any other JSON-valued record (step sizes,
+ * the adaptation, a warm start) riding along.
+ */
+export type SamplerRecord = Pick<SamplerSettings, "draws" | "tune" | "seed" | "maxTreeDepth" | "targetAccept"> & {
   chains: number;
-  seed: number;
-  maxTreeDepth: number;
-  targetAccept: number;
   [setting: string]: JsonValue;
-}
+};
 
 /** One object the training data were read from. */
 export interface DataObjectInfo {
@@ -128,7 +123,7 @@ export interface Manifest {
   model: JsonValue;
   features: FeatureSpec[];
   target: TargetSpec;
-  sampler: SamplerSettings;
+  sampler: SamplerRecord;
   seed: number;
   data: DataInfo;
   parameters: ParametersInfo;

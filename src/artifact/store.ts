@@ -10,6 +10,7 @@
 //
 // `openStore` picks the implementation from the URI: a plain path or file:// URL is a local folder, s3://bucket/prefix
 // is S3 (or any S3-compatible store, configured by the standard AWS environment variables).
+import { TRAIN_DEFAULTS } from "../defaults.js";
 import { fileURLToPath } from "node:url";
 import { BayesServeError } from "../errors.js";
 import type { LatestPointer } from "./base-store.js";
@@ -116,7 +117,7 @@ export interface OpenStoreOptions {
   leftoverAgeMs?: number;
 }
 
-export const DEFAULT_STORE_URI = "./artifacts";
+export const DEFAULT_STORE_URI = TRAIN_DEFAULTS.store;
 
 export type StoreLocation = { kind: "local"; path: string } | { kind: "s3"; bucket: string; prefix: string };
 

@@ -2,8 +2,9 @@
 // cycles, unknown or duplicate stages, a service without a port, names too long for Kubernetes, …). Every problem is
 // reported with the field's path, its line and column in the file, and what was expected.
 import { Ajv, type ErrorObject } from "ajv";
-import { DEFAULT_CHAINS } from "../inference/sampler.js";
+import { TRAIN_DEFAULTS } from "../defaults.js";
 import { LineCounter, parseDocument, isMap, isPair, isScalar, type Document, type Node as YamlNode } from "yaml";
+import { LOG_LEVELS } from "../server/constants.js";
 
 // ---- The file's shape (what the schema admits) ----
 
@@ -59,7 +60,6 @@ const DNS_LABEL = "^[a-z]([-a-z0-9]*[a-z0-9])?$";
 const DNS_SUBDOMAIN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
 const ENV_NAME = "^[A-Za-z_][A-Za-z0-9_]*$";
 const SECRET_KEY = "^[-._a-zA-Z0-9]+$";
-const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"];
 
 const dnsLabel = (maxLength: number) => ({
   type: "string",
@@ -487,7 +487,7 @@ function checkChainsAsPods(s: StageFile, base: string, add: (message: string, ..
   if (store === undefined || !store.startsWith("s3://"))
     add(`the chains' pods and the merge share no disk: --store must be s3://bucket/prefix (got ${store === undefined ? "none, the default ./artifacts" : JSON.stringify(store)})`, "args");
   const chainsText = argValue(args, "--chains");
-  const chains = chainsText === undefined ? DEFAULT_CHAINS : Number(chainsText);
+  const chains = chainsText === undefined ? TRAIN_DEFAULTS.chains : Number(chainsText);
   if (!(Number.isInteger(chains) && chains >= 1 && chains <= 64)) add(`--chains must be an integer from 1 to 64 (got ${JSON.stringify(chainsText)})`, "args");
   else if (chains === 1) warn("--chains 1: one pod does the work of one chain, plus a merge Job; nothing runs in parallel");
   const longest = base.length + JOB_SUFFIX_LENGTH + Math.max(CHAINS_JOB_SUFFIX.length, MERGE_JOB_SUFFIX.length) + CHAIN_HOSTNAME_SUFFIX_LENGTH;

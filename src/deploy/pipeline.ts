@@ -3,7 +3,7 @@
 // file turns a checked document into the normalised, camelCase `Pipeline` the renderer and orchestrator use.
 import { readFileSync } from "node:fs";
 import { BayesServeError } from "../errors.js";
-import { DEFAULT_CHAINS } from "../inference/sampler.js";
+import { TRAIN_DEFAULTS } from "../defaults.js";
 import {
   argValue,
   checkPipelineText,
@@ -179,7 +179,7 @@ function chainsAsPodsOf(args: string[]): { chains: number; store: string } {
   const chains = argValue(args, "--chains");
   const store = argValue(args, "--store");
   if (store === undefined) throw new Error("internal: a chains_as_pods stage passed the checks without --store");
-  return { chains: chains === undefined ? DEFAULT_CHAINS : Number(chains), store };
+  return { chains: chains === undefined ? TRAIN_DEFAULTS.chains : Number(chains), store };
 }
 
 function normaliseStage(doc: PipelineFile, name: string, s: StageFile): Stage {

@@ -2,6 +2,7 @@
 // the model's deterministic quantities computed, collected in one posterior.
 import { setFlagsFromString } from "node:v8";
 import { Worker } from "node:worker_threads";
+import { SAMPLER_DEFAULTS } from "../defaults.js";
 import { BayesServeError, type ErrorCode } from "../errors.js";
 import { bindModel, type BoundModel, type DataInput } from "../model/bind.js";
 import type { Model } from "../model/builder.js";
@@ -71,7 +72,7 @@ export function samplerSettingsOf(options: FitOptions): SamplerSettings {
 
 export async function fit(model: Model, data: DataInput, options: FitOptions = {}): Promise<Posterior> {
   const settings = samplerSettingsOf(options);
-  const chains = options.chains ?? 4;
+  const chains = options.chains ?? SAMPLER_DEFAULTS.chains;
   checkSettings(settings, chains);
   if (options.warmStart !== undefined && options.warmStart.length === 0) throw new BayesServeError("USAGE", "warmStart must hold at least one chain's start");
   // Bind and compile here first: bad data fails fast, with one clear error, before any thread starts.
@@ -96,7 +97,7 @@ export async function fit(model: Model, data: DataInput, options: FitOptions = {
  */
 export function fitChain(model: Model, data: DataInput, options: FitOptions, chain: number): ChainResult {
   const settings = samplerSettingsOf(options);
-  const chains = options.chains ?? 4;
+  const chains = options.chains ?? SAMPLER_DEFAULTS.chains;
   checkSettings(settings, chains);
   if (!(Number.isInteger(chain) && chain >= 0 && chain < chains)) throw new BayesServeError("USAGE", `chain index must be an integer in 0..${chains - 1} (got ${chain})`);
   if (options.warmStart !== undefined && options.warmStart.length === 0) throw new BayesServeError("USAGE", "warmStart must hold at least one chain's start");

@@ -2,7 +2,6 @@ export { fit, fitChain, assemblePosterior, samplerSettingsOf, chainsOf, type Fit
 export {
   runChain,
   ADAPTATIONS,
-  DEFAULT_CHAINS,
   DEFAULT_SAMPLER_SETTINGS,
   SAMPLE_STATS,
   type Adaptation,

@@ -3,7 +3,7 @@
 // then its mean and HDI (mean). For a discrete likelihood the point is an integer (the median as the inverse of the
 // empirical CDF at ½) and the density the probability of each integer. Used on the event loop for light requests and
 // inside the sampling workers for heavy ones, so it depends on nothing but the predictor.
-import { hdiSorted, histogram, integerHistogram } from "../diagnostics/index.js";
+import { hdiSorted, histogram, integerHistogram, selectInPlace } from "../diagnostics/index.js";
 import { InstanceError, type Instance, type Predictor } from "../predict/index.js";
 import type { PredictionKind } from "./schemas.js";
 
@@ -40,44 +40,13 @@ function allFinite(a: Float64Array): boolean {
 }
 
 /**
- * Puts the k-th smallest value of a[lo..hi] at a[k], smaller ones before it, larger after (quickselect; a must be
- * finite).
- */
-function select(a: Float64Array, k: number, lo: number, hi: number): void {
-  while (hi > lo) {
-    const mid = (lo + hi) >>> 1;
-    // Median of three as the pivot.
-    const x = a[lo];
-    const y = a[mid];
-    const z = a[hi];
-    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (a[i] < pivot) i++;
-      while (a[j] > pivot) j--;
-      if (i <= j) {
-        const t = a[i];
-        a[i] = a[j];
-        a[j] = t;
-        i++;
-        j--;
-      }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else return;
-  }
-}
-
-/**
  * np.median without a full sort: the middle value (odd n) or the mean of the two middle values, (a + b) / 2, as
  * numpy computes it (even n). Reorders `a`, which must be finite and not empty.
  */
 export function medianOf(a: Float64Array): number {
   const n = a.length;
   const h = n >> 1;
-  select(a, h, 0, n - 1);
+  selectInPlace(a, h, 0, n - 1);
   if (n % 2 === 1) return a[h];
   let below = a[0];
   for (let i = 1; i < h; i++) if (a[i] > below) below = a[i];
@@ -91,7 +60,7 @@ export function medianOf(a: Float64Array): number {
  */
 export function lowerMedianOf(a: Float64Array): number {
   const k = Math.ceil(a.length / 2) - 1;
-  select(a, k, 0, a.length - 1);
+  selectInPlace(a, k, 0, a.length - 1);
   return a[k];
 }
 
@@ -123,8 +92,8 @@ export function hdiOf(a: Float64Array, p: number): [number, number] {
   if (m > PARTIAL_HDI_WINDOWS) {
     // The m smallest to a[0..m) and the m largest to a[n−m..n), each sorted: hdiSorted reads only those (window i
     // is [a[i], a[i + k]], i < m, i + k ≥ n − m), so the rest can stay unsorted.
-    select(a, m - 1, 0, n - 1);
-    select(a, n - m, m, n - 1);
+    selectInPlace(a, m - 1, 0, n - 1);
+    selectInPlace(a, n - m, m, n - 1);
     sortRange(a, 0, m);
     sortRange(a, n - m, n);
     return hdiSorted(a, p);

@@ -109,7 +109,7 @@ describe("schema errors name the field's path, its position and what was expecte
 
   it("a bad log level lists the levels", () => {
     const p = problems(`${VALID}logging:\n  log_level: LOUD\n`);
-    expect(p[0].message).toBe('logging.log_level: expected one of "trace", "debug", "info", "warn", "error", "fatal", got "LOUD"');
+    expect(p[0].message).toBe('logging.log_level: expected one of "fatal", "error", "warn", "info", "debug", "trace", "silent", got "LOUD"');
   });
 
   it("a secret given as neither a name nor {secret, key}", () => {
