@@ -60,8 +60,7 @@ class LocalStage implements StageStore {
   }
 
   private failure(operation: string, err: unknown, file: string): BayesServeError {
-    const e = err as NodeJS.ErrnoException;
-    return new BayesServeError("STORE", `staging ${this.uri}: cannot ${operation}: ${e.code ?? ""}${e.code ? " " : ""}${e.message ?? String(err)} (file ${file})`, { cause: err });
+    return new BayesServeError("STORE", `staging ${this.uri}: cannot ${operation}: ${(err as Error | null)?.message ?? String(err)} (file ${file})`, { cause: err });
   }
 
   async put(name: string, bytes: Uint8Array): Promise<void> {
