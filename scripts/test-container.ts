@@ -10,7 +10,9 @@
 //      `latest` from it;
 //   5. while a load generator keeps requests going, a second train container publishes a new version: the service
 //      must pick it up (GET /model) with zero failed requests;
-//   6. SIGTERM: the service drains and exits 0.
+//   6. SIGTERM: the service drains and exits 0;
+//   7. chains as pods: two `train --chain-index i --stage s3://…` containers and a `train --merge` container; a merge
+//      with a chain missing exits 4 naming it, and the merged fit equals the in-process fit of the same seed.
 // It prints the image's size, what it adds to the base, the container's time to ready and each phase's time. Those
 // are goals to watch (README, docs/deploy.md), not assertions: the machines are shared and noisy.
 //
@@ -159,6 +161,60 @@ function trainInContainer(endpoint: string, seed: number): Promise<{ version: st
       ok({ version: result.version, seconds: seconds(t) });
     });
   });
+}
+
+/** A hardened container running `bayes-serve <args>` against the store; its exit code and output (never throws on exit). */
+function runInContainer(endpoint: string, label: string, args: string[]): Promise<{ code: number | null; out: string; err: string; seconds: number }> {
+  const name = `${RUN_ID}-${label}`;
+  containers.add(name);
+  const t = performance.now();
+  return new Promise((ok, fail) => {
+    const child = spawn("podman", ["--runtime", "runc", "run", "--rm", "--name", name, ...HARDENED, ...s3Env(endpoint), IMAGE, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.setEncoding("utf8").on("data", (s: string) => (out += s));
+    child.stderr.setEncoding("utf8").on("data", (s: string) => (err += s));
+    child.on("error", (e) => fail(new StepFailed(`podman run (${label}): ${e.message}`)));
+    child.on("close", (code) => {
+      containers.delete(name);
+      ok({ code, out, err, seconds: seconds(t) });
+    });
+  });
+}
+
+/**
+ * Chains as pods (docs/deploy.md), as containers: chain 0 alone and a merge that must refuse it (exit 4, naming chain
+ * 1); then chain 1 in its own container beside a re-run of chain 0, a merge container that publishes, and an
+ * in-process 2-chain train container with the same seed into another prefix — the two must agree to the last digit.
+ */
+async function chainsAsPods(endpoint: string): Promise<void> {
+  const stage = `s3://${BUCKET}/staging/${RUN_ID}`;
+  const fit = ["--simulate", "--seed", "3", "--chains", "2", "--no-report", "--no-compare", "--json"];
+  const chain = (i: number) => runInContainer(endpoint, `chain-${i}`, ["train", ...fit, "--store", `${STORE}-pods`, "--chain-index", String(i), "--stage", stage]);
+  const merge = () => runInContainer(endpoint, "merge", ["train", ...fit, "--store", `${STORE}-pods`, "--merge", stage]);
+  const first = await chain(0);
+  check(first.code === 0, `a chain container stages chain 0 to ${stage} (exit ${first.code}${first.code === 0 ? "" : `: ${first.err.slice(-500)}`})`);
+  const early = await merge();
+  check(
+    early.code === 4 && early.err.includes(`chain 1 of 2 missing from staging ${stage}`),
+    `a merge container with chain 1 missing exits 4 naming it (exit ${early.code}: ${early.err.trim().split("\n").at(-1)})`,
+  );
+  const t = performance.now();
+  const pair = await Promise.all([chain(0), chain(1)]);
+  const pairSeconds = seconds(t);
+  check(pair.every((r) => r.code === 0), `two chain containers at once stage chains 0 (again, replacing its own) and 1 (exits ${pair.map((r) => r.code).join(", ")})`);
+  const merged = await merge();
+  const inProcess = await runInContainer(endpoint, "in-process", ["train", ...fit, "--store", `${STORE}-in-process`]);
+  const json = (r: { out: string }) => JSON.parse(r.out.trim().split("\n").at(-1) ?? "{}") as { published?: boolean; parameters?: unknown; metrics?: unknown };
+  check(merged.code === 0 && json(merged).published === true, `a merge container publishes the merged fit (exit ${merged.code}${merged.code === 0 ? "" : `: ${merged.err.slice(-500)}`})`);
+  check(
+    inProcess.code === 0 && JSON.stringify(json(merged).parameters) === JSON.stringify(json(inProcess).parameters) && JSON.stringify(json(merged).metrics) === JSON.stringify(json(inProcess).metrics),
+    "the merged fit's summary (mean, sd, HDI, ESS, R-hat) and held-out metrics equal the in-process 2-chain fit's with the same seed",
+  );
+  figures.push(
+    `chains as pods: two chain containers at once ${pairSeconds.toFixed(1)} s (each ${pair.map((r) => r.seconds.toFixed(1)).join(" / ")} s), one alone ${first.seconds.toFixed(1)} s; ` +
+      `merge container ${merged.seconds.toFixed(1)} s; in-process 2-chain train container ${inProcess.seconds.toFixed(1)} s`,
+  );
 }
 
 async function getJson(url: string): Promise<{ status: number; body: unknown }> {
@@ -426,6 +482,8 @@ async function main(): Promise<void> {
     figures.push(`SIGTERM to exit: ${drained.toFixed(2)} s, status ${code}`);
     if (code !== "0") console.log(podman(["logs", "--tail", "30", serve]));
   });
+
+  await phaseAsync("chains as pods: chain containers stage to S3, a merge container publishes", () => chainsAsPods(endpoint));
 }
 
 function cleanUp(failed: boolean): void {

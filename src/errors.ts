@@ -14,6 +14,7 @@ export type ErrorCode =
   | "DATA_SOURCE"
   | "STORE"
   | "ARTIFACT"
+  | "STAGE"
   | "QUALITY_GATE"
   | "CONFIG"
   | "DEPLOY"

@@ -9,7 +9,8 @@ import { formatSummaryTable } from "../diagnostics/index.js";
 import { DEFAULT_GATE, parseMetricRule, type MetricRule } from "../train/gate.js";
 import { DEFAULT_MAX_ELPD_DROP, describeComparison, EXIT_NOT_PROMOTED } from "../train/promotion.js";
 import { resolveModel, DEFAULT_MODEL } from "../train/models.js";
-import { DEFAULT_TUNE, SEED_SIMULATION, train, type TrainResult } from "../train/pipeline.js";
+import { DEFAULT_TUNE, SEED_SIMULATION, train, type TrainOptions, type TrainResult } from "../train/pipeline.js";
+import { mergeChains, type StagedChain, trainChain } from "../train/chain-stage.js";
 import { WARM_START_TUNE } from "../train/warm-start.js";
 import { ADAPTATIONS, type Adaptation } from "../inference/index.js";
 
@@ -81,14 +82,17 @@ export interface TrainCommandOptions {
   maxElpdDrop: number;
   json?: boolean;
   report: boolean;
+  chainIndex?: number;
+  stage?: string;
+  merge?: string;
 }
 
-export async function runTrainCommand(o: TrainCommandOptions): Promise<TrainResult> {
+/** `train`'s options as the pipeline takes them. */
+async function trainOptionsOf(o: TrainCommandOptions, log: (line: string) => void): Promise<TrainOptions> {
   if (o.simulate && o.data) throw new BayesServeError("USAGE", "give either --simulate or --data FILE.csv, not both");
   if (o.dataAll === true && !o.data) throw new BayesServeError("USAGE", "--data-all reads every object under the --data s3:// prefix: give --data s3://bucket/prefix/");
   const model = await resolveModel(o.model);
-  const log = (line: string) => process.stderr.write(`${line}\n`);
-  const result = await train({
+  return {
     model,
     source: o.data ? { data: o.data, all: o.dataAll } : { simulate: { ...SEED_SIMULATION, rows: o.rows, beta: o.beta, sigma: o.sigma, seed: o.seed } },
     store: o.store,
@@ -108,7 +112,25 @@ export async function runTrainCommand(o: TrainCommandOptions): Promise<TrainResu
     gate: { maxRhat: o.maxRhat, minEssBulk: o.minEssBulk, minEssTail: o.minEssTail, maxDivergences: o.maxDivergences, metrics: o.gateMetric ?? [] },
     report: o.report,
     log,
-  });
+  };
+}
+
+/** `train --chain-index i --chains n --stage URI`: one chain of the fit, staged for a later `train --merge URI`. */
+export async function runStagedChainCommand(o: TrainCommandOptions): Promise<StagedChain> {
+  if (o.chainIndex === undefined || o.stage === undefined) throw new BayesServeError("USAGE", "--chain-index and --stage go together: run chain i of --chains n and stage it at a URI");
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const staged = await trainChain(await trainOptionsOf(o, log), o.chainIndex, o.stage);
+  if (o.json) process.stdout.write(JSON.stringify(staged) + "\n");
+  else process.stdout.write(`staged chain ${staged.chain} of ${staged.chains} to ${staged.file} (${staged.seconds.toFixed(2)} s); merge with: bayes-serve train --merge ${o.stage} and the same options\n`);
+  return staged;
+}
+
+export async function runTrainCommand(o: TrainCommandOptions): Promise<TrainResult> {
+  if (o.merge !== undefined && (o.chainIndex !== undefined || o.stage !== undefined))
+    throw new BayesServeError("USAGE", "--merge URI merges staged chains; --chain-index/--stage run one: give one or the other");
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const options = await trainOptionsOf(o, log);
+  const result = o.merge !== undefined ? await mergeChains(options, o.merge) : await train(options);
   log(`timings (s): ${Object.entries(result.timings).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ")}`);
   const out = o.json ? process.stderr : process.stdout;
   out.write(`\n${formatSummaryTable(result.summary)}\n`);
@@ -203,13 +225,19 @@ export function addTrainOptions(cmd: Command): Command {
     .option("--max-elpd-drop <n>", "gate: a fit predicting the held-out rows worse than latest by more than this many SEs is not promoted", num("--max-elpd-drop"), DEFAULT_MAX_ELPD_DROP)
     .option("--no-compare", "promote without comparing with the version serving")
     .option("--no-report", "skip the plots and report.html")
-    .option("--json", "print one JSON object as the last line of stdout");
+    .option("--json", "print one JSON object as the last line of stdout")
+    .option("--chain-index <i>", "run only chain i (0-based) of the --chains fit, with the seed stream it has in the whole fit, and write it to --stage", int("--chain-index"))
+    .option("--stage <uri>", "with --chain-index: where to write the chain, a folder or s3://bucket/prefix (one folder per fit)")
+    .option("--merge <uri>", "merge the --chains chains staged at the URI (all present, whole, of this fit: same model, data and options) and train on as usual");
 }
 
 export function register(program: Command): void {
   addTrainOptions(program.command("train").description("fit a model by NUTS, evaluate it, and publish a versioned artefact")).action(
     async (opts: TrainCommandOptions) => {
-      await runTrainCommand(opts);
+      if (opts.chainIndex !== undefined || opts.stage !== undefined) {
+        if (opts.merge !== undefined) throw new BayesServeError("USAGE", "--merge URI merges staged chains; --chain-index/--stage run one: give one or the other");
+        await runStagedChainCommand(opts);
+      } else await runTrainCommand(opts);
     },
   );
 }

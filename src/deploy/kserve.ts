@@ -208,7 +208,10 @@ export function renderKServe(pipeline: Pipeline, options: KServeOptions): Render
     for (const name of step) {
       const stage = pipeline.stages[name];
       if (stage === undefined) throw new Error(`internal: DAG names unknown stage ${name}`);
-      if (stage.type === "batch") jobs.push(renderBatchStage(pipeline, stage, options).job);
+      if (stage.type === "batch") {
+        const rendered = renderBatchStage(pipeline, stage, options);
+        jobs.push(rendered.job, ...(rendered.mergeJob !== undefined ? [rendered.mergeJob] : []));
+      }
       else services.push(renderKServeStage(pipeline, stage, options));
     }
   }
@@ -227,6 +230,12 @@ export function kserveObjects(r: RenderedKServe): KubernetesObject[] {
 export function renderKServeRetraining(pipeline: Pipeline, options: RetrainingOptions & { runId: string }): V1CronJob {
   const batch = pipeline.dag.flat().map((n) => pipeline.stages[n]).filter((s): s is BatchStage => s?.type === "batch");
   if (batch.length === 0) throw new BayesServeError("CONFIG", "--schedule with --target kserve: the pipeline has no batch stage to run");
+  const podsPerChain = batch.find((s) => s.batch.chainsAsPods !== undefined);
+  if (podsPerChain !== undefined)
+    throw new BayesServeError(
+      "CONFIG",
+      `--schedule with --target kserve: stage ${podsPerChain.name} runs its chains as pods, but KServe's retraining CronJob runs the batch stages as the containers of one pod; retrain with the plain target's CronJob (\`bayes-serve deploy cronjob create\`, which runs the chains' and the merge's Jobs), or drop chains_as_pods`,
+    );
   const jobs = batch.map((s) => renderBatchStage(pipeline, s, { gitCommit: options.gitCommit, runId: options.runId, ...(options.image !== undefined ? { image: options.image } : {}) }).job);
   const pods = jobs.map((j) => j.spec?.template.spec);
   const containers = pods.map((p) => p?.containers[0] as V1Container);

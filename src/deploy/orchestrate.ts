@@ -4,12 +4,13 @@
 //   has the keys they need; for `create`, the pipeline is not deployed yet; every object passes a server-side dry run.
 // - Batch stages: apply a Job named for this run, wait until it completes (the Job itself retries, backoffLimit =
 //   retries, and stops at activeDeadlineSeconds = the stage's max completion time), fail with its pods' last events.
+//   A stage with chains as pods (chains-as-pods.ts) runs two: the chains' Indexed Job, then the merge's Job.
 // - Service stages: remember what is there, apply Deployment + Service (+ Ingress, HPA, PDB), wait for the rollout
 //   (observedGeneration, updatedReplicas, availableReplicas) within the stage's max startup time; on failure or
 //   timeout roll back — re-apply the previous objects, or delete the ones this run created — and fail with the reason
 //   and the pods' last events.
 // A failed step is rolled back as a whole (every service stage in it); earlier steps have completed and stay.
-import { EXIT_NOT_PROMOTED } from "../train/promotion.js";
+import { EXIT_NOT_PROMOTED, EXIT_STAGE_REFUSED } from "../train/promotion.js";
 import type { KubernetesObject, V1Deployment, V1Job, V1Namespace, V1Pod, V1Secret } from "@kubernetes/client-node";
 import { BayesServeError } from "../errors.js";
 import { collectDiagnostics, fatalPodProblem } from "./diagnostics.js";
@@ -222,9 +223,27 @@ async function preflight(ctx: Ctx, rendered: RenderedPipeline, options: RunOptio
 // ---- Batch stages ----
 
 async function runBatchStage(ctx: Ctx, rs: RenderedBatchStage): Promise<StageResult> {
+  const selector = `${LABEL_PIPELINE}=${ctx.pipeline.name},${LABEL_STAGE}=${rs.stage.name}`;
+  // With chains as pods: the chains' Indexed Job, then (once every chain is staged) the Job that merges them.
+  const jobs = rs.mergeJob !== undefined ? [rs.job, rs.mergeJob] : [rs.job];
+  const names = jobs.map((j) => j.metadata?.name ?? rs.name);
+  let result: StageResult | undefined;
+  const details: string[] = [];
+  for (const job of jobs) {
+    result = await runJob(ctx, rs, job);
+    if (!result.ok) break;
+    details.push(result.outcome.detail);
+  }
+  if (result?.ok === true && jobs.length > 1)
+    result = { ok: true, outcome: { stage: rs.stage.name, type: "batch", objects: names.map((n) => `Job/${n}`), detail: details.join("; ") } };
+  await pruneJobs(ctx, selector, names);
+  if (result === undefined) throw new Error(`internal: batch stage ${rs.stage.name} has no Job`);
+  return result;
+}
+
+async function runJob(ctx: Ctx, rs: RenderedBatchStage, job: V1Job): Promise<StageResult> {
   const { api, pipeline } = ctx;
-  const jobName = rs.job.metadata?.name ?? rs.name;
-  const selector = `${LABEL_PIPELINE}=${pipeline.name},${LABEL_STAGE}=${rs.stage.name}`;
+  const jobName = job.metadata?.name ?? rs.name;
   const fail = async (reason: string): Promise<StageResult> => ({
     ok: false,
     stage: rs.stage.name,
@@ -232,7 +251,7 @@ async function runBatchStage(ctx: Ctx, rs: RenderedBatchStage): Promise<StageRes
     diagnostics: await collectDiagnostics(api, pipeline.namespace, `job-name=${jobName}`, { ownerNames: [jobName] }),
   });
   try {
-    await api.apply(rs.job);
+    await api.apply(job);
   } catch (err) {
     return fail((err as Error).message);
   }
@@ -241,12 +260,12 @@ async function runBatchStage(ctx: Ctx, rs: RenderedBatchStage): Promise<StageRes
   const budgetMs = (rs.stage.batch.maxCompletionTimeSeconds + ctx.grace) * 1000;
   let result: StageResult | undefined;
   while (result === undefined) {
-    const job = await api.read<V1Job>({ apiVersion: "batch/v1", kind: "Job", name: jobName, namespace: pipeline.namespace });
-    if (job === undefined) {
+    const current = await api.read<V1Job>({ apiVersion: "batch/v1", kind: "Job", name: jobName, namespace: pipeline.namespace });
+    if (current === undefined) {
       result = await fail(`Job/${jobName} disappeared while running`);
       break;
     }
-    const conds = job.status?.conditions ?? [];
+    const conds = current.status?.conditions ?? [];
     const complete = conds.find((c) => c.type === "Complete" && c.status === "True");
     const failed = conds.find((c) => c.type === "Failed" && c.status === "True");
     if (complete !== undefined) {
@@ -255,8 +274,10 @@ async function runBatchStage(ctx: Ctx, rs: RenderedBatchStage): Promise<StageRes
       ctx.log(`  ${rs.stage.name}: ${detail}`);
       result = { ok: true, outcome: { stage: rs.stage.name, type: "batch", objects: [`Job/${jobName}`], detail } };
     } else if (failed !== undefined) {
-      const attempts = (job.status?.failed ?? 0) + (job.status?.succeeded ?? 0);
-      if (failed.reason === "PodFailurePolicy" && (failed.message ?? "").includes(`exit code ${EXIT_NOT_PROMOTED}`))
+      const attempts = (current.status?.failed ?? 0) + (current.status?.succeeded ?? 0);
+      if (failed.reason === "PodFailurePolicy" && (failed.message ?? "").includes(`exit code ${EXIT_STAGE_REFUSED}`))
+        result = await fail(`Job/${jobName}: the merge refused the staged chains (exit ${EXIT_STAGE_REFUSED}: a chain missing, damaged or of another fit — its log names the chain); nothing was published`);
+      else if (failed.reason === "PodFailurePolicy" && (failed.message ?? "").includes(`exit code ${EXIT_NOT_PROMOTED}`))
         result = await fail(`Job/${jobName}: the new fit was stored but not promoted (exit ${EXIT_NOT_PROMOTED}: the quality gate or the comparison with latest refused it; latest keeps serving — \`bayes-serve models history\` says why)`);
       else result = await fail(`Job/${jobName}: ${failed.reason ?? "Failed"} — ${failed.message ?? "the job failed"} (${attempts} attempt${attempts === 1 ? "" : "s"}, retries ${rs.stage.batch.retries})`);
     } else if (ctx.now() - started > budgetMs) {
@@ -265,16 +286,16 @@ async function runBatchStage(ctx: Ctx, rs: RenderedBatchStage): Promise<StageRes
       await ctx.sleep(ctx.pollMs);
     }
   }
-  await pruneJobs(ctx, selector, jobName);
   return result;
 }
 
-/** Keep the newest `jobHistory` Jobs of a stage (always including this run's). */
-async function pruneJobs(ctx: Ctx, selector: string, current: string): Promise<void> {
+/** Keep the newest `jobHistory` runs' Jobs of a stage (always including this run's). */
+async function pruneJobs(ctx: Ctx, selector: string, current: string[]): Promise<void> {
   try {
     const jobs = await ctx.api.list<V1Job>("batch/v1", "Job", ctx.pipeline.namespace, { labelSelector: selector });
     const time = (j: V1Job) => new Date(j.metadata?.creationTimestamp ?? 0).getTime();
-    const old = jobs.filter((j) => j.metadata?.name !== current).sort((a, b) => time(b) - time(a)).slice(Math.max(0, ctx.jobHistory - 1));
+    const keep = Math.max(0, ctx.jobHistory - 1) * current.length;
+    const old = jobs.filter((j) => !current.includes(j.metadata?.name ?? "")).sort((a, b) => time(b) - time(a)).slice(keep);
     for (const j of old) await ctx.api.delete(refOf(j), { propagationPolicy: "Background" });
   } catch (err) {
     ctx.log(`  (could not prune old Jobs: ${(err as Error).message})`);

@@ -2,6 +2,7 @@
 // cycles, unknown or duplicate stages, a service without a port, names too long for Kubernetes, …). Every problem is
 // reported with the field's path, its line and column in the file, and what was expected.
 import { Ajv, type ErrorObject } from "ajv";
+import { TRAIN_DEFAULTS } from "../defaults.js";
 import { LineCounter, parseDocument, isMap, isPair, isScalar, type Document, type Node as YamlNode } from "yaml";
 import { LOG_LEVELS } from "../server/constants.js";
 
@@ -26,7 +27,7 @@ export interface StageFile {
   memory_limit_mb?: number;
   env?: Record<string, string | number | boolean>;
   secrets?: Record<string, SecretRefFile>;
-  batch?: { max_completion_time_seconds: number; retries?: number };
+  batch?: { max_completion_time_seconds: number; retries?: number; chains_as_pods?: boolean };
   service?: {
     port?: number;
     replicas?: number;
@@ -161,6 +162,10 @@ export const pipelineJsonSchema = {
             properties: {
               max_completion_time_seconds: { type: "integer", minimum: 1 },
               retries: { type: "integer", minimum: 0, maximum: 100 },
+              chains_as_pods: {
+                type: "boolean",
+                description: "run each chain of the `train` stage in its own pod (an Indexed Job), then a Job that merges them",
+              },
             },
           },
           service: {
@@ -244,6 +249,17 @@ const validateSchema = ajv.compile<PipelineFile>(pipelineJsonSchema);
 
 /** Longest suffix a Job name gets after `<pipeline>--<stage>`: `-` and a 10-character run id. */
 export const JOB_SUFFIX_LENGTH = 11;
+/** What the Jobs of a stage with chains as pods add to `<pipeline>--<stage>-<run id>` (and `-<index>` on pod hostnames). */
+export const CHAINS_JOB_SUFFIX = "-chains";
+export const MERGE_JOB_SUFFIX = "-merge";
+const CHAIN_HOSTNAME_SUFFIX_LENGTH = 3;
+
+/** The value of `--flag V` or `--flag=V` in a stage's args, if given. */
+export function argValue(args: readonly string[], flag: string): string | undefined {
+  const i = args.indexOf(flag);
+  return i >= 0 ? args[i + 1] : args.find((a) => a.startsWith(`${flag}=`))?.slice(flag.length + 1);
+}
+
 /** CronJob names are limited to 52 characters (the controller appends an 11-character suffix to Job names). */
 export const CRONJOB_NAME_SUFFIX = "--retrain";
 
@@ -378,6 +394,7 @@ function checkSemantics(
     if (s.batch !== undefined && base.length + JOB_SUFFIX_LENGTH > 63) {
       add(at(), `Job names "${base}-<run id>" would exceed Kubernetes' 63 characters: shorten the pipeline or stage name (at most ${63 - JOB_SUFFIX_LENGTH} characters for "<pipeline>--<stage>")`, true);
     }
+    if (s.batch?.chains_as_pods === true) checkChainsAsPods(s, base, (message, ...rest) => add(at(...rest), message), (w) => warnings.push(`stages.${name}.batch.chains_as_pods: ${w}`));
     if (s.service !== undefined && base.length > 63) {
       add(at(), `the Service name "${base}" would exceed Kubernetes' 63 characters: shorten the pipeline or stage name`, true);
     }
@@ -451,6 +468,31 @@ function checkSemantics(
     add(["pipeline", "name"], `is too long for the retraining CronJob name "${doc.pipeline.name}${CRONJOB_NAME_SUFFIX}" (at most 52 characters)`);
   }
   return dag;
+}
+
+/**
+ * A batch stage with `chains_as_pods: true` runs `bayes-serve train` once per chain and once to merge, adding the
+ * flags that say which: its args must be a plain `train` with a store every pod reaches.
+ */
+function checkChainsAsPods(s: StageFile, base: string, add: (message: string, ...path: (string | number)[]) => void, warn: (message: string) => void): void {
+  const args = (s.args ?? []).map(String);
+  if (s.command !== undefined) add("runs `bayes-serve train` itself, once per chain and once to merge: leave out `command`", "command");
+  if (args[0] !== "train") {
+    add(`needs a \`train\` stage: args must begin with train (got ${args.length === 0 ? "none" : JSON.stringify(args[0])})`, "args");
+    return;
+  }
+  for (const flag of ["--chain-index", "--stage", "--merge"])
+    if (args.some((a) => a === flag || a.startsWith(`${flag}=`))) add(`passes ${flag}, which chains_as_pods sets for each pod itself: leave it out`, "args");
+  const store = argValue(args, "--store");
+  if (store === undefined || !store.startsWith("s3://"))
+    add(`the chains' pods and the merge share no disk: --store must be s3://bucket/prefix (got ${store === undefined ? "none, the default ./artifacts" : JSON.stringify(store)})`, "args");
+  const chainsText = argValue(args, "--chains");
+  const chains = chainsText === undefined ? TRAIN_DEFAULTS.chains : Number(chainsText);
+  if (!(Number.isInteger(chains) && chains >= 1 && chains <= 64)) add(`--chains must be an integer from 1 to 64 (got ${JSON.stringify(chainsText)})`, "args");
+  else if (chains === 1) warn("--chains 1: one pod does the work of one chain, plus a merge Job; nothing runs in parallel");
+  const longest = base.length + JOB_SUFFIX_LENGTH + Math.max(CHAINS_JOB_SUFFIX.length, MERGE_JOB_SUFFIX.length) + CHAIN_HOSTNAME_SUFFIX_LENGTH;
+  if (longest > 63)
+    add(`its pods' host names "${base}-<run id>${CHAINS_JOB_SUFFIX}-<index>" would exceed Kubernetes' 63 characters: shorten the pipeline or stage name (at most ${63 - (longest - base.length)} characters for "<pipeline>--<stage>")`);
 }
 
 // ---- Turning ajv errors into messages a person can act on ----

@@ -3,7 +3,9 @@
 // file turns a checked document into the normalised, camelCase `Pipeline` the renderer and orchestrator use.
 import { readFileSync } from "node:fs";
 import { BayesServeError } from "../errors.js";
+import { TRAIN_DEFAULTS } from "../defaults.js";
 import {
+  argValue,
   checkPipelineText,
   type PipelineFile,
   type StageFile,
@@ -33,6 +35,8 @@ export interface BatchSettings {
   retries: number;
   /** The whole Job's deadline, retries included (activeDeadlineSeconds). */
   maxCompletionTimeSeconds: number;
+  /** Each chain of the `train` stage in its own pod, then a merge (`chains_as_pods: true`): how many, and the store. */
+  chainsAsPods?: { chains: number; store: string };
 }
 
 export interface IngressSettings {
@@ -170,6 +174,14 @@ function normalise(doc: PipelineFile, dag: string[][]): Pipeline {
   };
 }
 
+/** The chain count and store of a checked `train` stage with chains as pods. */
+function chainsAsPodsOf(args: string[]): { chains: number; store: string } {
+  const chains = argValue(args, "--chains");
+  const store = argValue(args, "--store");
+  if (store === undefined) throw new Error("internal: a chains_as_pods stage passed the checks without --store");
+  return { chains: chains === undefined ? TRAIN_DEFAULTS.chains : Number(chains), store };
+}
+
 function normaliseStage(doc: PipelineFile, name: string, s: StageFile): Stage {
   const common: StageCommon = {
     name,
@@ -191,6 +203,7 @@ function normaliseStage(doc: PipelineFile, name: string, s: StageFile): Stage {
       batch: {
         retries: s.batch.retries ?? DEFAULT_RETRIES,
         maxCompletionTimeSeconds: s.batch.max_completion_time_seconds,
+        ...(s.batch.chains_as_pods === true ? { chainsAsPods: chainsAsPodsOf(common.args) } : {}),
       },
     };
   }

@@ -25,6 +25,7 @@ import { BayesServeError } from "../errors.js";
 import { DEFAULT_SHUTDOWN_TIMEOUT_SECONDS, SERVING_NODE_OPTIONS, SHUTDOWN_GRACE_SECONDS } from "../server/constants.js";
 import { CRONJOB_NAME_SUFFIX } from "./pipeline-schema.js";
 import { EXIT_NOT_PROMOTED } from "../train/promotion.js";
+import { renderChainsAsPods } from "./chains-as-pods.js";
 import {
   referencedSecrets,
   stageResourceName,
@@ -62,6 +63,8 @@ export interface RenderedBatchStage {
   stage: BatchStage;
   name: string;
   job: V1Job;
+  /** With chains as pods (chains-as-pods.ts): `job` runs the chains, this Job then merges them. */
+  mergeJob?: V1Job;
 }
 
 export interface RenderedServiceStage {
@@ -119,7 +122,7 @@ export function renderedObjects(rendered: RenderedPipeline): KubernetesObject[] 
 }
 
 export function stageObjects(rs: RenderedStage): KubernetesObject[] {
-  if (rs.type === "batch") return [rs.job];
+  if (rs.type === "batch") return rs.mergeJob !== undefined ? [rs.job, rs.mergeJob] : [rs.job];
   return [rs.deployment, rs.service, rs.ingress, rs.hpa, rs.pdb].filter((o): o is NonNullable<typeof o> => o !== undefined);
 }
 
@@ -159,6 +162,7 @@ export function selectorLabels(pipeline: Pipeline, stageName: string): Record<st
 }
 
 export function renderBatchStage(pipeline: Pipeline, stage: BatchStage, options: RenderOptions): RenderedBatchStage {
+  if (stage.batch.chainsAsPods !== undefined) return renderChainsAsPods(pipeline, stage, options);
   const base = stageResourceName(pipeline, stage.name);
   const name = `${base}-${options.runId}`;
   const labels = { ...stageLabels(pipeline, stage, options.gitCommit), [LABEL_RUN]: options.runId };
@@ -296,7 +300,7 @@ export function renderServiceStage(pipeline: Pipeline, stage: ServiceStage, opti
   return out;
 }
 
-function podSpec(pipeline: Pipeline, stage: Stage, options: RenderOptions, restartPolicy: "Never" | "Always"): V1PodSpec {
+export function podSpec(pipeline: Pipeline, stage: Stage, options: RenderOptions, restartPolicy: "Never" | "Always"): V1PodSpec {
   const uid = pipeline.runAsUser;
   return {
     restartPolicy,
@@ -455,7 +459,8 @@ export function pipelineBudgetSeconds(pipeline: Pipeline): number {
       const s = pipeline.stages[name];
       if (s === undefined) continue;
       const budget = s.type === "batch" ? s.batch.maxCompletionTimeSeconds : s.service.maxStartupTimeSeconds;
-      longest = Math.max(longest, budget + GRACE_SECONDS);
+      // Chains as pods: the chains' Job, then the merge's, each with the stage's budget.
+      longest = Math.max(longest, (budget + GRACE_SECONDS) * (s.type === "batch" && s.batch.chainsAsPods !== undefined ? 2 : 1));
     }
     total += longest;
   }

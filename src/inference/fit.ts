@@ -57,8 +57,9 @@ export interface Posterior {
   warmupSeconds: number[];
 }
 
-export async function fit(model: Model, data: DataInput, options: FitOptions = {}): Promise<Posterior> {
-  const settings: SamplerSettings = {
+/** A fit's sampler settings: the options given, the defaults for the rest. */
+export function samplerSettingsOf(options: FitOptions): SamplerSettings {
+  return {
     draws: options.draws ?? DEFAULT_SAMPLER_SETTINGS.draws,
     tune: options.tune ?? DEFAULT_SAMPLER_SETTINGS.tune,
     seed: options.seed ?? DEFAULT_SAMPLER_SETTINGS.seed,
@@ -67,6 +68,10 @@ export async function fit(model: Model, data: DataInput, options: FitOptions = {
     initRadius: options.initRadius ?? DEFAULT_SAMPLER_SETTINGS.initRadius,
     adaptation: options.adaptation ?? DEFAULT_SAMPLER_SETTINGS.adaptation,
   };
+}
+
+export async function fit(model: Model, data: DataInput, options: FitOptions = {}): Promise<Posterior> {
+  const settings = samplerSettingsOf(options);
   const chains = options.chains ?? SAMPLER_DEFAULTS.chains;
   checkSettings(settings, chains);
   if (options.warmStart !== undefined && options.warmStart.length === 0) throw new BayesServeError("USAGE", "warmStart must hold at least one chain's start");
@@ -83,6 +88,41 @@ export async function fit(model: Model, data: DataInput, options: FitOptions = {
   }
   progress?.finish();
   return assemble(compiled, settings, results);
+}
+
+/**
+ * Chain `chain` of the fit `fit(model, data, options)` would run, alone, on this thread: the same settings and random
+ * stream (runChain's, from the seed and the chain's index), so its draws are bit-identical to that chain's there. A
+ * fit's chains run apart this way (in separate processes or pods) are put together by assemblePosterior.
+ */
+export function fitChain(model: Model, data: DataInput, options: FitOptions, chain: number): ChainResult {
+  const settings = samplerSettingsOf(options);
+  const chains = options.chains ?? SAMPLER_DEFAULTS.chains;
+  checkSettings(settings, chains);
+  if (!(Number.isInteger(chain) && chain >= 0 && chain < chains)) throw new BayesServeError("USAGE", `chain index must be an integer in 0..${chains - 1} (got ${chain})`);
+  if (options.warmStart !== undefined && options.warmStart.length === 0) throw new BayesServeError("USAGE", "warmStart must hold at least one chain's start");
+  const compiled = compileModel(bindModel(model.json, data));
+  const progress = options.progress === false ? null : createProgress(1);
+  const start = options.warmStart ? options.warmStart[chain % options.warmStart.length] : undefined;
+  try {
+    const result = runChain(compiled, settings, chain, progress ? (i, t, w) => progress.update(0, i, t, w) : undefined, start);
+    progress?.finish();
+    return result;
+  } catch (err) {
+    if (err instanceof BayesServeError && err.code === "SAMPLER_INIT") throw findUndefinedRow(compiled.bound, somePoints(compiled, settings)) ?? err;
+    throw err;
+  }
+}
+
+/**
+ * The posterior of chains run apart (fitChain), one result per chain 0..n−1 in order, exactly as fit() would have
+ * assembled them.
+ */
+export function assemblePosterior(model: Model, data: DataInput, settings: SamplerSettings, results: ChainResult[]): Posterior {
+  results.forEach((r, c) => {
+    if (r.chain !== c) throw new BayesServeError("USAGE", `chain results must be chains 0..${results.length - 1} in order (found chain ${r.chain} at ${c})`);
+  });
+  return assemble(compileModel(bindModel(model.json, data)), settings, results);
 }
 
 /** A few constrained parameter points drawn as chains draw their initial values, for findUndefinedRow. */

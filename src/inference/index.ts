@@ -1,4 +1,4 @@
-export { fit, chainsOf, type FitOptions, type Posterior } from "./fit.js";
+export { fit, fitChain, assemblePosterior, samplerSettingsOf, chainsOf, type FitOptions, type Posterior } from "./fit.js";
 export {
   runChain,
   ADAPTATIONS,

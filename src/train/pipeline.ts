@@ -3,12 +3,13 @@
 import { createHash } from "node:crypto";
 import { BayesServeError } from "../errors.js";
 import { buildBundle } from "../artifact/bundle.js";
-import { openStore } from "../artifact/store.js";
+import { type ArtifactStore, openStore } from "../artifact/store.js";
 import { newVersionId } from "../artifact/version-id.js";
 import { summarize, type SummaryRow } from "../diagnostics/index.js";
-import { type Adaptation, chainsOf, DEFAULT_SAMPLER_SETTINGS, fit, type Posterior } from "../inference/index.js";
+import { type Adaptation, chainsOf, DEFAULT_SAMPLER_SETTINGS, fit, type FitOptions, type Posterior } from "../inference/index.js";
 import type { Model } from "../model/builder.js";
-import { bindModel, declaredBounds } from "../model/bind.js";
+import { bindModel, type DataInput, declaredBounds } from "../model/bind.js";
+import type { ModelJSON } from "../model/graph.js";
 import { familyOf, responseKindOf } from "../model/families.js";
 import { DataRowError } from "../model/row-check.js";
 import { intersectBounds, type ValueBounds } from "../model/value-bounds.js";
@@ -166,9 +167,28 @@ export async function loadTable(model: Model, source: TrainOptions["source"]): P
  * stack by the CLI): "Maximum call stack size exceeded" alone says nothing of where.
  */
 export async function train(options: TrainOptions): Promise<TrainResult> {
+  return runTrainSteps(options, (at) => trainSteps(options, at));
+}
+
+/** The step train is at, for the message of an unexpected error. */
+export interface TrainStep {
+  step: string;
+}
+
+async function trainSteps(options: TrainOptions, at: TrainStep): Promise<TrainResult> {
+  const prepared = await prepareTraining(options, at);
+  const fitted = await fitInProcess(prepared, at);
+  return finishTraining(prepared, fitted, at);
+}
+
+/**
+ * Runs train's steps (or a part of them: a staged chain, a merge) so that an error that is not ours comes out naming
+ * the model, the data and the step it failed in.
+ */
+export async function runTrainSteps<T>(options: TrainOptions, steps: (at: TrainStep) => Promise<T>): Promise<T> {
   const at: TrainStep = { step: "checking the options" };
   try {
-    return await trainSteps(options, at);
+    return await steps(at);
   } catch (err) {
     if (err instanceof BayesServeError) throw err;
     const data = "data" in options.source ? options.source.data : "simulated data";
@@ -176,12 +196,42 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
 }
 
-/** The step train is at, for the message of an unexpected error. */
-interface TrainStep {
-  step: string;
+/** Everything the steps before the fit make, which the fit and the steps after it read. */
+export interface PreparedTraining {
+  options: TrainOptions;
+  started: number;
+  timings: Record<string, number>;
+  log: (line: string) => void;
+  gateThresholds: GateThresholds;
+  store: ArtifactStore;
+  reportLayer: Promise<typeof import("../report/index.js")> | null;
+  table: Table;
+  sha256: string;
+  where?: (row: number) => string;
+  provenance?: LoadedTable["provenance"];
+  /** The category the split was stratified by, if any. */
+  strata: ModelJSON["data"][number] | undefined;
+  split: ReturnType<typeof stratifiedSplit>;
+  trainTable: Table;
+  testTable: Table;
+  scalars: Record<string, number>;
+  /** The model with its sizes filled in, as recorded and served. */
+  model: Model;
+  schema: ReturnType<typeof predictionSchema>;
+  standardization: ReturnType<typeof standardizationOf>;
+  /** The training rows as the model's data input. */
+  data: DataInput;
 }
 
-async function trainSteps(options: TrainOptions, at: TrainStep): Promise<TrainResult> {
+/** A fit's outcome: the posterior, the warm start it began from (if one was asked for) and its warm-up length. */
+export interface FittedPosterior {
+  posterior: Posterior;
+  warm: ResolvedWarmStart | null;
+  tune: number;
+}
+
+/** The steps before the fit: check the options, open the store, read the data, split it, prepare the training rows. */
+export async function prepareTraining(options: TrainOptions, at: TrainStep): Promise<PreparedTraining> {
   const started = performance.now();
   const timings: Record<string, number> = {};
   const lap = (name: string, t0: number) => (timings[name] = (performance.now() - t0) / 1000);
@@ -200,7 +250,7 @@ async function trainSteps(options: TrainOptions, at: TrainStep): Promise<TrainRe
   // Start loading the report layer now (Vega and resvg take ~0.3 s to import); it is ready by the time sampling ends.
   const reportLayer = options.report !== false ? import("../report/index.js") : null;
   reportLayer?.catch(() => {}); // awaited (and its failure reported) below
-  let t0 = performance.now();
+  const t0 = performance.now();
   at.step = "reading the data";
   const { table, sha256, where, ignored, provenance } = await loadTable(options.model, options.source);
   if (ignored.length > 0) log(`data: ignoring column(s) ${ignored.map((c) => `"${c}"`).join(", ")} of ${table.source}: the model does not read them`);
@@ -221,41 +271,78 @@ async function trainSteps(options: TrainOptions, at: TrainStep): Promise<TrainRe
   const standardization = standardizationOf(model, trainTable);
   lap("data", t0);
   log(`data: ${table.rows} rows from ${table.source} (${trainTable.rows} train, ${testTable.rows} test)`);
-
-  t0 = performance.now();
   const data = dataInputOf(model, trainTable, scalars, standardization);
+  return {
+    options, started, timings, log, gateThresholds, store, reportLayer, table, sha256, where, provenance, strata, split,
+    trainTable, testTable, scalars, model, schema, standardization, data,
+  };
+}
+
+/** The warm start asked for (resolved against the store) and the warm-up length that goes with it. */
+export async function resolveFitStart(prepared: PreparedTraining): Promise<{ warm: ResolvedWarmStart | null; tune: number }> {
+  const { options, store, model, data, log } = prepared;
   let warm: ResolvedWarmStart | null = null;
-  let tune = options.tune ?? DEFAULT_TUNE;
-  at.step = `sampling (${options.chains} chains of ${tune} + ${options.draws} iterations on ${trainTable.rows} rows)`;
-  let posterior: Posterior;
+  if (options.warmStart !== undefined) {
+    warm = await resolveWarmStart(store, options.warmStart, model, bindModel(model.json, data));
+    log(warm.starts ? `warm start: from ${warm.record.version}` : `warm start: none, a cold start (${warm.record.reason})`);
+  }
+  return { warm, tune: options.tune ?? (warm?.starts ? WARM_START_TUNE : DEFAULT_TUNE) };
+}
+
+/** The sampler's options for a fit of the prepared data (every chain of it, or one chain of it run alone). */
+export function fitOptionsOf(prepared: PreparedTraining, start: { warm: ResolvedWarmStart | null; tune: number }): FitOptions {
+  const { options } = prepared;
+  return {
+    draws: options.draws,
+    tune: start.tune,
+    chains: options.chains,
+    seed: options.seed,
+    targetAccept: options.targetAccept,
+    maxTreeDepth: options.maxTreeDepth,
+    adaptation: options.adaptation,
+    warmStart: start.warm?.starts ?? undefined,
+    progress: options.progress ?? true,
+  };
+}
+
+/** Runs a sampling step, naming a data row the model cannot fit where the user can find it: the file's line. */
+export async function namingDataRows<T>(prepared: PreparedTraining, sampling: () => Promise<T>): Promise<T> {
   try {
-    if (options.warmStart !== undefined) {
-      warm = await resolveWarmStart(store, options.warmStart, model, bindModel(model.json, data));
-      log(warm.starts ? `warm start: from ${warm.record.version}` : `warm start: none, a cold start (${warm.record.reason})`);
-    }
-    tune = options.tune ?? (warm?.starts ? WARM_START_TUNE : DEFAULT_TUNE);
-    at.step = `sampling (${options.chains} chains of ${tune} + ${options.draws} iterations on ${trainTable.rows} rows)`;
-    posterior = await fit(model, data, {
-      draws: options.draws,
-      tune,
-      chains: options.chains,
-      seed: options.seed,
-      targetAccept: options.targetAccept,
-      maxTreeDepth: options.maxTreeDepth,
-      adaptation: options.adaptation,
-      warmStart: warm?.starts ?? undefined,
-      progress: options.progress ?? true,
-    });
+    return await sampling();
   } catch (err) {
-    // A row the model cannot fit, named where the user can find it: the file's line (the fit saw the training rows).
+    // The fit saw the training rows: its row number is one of them.
     if (err instanceof DataRowError) {
-      const row = split.train[err.row];
-      throw err.describedAt(where !== undefined ? where(row) : `${table.source}, row ${row + 1}`);
+      const row = prepared.split.train[err.row];
+      throw err.describedAt(prepared.where !== undefined ? prepared.where(row) : `${prepared.table.source}, row ${row + 1}`);
     }
     throw err;
   }
-  lap("sampling", t0);
+}
 
+/** The fit, in this process: every chain on a worker thread. */
+async function fitInProcess(prepared: PreparedTraining, at: TrainStep): Promise<FittedPosterior> {
+  const { options, trainTable, timings } = prepared;
+  const t0 = performance.now();
+  at.step = `sampling (${options.chains} chains of ${options.tune ?? DEFAULT_TUNE} + ${options.draws} iterations on ${trainTable.rows} rows)`;
+  const fitted = await namingDataRows(prepared, async () => {
+    const start = await resolveFitStart(prepared);
+    at.step = `sampling (${options.chains} chains of ${start.tune} + ${options.draws} iterations on ${trainTable.rows} rows)`;
+    return { posterior: await fit(prepared.model, prepared.data, fitOptionsOf(prepared, start)), ...start };
+  });
+  timings.sampling = (performance.now() - t0) / 1000;
+  return fitted;
+}
+
+/**
+ * The steps after the fit, the same whoever fitted (this process, or chains run apart and merged): diagnose, evaluate,
+ * gate, compare with latest, report, publish.
+ */
+export async function finishTraining(prepared: PreparedTraining, fitted: FittedPosterior, at: TrainStep): Promise<TrainResult> {
+  const { options, started, timings, log, gateThresholds, store, reportLayer, table, sha256, provenance, strata, trainTable, testTable } = prepared;
+  const { scalars, model, schema, standardization } = prepared;
+  const { posterior, warm, tune } = fitted;
+  const lap = (name: string, t0: number) => (timings[name] = (performance.now() - t0) / 1000);
+  let t0: number;
   t0 = performance.now();
   at.step = "computing the diagnostics";
   const summary = summarize({ names: posterior.names, chains: posterior.chains, draws: posterior.draws, values: posterior.values });

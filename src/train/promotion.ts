@@ -12,6 +12,11 @@ import { compareScores, heldOutLpd, type InstanceRows, type Predictor } from "..
 /** The exit status of `train` when the fit is stored but not promoted (the gate or the comparison refused it); the
  *  training Job fails at once on it rather than retrying (deploy/render.ts). */
 export const EXIT_NOT_PROMOTED = 3;
+/**
+ * Exit code of `train --merge` refusing the staged chains (one missing, damaged, of another fit: chain-stage.ts): running
+ * the merge again cannot help until the chain is run again, so a Kubernetes Job does not retry it.
+ */
+export const EXIT_STAGE_REFUSED = 4;
 
 /** Refuse a new fit worse than latest by more than this many SEs of the difference (the issue's default). */
 export const DEFAULT_MAX_ELPD_DROP = MAX_ELPD_DROP_DEFAULT;

@@ -44,14 +44,14 @@ export function adaptationRecord(posterior: Posterior): Record<string, JsonValue
   };
 }
 
-/** The model's JSON with keys sorted, so that two copies of one model compare equal however they were written. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+/** JSON with keys sorted, so that two copies of one model (or settings) compare equal however they were written. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
   if (v !== null && typeof v === "object")
     return `{${Object.keys(v)
       .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
       .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
       .join(",")}}`;
   return JSON.stringify(v);
 }
@@ -77,7 +77,7 @@ function matrixProblem(value: unknown, field: string, chains: number, width: num
  * (another model, other parameters, fields missing or malformed).
  */
 export function startsFromManifest(manifest: Manifest, model: Model, bound: BoundModel): { starts: ChainStart[] } | { problem: string } {
-  if (canonical(manifest.model) !== canonical(model.json))
+  if (canonicalJson(manifest.model) !== canonicalJson(model.json))
     return { problem: `version ${manifest.version} is a fit of another model ("${nameOf(manifest.model)}"), not of "${model.name}"` };
   const names = bound.params.flatMap((p) => p.elementNames);
   const published = manifest.parameters.names.slice(0, names.length);

@@ -61,9 +61,10 @@ const TYPES: ResourceType[] = [
 ];
 
 export type RolloutBehaviour = "ready" | "never-ready" | "crash-loop" | "image-pull-error" | "config-error";
-/** "not-promoted": the container exits 3, as `train` does when the gate refuses the fit; the Job's podFailurePolicy
+/** "not-promoted": the container exits 3, as `train` does when the gate refuses the fit ("stage-refused": 4, as
+ *  `train --merge` refusing staged chains); the Job's podFailurePolicy
  *  decides whether that fails the Job at once (as Kubernetes does) or counts against backoffLimit. */
-export type JobBehaviour = "succeed" | "fail" | "hang" | "not-promoted";
+export type JobBehaviour = "succeed" | "fail" | "hang" | "not-promoted" | "stage-refused";
 
 export interface FakeApiServerOptions {
   token?: string;
@@ -550,10 +551,12 @@ export class FakeApiServer {
       };
       return;
     }
-    if (behaviour === "not-promoted" && done) {
+    if ((behaviour === "not-promoted" || behaviour === "stage-refused") && done) {
+      // `train --merge` exits 4 when it refuses the staged chains; the gate's refusal is 3.
+      const code = behaviour === "not-promoted" ? 3 : 4;
       const policy = (job.spec as { podFailurePolicy?: { rules: { action: string; onExitCodes?: { containerName?: string; operator: string; values: number[] } }[] } }).podFailurePolicy;
       const index = (policy?.rules ?? []).findIndex(
-        (r) => r.action === "FailJob" && r.onExitCodes?.operator === "In" && r.onExitCodes.values.includes(3) && (r.onExitCodes.containerName ?? spec.template.spec.containers[0].name) === spec.template.spec.containers[0].name,
+        (r) => r.action === "FailJob" && r.onExitCodes?.operator === "In" && r.onExitCodes.values.includes(code) && (r.onExitCodes.containerName ?? spec.template.spec.containers[0].name) === spec.template.spec.containers[0].name,
       );
       const attempts = index >= 0 ? 1 : (spec.backoffLimit ?? 6) + 1;
       for (let i = 0; i < attempts; i++) {
@@ -561,7 +564,7 @@ export class FakeApiServer {
       }
       const [reason, message] =
         index >= 0
-          ? ["PodFailurePolicy", `Container ${spec.template.spec.containers[0].name} for pod ${ns}/${podName(0)} failed with exit code 3 matching FailJob rule at index ${index}`]
+          ? ["PodFailurePolicy", `Container ${spec.template.spec.containers[0].name} for pod ${ns}/${podName(0)} failed with exit code ${code} matching FailJob rule at index ${index}`]
           : ["BackoffLimitExceeded", "Job has reached the specified backoff limit"];
       this.putEvent(ns, { kind: "Job", name: job.metadata.name, namespace: ns, uid: job.metadata.uid ?? "" }, "Warning", reason, message);
       job.status = { startTime, failed: attempts, conditions: [cond("FailureTarget", "True", reason, message), cond("Failed", "True", reason, message)] };
