@@ -5,6 +5,7 @@ export * from "./rhat.js";
 export * from "./mcse.js";
 export * from "./quantile.js";
 export * from "./median.js";
+export * from "./select.js";
 export * from "./rank-normalize.js";
 export * from "./autocovariance.js";
 export * from "./beta-quantile.js";
