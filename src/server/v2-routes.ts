@@ -186,14 +186,15 @@ function decodeInputs(inputs: V2Input[], features: readonly FeatureSpec[], maxBa
     return { instances: buildColumns(n, columns), locate: (row, feature) => `${where} element [${row}, ${names.indexOf(feature)}] (feature "${feature}")` };
   }
 
-  // One [n] (or [n, 1]) tensor per feature.
-  const columns = new Map<string, number[]>();
+  // One [n] (or [n, 1]) tensor per feature, in the model's order.
+  const columns = new Array<number[] | undefined>(names.length).fill(undefined);
   let rows = -1;
   let first = "";
   for (const input of inputs) {
     const where = `input "${input.name}"`;
-    if (!names.includes(input.name)) throw badRequest(`${where}: not a feature of the model; its inputs are ${listNames()} (one [n] tensor each), or one [n, ${names.length}] tensor of them in that order`);
-    if (columns.has(input.name)) throw badRequest(`${where}: given twice`);
+    const k = names.indexOf(input.name);
+    if (k < 0) throw badRequest(`${where}: not a feature of the model; its inputs are ${listNames()} (one [n] tensor each), or one [n, ${names.length}] tensor of them in that order`);
+    if (columns[k] !== undefined) throw badRequest(`${where}: given twice`);
     checkDatatype(input, where);
     if (!(input.shape.length === 1 || (input.shape.length === 2 && input.shape[1] === 1))) throw badRequest(`${where}: shape ${JSON.stringify(input.shape)}; a feature's tensor is [n] (one value per instance)`);
     const n = input.shape[0];
@@ -203,12 +204,17 @@ function decodeInputs(inputs: V2Input[], features: readonly FeatureSpec[], maxBa
       rows = n;
       first = input.name;
     }
-    columns.set(input.name, flatten(input, where));
+    columns[k] = flatten(input, where);
   }
-  const missing = names.filter((n) => !columns.has(n));
-  if (missing.length > 0) throw badRequest(`inputs: ${missing.map((m) => `"${m}"`).join(", ")} missing; the model reads ${listNames()}`);
-  return { instances: buildColumns(rows, names.map((n) => columns.get(n) as number[])), locate: (row, feature) => `input "${feature}" element ${row}` };
+  if (columns.includes(undefined)) {
+    const missing = names.filter((_, k) => columns[k] === undefined);
+    throw badRequest(`inputs: ${missing.map((m) => `"${m}"`).join(", ")} missing; the model reads ${listNames()}`);
+  }
+  return { instances: buildColumns(rows, columns as number[][]), locate: locatePerFeature };
 }
+
+/** Where a value came from when each feature has its own tensor. */
+const locatePerFeature: Locate = (row, feature) => `input "${feature}" element ${row}`;
 
 /** The seed validator's issues (FastAPI's loc), in terms of the request's tensors. */
 function issueMessage(issue: ValidationIssue, locate: Locate): string {
@@ -268,6 +274,20 @@ function parseQuantiles(given: string | number[] | undefined): readonly number[]
   });
 }
 
+/** What each output needs computed (InferParams' flags). */
+const OUTPUT_NEEDS: Record<V2Output, "median" | "interval" | "mean" | "quantile" | "draws" | "density"> = {
+  y_pred: "median",
+  y_pred_lower: "interval",
+  y_pred_upper: "interval",
+  y_mean: "mean",
+  y_mean_lower: "mean",
+  y_mean_upper: "mean",
+  y_pred_quantiles: "quantile",
+  y_pred_draws: "draws",
+  y_pred_bin_mids: "density",
+  y_pred_density: "density",
+};
+
 /** A validated inference request: its instances, what to compute, what to answer. */
 export interface PreparedInfer {
   instances: InstanceBody[];
@@ -296,7 +316,6 @@ export function prepareInfer(model: LoadedModel, body: V2Request, limits: Limits
   }
   const given = body.parameters ?? {};
   const spec = model.schemaSpec;
-  const has = (o: V2Output): boolean => outputs.includes(o);
   const params: InferParams = {
     kind: "infer",
     nSamples: given.n_samples ?? DEFAULT_N_SAMPLES,
@@ -305,13 +324,14 @@ export function prepareInfer(model: LoadedModel, body: V2Request, limits: Limits
     bins: given.bins ?? defaultBins(spec.discrete),
     quantiles: parseQuantiles(given.quantiles),
     allowNewLevels: given.allow_new_levels ?? spec.newLevelsByDefault,
-    median: has("y_pred"),
-    interval: has("y_pred_lower") || has("y_pred_upper"),
-    mean: has("y_mean") || has("y_mean_lower") || has("y_mean_upper"),
-    quantile: has("y_pred_quantiles"),
-    draws: has("y_pred_draws"),
-    density: has("y_pred_bin_mids") || has("y_pred_density"),
+    median: false,
+    interval: false,
+    mean: false,
+    quantile: false,
+    draws: false,
+    density: false,
   };
+  for (const o of outputs) params[OUTPUT_NEEDS[o]] = true;
   if (params.allowNewLevels && given.allow_new_levels === true && model.predictor.newLevelFeatures.length === 0)
     throw badRequest("parameters.allow_new_levels: no category of this model can answer unseen levels: that needs a parameter vector indexed by it whose prior has only constants and scalar parameters as arguments");
 
@@ -327,14 +347,12 @@ export function prepareInfer(model: LoadedModel, body: V2Request, limits: Limits
   if (params.mean && n * drawCount > limits.maxRequestSamples)
     throw badRequest(`inputs: posterior draws × instances (${drawCount} × ${n} = ${n * drawCount}) is more than ${limits.maxRequestSamples} for y_mean; send fewer instances at once`);
   // Answers sized instances × something are bounded as the seed API bounds a density's (a response of a few MB).
-  const sized: [boolean, string, number][] = [
-    [params.density, `bins × instances (${params.bins} × ${n})`, params.bins],
-    [params.quantile, `quantiles × instances (${params.quantiles.length} × ${n})`, params.quantiles.length],
-    [params.draws, `n_samples × instances (${params.nSamples} × ${n}) for y_pred_draws`, params.nSamples],
-  ];
-  for (const [wanted, what, per] of sized) {
-    if (wanted && per * n > limits.maxDensityValues) throw badRequest(`parameters: ${what} = ${per * n} values, more than the ${limits.maxDensityValues} an answer may hold; ask for fewer, or name the outputs wanted in "outputs"`);
-  }
+  const tooMany = (what: string, per: number): HttpProblem =>
+    badRequest(`parameters: ${what} = ${per * n} values, more than the ${limits.maxDensityValues} an answer may hold; ask for fewer, or name the outputs wanted in "outputs"`);
+  const most = limits.maxDensityValues;
+  if (params.density && params.bins * n > most) throw tooMany(`bins × instances (${params.bins} × ${n})`, params.bins);
+  if (params.quantile && params.quantiles.length * n > most) throw tooMany(`quantiles × instances (${params.quantiles.length} × ${n})`, params.quantiles.length);
+  if (params.draws && params.nSamples * n > most) throw tooMany(`n_samples × instances (${params.nSamples} × ${n}) for y_pred_draws`, params.nSamples);
   return { instances, locate, params, outputs, id: body.id };
 }
 
