@@ -133,7 +133,7 @@ export class LaneRoutes {
   /** Adds a request-lifecycle hook to `scope`: the way this app adds them. The lane cannot run it, so it stays off. */
   hook(scope: FastifyInstance, name: LifecycleHook, hook: (...args: never[]) => unknown): void {
     this.hooks.push(name);
-    (scope.addHook as (name: string, hook: unknown) => unknown)(name, hook);
+    scope.addHook(name as "onRequest", hook as never);
   }
 
   /** Why the lane must stay off, or null; and the routes it answers (the patterns as Fastify has them). Read once the app is ready. */
