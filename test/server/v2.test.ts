@@ -261,9 +261,10 @@ describe("heavy answers: written on the sampling worker and streamed as the seed
       socket.on("connect", () => {
         for (let i = 0; i < 12; i++) socket.write(raw);
       });
-      // (A paused socket sees the server's close only through a write: write a byte now and then.)
+      // (A paused socket sees the server's close only through a write: one more request now and then, as a client
+      // that keeps asking without reading would.)
       const poke = setInterval(() => {
-        if (!socket.destroyed) socket.write(" ");
+        if (!socket.destroyed && socket.writableLength === 0) socket.write(raw);
       }, 250);
       const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
       try {
