@@ -4,7 +4,8 @@
 // pointer format, the manifest's seal, listing, verified reads, verification, and retention.
 import { BayesServeError } from "../errors.js";
 import { bundleEntries, bundleFilesToRead, decodeBundle, sha256Hex, verifyFile, type Bundle, type BundleEntry } from "./bundle.js";
-import { MANIFEST_FILE, bundlePathProblem, isVersionId, parseManifest, validateManifest, type Manifest } from "./manifest.js";
+import { MANIFEST_FILE, bundlePathProblem, parseManifest, validateManifest, type Manifest } from "./manifest.js";
+import { isVersionId } from "./version-id.js";
 import { SEAL_FILE, checkSeal, decodeSeal, encodeSeal, makeSeal } from "./seal.js";
 import type { ArtifactStore, PruneOptions, PruneResult, PublishOptions, ReadBundleOptions, VersionCheck, VersionInfo } from "./store.js";
 

@@ -4,24 +4,8 @@
 import { createHash } from "node:crypto";
 import { endianness } from "node:os";
 import { BayesServeError } from "../errors.js";
-import {
-  DRAWS_FILE,
-  FORMAT_VERSION,
-  MANIFEST_FILE,
-  SAMPLE_STATS_FILE,
-  bundlePathProblem,
-  jsonValueProblems,
-  newVersionId,
-  serializeManifest,
-  validateManifest,
-  type DataInfo,
-  type FeatureSpec,
-  type GateVerdict,
-  type Manifest,
-  type ParametersInfo,
-  type SamplerSettings,
-  type TargetSpec,
-} from "./manifest.js";
+import { DRAWS_FILE, FORMAT_VERSION, MANIFEST_FILE, SAMPLE_STATS_FILE, bundlePathProblem, jsonValueProblems, serializeManifest, validateManifest, type DataInfo, type FeatureSpec, type GateVerdict, type Manifest, type ParametersInfo, type SamplerRecord, type TargetSpec } from "./manifest.js";
+import { newVersionId } from "./version-id.js";
 
 /** What the train pipeline supplies; the artefact layer fills in the format, version, time, layout and checksums. */
 export interface ManifestFields {
@@ -33,7 +17,7 @@ export interface ManifestFields {
   model: unknown;
   features: FeatureSpec[];
   target: TargetSpec;
-  sampler: SamplerSettings;
+  sampler: SamplerRecord;
   seed: number;
   data: DataInfo;
   parameters: ParametersInfo;

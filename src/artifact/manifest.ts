@@ -1,8 +1,13 @@
 // The manifest of a published artefact: what the bundle contains and how to read it, with the checks that make a
 // manifest trustworthy when it is loaded back (every field present and of the right type, the parameter layout
 // consistent with the draws).
-import { randomBytes } from "node:crypto";
 import { BayesServeError } from "../errors.js";
+import { isVersionId } from "./version-id.js";
+import { parameterLayoutProblems, type ParametersInfo } from "./parameter-layout.js";
+
+export type { ParametersInfo };
+import type { SamplerSettings } from "../inference/index.js";
+import type { FeatureSpec } from "../predict/index.js";
 
 export type JsonPrimitive = null | boolean | number | string;
 export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
@@ -17,30 +22,23 @@ export const SEAL_FILE = "seal.json";
 export const DRAWS_FILE = "draws.bin";
 export const SAMPLE_STATS_FILE = "sample-stats.bin";
 
-export type FeatureType = "float" | "integer" | "category";
-export const FEATURE_TYPES: readonly FeatureType[] = ["float", "integer", "category"];
-
-export interface FeatureSpec {
-  name: string;
-  type: FeatureType;
-  /** Number of levels of a category feature (values 0 … levels-1). Required for "category", absent otherwise. */
-  levels?: number;
-}
+/** What a request must hold for each feature, as predict/ derives it from the model; stored as it is. */
+export type { FeatureSpec };
+const FEATURE_TYPES: readonly FeatureSpec["type"][] = ["float", "integer", "category"];
 
 export interface TargetSpec {
   name: string;
 }
 
-/** The sampler's settings. The named fields are required; any other JSON-valued setting may ride along. */
-export interface SamplerSettings {
-  draws: number;
-  tune: number;
+/**
+ * The sampler settings a version was fitted with, as its manifest records them: the run's settings
+ * (inference/sampler.ts) that every version has, the number of chains, and any other JSON-valued record (step sizes,
+ * the adaptation, a warm start) riding along.
+ */
+export type SamplerRecord = Pick<SamplerSettings, "draws" | "tune" | "seed" | "maxTreeDepth" | "targetAccept"> & {
   chains: number;
-  seed: number;
-  maxTreeDepth: number;
-  targetAccept: number;
   [setting: string]: JsonValue;
-}
+};
 
 /** One object the training data were read from. */
 export interface DataObjectInfo {
@@ -70,12 +68,6 @@ export interface DataInfo {
   standardization?: Record<string, { means: number[]; sds: number[] }>;
 }
 
-export interface ParametersInfo {
-  /** Column names of the draws layout, 0-based and row-major: `beta[0]`, `beta[1]`, `sigma`, `L[0, 1]`. */
-  names: string[];
-  /** Every model parameter's shape; `[]` for a scalar. The names above are exactly the elements of these. */
-  shapes: Record<string, number[]>;
-}
 
 export interface DrawsInfo {
   chains: number;
@@ -128,7 +120,7 @@ export interface Manifest {
   model: JsonValue;
   features: FeatureSpec[];
   target: TargetSpec;
-  sampler: SamplerSettings;
+  sampler: SamplerRecord;
   seed: number;
   data: DataInfo;
   parameters: ParametersInfo;
@@ -139,127 +131,6 @@ export interface Manifest {
   gate: GateVerdict;
   /** sha256 (hex) of every file of the bundle except manifest.json, by path relative to the version's folder. */
   files: Record<string, string>;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Version ids
-
-const VERSION_RE = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
-
-/** A new version id: UTC timestamp to the second plus 6 random hex digits, e.g. `20261201T003000Z-a1b2c3`. */
-export function newVersionId(now: Date = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
-  return `${stamp}-${randomBytes(3).toString("hex")}`;
-}
-
-/** True for a well-formed version id. Ids sort lexicographically in creation order (to the second). */
-export function isVersionId(value: string): boolean {
-  return VERSION_RE.test(value);
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Parameter layout
-
-export interface ParameterGroup {
-  /** The model parameter's name (`beta`). */
-  name: string;
-  /** Its shape; `[]` for a scalar. */
-  shape: number[];
-  /** columns[k] is the draws column holding row-major element k of the parameter. */
-  columns: number[];
-}
-
-const NAME_RE = /^([^[\]]+?)(?:\[(\d+(?:\s*,\s*\d+)*)\])?$/;
-
-/** Splits a draws column name into the parameter and its indices: `beta[2]` → beta, [2]; `sigma` → sigma, []. */
-export function parseParameterName(column: string): { name: string; index: number[] } | null {
-  const m = NAME_RE.exec(column);
-  if (m === null) return null;
-  const index = m[2] === undefined ? [] : m[2].split(",").map((s) => Number(s.trim()));
-  return { name: m[1], index };
-}
-
-/** The draws column name of element `index` of parameter `name`, as ArviZ prints it: `beta[0]`, `L[0, 1]`. */
-export function parameterColumnName(name: string, index: readonly number[]): string {
-  return index.length === 0 ? name : `${name}[${index.join(", ")}]`;
-}
-
-/** All column names of a parameter of the given shape, row-major. */
-export function parameterColumnNames(name: string, shape: readonly number[]): string[] {
-  const out: string[] = [];
-  const size = shape.reduce((a, b) => a * b, 1);
-  for (let k = 0; k < size; k++) out.push(parameterColumnName(name, unravel(k, shape)));
-  return out;
-}
-
-function unravel(flat: number, shape: readonly number[]): number[] {
-  const index = new Array<number>(shape.length);
-  for (let axis = shape.length - 1; axis >= 0; axis--) {
-    index[axis] = flat % shape[axis];
-    flat = Math.floor(flat / shape[axis]);
-  }
-  return index;
-}
-
-/**
- * Groups the draws columns by model parameter, in the order the parameters first appear in `names`. Throws an
- * ARTIFACT error when names and shapes disagree (a validated manifest never does).
- */
-export function parameterGroups(parameters: ParametersInfo): ParameterGroup[] {
-  const problems: string[] = [];
-  const groups = layoutOf(parameters, problems);
-  if (problems.length > 0) {
-    throw new BayesServeError("ARTIFACT", `inconsistent parameter layout: ${problems.join("; ")}`);
-  }
-  return groups;
-}
-
-function layoutOf(parameters: ParametersInfo, problems: string[]): ParameterGroup[] {
-  const byName = new Map<string, ParameterGroup>();
-  const seen = new Set<string>();
-  parameters.names.forEach((column, col) => {
-    if (seen.has(column)) {
-      problems.push(`parameters.names has "${column}" twice`);
-      return;
-    }
-    seen.add(column);
-    const parsed = parseParameterName(column);
-    if (parsed === null) {
-      problems.push(`parameters.names[${col}] "${column}" is not of the form name or name[i, …]`);
-      return;
-    }
-    if (!Object.prototype.hasOwnProperty.call(parameters.shapes, parsed.name)) {
-      problems.push(`parameters.names[${col}] "${column}": "${parsed.name}" has no entry in parameters.shapes`);
-      return;
-    }
-    const shape = parameters.shapes[parsed.name];
-    if (parsed.index.length !== shape.length || parsed.index.some((i, axis) => i >= shape[axis])) {
-      problems.push(`parameters.names[${col}] "${column}" does not index "${parsed.name}" of shape [${shape.join(", ")}]`);
-      return;
-    }
-    let group = byName.get(parsed.name);
-    if (group === undefined) {
-      const size = shape.reduce((a, b) => a * b, 1);
-      group = { name: parsed.name, shape: [...shape], columns: new Array<number>(size).fill(-1) };
-      byName.set(parsed.name, group);
-    }
-    let flat = 0;
-    for (let axis = 0; axis < shape.length; axis++) flat = flat * shape[axis] + parsed.index[axis];
-    group.columns[flat] = col;
-  });
-  for (const [name, shape] of Object.entries(parameters.shapes)) {
-    const group = byName.get(name);
-    const size = shape.reduce((a, b) => a * b, 1);
-    if (group === undefined) {
-      if (size > 0) problems.push(`parameters.shapes has "${name}" but parameters.names has none of its elements`);
-      continue;
-    }
-    const missing = group.columns.findIndex((c) => c < 0);
-    if (missing >= 0) {
-      problems.push(`parameters.names lacks "${parameterColumnName(name, unravel(missing, shape))}"`);
-    }
-  }
-  return [...byName.values()];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -484,7 +355,7 @@ export function validateManifest(value: unknown, source: string): Manifest {
   manifestCheck(value, "", problems);
   if (problems.length === 0) {
     const m = value as Manifest;
-    layoutOf(m.parameters, problems);
+    parameterLayoutProblems(m.parameters, problems);
     if (!(DRAWS_FILE in m.files)) problems.push(`files has no checksum for ${DRAWS_FILE}`);
     if (m.sampleStats !== undefined && !(SAMPLE_STATS_FILE in m.files)) problems.push(`files has no checksum for ${SAMPLE_STATS_FILE}`);
     if (m.sampleStats === undefined && SAMPLE_STATS_FILE in m.files) problems.push(`files lists ${SAMPLE_STATS_FILE} but sampleStats is missing`);

@@ -7,7 +7,7 @@
 // Header: magic, numrecs, dim_list, gatt_list, var_list; then each variable's data, big-endian, padded to 4 bytes.
 import { BayesServeError } from "../errors.js";
 import type { Bundle } from "./bundle.js";
-import { parameterGroups } from "./manifest.js";
+import { parameterGroups } from "./parameter-layout.js";
 
 export type NcAttributeValue = string | number | { type: "int" | "double"; values: number[] };
 

@@ -8,7 +8,8 @@
 import type { S3Client, S3ClientConfig } from "@aws-sdk/client-s3";
 import { BayesServeError } from "../errors.js";
 import { BaseStore, LATEST_KEY, mapLimit, type Leftover } from "./base-store.js";
-import { MANIFEST_FILE, isVersionId } from "./manifest.js";
+import { MANIFEST_FILE } from "./manifest.js";
+import { isVersionId } from "./version-id.js";
 import type { BundleEntry } from "./bundle.js";
 
 type Sdk = typeof import("@aws-sdk/client-s3");

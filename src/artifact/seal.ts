@@ -9,7 +9,8 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { BayesServeError } from "../errors.js";
 import { sha256Hex } from "./bundle.js";
-import { isVersionId, SEAL_FILE } from "./manifest.js";
+import { SEAL_FILE } from "./manifest.js";
+import { isVersionId } from "./version-id.js";
 
 export { SEAL_FILE };
 export const SIGNING_KEY_ENV = "BAYES_SERVE_SIGNING_KEY";

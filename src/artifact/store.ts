@@ -10,12 +10,14 @@
 //
 // `openStore` picks the implementation from the URI: a plain path or file:// URL is a local folder, s3://bucket/prefix
 // is S3 (or any S3-compatible store, configured by the standard AWS environment variables).
+import { TRAIN_DEFAULTS } from "../defaults.js";
 import { fileURLToPath } from "node:url";
 import { BayesServeError } from "../errors.js";
 import type { LatestPointer } from "./base-store.js";
 import type { Bundle, BundleFileSelection } from "./bundle.js";
 import { LocalStore, type LocalIo } from "./local-store.js";
-import { isVersionId, type Manifest } from "./manifest.js";
+import { type Manifest } from "./manifest.js";
+import { isVersionId } from "./version-id.js";
 import { S3Store, type S3StoreOptions } from "./s3-store.js";
 import { signingKeyFromEnv } from "./seal.js";
 
@@ -116,7 +118,7 @@ export interface OpenStoreOptions {
   leftoverAgeMs?: number;
 }
 
-export const DEFAULT_STORE_URI = "./artifacts";
+export const DEFAULT_STORE_URI = TRAIN_DEFAULTS.store;
 
 export type StoreLocation = { kind: "local"; path: string } | { kind: "s3"; bucket: string; prefix: string };
 

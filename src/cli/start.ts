@@ -1,8 +1,9 @@
 // `bayes-serve start`: the main job. With no model in the store yet, train the seed's model on the seed's simulated
 // data and publish it there; then serve the store's latest version.
+import { TRAIN_DEFAULTS } from "../defaults.js";
 import type { Command } from "commander";
-import { openStore } from "../artifact/store.js";
-import { DEFAULT_STORE, runTrainCommand, type TrainCommandOptions } from "./train.js";
+import { DEFAULT_STORE_URI, openStore } from "../artifact/store.js";
+import { runTrainCommand, type TrainCommandOptions } from "./train.js";
 import { startServer } from "./serve.js";
 import { DEFAULT_GATE } from "../train/gate.js";
 import { DEFAULT_MAX_ELPD_DROP } from "../train/promotion.js";
@@ -25,13 +26,13 @@ export async function runStart(flags: StartFlags): Promise<void> {
       model: DEFAULT_MODEL,
       store: flags.store,
       seed: SEED_SIMULATION.seed,
-      draws: 5000,
-      tune: 1000,
-      chains: 2,
-      testFraction: 0.2,
-      targetAccept: 0.8,
-      maxTreeDepth: 10,
-      adaptation: "stan",
+      draws: TRAIN_DEFAULTS.draws,
+      tune: TRAIN_DEFAULTS.tune,
+      chains: TRAIN_DEFAULTS.chains,
+      testFraction: TRAIN_DEFAULTS.testFraction,
+      targetAccept: TRAIN_DEFAULTS.targetAccept,
+      maxTreeDepth: TRAIN_DEFAULTS.maxTreeDepth,
+      adaptation: TRAIN_DEFAULTS.adaptation,
       rows: SEED_SIMULATION.rows,
       beta: SEED_SIMULATION.beta,
       sigma: SEED_SIMULATION.sigma,
@@ -54,7 +55,7 @@ export function register(program: Command): void {
   program
     .command("start")
     .description("train the seed's model into the store if it holds none, then serve it (what `npm start` runs)")
-    .option("--store <uri>", "artefact store: a folder or s3://bucket/prefix", DEFAULT_STORE)
+    .option("--store <uri>", "artefact store: a folder or s3://bucket/prefix", DEFAULT_STORE_URI)
     .option("--port <port>", "TCP port", (v) => Number(v), 8000)
     .option("--host <host>", "interface to listen on", "0.0.0.0")
     .action(async (flags: StartFlags) => {

@@ -1,4 +1,6 @@
 // `bayes-serve train`: data in, fit, evaluate, gate, report, publish — one command.
+import { DEFAULT_STORE_URI } from "../artifact/store.js";
+import { TRAIN_DEFAULTS } from "../defaults.js";
 import { readFile } from "node:fs/promises";
 import { type Command, Option } from "commander";
 import { parse as parseYaml } from "yaml";
@@ -11,7 +13,6 @@ import { DEFAULT_TUNE, SEED_SIMULATION, train, type TrainResult } from "../train
 import { WARM_START_TUNE } from "../train/warm-start.js";
 import { ADAPTATIONS, type Adaptation } from "../inference/index.js";
 
-export const DEFAULT_STORE = "./artifacts";
 
 const int = (flag: string) => (v: string) => {
   const n = Number(v);
@@ -161,18 +162,18 @@ export function addTrainOptions(cmd: Command): Command {
     )
     .option("--data-all", "with an s3:// prefix: read every object under it, in key order, as one table")
     .option("--model <name|file>", "built-in model name, or a model file (.ts/.js exporting a model, or its .json form)", DEFAULT_MODEL)
-    .option("--store <uri>", "artefact store: a folder or s3://bucket/prefix", DEFAULT_STORE)
-    .option("--seed <n>", "random seed (data simulation, split, sampler)", int("--seed"), 42)
-    .option("--draws <n>", "draws per chain after warm-up", int("--draws"), 5000)
+    .option("--store <uri>", "artefact store: a folder or s3://bucket/prefix", DEFAULT_STORE_URI)
+    .option("--seed <n>", "random seed (data simulation, split, sampler)", int("--seed"), TRAIN_DEFAULTS.seed)
+    .option("--draws <n>", "draws per chain after warm-up", int("--draws"), TRAIN_DEFAULTS.draws)
     .option("--tune <n>", `warm-up iterations per chain (default ${DEFAULT_TUNE}; ${WARM_START_TUNE} with a warm start)`, int("--tune"))
-    .option("--chains <n>", "chains, run in parallel on worker threads", int("--chains"), 2)
-    .option("--test-fraction <f>", "held-out fraction, stratified by category (0 = no evaluation)", num("--test-fraction"), 0.2)
-    .option("--target-accept <p>", "target acceptance statistic (Stan's adapt_delta)", num("--target-accept"), 0.8)
-    .option("--max-tree-depth <n>", "NUTS maximum tree depth", int("--max-tree-depth"), 10)
+    .option("--chains <n>", "chains, run in parallel on worker threads", int("--chains"), TRAIN_DEFAULTS.chains)
+    .option("--test-fraction <f>", "held-out fraction, stratified by category (0 = no evaluation)", num("--test-fraction"), TRAIN_DEFAULTS.testFraction)
+    .option("--target-accept <p>", "target acceptance statistic (Stan's adapt_delta)", num("--target-accept"), TRAIN_DEFAULTS.targetAccept)
+    .option("--max-tree-depth <n>", "NUTS maximum tree depth", int("--max-tree-depth"), TRAIN_DEFAULTS.maxTreeDepth)
     .addOption(
       new Option("--adaptation <name>", "how warm-up learns the metric: Stan's windowed variance of draws, or nutpie's gradient-based estimate")
         .choices([...ADAPTATIONS])
-        .default("stan"),
+        .default(TRAIN_DEFAULTS.adaptation),
     )
     .option(
       "--warm-start <version|latest>",

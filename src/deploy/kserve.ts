@@ -15,7 +15,7 @@
 // hook, the grace period, the pod's securityContext, a startup probe): Knative's queue-proxy drains a stopping pod
 // itself, and the container's own securityContext keeps it non-root.
 import type { KubernetesObject, V1Container, V1CronJob, V1Job, V1Namespace, V1Probe } from "@kubernetes/client-node";
-import { isVersionId } from "../artifact/manifest.js";
+import { isVersionId } from "../artifact/version-id.js";
 import { EXIT_NOT_PROMOTED } from "../train/promotion.js";
 import { parseModelRef } from "../artifact/store.js";
 import { BayesServeError } from "../errors.js";

@@ -3,6 +3,7 @@
 // reported with the field's path, its line and column in the file, and what was expected.
 import { Ajv, type ErrorObject } from "ajv";
 import { LineCounter, parseDocument, isMap, isPair, isScalar, type Document, type Node as YamlNode } from "yaml";
+import { LOG_LEVELS } from "../server/constants.js";
 
 // ---- The file's shape (what the schema admits) ----
 
@@ -58,7 +59,6 @@ const DNS_LABEL = "^[a-z]([-a-z0-9]*[a-z0-9])?$";
 const DNS_SUBDOMAIN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
 const ENV_NAME = "^[A-Za-z_][A-Za-z0-9_]*$";
 const SECRET_KEY = "^[-._a-zA-Z0-9]+$";
-const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"];
 
 const dnsLabel = (maxLength: number) => ({
   type: "string",

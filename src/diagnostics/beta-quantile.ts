@@ -8,7 +8,7 @@
  * ulps of x wherever I_x(a, b) is (about 1e-14 relative for a, b up to ~1e5).
  */
 import { betaDensity, regularizedIncompleteBeta } from "./incomplete-beta.js";
-import { logBeta } from "./log-gamma.js";
+import { lbeta as logBeta } from "../model/special.js";
 
 const EPS = 2.220446049250313e-16;
 const MAX_ITER = 200;

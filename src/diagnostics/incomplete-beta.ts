@@ -5,7 +5,7 @@
  * (Press et al., Numerical Recipes, 3rd ed., §6.4 `betacf`), using the symmetry
  * I_x(a, b) = 1 - I_{1-x}(b, a) so that the fraction is evaluated where it converges fast.
  */
-import { logBeta } from "./log-gamma.js";
+import { lbeta as logBeta } from "../model/special.js";
 
 /** Below this, Lentz's method replaces a zero denominator (Numerical Recipes FPMIN). */
 const TINY = 1e-300;

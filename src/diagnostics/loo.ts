@@ -56,10 +56,11 @@ export function looByColumns(draws: number, obs: number, fill: (i: number, colum
   const k = new Float64Array(obs);
   const column = new Float64Array(draws);
   const ratios = new Float64Array(draws);
+  const scratch = new Float64Array(draws);
   for (let i = 0; i < obs; i++) {
     fill(i, column);
     for (let s = 0; s < draws; s++) ratios[s] = -column[s];
-    const { logWeights, k: ki } = psis(ratios, rEff?.[i] ?? 1);
+    const { logWeights, k: ki } = psis(ratios, rEff?.[i] ?? 1, scratch);
     const norm = logSumExpOf(logWeights);
     for (let s = 0; s < draws; s++) logWeights[s] += column[s] - norm;
     elpd[i] = logSumExpOf(logWeights);

@@ -5,6 +5,7 @@
  * Stephens 2009, with loo's weakly informative prior on k), and no weight exceeds the largest raw one. The fitted shape
  * k̂ says how far the weights can be trusted: ≤ 0.5 good, ≤ 0.7 ok, above that the estimate is unreliable.
  */
+import { selectInPlace } from "./select.js";
 
 /** Fewer tail draws than this and loo does not smooth (k̂ = Inf). */
 const MIN_TAIL = 5;
@@ -77,30 +78,61 @@ export interface PsisResult {
   k: number;
 }
 
+/**
+ * Indices of the `count` largest values of `lw`, ascending in (value, index) order — the last `count` entries of the
+ * whole vector sorted by value with ties in index order, as loo's `order()` gives them — found by selecting the
+ * threshold in O(S) and sorting only the candidates (the tail is ~3√S of S draws). `lw` must be free of NaN.
+ */
+function largestInOrder(lw: Float64Array, count: number, scratch: Float64Array): Int32Array {
+  const s = lw.length;
+  scratch.set(lw);
+  selectInPlace(scratch, s - count);
+  const threshold = scratch[s - count];
+  let n = 0;
+  for (let i = 0; i < s; i++) if (lw[i] >= threshold) n++;
+  const candidates = new Int32Array(n);
+  n = 0;
+  for (let i = 0; i < s; i++) if (lw[i] >= threshold) candidates[n++] = i;
+  // Candidates are in index order, so a stable sort by value keeps ties in index order.
+  const sorted = Array.from(candidates).sort((a, b) => lw[a] - lw[b]);
+  return Int32Array.from(sorted.slice(n - count));
+}
+
 /** PSIS of one vector of log importance ratios (for LOO: minus the draws' log-likelihood of one observation). */
-export function psis(logRatios: ArrayLike<number>, rEff = 1): PsisResult {
+export function psis(logRatios: ArrayLike<number>, rEff = 1, scratch: Float64Array = new Float64Array(logRatios.length)): PsisResult {
   const s = logRatios.length;
   let max = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < s; i++) if (logRatios[i] > max) max = logRatios[i];
-  const lw = Float64Array.from(logRatios, (v) => v - max);
+  const lw = new Float64Array(s);
+  let hasNaN = false;
+  for (let i = 0; i < s; i++) {
+    lw[i] = logRatios[i] - max;
+    if (Number.isNaN(lw[i])) hasNaN = true;
+  }
   const tail = paretoTailLength(s, rEff);
   let k = Number.POSITIVE_INFINITY;
   if (tail >= MIN_TAIL) {
-    const order = Array.from({ length: s }, (_, i) => i).sort((a, b) => lw[a] - lw[b] || a - b);
-    const first = s - tail;
-    const lwTail = Float64Array.from({ length: tail }, (_, j) => lw[order[first + j]]);
+    // The tail and the draw just below it (the cutoff), in ascending order.
+    const top = hasNaN ? fullOrder(lw).subarray(s - tail - 1) : largestInOrder(lw, tail + 1, scratch);
+    const lwTail = Float64Array.from({ length: tail }, (_, j) => lw[top[1 + j]]);
     if (Math.abs(lwTail[tail - 1] - lwTail[0]) >= Number.EPSILON / 100) {
-      const cutoff = lw[order[first - 1]];
+      const cutoff = lw[top[0]];
       const expCutoff = Math.exp(cutoff);
       const fit = gpdFit(Float64Array.from(lwTail, (v) => Math.exp(v) - expCutoff));
       k = fit.k;
-      if (Number.isFinite(k))
-        for (let j = 0; j < tail; j++) lw[order[first + j]] = Math.log(gpdQuantile((j + 1 - 0.5) / tail, k, fit.sigma) + expCutoff);
+      if (Number.isFinite(k)) for (let j = 0; j < tail; j++) lw[top[1 + j]] = Math.log(gpdQuantile((j + 1 - 0.5) / tail, k, fit.sigma) + expCutoff);
     }
   }
   for (let i = 0; i < s; i++) if (lw[i] > 0) lw[i] = 0;
   for (let i = 0; i < s; i++) lw[i] += max;
   return { logWeights: lw, k };
+}
+
+/** Every index, by value then index (only for vectors holding NaN, where a selection has no order to find). */
+function fullOrder(lw: Float64Array): Int32Array {
+  return Int32Array.from(
+    Array.from({ length: lw.length }, (_, i) => i).sort((a, b) => lw[a] - lw[b] || a - b),
+  );
 }
 
 export { logSumExp as logSumExpOf };

@@ -1,10 +1,6 @@
 /**
- * Order statistics without a full sort (Hoare's quickselect, median-of-three pivot): what the in-place median, lower
- * median and HDI use when a request's few hundred samples need only their middle or their ends.
- */
-
-/**
- * Puts the k-th smallest value of a[lo..hi] at a[k], smaller ones before it, larger after. `a` must hold no NaN.
+ * Puts the k-th smallest value of a[lo..hi] at a[k], smaller ones before it, larger after (Hoare's selection with a
+ * median-of-three pivot; expected O(n)). `a` must be free of NaN.
  */
 export function selectInPlace(a: Float64Array, k: number, lo = 0, hi = a.length - 1): void {
   while (hi > lo) {

@@ -2,6 +2,7 @@
 // the model's deterministic quantities computed, collected in one posterior.
 import { setFlagsFromString } from "node:v8";
 import { Worker } from "node:worker_threads";
+import { SAMPLER_DEFAULTS } from "../defaults.js";
 import { BayesServeError, type ErrorCode } from "../errors.js";
 import { bindModel, type BoundModel, type DataInput } from "../model/bind.js";
 import type { Model } from "../model/builder.js";
@@ -66,7 +67,7 @@ export async function fit(model: Model, data: DataInput, options: FitOptions = {
     initRadius: options.initRadius ?? DEFAULT_SAMPLER_SETTINGS.initRadius,
     adaptation: options.adaptation ?? DEFAULT_SAMPLER_SETTINGS.adaptation,
   };
-  const chains = options.chains ?? 4;
+  const chains = options.chains ?? SAMPLER_DEFAULTS.chains;
   checkSettings(settings, chains);
   if (options.warmStart !== undefined && options.warmStart.length === 0) throw new BayesServeError("USAGE", "warmStart must hold at least one chain's start");
   // Bind and compile here first: bad data fails fast, with one clear error, before any thread starts.

@@ -4,6 +4,7 @@
 // generalised U-turn criterion, checked across each merged subtree and twice more across the seam between its halves;
 // a leapfrog step whose energy error exceeds MAX_DELTA_H is a divergence and ends the trajectory.
 // Every buffer is allocated once per kernel, so a transition allocates nothing.
+import { SAMPLER_DEFAULTS } from "../defaults.js";
 import type { Rng } from "../model/random.js";
 import { leapfrog } from "./integrator.js";
 import { hamiltonian, sampleMomentum } from "./metric.js";
@@ -12,8 +13,7 @@ import { mergedTreePersists } from "./termination.js";
 
 /** Stan's max_deltaH: an energy error above this marks a divergent transition. */
 export const MAX_DELTA_H = 1000;
-/** Stan's default max_depth. */
-export const DEFAULT_MAX_TREE_DEPTH = 10;
+export const DEFAULT_MAX_TREE_DEPTH: number = SAMPLER_DEFAULTS.maxTreeDepth;
 
 export interface TransitionInfo {
   /** Mean Metropolis acceptance probability over the whole trajectory (Stan's accept_stat__). */
@@ -51,7 +51,10 @@ export interface NutsKernel {
 // arithmetic, and every extra loop is more code for each chain worker's JIT to compile. The arithmetic, and so every
 // draw, is the same as with one helper call per step of the algorithm.
 
-export function createNutsKernel(dim: number, maxDepth = DEFAULT_MAX_TREE_DEPTH): NutsKernel {
+/** One integration step of size ε from z, in place (the leapfrog; a test may pass a mock, as Stan's base_nuts_test). */
+export type Integrator = (z: PhasePoint, epsilon: number, invMetric: Float64Array, logDensity: LogDensityGradient) => void;
+
+export function createNutsKernel(dim: number, maxDepth = DEFAULT_MAX_TREE_DEPTH, integrate: Integrator = leapfrog): NutsKernel {
   const vec = () => new Float64Array(dim);
   const levels: Level[] = Array.from({ length: maxDepth + 1 }, () => ({
     pInitEnd: vec(),
@@ -106,7 +109,7 @@ export function createNutsKernel(dim: number, maxDepth = DEFAULT_MAX_TREE_DEPTH)
     slot: number,
   ): boolean {
     if (depth === 0) {
-      leapfrog(z, sign * eps, minv, logDensityFn);
+      integrate(z, sign * eps, minv, logDensityFn);
       nLeapfrog++;
       // One pass over the new state: its kinetic energy (½ pᵀM⁻¹p, as `hamiltonian`), and the one-state subtree —
       // proposal, both ends' momenta and velocities (p♯ = M⁻¹p, what the U-turn checks use), Σp.

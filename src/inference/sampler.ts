@@ -1,33 +1,17 @@
 // One chain of adaptive NUTS, as Stan's run_adaptive_sampler does it: random initial values, a first step size,
-// warm-up with dual averaging and a diagonal metric adaptation, then sampling with both frozen. The metric adapts by
-// Stan's windowed variance of draws ("stan") or by nutpie's gradient-based estimate ("grad-diag",
-// grad-adaptation.ts). A warm start takes the step size, metric and initial point from an earlier fit of the same
-// model and adapts only the step size.
+// warm-up (warmup.ts: dual averaging of the step size and one of the metric adaptations), then sampling with both
+// frozen. A warm start takes the step size, metric and initial point from an earlier fit of the same model and adapts
+// only the step size.
+import { SAMPLER_DEFAULTS } from "../defaults.js";
 import { BayesServeError } from "../errors.js";
 import { Rng } from "../model/random.js";
-import { gradAdaptationInit, invMetricFromGradient, learnFromGradients } from "./grad-adaptation.js";
-import {
-  fromTheta,
-  gradToTheta,
-  gradToX,
-  inverseMetricDiagonal,
-  learnLowRank,
-  type LowRankMetric,
-  lowRankMetricInit,
-  pointWindowsInit,
-  toTheta,
-  transformedDensity,
-} from "./low-rank-adaptation.js";
-import { createNutsKernel, DEFAULT_MAX_TREE_DEPTH, type NutsKernel } from "./nuts.js";
-import { createPoint, type LogDensityGradient, type PhasePoint } from "./point.js";
-import {
-  DUAL_AVERAGING_DEFAULTS,
-  dualAveragingFinal,
-  dualAveragingInit,
-  dualAveragingUpdate,
-  initStepSize,
-} from "./step-size.js";
-import { learnVariance, welfordInit, windowScheduleInit } from "./windowed-adaptation.js";
+import { checkPosition, checkStepSize, type ChainLoop, type ChainTarget, reportProgress } from "./chain-loop.js";
+import { inverseMetricDiagonal, type LowRankMetric, lowRankMetricInit, toTheta, transformedDensity } from "./low-rank-adaptation.js";
+import { createNutsKernel } from "./nuts.js";
+import { createPoint, type PhasePoint } from "./point.js";
+import { frozenMetric, gradientDiagonal, lowRankPlusDiagonal, type MetricAdaptation, warmUp, windowedVariance } from "./warmup.js";
+
+export type { ChainTarget } from "./chain-loop.js";
 
 /**
  * The metric adaptations: Stan's windowed variance of draws, nutpie's gradient-based diagonal estimate, or nutpie's
@@ -52,13 +36,13 @@ export interface SamplerSettings {
 }
 
 export const DEFAULT_SAMPLER_SETTINGS: SamplerSettings = {
-  draws: 1000,
-  tune: 1000,
-  seed: 0,
-  maxTreeDepth: DEFAULT_MAX_TREE_DEPTH,
-  targetAccept: DUAL_AVERAGING_DEFAULTS.delta,
-  initRadius: 2,
-  adaptation: "stan",
+  draws: SAMPLER_DEFAULTS.draws,
+  tune: SAMPLER_DEFAULTS.tune,
+  seed: SAMPLER_DEFAULTS.seed,
+  maxTreeDepth: SAMPLER_DEFAULTS.maxTreeDepth,
+  targetAccept: SAMPLER_DEFAULTS.targetAccept,
+  initRadius: SAMPLER_DEFAULTS.initRadius,
+  adaptation: SAMPLER_DEFAULTS.adaptation,
 };
 
 /** Per-draw sampler statistics, in this column order (Stan's names without the trailing "__"). */
@@ -91,12 +75,6 @@ export interface ChainResult {
 
 /** Stan's limit on attempts to find initial values with a finite log-density and gradient. */
 export const MAX_INIT_TRIES = 100;
-
-export interface ChainTarget {
-  dim: number;
-  paramNames: string[];
-  logDensityGradient: LogDensityGradient;
-}
 
 /** Whether z's log-density and gradient are finite; else what is not. */
 function problemAt(target: ChainTarget, z: PhasePoint): string | null {
@@ -156,21 +134,21 @@ export function runChain(
     onProgress,
     gradients,
   };
-  let warm: { epsilon: number; warmupDivergences: number };
   let lowRank: LowRankMetric | null = null;
+  let adaptation: MetricAdaptation;
   if (warmStarted) {
     invMetric.set(Array.from(start!.invMetric));
-    warm = warmUpFromStart(loop, settings, start!.stepSize);
-  } else if (settings.adaptation === "grad-diag") warm = warmUpGradDiag(loop, settings);
+    adaptation = frozenMetric(start!.stepSize);
+  } else if (settings.adaptation === "grad-diag") adaptation = gradientDiagonal(settings.tune, dim);
   else if (settings.adaptation === "low-rank") {
     // The kernel samples x, θ = T x (low-rank-adaptation.ts); T starts as the identity, so z is already on x.
     const metric = lowRankMetricInit(dim);
     lowRank = metric;
     loop.target = { dim, paramNames: target.paramNames, logDensityGradient: transformedDensity(logDensityGradient, metric) };
     loop.record = (x, out) => toTheta(metric, x, out);
-    warm = warmUpLowRank(loop, settings, metric);
-  } else warm = warmUp(loop, settings);
-  const { epsilon, warmupDivergences } = warm;
+    adaptation = lowRankPlusDiagonal(settings.tune, dim, metric);
+  } else adaptation = windowedVariance(settings.tune, dim);
+  const { epsilon, warmupDivergences } = warmUp(loop, settings.tune, settings.targetAccept, adaptation);
   if (settings.tune === 0) checkStepSize(epsilon, chain, 0);
   const warmupSeconds = (performance.now() - started) / 1000;
   const { unconstrained, stats } = sample(loop, settings, epsilon);
@@ -186,163 +164,6 @@ export function runChain(
     seconds: (performance.now() - started) / 1000,
     warmupSeconds,
   };
-}
-
-/** What both phases of a chain work on. */
-interface ChainLoop {
-  target: ChainTarget;
-  chain: number;
-  rng: Rng;
-  /** The current state; each transition replaces it. */
-  z: PhasePoint;
-  invMetric: Float64Array;
-  kernel: NutsKernel;
-  total: number;
-  progressEvery: number;
-  onProgress?: (iteration: number, total: number, warmup: boolean) => void;
-  /** Log-density gradients evaluated so far. */
-  gradients: number;
-  /** When the kernel samples transformed coordinates x: writes the draw on θ (unconstrained) from x. */
-  record?: (x: Float64Array, out: Float64Array) => void;
-}
-
-// Warm-up and sampling are separate functions, not branches of one loop: V8 optimises a long-running loop on stack
-// (OSR) with the feedback it has seen, and a single loop compiled during warm-up was thrown away (deoptimised) when
-// the sampling branch first ran, then ran unoptimised for every draw.
-
-/** Warm-up: dual averaging of the step size and windowed adaptation of the diagonal metric (Stan's defaults). */
-function warmUp(loop: ChainLoop, settings: SamplerSettings): { epsilon: number; warmupDivergences: number } {
-  const { target, chain, rng, z, invMetric, kernel } = loop;
-  const cfg = { ...DUAL_AVERAGING_DEFAULTS, delta: settings.targetAccept };
-  const scratch = createPoint(target.dim);
-  let epsilon = initStepSize(z, 1, invMetric, target.logDensityGradient, rng, scratch, loop);
-  let da = dualAveragingInit(epsilon);
-  const windows = windowScheduleInit(settings.tune);
-  const welford = welfordInit(target.dim);
-  let warmupDivergences = 0;
-  for (let it = 0; it < settings.tune; it++) {
-    const info = kernel.transition(z, epsilon, invMetric, target.logDensityGradient, rng);
-    loop.gradients += info.nLeapfrog;
-    if (info.divergent) warmupDivergences++;
-    epsilon = dualAveragingUpdate(da, info.acceptStat, cfg);
-    if (learnVariance(windows, welford, invMetric, z.q)) {
-      epsilon = initStepSize(z, epsilon, invMetric, target.logDensityGradient, rng, scratch, loop);
-      da = dualAveragingInit(epsilon);
-      checkCoordinateSteps(epsilon, invMetric, target.paramNames, chain, it);
-    }
-    if (it === settings.tune - 1) epsilon = dualAveragingFinal(da);
-    checkStepSize(epsilon, chain, it);
-    checkPosition(loop, it);
-    if (loop.onProgress && (it % loop.progressEvery === 0 || it === loop.total - 1)) loop.onProgress(it + 1, loop.total, true);
-  }
-  return { epsilon, warmupDivergences };
-}
-
-/**
- * Warm-up with nutpie's gradient-based metric (grad-adaptation.ts) and Stan's dual averaging of the step size. The
- * metric starts at 1/|g| of the initial point and changes every iteration; the step size restarts from Stan's
- * heuristic at the first change and again when the metric freezes for the final window.
- */
-function warmUpGradDiag(loop: ChainLoop, settings: SamplerSettings): { epsilon: number; warmupDivergences: number } {
-  const { target, chain, rng, z, invMetric, kernel } = loop;
-  const cfg = { ...DUAL_AVERAGING_DEFAULTS, delta: settings.targetAccept };
-  const scratch = createPoint(target.dim);
-  invMetricFromGradient(z.grad, invMetric);
-  let epsilon = initStepSize(z, 1, invMetric, target.logDensityGradient, rng, scratch, loop);
-  let da = dualAveragingInit(epsilon);
-  const adaptation = gradAdaptationInit(z.q, z.grad, settings.tune);
-  const previous = new Float64Array(target.dim);
-  let warmupDivergences = 0;
-  for (let it = 0; it < settings.tune; it++) {
-    previous.set(z.q);
-    const info = kernel.transition(z, epsilon, invMetric, target.logDensityGradient, rng);
-    loop.gradients += info.nLeapfrog;
-    if (info.divergent) warmupDivergences++;
-    epsilon = dualAveragingUpdate(da, info.acceptStat, cfg);
-    let moved = false;
-    for (let i = 0; i < target.dim && !moved; i++) moved = z.q[i] !== previous[i];
-    const update = learnFromGradients(adaptation, it, z.q, z.grad, moved && !info.divergent, invMetric);
-    if (update !== "none") checkCoordinateSteps(epsilon, invMetric, target.paramNames, chain, it);
-    if (update === "first" || (it === adaptation.finalWindowStart && it > 0)) {
-      epsilon = initStepSize(z, epsilon, invMetric, target.logDensityGradient, rng, scratch, loop);
-      da = dualAveragingInit(epsilon);
-    }
-    if (it === settings.tune - 1) epsilon = dualAveragingFinal(da);
-    checkStepSize(epsilon, chain, it);
-    checkPosition(loop, it);
-    if (loop.onProgress && (it % loop.progressEvery === 0 || it === loop.total - 1)) loop.onProgress(it + 1, loop.total, true);
-  }
-  return { epsilon, warmupDivergences };
-}
-
-/**
- * Warm-up with nutpie's low-rank-plus-diagonal metric (low-rank-adaptation.ts): as warmUpGradDiag, the estimate from
- * the window's draws and gradients on θ; after each change the chain's state is re-expressed on the new x.
- */
-function warmUpLowRank(loop: ChainLoop, settings: SamplerSettings, metric: LowRankMetric): { epsilon: number; warmupDivergences: number } {
-  const { target, chain, rng, z, invMetric, kernel } = loop;
-  const cfg = { ...DUAL_AVERAGING_DEFAULTS, delta: settings.targetAccept };
-  const scratch = createPoint(target.dim);
-  invMetricFromGradient(z.grad, invMetric);
-  let epsilon = initStepSize(z, 1, invMetric, target.logDensityGradient, rng, scratch, loop);
-  let da = dualAveragingInit(epsilon);
-  const windows = pointWindowsInit(z.q, z.grad, settings.tune);
-  const previous = new Float64Array(target.dim);
-  const theta = new Float64Array(target.dim);
-  const gTheta = new Float64Array(target.dim);
-  let warmupDivergences = 0;
-  for (let it = 0; it < settings.tune; it++) {
-    previous.set(z.q);
-    const info = kernel.transition(z, epsilon, invMetric, target.logDensityGradient, rng);
-    loop.gradients += info.nLeapfrog;
-    if (info.divergent) warmupDivergences++;
-    epsilon = dualAveragingUpdate(da, info.acceptStat, cfg);
-    let moved = false;
-    for (let i = 0; i < target.dim && !moved; i++) moved = z.q[i] !== previous[i];
-    toTheta(metric, z.q, theta);
-    gradToTheta(metric, z.grad, gTheta);
-    const update = learnLowRank(windows, it, theta, gTheta, moved && !info.divergent, metric);
-    if (update !== "none") {
-      fromTheta(metric, theta, z.q);
-      gradToX(metric, gTheta, z.grad);
-      for (let i = 0; i < target.dim; i++) invMetric[i] = metric.std[i] * metric.std[i];
-      checkCoordinateSteps(epsilon, inverseMetricDiagonal(metric), target.paramNames, chain, it);
-    }
-    if (update === "first" || (it === windows.finalWindowStart && it > 0)) {
-      epsilon = initStepSize(z, epsilon, invMetric, target.logDensityGradient, rng, scratch, loop);
-      da = dualAveragingInit(epsilon);
-    }
-    if (it === settings.tune - 1) epsilon = dualAveragingFinal(da);
-    checkStepSize(epsilon, chain, it);
-    checkPosition(loop, it);
-    if (loop.onProgress && (it % loop.progressEvery === 0 || it === loop.total - 1)) loop.onProgress(it + 1, loop.total, true);
-  }
-  return { epsilon, warmupDivergences };
-}
-
-/**
- * Warm-up from a warm start: the metric is the earlier fit's, frozen; the step size adapts by dual averaging from the
- * earlier fit's (as Stan's terminal buffer does after the last metric update).
- */
-function warmUpFromStart(loop: ChainLoop, settings: SamplerSettings, stepSize: number): { epsilon: number; warmupDivergences: number } {
-  const { target, chain, rng, z, invMetric, kernel } = loop;
-  const cfg = { ...DUAL_AVERAGING_DEFAULTS, delta: settings.targetAccept };
-  checkStepSize(stepSize, chain, 0);
-  checkCoordinateSteps(stepSize, invMetric, target.paramNames, chain, 0);
-  let epsilon = stepSize;
-  const da = dualAveragingInit(epsilon);
-  let warmupDivergences = 0;
-  for (let it = 0; it < settings.tune; it++) {
-    const info = kernel.transition(z, epsilon, invMetric, target.logDensityGradient, rng);
-    loop.gradients += info.nLeapfrog;
-    if (info.divergent) warmupDivergences++;
-    epsilon = dualAveragingUpdate(da, info.acceptStat, cfg);
-    if (it === settings.tune - 1) epsilon = dualAveragingFinal(da);
-    checkStepSize(epsilon, chain, it);
-    checkPosition(loop, it);
-    if (loop.onProgress && (it % loop.progressEvery === 0 || it === loop.total - 1)) loop.onProgress(it + 1, loop.total, true);
-  }
-  return { epsilon, warmupDivergences };
 }
 
 /** Sampling with the step size and metric frozen: the draws (unconstrained) and Stan's per-draw statistics. */
@@ -371,51 +192,7 @@ function sample(loop: ChainLoop, settings: SamplerSettings, epsilon: number): { 
       unconstrained.set(theta, d * dim);
     } else unconstrained.set(z.q, d * dim);
     checkPosition(loop, it);
-    if (loop.onProgress && (it % loop.progressEvery === 0 || it === loop.total - 1)) loop.onProgress(it + 1, loop.total, false);
+    reportProgress(loop, it, false);
   }
   return { unconstrained, stats };
-}
-
-/** A coordinate that left the finite numbers (or went past 1e100) on the unconstrained scale: an improper posterior. */
-function checkPosition(loop: ChainLoop, it: number): void {
-  const q = loop.z.q;
-  for (let i = 0; i < q.length; i++)
-    if (!Number.isFinite(q[i]) || Math.abs(q[i]) > 1e100)
-      throw new BayesServeError(
-        "SAMPLER_DIVERGED",
-        `chain ${loop.chain}, iteration ${it}: parameter ${loop.target.paramNames[i]} drifted to ${q[i]} on the unconstrained scale; the posterior is improper (check its prior and that data inform it)`,
-      );
-}
-
-/** Below this the sampler cannot move in any useful number of steps; above it the posterior cannot be proper. */
-const MIN_STEP_SIZE = 1e-12;
-const MAX_STEP_SIZE = 1e7;
-
-/**
- * After a metric update the scale of a direction no likelihood or prior bounds moves into the inverse metric (its
- * variance estimate grows by orders of magnitude each window) while ε itself stays near 1, so `checkStepSize` alone
- * never sees it. The step a coordinate actually takes is ε·sqrt(M⁻¹ᵢ); past MAX_STEP_SIZE the posterior is improper.
- */
-function checkCoordinateSteps(epsilon: number, invMetric: Float64Array, paramNames: string[], chain: number, it: number): void {
-  for (let i = 0; i < invMetric.length; i++) {
-    const step = epsilon * Math.sqrt(invMetric[i]);
-    if (!(step <= MAX_STEP_SIZE))
-      throw new BayesServeError(
-        "SAMPLER_STEPSIZE",
-        `chain ${chain}, iteration ${it}: the step size for parameter ${paramNames[i]} exploded to ${step.toExponential(2)} (its warm-up variance is ${invMetric[i].toExponential(2)}); the posterior is improper in ${paramNames[i]} (check its prior and that data inform it)`,
-      );
-  }
-}
-
-function checkStepSize(epsilon: number, chain: number, it: number): void {
-  if (!(epsilon >= MIN_STEP_SIZE))
-    throw new BayesServeError(
-      "SAMPLER_STEPSIZE",
-      `chain ${chain}, iteration ${it}: the step size collapsed to ${epsilon}; the posterior has a region the sampler cannot resolve (extreme curvature, a discontinuity, or non-identified parameters)`,
-    );
-  if (!(epsilon <= MAX_STEP_SIZE))
-    throw new BayesServeError(
-      "SAMPLER_STEPSIZE",
-      `chain ${chain}, iteration ${it}: the step size exploded to ${epsilon}; the posterior is improper`,
-    );
 }

@@ -1,5 +1,6 @@
 // Step-size adaptation by Nesterov dual averaging (Hoffman & Gelman 2014, §3.2.1; Stan's stepsize_adaptation.hpp),
 // and Stan's heuristic for a first step size (base_hmc::init_stepsize).
+import { SAMPLER_DEFAULTS } from "../defaults.js";
 import type { Rng } from "../model/random.js";
 import { leapfrog } from "./integrator.js";
 import { hamiltonian, sampleMomentum } from "./metric.js";
@@ -7,7 +8,7 @@ import { copyPoint, createPoint, type LogDensityGradient, type PhasePoint } from
 import { BayesServeError } from "../errors.js";
 
 /** Stan's defaults (stan::services::util, adapt_delta etc.; Hoffman & Gelman 2014 §3.2.1). */
-export const DUAL_AVERAGING_DEFAULTS = { delta: 0.8, gamma: 0.05, kappa: 0.75, t0: 10 } as const;
+export const DUAL_AVERAGING_DEFAULTS = { delta: SAMPLER_DEFAULTS.targetAccept, gamma: 0.05, kappa: 0.75, t0: 10 } as const;
 
 export interface DualAveragingState {
   counter: number;

@@ -425,7 +425,7 @@ export function optimiseLoop(pre: string[], body: string[], ctx: LoopContext): {
  */
 function assignmentsIn(text: string, assigned: Set<string>, writtenArrays: Set<string>): void {
   for (const m of text.matchAll(/\b(?:let|const|var)\s+([A-Za-z_$][\w$]*)/g)) assigned.add(m[1]);
-  for (const m of text.matchAll(/\+\+|--|(?<![=!<>])[-+*\/%&|^]?=(?!=)/g)) {
+  for (const m of text.matchAll(/\+\+|--|(?<![=!<>])[-+*/%&|^]?=(?!=)/g)) {
     let end = m.index;
     while (end > 0 && text[end - 1] === " ") end--;
     if (text[end - 1] === "]") {
@@ -516,10 +516,13 @@ function shareRepeatedCalls(statements: Statement[], ctx: LoopContext, analyse: 
         visit(e.a, f);
         return;
       case "binary":
-        visit(e.a, f), visit(e.b, f);
+        visit(e.a, f);
+        visit(e.b, f);
         return;
       case "cond":
-        visit(e.test, f), visit(e.then, f), visit(e.else, f);
+        visit(e.test, f);
+        visit(e.then, f);
+        visit(e.else, f);
         return;
       default:
         return;

@@ -3,7 +3,7 @@
 // (`shuffledDrawTable`), from a random starting row: each is a draw chosen at random across all chains, and a
 // request's draws are distinct (n ≤ the number of draws), as ArviZ's `extract(num_samples=n)` picks them. Reading
 // neighbouring rows rather than scattered ones is the point: on a busy server the scattered reads were cache and
-// TLB misses costing more than the rest of the sampling (measured below).
+// TLB misses costing more than the rest of the sampling (bench/README.md, "Measurements behind the code").
 // For likelihoods whose arguments are elementwise in the features (the usual regression), the whole sampling loop is
 // generated per model — features read once by name, the arguments computed from the row, checked against the
 // family's domain, the family's draw inlined — so a sample costs a few nanoseconds and a request allocates only its
@@ -13,7 +13,6 @@
 // InstanceError naming the features that argument reads: never a draw from an undefined distribution, never a hang.
 import { BayesServeError } from "../errors.js";
 import { bindModel, describeNode, nodeInputs, type DataInput } from "../model/bind.js";
-import { DistributionArgumentError } from "../model/distribution-argument.js";
 import { evaluateNodes } from "../model/evaluate.js";
 import { familyOf, type Family } from "../model/families.js";
 import type { ModelJSON, NodeJSON } from "../model/graph.js";

@@ -1,6 +1,8 @@
 // Small numeric helpers for the figures: Gaussian KDE on a grid (linear binning + truncated kernel, so it costs
 // O(n + grid·kernel) rather than O(n·grid)) and even thinning of long series.
 
+import { quantileSorted } from "../diagnostics/quantile.js";
+
 const SQRT_2PI = Math.sqrt(2 * Math.PI);
 
 /** Finite values of an array, as a new Float64Array. */
@@ -15,14 +17,6 @@ export function finite(values: ArrayLike<number>): Float64Array {
     if (Number.isFinite(v)) out[j++] = v;
   }
   return out;
-}
-
-function quantileSorted(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  const h = (sorted.length - 1) * p;
-  const lo = Math.floor(h);
-  const hi = Math.min(lo + 1, sorted.length - 1);
-  return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
 }
 
 /**

@@ -2,6 +2,7 @@
 // tail ESS) for every parameter, and no divergent transitions — thresholds from Vehtari et al. (2021): R-hat ≤ 1.01,
 // ESS ≥ 400 (100 per chain for 4 chains) — and, when asked for, held-out metrics of the target's kind within bounds
 // (`--gate-metric "brier<=0.2"`, `"coverage_90>=0.85"`).
+import { GATE_DEFAULTS } from "../defaults.js";
 import { BayesServeError } from "../errors.js";
 import type { SummaryRow } from "../diagnostics/index.js";
 import type { ComparisonVerdict } from "./promotion.js";
@@ -38,7 +39,7 @@ export function checkMetricRules(rules: readonly MetricRule[], available: readon
       throw new BayesServeError("USAGE", `--gate-metric ${r.metric}: a ${kind} target has no such held-out metric; it has ${available.join(", ")}`);
 }
 
-export const DEFAULT_GATE: GateThresholds = { maxRhat: 1.01, minEssBulk: 400, minEssTail: 400, maxDivergences: 0 };
+export const DEFAULT_GATE: GateThresholds = { ...GATE_DEFAULTS };
 
 export interface GateResult {
   passed: boolean;

@@ -6,6 +6,7 @@
 // and its folder's package.json do not matter, and its own relative imports come along. Its imports of the package
 // itself (`import { model, Normal } from "bayes-serve"`) are bound to this running copy of bayes-serve, so they
 // work from a folder where bayes-serve is not installed, and the Model it builds is this copy's Model.
+import { TRAIN_DEFAULTS } from "../defaults.js";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -15,7 +16,7 @@ import { modelFromJSON } from "../model/serialize.js";
 import { seedRegression } from "../models/seed-regression.js";
 
 export const BUILTIN_MODELS: Record<string, Model> = { "seed-regression": seedRegression };
-export const DEFAULT_MODEL = "seed-regression";
+export const DEFAULT_MODEL = TRAIN_DEFAULTS.model;
 
 /** The extensions of model files, bundled by esbuild. */
 export const MODEL_FILE_EXTENSIONS = [".ts", ".mts", ".cts", ".js", ".mjs", ".cjs"];

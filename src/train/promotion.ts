@@ -2,6 +2,7 @@
 // data worse than `latest` does. Both are scored on the same held-out rows of the new data (the log pointwise
 // predictive density, exact over a random subset of each posterior's draws), and the new fit is refused when it is
 // worse by more than `maxElpdDrop` standard errors of the paired difference, as loo_compare judges a difference.
+import { MAX_ELPD_DROP_DEFAULT } from "../defaults.js";
 import type { ComparisonVerdict } from "../artifact/manifest.js";
 import type { ArtifactStore } from "../artifact/store.js";
 import { servedModel } from "../artifact/served-model.js";
@@ -13,7 +14,7 @@ import { compareScores, heldOutLpd, type InstanceRows, type Predictor } from "..
 export const EXIT_NOT_PROMOTED = 3;
 
 /** Refuse a new fit worse than latest by more than this many SEs of the difference (the issue's default). */
-export const DEFAULT_MAX_ELPD_DROP = 2;
+export const DEFAULT_MAX_ELPD_DROP = MAX_ELPD_DROP_DEFAULT;
 
 export type { ComparisonVerdict };
 

@@ -8,15 +8,17 @@
 //   invMetrics: number[][]       per chain, the diagonal inverse metric, one value per unconstrained coordinate
 //   finalPositions: number[][]   per chain, the last draw on the unconstrained scale
 //   warmStart: {requested, version, reason?}   what this fit itself started from (null version: a cold start)
+import { TRAIN_DEFAULTS } from "../defaults.js";
 import { BayesServeError } from "../errors.js";
 import type { ArtifactStore } from "../artifact/store.js";
-import { isVersionId, type JsonValue, type Manifest } from "../artifact/manifest.js";
+import { type JsonValue, type Manifest } from "../artifact/manifest.js";
+import { isVersionId } from "../artifact/version-id.js";
 import type { ChainStart, Posterior } from "../inference/index.js";
 import type { Model } from "../model/builder.js";
 import type { BoundModel } from "../model/bind.js";
 
 /** Warm-up iterations of a warm-started fit unless --tune says otherwise: the step size's dual averaging only. */
-export const WARM_START_TUNE = 150;
+export const WARM_START_TUNE = TRAIN_DEFAULTS.warmStartTune;
 
 /** What a fit started from, as the manifest records it. */
 export interface WarmStartRecord {

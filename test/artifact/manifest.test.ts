@@ -1,15 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { BayesServeError } from "../../src/errors.js";
-import {
-  isVersionId,
-  newVersionId,
-  parameterColumnNames,
-  parameterGroups,
-  parseManifest,
-  serializeManifest,
-  validateManifest,
-  type Manifest,
-} from "../../src/artifact/manifest.js";
+import { parseManifest, serializeManifest, validateManifest, type Manifest } from "../../src/artifact/manifest.js";
+import { isVersionId, newVersionId } from "../../src/artifact/version-id.js";
+import { parameterColumnNames, parameterGroups } from "../../src/artifact/parameter-layout.js";
 import { sampleBundle } from "./fixtures/bundles.js";
 
 function manifestJson(): Record<string, unknown> {

@@ -109,7 +109,7 @@ describe("schema errors name the field's path, its position and what was expecte
 
   it("a bad log level lists the levels", () => {
     const p = problems(`${VALID}logging:\n  log_level: LOUD\n`);
-    expect(p[0].message).toBe('logging.log_level: expected one of "trace", "debug", "info", "warn", "error", "fatal", got "LOUD"');
+    expect(p[0].message).toBe('logging.log_level: expected one of "fatal", "error", "warn", "info", "debug", "trace", "silent", got "LOUD"');
   });
 
   it("a secret given as neither a name nor {secret, key}", () => {
@@ -240,7 +240,7 @@ describe("semantic checks", () => {
     memory_request_mb: 500
     memory_limit_mb: 400
 `;
-    const text = VALID.replace(/    service:\n      max_startup_time_seconds: 300\n      port: 8000\n/, svc);
+    const text = VALID.replace(/ {4}service:\n {6}max_startup_time_seconds: 300\n {6}port: 8000\n/, svc);
     const msgs = problems(text).map((x) => x.message);
     expect(msgs).toEqual(
       expect.arrayContaining([

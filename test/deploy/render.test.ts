@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { resolve } from "node:path";
 import { parseAllDocuments } from "yaml";
-import type { KubernetesObject, V1Container, V1CronJob, V1Deployment, V1Job, V1PodSpec } from "@kubernetes/client-node";
+import type { KubernetesObject, V1Container, V1CronJob, V1Job, V1PodSpec } from "@kubernetes/client-node";
 import { ObjectSerializer } from "@kubernetes/client-node/dist/gen/models/ObjectSerializer.js";
 import { ConfigMap, Namespace, Service, ServiceAccount } from "kubernetes-models/v1";
 import { Deployment } from "kubernetes-models/apps/v1";

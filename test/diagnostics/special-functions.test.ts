@@ -1,17 +1,13 @@
 /**
- * Special functions behind the diagnostics: normal quantile (rank normalisation), log-gamma,
+ * Special functions behind the diagnostics: normal quantile (rank normalisation), log-gamma (model/special.ts, shared
+ * with the log-densities),
  * the regularized incomplete beta function and its inverse (mcse_quantile). Reference values
  * from scipy 1.17.1 (`special.ndtri`, `gammaln`, `betainc`, `betaincc`, `betaincinv`, which
  * wrap Boost.Math / Cephes) and closed forms.
  */
 import { describe, expect, it } from "vitest";
-import {
-  betaQuantile,
-  logBeta,
-  logGamma,
-  normalQuantile,
-  regularizedIncompleteBeta,
-} from "../../src/diagnostics/index.js";
+import { betaQuantile, normalQuantile, regularizedIncompleteBeta } from "../../src/diagnostics/index.js";
+import { lbeta as logBeta, lgamma as logGamma } from "../../src/model/special.js";
 
 const rel = (got: number, want: number) => (want === 0 ? Math.abs(got) : Math.abs(got - want) / Math.abs(want));
 

@@ -33,14 +33,21 @@ describe("NUTS on a 10-dimensional standard normal", async () => {
   it("the step size and the acceptance statistic settle where Stan's do", () => {
     // For a standard normal the adapted step size is a little under 1 (Stan: about 0.7–0.9 in 10 dimensions), and the
     // mean acceptance statistic after warm-up is near (in practice a little above) the 0.8 target.
-    for (const eps of p.stepSizes) expect(eps).toBeGreaterThan(0.5), expect(eps).toBeLessThan(1.2);
+    for (const eps of p.stepSizes) {
+      expect(eps).toBeGreaterThan(0.5);
+      expect(eps).toBeLessThan(1.2);
+    }
     const accept = statColumn(p, "accept_stat");
     const meanAccept = sum(accept) / accept.length;
     expect(meanAccept).toBeGreaterThan(0.75);
     expect(meanAccept).toBeLessThan(0.95);
     expect(sum(statColumn(p, "diverging"))).toBe(0);
     // The adapted inverse metric estimates the unit variances.
-    for (const inv of p.invMetrics) for (const v of inv) expect(v).toBeGreaterThan(0.6), expect(v).toBeLessThan(1.6);
+    for (const inv of p.invMetrics)
+      for (const v of inv) {
+        expect(v).toBeGreaterThan(0.6);
+        expect(v).toBeLessThan(1.6);
+      }
   });
 
   it("tree depth and leapfrog counts are consistent: 2^d − 1 ≤ n_leapfrog ≤ 2^(d+1) − 1, and n ≤ 2^10 − 1", () => {

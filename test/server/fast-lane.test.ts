@@ -3,7 +3,7 @@
 // the same status, content type and body — seeded, so the numbers are comparable — for the happy path it takes and
 // for every request it leaves or hands back to Fastify; and the metrics must count both alike.
 import { connect } from "node:net";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../../src/server/server.js";
 import { problemResponse } from "../../src/server/errors.js";

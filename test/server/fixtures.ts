@@ -7,7 +7,7 @@ import { Writable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { buildBundle, type Bundle } from "../../src/artifact/bundle.js";
-import { newVersionId } from "../../src/artifact/manifest.js";
+import { newVersionId } from "../../src/artifact/version-id.js";
 import { openStore, type ArtifactStore } from "../../src/artifact/store.js";
 import { summarize } from "../../src/diagnostics/index.js";
 import { fit, type Posterior } from "../../src/inference/index.js";

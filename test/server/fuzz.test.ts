@@ -8,7 +8,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FAMILIES, responseKindOf } from "../../src/model/families.js";
 import type { FamilyName } from "../../src/model/graph.js";
-import { model, Dist, Normal, type Expr, type ExprLike } from "../../src/model/index.js";
+import { model, Dist, Normal, type ExprLike } from "../../src/model/index.js";
 import { mulberry32 } from "../support/mulberry32.js";
 import { madeUpBundle, tempStore, type TempStore } from "./fixtures.js";
 

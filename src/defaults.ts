@@ -1,0 +1,48 @@
+// Every default a user can override, in one place (as Stan's services keep theirs in defaults.hpp), each with where
+// it comes from. Plain values only: every layer may import this module, and it imports nothing.
+
+/** The sampler's defaults are Stan's (CmdStan `sample`): what `fit()` uses when a setting is not given. */
+export const SAMPLER_DEFAULTS = {
+  /** Post-warm-up draws per chain (CmdStan num_samples). */
+  draws: 1000,
+  /** Warm-up iterations per chain (CmdStan num_warmup). */
+  tune: 1000,
+  /** CmdStan num_chains in recent releases; rstan's chains. */
+  chains: 4,
+  seed: 0,
+  /** CmdStan max_depth. */
+  maxTreeDepth: 10,
+  /** CmdStan adapt delta: the target of the step size's dual averaging. */
+  targetAccept: 0.8,
+  /** Initial values uniform(−2, 2) on the unconstrained space (CmdStan init = 2). */
+  initRadius: 2,
+  adaptation: "stan",
+} as const;
+
+/**
+ * `bayes-serve train` (and the training `npm start` runs when the store is empty) defaults to the seed project's
+ * settings: 2 chains of 1,000 warm-up + 5,000 draws, seed 42, a fifth of the rows held out.
+ */
+export const TRAIN_DEFAULTS = {
+  model: "seed-regression",
+  store: "./artifacts",
+  seed: 42,
+  draws: 5000,
+  tune: SAMPLER_DEFAULTS.tune,
+  chains: 2,
+  testFraction: 0.2,
+  targetAccept: SAMPLER_DEFAULTS.targetAccept,
+  maxTreeDepth: SAMPLER_DEFAULTS.maxTreeDepth,
+  adaptation: SAMPLER_DEFAULTS.adaptation,
+  /** Warm-up of a warm-started fit: the step size's dual averaging only (the metric is the earlier fit's). */
+  warmStartTune: 150,
+} as const;
+
+/**
+ * The quality gate: Vehtari et al. (2021), "Rank-normalization, folding, and localization", recommend R-hat < 1.01
+ * and bulk and tail ESS > 100 per chain (400 for 4 chains); no divergent transitions (Stan's warning threshold).
+ */
+export const GATE_DEFAULTS = { maxRhat: 1.01, minEssBulk: 400, minEssTail: 400, maxDivergences: 0 } as const;
+
+/** A new fit predicting the held-out rows worse than `latest` by more than this many SEs of the difference is not promoted. */
+export const MAX_ELPD_DROP_DEFAULT = 2;
