@@ -10,6 +10,7 @@
 //
 //   npx tsx bench/service-ab.ts --a DIST_A --b DIST_B [--flags-b "--max-semi-space-size=8"] [--rounds 6]
 //                               [--duration 4] [--connections 16] [--model .tmp/bench-service/store]
+//                               [--path /v2/models/seed-regression/infer --body '{"inputs": …}']
 //
 // DIST_A and DIST_B are build outputs (`npx tsc -p tsconfig.build.json --outDir X && node scripts/bundle-server.mjs X`);
 // the model store is the one `npm run bench:service` trains. Needs Linux (taskset, /proc) and wrk.
@@ -20,7 +21,6 @@ import { SERVING_NODE_OPTIONS } from "../src/server/constants.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const PEERS = join(ROOT, "bench", "peers");
-const PATH = "/predict/v1.0.0/interval";
 
 function option(name: string, fallback?: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -36,6 +36,9 @@ const ROUNDS = Number(option("rounds", "6"));
 const DURATION = Number(option("duration", "4"));
 const CONNECTIONS = Number(option("connections", "16"));
 const MODEL = resolve(option("model", join(ROOT, ".tmp", "bench-service", "store")));
+/** The request both servers are loaded with (default: the seed's /interval with its default payload, post.lua's). */
+const PATH = option("path", "/predict/v1.0.0/interval");
+const BODY = option("body", "");
 /** The servers' vCPU and the load generators'. */
 const SERVER_CPU = "0";
 const LOAD_CPU = "1";
@@ -75,7 +78,9 @@ async function ready(port: number): Promise<void> {
 /** Requests answered by one wrk run on the load vCPU. */
 function load(port: number, seconds: number): Promise<number> {
   return new Promise((done, fail) => {
-    const wrk = spawn("taskset", ["-c", LOAD_CPU, "wrk", "-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "-s", join(PEERS, "post.lua"), `http://127.0.0.1:${port}${PATH}`]);
+    const wrk = spawn("taskset", ["-c", LOAD_CPU, "wrk", "-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "-s", join(PEERS, "post.lua"), `http://127.0.0.1:${port}${PATH}`], {
+      env: BODY === "" ? process.env : { ...process.env, BODY },
+    });
     let out = "";
     wrk.stdout.on("data", (d: Buffer) => (out += d.toString()));
     wrk.on("error", fail);

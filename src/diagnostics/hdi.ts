@@ -3,6 +3,7 @@
  * n values; k = floor(prob * n); among the n - k windows [s[i], s[i + k]] take the narrowest,
  * the first one on ties (numpy `argmin`).
  */
+import { selectInPlace } from "./select.js";
 
 /** ArviZ's default HDI probability (`rcParams["stats.hdi_prob"]`). */
 export const DEFAULT_HDI_PROB = 0.94;
@@ -39,4 +40,65 @@ export function hdiSorted(sorted: ArrayLike<number>, prob = DEFAULT_HDI_PROB): [
  */
 export function hdi(values: ArrayLike<number>, prob = DEFAULT_HDI_PROB): [number, number] {
   return hdiSorted(Float64Array.from(values).sort(), prob);
+}
+
+/** Below this many windows `hdiInPlace` keeps two short insertion lists of the ends it needs. */
+const PARTIAL_HDI_WINDOWS = 16;
+// Scratch for the two insertion lists. The function runs synchronously, one call at a time per thread, so one pair
+// serves every call: an ArrayBuffer allocated per call costs a malloc, a free and a sweep.
+const HDI_LOW = new Float64Array(PARTIAL_HDI_WINDOWS);
+const HDI_HIGH = new Float64Array(PARTIAL_HDI_WINDOWS);
+
+/**
+ * `hdi` computed from only the values it looks at — the same interval, bit for bit: the windows start at the
+ * m = n − k smallest values and end at the m largest. For few windows (0.95 of 100 samples: 5) two short insertion
+ * lists replace the sort; for more (0.95 of 10,000 draws: 500) two quickselects set the m smallest and the m largest
+ * apart and only those are sorted. `a` must be finite and not empty, 0 < prob < 1; it may be reordered.
+ */
+export function hdiInPlace(a: Float64Array, prob: number): [number, number] {
+  const n = a.length;
+  const k = Math.floor(prob * n);
+  const m = n - k;
+  if (2 * m > n) return hdiSorted(a.sort(), prob);
+  if (m > PARTIAL_HDI_WINDOWS) {
+    // The m smallest to a[0..m) and the m largest to a[n−m..n), each sorted: hdiSorted reads only those (window i
+    // is [a[i], a[i + k]], i < m, i + k ≥ n − m), so the rest can stay unsorted.
+    selectInPlace(a, m - 1, 0, n - 1);
+    selectInPlace(a, n - m, m, n - 1);
+    a.subarray(0, m).sort();
+    a.subarray(n - m, n).sort();
+    return hdiSorted(a, prob);
+  }
+  const lo = HDI_LOW.fill(Number.POSITIVE_INFINITY, 0, m); // the m smallest, ascending
+  const hi = HDI_HIGH.fill(Number.NEGATIVE_INFINITY, 0, m); // the m largest, ascending
+  for (let t = 0; t < n; t++) {
+    const v = a[t];
+    if (v < lo[m - 1]) {
+      let j = m - 1;
+      while (j > 0 && lo[j - 1] > v) {
+        lo[j] = lo[j - 1];
+        j--;
+      }
+      lo[j] = v;
+    }
+    if (v > hi[0]) {
+      let j = 0;
+      while (j < m - 1 && hi[j + 1] < v) {
+        hi[j] = hi[j + 1];
+        j++;
+      }
+      hi[j] = v;
+    }
+  }
+  // Window i is [s[i], s[i + k]]: s[i] = lo[i], and s[i + k] = hi[i] since hi holds s[k] … s[n − 1].
+  let best = 0;
+  let bestWidth = hi[0] - lo[0];
+  for (let i = 1; i < m; i++) {
+    const w = hi[i] - lo[i];
+    if (w < bestWidth) {
+      bestWidth = w;
+      best = i;
+    }
+  }
+  return [lo[best], hi[best]];
 }

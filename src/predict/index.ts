@@ -4,3 +4,5 @@ export { InstanceError, type InstanceProblem } from "./instance-error.js";
 export { answerMeanings } from "./answer-meanings.js";
 export { PREDICTION_KINDS, type PredictionKind } from "./prediction-kind.js";
 export { heldOutLpd, looOfRows, compareScores, SCORE_DRAWS, type InstanceRows, type PointwiseScore } from "./scores.js";
+export { answerAll, answerInstance, type InstanceAnswer, type MeanAnswer, type PredictParams } from "./answer.js";
+export { inferAll, inferInstance, instanceWork, needsSamples, type InferAnswer, type InferParams } from "./infer.js";

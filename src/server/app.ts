@@ -3,13 +3,13 @@
 import type { IncomingHttpHeaders } from "node:http";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { docsPlugin } from "./docs.js";
-import { createFastLane, type FastLane } from "./fast-lane.js";
+import { createFastLane, LaneRoutes, type FastLane } from "./fast-lane.js";
 import { installErrorHandlers } from "./errors.js";
 import { healthPlugin } from "./health.js";
 import { createHttpServer } from "./http-server.js";
 import { installJsonParser } from "./json-body.js";
 import { lazyChildLoggerFactory } from "./logging.js";
-import { metricsPlugin, RequestMetrics, UNMATCHED_ROUTE } from "./metrics.js";
+import { isRequestCounter, metricsPlugin, RequestMetrics, UNMATCHED_ROUTE } from "./metrics.js";
 import type { ModelHolder } from "./model-holder.js";
 import { modelRoutes } from "./model-routes.js";
 import { pagePlugin } from "./page.js";
@@ -157,6 +157,9 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     knownPaths.set(route.url, [...(knownPaths.get(route.url) ?? []), ...methods]);
   });
+  // The routes the fast lane answers are declared through `lane` (fast-lane.ts); it sees every route from here on.
+  const lane = new LaneRoutes(isRequestCounter);
+  lane.watch(app);
   const requests = new RequestMetrics();
   installErrorHandlers(app, { bodyLimit, knownPaths: () => knownPaths, onUnmatched: requests.forRoute(UNMATCHED_ROUTE) });
   installJsonParser(app, bodyLimit);
@@ -170,10 +173,10 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   await app.register(docsPlugin, { holder: options.holder, limits, version: options.version ?? "1.0.0", limitsDescription });
   await app.register(healthPlugin, { holder: options.holder, closing: () => closing });
   await app.register(modelRoutes, { holder: options.holder });
-  await app.register(predictRoutes, { holder: options.holder, limits, heavy, heavyWork: options.heavyWork });
+  await app.register(predictRoutes, { holder: options.holder, lane, limits, heavy, heavyWork: options.heavyWork });
   await app.register(pagePlugin, { holder: options.holder });
   const infer = new InferEndpoint({ limits, heavyWork: options.heavyWork ?? DEFAULT_HEAVY_WORK, modelName: options.modelName });
-  await app.register(v2Routes, { holder: options.holder, limits, endpoint: infer, pool, admission, requestTimeoutMs, bodyLimit, closing: () => closing, serverVersion: PACKAGE_VERSION });
+  await app.register(v2Routes, { holder: options.holder, lane, limits, endpoint: infer, heavy, bodyLimit, closing: () => closing, serverVersion: PACKAGE_VERSION });
   if (options.fastLane === true) {
     const accessLog = options.accessLog !== false;
     const logger = options.logger as FastifyBaseLogger & { isLevelEnabled?: (level: string) => boolean };
@@ -181,13 +184,10 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
     fastLane = createFastLane({
       app,
       holder: options.holder,
+      routes: lane,
       bodyLimit,
-      heavyWork: options.heavyWork ?? DEFAULT_HEAVY_WORK,
-      heavy,
       requestId: requestIdOf,
-      recorderFor: (path) => requests.forRoute(path),
-      // The Open Inference Protocol's infer, answered the same way.
-      others: infer.laneRoutes(),
+      recorderFor: (pattern) => requests.forRoute(pattern),
       // Fastify's once it closes (its 503; `listening` turns false when the listener closes, and when app.close() is
       // called directly) and while each request is to be logged (its access line). While draining, before that, the
       // lane serves as ever; the server adds `Connection: close` to its answers as to Fastify's.

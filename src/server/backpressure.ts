@@ -303,3 +303,19 @@ export class SendWatch {
     if (!this.over) this.connection.destroy?.();
   }
 }
+
+/**
+ * Runs `answer` when the connection allows a light request — at once, unless earlier answers on it are unsent past
+ * the backlog, a heavy request of it is in progress, or it is pipelined (one a turn of the event loop) — and counts
+ * its answer's `bytes` while they wait behind an unsent one.
+ */
+export function answerLightInTurn(connection: Connection, res: ServerResponse, bytes: number, answer: () => void): void {
+  // Its response queued behind an unsent one: the client is pipelining.
+  const pipelined = res.socket === null;
+  const go = (): void => {
+    if (res.socket === null) countQueuedAnswer(connection, res, bytes);
+    answer();
+  };
+  if (!pipelined && connectionFree(connection)) go();
+  else whenConnectionFree(connection, false, go, pipelined);
+}

@@ -58,9 +58,9 @@ export const DEFAULT_ANSWER_MEMORY_MIB = 64;
 /**
  * V8 settings for a serving process, passed wherever the project launches one (the lean dist/server/main.js's
  * shebang, `npm start`, the Kubernetes scoring service's NODE_OPTIONS, bench/service.ts). A 4 MB young generation
- * (V8 grows it to 16 MB per semi-space under load) and a 256 MB old generation: the server's live heap is ~20 MB, but
- * with V8's defaults the old generation filled with promoted request garbage to ~75 MB before the first full GC, and
- * resident memory climbed from 85 MB to 135 MB over 30 s of load; with these it stays near 90 MB (measured with
- * wrk -c32 on the seed's model). Training keeps V8's defaults: its reports can need more heap.
+ * (V8 grows it to 16 MB per semi-space under load) and a 256 MB old generation: the server's live heap is small, and
+ * with V8's defaults the old generation fills with promoted request garbage long before its first full collection,
+ * so resident memory climbs under load (figures in bench/README.md, "Behind the request path's code"). Training keeps
+ * V8's defaults: its reports can need more heap.
  */
 export const SERVING_NODE_OPTIONS = "--max-semi-space-size=4 --max-old-space-size=256";

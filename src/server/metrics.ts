@@ -36,6 +36,12 @@ interface Series {
 
 type Recorder = (method: string, status: number, ms: number) => void;
 
+/** The onResponse hooks this plugin adds to routes (each route's count). */
+const requestCounters = new WeakSet<object>();
+
+/** True for a route hook that only counts the request in /metrics (the fast lane counts its own requests alike). */
+export const isRequestCounter = (hook: unknown): boolean => typeof hook === "function" && requestCounters.has(hook);
+
 /** Request counts and latencies, tallied as plain numbers. */
 export class RequestMetrics {
   private readonly series: Series[] = [];
@@ -214,11 +220,11 @@ export const metricsPlugin: FastifyPluginAsync<MetricsPluginOptions> = unencapsu
   // Every route declared from now on (this plugin is registered first) counts its own requests.
   app.addHook("onRoute", (route: RouteOptions) => {
     const record = options.requests.forRoute(route.url);
-    // Named: fast-lane.ts recognises it in Fastify's route table as the one hook it stands in for.
     const countRequest = (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
       record(request.method, reply.statusCode, reply.elapsedTime);
       done();
     };
+    requestCounters.add(countRequest);
     const existing = route.onResponse;
     route.onResponse = existing === undefined ? [countRequest] : [...(Array.isArray(existing) ? existing : [existing]), countRequest];
   });

@@ -7,13 +7,12 @@
 import type { ServerResponse } from "node:http";
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import fastJsonStringify from "fast-json-stringify";
-import { InstanceError } from "../predict/index.js";
 import { Admission, ClientGoneError, isLightCost, requestCost, type RequestCost, type Ticket } from "./admission.js";
-import { encodeAnswer, PREDICTION_SERIALIZERS } from "./answer-body.js";
+import { encodeAnswer, PREDICTION_SERIALIZERS, responseBody, type PredictResponse } from "./answer-body.js";
 import {
+  answerLightInTurn,
   AnswerStream,
   connectionFree,
-  countQueuedAnswer,
   onConnectionClose,
   releaseHeavy,
   SendWatch,
@@ -22,8 +21,9 @@ import {
   whenResponseOver,
   type Connection,
 } from "./backpressure.js";
-import { answerAll, answerInstance, responseBody, type InstanceAnswer, type PredictParams, type PredictResponse } from "./compute.js";
-import { HttpProblem, unprocessable, type ValidationIssue } from "./errors.js";
+import { answerAll, answerInstance, InstanceError, type InstanceAnswer, type PredictParams } from "../predict/index.js";
+import { HttpProblem, problemResponse, unprocessable, type ValidationIssue } from "./errors.js";
+import type { LaneHandler, LaneRoutes } from "./fast-lane.js";
 import type { LoadedModel, ModelHolder } from "./model-holder.js";
 import type { SamplingPool } from "./sampling-pool.js";
 import {
@@ -45,6 +45,8 @@ import {
 
 export interface PredictRoutesOptions {
   holder: ModelHolder;
+  /** Where the routes are declared, so that the fast lane answers them too. */
+  lane: LaneRoutes;
   limits: Limits;
   /** How heavy requests are admitted, computed and sent. */
   heavy: HeavyAnswering;
@@ -180,12 +182,19 @@ async function answerYielding(model: LoadedModel, r: PreparedRequest, timeoutMs:
 /**
  * A heavy request, from its turn on the connection to its answer streaming out: waits until the connection's earlier
  * requests allow it (one heavy request per connection at a time), is admitted (or refused: a 503 HttpProblem), is
- * computed and written as JSON on a worker, and resolves with its answer as a stream of slices for the caller to send
- * on `res`. Everything it holds — its place on the connection, its admission ticket — is let go when the response is
- * over or the connection gone. Rejects with an HttpProblem (503, or 422 for an instance the model cannot answer), or
- * a ClientGoneError when the client left before its turn.
+ * computed and written as JSON by `compute` (on a worker), and resolves with its answer as a stream of slices for the
+ * caller to send on `res`, watched by the send timeout. Everything it holds — its place on the connection, its
+ * admission ticket — is let go when the response is over or the connection gone. Rejects with an HttpProblem (503),
+ * what `failure` makes of compute's error, or a ClientGoneError when the client left before its turn.
  */
-export function answerHeavy(h: HeavyAnswering, model: LoadedModel, r: PreparedRequest, cost: RequestCost, connection: Connection, res: ServerResponse): Promise<AnswerStream> {
+export function answerHeavy(
+  h: HeavyAnswering,
+  cost: RequestCost,
+  connection: Connection,
+  res: ServerResponse,
+  compute: () => Promise<Uint8Array>,
+  failure: (err: unknown) => unknown,
+): Promise<AnswerStream> {
   return new Promise<void>((resolve, reject) => {
     const cancel = onConnectionClose(connection, () => reject(new ClientGoneError()));
     whenConnectionFree(connection, true, () => {
@@ -208,10 +217,10 @@ export function answerHeavy(h: HeavyAnswering, model: LoadedModel, r: PreparedRe
     whenResponseOver(connection, res, () => ticket.sent());
     let body: Uint8Array;
     try {
-      body = h.pool === null ? await answerYielding(model, r, h.requestTimeoutMs) : await h.pool.run(model.transfer, r.instances, r.params, r.batch);
+      body = await compute();
     } catch (err) {
       ticket.computed(null);
-      throw err instanceof InstanceError ? instanceProblem(err, r.batch) : err;
+      throw failure(err);
     }
     ticket.computed(body.byteLength);
     ticket.sending(new SendWatch(connection, res, h.sendTimeoutMs));
@@ -219,20 +228,30 @@ export function answerHeavy(h: HeavyAnswering, model: LoadedModel, r: PreparedRe
   });
 }
 
-/**
- * Runs `answer` when the connection allows a light request — at once, unless earlier answers on it are unsent past
- * the backlog, a heavy request of it is in progress, or it is pipelined (one a turn of the event loop) — and counts
- * its answer's bytes while they wait behind an unsent one.
- */
-export function answerLightInTurn(connection: Connection, res: ServerResponse, cost: RequestCost, answer: () => void): void {
-  // Its response queued behind an unsent one: the client is pipelining.
-  const pipelined = res.socket === null;
-  const go = (): void => {
-    if (res.socket === null) countQueuedAnswer(connection, res, cost.bytes);
-    answer();
+/** A heavy request of the seed API (answerHeavy), computed on a worker, or here between other requests without one. */
+export function answerSeedHeavy(h: HeavyAnswering, model: LoadedModel, r: PreparedRequest, cost: RequestCost, connection: Connection, res: ServerResponse): Promise<AnswerStream> {
+  return answerHeavy(
+    h,
+    cost,
+    connection,
+    res,
+    () => (h.pool === null ? answerYielding(model, r, h.requestTimeoutMs) : h.pool.run(model.transfer, r.instances, r.params, r.batch)),
+    (err) => (err instanceof InstanceError ? instanceProblem(err, r.batch) : err),
+  );
+}
+
+/** The seed API's routes as the fast lane answers them: the same steps as their handler below. */
+function laneHandler(kind: PredictionKind, h: HeavyAnswering, heavyWork: number): LaneHandler {
+  const serialize = PREDICTION_SERIALIZERS[kind];
+  return {
+    prepare(model, _params, body) {
+      const prepared = prepareRequest(model, kind, body);
+      const cost = costOf(model, prepared);
+      if (isLight(cost, heavyWork)) return { light: true, bytes: cost.bytes, write: () => serialize(answerHere(model, prepared)) };
+      return { light: false, stream: (connection, res) => answerSeedHeavy(h, model, prepared, cost, connection, res) };
+    },
+    problem: problemResponse,
   };
-  if (!pipelined && connectionFree(connection)) go();
-  else whenConnectionFree(connection, false, go, pipelined);
 }
 
 export const predictRoutes: FastifyPluginAsync<PredictRoutesOptions> = async (app: FastifyInstance, options: PredictRoutesOptions) => {
@@ -243,9 +262,11 @@ export const predictRoutes: FastifyPluginAsync<PredictRoutesOptions> = async (ap
 
   for (const kind of PREDICTION_KINDS) {
     const [summary, description] = SUMMARIES[kind];
-    app.post(
-      `${PREDICT_PREFIX}/${kind}`,
+    options.lane.route(
+      app,
       {
+        method: "POST",
+        url: `${PREDICT_PREFIX}/${kind}`,
         // Validation is the loaded model's (see validation.ts), so Fastify's own is switched off for this route.
         validatorCompiler: noValidation,
         serializerCompiler: responseSerializer(kind),
@@ -260,29 +281,30 @@ export const predictRoutes: FastifyPluginAsync<PredictRoutesOptions> = async (ap
             503: { ...messageErrorSchema, description: BUSY_DESCRIPTION, headers: { "retry-after": { type: "integer", minimum: 1, description: "Seconds to wait before retrying." } } },
           },
         },
-      },
-      (request: FastifyRequest, reply: FastifyReply) => {
-        const model = holder.current;
-        if (model === null) throw new HttpProblem(503, "No model is loaded yet; see /health/ready", { "retry-after": "1" });
-        const prepared = prepareRequest(model, kind, request.body);
-        const cost = costOf(model, prepared);
-        const connection = request.raw.socket as unknown as Connection;
-        if (isLight(cost, heavyWork)) {
-          if (connectionFree(connection) && reply.raw.socket !== null) return reply.send(answerHere(model, prepared));
-          return new Promise<PredictResponse>((resolve, reject) => {
-            answerLightInTurn(connection, reply.raw, cost, () => {
-              try {
-                resolve(answerHere(model, prepared));
-              } catch (err) {
-                reject(err as Error);
-              }
+        handler: (request: FastifyRequest, reply: FastifyReply) => {
+          const model = holder.current;
+          if (model === null) throw new HttpProblem(503, "No model is loaded yet; see /health/ready", { "retry-after": "1" });
+          const prepared = prepareRequest(model, kind, request.body);
+          const cost = costOf(model, prepared);
+          const connection = request.raw.socket as unknown as Connection;
+          if (isLight(cost, heavyWork)) {
+            if (connectionFree(connection) && reply.raw.socket !== null) return reply.send(answerHere(model, prepared));
+            return new Promise<PredictResponse>((resolve, reject) => {
+              answerLightInTurn(connection, reply.raw, cost.bytes, () => {
+                try {
+                  resolve(answerHere(model, prepared));
+                } catch (err) {
+                  reject(err as Error);
+                }
+              });
             });
-          });
-        }
-        return answerHeavy(heavy, model, prepared, cost, connection, reply.raw).then((stream) =>
-          reply.header("content-length", String(stream.byteLength)).type("application/json; charset=utf-8").send(stream),
-        );
+          }
+          return answerSeedHeavy(heavy, model, prepared, cost, connection, reply.raw).then((stream) =>
+            reply.header("content-length", String(stream.byteLength)).type("application/json; charset=utf-8").send(stream),
+          );
+        },
       },
+      laneHandler(kind, heavy, heavyWork),
     );
   }
 };

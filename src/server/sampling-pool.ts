@@ -1,5 +1,5 @@
 // A small pool of worker threads for heavy prediction requests. Each worker runs one job at a time, and answers it
-// with the response body written as JSON; jobs wait in a bounded queue (a full queue answers 503), though admission
+// with the response body written as JSON (the seed API's and the Open Inference Protocol's alike); jobs wait in a bounded queue (a full queue answers 503), though admission
 // (admission.ts) hands the pool no more jobs than it has workers. A worker
 // receives a model version the first time a job needs it and drops it once that version is retired and no queued job
 // needs it. A job has a time limit: a worker still busy with it then is stopped (the request gets a 503) and replaced,
@@ -8,23 +8,22 @@
 // never sees a heavy request should not pay.
 import { Worker } from "node:worker_threads";
 import type { FastifyBaseLogger } from "fastify";
-import { InstanceError } from "../predict/index.js";
-import type { PredictParams } from "./compute.js";
+import { InstanceError, type InferParams, type PredictParams } from "../predict/index.js";
 import { DEFAULT_REQUEST_TIMEOUT_SECONDS } from "./constants.js";
 import { HttpProblem } from "./errors.js";
 import type { ModelTransfer } from "./model-holder.js";
-import type { FromWorker, ToWorker } from "./sampling-worker.js";
+import type { FromWorker, InferJobHead, ToWorker } from "./sampling-worker.js";
 import type { InstanceBody } from "./schemas.js";
-import type { InferAnswer, InferParams } from "./v2-compute.js";
 
 interface Job {
   id: number;
   model: ModelTransfer;
   instances: InstanceBody[];
   batch: boolean;
-  /** The seed API's answers (their 200 body, written on the worker) or the Open Inference Protocol's (kind "infer"). */
+  /** The seed API's answers or the Open Inference Protocol's (kind "infer", with what its body says besides them). */
   params: PredictParams | InferParams;
-  resolve: (result: Uint8Array | InferAnswer[]) => void;
+  head?: InferJobHead;
+  resolve: (result: Uint8Array) => void;
   reject: (err: Error) => void;
 }
 
@@ -139,12 +138,12 @@ export class SamplingPool {
     return this.enqueue(model, instances, params, batch) as Promise<Uint8Array>;
   }
 
-  /** The Open Inference Protocol's answers for every instance (v2-compute.ts), computed on a worker. */
-  runInfer(model: ModelTransfer, instances: InstanceBody[], params: InferParams): Promise<InferAnswer[]> {
-    return this.enqueue(model, instances, params, true) as Promise<InferAnswer[]>;
+  /** The Open Inference Protocol's 200 body for every instance (predict/infer.ts), computed and written on a worker. */
+  runInfer(model: ModelTransfer, instances: InstanceBody[], params: InferParams, head: InferJobHead): Promise<Uint8Array> {
+    return this.enqueue(model, instances, params, true, head);
   }
 
-  private enqueue(model: ModelTransfer, instances: InstanceBody[], params: PredictParams | InferParams, batch: boolean): Promise<Uint8Array | InferAnswer[]> {
+  private enqueue(model: ModelTransfer, instances: InstanceBody[], params: PredictParams | InferParams, batch: boolean, head?: InferJobHead): Promise<Uint8Array> {
     if (this.closed) return Promise.reject(new HttpProblem(503, "The server is shutting down", { "retry-after": "1" }));
     if (this.queue.length >= this.options.maxQueue) {
       return Promise.reject(
@@ -156,8 +155,8 @@ export class SamplingPool {
       this.idleTimer = null;
     }
     this.warm();
-    return new Promise<Uint8Array | InferAnswer[]>((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, model, instances, batch, params, resolve, reject });
+    return new Promise<Uint8Array>((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, model, instances, batch, params, head, resolve, reject });
       this.pump();
     });
   }
@@ -173,7 +172,7 @@ export class SamplingPool {
         slot.worker.postMessage({ type: "load", model: job.model } satisfies ToWorker);
         slot.versions.add(v);
       }
-      slot.worker.postMessage({ type: "job", id: job.id, version: v, instances: job.instances, batch: job.batch, params: job.params } satisfies ToWorker);
+      slot.worker.postMessage({ type: "job", id: job.id, version: v, instances: job.instances, batch: job.batch, params: job.params, head: job.head } satisfies ToWorker);
     }
   }
 
@@ -206,7 +205,6 @@ export class SamplingPool {
     this.clearDeadline(slot);
     if (job !== null && job.id === msg.id) {
       if (msg.type === "done") job.resolve(msg.body);
-      else if (msg.type === "inferred") job.resolve(msg.answers);
       else if (msg.instance !== null) job.reject(new InstanceError(msg.instance.index, msg.instance.fields, msg.instance.problem, msg.instance.reason));
       else job.reject(new Error(`sampling worker: ${msg.message}`));
     }

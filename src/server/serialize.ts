@@ -1,11 +1,10 @@
 // Response bodies made of numbers — the predictions — written as JSON by code compiled from their response schema.
 //
-// Fastify's default serializer (fast-json-stringify) writes a number as `"" + x`. For a double that is not in V8's
-// small number-string cache — every prediction is a fresh one — that is a runtime call plus a cache insertion, ~300 ns
-// here; `JSON.stringify(x)` gives the same digits (both are ECMAScript's Number::toString) in ~175 ns
-// (scratch measurement, 10⁶ fresh doubles). fast-json-stringify must also try a union's branches at run time, where
-// a compiled branch test is one typeof. Measured on the /interval route: 0.58 µs a body with fast-json-stringify,
-// 0.23 µs compiled here; the whole request ~5 % less CPU (A/B of two servers sharing one vCPU, medians of 6 rounds).
+// Fastify's default serializer (fast-json-stringify) writes a number as `"" + x`: for a double that is not in V8's
+// small number-string cache — every prediction is a fresh one — that is a runtime call plus a cache insertion, and
+// `JSON.stringify(x)` gives the same digits (both are ECMAScript's Number::toString) for less. fast-json-stringify
+// must also try a union's branches at run time, where a compiled branch test is one typeof. (Measurements in
+// bench/README.md, "Behind the request path's code".)
 //
 // Only the schema kinds a prediction uses are compiled — objects of fixed properties, number, integer, array and
 // union — so anything else (the error bodies) returns null and is left to fast-json-stringify.

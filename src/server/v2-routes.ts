@@ -1,25 +1,27 @@
 // The Open Inference Protocol (V2) over REST, beside the seed's API: what KServe, Seldon/MLServer and Triton clients
 // speak. GET /v2 (server metadata), /v2/health/live and /ready, /v2/models/{name}[/versions/{version}] (metadata),
 // …/ready, and POST …/infer. A request's inputs are one tensor per feature (shape [n]) or one [n, k] tensor of every
-// feature in the model's order; its outputs are the posterior-predictive summaries of v2-compute.ts, each FP64.
+// feature in the model's order; its outputs are the posterior-predictive summaries of predict/infer.ts, each FP64.
 //
 // Nothing is computed or checked differently from the seed API: the tensors become the seed's instances, which the
 // loaded model's own validators check (validation.ts), and the answers are the seed's summaries of one set of samples
-// (v2-compute.ts), light ones on the event loop and heavy ones on the sampling workers. Errors are the protocol's
+// (predict/infer.ts), light ones on the event loop and heavy ones on the sampling workers. Errors are the protocol's
 // `{"error": "…"}`: 400 for a request the model cannot answer (naming the tensor, element and feature), 404 for a
 // model or version not served here; never a 5xx for a client's mistake.
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { Ajv } from "ajv";
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
-import { answerMeanings, InstanceError, type FeatureSpec } from "../predict/index.js";
+import type { ServerResponse } from "node:http";
+import { answerMeanings, inferAll, inferInstance, instanceWork, InstanceError, needsSamples, type FeatureSpec, type InferAnswer, type InferParams } from "../predict/index.js";
 import { responseKindOf } from "../model/families.js";
-import { HttpProblem, NON_FINITE_MARKER_PREFIX, problemFromFastify, type ValidationIssue } from "./errors.js";
+import { HttpProblem, logProblem, NON_FINITE_MARKER_PREFIX, problemFromFastify, type ValidationIssue } from "./errors.js";
 import type { LoadedModel, ModelHolder } from "./model-holder.js";
-import type { LaneRoute } from "./fast-lane.js";
-import type { SamplingPool } from "./sampling-pool.js";
-import { answerCost, isLightCost, type Admission, type RequestCost } from "./admission.js";
+import type { AnswerStream, Connection } from "./backpressure.js";
+import type { LaneHandler, LaneRoutes, ProblemResponse } from "./fast-lane.js";
+import { answerHeavy, type HeavyAnswering } from "./predict-routes.js";
+import { answerCost, isLightCost, type RequestCost } from "./admission.js";
+import { encodeInferAnswer, responseText, type InferResponseHead } from "./v2-answer-body.js";
 import { defaultBins, DEFAULT_HDI_PROBABILITY, DEFAULT_N_SAMPLES, type InstanceBody, type Limits } from "./schemas.js";
-import { inferAll, inferInstance, instanceWork, needsSamples, type InferAnswer, type InferParams } from "./v2-compute.js";
 import {
   DEFAULT_QUANTILES,
   inferRequestSchema,
@@ -41,11 +43,10 @@ export interface V2RoutesOptions {
   limits: Limits;
   /** The infer endpoint's work (shared with the fast lane). */
   endpoint: InferEndpoint;
-  /** Where heavy requests run; null runs them here, yielding to the event loop between instances. */
-  pool: SamplingPool | null;
-  /** Admits heavy requests as the seed API's are (memory and CPU bounded, 503 when full). */
-  admission: Admission;
-  requestTimeoutMs: number;
+  /** Where the infer routes are declared, so that the fast lane answers them too. */
+  lane: LaneRoutes;
+  /** How heavy requests are admitted, computed (on the sampling workers) and sent: as the seed API's are. */
+  heavy: HeavyAnswering;
   bodyLimit: number;
   /** True once shutdown has begun: /v2/health/ready then answers false. */
   closing: () => boolean;
@@ -70,20 +71,13 @@ export interface V2Request {
   outputs?: { name: string; parameters?: Record<string, ParameterValue> }[];
 }
 
-interface V2Tensor {
-  name: string;
-  datatype: "FP64";
-  shape: number[];
-  parameters?: Record<string, ParameterValue>;
-  data: number[];
-}
-
-export interface V2Response {
-  model_name: string;
-  model_version: string;
-  id?: string;
-  parameters: Record<string, ParameterValue>;
-  outputs: V2Tensor[];
+/** An error in the protocol's words, `{"error": message}` (the seed API's 422, an empty body say, is its 400). */
+export function v2ProblemResponse(problem: HttpProblem, requestId: string): ProblemResponse {
+  return {
+    status: problem.statusCode === 422 ? 400 : problem.statusCode,
+    headers: { ...problem.headers, "x-request-id": requestId, "content-type": "application/json; charset=utf-8" },
+    body: JSON.stringify({ error: problem.message }),
+  };
 }
 
 /** A client's mistake, in the protocol's words: 400 with `{"error": message}`. */
@@ -192,14 +186,15 @@ function decodeInputs(inputs: V2Input[], features: readonly FeatureSpec[], maxBa
     return { instances: buildColumns(n, columns), locate: (row, feature) => `${where} element [${row}, ${names.indexOf(feature)}] (feature "${feature}")` };
   }
 
-  // One [n] (or [n, 1]) tensor per feature.
-  const columns = new Map<string, number[]>();
+  // One [n] (or [n, 1]) tensor per feature, in the model's order.
+  const columns = new Array<number[] | undefined>(names.length).fill(undefined);
   let rows = -1;
   let first = "";
   for (const input of inputs) {
     const where = `input "${input.name}"`;
-    if (!names.includes(input.name)) throw badRequest(`${where}: not a feature of the model; its inputs are ${listNames()} (one [n] tensor each), or one [n, ${names.length}] tensor of them in that order`);
-    if (columns.has(input.name)) throw badRequest(`${where}: given twice`);
+    const k = names.indexOf(input.name);
+    if (k < 0) throw badRequest(`${where}: not a feature of the model; its inputs are ${listNames()} (one [n] tensor each), or one [n, ${names.length}] tensor of them in that order`);
+    if (columns[k] !== undefined) throw badRequest(`${where}: given twice`);
     checkDatatype(input, where);
     if (!(input.shape.length === 1 || (input.shape.length === 2 && input.shape[1] === 1))) throw badRequest(`${where}: shape ${JSON.stringify(input.shape)}; a feature's tensor is [n] (one value per instance)`);
     const n = input.shape[0];
@@ -209,12 +204,17 @@ function decodeInputs(inputs: V2Input[], features: readonly FeatureSpec[], maxBa
       rows = n;
       first = input.name;
     }
-    columns.set(input.name, flatten(input, where));
+    columns[k] = flatten(input, where);
   }
-  const missing = names.filter((n) => !columns.has(n));
-  if (missing.length > 0) throw badRequest(`inputs: ${missing.map((m) => `"${m}"`).join(", ")} missing; the model reads ${listNames()}`);
-  return { instances: buildColumns(rows, names.map((n) => columns.get(n) as number[])), locate: (row, feature) => `input "${feature}" element ${row}` };
+  if (columns.includes(undefined)) {
+    const missing = names.filter((_, k) => columns[k] === undefined);
+    throw badRequest(`inputs: ${missing.map((m) => `"${m}"`).join(", ")} missing; the model reads ${listNames()}`);
+  }
+  return { instances: buildColumns(rows, columns as number[][]), locate: locatePerFeature };
 }
+
+/** Where a value came from when each feature has its own tensor. */
+const locatePerFeature: Locate = (row, feature) => `input "${feature}" element ${row}`;
 
 /** The seed validator's issues (FastAPI's loc), in terms of the request's tensors. */
 function issueMessage(issue: ValidationIssue, locate: Locate): string {
@@ -274,6 +274,20 @@ function parseQuantiles(given: string | number[] | undefined): readonly number[]
   });
 }
 
+/** What each output needs computed (InferParams' flags). */
+const OUTPUT_NEEDS: Record<V2Output, "median" | "interval" | "mean" | "quantile" | "draws" | "density"> = {
+  y_pred: "median",
+  y_pred_lower: "interval",
+  y_pred_upper: "interval",
+  y_mean: "mean",
+  y_mean_lower: "mean",
+  y_mean_upper: "mean",
+  y_pred_quantiles: "quantile",
+  y_pred_draws: "draws",
+  y_pred_bin_mids: "density",
+  y_pred_density: "density",
+};
+
 /** A validated inference request: its instances, what to compute, what to answer. */
 export interface PreparedInfer {
   instances: InstanceBody[];
@@ -302,7 +316,6 @@ export function prepareInfer(model: LoadedModel, body: V2Request, limits: Limits
   }
   const given = body.parameters ?? {};
   const spec = model.schemaSpec;
-  const has = (o: V2Output): boolean => outputs.includes(o);
   const params: InferParams = {
     kind: "infer",
     nSamples: given.n_samples ?? DEFAULT_N_SAMPLES,
@@ -311,13 +324,14 @@ export function prepareInfer(model: LoadedModel, body: V2Request, limits: Limits
     bins: given.bins ?? defaultBins(spec.discrete),
     quantiles: parseQuantiles(given.quantiles),
     allowNewLevels: given.allow_new_levels ?? spec.newLevelsByDefault,
-    median: has("y_pred"),
-    interval: has("y_pred_lower") || has("y_pred_upper"),
-    mean: has("y_mean") || has("y_mean_lower") || has("y_mean_upper"),
-    quantile: has("y_pred_quantiles"),
-    draws: has("y_pred_draws"),
-    density: has("y_pred_bin_mids") || has("y_pred_density"),
+    median: false,
+    interval: false,
+    mean: false,
+    quantile: false,
+    draws: false,
+    density: false,
   };
+  for (const o of outputs) params[OUTPUT_NEEDS[o]] = true;
   if (params.allowNewLevels && given.allow_new_levels === true && model.predictor.newLevelFeatures.length === 0)
     throw badRequest("parameters.allow_new_levels: no category of this model can answer unseen levels: that needs a parameter vector indexed by it whose prior has only constants and scalar parameters as arguments");
 
@@ -333,132 +347,13 @@ export function prepareInfer(model: LoadedModel, body: V2Request, limits: Limits
   if (params.mean && n * drawCount > limits.maxRequestSamples)
     throw badRequest(`inputs: posterior draws × instances (${drawCount} × ${n} = ${n * drawCount}) is more than ${limits.maxRequestSamples} for y_mean; send fewer instances at once`);
   // Answers sized instances × something are bounded as the seed API bounds a density's (a response of a few MB).
-  const sized: [boolean, string, number][] = [
-    [params.density, `bins × instances (${params.bins} × ${n})`, params.bins],
-    [params.quantile, `quantiles × instances (${params.quantiles.length} × ${n})`, params.quantiles.length],
-    [params.draws, `n_samples × instances (${params.nSamples} × ${n}) for y_pred_draws`, params.nSamples],
-  ];
-  for (const [wanted, what, per] of sized) {
-    if (wanted && per * n > limits.maxDensityValues) throw badRequest(`parameters: ${what} = ${per * n} values, more than the ${limits.maxDensityValues} an answer may hold; ask for fewer, or name the outputs wanted in "outputs"`);
-  }
+  const tooMany = (what: string, per: number): HttpProblem =>
+    badRequest(`parameters: ${what} = ${per * n} values, more than the ${limits.maxDensityValues} an answer may hold; ask for fewer, or name the outputs wanted in "outputs"`);
+  const most = limits.maxDensityValues;
+  if (params.density && params.bins * n > most) throw tooMany(`bins × instances (${params.bins} × ${n})`, params.bins);
+  if (params.quantile && params.quantiles.length * n > most) throw tooMany(`quantiles × instances (${params.quantiles.length} × ${n})`, params.quantiles.length);
+  if (params.draws && params.nSamples * n > most) throw tooMany(`n_samples × instances (${params.nSamples} × ${n}) for y_pred_draws`, params.nSamples);
   return { instances, locate, params, outputs, id: body.id };
-}
-
-/** One instance's value of a vector output (shape [n]). */
-function vectorValue(name: V2Output, a: InferAnswer): number {
-  switch (name) {
-    case "y_pred":
-      return a.median as number;
-    case "y_pred_lower":
-      return (a.interval as [number, number])[0];
-    case "y_pred_upper":
-      return (a.interval as [number, number])[1];
-    case "y_mean":
-      return (a.mean as { mean: number }).mean;
-    case "y_mean_lower":
-      return (a.mean as { lower: number }).lower;
-    default:
-      return (a.mean as { upper: number }).upper;
-  }
-}
-
-/** An output tensor, FP64, its data flat. */
-function tensorOf(name: V2Output, p: InferParams, answers: InferAnswer[]): V2Tensor {
-  const n = answers.length;
-  if (V2_VECTOR_OUTPUTS.has(name)) {
-    const data = new Array<number>(n);
-    for (let i = 0; i < n; i++) data[i] = vectorValue(name, answers[i]);
-    return { name, datatype: "FP64", shape: [n], data };
-  }
-  if (name === "y_pred_quantiles") {
-    const q = p.quantiles.length;
-    const data: number[] = [];
-    for (const a of answers) for (const v of a.quantiles as number[]) data.push(v);
-    return { name, datatype: "FP64", shape: [n, q], parameters: { quantiles: p.quantiles.join(",") }, data };
-  }
-  if (name === "y_pred_draws") {
-    const data: number[] = [];
-    for (const a of answers) for (const v of a.draws as Float64Array) data.push(v);
-    return { name, datatype: "FP64", shape: [n, p.nSamples], data };
-  }
-  // A discrete family's histogram has one bin per integer in the samples' range (up to `bins`): a batch's shorter
-  // rows continue along their own grid with probability 0, so that every row has the same width.
-  const width = Math.max(...answers.map((a) => (a.density as { mids: number[] }).mids.length));
-  const data: number[] = [];
-  for (const a of answers) {
-    const h = a.density as { mids: number[]; density: number[]; width: number };
-    for (let j = 0; j < width; j++) data.push(name === "y_pred_density" ? (h.density[j] ?? 0) : j < h.mids.length ? h.mids[j] : h.mids[0] + j * h.width);
-  }
-  return { name, datatype: "FP64", shape: [n, width], data };
-}
-
-/** What the outputs were computed with. */
-function parametersOf(model: LoadedModel, p: InferParams): Record<string, ParameterValue> {
-  const parameters: Record<string, ParameterValue> = {};
-  if (needsSamples(p)) parameters.n_samples = p.nSamples;
-  if (p.seed !== undefined) parameters.seed = p.seed;
-  if (p.interval || p.mean) parameters.hdi_probability = p.hdiProbability;
-  if (p.mean) parameters.n_draws = model.predictor.drawCount;
-  if (p.quantile) parameters.quantiles = p.quantiles.join(",");
-  if (p.density) parameters.bins = p.bins;
-  return parameters;
-}
-
-/** The response: each output tensor FP64, flat, in the order asked for. */
-export function responseOf(modelName: string, model: LoadedModel, r: PreparedInfer, answers: InferAnswer[]): V2Response {
-  return {
-    model_name: modelName,
-    model_version: model.version,
-    ...(r.id !== undefined ? { id: r.id } : {}),
-    parameters: parametersOf(model, r.params),
-    outputs: r.outputs.map((name) => tensorOf(name, r.params, answers)),
-  };
-}
-
-/** `{"name":"y_pred","datatype":"FP64","shape":[` for each vector output. */
-const VECTOR_HEADS = new Map<V2Output, string>([...V2_VECTOR_OUTPUTS].map((name) => [name, `{"name":"${name}","datatype":"FP64","shape":[`]));
-
-/**
- * The response as JSON text, written directly: the same bytes as JSON.stringify(responseOf(…)) (the numbers by
- * JSON.stringify, so the same digits; a test compares the two), without building the vector tensors as objects.
- */
-export function responseText(modelName: string, model: LoadedModel, r: PreparedInfer, answers: InferAnswer[]): string {
-  let out = responseHead(modelName, model.version);
-  if (r.id !== undefined) out += `,"id":${JSON.stringify(r.id)}`;
-  out += ',"parameters":{';
-  const parameters = parametersOf(model, r.params);
-  let first = true;
-  for (const key in parameters) {
-    const v = parameters[key];
-    // Keys are ours (plain words); numbers and booleans as JSON.stringify writes them.
-    out += `${first ? "" : ","}"${key}":${typeof v === "string" ? JSON.stringify(v) : String(v)}`;
-    first = false;
-  }
-  out += '},"outputs":[';
-  const n = answers.length;
-  for (let i = 0; i < r.outputs.length; i++) {
-    const name = r.outputs[i];
-    if (i > 0) out += ",";
-    const head = VECTOR_HEADS.get(name);
-    if (head !== undefined) {
-      out += `${head}${n}],"data":[`;
-      for (let j = 0; j < n; j++) out += `${j === 0 ? "" : ","}${JSON.stringify(vectorValue(name, answers[j]))}`;
-      out += "]}";
-      continue;
-    }
-    const t = tensorOf(name, r.params, answers);
-    out += `{"name":"${t.name}","datatype":"FP64","shape":[${t.shape.join(",")}]`;
-    if (t.parameters !== undefined) out += `,"parameters":${JSON.stringify(t.parameters)}`;
-    out += `,"data":${JSON.stringify(t.data)}}`;
-  }
-  return `${out}]}`;
-}
-
-/** `{"model_name":…,"model_version":…`, kept for the model and name last written (the same for every request). */
-let head = { name: "", version: "", text: "" };
-function responseHead(name: string, version: string): string {
-  if (head.name !== name || head.version !== version) head = { name, version, text: `{"model_name":${JSON.stringify(name)},"model_version":${JSON.stringify(version)}` };
-  return head.text;
 }
 
 /** What each output tensor means for this model's kind of target (answer-meanings.ts, per tensor). */
@@ -563,55 +458,69 @@ export class InferEndpoint {
     return isLightCost(this.cost(model, r), this.options.heavyWork);
   }
 
+  /** What the answer's body says besides the answers. */
+  head(model: LoadedModel, r: PreparedInfer): InferResponseHead {
+    return { modelName: this.servedName(model), version: model.version, drawCount: model.predictor.drawCount, id: r.id, outputs: r.outputs, params: r.params };
+  }
+
   /** The 200 body of a light request (400 for an instance the model cannot answer). */
   answerLight(model: LoadedModel, r: PreparedInfer): string {
     let answers: InferAnswer[];
     try {
       answers = inferAll(model.predictor, r.instances, r.params);
     } catch (err) {
-      throw err instanceof InstanceError ? badRequest(instanceMessage(err, r.locate, r.instances.length > 1)) : err;
+      throw this.failure(err, r);
     }
-    return responseText(this.servedName(model), model, r, answers);
+    return responseText(this.head(model, r), answers);
   }
 
-  /** The infer routes as the fast lane takes them: light valid requests answered, the rest left to Fastify. */
-  laneRoutes(): LaneRoute[] {
-    const answer = (model: LoadedModel, name: string, version: string | undefined, body: unknown): string | null => {
-      const served = this.modelNamed(model, decodeURIComponent(name), version === undefined ? undefined : decodeURIComponent(version));
-      const prepared = this.prepare(served, body);
-      return this.isLight(served, prepared) ? this.answerLight(served, prepared) : null;
-    };
-    return [
-      { pattern: `${V2_PREFIX}/models/:model_name/infer`, url: /^\/v2\/models\/([^/?#]+)\/infer$/, answer: (model, [name], body) => answer(model, name, undefined, body) },
-      {
-        pattern: `${V2_PREFIX}/models/:model_name/versions/:model_version/infer`,
-        url: /^\/v2\/models\/([^/?#]+)\/versions\/([^/?#]+)\/infer$/,
-        answer: (model, [name, version], body) => answer(model, name, version, body),
+  /** An instance the model cannot answer, as the protocol's 400 naming its tensor elements; other errors as they are. */
+  private failure(err: unknown, r: PreparedInfer): unknown {
+    return err instanceof InstanceError ? badRequest(instanceMessage(err, r.locate, r.instances.length > 1)) : err;
+  }
+
+  /**
+   * A heavy request as the seed API's (answerHeavy): its turn on the connection, admission, its answer computed and
+   * written as JSON on a sampling worker (or here between other requests without one), streamed out with the send
+   * timeout.
+   */
+  answerHeavy(h: HeavyAnswering, model: LoadedModel, r: PreparedInfer, connection: Connection, res: ServerResponse): Promise<AnswerStream> {
+    const head = this.head(model, r);
+    const compute = async (): Promise<Uint8Array> =>
+      h.pool === null
+        ? encodeInferAnswer(head, await inferYielding(model, r.instances, r.params, h.requestTimeoutMs))
+        : h.pool.runInfer(model.transfer, r.instances, r.params, { modelName: head.modelName, id: head.id, outputs: head.outputs });
+    return answerHeavy(h, this.cost(model, r), connection, res, compute, (err) => this.failure(err, r));
+  }
+
+  /** An infer route as the fast lane answers it (`versioned`: the route naming the version too). */
+  laneHandler(h: HeavyAnswering, versioned: boolean): LaneHandler {
+    return {
+      prepare: (current, [name, version], body) => {
+        const model = this.modelNamed(current, decodeURIComponent(name), versioned ? decodeURIComponent(version) : undefined);
+        const prepared = this.prepare(model, body);
+        const cost = this.cost(model, prepared);
+        if (isLightCost(cost, this.options.heavyWork)) return { light: true, bytes: cost.bytes, write: () => this.answerLight(model, prepared) };
+        return { light: false, stream: (connection, res) => this.answerHeavy(h, model, prepared, connection, res) };
       },
-    ];
+      problem: v2ProblemResponse,
+    };
   }
 }
 
 export const v2Routes: FastifyPluginAsync<V2RoutesOptions> = async (app: FastifyInstance, options: V2RoutesOptions) => {
-  const { holder, pool, endpoint, admission } = options;
+  const { holder, endpoint, heavy } = options;
   const servedName = (model: LoadedModel): string => endpoint.servedName(model);
 
   // The protocol's error shape for every error of these routes (the rest of the app keeps FastAPI's).
   app.setErrorHandler((err: FastifyError | HttpProblem, request: FastifyRequest, reply: FastifyReply) => {
-    const problem = err instanceof HttpProblem ? err : problemFromFastify(err, options.bodyLimit);
-    let status = 500;
-    let message = "Internal Server Error";
-    if (problem === null) request.log.error({ err }, "unexpected error");
-    else {
-      // The seed API's 422 (an empty body, say) is the protocol's 400.
-      status = problem.statusCode === 422 ? 400 : problem.statusCode;
-      message = problem.message;
-      if (status >= 500) request.log.warn({ status, detail: message }, "request refused");
-      else request.log.info({ status, detail: message.slice(0, 500) }, "client error");
-      reply.headers(problem.headers);
-    }
-    reply.header("x-request-id", request.id);
-    reply.code(status).type("application/json; charset=utf-8").send(JSON.stringify({ error: message }));
+    let problem = err instanceof HttpProblem ? err : problemFromFastify(err, options.bodyLimit);
+    if (problem === null) {
+      request.log.error({ err }, "unexpected error");
+      problem = new HttpProblem(500, "Internal Server Error");
+    } else logProblem(request.log, problem);
+    const r = v2ProblemResponse(problem, request.id);
+    reply.code(r.status).headers(r.headers).send(r.body);
   });
 
   const noValidation = (): ((data: unknown) => boolean) => () => true;
@@ -653,9 +562,11 @@ export const v2Routes: FastifyPluginAsync<V2RoutesOptions> = async (app: Fastify
       modelNamed(model_name, model_version);
       return reply.code(200).send();
     });
-    app.post(
-      `${base}/infer`,
+    options.lane.route(
+      app,
       {
+        method: "POST",
+        url: `${base}/infer`,
         validatorCompiler: noValidation,
         serializerCompiler: asJson,
         schema: {
@@ -667,34 +578,18 @@ export const v2Routes: FastifyPluginAsync<V2RoutesOptions> = async (app: Fastify
           body: requestSchema,
           response: { 200: inferResponseSchema, ...errors },
         },
+        handler: (request: FastifyRequest, reply: FastifyReply) => {
+          const { model_name, model_version } = request.params as { model_name: string; model_version?: string };
+          const model = modelNamed(model_name, model_version);
+          const prepared = endpoint.prepare(model, request.body);
+          reply.type("application/json; charset=utf-8");
+          if (endpoint.isLight(model, prepared)) return reply.send(endpoint.answerLight(model, prepared));
+          return endpoint
+            .answerHeavy(heavy, model, prepared, request.raw.socket as unknown as Connection, reply.raw)
+            .then((stream) => reply.header("content-length", String(stream.byteLength)).send(stream));
+        },
       },
-      (request: FastifyRequest, reply: FastifyReply) => {
-        const { model_name, model_version } = request.params as { model_name: string; model_version?: string };
-        const model = modelNamed(model_name, model_version);
-        const prepared = endpoint.prepare(model, request.body);
-        const { instances, params } = prepared;
-        reply.type("application/json; charset=utf-8");
-        if (endpoint.isLight(model, prepared)) return reply.send(endpoint.answerLight(model, prepared));
-        const name = servedName(model);
-        const fail = (err: unknown): never => {
-          throw err instanceof InstanceError ? badRequest(instanceMessage(err, prepared.locate, instances.length > 1)) : err;
-        };
-        return admission.admit(endpoint.cost(model, prepared), request.raw.socket).then((ticket) => {
-          reply.raw.once("close", () => ticket.sent());
-          const work = pool === null ? inferYielding(model, instances, params, options.requestTimeoutMs) : pool.runInfer(model.transfer, instances, params);
-          return work.then(
-            (answers) => {
-              const text = responseText(name, model, prepared, answers);
-              ticket.computed(Buffer.byteLength(text));
-              return reply.send(text);
-            },
-            (err: unknown) => {
-              ticket.computed(null);
-              return fail(err);
-            },
-          );
-        });
-      },
+      endpoint.laneHandler(heavy, base.includes(":model_version")),
     );
   }
 };

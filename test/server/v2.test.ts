@@ -4,13 +4,15 @@
 // its histogram /density's — for one instance and for a batch, tensors per feature or one [n, k] tensor, light and
 // heavy (the sampling worker); a logistic model's outputs are probabilities and 0/1 answers, a count model's integers;
 // and every client mistake is a 400 (404 for a model not served) with the protocol's `{"error": "…"}`.
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hdiSorted, quantileSorted } from "../../src/diagnostics/index.js";
 import { BernoulliLogit, model, Normal, PoissonLog } from "../../src/model/index.js";
 import { startServer, type RunningServer } from "../../src/server/server.js";
 import { V2_OUTPUTS } from "../../src/server/v2-schemas.js";
-import { InferEndpoint, responseOf, responseText } from "../../src/server/v2-routes.js";
-import { inferAll } from "../../src/server/v2-compute.js";
+import { InferEndpoint } from "../../src/server/v2-routes.js";
+import { responseOf, responseText } from "../../src/server/v2-answer-body.js";
+import { inferAll } from "../../src/predict/index.js";
 import { DEFAULT_LIMITS } from "../../src/server/schemas.js";
 import { OpenInferenceClient, output, V2Error, type InferenceRequest, type Tensor } from "../support/open-inference-client.js";
 import { LogCapture, madeUpBundle, storeWithSeedModel, tempStore, type TempStore } from "./fixtures.js";
@@ -211,7 +213,8 @@ describe("inference: the seed API's answers as tensors", () => {
     ]) {
       const prepared = endpoint.prepare(model, JSON.parse(JSON.stringify(request)));
       const answers = inferAll(model.predictor, prepared.instances, prepared.params);
-      expect(responseText(NAME, model, prepared, answers)).toBe(JSON.stringify(responseOf(NAME, model, prepared, answers)));
+      const head = { ...endpoint.head(model, prepared), modelName: NAME };
+      expect(responseText(head, answers)).toBe(JSON.stringify(responseOf(head, answers)));
     }
   });
 
@@ -221,6 +224,70 @@ describe("inference: the seed API's answers as tensors", () => {
     const mean = await client.infer(NAME, { inputs: perFeature([5], [2]), outputs: [{ name: "y_mean" }] });
     expect(mean.parameters).toEqual({ hdi_probability: 0.95, n_draws: 600 });
   });
+});
+
+describe("heavy answers: written on the sampling worker and streamed as the seed API's", () => {
+  it("a heavy answer through the fast lane is byte for byte Fastify's, and a light request's of the same question", async () => {
+    const body = JSON.stringify({ id: "heavy", parameters: { seed: 4, n_samples: 30_000, quantiles: "0.1,0.9" }, inputs: perFeature([2, 8], [1, 0]) });
+    const path = `/v2/models/${NAME}/infer`;
+    const before = server.fastLane?.answered ?? 0;
+    const viaLane = await fetch(`${server.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    expect((server.fastLane?.answered ?? 0) - before).toBe(1);
+    const viaFastify = await server.app.inject({ method: "POST", url: path, headers: { "content-type": "application/json" }, payload: body });
+    const text = await viaLane.text();
+    expect(viaLane.status).toBe(200);
+    expect(viaLane.headers.get("content-type")).toBe(viaFastify.headers["content-type"]);
+    expect(viaLane.headers.get("content-length")).toBe(String(Buffer.byteLength(text)));
+    expect(text).toBe(viaFastify.body);
+    // The same answer computed and written on the event loop is the same text.
+    const model = server.holder.current;
+    if (model === null) throw new Error("no model");
+    const endpoint = new InferEndpoint({ limits: DEFAULT_LIMITS, heavyWork: Number.MAX_SAFE_INTEGER });
+    const prepared = endpoint.prepare(model, JSON.parse(body));
+    expect(endpoint.answerLight(model, prepared)).toBe(text);
+  });
+
+  it("closes a connection whose client takes nothing of its heavy answers for the send timeout, and their memory comes back", async () => {
+    const s = await startServer({ model: seedStore.dir, port: 0, host: "127.0.0.1", pollInterval: 0, handleSignals: false, logStream: new LogCapture().stream, workers: 1, sendTimeoutMs: 500, shutdownGraceMs: 0 });
+    try {
+      // Each answer holds 200,000 draws (~4 MB of JSON); pipelined into a socket that is never read, they fill the
+      // kernel's buffers and the next answer stops going out.
+      const body = JSON.stringify({ parameters: { n_samples: 100_000 }, inputs: perFeature([1, 9], [0, 2]), outputs: [{ name: "y_pred_draws" }] });
+      const raw = `POST /v2/models/${NAME}/infer HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+      const { port } = new URL(s.url);
+      const socket = connect(Number(port), "127.0.0.1");
+      socket.pause();
+      socket.on("error", () => undefined);
+      socket.on("connect", () => {
+        for (let i = 0; i < 12; i++) socket.write(raw);
+      });
+      // (A paused socket sees the server's close only through a write: one more request now and then, as a client
+      // that keeps asking without reading would.)
+      const poke = setInterval(() => {
+        if (!socket.destroyed && socket.writableLength === 0) socket.write(raw);
+      }, 250);
+      const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+      try {
+        // Loose: the point is that it is closed at all, not how soon on a loaded machine.
+        await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error("not closed within 30 s")), 30_000))]);
+      } finally {
+        clearInterval(poke);
+        socket.destroy();
+      }
+      // The memory its answers held is given back (at once, or as the last one's computation ends).
+      let held = Number.NaN;
+      for (let i = 0; i < 100 && held !== 0; i++) {
+        const metrics = await (await fetch(`${s.url}/metrics`)).text();
+        held = Number(/^bayes_serve_heavy_answer_bytes (\S+)$/m.exec(metrics)?.[1]);
+        if (held !== 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(held).toBe(0);
+      // And the server answers as ever.
+      expect((await client.infer(NAME, { inputs: perFeature([5], [2]), outputs: [{ name: "y_pred" }] })).outputs).toHaveLength(1);
+    } finally {
+      await s.close();
+    }
+  }, 60_000);
 });
 
 describe("a client's mistakes: 400 with the protocol's error object, naming what is wrong", () => {

@@ -1,11 +1,12 @@
 // The Open Inference Protocol's answers for one instance: every requested summary from ONE set of posterior-predictive
 // samples (so y_pred, its interval, its quantiles, its draws and its histogram agree with each other), and the
-// posterior of E[y | x, θ] over every draw. The summaries are the seed API's own (compute.ts: the median, ArviZ's HDI;
-// diagnostics: numpy's histogram, the integer histogram), so that with the same seed the V2 answer equals the seed
-// API's, number for number. Runs on the event loop for light requests and in the sampling workers for heavy ones.
-import { histogram, integerHistogram, lowerQuantileSorted, quantileSorted } from "../diagnostics/index.js";
-import { InstanceError, type Instance, type Predictor } from "../predict/index.js";
-import { answerInstance, hdiOf, lowerMedianOf, medianOf, type MeanAnswer } from "./compute.js";
+// posterior of E[y | x, θ] over every draw. The summaries are the seed API's own (answer.ts; the diagnostics layer's
+// median, HDI, quantiles and histograms), so that with the same seed the V2 answer equals the seed API's, number for
+// number. The server runs it on the event loop for light requests and in its sampling workers for heavy ones.
+import { hdiInPlace, histogram, integerHistogram, lowerMedianInPlace, lowerQuantileSorted, medianInPlace, quantileSorted } from "../diagnostics/index.js";
+import { allFinite, answerInstance, type MeanAnswer } from "./answer.js";
+import { InstanceError } from "./instance-error.js";
+import type { Instance, Predictor } from "./predictor.js";
 
 /** What to compute for every instance of a request (plain data: it crosses to the sampling workers). */
 export interface InferParams {
@@ -43,14 +44,8 @@ export interface InferAnswer {
 /** Whether a request needs predictive samples (every output but the mean's). */
 export const needsSamples = (p: InferParams): boolean => p.median || p.interval || p.quantile || p.draws || p.density;
 
-/** The work of one instance in values computed (as predict-routes.ts counts it): samples, and draws for a mean. */
+/** The work of one instance in values computed (as the server's admission counts it): samples, and draws for a mean. */
 export const instanceWork = (p: InferParams, drawCount: number): number => (needsSamples(p) ? p.nSamples : 0) + (p.mean ? drawCount : 0);
-
-/** True when every value is a finite number (v − v is 0 for finite v, NaN otherwise). */
-function allFinite(a: Float64Array): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] - a[i] !== 0) return false;
-  return true;
-}
 
 /** The samples buffer, reused while requests ask for the same n_samples (answers are computed one at a time). */
 let scratch = new Float64Array(0);
@@ -82,9 +77,9 @@ export function inferInstance(predictor: Predictor, instance: Instance, p: Infer
       const q = discrete ? lowerQuantileSorted : quantileSorted;
       out.quantiles = p.quantiles.map((prob) => q(samples, prob));
     }
-    // medianOf and hdiOf reorder the samples; their answers do not depend on the order they find them in.
-    if (p.median) out.median = discrete ? lowerMedianOf(samples) : medianOf(samples);
-    if (p.interval) out.interval = hdiOf(samples, p.hdiProbability);
+    // The in-place median and HDI reorder the samples; their answers do not depend on the order they find them in.
+    if (p.median) out.median = discrete ? lowerMedianInPlace(samples) : medianInPlace(samples);
+    if (p.interval) out.interval = hdiInPlace(samples, p.hdiProbability);
   }
   if (p.mean) {
     // The seed API's /mean, as is: exact over every posterior draw, no sampling.
