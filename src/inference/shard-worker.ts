@@ -22,8 +22,12 @@ if (port) {
     port.postMessage({ type: "ready" } satisfies ShardMessage);
     const helpers = job.shards - 1;
     for (;;) {
+      // Checked before waiting too: a stop that came while this thread was starting moved the generation already.
+      if (Atomics.load(ctl, CONTROL.stop) !== 0) break;
       Atomics.wait(ctl, CONTROL.generation, generation);
-      generation = Atomics.load(ctl, CONTROL.generation);
+      const now = Atomics.load(ctl, CONTROL.generation);
+      if (now === generation) continue;
+      generation = now;
       if (Atomics.load(ctl, CONTROL.stop) !== 0) break;
       try {
         lps[job.shard] = fns.partial(job.shard, job.shards, false);

@@ -70,6 +70,8 @@ export async function startShardedDensity(code: ShardCode, threads: number, labe
   const close = async (): Promise<void> => {
     if (!closed) {
       closed = true;
+      // Waiting for the helpers to exit must keep the process alive.
+      for (const w of workers) w.ref();
       Atomics.store(ctl, CONTROL.stop, 1);
       Atomics.add(ctl, CONTROL.generation, 1);
       Atomics.notify(ctl, CONTROL.generation);
@@ -81,8 +83,6 @@ export async function startShardedDensity(code: ShardCode, threads: number, labe
       Array.from({ length: threads - 1 }, (_, k) => {
         const job: ShardJob = { code, shard: k + 1, shards: threads, params, gradients, logDensities, control, message };
         const worker = startWorker("shard-worker", job);
-        // A helper never keeps the process alive on its own: the chain that started it closes it.
-        worker.unref();
         workers.push(worker);
         exited.push(new Promise((resolve) => worker.once("exit", () => resolve())));
         return new Promise<void>((resolve, reject) => {
@@ -96,6 +96,8 @@ export async function startShardedDensity(code: ShardCode, threads: number, labe
     await close();
     throw err;
   }
+  // Once ready, a helper never keeps the process alive on its own (the chain that started it closes it).
+  for (const w of workers) w.unref();
 
   const helpers = threads - 1;
   const g0 = slots[0];
