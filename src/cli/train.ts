@@ -60,6 +60,7 @@ export interface TrainCommandOptions {
   draws: number;
   tune?: number;
   chains: number;
+  threadsPerChain?: number;
   testFraction: number;
   targetAccept: number;
   maxTreeDepth: number;
@@ -95,6 +96,7 @@ export async function runTrainCommand(o: TrainCommandOptions): Promise<TrainResu
     draws: o.draws,
     tune: o.tune,
     chains: o.chains,
+    threadsPerChain: o.threadsPerChain,
     testFraction: o.testFraction,
     targetAccept: o.targetAccept,
     maxTreeDepth: o.maxTreeDepth,
@@ -166,6 +168,15 @@ export function addTrainOptions(cmd: Command): Command {
     .option("--draws <n>", "draws per chain after warm-up", int("--draws"), 5000)
     .option("--tune <n>", `warm-up iterations per chain (default ${DEFAULT_TUNE}; ${WARM_START_TUNE} with a warm start)`, int("--tune"))
     .option("--chains <n>", "chains, run in parallel on worker threads", int("--chains"), 2)
+    .option(
+      "--threads-per-chain <n>",
+      "threads evaluating each chain's gradient over shards of the rows (default: the cores left per chain, when the data are large enough to gain)",
+      (v: string) => {
+        const n = int("--threads-per-chain")(v);
+        if (n < 1 || n > 256) throw new BayesServeError("USAGE", `--threads-per-chain must be an integer in 1..256 (got ${n})`);
+        return n;
+      },
+    )
     .option("--test-fraction <f>", "held-out fraction, stratified by category (0 = no evaluation)", num("--test-fraction"), 0.2)
     .option("--target-accept <p>", "target acceptance statistic (Stan's adapt_delta)", num("--target-accept"), 0.8)
     .option("--max-tree-depth <n>", "NUTS maximum tree depth", int("--max-tree-depth"), 10)

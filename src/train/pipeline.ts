@@ -36,6 +36,8 @@ export interface TrainOptions {
   /** Warm-up iterations; default 1000, or WARM_START_TUNE when the fit starts warm. */
   tune?: number;
   chains: number;
+  /** Threads per chain evaluating the gradient over row shards (FitOptions.threadsPerChain; default automatic). */
+  threadsPerChain?: number;
   testFraction: number;
   targetAccept?: number;
   maxTreeDepth?: number;
@@ -239,6 +241,7 @@ async function trainSteps(options: TrainOptions, at: TrainStep): Promise<TrainRe
       draws: options.draws,
       tune,
       chains: options.chains,
+      threadsPerChain: options.threadsPerChain,
       seed: options.seed,
       targetAccept: options.targetAccept,
       maxTreeDepth: options.maxTreeDepth,
@@ -362,6 +365,7 @@ async function trainSteps(options: TrainOptions, at: TrainStep): Promise<TrainRe
         draws: options.draws,
         tune,
         chains: options.chains,
+        threadsPerChain: posterior.threadsPerChain,
         seed: options.seed,
         maxTreeDepth: posterior.settings.maxTreeDepth,
         targetAccept: posterior.settings.targetAccept,
