@@ -93,7 +93,8 @@ export async function fit(model: Model, data: DataInput, options: FitOptions = {
   checkSettings(settings, chains);
   if (options.warmStart !== undefined && options.warmStart.length === 0) throw new BayesServeError("USAGE", "warmStart must hold at least one chain's start");
   // Bind and compile here first: bad data fails fast, with one clear error, before any thread starts.
-  const compiled = compileModel(bindModel(model.json, data));
+  // Asked for threads per chain: the sharded form now (no second compile for chains on this thread).
+  const compiled = compileModel(bindModel(model.json, data), { shards: (options.threadsPerChain ?? 1) > 1 });
   const threads = options.threads !== false;
   const threadsPerChain = options.threadsPerChain ?? defaultThreadsPerChain(compiled.rowWork, threads ? chains : 1);
   if (!(Number.isInteger(threadsPerChain) && threadsPerChain >= 1 && threadsPerChain <= 256))
@@ -136,8 +137,9 @@ async function runChains(
   let results: ChainResult[];
   const startOf = (c: number): ChainStart | undefined => (warmStart ? warmStart[c % warmStart.length] : undefined);
   if (!threads || chains === 1) {
-    // Sharded: compiled again with the data on SharedArrayBuffers, one set of helper threads for the chains in turn.
-    const sharded = threadsPerChain > 1 ? await startShardedDensity(compileModel(compiled.bound, { shards: true }).shardCode!, threadsPerChain) : null;
+    // Sharded: the data on SharedArrayBuffers (compiled so unless asked for), one set of helpers for the chains in turn.
+    const code = threadsPerChain > 1 ? (compiled.shardCode ?? compileModel(compiled.bound, { shards: true }).shardCode!) : null;
+    const sharded = code ? await startShardedDensity(code, threadsPerChain) : null;
     const target = sharded ? { dim: compiled.dim, paramNames: compiled.paramNames, logDensityGradient: sharded.logDensityGradient } : compiled;
     results = [];
     try {
