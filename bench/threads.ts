@@ -1,6 +1,7 @@
 // Within-chain parallelism (issue 20): the seed's model on simulated data at several row counts, one chain, 1 thread
 // beside 2 threads per chain (FitOptions.threadsPerChain), in the same run.
 //   npm run bench:threads -- [--reps 3] [--rows 2000,...,2000000] [--ess-rows 20000,200000,2000000] [--tune 200] [--draws 300]
+//     [--no-gradient] [--no-ess]
 // Part 1, µs per gradient: the compiled log-density + gradient alone (the same compiled code, data on
 //   SharedArrayBuffers) beside the sharded one on 2 threads, timed in turns (each ~0.25 s, ≥ 10 calls), median per
 //   configuration over the repeats; the ratio is the median of the per-repeat ratios. The crossover is the smallest row
@@ -8,7 +9,8 @@
 // Part 2, ESS/s: fit() of 1 chain (tune + draws iterations, seeds 1..reps), 1 and 2 threads in turns; ESS is the
 //   smallest bulk ESS over the parameters, per second of the chain (posterior.seconds: sampling, warm-up included,
 //   compiling and thread start-up not) and per second of the whole fit() call; medians over the repeats, and the
-//   pooled ratio (Σ ESS / Σ chain seconds of each configuration), which the ESS's own noise disturbs less.
+//   pooled ratio (Σ ESS / Σ chain seconds of each configuration), which the ESS's own noise disturbs less. A short fit
+//   of each configuration first warms the sampler's code; the order alternates per repeat (1, 2, then 2, 1, …).
 // The load average is printed beside each part: the machine is shared. Last line: THREADS_RESULT {json}.
 import { loadavg } from "node:os";
 import { essBulk } from "../src/diagnostics/index.js";
@@ -26,8 +28,8 @@ const flag = (name: string) => {
 };
 const list = (name: string, dflt: number[]) => (flag(name) ?? "").split(",").filter(Boolean).map(Number).concat(flag(name) ? [] : dflt);
 const reps = Number(flag("--reps") ?? 3);
-const rowCounts = list("--rows", [2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000, 2_000_000]);
-const essRows = list("--ess-rows", [20_000, 200_000, 2_000_000]);
+const rowCounts = args.includes("--no-gradient") ? [] : list("--rows", [2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000, 2_000_000]);
+const essRows = args.includes("--no-ess") ? [] : list("--ess-rows", [20_000, 200_000, 2_000_000]);
 const tune = Number(flag("--tune") ?? 200);
 const draws = Number(flag("--draws") ?? 300);
 
@@ -91,7 +93,7 @@ for (const rows of rowCounts) {
 }
 let crossover: number | null = null;
 for (let k = gradientRows.length - 1; k >= 0 && gradientRows[k].ratio > 1; k--) crossover = gradientRows[k].rows;
-console.log(`crossover (2 threads faster from here on): ${crossover ?? "none measured"} rows; SHARD_MIN_ROW_WORK = ${SHARD_MIN_ROW_WORK}; load average ${load()}`);
+if (rowCounts.length > 0) console.log(`crossover (2 threads faster from here on): ${crossover ?? "none measured"} rows; SHARD_MIN_ROW_WORK = ${SHARD_MIN_ROW_WORK}; load average ${load()}`);
 
 interface EssRow {
   rows: number;
@@ -108,12 +110,14 @@ console.log("rows        threads   min bulk ESS   chain s   ESS/s    fit s   ESS
 const essRowsOut: EssRow[] = [];
 const essRatios: { rows: number; ratio: number; pooledRatio: number; wallRatio: number; gradientRatio: number; load: string }[] = [];
 const total = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+if (essRows.length > 0)
+  for (const threads of [1, 2]) await fit(seedRegression, dataOf(20_000), { chains: 1, threadsPerChain: threads, tune: 100, draws: 100, seed: 99, progress: false });
 for (const rows of essRows) {
   const data = dataOf(rows);
   const per: Record<number, { ess: number[]; s: number[]; wall: number[]; eps: number[]; epw: number[]; usg: number[] }> = {};
   for (const t of [1, 2]) per[t] = { ess: [], s: [], wall: [], eps: [], epw: [], usg: [] };
   for (let r = 0; r < reps; r++) {
-    for (const threads of [1, 2]) {
+    for (const threads of r % 2 === 0 ? [1, 2] : [2, 1]) {
       const t0 = performance.now();
       const p = await fit(seedRegression, data, { chains: 1, threadsPerChain: threads, tune, draws, seed: r + 1, progress: false });
       const wall = (performance.now() - t0) / 1000;

@@ -36,10 +36,11 @@ export interface FitOptions extends Partial<SamplerSettings> {
 
 /**
  * The row work per gradient (CompiledModel.rowWork: rows × operations per row) from which 2 threads per chain beat 1:
- * the crossover of the seed model measured by bench/threads.ts (bench/README.md), rounded up. Costlier rows (calls to
- * exp, log, lgamma…) are counted as one operation each, so for other models this errs towards not sharding.
+ * the seed model's crossover measured by bench/threads.ts on this shared 2-core machine (bench/README.md), 1 million
+ * rows × its 14 operations per row. Costlier rows (calls to exp, log, lgamma…) count as one operation each, so for
+ * other models this errs towards not sharding.
  */
-export const SHARD_MIN_ROW_WORK = 1_000_000;
+export const SHARD_MIN_ROW_WORK = 14_000_000;
 
 /** The default of FitOptions.threadsPerChain. */
 export function defaultThreadsPerChain(rowWork: number, chainsAtOnce: number): number {
