@@ -59,7 +59,7 @@ function familyData(): [string, Model, DataInput][] {
   ];
 }
 
-/** Shards 0..S−1 evaluated in turn on this thread, summed in shard order, as sharded-density.ts does on threads. */
+/** Shards 0..S−1 evaluated in turn on this thread, summed in shard order, as sharded-density.ts sums its chunks. */
 function shardedInTurn(c: CompiledModel, shards: number, theta: Float64Array, grad: Float64Array): number {
   const code = c.shardCode!;
   const P = new Float64Array(c.dim);
@@ -122,7 +122,7 @@ describe("the sharded log-density and gradient equal the unsharded ones", () => 
             const grad = new Float64Array(c.dim);
             const lp = density.logDensityGradient(theta, grad);
             const turnGrad = new Float64Array(c.dim);
-            const turnLp = shardedInTurn(c, threads, theta, turnGrad);
+            const turnLp = shardedInTurn(c, density.chunks, theta, turnGrad);
             expect(lp, `${label}, ${threads} threads`).toBe(turnLp);
             expect(Array.from(grad), `${label}, ${threads} threads`).toEqual(Array.from(turnGrad));
             expectClose(`${label}, ${threads} threads`, { lp, grad }, wholeAt(c, theta));
@@ -176,16 +176,28 @@ describe("sampling with threads per chain", () => {
 });
 
 describe("a helper thread that fails", () => {
-  const c = compileModel(bindModel(seedRegression.json, seedData(200, 2)), { shards: true });
-  // Every shard but the chain's own throws, as a bug or an exhausted resource in a helper would.
-  const throwing = { ...c.shardCode!, source: c.shardCode!.source.replace("partial(s, S, first) {", 'partial(s, S, first) {\nif (!first) throw new RangeError("helper broke");') };
+  const c = compileModel(bindModel(seedRegression.json, seedData(100_000, 2)), { shards: true });
+  // Marks this (the chain's) thread: injected code below throws on every other thread, as a bug or an exhausted
+  // resource in a helper would.
+  (globalThis as { chainThreadForTest?: boolean }).chainThreadForTest = true;
+  const onHelpers = (statement: string) => ({ ...c.shardCode!, source: `if (!globalThis.chainThreadForTest) ${statement}\n${c.shardCode!.source}` });
 
   it("fails the evaluation with its message, and the chain that uses it, without hanging", async () => {
-    expect(throwing.source).not.toBe(c.shardCode!.source);
-    const density = await startShardedDensity(throwing, 3, "chain 0");
+    // The factory returns the shard functions; on helpers, a partial that throws instead.
+    const code = onHelpers('return { forward() { return 0; }, backward() {}, partial() { throw new RangeError("helper broke"); } };');
+    const density = await startShardedDensity(code, 2, "chain 0");
     try {
       const theta = new Float64Array(c.dim);
-      expect(() => density.logDensityGradient(theta, new Float64Array(c.dim))).toThrow(/chain 0: a row-shard thread failed: shard \d: helper broke/);
+      // The chain's thread takes the chunks the helper has not taken yet: call until the helper has taken one.
+      let failure: unknown = null;
+      for (let i = 0; i < 10_000 && failure === null; i++) {
+        try {
+          density.logDensityGradient(theta, new Float64Array(c.dim));
+        } catch (err) {
+          failure = err;
+        }
+      }
+      expect(String(failure)).toMatch(/chain 0: a row-shard thread failed: row-shard thread 1: helper broke/);
       const target = { dim: c.dim, paramNames: c.paramNames, logDensityGradient: density.logDensityGradient };
       expect(() => runChain(target, { draws: 10, tune: 10, seed: 1, maxTreeDepth: 10, targetAccept: 0.8, initRadius: 2, adaptation: "stan" }, 0)).toThrow(
         /row-shard thread failed/,
@@ -196,8 +208,8 @@ describe("a helper thread that fails", () => {
   });
 
   it("one that cannot start rejects the start with the reason", async () => {
-    // Helpers' gradient slots lie past the chain's own (slot 0): only they throw.
-    const broken = { ...c.shardCode!, source: `if (GP.byteOffset > 0) throw new Error("no scratch memory");\n${c.shardCode!.source}` };
-    await expect(startShardedDensity(broken, 3, "chain 3")).rejects.toThrow(/chain 3: row-shard thread \d failed to start: no scratch memory/);
+    await expect(startShardedDensity(onHelpers('throw new Error("no scratch memory");'), 3, "chain 3")).rejects.toThrow(
+      /chain 3: row-shard thread \d failed to start: no scratch memory/,
+    );
   });
 });
