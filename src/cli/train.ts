@@ -62,6 +62,7 @@ export interface TrainCommandOptions {
   draws: number;
   tune?: number;
   chains: number;
+  threadsPerChain?: number;
   testFraction: number;
   targetAccept: number;
   maxTreeDepth: number;
@@ -100,6 +101,7 @@ async function trainOptionsOf(o: TrainCommandOptions, log: (line: string) => voi
     draws: o.draws,
     tune: o.tune,
     chains: o.chains,
+    threadsPerChain: o.threadsPerChain,
     testFraction: o.testFraction,
     targetAccept: o.targetAccept,
     maxTreeDepth: o.maxTreeDepth,
@@ -189,6 +191,15 @@ export function addTrainOptions(cmd: Command): Command {
     .option("--draws <n>", "draws per chain after warm-up", int("--draws"), TRAIN_DEFAULTS.draws)
     .option("--tune <n>", `warm-up iterations per chain (default ${DEFAULT_TUNE}; ${WARM_START_TUNE} with a warm start)`, int("--tune"))
     .option("--chains <n>", "chains, run in parallel on worker threads", int("--chains"), TRAIN_DEFAULTS.chains)
+    .option(
+      "--threads-per-chain <n>",
+      "threads evaluating each chain's gradient over shards of the rows (default: the cores left per chain, when the data are large enough to gain)",
+      (v: string) => {
+        const n = int("--threads-per-chain")(v);
+        if (n < 1 || n > 256) throw new BayesServeError("USAGE", `--threads-per-chain must be an integer in 1..256 (got ${n})`);
+        return n;
+      },
+    )
     .option("--test-fraction <f>", "held-out fraction, stratified by category (0 = no evaluation)", num("--test-fraction"), TRAIN_DEFAULTS.testFraction)
     .option("--target-accept <p>", "target acceptance statistic (Stan's adapt_delta)", num("--target-accept"), TRAIN_DEFAULTS.targetAccept)
     .option("--max-tree-depth <n>", "NUTS maximum tree depth", int("--max-tree-depth"), TRAIN_DEFAULTS.maxTreeDepth)

@@ -6,12 +6,15 @@ import { bindModel, type DataInput } from "../model/bind.js";
 import { compileModel } from "../model/compile.js";
 import type { ModelJSON } from "../model/graph.js";
 import { type ChainStart, runChain, type SamplerSettings } from "./sampler.js";
+import { startShardedDensity } from "./sharded-density.js";
 
 export interface ChainJob {
   model: ModelJSON;
   data: DataInput;
   settings: SamplerSettings;
   chain: number;
+  /** Threads evaluating this chain's log-density over row shards (1: this thread alone). */
+  threadsPerChain: number;
   /** Post progress messages (only when a progress bar is shown). */
   progress: boolean;
   /** A warm start for this chain. */
@@ -26,13 +29,20 @@ export type ChainMessage =
 const port = parentPort;
 if (port) {
   const job = workerData as ChainJob;
+  const sharded = job.threadsPerChain > 1;
+  let close = async (): Promise<void> => {};
   try {
-    const compiled = compileModel(bindModel(job.model, job.data));
+    const compiled = compileModel(bindModel(job.model, job.data), { shards: sharded });
+    const density = sharded ? await startShardedDensity(compiled.shardCode!, job.threadsPerChain, `chain ${job.chain}`) : null;
+    if (density) close = density.close;
+    const target = density ? { dim: compiled.dim, paramNames: compiled.paramNames, logDensityGradient: density.logDensityGradient } : compiled;
     const report = (iteration: number, total: number, warmup: boolean) =>
       port.postMessage({ type: "progress", chain: job.chain, iteration, total, warmup } satisfies ChainMessage);
-    const result = runChain(compiled, job.settings, job.chain, job.progress ? report : undefined, job.start);
+    const result = runChain(target, job.settings, job.chain, job.progress ? report : undefined, job.start);
+    await close();
     port.postMessage({ type: "done", result } satisfies ChainMessage, [result.unconstrained.buffer as ArrayBuffer, result.stats.buffer as ArrayBuffer]);
   } catch (err) {
+    await close();
     const e = err as Error;
     port.postMessage({ type: "error", code: err instanceof BayesServeError ? err.code : null, message: e.message } satisfies ChainMessage);
   }

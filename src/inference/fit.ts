@@ -1,7 +1,7 @@
 // Fitting a model: chains of adaptive NUTS on worker threads, their draws mapped back to the constrained space and
 // the model's deterministic quantities computed, collected in one posterior.
+import { availableParallelism } from "node:os";
 import { setFlagsFromString } from "node:v8";
-import { Worker } from "node:worker_threads";
 import { SAMPLER_DEFAULTS } from "../defaults.js";
 import { BayesServeError, type ErrorCode } from "../errors.js";
 import { bindModel, type BoundModel, type DataInput } from "../model/bind.js";
@@ -13,6 +13,8 @@ import { findUndefinedRow } from "../model/row-check.js";
 import type { ChainJob, ChainMessage } from "./chain-worker.js";
 import { createProgress } from "./progress.js";
 import { ADAPTATIONS, type ChainResult, type ChainStart, DEFAULT_SAMPLER_SETTINGS, runChain, SAMPLE_STATS, type SamplerSettings } from "./sampler.js";
+import { startShardedDensity } from "./sharded-density.js";
+import { startWorker } from "./worker-start.js";
 
 export interface FitOptions extends Partial<SamplerSettings> {
   chains?: number;
@@ -25,6 +27,26 @@ export interface FitOptions extends Partial<SamplerSettings> {
    * `warmStartOf`): warm-up then only adapts the step size, so a short `tune` suffices.
    */
   warmStart?: ChainStart[];
+  /**
+   * Threads evaluating each chain's log-density and gradient, over shards of the data's rows (sharded-density.ts).
+   * Default: the cores left per chain (availableParallelism / chains, 1 with `threads: false`) when the model's row
+   * work per gradient is at least SHARD_MIN_ROW_WORK, else 1. A seed gives the same draws for the same thread count.
+   */
+  threadsPerChain?: number;
+}
+
+/**
+ * The row work per gradient (CompiledModel.rowWork: rows × operations per row) from which 2 threads per chain beat 1:
+ * the seed model's crossover measured by bench/threads.ts on this shared 2-core machine (bench/README.md), 1 million
+ * rows × its 14 operations per row. Costlier rows (calls to exp, log, lgamma…) count as one operation each, so for
+ * other models this errs towards not sharding.
+ */
+export const SHARD_MIN_ROW_WORK = 14_000_000;
+
+/** The default of FitOptions.threadsPerChain. */
+export function defaultThreadsPerChain(rowWork: number, chainsAtOnce: number): number {
+  if (rowWork < SHARD_MIN_ROW_WORK) return 1;
+  return Math.max(1, Math.floor(availableParallelism() / chainsAtOnce));
 }
 
 export interface Posterior {
@@ -50,6 +72,8 @@ export interface Posterior {
   /** Per chain: whether it began at a warm start's point. */
   warmStarted: boolean[];
   settings: SamplerSettings;
+  /** Threads that evaluated each chain's log-density (FitOptions.threadsPerChain). */
+  threadsPerChain: number;
   /** Wall-clock seconds of the slowest chain. */
   seconds: number;
   /** Per chain: wall-clock seconds of the whole chain, and of its initialisation and warm-up. */
@@ -76,18 +100,23 @@ export async function fit(model: Model, data: DataInput, options: FitOptions = {
   checkSettings(settings, chains);
   if (options.warmStart !== undefined && options.warmStart.length === 0) throw new BayesServeError("USAGE", "warmStart must hold at least one chain's start");
   // Bind and compile here first: bad data fails fast, with one clear error, before any thread starts.
-  const compiled = compileModel(bindModel(model.json, data));
+  // Asked for threads per chain: the sharded form now (no second compile for chains on this thread).
+  const compiled = compileModel(bindModel(model.json, data), { shards: (options.threadsPerChain ?? 1) > 1 });
+  const threads = options.threads !== false;
+  const threadsPerChain = options.threadsPerChain ?? defaultThreadsPerChain(compiled.rowWork, threads ? chains : 1);
+  if (!(Number.isInteger(threadsPerChain) && threadsPerChain >= 1 && threadsPerChain <= 256))
+    throw new BayesServeError("USAGE", `threadsPerChain must be an integer in 1..256 (got ${threadsPerChain})`);
   const progress = options.progress === false ? null : createProgress(chains);
   let results: ChainResult[];
   try {
-    results = await runChains(model, data, compiled, settings, chains, options.threads !== false, progress, options.warmStart);
+    results = await runChains(model, data, compiled, settings, chains, threads, threadsPerChain, progress, options.warmStart);
   } catch (err) {
     // No starting point: say which data row makes the model undefined, when one does.
     if (err instanceof BayesServeError && err.code === "SAMPLER_INIT") throw findUndefinedRow(compiled.bound, somePoints(compiled, settings)) ?? err;
     throw err;
   }
   progress?.finish();
-  return assemble(compiled, settings, results);
+  return assemble(compiled, settings, threadsPerChain, results);
 }
 
 /**
@@ -100,6 +129,8 @@ export function fitChain(model: Model, data: DataInput, options: FitOptions, cha
   const chains = options.chains ?? SAMPLER_DEFAULTS.chains;
   checkSettings(settings, chains);
   if (!(Number.isInteger(chain) && chain >= 0 && chain < chains)) throw new BayesServeError("USAGE", `chain index must be an integer in 0..${chains - 1} (got ${chain})`);
+  if ((options.threadsPerChain ?? 1) !== 1)
+    throw new BayesServeError("USAGE", `a chain run alone evaluates its gradient on one thread (threads per chain ${options.threadsPerChain} applies to in-process fits)`);
   if (options.warmStart !== undefined && options.warmStart.length === 0) throw new BayesServeError("USAGE", "warmStart must hold at least one chain's start");
   const compiled = compileModel(bindModel(model.json, data));
   const progress = options.progress === false ? null : createProgress(1);
@@ -122,7 +153,7 @@ export function assemblePosterior(model: Model, data: DataInput, settings: Sampl
   results.forEach((r, c) => {
     if (r.chain !== c) throw new BayesServeError("USAGE", `chain results must be chains 0..${results.length - 1} in order (found chain ${r.chain} at ${c})`);
   });
-  return assemble(compileModel(bindModel(model.json, data)), settings, results);
+  return assemble(compileModel(bindModel(model.json, data)), settings, 1, results);
 }
 
 /** A few constrained parameter points drawn as chains draw their initial values, for findUndefinedRow. */
@@ -143,21 +174,30 @@ async function runChains(
   settings: SamplerSettings,
   chains: number,
   threads: boolean,
+  threadsPerChain: number,
   progress: ReturnType<typeof createProgress> | null,
   warmStart: ChainStart[] | undefined,
 ): Promise<ChainResult[]> {
   let results: ChainResult[];
   const startOf = (c: number): ChainStart | undefined => (warmStart ? warmStart[c % warmStart.length] : undefined);
   if (!threads || chains === 1) {
+    // Sharded: the data on SharedArrayBuffers (compiled so unless asked for), one set of helpers for the chains in turn.
+    const code = threadsPerChain > 1 ? (compiled.shardCode ?? compileModel(compiled.bound, { shards: true }).shardCode!) : null;
+    const sharded = code ? await startShardedDensity(code, threadsPerChain) : null;
+    const target = sharded ? { dim: compiled.dim, paramNames: compiled.paramNames, logDensityGradient: sharded.logDensityGradient } : compiled;
     results = [];
-    for (let c = 0; c < chains; c++)
-      results.push(runChain(compiled, settings, c, progress ? (i, t, w) => progress.update(c, i, t, w) : undefined, startOf(c)));
+    try {
+      for (let c = 0; c < chains; c++)
+        results.push(runChain(target, settings, c, progress ? (i, t, w) => progress.update(c, i, t, w) : undefined, startOf(c)));
+    } finally {
+      await sharded?.close();
+    }
   } else {
     tuneV8ForChainsWhile(true);
     try {
       results = await Promise.all(
         Array.from({ length: chains }, (_, c) =>
-          runChainInWorker({ model: model.json, data, settings, chain: c, progress: progress !== null, start: startOf(c) }, (...a) =>
+          runChainInWorker({ model: model.json, data, settings, chain: c, threadsPerChain, progress: progress !== null, start: startOf(c) }, (...a) =>
             progress?.update(...a),
           ),
         ),
@@ -206,18 +246,9 @@ function checkSettings(s: SamplerSettings, chains: number): void {
   if (!ADAPTATIONS.includes(s.adaptation)) bad("adaptation", `must be one of ${ADAPTATIONS.join(", ")} (got ${String(s.adaptation)})`);
 }
 
-/** From dist/ the worker is chain-worker.js; from TypeScript sources (tests, tsx) it is the .ts file, loaded through tsx. */
-function startWorker(job: ChainJob): Worker {
-  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./chain-worker.js", import.meta.url), { workerData: job });
-  const tsxApi = import.meta.resolve("tsx/esm/api");
-  const entry = new URL("./chain-worker.ts", import.meta.url).href;
-  const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(boot, { eval: true, workerData: job });
-}
-
 function runChainInWorker(job: ChainJob, onProgress: (c: number, i: number, t: number, w: boolean) => void): Promise<ChainResult> {
   return new Promise((resolve, reject) => {
-    const worker = startWorker(job);
+    const worker = startWorker("chain-worker", job);
     let settled = false;
     worker.on("message", (msg: ChainMessage) => {
       if (msg.type === "progress") onProgress(msg.chain, msg.iteration, msg.total, msg.warmup);
@@ -239,7 +270,7 @@ function runChainInWorker(job: ChainJob, onProgress: (c: number, i: number, t: n
   });
 }
 
-function assemble(compiled: CompiledModel, settings: SamplerSettings, results: ChainResult[]): Posterior {
+function assemble(compiled: CompiledModel, settings: SamplerSettings, threadsPerChain: number, results: ChainResult[]): Posterior {
   const bound: BoundModel = compiled.bound;
   const dim = compiled.dim;
   const json = bound.json;
@@ -294,6 +325,7 @@ function assemble(compiled: CompiledModel, settings: SamplerSettings, results: C
     finalPositions: results.map((r) => r.unconstrained.slice((draws - 1) * dim, draws * dim)),
     warmStarted: results.map((r) => r.warmStarted),
     settings,
+    threadsPerChain,
     seconds: Math.max(...results.map((r) => r.seconds)),
     chainSeconds: results.map((r) => r.seconds),
     warmupSeconds: results.map((r) => r.warmupSeconds),

@@ -4,7 +4,7 @@
 // and nothing is allocated per call. Nodes that cannot be fused (reductions, gathered vectors, matrices) are
 // "materialised" into preallocated buffers with adjoint buffers beside them, and back-propagated after the terms.
 import { BayesServeError } from "../errors.js";
-import { type BoundModel, describeNode, nodeInputs } from "./bind.js";
+import { type BoundModel, describeNode, type IntegerData, nodeInputs } from "./bind.js";
 import { familyOf, type EmitContext } from "./families.js";
 import type { DistJSON, NodeJSON } from "./graph.js";
 import { LINALG } from "./linalg.js";
@@ -33,6 +33,51 @@ export interface CompiledModel {
   constrain(theta: Float64Array, out: Float64Array): void;
   /** The generated source, for debugging. */
   readonly source: string;
+  /** The same log-density split over row shards (CompileOptions.shards), for evaluation on several threads. */
+  readonly shardCode: ShardCode | null;
+  /**
+   * How much row work one gradient does: Σ over the row loops a shard would split of rows × operations per row (the
+   * loop body's arithmetic operators and calls). Deterministic, so a thread count chosen from it (fit.ts) does not
+   * depend on the machine's load.
+   */
+  readonly rowWork: number;
+}
+
+/**
+ * The log-density in pieces that threads evaluate together (inference/sharded-density.ts): `forward(T)` maps θ to
+ * the constrained P and returns the log-Jacobian; `partial(s, S, first)` reads P, adds the terms of shard s of S to its
+ * own GP (∂/∂P) and returns their log-density — the observations' and factors' rows [⌊n·s/S⌋, ⌊n·(s+1)/S⌋) of each
+ * row loop of length n, and, with `first`, the terms that are not per row (priors, scalars, MvNormal) — and
+ * `backward(G)` maps the summed GP to ∂/∂θ. Everything in `shared` is on SharedArrayBuffers; each thread makes its own
+ * `scratch` buffers and P/GP views (instantiateShardCode), so the data are held once however many threads read them.
+ */
+export interface ShardCode {
+  /** A factory's body: `return { forward, partial, backward }` over the closure names of `shared`, `scratch`, P, GP, F, LA. */
+  readonly source: string;
+  readonly dim: number;
+  readonly shared: Record<string, Float64Array | IntegerData>;
+  /** Per-thread buffers (materialised nodes, adjoints, scatter lanes): their lengths. */
+  readonly scratch: Record<string, number>;
+}
+
+export interface ShardFunctions {
+  forward(T: Float64Array): number;
+  partial(shard: number, shards: number, first: boolean): number;
+  backward(G: Float64Array): void;
+}
+
+/** A thread's own copy of the shard functions, reading P and adding to GP (views its caller chooses). */
+export function instantiateShardCode(code: ShardCode, P: Float64Array, GP: Float64Array): ShardFunctions {
+  const closure = new Map<string, unknown>([
+    ["P", P],
+    ["GP", GP],
+    ["F", SPECIAL],
+    ["LA", LINALG],
+  ]);
+  for (const [name, arr] of Object.entries(code.shared)) closure.set(name, arr);
+  for (const [name, len] of Object.entries(code.scratch)) closure.set(name, new Float64Array(len));
+  const names = [...closure.keys()];
+  return new Function(...names, code.source)(...names.map((n) => closure.get(n))) as ShardFunctions;
 }
 
 type Kind = "const" | "static" | "param" | "mat" | "inline";
@@ -41,16 +86,50 @@ interface Term {
   /** A node whose elements are summed into lp. */
   root: number;
   what: string;
+  /** Rows of it may be split over shards (observations, factors); priors are evaluated once, by shard 0. */
+  perRow: boolean;
 }
 
 export interface CompileOptions {
   /** Hoist loop-invariant and data-only subexpressions out of row loops (hoist.ts). Default true; the results are
    * identical either way, to the bit (the tests compare them). */
   hoist?: boolean;
+  /**
+   * Also generate the sharded form (CompiledModel.shardCode), with the data and what is computed from them on
+   * SharedArrayBuffers. The unsharded function is the same code either way.
+   */
+  shards?: boolean;
 }
 
 export function compileModel(bound: BoundModel, options: CompileOptions = {}): CompiledModel {
-  return new Codegen(bound, options.hoist !== false).build();
+  return new Codegen(bound, options.hoist !== false, options.shards === true).build();
+}
+
+// Row-loop bounds and counts in generated code are written as markers, filled in per variant: the whole range for the
+// unsharded function (the same text as without markers), the shard's range for the sharded one.
+const MARK = "\u0001";
+const loMark = (n: number) => `${MARK}LO:${n}${MARK}`;
+const hiMark = (n: number) => `${MARK}HI:${n}${MARK}`;
+const countMark = (n: number) => `${MARK}N:${n}${MARK}`;
+// eslint-disable-next-line no-control-regex -- the marker is a control character so that no generated code can hold it
+const MARKER = /\u0001(LO|HI|N):(\d+)\u0001/g;
+const wholeRange = (code: string) => code.replace(MARKER, (_, kind: string, n: string) => (kind === "LO" ? "0" : n));
+const shardRange = (code: string) =>
+  code.replace(MARKER, (_, kind: string, n: string) => (kind === "LO" ? `i$lo${n}` : kind === "HI" ? `i$hi${n}` : `(i$hi${n} - i$lo${n})`));
+
+/** A SharedArrayBuffer-backed copy of a typed array. */
+function sharedCopy<T extends Float64Array | IntegerData>(a: T): T {
+  const Ctor = a.constructor as new (b: SharedArrayBuffer) => T;
+  const out = new Ctor(new SharedArrayBuffer(a.byteLength));
+  out.set(a as never);
+  return out;
+}
+
+/** Operations per row of a loop body, for CompiledModel.rowWork: arithmetic operators and calls. */
+function operationsPerRow(body: string[]): number {
+  let ops = 0;
+  for (const line of body) ops += (line.match(/[-+*/]|\b(?:Math|F)\.\w+\(/g) ?? []).length;
+  return Math.max(1, ops);
 }
 
 class Codegen {
@@ -72,12 +151,19 @@ class Codegen {
   private loopEpilogue: string[] = [];
   /** Set when the current term's lp is summed by its family's row-sum form (see EmittedDensity.rowSum), not per row. */
   private termSummedByRowSum = false;
+  /** The row count of the term loop being emitted, as code (a marker in a per-row loop); null outside one. */
+  private rowCount: string | null = null;
   /** In the element being emitted: how many of its nodes read each node. */
   private readers = new Map<number, number>();
+
+  /** Row loops the sharded form splits: their lengths, and Σ rows × operations per row. */
+  private readonly shardedLengths = new Set<number>();
+  private rowWork = 0;
 
   constructor(
     private readonly bound: BoundModel,
     private readonly hoist: boolean,
+    private readonly shared: boolean,
   ) {
     // Terms get synthetic logp nodes appended; copy so the model's JSON is untouched.
     this.nodes = bound.json.nodes.slice();
@@ -118,16 +204,16 @@ class Codegen {
         this.shapes.push(p.decl.shape as number[]);
         this.dep.push(true);
       }
-      terms.push({ root: this.addLogpNode(p.decl.prior, pid), what: `prior of "${p.decl.name}"` });
+      terms.push({ root: this.addLogpNode(p.decl.prior, pid), what: `prior of "${p.decl.name}"`, perRow: false });
     }
     for (const o of json.observes) {
       if (o.dist.family === "MvNormal") {
         mvTerms.push({ name: o.name, value: o.value, mean: o.dist.args[0], cov: o.dist.args[1] });
         continue;
       }
-      terms.push({ root: this.addLogpNode(o.dist, o.value), what: `observation "${o.name}"` });
+      terms.push({ root: this.addLogpNode(o.dist, o.value), what: `observation "${o.name}"`, perRow: true });
     }
-    for (const f of json.factors) terms.push({ root: f.node, what: `factor "${f.name}"` });
+    for (const f of json.factors) terms.push({ root: f.node, what: `factor "${f.name}"`, perRow: true });
 
     // Which nodes are needed at all (deterministics are evaluated separately, after sampling).
     const needed = new Array<boolean>(this.nodes.length).fill(false);
@@ -176,7 +262,7 @@ class Codegen {
         this.kinds[id] = n.op === "const" ? "const" : "static";
         this.staticValues[id] = statics[id];
         if (n.op !== "const" && this.shapes[id].length > 0) {
-          this.closure.set(`S${id}`, statics[id]);
+          this.closure.set(`S${id}`, this.shared ? sharedCopy(statics[id]) : statics[id]);
           this.staticArrays.add(`S${id}`);
         }
       } else if (n.op === "param") this.kinds[id] = "param";
@@ -184,37 +270,40 @@ class Codegen {
     });
     for (const [name, d] of b.data)
       if (d.ints) {
-        this.closure.set(`I_${name}`, d.ints);
+        this.closure.set(`I_${name}`, this.shared ? sharedCopy(d.ints) : d.ints);
         this.staticArrays.add(`I_${name}`);
       }
 
-    const out: string[] = [];
     const matIds = this.nodes.map((_, id) => id).filter((id) => needed[id] && this.kinds[id] === "mat");
     const scalarParamOffsets = b.params.filter((p) => p.decl.shape.length === 0).map((p) => p.offset);
 
-    out.push("let lp = 0;");
-    for (const p of b.params) out.push(transformCode(p.decl.transform).forward(p.offset, p.size));
-    out.push("GP.fill(0);");
-    for (const o of scalarParamOffsets) out.push(`let gp${o} = 0;`);
+    const forward = ["let lp = 0;", ...b.params.map((p) => transformCode(p.decl.transform).forward(p.offset, p.size))];
+    const backward = b.params.map((p) => transformCode(p.decl.transform).backward(p.offset, p.size));
+    // The terms and what they need, between the transforms: `once` parts are not split over shards.
+    const body: { code: string; once: boolean }[] = [];
+    const always = (code: string) => body.push({ code, once: false });
+    always("GP.fill(0);");
+    for (const o of scalarParamOffsets) always(`let gp${o} = 0;`);
     for (const id of matIds) {
-      if (this.shapes[id].length === 0) out.push(`let s${id} = 0, as${id} = 0;`);
+      if (this.shapes[id].length === 0) always(`let s${id} = 0, as${id} = 0;`);
       else {
         this.closure.set(`M${id}`, new Float64Array(this.len(id)));
         this.closure.set(`A${id}`, new Float64Array(this.len(id)));
-        out.push(`A${id}.fill(0);`);
+        always(`A${id}.fill(0);`);
       }
     }
     // Materialised nodes forward, in order.
-    for (const id of matIds) out.push(this.emitMaterialisedForward(id));
+    for (const id of matIds) always(this.emitMaterialisedForward(id));
     // Terms: forward and backward fused, adjoint seed 1.
-    for (const t of terms) out.push(`// ${t.what}\n` + this.emitLoop(t.root, "1", true));
-    for (const t of mvTerms) out.push(`// observation "${t.name}" (MvNormal)\n` + this.emitMvNormal(t));
+    for (const t of terms) {
+      const perRow = t.perRow && this.shapes[t.root].length > 0;
+      body.push({ code: `// ${t.what}\n` + this.emitLoop(t.root, "1", true, perRow), once: !perRow });
+    }
+    for (const t of mvTerms) body.push({ code: `// observation "${t.name}" (MvNormal)\n` + this.emitMvNormal(t), once: true });
     // Materialised nodes backward, in reverse order.
-    for (const id of [...matIds].reverse()) out.push(this.emitMaterialisedBackward(id));
-    for (const o of scalarParamOffsets) out.push(`GP[${o}] += gp${o};`);
-    for (const p of b.params) out.push(transformCode(p.decl.transform).backward(p.offset, p.size));
-    out.push("return lp;");
-
+    for (const id of [...matIds].reverse()) always(this.emitMaterialisedBackward(id));
+    for (const o of scalarParamOffsets) always(`GP[${o}] += gp${o};`);
+    const out = [...forward, ...body.map((p) => wholeRange(p.code)), ...backward, "return lp;"];
     const dim = b.dim;
     this.closure.set("P", new Float64Array(dim));
     this.closure.set("GP", new Float64Array(dim));
@@ -237,6 +326,28 @@ class Codegen {
       SPECIAL,
     ) as (T: Float64Array, OUT: Float64Array) => void;
 
+    let shardCode: ShardCode | null = null;
+    if (this.shared) {
+      const ranges = [...this.shardedLengths].map((n) => `const i$lo${n} = Math.floor(${n} * s / S), i$hi${n} = Math.floor(${n} * (s + 1) / S);`);
+      const partial = [
+        "let lp = 0;",
+        ...ranges,
+        ...body.map((p) => (p.once ? `if (first) {\n${wholeRange(p.code)}\n}` : shardRange(p.code))),
+        "return lp;",
+      ];
+      const factory =
+        `"use strict";\nreturn {\nforward(T) {\n${forward.join("\n")}\nreturn lp;\n},\n` +
+        `partial(s, S, first) {\n${partial.join("\n")}\n},\nbackward(G) {\n${backward.join("\n")}\n},\n};`;
+      const sharedArrays: Record<string, Float64Array | IntegerData> = {};
+      const scratch: Record<string, number> = {};
+      for (const [name, value] of this.closure) {
+        if (name === "P" || name === "GP" || name === "F" || name === "LA") continue;
+        if (this.staticArrays.has(name)) sharedArrays[name] = value as Float64Array | IntegerData;
+        else scratch[name] = (value as Float64Array).length;
+      }
+      shardCode = { source: factory, dim, shared: sharedArrays, scratch };
+    }
+
     return {
       bound: b,
       dim,
@@ -244,6 +355,8 @@ class Codegen {
       logDensityGradient: fn,
       constrain: constrainFn,
       source,
+      shardCode,
+      rowWork: this.rowWork,
     };
   }
 
@@ -416,7 +529,7 @@ class Codegen {
           pre.push(`let ${S} = 0;`);
           f.push(`${S} += ${rowSum.stat};`);
           this.loopEpilogue.push(`lp += ${rowSum.lp(S)};`);
-          const summed = rowSum.da(S, String(this.len(id)));
+          const summed = rowSum.da(S, this.rowCount ?? String(this.len(id)));
           for (const j of rowSum.args) if (summed[j] !== null) this.loopEpilogue.push(this.acc(argIds[j], "0", summed[j]));
           this.termSummedByRowSum = true;
         } else if (split) f.push(`const ${v} = ${out.lp};`);
@@ -475,11 +588,16 @@ class Codegen {
    * A loop over `len` rows (`len` null: straight-line code), its invariant and data-only subexpressions hoisted
    * (hoist.ts): `pre` runs once, `body` per row, `after` once after it.
    */
-  private loopCode(pre: string[], body: string[], len: number | null, after: string[] = []): string {
+  private loopCode(pre: string[], body: string[], len: number | null, after: string[] = [], perRow = false): string {
     const o = this.hoist ? optimiseLoop(pre, body, this.loopContext(len)) : { pre, body };
     const tail = after.filter(Boolean).join("\n");
     if (len === null) return `{\n${o.pre.join("\n")}\n${o.body.join("\n")}\n${tail}\n}`;
-    return `{\n${o.pre.join("\n")}\nfor (let i = 0; i < ${len}; i++) {\n${o.body.join("\n")}\n}\n${tail}\n}`;
+    if (perRow) {
+      this.shardedLengths.add(len);
+      this.rowWork += len * operationsPerRow(o.body);
+    }
+    const [lo, hi] = perRow ? [loMark(len), hiMark(len)] : ["0", String(len)];
+    return `{\n${o.pre.join("\n")}\nfor (let i = ${lo}; i < ${hi}; i++) {\n${o.body.join("\n")}\n}\n${tail}\n}`;
   }
 
   private loopContext(len: number | null): LoopContext {
@@ -494,7 +612,7 @@ class Codegen {
       evaluate,
       precompute: (code: string): string => {
         const name = `D${this.counter++}`;
-        const values = new Float64Array(len ?? 0);
+        const values = this.shared ? new Float64Array(new SharedArrayBuffer(8 * (len ?? 0))) : new Float64Array(len ?? 0);
         const names = [...this.closure.keys()].filter((n) => n !== "F");
         const fill = new Function(...names, "F", `"use strict";\nreturn function (D, n) { for (let i = 0; i < n; i++) D[i] = ${code}; };`);
         (fill(...names.map((n) => this.closure.get(n)), SPECIAL) as (d: Float64Array, n: number) => void)(values, values.length);
@@ -506,8 +624,11 @@ class Codegen {
     };
   }
 
-  /** A loop over the elements of `root`: with `isTerm`, adds each element to lp and back-propagates seed. */
-  private emitLoop(root: number, seed: string, isTerm: boolean): string {
+  /**
+   * A loop over the elements of `root`: with `isTerm`, adds each element to lp and back-propagates seed. A `perRow`
+   * loop's bounds and row count are markers (MARKER) for the sharded form.
+   */
+  private emitLoop(root: number, seed: string, isTerm: boolean, perRow = false): string {
     const scalar = this.shapes[root].length === 0;
     const ix = scalar ? "0" : "i";
     this.splitConst = isTerm ? new Set([root]) : new Set();
@@ -515,15 +636,18 @@ class Codegen {
     this.loopEpilogue = [];
     this.laneScatter = isTerm && !scalar;
     this.termSummedByRowSum = false;
+    const len = this.len(root);
+    const count = perRow ? countMark(len) : String(len);
+    this.rowCount = isTerm && !scalar ? count : null;
     const e = this.emitElement(root, ix, seed);
+    this.rowCount = null;
     this.laneScatter = false;
     this.splitConst = new Set();
-    const len = this.len(root);
-    const after = [...this.loopConstants.map((c) => `lp += ${len} * (${c});`), ...this.loopEpilogue].join("\n");
+    const after = [...this.loopConstants.map((c) => `lp += ${count} * (${c});`), ...this.loopEpilogue].join("\n");
     const perRowLp = isTerm && !this.termSummedByRowSum;
     this.termSummedByRowSum = false;
     const body = [...e.fwd, perRowLp ? `lp += ${e.value};` : "", ...e.bwd].filter(Boolean);
-    return this.loopCode(e.pre, body, scalar ? null : len, [after]);
+    return this.loopCode(e.pre, body, scalar ? null : len, [after], perRow && !scalar);
   }
 
   private emitMaterialisedForward(id: number): string {

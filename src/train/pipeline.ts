@@ -37,6 +37,8 @@ export interface TrainOptions {
   /** Warm-up iterations; default 1000, or WARM_START_TUNE when the fit starts warm. */
   tune?: number;
   chains: number;
+  /** Threads per chain evaluating the gradient over row shards (FitOptions.threadsPerChain; default automatic). */
+  threadsPerChain?: number;
   testFraction: number;
   targetAccept?: number;
   maxTreeDepth?: number;
@@ -296,6 +298,7 @@ export function fitOptionsOf(prepared: PreparedTraining, start: { warm: Resolved
     draws: options.draws,
     tune: start.tune,
     chains: options.chains,
+    threadsPerChain: options.threadsPerChain,
     seed: options.seed,
     targetAccept: options.targetAccept,
     maxTreeDepth: options.maxTreeDepth,
@@ -449,6 +452,7 @@ export async function finishTraining(prepared: PreparedTraining, fitted: FittedP
         draws: options.draws,
         tune,
         chains: options.chains,
+        threadsPerChain: posterior.threadsPerChain,
         seed: options.seed,
         maxTreeDepth: posterior.settings.maxTreeDepth,
         targetAccept: posterior.settings.targetAccept,
