@@ -8,7 +8,8 @@
 //   imports only when an s3:// store is used. The server's worker threads' entry files (sampling-worker.js) stay tsc's
 //   output in the same folder, so the URL the pool builds from import.meta.url still finds them;
 // - the chain worker (dist/inference/chain-worker.js): each chain of a fit starts a worker thread that loads the model
-//   compiler and the sampler before its first gradient — a fixed cost of every fit, paid once per chain;
+//   compiler and the sampler before its first gradient — a fixed cost of every fit, paid once per chain; and the
+//   shard worker (dist/inference/shard-worker.js), one per helper thread of --threads-per-chain;
 // - the report layer (dist/report/index.js: Vega, Vega-Lite, d3 — ~300 modules), which train imports while the
 //   chains run. resvg stays outside: it loads a native binary from its own package.
 // Each bundle holds its own copy of the few modules of ours it imports; none of them shares state or errors with
@@ -27,6 +28,7 @@ const dist = process.argv[2] ? resolve(process.argv[2]) : fileURLToPath(new URL(
 const BUNDLES = [
   { entry: resolve(dist, "server", "server.js"), external: ["@fastify/swagger-ui", "@aws-sdk/*"] },
   { entry: resolve(dist, "inference", "chain-worker.js"), external: [] },
+  { entry: resolve(dist, "inference", "shard-worker.js"), external: [] },
   { entry: resolve(dist, "report", "index.js"), external: ["@resvg/resvg-js"] },
 ];
 for (const { entry, external } of BUNDLES)
