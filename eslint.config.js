@@ -14,7 +14,10 @@ export default tseslint.config(
       // Published coefficients (AS 241, Stirling's series, Lanczos…) are written with the digits their sources give;
       // the compiler rounds each to the nearest double, which is the value intended.
       "no-loss-of-precision": "off",
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_", ignoreRestSiblings: true }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_", ignoreRestSiblings: true },
+      ],
     },
   },
   {

@@ -43,7 +43,9 @@ function runChain(chain: number, stage: string, store: string): Promise<ChainRun
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const argv = [process.execPath, cli, "train", ...common, "--store", store, "--chain-index", String(chain), "--stage", stage];
-    const child = timed ? spawn(TIME, ["-f", "BENCH_CPU %U %S", ...argv], { stdio: ["ignore", "pipe", "pipe"] }) : spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
+    const child = timed
+      ? spawn(TIME, ["-f", "BENCH_CPU %U %S", ...argv], { stdio: ["ignore", "pipe", "pipe"] })
+      : spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
     child.stdout.resume();
@@ -116,7 +118,9 @@ const draws = (s: string, v: string) => readFileSync(path.join(s, "versions", v,
 const sameDraws = draws(mergeStore, merged.json.version).equals(draws(inProcessStore, inProcess.json.version));
 const sameSummary = JSON.stringify(merged.json.parameters) === JSON.stringify(inProcess.json.parameters);
 console.log(`merge: ${merged.wall.toFixed(2)} s (${merged.timings}); in-process 2-chain train: ${inProcess.wall.toFixed(2)} s (${inProcess.timings})`);
-console.log(`merged vs in-process, same seed: draws ${sameDraws ? "bit-identical" : "DIFFERENT"}; summary (mean, sd, HDI, ESS, R-hat) ${sameSummary ? "identical" : "DIFFERENT"}`);
+console.log(
+  `merged vs in-process, same seed: draws ${sameDraws ? "bit-identical" : "DIFFERENT"}; summary (mean, sd, HDI, ESS, R-hat) ${sameSummary ? "identical" : "DIFFERENT"}`,
+);
 console.log(`load after: ${load()}`);
 const result = {
   rows,

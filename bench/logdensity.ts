@@ -100,7 +100,9 @@ const b = handFused(seedTheta, new Float64Array(4));
 if (Math.abs(a - b) > 1e-8 * Math.abs(a)) throw new Error(`the two disagree: ${a} vs ${b}`);
 const seedOurs = time((t, g) => seedCompiled.logDensityGradient(t, g), seedTheta, new Float64Array(4));
 const seedFloor = time(handFused, seedTheta, new Float64Array(4));
-console.log(`seed model, 1,600 rows: compiled ${seedOurs.toFixed(2)} µs (${((seedOurs * 1000) / 1600).toFixed(2)} ns/row), hand-fused ${seedFloor.toFixed(2)} µs`);
+console.log(
+  `seed model, 1,600 rows: compiled ${seedOurs.toFixed(2)} µs (${((seedOurs * 1000) / 1600).toFixed(2)} ns/row), hand-fused ${seedFloor.toFixed(2)} µs`,
+);
 
 // ---- per posterior -----------------------------------------------------------------------------------------------
 
@@ -160,10 +162,14 @@ for (const c of await benchCases(only)) {
   );
 }
 
-console.log("\n| posterior | dim | ours alone µs | Stan alone µs | Stan / ours alone | ours in sampling µs/leapfrog | Stan in sampling µs/leapfrog | Stan / ours in sampling |");
+console.log(
+  "\n| posterior | dim | ours alone µs | Stan alone µs | Stan / ours alone | ours in sampling µs/leapfrog | Stan in sampling µs/leapfrog | Stan / ours in sampling |",
+);
 console.log("|---|---|---|---|---|---|---|---|");
 for (const r of rows)
   console.log(
     `| ${r.name} | ${r.dim} | ${r.alone_us.toFixed(2)} | ${fmtUs(r.stan_alone_us)} | ${ratio(r.stan_alone_us, r.alone_us)} | ${fmtUs(r.ours_in_sampling_us)} | ${fmtUs(r.stan_in_sampling_us)} | ${ratio(r.stan_in_sampling_us, r.ours_in_sampling_us)} |`,
   );
-console.log(`LOGDENSITY_RESULT: ${JSON.stringify({ seed: { compiled_us: seedOurs, hand_fused_us: seedFloor, ratio: seedOurs / seedFloor }, posteriors: rows })}`);
+console.log(
+  `LOGDENSITY_RESULT: ${JSON.stringify({ seed: { compiled_us: seedOurs, hand_fused_us: seedFloor, ratio: seedOurs / seedFloor }, posteriors: rows })}`,
+);

@@ -40,7 +40,8 @@ const { fit } = (await import(path.join(REPO, "dist/inference/index.js"))) as ty
 const { bindModel, compileModel } = (await import(path.join(REPO, "dist/model/index.js"))) as typeof import("../src/model/index.js");
 
 const withStan = !args.includes("--no-stan") && haveRstan();
-if (!withStan) console.log(args.includes("--no-stan") ? "Stan: skipped (--no-stan)" : "Stan: skipped (Rscript with rstan, posterior and jsonlite not installed)");
+if (!withStan)
+  console.log(args.includes("--no-stan") ? "Stan: skipped (--no-stan)" : "Stan: skipped (Rscript with rstan, posterior and jsonlite not installed)");
 
 interface Run {
   seed: number;
@@ -156,7 +157,9 @@ if (args.includes("--compile-stan")) {
   compileStan(cachedProgram("grad_floor", readFileSync(path.join(REPO, "bench/peers/grad_floor.stan"), "utf8")));
   process.exit(0);
 }
-console.log(`${cases.length} posteriors, ${reps} repetitions, 2 chains × (${tune} + ${drawsDefault}) unless noted; ours with adaptation ${adaptations.join(", ")}`);
+console.log(
+  `${cases.length} posteriors, ${reps} repetitions, 2 chains × (${tune} + ${drawsDefault}) unless noted; ours with adaptation ${adaptations.join(", ")}`,
+);
 const results: CaseResult[] = [];
 for (const c of cases) {
   const draws = c.draws ?? drawsDefault;
@@ -230,11 +233,21 @@ function tableOf(rs: CaseResult[]): string {
     const row = [r.name + (r.draws !== drawsDefault ? ` (${r.draws} draws)` : ""), String(r.dim), num(r.ours[adaptations[0]].grad_us)];
     for (const a of adaptations) {
       const o = r.ours[a];
-      row.push(num(med(o.runs, "us_per_leapfrog")), num(med(o.runs, "leapfrog_per_draw"), 1), med(o.runs, "ess_per_gradient").toExponential(2), num(med(o.runs, "min_ess_bulk_per_s"), 0));
+      row.push(
+        num(med(o.runs, "us_per_leapfrog")),
+        num(med(o.runs, "leapfrog_per_draw"), 1),
+        med(o.runs, "ess_per_gradient").toExponential(2),
+        num(med(o.runs, "min_ess_bulk_per_s"), 0),
+      );
     }
     if (r.stan) {
       const s = r.stan.runs;
-      row.push(num(med(s, "us_per_leapfrog")), num(med(s, "leapfrog_per_draw"), 1), med(s, "ess_per_gradient").toExponential(2), num(med(s, "min_ess_bulk_per_s"), 0));
+      row.push(
+        num(med(s, "us_per_leapfrog")),
+        num(med(s, "leapfrog_per_draw"), 1),
+        med(s, "ess_per_gradient").toExponential(2),
+        num(med(s, "min_ess_bulk_per_s"), 0),
+      );
       for (const a of adaptations) row.push(`${(med(r.ours[a].runs, "min_ess_bulk_per_s") / med(s, "min_ess_bulk_per_s")).toFixed(2)}×`);
     }
     lines.push(`| ${row.join(" | ")} |`);
@@ -249,7 +262,12 @@ if (withStan)
     const ratios = results.map((r) => med(r.ours[a].runs, "min_ess_bulk_per_s") / med(r.stan!.runs, "min_ess_bulk_per_s"));
     const essPerGrad = results.map((r) => med(r.ours[a].runs, "ess_per_gradient") / med(r.stan!.runs, "ess_per_gradient"));
     const geo = (xs: number[]) => Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length);
-    summary[a] = { geometric_mean_ratio: geo(ratios), min_ratio: Math.min(...ratios), ess_per_gradient_vs_stan_geometric_mean: geo(essPerGrad), ess_per_gradient_vs_stan_median: median(essPerGrad) };
+    summary[a] = {
+      geometric_mean_ratio: geo(ratios),
+      min_ratio: Math.min(...ratios),
+      ess_per_gradient_vs_stan_geometric_mean: geo(essPerGrad),
+      ess_per_gradient_vs_stan_median: median(essPerGrad),
+    };
     console.log(
       `ours (${a}) vs Stan, min bulk ESS/s: geometric mean ${geo(ratios).toFixed(2)}×, smallest ${Math.min(...ratios).toFixed(2)}× (${results[ratios.indexOf(Math.min(...ratios))].name}); ESS per gradient: median ${median(essPerGrad).toFixed(2)}× Stan's`,
     );

@@ -87,7 +87,8 @@ async function runOurs(s: number): Promise<Run> {
 const haveR = haveRstan();
 const withStan = !args.includes("--no-stan") && haveR;
 if (args.includes("--no-stan")) console.log("Stan: skipped (--no-stan)");
-else if (!haveR) console.log("Stan: skipped (Rscript with rstan, posterior and jsonlite not installed: apt-get install -y r-cran-rstan r-cran-posterior r-cran-jsonlite)");
+else if (!haveR)
+  console.log("Stan: skipped (Rscript with rstan, posterior and jsonlite not installed: apt-get install -y r-cran-rstan r-cran-posterior r-cran-jsonlite)");
 
 // The program and data in the Stan cache (bench/stan-peer.ts): compiled once, reused by later runs.
 let stanProgram = "";
@@ -100,7 +101,16 @@ if (withStan) {
 
 function runStanSeed(s: number): Run {
   const r = runStan(stanProgram, stanData, { warmup: 1000, draws: 5000, chains: 2, seed: s });
-  return { seed: s, chain_seconds: r.chain_seconds, min_ess_bulk: r.min_ess_bulk, min_ess_bulk_per_s: r.min_ess_bulk_per_s, leapfrog_per_draw: r.leapfrog_per_draw, divergences: r.divergences, mean: r.mean, ess_bulk: r.ess_bulk };
+  return {
+    seed: s,
+    chain_seconds: r.chain_seconds,
+    min_ess_bulk: r.min_ess_bulk,
+    min_ess_bulk_per_s: r.min_ess_bulk_per_s,
+    leapfrog_per_draw: r.leapfrog_per_draw,
+    divergences: r.divergences,
+    mean: r.mean,
+    ess_bulk: r.ess_bulk,
+  };
 }
 
 const ours: Run[] = [];

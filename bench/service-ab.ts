@@ -59,7 +59,21 @@ const TICKS_PER_SECOND = Number(execFileSync("getconf", ["CLK_TCK"], { encoding:
 function startServer(dist: string, flags: string[], port: number): ChildProcess {
   const main = join(dist, "server", "main.js");
   if (!existsSync(main)) throw new Error(`${main} does not exist: build into ${dist} first`);
-  const args = [...SERVING_NODE_OPTIONS.split(" "), ...flags, main, "--model", MODEL, "--port", String(port), "--host", "127.0.0.1", "--log-level", "warn", "--poll-interval", "0"];
+  const args = [
+    ...SERVING_NODE_OPTIONS.split(" "),
+    ...flags,
+    main,
+    "--model",
+    MODEL,
+    "--port",
+    String(port),
+    "--host",
+    "127.0.0.1",
+    "--log-level",
+    "warn",
+    "--poll-interval",
+    "0",
+  ];
   return spawn("taskset", ["-c", SERVER_CPU, process.execPath, ...args], { stdio: ["ignore", "ignore", "inherit"] });
 }
 
@@ -78,9 +92,13 @@ async function ready(port: number): Promise<void> {
 /** Requests answered by one wrk run on the load vCPU. */
 function load(port: number, seconds: number): Promise<number> {
   return new Promise((done, fail) => {
-    const wrk = spawn("taskset", ["-c", LOAD_CPU, "wrk", "-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "-s", join(PEERS, "post.lua"), `http://127.0.0.1:${port}${PATH}`], {
-      env: BODY === "" ? process.env : { ...process.env, BODY },
-    });
+    const wrk = spawn(
+      "taskset",
+      ["-c", LOAD_CPU, "wrk", "-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "-s", join(PEERS, "post.lua"), `http://127.0.0.1:${port}${PATH}`],
+      {
+        env: BODY === "" ? process.env : { ...process.env, BODY },
+      },
+    );
     let out = "";
     wrk.stdout.on("data", (d: Buffer) => (out += d.toString()));
     wrk.on("error", fail);
@@ -108,7 +126,9 @@ try {
     const ca = ((cpuTicks(a.pid!) - ta) / TICKS_PER_SECOND / na) * 1e6;
     const cb = ((cpuTicks(b.pid!) - tb) / TICKS_PER_SECOND / nb) * 1e6;
     ratios.push(cb / ca);
-    console.log(`${String(round).padStart(5)} | ${String(Math.round(na / DURATION)).padStart(8)} | ${String(Math.round(nb / DURATION)).padStart(8)} | ${ca.toFixed(1).padStart(12)} | ${cb.toFixed(1).padStart(12)} | ${(cb / ca).toFixed(3)}`);
+    console.log(
+      `${String(round).padStart(5)} | ${String(Math.round(na / DURATION)).padStart(8)} | ${String(Math.round(nb / DURATION)).padStart(8)} | ${ca.toFixed(1).padStart(12)} | ${cb.toFixed(1).padStart(12)} | ${(cb / ca).toFixed(3)}`,
+    );
   }
   const r = median(ratios);
   console.log(`\nB/A CPU per request: median ${r.toFixed(3)} over ${ROUNDS} rounds (${(Math.abs(1 - r) * 100).toFixed(1)} % ${r < 1 ? "less" : "more"} for B)`);

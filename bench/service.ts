@@ -177,7 +177,9 @@ async function load(url: string, body: string, connections: number, seconds: num
     return { rps, p50: parseWrkLatency(out, "50"), p99: parseWrkLatency(out, "99"), errors };
   }
   // No type declarations ship with autocannon: describe the little used here.
-  type Autocannon = (opts: Record<string, unknown>) => Promise<{ requests: { average: number }; latency: { p50: number; p99: number }; non2xx: number; errors: number }>;
+  type Autocannon = (
+    opts: Record<string, unknown>,
+  ) => Promise<{ requests: { average: number }; latency: { p50: number; p99: number }; non2xx: number; errors: number }>;
   const moduleName = "autocannon";
   const autocannon = ((await import(moduleName)) as { default: Autocannon }).default;
   const r = await autocannon({ url, method: "POST", body, headers: { "content-type": "application/json" }, connections, duration: seconds });
@@ -215,17 +217,35 @@ async function main(): Promise<void> {
   const readyLean: number[] = [];
   const readyCli: number[] = [];
   for (let i = 0; i < 3; i++) {
-    const lean = await start("ours", "node", [...OUR_NODE_FLAGS, join(DIST, "server", "main.js"), "--model", STORE, "--port", "8201", "--host", "127.0.0.1", "--shutdown-grace", "0"], 8201, "/health/ready");
+    const lean = await start(
+      "ours",
+      "node",
+      [...OUR_NODE_FLAGS, join(DIST, "server", "main.js"), "--model", STORE, "--port", "8201", "--host", "127.0.0.1", "--shutdown-grace", "0"],
+      8201,
+      "/health/ready",
+    );
     readyLean.push(lean.readyMs);
     await stop(lean);
-    const cli = await start("ours-cli", "node", [...OUR_NODE_FLAGS, join(DIST, "cli", "main.js"), "serve", "--model", STORE, "--port", "8202", "--host", "127.0.0.1", "--shutdown-grace", "0"], 8202, "/health/ready");
+    const cli = await start(
+      "ours-cli",
+      "node",
+      [...OUR_NODE_FLAGS, join(DIST, "cli", "main.js"), "serve", "--model", STORE, "--port", "8202", "--host", "127.0.0.1", "--shutdown-grace", "0"],
+      8202,
+      "/health/ready",
+    );
     readyCli.push(cli.readyMs);
     await stop(cli);
   }
 
   const servers: Server[] = [];
   servers.push(await start("bare Node", "node", [join(PEERS, "node_limit.cjs"), "8211"], 8211, PATH, postInit));
-  const ours = await start("bayes-serve", "node", [...OUR_NODE_FLAGS, join(DIST, "server", "main.js"), "--model", STORE, "--port", "8212", "--host", "127.0.0.1", "--shutdown-grace", "0"], 8212, "/health/ready");
+  const ours = await start(
+    "bayes-serve",
+    "node",
+    [...OUR_NODE_FLAGS, join(DIST, "server", "main.js"), "--model", STORE, "--port", "8212", "--host", "127.0.0.1", "--shutdown-grace", "0"],
+    8212,
+    "/health/ready",
+  );
   servers.push(ours);
   // Our server again, through its V2 route: the same process, taking its turn right beside our /interval in each round
   // (their ratio is the one that matters most, so their windows are neighbours, in alternating order: see below).
@@ -241,11 +261,14 @@ async function main(): Promise<void> {
     for (const s of servers) await load(s.url + (s.path ?? PATH), s.body ?? PAYLOAD, CONNECTIONS, WARM_UP_SECONDS);
     for (let round = 1; round <= ROUNDS; round++) {
       // Even rounds swap our two routes' turns, so that a drift in the machine's speed favours neither.
-      const order = round % 2 === 0 ? servers.map((s, i) => (s.name === "bayes-serve" ? servers[i + 1] : s.name === "bayes-serve V2" ? servers[i - 1] : s)) : servers;
+      const order =
+        round % 2 === 0 ? servers.map((s, i) => (s.name === "bayes-serve" ? servers[i + 1] : s.name === "bayes-serve V2" ? servers[i - 1] : s)) : servers;
       for (const s of order) {
         const r = await load(s.url + (s.path ?? PATH), s.body ?? PAYLOAD, CONNECTIONS, DURATION);
         results.get(s.name)?.push(r);
-        log(`round ${round}: ${s.name.padEnd(13)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms${r.errors ? `  errors ${r.errors}` : ""}`);
+        log(
+          `round ${round}: ${s.name.padEnd(13)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms${r.errors ? `  errors ${r.errors}` : ""}`,
+        );
       }
     }
     const rssLoaded = rssMb(ours.proc.pid as number);
@@ -255,7 +278,13 @@ async function main(): Promise<void> {
 
     const summary = servers.map((s) => {
       const rs = results.get(s.name) as Result[];
-      return { name: s.name, rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), errors: rs.reduce((a, r) => a + r.errors, 0) };
+      return {
+        name: s.name,
+        rps: median(rs.map((r) => r.rps)),
+        p50: median(rs.map((r) => r.p50)),
+        p99: median(rs.map((r) => r.p99)),
+        errors: rs.reduce((a, r) => a + r.errors, 0),
+      };
     });
     const get = (n: string) => summary.find((s) => s.name === n);
     const bare = get("bare Node");
@@ -278,7 +307,9 @@ async function main(): Promise<void> {
     };
     if (bare && us) {
       const rounds = perRound("bayes-serve", "bare Node");
-      out.push(`ours / bare Node: ${(100 * median(rounds)).toFixed(1)} % (rounds: ${rounds.map((x) => `${(100 * x).toFixed(0)} %`).join(", ")})  (goal ≥ 60 %)`);
+      out.push(
+        `ours / bare Node: ${(100 * median(rounds)).toFixed(1)} % (rounds: ${rounds.map((x) => `${(100 * x).toFixed(0)} %`).join(", ")})  (goal ≥ 60 %)`,
+      );
     }
     if (py && us) {
       const rounds = perRound("bayes-serve", "FastAPI peer");
@@ -286,14 +317,18 @@ async function main(): Promise<void> {
     }
     if (v2 && us) {
       const rounds = perRound("bayes-serve V2", "bayes-serve");
-      out.push(`V2 / /interval:   ${(100 * median(rounds)).toFixed(1)} % (rounds: ${rounds.map((x) => `${(100 * x).toFixed(0)} %`).join(", ")})  (goal ≥ 80 %)`);
+      out.push(
+        `V2 / /interval:   ${(100 * median(rounds)).toFixed(1)} % (rounds: ${rounds.map((x) => `${(100 * x).toFixed(0)} %`).join(", ")})  (goal ≥ 80 %)`,
+      );
     }
     if (us) out.push(`our p99:          ${us.p99.toFixed(2)} ms  (goal < 5 ms)`);
     out.push(
       `our RSS:          ${rssIdle.rss.toFixed(1)} MB after start, ${rssLoaded.rss.toFixed(1)} MB after the load (peak so far ${rssLoaded.peak.toFixed(1)} MB), ` +
         `${rssHeavy.rss.toFixed(1)} MB with the sampling worker running after heavy requests  (goal < 120 MB)`,
     );
-    out.push(`time to ready:    ${median(readyLean).toFixed(0)} ms (node dist/server/main.js), ${median(readyCli).toFixed(0)} ms (bayes-serve serve)  (goal < 1000 ms)`);
+    out.push(
+      `time to ready:    ${median(readyLean).toFixed(0)} ms (node dist/server/main.js), ${median(readyCli).toFixed(0)} ms (bayes-serve serve)  (goal < 1000 ms)`,
+    );
     out.push(
       `isolation:        light p50/p99 ${iso.alone.p50.toFixed(2)}/${iso.alone.p99.toFixed(2)} ms alone, ` +
         `${iso.underHeavy.p50.toFixed(2)}/${iso.underHeavy.p99.toFixed(2)} ms beside heavy requests ` +

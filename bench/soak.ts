@@ -86,7 +86,14 @@ async function heavyRole(url: URL, seconds: number, clients: number, pipeliners:
     new Promise((resolve) => {
       const t0 = performance.now();
       const req = request(
-        { host: url.hostname, port: url.port, path, method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } },
+        {
+          host: url.hostname,
+          port: url.port,
+          path,
+          method: "POST",
+          agent,
+          headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+        },
         (res) => {
           res.on("data", (c: Buffer) => (bytes += c.length));
           res.on("end", () => {
@@ -192,7 +199,14 @@ async function lightRole(url: URL, seconds: number, connections: number, pauseMs
     new Promise((resolve) => {
       const t0 = performance.now();
       const req = request(
-        { host: url.hostname, port: url.port, path: "/predict/v1.0.0/interval", method: "POST", agent, headers: { "content-type": "application/json", "content-length": LIGHT_BODY.length } },
+        {
+          host: url.hostname,
+          port: url.port,
+          path: "/predict/v1.0.0/interval",
+          method: "POST",
+          agent,
+          headers: { "content-type": "application/json", "content-length": LIGHT_BODY.length },
+        },
         (res) => {
           res.resume();
           res.on("end", () => {
@@ -266,7 +280,7 @@ function threadCpu(pid: number): Record<string, number> {
 }
 
 async function waitReady(url: string, proc: ChildProcess): Promise<void> {
-  for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
     if (proc.exitCode !== null) throw new Error(`the server exited (${proc.exitCode}) before it was ready`);
     try {
       if ((await fetch(`${url}/health/ready`)).ok) return;
@@ -293,10 +307,27 @@ async function main(): Promise<void> {
   const version = train(false);
   const port = flag("port", 8231);
   const url = `http://127.0.0.1:${port}`;
-  log(`model ${version}; ${seconds} s: ${clients} clients of maximum-size requests, ${pipeliners} pipelining connections that never read, light requests on 4 connections`);
+  log(
+    `model ${version}; ${seconds} s: ${clients} clients of maximum-size requests, ${pipeliners} pipelining connections that never read, light requests on 4 connections`,
+  );
   const server = spawn(
     process.execPath,
-    [...SERVING_NODE_OPTIONS.split(" "), join(DIST, "server", "main.js"), "--model", STORE, "--port", String(port), "--host", "127.0.0.1", "--poll-interval", "0", "--shutdown-grace", "0", "--log-level", "warn"],
+    [
+      ...SERVING_NODE_OPTIONS.split(" "),
+      join(DIST, "server", "main.js"),
+      "--model",
+      STORE,
+      "--port",
+      String(port),
+      "--host",
+      "127.0.0.1",
+      "--poll-interval",
+      "0",
+      "--shutdown-grace",
+      "0",
+      "--log-level",
+      "warn",
+    ],
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
   );
   let serverErr = "";
@@ -307,7 +338,8 @@ async function main(): Promise<void> {
   let crashed: number | null = null;
   void exited.then((code) => (crashed = code));
   await waitReady(url, server);
-  for (let i = 0; i < 200; i++) await fetch(`${url}/predict/v1.0.0/interval`, { method: "POST", headers: { "content-type": "application/json" }, body: LIGHT_BODY });
+  for (let i = 0; i < 200; i++)
+    await fetch(`${url}/predict/v1.0.0/interval`, { method: "POST", headers: { "content-type": "application/json" }, body: LIGHT_BODY });
   const pid = server.pid as number;
   const idle = rssMb(pid);
 
@@ -329,7 +361,12 @@ async function main(): Promise<void> {
     sleep(1000).then(() => role(["--role", "light", "--url", url, "--duration", String(seconds - 2), "--connections", "4", "--pause", "10"])),
   ]);
   clearInterval(sampler);
-  const alive = crashed === null && (await fetch(`${url}/health/live`).then((r) => r.ok, () => false));
+  const alive =
+    crashed === null &&
+    (await fetch(`${url}/health/live`).then(
+      (r) => r.ok,
+      () => false,
+    ));
   // (JSON writes NaN as null: back to NaN, so that the figures print.)
   const numbers = (_k: string, v: unknown): unknown => (v === null ? NaN : v);
   const heavy = JSON.parse(heavyOut, numbers) as HeavySummary;
@@ -348,25 +385,45 @@ async function main(): Promise<void> {
   const unexpected = Object.entries(heavy.statuses).filter(([s]) => s !== "200" && s !== "503");
   const checks: [string, boolean][] = [
     [`the server stayed up (exit: ${crashed ?? "none"})`, alive],
-    [`resident memory peak ${peak.toFixed(0)} MB < ${RSS_LIMIT_MB} MB (median ${pct(samples, 0.5).toFixed(0)} MB; ${idle?.rss.toFixed(0)} MB before, ${after?.rss.toFixed(0) ?? "?"} MB after)`, peak > 0 && peak < RSS_LIMIT_MB],
+    [
+      `resident memory peak ${peak.toFixed(0)} MB < ${RSS_LIMIT_MB} MB (median ${pct(samples, 0.5).toFixed(0)} MB; ${idle?.rss.toFixed(0)} MB before, ${after?.rss.toFixed(0) ?? "?"} MB after)`,
+      peak > 0 && peak < RSS_LIMIT_MB,
+    ],
     [
       `every heavy request answered 200 or refused 503 with Retry-After (${heavyTotal}: ${JSON.stringify(heavy.statuses)}, ${heavy.socket_errors} socket errors, ${heavy.without_retry_after} 503s without Retry-After)`,
       heavyTotal > 0 && unexpected.length === 0 && heavy.socket_errors === 0 && heavy.without_retry_after === 0,
     ],
-    [`light requests: ${light.count} answered, ${light.failed} failed; p50 ${light.p50.toFixed(2)} ms, p99 ${light.p99.toFixed(2)} ms < ${LIGHT_P99_LIMIT_MS} ms (max ${light.max.toFixed(1)} ms)`, light.failed === 0 && light.count > 0 && light.p99 < LIGHT_P99_LIMIT_MS],
+    [
+      `light requests: ${light.count} answered, ${light.failed} failed; p50 ${light.p50.toFixed(2)} ms, p99 ${light.p99.toFixed(2)} ms < ${LIGHT_P99_LIMIT_MS} ms (max ${light.max.toFixed(1)} ms)`,
+      light.failed === 0 && light.count > 0 && light.p99 < LIGHT_P99_LIMIT_MS,
+    ],
   ];
   const out: string[] = [];
   out.push(`soak: ${seconds} s, ${clients} heavy clients, ${pipeliners} pipelining connections that never read, the server with ${SERVING_NODE_OPTIONS}`);
   for (const [text, ok] of checks) out.push(`${ok ? "PASS" : "FAIL"}  ${text}`);
-  out.push(`heavy answers: ${(heavy.bytes / 1e6).toFixed(0)} MB read by the clients, p50 ${heavy.answered_ms_p50.toFixed(0)} ms from request to the end of the answer`);
+  out.push(
+    `heavy answers: ${(heavy.bytes / 1e6).toFixed(0)} MB read by the clients, p50 ${heavy.answered_ms_p50.toFixed(0)} ms from request to the end of the answer`,
+  );
   out.push(`pipelining connections: ${heavy.pipeliner_connections} opened, ${heavy.pipelined_requests_sent} requests written into them`);
   const cpu = Object.entries(cpuAfter)
     .map(([k, v]) => [k, v - (cpuBefore[k] ?? 0)] as const)
     .filter(([, v]) => v >= 0.5)
     .map(([k, v]) => `${k} ${((100 * v) / seconds).toFixed(0)} %`);
-  out.push(`server CPU over the run, by thread (of one core): ${cpu.join(", ")}; machine load average ${loadavg().map((l) => l.toFixed(1)).join(" ")}`);
-  out.push(`/metrics shed: ${Object.entries(shed).map(([k, v]) => `${k.replace("bayes_serve_requests_shed_total", "")} ${v}`).join(", ") || "(not read)"}`);
-  out.push(`/metrics: answers dropped for clients not reading ${Object.values(dropped)[0] ?? "?"}; event-loop delay p99 over the run ${((Object.values(lag)[0] ?? NaN) * 1000).toFixed(1)} ms`);
+  out.push(
+    `server CPU over the run, by thread (of one core): ${cpu.join(", ")}; machine load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ")}`,
+  );
+  out.push(
+    `/metrics shed: ${
+      Object.entries(shed)
+        .map(([k, v]) => `${k.replace("bayes_serve_requests_shed_total", "")} ${v}`)
+        .join(", ") || "(not read)"
+    }`,
+  );
+  out.push(
+    `/metrics: answers dropped for clients not reading ${Object.values(dropped)[0] ?? "?"}; event-loop delay p99 over the run ${((Object.values(lag)[0] ?? NaN) * 1000).toFixed(1)} ms`,
+  );
   process.stdout.write(`${out.join("\n")}\n`);
   if (!alive) process.stderr.write(`server stderr (tail):\n${serverErr.slice(-3000)}\n${serverOut.slice(-2000)}\n`);
   process.exit(checks.every(([, ok]) => ok) ? 0 : 1);

@@ -26,7 +26,12 @@ const flag = (name: string) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const list = (name: string, dflt: number[]) => (flag(name) ?? "").split(",").filter(Boolean).map(Number).concat(flag(name) ? [] : dflt);
+const list = (name: string, dflt: number[]) =>
+  (flag(name) ?? "")
+    .split(",")
+    .filter(Boolean)
+    .map(Number)
+    .concat(flag(name) ? [] : dflt);
 const reps = Number(flag("--reps") ?? 3);
 const rowCounts = args.includes("--no-gradient") ? [] : list("--rows", [2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000, 2_000_000]);
 const essRows = args.includes("--no-ess") ? [] : list("--ess-rows", [20_000, 200_000, 2_000_000]);
@@ -38,7 +43,10 @@ function median(xs: number[]): number {
   const n = s.length;
   return n % 2 ? s[n >> 1] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
-const load = () => loadavg().map((l) => l.toFixed(2)).join(" ");
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
 const dataOf = (rows: number): DataInput => simulateSeedData({ ...SEED_SIMULATION, rows, seed: 1 }) as unknown as DataInput;
 
 /** µs per call, over ~0.25 s (at least 10 calls) after a few warming calls. */
@@ -93,7 +101,10 @@ for (const rows of rowCounts) {
 }
 let crossover: number | null = null;
 for (let k = gradientRows.length - 1; k >= 0 && gradientRows[k].ratio > 1; k--) crossover = gradientRows[k].rows;
-if (rowCounts.length > 0) console.log(`crossover (2 threads faster from here on): ${crossover ?? "none measured"} rows; SHARD_MIN_ROW_WORK = ${SHARD_MIN_ROW_WORK}; load average ${load()}`);
+if (rowCounts.length > 0)
+  console.log(
+    `crossover (2 threads faster from here on): ${crossover ?? "none measured"} rows; SHARD_MIN_ROW_WORK = ${SHARD_MIN_ROW_WORK}; load average ${load()}`,
+  );
 
 interface EssRow {
   rows: number;
@@ -111,7 +122,8 @@ const essRowsOut: EssRow[] = [];
 const essRatios: { rows: number; ratio: number; pooledRatio: number; wallRatio: number; gradientRatio: number; load: string }[] = [];
 const total = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 if (essRows.length > 0)
-  for (const threads of [1, 2]) await fit(seedRegression, dataOf(20_000), { chains: 1, threadsPerChain: threads, tune: 100, draws: 100, seed: 99, progress: false });
+  for (const threads of [1, 2])
+    await fit(seedRegression, dataOf(20_000), { chains: 1, threadsPerChain: threads, tune: 100, draws: 100, seed: 99, progress: false });
 for (const rows of essRows) {
   const data = dataOf(rows);
   const per: Record<number, { ess: number[]; s: number[]; wall: number[]; eps: number[]; epw: number[]; usg: number[] }> = {};
@@ -153,6 +165,8 @@ for (const rows of essRows) {
   const wallRatio = median(per[2].epw) / median(per[1].epw);
   const gradientRatio = median(per[1].usg) / median(per[2].usg);
   essRatios.push({ rows, ratio, pooledRatio, wallRatio, gradientRatio, load: load() });
-  console.log(`  2 threads / 1 thread: ESS/s ×${ratio.toFixed(2)} (pooled ×${pooledRatio.toFixed(2)}; whole fit ×${wallRatio.toFixed(2)}), time per gradient in sampling ×${gradientRatio.toFixed(2)}; load average ${load()}`);
+  console.log(
+    `  2 threads / 1 thread: ESS/s ×${ratio.toFixed(2)} (pooled ×${pooledRatio.toFixed(2)}; whole fit ×${wallRatio.toFixed(2)}), time per gradient in sampling ×${gradientRatio.toFixed(2)}; load average ${load()}`,
+  );
 }
 console.log(`THREADS_RESULT ${JSON.stringify({ reps, tune, draws, gradient: gradientRows, crossover, ess: essRowsOut, essRatios })}`);

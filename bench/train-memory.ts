@@ -67,7 +67,23 @@ interface Run {
 
 async function trainOnce(file: string): Promise<Run> {
   const store = mkdtempSync(path.join(WORK, "store-"));
-  const args = ["--import", PEAK_HOOK, CLI, "train", "--data", file, "--store", store, "--no-report", "--draws", String(draws), "--tune", String(tune), "--chains", String(chains)];
+  const args = [
+    "--import",
+    PEAK_HOOK,
+    CLI,
+    "train",
+    "--data",
+    file,
+    "--store",
+    store,
+    "--no-report",
+    "--draws",
+    String(draws),
+    "--tune",
+    String(tune),
+    "--chains",
+    String(chains),
+  ];
   const t0 = performance.now();
   const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
@@ -91,7 +107,12 @@ async function trainOnce(file: string): Promise<Run> {
   const peak = /PEAK_RSS_KB (\d+)/.exec(stderr);
   if (peak === null) throw new Error(`no peak reported:\n${stderr}`);
   const timingLine = /^timings \(s\): (.*)$/m.exec(stderr)?.[1] ?? "";
-  const timings = Object.fromEntries(timingLine.split(", ").map((p) => p.split(" ")).map(([k, v]) => [k, Number(v)]));
+  const timings = Object.fromEntries(
+    timingLine
+      .split(", ")
+      .map((p) => p.split(" "))
+      .map(([k, v]) => [k, Number(v)]),
+  );
   // Steps in the order train runs them; "data" ends when its line is printed, the others follow by their timings.
   const ends: [string, number][] = [];
   let at = dataLoadedAt ?? 0;
@@ -113,11 +134,15 @@ const results: Run[] = [];
 for (let r = 0; r < runs; r++) {
   const run = await trainOnce(file);
   results.push(run);
-  console.log(`run ${r + 1}: peak RSS ${run.peakMb.toFixed(0)} MB, ${run.wallSeconds.toFixed(0)} s; timings ${JSON.stringify(run.timings)}; peak by step (polled) ${JSON.stringify(run.stepPeaksMb)}`);
+  console.log(
+    `run ${r + 1}: peak RSS ${run.peakMb.toFixed(0)} MB, ${run.wallSeconds.toFixed(0)} s; timings ${JSON.stringify(run.timings)}; peak by step (polled) ${JSON.stringify(run.stepPeaksMb)}`,
+  );
 }
 const peaks = results.map((r) => r.peakMb).sort((a, b) => a - b);
 const median = peaks[Math.floor(peaks.length / 2)];
-console.log(`TRAIN_MEMORY_RESULT: ${JSON.stringify({ rows, draws, tune, chains, runs, median_peak_rss_mb: Math.round(median), max_peak_rss_mb: Math.round(peaks.at(-1)!), goal_mb: GOAL_MB })}`);
+console.log(
+  `TRAIN_MEMORY_RESULT: ${JSON.stringify({ rows, draws, tune, chains, runs, median_peak_rss_mb: Math.round(median), max_peak_rss_mb: Math.round(peaks.at(-1)!), goal_mb: GOAL_MB })}`,
+);
 if (peaks.at(-1)! >= GOAL_MB) {
   console.error(`peak RSS ${peaks.at(-1)!.toFixed(0)} MB is over the ${GOAL_MB} MB goal`);
   process.exitCode = 1;

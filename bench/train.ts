@@ -93,6 +93,8 @@ if (!warmMode) {
     sampling_ratio_vs_cold: median(rs.map((r, i) => r.timings.sampling / cold[i].timings.sampling)),
   });
   const result = { runs, cold: summary(cold), warm: summary(warm), ...(warmDraws !== undefined ? { [`warm_draws_${warmDraws}`]: summary(warmShort) } : {}) };
-  console.log(`warm retrain / cold fit, wall: ${result.warm.wall_ratio_vs_cold.toFixed(2)} (goal ≤ 0.40); sampling alone ${result.warm.sampling_ratio_vs_cold.toFixed(2)}`);
+  console.log(
+    `warm retrain / cold fit, wall: ${result.warm.wall_ratio_vs_cold.toFixed(2)} (goal ≤ 0.40); sampling alone ${result.warm.sampling_ratio_vs_cold.toFixed(2)}`,
+  );
   console.log(`TRAIN_RESULT: ${JSON.stringify(result)}`);
 }

@@ -169,7 +169,9 @@ function runInContainer(endpoint: string, label: string, args: string[]): Promis
   containers.add(name);
   const t = performance.now();
   return new Promise((ok, fail) => {
-    const child = spawn("podman", ["--runtime", "runc", "run", "--rm", "--name", name, ...HARDENED, ...s3Env(endpoint), IMAGE, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("podman", ["--runtime", "runc", "run", "--rm", "--name", name, ...HARDENED, ...s3Env(endpoint), IMAGE, ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     let err = "";
     child.stdout.setEncoding("utf8").on("data", (s: string) => (out += s));
@@ -190,7 +192,8 @@ function runInContainer(endpoint: string, label: string, args: string[]): Promis
 async function chainsAsPods(endpoint: string): Promise<void> {
   const stage = `s3://${BUCKET}/staging/${RUN_ID}`;
   const fit = ["--simulate", "--seed", "3", "--chains", "2", "--no-report", "--no-compare", "--json"];
-  const chain = (i: number) => runInContainer(endpoint, `chain-${i}`, ["train", ...fit, "--store", `${STORE}-pods`, "--chain-index", String(i), "--stage", stage]);
+  const chain = (i: number) =>
+    runInContainer(endpoint, `chain-${i}`, ["train", ...fit, "--store", `${STORE}-pods`, "--chain-index", String(i), "--stage", stage]);
   const merge = () => runInContainer(endpoint, "merge", ["train", ...fit, "--store", `${STORE}-pods`, "--merge", stage]);
   const first = await chain(0);
   check(first.code === 0, `a chain container stages chain 0 to ${stage} (exit ${first.code}${first.code === 0 ? "" : `: ${first.err.slice(-500)}`})`);
@@ -202,13 +205,21 @@ async function chainsAsPods(endpoint: string): Promise<void> {
   const t = performance.now();
   const pair = await Promise.all([chain(0), chain(1)]);
   const pairSeconds = seconds(t);
-  check(pair.every((r) => r.code === 0), `two chain containers at once stage chains 0 (again, replacing its own) and 1 (exits ${pair.map((r) => r.code).join(", ")})`);
+  check(
+    pair.every((r) => r.code === 0),
+    `two chain containers at once stage chains 0 (again, replacing its own) and 1 (exits ${pair.map((r) => r.code).join(", ")})`,
+  );
   const merged = await merge();
   const inProcess = await runInContainer(endpoint, "in-process", ["train", ...fit, "--store", `${STORE}-in-process`]);
   const json = (r: { out: string }) => JSON.parse(r.out.trim().split("\n").at(-1) ?? "{}") as { published?: boolean; parameters?: unknown; metrics?: unknown };
-  check(merged.code === 0 && json(merged).published === true, `a merge container publishes the merged fit (exit ${merged.code}${merged.code === 0 ? "" : `: ${merged.err.slice(-500)}`})`);
   check(
-    inProcess.code === 0 && JSON.stringify(json(merged).parameters) === JSON.stringify(json(inProcess).parameters) && JSON.stringify(json(merged).metrics) === JSON.stringify(json(inProcess).metrics),
+    merged.code === 0 && json(merged).published === true,
+    `a merge container publishes the merged fit (exit ${merged.code}${merged.code === 0 ? "" : `: ${merged.err.slice(-500)}`})`,
+  );
+  check(
+    inProcess.code === 0 &&
+      JSON.stringify(json(merged).parameters) === JSON.stringify(json(inProcess).parameters) &&
+      JSON.stringify(json(merged).metrics) === JSON.stringify(json(inProcess).metrics),
     "the merged fit's summary (mean, sd, HDI, ESS, R-hat) and held-out metrics equal the in-process 2-chain fit's with the same seed",
   );
   figures.push(
@@ -368,7 +379,9 @@ async function main(): Promise<void> {
   work = mkdtempSync(join(tmpdir(), "bayes-serve-container-test-"));
 
   phase("container engine (scripts/install-container-engine.sh)", () => run("bash", [join(ROOT, "scripts", "install-container-engine.sh")], { inherit: true }));
-  phase(`base image ${BASE_IMAGE} (scripts/build-base-image.sh)`, () => run("bash", [join(ROOT, "scripts", "build-base-image.sh"), BASE_IMAGE], { inherit: true }));
+  phase(`base image ${BASE_IMAGE} (scripts/build-base-image.sh)`, () =>
+    run("bash", [join(ROOT, "scripts", "build-base-image.sh"), BASE_IMAGE], { inherit: true }),
+  );
 
   const previous = spawnSync("podman", ["image", "inspect", "--format", "{{.Id}}", IMAGE], { encoding: "utf8" });
   const previousId = previous.status === 0 ? previous.stdout.trim() : "";
@@ -405,8 +418,24 @@ async function main(): Promise<void> {
       containers.add(serve);
       const t0 = performance.now();
       podman([
-        "run", "-d", "--name", serve, ...HARDENED, ...s3Env(endpoint), "-e", `NODE_OPTIONS=${SERVING_NODE_OPTIONS}`,
-        IMAGE, "serve", "--model", STORE, "--host", "127.0.0.1", "--port", String(port), "--poll-interval", "1",
+        "run",
+        "-d",
+        "--name",
+        serve,
+        ...HARDENED,
+        ...s3Env(endpoint),
+        "-e",
+        `NODE_OPTIONS=${SERVING_NODE_OPTIONS}`,
+        IMAGE,
+        "serve",
+        "--model",
+        STORE,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "--poll-interval",
+        "1",
       ]);
       const wallReady = await waitReady(base, t0, 60);
       const readyAt = Date.now();
@@ -445,7 +474,10 @@ async function main(): Promise<void> {
   check(writeTmp.status === 0, "/tmp (tmpfs) is writable");
   const predict = await fetch(`${base}/predict/v1.0.0/point`, { method: "POST", headers: { "content-type": "application/json" }, body: PAYLOAD });
   const point = (await predict.json()) as { y_pred?: number };
-  check(predict.status === 200 && typeof point.y_pred === "number" && Math.abs(point.y_pred - 7.5) < 1, `a point prediction (x 5, category 2): ${JSON.stringify(point)}`);
+  check(
+    predict.status === 200 && typeof point.y_pred === "number" && Math.abs(point.y_pred - 7.5) < 1,
+    `a point prediction (x 5, category 2): ${JSON.stringify(point)}`,
+  );
 
   const second = await phaseAsync("reload under load: second train container publishes v2", async () => {
     const load = startLoad(base);
@@ -465,7 +497,10 @@ async function main(): Promise<void> {
     await load.stop();
     const served = await servedVersion(base);
     check(served === trained.version, `the new version ${trained.version} is served after the reload (GET /model: ${served})`);
-    check(load.failed === 0 && load.ok > 0, `zero failed requests across the reload: ${load.ok} answered 200, ${load.failed} failed${load.errors.length ? ` (${load.errors.join("; ")})` : ""}`);
+    check(
+      load.failed === 0 && load.ok > 0,
+      `zero failed requests across the reload: ${load.ok} answered 200, ${load.failed} failed${load.errors.length ? ` (${load.errors.join("; ")})` : ""}`,
+    );
     figures.push(
       `reload under load (${LOAD_CONNECTIONS} connections on /interval): ${load.ok} requests, ${load.failed} failed; new version served ${swappedAfter.toFixed(1)} s after the train container exited (poll interval 1 s)`,
     );

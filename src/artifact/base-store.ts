@@ -55,7 +55,10 @@ export function decodeLatest(bytes: Uint8Array, where: string): LatestPointer {
     typeof v.updatedAt !== "string" ||
     (v.manifestSha256 !== undefined && (typeof v.manifestSha256 !== "string" || !/^[0-9a-f]{64}$/.test(v.manifestSha256)))
   ) {
-    throw new BayesServeError("ARTIFACT", `latest pointer ${where} must be {"version": "<version id>", "updatedAt": "<time>", "manifestSha256": "<sha256 hex>"}`);
+    throw new BayesServeError(
+      "ARTIFACT",
+      `latest pointer ${where} must be {"version": "<version id>", "updatedAt": "<time>", "manifestSha256": "<sha256 hex>"}`,
+    );
   }
   return { version: v.version, updatedAt: v.updatedAt, ...(v.manifestSha256 === undefined ? {} : { manifestSha256: v.manifestSha256 as string }) };
 }
@@ -336,7 +339,10 @@ export abstract class BaseStore implements ArtifactStore {
     if (bytes === null) throw this.artifactError(operation, `version ${version} not found (no ${this.describe(key)})`);
     if (existing !== null) {
       if (this.signingKey === null) {
-        throw this.artifactError(operation, `version ${version} already has a seal (${this.describe(sealKey)}); \`bayes-serve models verify ${version}\` checks it`);
+        throw this.artifactError(
+          operation,
+          `version ${version} already has a seal (${this.describe(sealKey)}); \`bayes-serve models verify ${version}\` checks it`,
+        );
       }
       // Signing a sealed version (a key newly set, or a new key): only if the manifest still matches its digest.
       // Sealing over a seal that no longer matches would hide exactly what seals are for.

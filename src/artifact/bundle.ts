@@ -4,7 +4,23 @@
 import { createHash } from "node:crypto";
 import { endianness } from "node:os";
 import { BayesServeError } from "../errors.js";
-import { DRAWS_FILE, FORMAT_VERSION, MANIFEST_FILE, SAMPLE_STATS_FILE, bundlePathProblem, jsonValueProblems, serializeManifest, validateManifest, type DataInfo, type FeatureSpec, type GateVerdict, type Manifest, type ParametersInfo, type SamplerRecord, type TargetSpec } from "./manifest.js";
+import {
+  DRAWS_FILE,
+  FORMAT_VERSION,
+  MANIFEST_FILE,
+  SAMPLE_STATS_FILE,
+  bundlePathProblem,
+  jsonValueProblems,
+  serializeManifest,
+  validateManifest,
+  type DataInfo,
+  type FeatureSpec,
+  type GateVerdict,
+  type Manifest,
+  type ParametersInfo,
+  type SamplerRecord,
+  type TargetSpec,
+} from "./manifest.js";
 import { newVersionId } from "./version-id.js";
 
 /** What the train pipeline supplies; the artefact layer fills in the format, version, time, layout and checksums. */
@@ -119,9 +135,7 @@ export function buildBundle(input: BundleInput): Bundle {
   if (input.sampleStats !== undefined && m.sampleStats !== undefined) {
     const want = m.draws.chains * m.draws.drawsPerChain * m.sampleStats.names.length;
     if (input.sampleStats.length !== want) {
-      throw artifactError(
-        `${label}: sampleStats has ${input.sampleStats.length} values, expected chains × drawsPerChain × stats = ${want}`,
-      );
+      throw artifactError(`${label}: sampleStats has ${input.sampleStats.length} values, expected chains × drawsPerChain × stats = ${want}`);
     }
     sampleStats = input.sampleStats.slice();
     files.set(SAMPLE_STATS_FILE, float64ToLittleEndian(sampleStats));
@@ -195,11 +209,7 @@ export function verifyFile(manifest: Manifest, path: string, bytes: Uint8Array, 
  * A bundle from a validated manifest and the bytes of its files (at least those `bundleFilesToRead` names).
  * Verifies every checksum and the sizes of the binary files. `where(path)` names a file for error messages.
  */
-export function decodeBundle(
-  manifest: Manifest,
-  files: ReadonlyMap<string, Uint8Array>,
-  where: (path: string) => string,
-): Bundle {
+export function decodeBundle(manifest: Manifest, files: ReadonlyMap<string, Uint8Array>, where: (path: string) => string): Bundle {
   for (const [path, bytes] of files) verifyFile(manifest, path, bytes, where(path));
   const drawsBytes = files.get(DRAWS_FILE);
   if (drawsBytes === undefined) throw artifactError(`${where(DRAWS_FILE)}: the draws were not read`);

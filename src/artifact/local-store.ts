@@ -77,7 +77,7 @@ function explain(err: unknown): string {
             ? "a path component is a file, not a folder"
             : code === "ENOENT"
               ? "no such file or folder"
-              : (err as Error)?.message ?? String(err);
+              : ((err as Error)?.message ?? String(err));
   return code === undefined ? reason : `${reason} (${code})`;
 }
 

@@ -68,7 +68,6 @@ export interface DataInfo {
   standardization?: Record<string, { means: number[]; sds: number[] }>;
 }
 
-
 export interface DrawsInfo {
   chains: number;
   drawsPerChain: number;
@@ -145,8 +144,7 @@ function describe(value: unknown): string {
   return typeof value === "object" ? "an object" : `${typeof value} ${JSON.stringify(value)}`;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 const str: Check = (v, p, problems) => {
   if (typeof v !== "string" || v.length === 0) problems.push(`${p} must be a non-empty string, not ${describe(v)}`);
@@ -269,10 +267,11 @@ const manifestCheck = object(
         sha256: sha256Hex,
         source: str,
         objects: arrayOf(
-          object(
-            { uri: str, bytes: count, sha256: sha256Hex, format: oneOf(["csv", "csv+gzip", "parquet"]), etag: str, versionId: str, lastModified: str },
-            ["etag", "versionId", "lastModified"],
-          ),
+          object({ uri: str, bytes: count, sha256: sha256Hex, format: oneOf(["csv", "csv+gzip", "parquet"]), etag: str, versionId: str, lastModified: str }, [
+            "etag",
+            "versionId",
+            "lastModified",
+          ]),
         ),
         rows: count,
         trainRows: count,
@@ -298,7 +297,12 @@ const manifestCheck = object(
     }),
     diagnostics: json,
     metrics: json,
-    gate: object({ passed: bool, failures: arrayOf((v, p, problems) => { if (typeof v !== "string") problems.push(`${p} must be a string`); }) }),
+    gate: object({
+      passed: bool,
+      failures: arrayOf((v, p, problems) => {
+        if (typeof v !== "string") problems.push(`${p} must be a string`);
+      }),
+    }),
     files: filesCheck,
   },
   ["sampleStats"],

@@ -193,7 +193,10 @@ export function encodeNetcdfClassic(file: NcFile): Uint8Array {
   };
 
   const layout = (wide: boolean): { headerSize: number; begins: number[]; total: number } => {
-    const headerSize = header(wide, file.variables.map(() => 0)).length;
+    const headerSize = header(
+      wide,
+      file.variables.map(() => 0),
+    ).length;
     const begins: number[] = [];
     let at = headerSize;
     for (const s of sizes) {

@@ -74,17 +74,7 @@ interface SdkErrorShape {
   errors?: unknown[];
 }
 
-const NETWORK_CODES = new Set([
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ETIMEDOUT",
-  "ECONNRESET",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EPIPE",
-  "ECONNABORTED",
-]);
+const NETWORK_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH", "EPIPE", "ECONNABORTED"]);
 
 /** A person's explanation of an SDK error: what went wrong and what to check. */
 export function explainS3Error(err: unknown, where: { bucket: string; endpoint: string }): string {
@@ -191,9 +181,7 @@ export class S3Store extends BaseStore {
     let token: string | undefined;
     try {
       do {
-        const res = await client.send(
-          new sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: base, Delimiter: "/", ContinuationToken: token }),
-        );
+        const res = await client.send(new sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: base, Delimiter: "/", ContinuationToken: token }));
         for (const p of res.CommonPrefixes ?? []) {
           if (p.Prefix !== undefined) out.push(p.Prefix.slice(base.length).replace(/\/$/, ""));
         }

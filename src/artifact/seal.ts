@@ -30,7 +30,10 @@ export function signingKeyFromEnv(env: NodeJS.ProcessEnv = process.env): string 
   const key = env[SIGNING_KEY_ENV];
   if (key === undefined || key === "") return null;
   if (key.length < MIN_SIGNING_KEY_LENGTH) {
-    throw new BayesServeError("CONFIG", `${SIGNING_KEY_ENV} is ${key.length} characters long; use at least ${MIN_SIGNING_KEY_LENGTH} (e.g. openssl rand -hex 32)`);
+    throw new BayesServeError(
+      "CONFIG",
+      `${SIGNING_KEY_ENV} is ${key.length} characters long; use at least ${MIN_SIGNING_KEY_LENGTH} (e.g. openssl rand -hex 32)`,
+    );
   }
   return key;
 }
@@ -91,6 +94,9 @@ export function checkSeal(seal: Seal, version: string, manifestBytes: Uint8Array
   }
   const expected = Buffer.from(hmacHex(key, manifestBytes), "hex");
   if (!timingSafeEqual(expected, Buffer.from(seal.hmacSha256, "hex"))) {
-    throw new BayesServeError("ARTIFACT", `the signature of version ${version} does not match ${where} under the key in ${SIGNING_KEY_ENV}: the manifest was modified, or signed with another key`);
+    throw new BayesServeError(
+      "ARTIFACT",
+      `the signature of version ${version} does not match ${where} under the key in ${SIGNING_KEY_ENV}: the manifest was modified, or signed with another key`,
+    );
   }
 }

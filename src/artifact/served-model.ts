@@ -34,7 +34,8 @@ export function servedModel(manifest: Manifest, draws: Float64Array, memory?: Fl
   const stored = { names: manifest.parameters.names, chains: manifest.draws.chains, draws: manifest.draws.drawsPerChain, values: draws };
   const table = shuffledDrawTable(stored, memory);
   for (let i = 0; i < table.values.length; i++)
-    if (!Number.isFinite(table.values[i])) throw new BayesServeError("ARTIFACT", `version ${version}: its posterior draws hold ${table.values[i]}, not a finite number`);
+    if (!Number.isFinite(table.values[i]))
+      throw new BayesServeError("ARTIFACT", `version ${version}: its posterior draws hold ${table.values[i]}, not a finite number`);
   const standardization: Standardization = manifest.data.standardization ?? {};
   try {
     const model = modelFromJSON(manifest.model).json;

@@ -60,7 +60,9 @@ class LocalStage implements StageStore {
   }
 
   private failure(operation: string, err: unknown, file: string): BayesServeError {
-    return new BayesServeError("STORE", `staging ${this.uri}: cannot ${operation}: ${(err as Error | null)?.message ?? String(err)} (file ${file})`, { cause: err });
+    return new BayesServeError("STORE", `staging ${this.uri}: cannot ${operation}: ${(err as Error | null)?.message ?? String(err)} (file ${file})`, {
+      cause: err,
+    });
   }
 
   async put(name: string, bytes: Uint8Array): Promise<void> {
@@ -137,7 +139,13 @@ class S3Stage implements StageStore {
     const { sdk, client } = await this.connect();
     try {
       await client.send(
-        new sdk.PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + name, Body: bytes, ContentLength: bytes.byteLength, ContentType: "application/octet-stream" }),
+        new sdk.PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.prefix + name,
+          Body: bytes,
+          ContentLength: bytes.byteLength,
+          ContentType: "application/octet-stream",
+        }),
       );
     } catch (err) {
       throw this.failure(`write ${name}`, err, name);

@@ -6,7 +6,10 @@ const VERSION_RE = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
 
 /** A new version id: UTC timestamp to the second plus 6 random hex digits, e.g. `20261201T003000Z-a1b2c3`. */
 export function newVersionId(now: Date = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d{3}Z$/, "Z");
   return `${stamp}-${randomBytes(3).toString("hex")}`;
 }
 

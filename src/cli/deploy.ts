@@ -45,9 +45,7 @@ export function register(program: Command): void {
 }
 
 export function registerDeploy(program: Command, io: DeployIo = defaultIo): Command {
-  const deploy = program
-    .command("deploy")
-    .description("deploy the train-and-serve pipeline in bayes-serve.yaml to Kubernetes (current kubeconfig context)");
+  const deploy = program.command("deploy").description("deploy the train-and-serve pipeline in bayes-serve.yaml to Kubernetes (current kubeconfig context)");
 
   const load = (o: FileOpts): LoadedPipeline => {
     const loaded = loadPipelineFile(o.file);
@@ -56,7 +54,8 @@ export function registerDeploy(program: Command, io: DeployIo = defaultIo): Comm
   };
   const api = (o: ClusterOpts): KubeApi => {
     const timeout = Number(o.requestTimeout);
-    if (!Number.isFinite(timeout) || timeout <= 0) throw new BayesServeError("USAGE", `--request-timeout ${o.requestTimeout}: expected a number of seconds > 0`);
+    if (!Number.isFinite(timeout) || timeout <= 0)
+      throw new BayesServeError("USAGE", `--request-timeout ${o.requestTimeout}: expected a number of seconds > 0`);
     return createKubeApi(loadKubeConfig({ ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}), ...(o.context ? { context: o.context } : {}) }), {
       timeoutMs: timeout * 1000,
     });
@@ -101,66 +100,96 @@ export function registerDeploy(program: Command, io: DeployIo = defaultIo): Comm
       .option("--run-id <id>", "suffix for this run's Job names (default: a new one)")
       .option("--schedule <cron>", "also render the retraining CronJob and its ServiceAccount/Role/RoleBinding/ConfigMap")
       .option("--time-zone <tz>", "IANA time zone for --schedule")
-      .option("--target <target>", "kubernetes (Deployments, Services…) or kserve (a ServingRuntime and an InferenceService per service stage; see docs/deploy.md)", "kubernetes")
-      .option("--canary-traffic-percent <n>", "with --target kserve: the share of traffic (0-100) a new revision gets while the last ready one keeps the rest (KServe's canaryTrafficPercent; Serverless mode)")
+      .option(
+        "--target <target>",
+        "kubernetes (Deployments, Services…) or kserve (a ServingRuntime and an InferenceService per service stage; see docs/deploy.md)",
+        "kubernetes",
+      )
+      .option(
+        "--canary-traffic-percent <n>",
+        "with --target kserve: the share of traffic (0-100) a new revision gets while the last ready one keeps the rest (KServe's canaryTrafficPercent; Serverless mode)",
+      )
       .option("--deployment-mode <mode>", "with --target kserve: RawDeployment (default) or Serverless (Knative; the default with --canary-traffic-percent)")
-      .option("--model-version <version>", "with --target kserve: pin this version of the store (default: the service stage's --model …@VERSION, else its latest)")
+      .option(
+        "--model-version <version>",
+        "with --target kserve: pin this version of the store (default: the service stage's --model …@VERSION, else its latest)",
+      )
       .option("--service-account <name>", "with --target kserve: the predictor's ServiceAccount, whose S3 secret KServe's storage initializer uses"),
-  ).action((o: FileOpts & CommitOpts & { runId?: string; schedule?: string; timeZone?: string; target: string; canaryTrafficPercent?: string; deploymentMode?: string; modelVersion?: string; serviceAccount?: string }) => {
-    const loaded = load(o);
-    const gitCommit = o.gitCommit ?? gitHead(o.file);
-    if (o.target !== "kubernetes" && o.target !== "kserve") throw new BayesServeError("USAGE", `--target ${o.target}: kubernetes or kserve`);
-    for (const [flag, given] of [["--canary-traffic-percent", o.canaryTrafficPercent], ["--deployment-mode", o.deploymentMode], ["--model-version", o.modelVersion], ["--service-account", o.serviceAccount]] as const)
-      if (given !== undefined && o.target !== "kserve") throw new BayesServeError("USAGE", `${flag} is for --target kserve`);
-    if (o.target === "kserve") {
-      const runId = o.runId ?? newRunId();
-      const percent = o.canaryTrafficPercent;
-      if (percent !== undefined && !/^\d{1,3}$/.test(percent)) throw new BayesServeError("USAGE", `--canary-traffic-percent ${percent}: an integer from 0 to 100`);
-      const kserve = renderKServe(loaded.pipeline, {
+  ).action(
+    (
+      o: FileOpts &
+        CommitOpts & {
+          runId?: string;
+          schedule?: string;
+          timeZone?: string;
+          target: string;
+          canaryTrafficPercent?: string;
+          deploymentMode?: string;
+          modelVersion?: string;
+          serviceAccount?: string;
+        },
+    ) => {
+      const loaded = load(o);
+      const gitCommit = o.gitCommit ?? gitHead(o.file);
+      if (o.target !== "kubernetes" && o.target !== "kserve") throw new BayesServeError("USAGE", `--target ${o.target}: kubernetes or kserve`);
+      for (const [flag, given] of [
+        ["--canary-traffic-percent", o.canaryTrafficPercent],
+        ["--deployment-mode", o.deploymentMode],
+        ["--model-version", o.modelVersion],
+        ["--service-account", o.serviceAccount],
+      ] as const)
+        if (given !== undefined && o.target !== "kserve") throw new BayesServeError("USAGE", `${flag} is for --target kserve`);
+      if (o.target === "kserve") {
+        const runId = o.runId ?? newRunId();
+        const percent = o.canaryTrafficPercent;
+        if (percent !== undefined && !/^\d{1,3}$/.test(percent))
+          throw new BayesServeError("USAGE", `--canary-traffic-percent ${percent}: an integer from 0 to 100`);
+        const kserve = renderKServe(loaded.pipeline, {
+          gitCommit,
+          runId,
+          ...(o.image !== undefined ? { image: o.image } : {}),
+          ...(percent !== undefined ? { canaryTrafficPercent: Number(percent) } : {}),
+          ...(o.deploymentMode !== undefined ? { deploymentMode: o.deploymentMode as KServeDeploymentMode } : {}),
+          ...(o.modelVersion !== undefined ? { modelVersion: o.modelVersion } : {}),
+          ...(o.serviceAccount !== undefined ? { serviceAccountName: o.serviceAccount } : {}),
+        });
+        const objects = kserveObjects(kserve);
+        if (o.schedule !== undefined)
+          objects.push(
+            renderKServeRetraining(loaded.pipeline, {
+              schedule: o.schedule,
+              gitCommit,
+              runId,
+              pipelineText: loaded.text,
+              ...(o.timeZone !== undefined ? { timeZone: o.timeZone } : {}),
+              ...(o.image !== undefined ? { image: o.image } : {}),
+            }),
+          );
+        io.out(toYaml(objects));
+        return;
+      }
+      const rendered = renderPipeline(loaded.pipeline, {
         gitCommit,
-        runId,
+        runId: o.runId ?? newRunId(),
         ...(o.image !== undefined ? { image: o.image } : {}),
-        ...(percent !== undefined ? { canaryTrafficPercent: Number(percent) } : {}),
-        ...(o.deploymentMode !== undefined ? { deploymentMode: o.deploymentMode as KServeDeploymentMode } : {}),
-        ...(o.modelVersion !== undefined ? { modelVersion: o.modelVersion } : {}),
-        ...(o.serviceAccount !== undefined ? { serviceAccountName: o.serviceAccount } : {}),
       });
-      const objects = kserveObjects(kserve);
-      if (o.schedule !== undefined)
+      const objects = renderedObjects(rendered);
+      if (o.schedule !== undefined) {
         objects.push(
-          renderKServeRetraining(loaded.pipeline, {
-            schedule: o.schedule,
-            gitCommit,
-            runId,
-            pipelineText: loaded.text,
-            ...(o.timeZone !== undefined ? { timeZone: o.timeZone } : {}),
-            ...(o.image !== undefined ? { image: o.image } : {}),
-          }),
+          ...retrainingObjects(
+            renderRetraining(loaded.pipeline, {
+              schedule: o.schedule,
+              gitCommit,
+              pipelineText: loaded.text,
+              ...(o.timeZone !== undefined ? { timeZone: o.timeZone } : {}),
+              ...(o.image !== undefined ? { image: o.image } : {}),
+            }),
+          ),
         );
+      }
       io.out(toYaml(objects));
-      return;
-    }
-    const rendered = renderPipeline(loaded.pipeline, {
-      gitCommit,
-      runId: o.runId ?? newRunId(),
-      ...(o.image !== undefined ? { image: o.image } : {}),
-    });
-    const objects = renderedObjects(rendered);
-    if (o.schedule !== undefined) {
-      objects.push(
-        ...retrainingObjects(
-          renderRetraining(loaded.pipeline, {
-            schedule: o.schedule,
-            gitCommit,
-            pipelineText: loaded.text,
-            ...(o.timeZone !== undefined ? { timeZone: o.timeZone } : {}),
-            ...(o.image !== undefined ? { image: o.image } : {}),
-          }),
-        ),
-      );
-    }
-    io.out(toYaml(objects));
-  });
+    },
+  );
 
   const runCommand = (mode: "create" | "update", description: string) => {
     const c = withCluster(withCommit(deploy.command(mode).description(description).addOption(fileOption())));
@@ -232,7 +261,9 @@ export function registerDeploy(program: Command, io: DeployIo = defaultIo): Comm
       ...(o.stage !== undefined ? { stage: o.stage } : {}),
       ...(o.withNamespace ? { namespace: true } : {}),
     });
-    io.out(deleted.length === 0 ? `nothing of pipeline ${pipeline.name} found in namespace ${pipeline.namespace}\n` : deleted.map((d) => `deleted ${d}\n`).join(""));
+    io.out(
+      deleted.length === 0 ? `nothing of pipeline ${pipeline.name} found in namespace ${pipeline.namespace}\n` : deleted.map((d) => `deleted ${d}\n`).join(""),
+    );
   });
 
   // ---- secrets ----

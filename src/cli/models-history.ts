@@ -94,11 +94,24 @@ export function registerHistoryCommands(
         `${e.data.rows} rows${e.data.source !== undefined ? ` from ${e.data.source}` : ""} (${e.data.sha256.slice(0, 8)})`,
         `${fmt(e.metrics.elpd_holdout, 1)} ± ${fmt(e.metrics.elpd_holdout_se, 1)}`,
         e.gate.passed ? "passed" : `FAILED (${e.gate.failures.length})`,
-        e.comparison === null ? "-" : e.comparison.note !== undefined ? "not compared" : `${e.comparison.refused ? "REFUSED " : ""}${fmt(e.comparison.elpd_diff, 1)} ± ${fmt(e.comparison.se_diff, 1)} vs ${e.comparison.against}`,
+        e.comparison === null
+          ? "-"
+          : e.comparison.note !== undefined
+            ? "not compared"
+            : `${e.comparison.refused ? "REFUSED " : ""}${fmt(e.comparison.elpd_diff, 1)} ± ${fmt(e.comparison.se_diff, 1)} vs ${e.comparison.against}`,
       ]);
       const header = ["  VERSION", "MODEL", "DATA", "ELPD HELD-OUT", "GATE", "AGAINST LATEST"];
       const widths = header.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i].length)));
-      out.stdout(`${[header, ...cells].map((r) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd()).join("\n")}\n`);
+      out.stdout(
+        `${[header, ...cells]
+          .map((r) =>
+            r
+              .map((c, i) => c.padEnd(widths[i]))
+              .join("  ")
+              .trimEnd(),
+          )
+          .join("\n")}\n`,
+      );
     });
 
   models
@@ -110,7 +123,8 @@ export function registerHistoryCommands(
       const current = await resolveVersion(store, "latest");
       const entries = await historyOf(store);
       const previous = entries.find((e) => e.version < current && e.gate.passed);
-      if (previous === undefined) throw new BayesServeError("ARTIFACT", `no version before ${current} in ${store.uri} passed its gate: nothing to roll back to`);
+      if (previous === undefined)
+        throw new BayesServeError("ARTIFACT", `no version before ${current} in ${store.uri} passed its gate: nothing to roll back to`);
       await store.readBundle(previous.version);
       await store.setLatest(previous.version);
       out.stdout(`latest: ${current} -> ${previous.version} in ${store.uri}\n`);
@@ -133,7 +147,8 @@ export function registerHistoryCommands(
         served.push({ version: v, manifest: bundle.manifest, ...servedModel(bundle.manifest, bundle.draws) });
       }
       const targets = new Set(served.map((s) => s.manifest.target.name));
-      if (targets.size > 1) throw new BayesServeError("USAGE", `the two versions predict different columns (${[...targets].join(", ")}): there is nothing to compare`);
+      if (targets.size > 1)
+        throw new BayesServeError("USAGE", `the two versions predict different columns (${[...targets].join(", ")}): there is nothing to compare`);
       // Both models' columns, each read once.
       const specs = new Map(served.flatMap((s) => columnSpecs(modelFromJSON(s.manifest.model)).map((c) => [c.name, c] as const)));
       const { table } = await readSourceTable(opts.data, [...specs.values()]);
@@ -142,7 +157,9 @@ export function registerHistoryCommands(
       const scores = served.map((s) => ({ name: s.version, ...heldOutLpd(s.predictor, instances, ys) }));
       const d = compareScores(scores[0], scores[1]);
       if (opts.json === true) {
-        out.stdout(`${JSON.stringify({ rows: table.rows, a: { version: versions[0], elpd: scores[0].elpd, se: scores[0].se }, b: { version: versions[1], elpd: scores[1].elpd, se: scores[1].se }, elpd_diff: d.elpdDiff, se_diff: d.seDiff })}\n`);
+        out.stdout(
+          `${JSON.stringify({ rows: table.rows, a: { version: versions[0], elpd: scores[0].elpd, se: scores[0].se }, b: { version: versions[1], elpd: scores[1].elpd, se: scores[1].se }, elpd_diff: d.elpdDiff, se_diff: d.seDiff })}\n`,
+        );
         return;
       }
       out.stdout(`${table.rows} rows of ${opts.data}; elpd = Σ log mean_s p(y_i | x_i, θ_s)\n${compareTable(scores)}\n`);

@@ -43,7 +43,7 @@ export function register(program: Command, options: ModelsCommandOptions = {}): 
     .action(async (opts: { store: string; json?: boolean; quick?: boolean }) => {
       const store = open(opts.store);
       const versions = await store.list();
-      const rows: (typeof versions[number] & { problems: string[] })[] = [];
+      const rows: ((typeof versions)[number] & { problems: string[] })[] = [];
       for (const v of versions) {
         const problems = v.problem !== null ? [v.problem] : opts.quick === true ? [] : (await store.verify(v.version)).problems;
         rows.push({ ...v, problems });
@@ -64,7 +64,11 @@ export function register(program: Command, options: ModelsCommandOptions = {}): 
       ]);
       const header = ["  VERSION", "CREATED", "GATE", "STATUS"];
       const widths = header.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i].length)));
-      const line = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+      const line = (r: string[]): string =>
+        r
+          .map((c, i) => c.padEnd(widths[i]))
+          .join("  ")
+          .trimEnd();
       out.stdout(`${[header, ...cells].map(line).join("\n")}\n`);
     });
 
@@ -80,7 +84,8 @@ export function register(program: Command, options: ModelsCommandOptions = {}): 
       try {
         manifest = await store.readManifest(id);
       } catch (err) {
-        if (err instanceof BayesServeError && err.code === "ARTIFACT") throw new BayesServeError("ARTIFACT", `version ${id} is damaged: ${err.message}`, { cause: err });
+        if (err instanceof BayesServeError && err.code === "ARTIFACT")
+          throw new BayesServeError("ARTIFACT", `version ${id} is damaged: ${err.message}`, { cause: err });
         throw err;
       }
       out.stdout(`${JSON.stringify(manifest, null, 2)}\n`);
@@ -104,7 +109,9 @@ export function register(program: Command, options: ModelsCommandOptions = {}): 
 
   models
     .command("verify")
-    .description("check every byte of a version (default latest) or of every version: manifest against its seal, files against the manifest; exits 1 if any is damaged")
+    .description(
+      "check every byte of a version (default latest) or of every version: manifest against its seal, files against the manifest; exits 1 if any is damaged",
+    )
     .argument("[version]", "version id, or latest (the default)")
     .option("--all", "every version in the store")
     .option("--store <uri>", STORE_HELP, DEFAULT_STORE_URI)
@@ -120,13 +127,18 @@ export function register(program: Command, options: ModelsCommandOptions = {}): 
       else for (const c of checks) out.stdout(c.problems.length === 0 ? `ok       ${c.version}\n` : `DAMAGED  ${c.version}: ${c.problems.join("; ")}\n`);
       const damaged = checks.filter((c) => c.problems.length > 0);
       if (damaged.length > 0) {
-        throw new BayesServeError("ARTIFACT", `${damaged.length} of ${checks.length} version(s) damaged in ${store.uri}: ${damaged.map((c) => c.version).join(", ")}`);
+        throw new BayesServeError(
+          "ARTIFACT",
+          `${damaged.length} of ${checks.length} version(s) damaged in ${store.uri}: ${damaged.map((c) => c.version).join(", ")}`,
+        );
       }
     });
 
   models
     .command("seal")
-    .description("record the manifest digest of a version published before bayes-serve recorded them (with BAYES_SERVE_SIGNING_KEY set: sign a sealed version), once every file matches its manifest")
+    .description(
+      "record the manifest digest of a version published before bayes-serve recorded them (with BAYES_SERVE_SIGNING_KEY set: sign a sealed version), once every file matches its manifest",
+    )
     .argument("<version>", "version id")
     .option("--store <uri>", STORE_HELP, DEFAULT_STORE_URI)
     .action(async (version: string, opts: { store: string }) => {
@@ -139,7 +151,12 @@ export function register(program: Command, options: ModelsCommandOptions = {}): 
     .command("prune")
     .description("remove all but the newest N versions (never latest, nor a --pinned one), and what interrupted publishes left behind")
     .requiredOption("--keep <n>", "how many of the newest versions to keep", wholeNumber)
-    .option("--pinned <version>", "a version a server is pinned to (URI@VERSION): kept; repeat for more", (v: string, all: string[]) => [...all, v], [] as string[])
+    .option(
+      "--pinned <version>",
+      "a version a server is pinned to (URI@VERSION): kept; repeat for more",
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
     .option("--dry-run", "say what would be removed, remove nothing")
     .option("--store <uri>", STORE_HELP, DEFAULT_STORE_URI)
     .action(async (opts: { store: string; keep: number; pinned: string[]; dryRun?: boolean }) => {

@@ -91,20 +91,40 @@ export function register(program: Command): void {
     .option("--model <uri[@version]>", "artefact store (folder, file:// or s3://bucket/prefix), optionally @VERSION to pin one", DEFAULT_STORE_URI)
     .option("--port <port>", "TCP port", integer("--port", 0, 65535), DEFAULT_PORT)
     .option("--host <host>", "interface to listen on", DEFAULT_HOST)
-    .option("--poll-interval <seconds>", "check the store's latest version every so often and hot-swap it in (0: never)", seconds, DEFAULT_POLL_INTERVAL_SECONDS)
+    .option(
+      "--poll-interval <seconds>",
+      "check the store's latest version every so often and hot-swap it in (0: never)",
+      seconds,
+      DEFAULT_POLL_INTERVAL_SECONDS,
+    )
     .option("--max-samples <n>", "largest algo_param.n_samples a request may ask for", integer("--max-samples", 1, 10_000_000), DEFAULT_LIMITS.maxSamples)
     .option("--max-bins <n>", "largest number of density bins", integer("--max-bins", 1, 1_000_000), DEFAULT_LIMITS.maxBins)
     .option("--max-batch <n>", "largest number of instances in one request", integer("--max-batch", 1, 1_000_000), DEFAULT_LIMITS.maxBatch)
     .option("--workers <n>", "worker threads for heavy requests (0: on the event loop, between light ones)", integer("--workers", 0, 64), 1)
-    .option("--request-timeout <seconds>", "longest a heavy request may compute; it is then stopped and answered 503", integer("--request-timeout", 1, 3600), DEFAULT_REQUEST_TIMEOUT_SECONDS)
+    .option(
+      "--request-timeout <seconds>",
+      "longest a heavy request may compute; it is then stopped and answered 503",
+      integer("--request-timeout", 1, 3600),
+      DEFAULT_REQUEST_TIMEOUT_SECONDS,
+    )
     .option(
       "--max-queue <n>",
       `heavy requests allowed to wait for a worker; beyond it (or ${DEFAULT_MAX_QUEUE_WAIT_SECONDS} s of estimated wait) they get 503 with Retry-After`,
       integer("--max-queue", 0, 100_000),
       DEFAULT_MAX_QUEUED_HEAVY,
     )
-    .option("--answer-memory <MiB>", "memory the answers of heavy requests may hold, computing or not yet taken by their clients", integer("--answer-memory", 1, 65_536), DEFAULT_ANSWER_MEMORY_MIB)
-    .option("--send-timeout <seconds>", "close a connection whose client takes nothing of a heavy answer for this long", positiveSeconds, DEFAULT_SEND_TIMEOUT_SECONDS)
+    .option(
+      "--answer-memory <MiB>",
+      "memory the answers of heavy requests may hold, computing or not yet taken by their clients",
+      integer("--answer-memory", 1, 65_536),
+      DEFAULT_ANSWER_MEMORY_MIB,
+    )
+    .option(
+      "--send-timeout <seconds>",
+      "close a connection whose client takes nothing of a heavy answer for this long",
+      positiveSeconds,
+      DEFAULT_SEND_TIMEOUT_SECONDS,
+    )
     .option("--no-access-log", "no log line per request (those are written at level debug; client and server errors are always logged)")
     .option("--no-fast-lane", "answer every prediction through Fastify's full request lifecycle (slower; the answers are the same)")
     .option("--wait-for-model", "start even when the store has no loadable model yet; become ready when one appears")
@@ -117,7 +137,10 @@ export function register(program: Command): void {
     )
     .option("--shutdown-timeout <seconds>", "then wait this long for in-flight requests before closing what is left", seconds, DEFAULT_SHUTDOWN_TIMEOUT_SECONDS)
     .option("--body-timeout <seconds>", "time a client has to send a whole request, headers and body (then 408)", positiveSeconds, DEFAULT_BODY_TIMEOUT_SECONDS)
-    .option("--model-name <name>", "the name Open Inference Protocol (V2) clients call the model by, /v2/models/NAME/infer (default: the model's own name; KServe passes the InferenceService's)")
+    .option(
+      "--model-name <name>",
+      "the name Open Inference Protocol (V2) clients call the model by, /v2/models/NAME/infer (default: the model's own name; KServe passes the InferenceService's)",
+    )
     .option("--log-level <level>", `log level: ${LOG_LEVELS.join(", ")}`, logLevel, "info")
     .action(async (flags: ServeFlags) => {
       await startServer({

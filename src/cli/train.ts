@@ -14,7 +14,6 @@ import { mergeChains, type StagedChain, trainChain } from "../train/chain-stage.
 import { WARM_START_TUNE } from "../train/warm-start.js";
 import { ADAPTATIONS, type Adaptation } from "../inference/index.js";
 
-
 const int = (flag: string) => (v: string) => {
   const n = Number(v);
   if (!Number.isSafeInteger(n)) throw new BayesServeError("USAGE", `${flag} must be an integer (got "${v}")`);
@@ -43,10 +42,12 @@ async function readScalarsFile(file: string): Promise<Record<string, number>> {
   } catch (err) {
     throw new BayesServeError("USAGE", `--data-scalars ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new BayesServeError("USAGE", `--data-scalars ${file}: must hold name: value pairs`);
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    throw new BayesServeError("USAGE", `--data-scalars ${file}: must hold name: value pairs`);
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(parsed)) {
-    if (typeof v !== "number" || !Number.isFinite(v)) throw new BayesServeError("USAGE", `--data-scalars ${file}: ${k} must be a number (got ${JSON.stringify(v)})`);
+    if (typeof v !== "number" || !Number.isFinite(v))
+      throw new BayesServeError("USAGE", `--data-scalars ${file}: ${k} must be a number (got ${JSON.stringify(v)})`);
     out[k] = v;
   }
   return out;
@@ -91,7 +92,8 @@ export interface TrainCommandOptions {
 /** `train`'s options as the pipeline takes them. */
 async function trainOptionsOf(o: TrainCommandOptions, log: (line: string) => void): Promise<TrainOptions> {
   if (o.simulate && o.data) throw new BayesServeError("USAGE", "give either --simulate or --data FILE.csv, not both");
-  if (o.dataAll === true && !o.data) throw new BayesServeError("USAGE", "--data-all reads every object under the --data s3:// prefix: give --data s3://bucket/prefix/");
+  if (o.dataAll === true && !o.data)
+    throw new BayesServeError("USAGE", "--data-all reads every object under the --data s3:// prefix: give --data s3://bucket/prefix/");
   const model = await resolveModel(o.model);
   return {
     model,
@@ -119,11 +121,15 @@ async function trainOptionsOf(o: TrainCommandOptions, log: (line: string) => voi
 
 /** `train --chain-index i --chains n --stage URI`: one chain of the fit, staged for a later `train --merge URI`. */
 export async function runStagedChainCommand(o: TrainCommandOptions): Promise<StagedChain> {
-  if (o.chainIndex === undefined || o.stage === undefined) throw new BayesServeError("USAGE", "--chain-index and --stage go together: run chain i of --chains n and stage it at a URI");
+  if (o.chainIndex === undefined || o.stage === undefined)
+    throw new BayesServeError("USAGE", "--chain-index and --stage go together: run chain i of --chains n and stage it at a URI");
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const staged = await trainChain(await trainOptionsOf(o, log), o.chainIndex, o.stage);
   if (o.json) process.stdout.write(JSON.stringify(staged) + "\n");
-  else process.stdout.write(`staged chain ${staged.chain} of ${staged.chains} to ${staged.file} (${staged.seconds.toFixed(2)} s); merge with: bayes-serve train --merge ${o.stage} and the same options\n`);
+  else
+    process.stdout.write(
+      `staged chain ${staged.chain} of ${staged.chains} to ${staged.file} (${staged.seconds.toFixed(2)} s); merge with: bayes-serve train --merge ${o.stage} and the same options\n`,
+    );
   return staged;
 }
 
@@ -133,7 +139,11 @@ export async function runTrainCommand(o: TrainCommandOptions): Promise<TrainResu
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const options = await trainOptionsOf(o, log);
   const result = o.merge !== undefined ? await mergeChains(options, o.merge) : await train(options);
-  log(`timings (s): ${Object.entries(result.timings).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ")}`);
+  log(
+    `timings (s): ${Object.entries(result.timings)
+      .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+      .join(", ")}`,
+  );
   const out = o.json ? process.stderr : process.stdout;
   out.write(`\n${formatSummaryTable(result.summary)}\n`);
   if (Object.keys(result.metrics).length) {
@@ -161,7 +171,16 @@ export async function runTrainCommand(o: TrainCommandOptions): Promise<TrainResu
         r_hat: finite(r.rHat),
       };
     process.stdout.write(
-      JSON.stringify({ version: result.version, store: result.store, published: result.published, promoted: result.promoted, parameters, metrics: result.metrics, gate: result.gate, seconds: result.seconds }) + "\n",
+      JSON.stringify({
+        version: result.version,
+        store: result.store,
+        published: result.published,
+        promoted: result.promoted,
+        parameters,
+        metrics: result.metrics,
+        gate: result.gate,
+        seconds: result.seconds,
+      }) + "\n",
     );
   }
   if (!result.promoted)
@@ -233,20 +252,33 @@ export function addTrainOptions(cmd: Command): Command {
       (v: string, rules: MetricRule[]) => [...rules, parseMetricRule(v)],
       [] as MetricRule[],
     )
-    .option("--max-elpd-drop <n>", "gate: a fit predicting the held-out rows worse than latest by more than this many SEs is not promoted", num("--max-elpd-drop"), DEFAULT_MAX_ELPD_DROP)
+    .option(
+      "--max-elpd-drop <n>",
+      "gate: a fit predicting the held-out rows worse than latest by more than this many SEs is not promoted",
+      num("--max-elpd-drop"),
+      DEFAULT_MAX_ELPD_DROP,
+    )
     .option("--no-compare", "promote without comparing with the version serving")
     .option("--no-report", "skip the plots and report.html")
     .option("--json", "print one JSON object as the last line of stdout")
-    .option("--chain-index <i>", "run only chain i (0-based) of the --chains fit, with the seed stream it has in the whole fit, and write it to --stage", int("--chain-index"))
+    .option(
+      "--chain-index <i>",
+      "run only chain i (0-based) of the --chains fit, with the seed stream it has in the whole fit, and write it to --stage",
+      int("--chain-index"),
+    )
     .option("--stage <uri>", "with --chain-index: where to write the chain, a folder or s3://bucket/prefix (one folder per fit)")
-    .option("--merge <uri>", "merge the --chains chains staged at the URI (all present, whole, of this fit: same model, data and options) and train on as usual");
+    .option(
+      "--merge <uri>",
+      "merge the --chains chains staged at the URI (all present, whole, of this fit: same model, data and options) and train on as usual",
+    );
 }
 
 export function register(program: Command): void {
   addTrainOptions(program.command("train").description("fit a model by NUTS, evaluate it, and publish a versioned artefact")).action(
     async (opts: TrainCommandOptions) => {
       if (opts.chainIndex !== undefined || opts.stage !== undefined) {
-        if (opts.merge !== undefined) throw new BayesServeError("USAGE", "--merge URI merges staged chains; --chain-index/--stage run one: give one or the other");
+        if (opts.merge !== undefined)
+          throw new BayesServeError("USAGE", "--merge URI merges staged chains; --chain-index/--stage run one: give one or the other");
         await runStagedChainCommand(opts);
       } else await runTrainCommand(opts);
     },

@@ -51,7 +51,10 @@ export function renderChainsAsPods(pipeline: Pipeline, stage: BatchStage, option
   const chainPod = podSpec(pipeline, chainStage, options, "Never");
   // The index of this pod's completion, from the annotation the Job controller sets (declared here, not left to the
   // controller's injection, so that `$(JOB_COMPLETION_INDEX)` in the args expands on any version that runs Indexed Jobs).
-  const index: V1EnvVar = { name: "JOB_COMPLETION_INDEX", valueFrom: { fieldRef: { fieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']" } } };
+  const index: V1EnvVar = {
+    name: "JOB_COMPLETION_INDEX",
+    valueFrom: { fieldRef: { fieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']" } },
+  };
   chainPod.containers[0].env = [index, ...(chainPod.containers[0].env ?? [])];
   const ignoreDisruptions: V1PodFailurePolicyRule = { action: "Ignore", onPodConditions: [{ type: "DisruptionTarget", status: "True" }] };
   const chainsJob: V1Job = {
@@ -80,7 +83,10 @@ export function renderChainsAsPods(pipeline: Pipeline, stage: BatchStage, option
       activeDeadlineSeconds: stage.batch.maxCompletionTimeSeconds,
       // Neither a fit the gate refused nor chains the merge refused get better by running the merge again.
       podFailurePolicy: {
-        rules: [{ action: "FailJob", onExitCodes: { containerName: stage.name, operator: "In", values: [EXIT_NOT_PROMOTED, EXIT_STAGE_REFUSED] } }, ignoreDisruptions],
+        rules: [
+          { action: "FailJob", onExitCodes: { containerName: stage.name, operator: "In", values: [EXIT_NOT_PROMOTED, EXIT_STAGE_REFUSED] } },
+          ignoreDisruptions,
+        ],
       },
       completions: 1,
       parallelism: 1,

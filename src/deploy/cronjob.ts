@@ -8,7 +8,12 @@ import { KubeApiError, refOf, type KubeApi } from "./kube-client.js";
 import { referencedSecrets, type Pipeline } from "./pipeline.js";
 import { renderRetraining, retrainingName, retrainingObjects, type RetrainingOptions } from "./render.js";
 
-export async function createRetraining(api: KubeApi, pipeline: Pipeline, options: RetrainingOptions, log: (line: string) => void = () => {}): Promise<string[]> {
+export async function createRetraining(
+  api: KubeApi,
+  pipeline: Pipeline,
+  options: RetrainingOptions,
+  log: (line: string) => void = () => {},
+): Promise<string[]> {
   const rendered = renderRetraining(pipeline, options);
   const objects = retrainingObjects(rendered);
   const nothing = "nothing was applied";
@@ -19,14 +24,20 @@ export async function createRetraining(api: KubeApi, pipeline: Pipeline, options
   }
   const ns = pipeline.namespace;
   if ((await api.read<V1Namespace>({ apiVersion: "v1", kind: "Namespace", name: ns })) === undefined) {
-    throw new BayesServeError("DEPLOY", `namespace ${ns} does not exist: deploy the pipeline first (\`bayes-serve deploy create\`), then schedule it; ${nothing}`);
+    throw new BayesServeError(
+      "DEPLOY",
+      `namespace ${ns} does not exist: deploy the pipeline first (\`bayes-serve deploy create\`), then schedule it; ${nothing}`,
+    );
   }
   const missing: string[] = [];
   for (const name of referencedSecrets(pipeline).keys()) {
     if ((await api.read<V1Secret>({ apiVersion: "v1", kind: "Secret", name, namespace: ns })) === undefined) missing.push(name);
   }
   if (missing.length > 0) {
-    throw new BayesServeError("DEPLOY", `secret${missing.length === 1 ? "" : "s"} ${missing.map((m) => `"${m}"`).join(", ")} missing in namespace ${ns} (the scheduled runs would fail); ${nothing}`);
+    throw new BayesServeError(
+      "DEPLOY",
+      `secret${missing.length === 1 ? "" : "s"} ${missing.map((m) => `"${m}"`).join(", ")} missing in namespace ${ns} (the scheduled runs would fail); ${nothing}`,
+    );
   }
   const rejected: string[] = [];
   for (const obj of objects) {
@@ -38,14 +49,19 @@ export async function createRetraining(api: KubeApi, pipeline: Pipeline, options
     }
   }
   if (rejected.length > 0) {
-    throw new BayesServeError("DEPLOY", `the API server rejected the retraining objects in a dry run, ${nothing}:\n${rejected.map((r) => `  - ${r}`).join("\n")}`);
+    throw new BayesServeError(
+      "DEPLOY",
+      `the API server rejected the retraining objects in a dry run, ${nothing}:\n${rejected.map((r) => `  - ${r}`).join("\n")}`,
+    );
   }
   const applied: string[] = [];
   for (const obj of objects) {
     await api.apply(obj);
     applied.push(`${obj.kind}/${obj.metadata?.name}`);
   }
-  log(`retraining scheduled: CronJob/${retrainingName(pipeline)} "${rendered.cronJob.spec?.schedule}"${options.timeZone ? ` (${options.timeZone})` : ""} runs \`bayes-serve deploy update\` in namespace ${ns}`);
+  log(
+    `retraining scheduled: CronJob/${retrainingName(pipeline)} "${rendered.cronJob.spec?.schedule}"${options.timeZone ? ` (${options.timeZone})` : ""} runs \`bayes-serve deploy update\` in namespace ${ns}`,
+  );
   return applied;
 }
 

@@ -11,12 +11,7 @@ export interface DiagnosticsOptions {
 }
 
 /** Container waiting reasons that no amount of waiting will fix. */
-export const FATAL_WAITING_REASONS = new Set([
-  "InvalidImageName",
-  "ErrImageNeverPull",
-  "CreateContainerConfigError",
-  "CreateContainerError",
-]);
+export const FATAL_WAITING_REASONS = new Set(["InvalidImageName", "ErrImageNeverPull", "CreateContainerConfigError", "CreateContainerError"]);
 
 export function podSummary(pod: V1Pod): string {
   const phase = pod.status?.phase ?? "Unknown";
@@ -74,9 +69,7 @@ export async function collectDiagnostics(api: KubeApi, namespace: string, labelS
     // Events about the troubled pods (all pods when none is troubled), and about the owning Job or Deployment.
     const troubled = pods.filter((p) => !isReady(p));
     const names = new Set([...(troubled.length > 0 ? troubled : pods).map((p) => p.metadata?.name ?? ""), ...(options.ownerNames ?? [])]);
-    const events = (await api.events(namespace))
-      .filter((e) => names.has(e.involvedObject.name ?? ""))
-      .sort((a, b) => eventTime(a) - eventTime(b));
+    const events = (await api.events(namespace)).filter((e) => names.has(e.involvedObject.name ?? "")).sort((a, b) => eventTime(a) - eventTime(b));
     const max = options.maxEvents ?? 10;
     if (events.length > 0) {
       out.push(`last ${Math.min(max, events.length)} event${events.length === 1 ? "" : "s"}:`);

@@ -19,7 +19,17 @@ import { isVersionId } from "../artifact/version-id.js";
 import { EXIT_NOT_PROMOTED } from "../train/promotion.js";
 import { parseModelRef } from "../artifact/store.js";
 import { BayesServeError } from "../errors.js";
-import { container, cronJobSchedule, renderBatchStage, renderNamespace, retrainingName, serviceTerminationSeconds, stageLabels, type RenderOptions, type RetrainingOptions } from "./render.js";
+import {
+  container,
+  cronJobSchedule,
+  renderBatchStage,
+  renderNamespace,
+  retrainingName,
+  serviceTerminationSeconds,
+  stageLabels,
+  type RenderOptions,
+  type RetrainingOptions,
+} from "./render.js";
 import { stageResourceName, type BatchStage, type Pipeline, type ServiceStage } from "./pipeline.js";
 
 export const KSERVE_API_VERSION = "serving.kserve.io/v1beta1";
@@ -95,10 +105,16 @@ function takeFlag(args: readonly string[], flag: string): { value: string | unde
 export function kserveStorage(stage: ServiceStage): { storageUri: string; version: string | null } {
   const { value } = takeFlag(stage.args, "--model");
   if (stage.command !== undefined || stage.args[0] !== "serve" || value === undefined)
-    throw new BayesServeError("CONFIG", `stage "${stage.name}": --target kserve needs a service stage that runs \`serve --model s3://bucket/prefix[@VERSION]\``);
+    throw new BayesServeError(
+      "CONFIG",
+      `stage "${stage.name}": --target kserve needs a service stage that runs \`serve --model s3://bucket/prefix[@VERSION]\``,
+    );
   const { storeUri, version } = parseModelRef(value);
   if (!/^s3:\/\/[^/]+/.test(storeUri))
-    throw new BayesServeError("CONFIG", `stage "${stage.name}": --model ${value}: KServe's storageUri must be the S3 store (s3://bucket/prefix), which its storage initializer copies into ${KSERVE_MODEL_DIR}`);
+    throw new BayesServeError(
+      "CONFIG",
+      `stage "${stage.name}": --model ${value}: KServe's storageUri must be the S3 store (s3://bucket/prefix), which its storage initializer copies into ${KSERVE_MODEL_DIR}`,
+    );
   return { storageUri: storeUri.replace(/\/+$/, ""), version };
 }
 
@@ -135,8 +151,17 @@ export function renderKServeStage(pipeline: Pipeline, stage: ServiceStage, optio
     delete runtimeContainer.startupProbe;
     const startup = plain.startupProbe;
     if (runtimeContainer.livenessProbe !== undefined && startup !== undefined)
-      runtimeContainer.livenessProbe = { ...runtimeContainer.livenessProbe, initialDelaySeconds: (startup.periodSeconds ?? 10) * (startup.failureThreshold ?? 3) };
-    runtimeContainer.securityContext = { runAsNonRoot: true, runAsUser: pipeline.runAsUser, runAsGroup: pipeline.runAsUser, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } };
+      runtimeContainer.livenessProbe = {
+        ...runtimeContainer.livenessProbe,
+        initialDelaySeconds: (startup.periodSeconds ?? 10) * (startup.failureThreshold ?? 3),
+      };
+    runtimeContainer.securityContext = {
+      runAsNonRoot: true,
+      runAsUser: pipeline.runAsUser,
+      runAsGroup: pipeline.runAsUser,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+    };
   }
   const runtime: ServingRuntime = {
     apiVersion: SERVING_RUNTIME_API_VERSION,
@@ -153,7 +178,10 @@ export function renderKServeStage(pipeline: Pipeline, stage: ServiceStage, optio
     },
   };
   const svc = stage.service;
-  const replicas = svc.autoscaling === undefined ? { minReplicas: svc.replicas, maxReplicas: svc.replicas } : { minReplicas: svc.autoscaling.minReplicas, maxReplicas: svc.autoscaling.maxReplicas };
+  const replicas =
+    svc.autoscaling === undefined
+      ? { minReplicas: svc.replicas, maxReplicas: svc.replicas }
+      : { minReplicas: svc.autoscaling.minReplicas, maxReplicas: svc.autoscaling.maxReplicas };
   const inferenceService: InferenceService = {
     apiVersion: KSERVE_API_VERSION,
     kind: "InferenceService",
@@ -171,7 +199,13 @@ export function renderKServeStage(pipeline: Pipeline, stage: ServiceStage, optio
           ? {}
           : {
               terminationGracePeriodSeconds: serviceTerminationSeconds(stage),
-              securityContext: { runAsNonRoot: true, runAsUser: pipeline.runAsUser, runAsGroup: pipeline.runAsUser, fsGroup: pipeline.runAsUser, seccompProfile: { type: "RuntimeDefault" } },
+              securityContext: {
+                runAsNonRoot: true,
+                runAsUser: pipeline.runAsUser,
+                runAsGroup: pipeline.runAsUser,
+                fsGroup: pipeline.runAsUser,
+                seccompProfile: { type: "RuntimeDefault" },
+              },
             }),
         model: {
           modelFormat: { name: KSERVE_MODEL_FORMAT, version: "1" },
@@ -192,14 +226,26 @@ function deploymentModeOf(options: KServeOptions): KServeDeploymentMode {
 }
 
 export function renderKServe(pipeline: Pipeline, options: KServeOptions): RenderedKServe {
-  if (options.canaryTrafficPercent !== undefined && !(Number.isInteger(options.canaryTrafficPercent) && options.canaryTrafficPercent >= 0 && options.canaryTrafficPercent <= 100))
+  if (
+    options.canaryTrafficPercent !== undefined &&
+    !(Number.isInteger(options.canaryTrafficPercent) && options.canaryTrafficPercent >= 0 && options.canaryTrafficPercent <= 100)
+  )
     throw new BayesServeError("CONFIG", `--canary-traffic-percent ${options.canaryTrafficPercent}: an integer from 0 to 100`);
   if (options.deploymentMode !== undefined && !KSERVE_DEPLOYMENT_MODES.includes(options.deploymentMode))
     throw new BayesServeError("CONFIG", `--deployment-mode ${String(options.deploymentMode)}: one of ${KSERVE_DEPLOYMENT_MODES.join(", ")}`);
   if (options.canaryTrafficPercent !== undefined && deploymentModeOf(options) !== "Serverless")
-    throw new BayesServeError("CONFIG", "--canary-traffic-percent: KServe splits traffic between revisions only in Serverless (Knative) mode; leave out --deployment-mode RawDeployment");
-  if (options.serviceAccountName !== undefined && !(options.serviceAccountName.length <= 253 && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(options.serviceAccountName)))
-    throw new BayesServeError("CONFIG", `--service-account ${options.serviceAccountName}: not a Kubernetes object name (lower-case letters, digits, '-' and '.')`);
+    throw new BayesServeError(
+      "CONFIG",
+      "--canary-traffic-percent: KServe splits traffic between revisions only in Serverless (Knative) mode; leave out --deployment-mode RawDeployment",
+    );
+  if (
+    options.serviceAccountName !== undefined &&
+    !(options.serviceAccountName.length <= 253 && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(options.serviceAccountName))
+  )
+    throw new BayesServeError(
+      "CONFIG",
+      `--service-account ${options.serviceAccountName}: not a Kubernetes object name (lower-case letters, digits, '-' and '.')`,
+    );
   if (options.modelVersion !== undefined && !isVersionId(options.modelVersion))
     throw new BayesServeError("CONFIG", `--model-version ${options.modelVersion}: not a version id (bayes-serve models list shows them)`);
   const jobs: V1Job[] = [];
@@ -211,8 +257,7 @@ export function renderKServe(pipeline: Pipeline, options: KServeOptions): Render
       if (stage.type === "batch") {
         const rendered = renderBatchStage(pipeline, stage, options);
         jobs.push(rendered.job, ...(rendered.mergeJob !== undefined ? [rendered.mergeJob] : []));
-      }
-      else services.push(renderKServeStage(pipeline, stage, options));
+      } else services.push(renderKServeStage(pipeline, stage, options));
     }
   }
   return { namespace: renderNamespace(pipeline), jobs, services };
@@ -228,7 +273,10 @@ export function kserveObjects(r: RenderedKServe): KubernetesObject[] {
  * up at its next revision. It needs no Kubernetes API rights, unlike the plain target's in-cluster `deploy update`.
  */
 export function renderKServeRetraining(pipeline: Pipeline, options: RetrainingOptions & { runId: string }): V1CronJob {
-  const batch = pipeline.dag.flat().map((n) => pipeline.stages[n]).filter((s): s is BatchStage => s?.type === "batch");
+  const batch = pipeline.dag
+    .flat()
+    .map((n) => pipeline.stages[n])
+    .filter((s): s is BatchStage => s?.type === "batch");
   if (batch.length === 0) throw new BayesServeError("CONFIG", "--schedule with --target kserve: the pipeline has no batch stage to run");
   const podsPerChain = batch.find((s) => s.batch.chainsAsPods !== undefined);
   if (podsPerChain !== undefined)
@@ -236,7 +284,11 @@ export function renderKServeRetraining(pipeline: Pipeline, options: RetrainingOp
       "CONFIG",
       `--schedule with --target kserve: stage ${podsPerChain.name} runs its chains as pods, but KServe's retraining CronJob runs the batch stages as the containers of one pod; retrain with the plain target's CronJob (\`bayes-serve deploy cronjob create\`, which runs the chains' and the merge's Jobs), or drop chains_as_pods`,
     );
-  const jobs = batch.map((s) => renderBatchStage(pipeline, s, { gitCommit: options.gitCommit, runId: options.runId, ...(options.image !== undefined ? { image: options.image } : {}) }).job);
+  const jobs = batch.map(
+    (s) =>
+      renderBatchStage(pipeline, s, { gitCommit: options.gitCommit, runId: options.runId, ...(options.image !== undefined ? { image: options.image } : {}) })
+        .job,
+  );
   const pods = jobs.map((j) => j.spec?.template.spec);
   const containers = pods.map((p) => p?.containers[0] as V1Container);
   const first = pods[0];

@@ -77,11 +77,9 @@ export function loadKubeConfig(options: KubeConfigOptions = {}): KubeConfig {
     if (options.kubeconfig !== undefined) kc.loadFromFile(options.kubeconfig);
     else kc.loadFromDefault();
   } catch (err) {
-    throw new BayesServeError(
-      "DEPLOY",
-      `cannot load the kubeconfig${options.kubeconfig ? ` ${options.kubeconfig}` : ""}: ${(err as Error).message}`,
-      { cause: err },
-    );
+    throw new BayesServeError("DEPLOY", `cannot load the kubeconfig${options.kubeconfig ? ` ${options.kubeconfig}` : ""}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   if (options.context !== undefined) {
     if (!kc.contexts.some((c) => c.name === options.context)) {
@@ -223,17 +221,33 @@ class ClientNodeKubeApi implements KubeApi {
       // Generated APIs drop the body of some errors (e.g. 401); the exception's own message still names the status.
       const status = fromBody.message !== undefined ? fromBody : { ...fromBody, message: /\nMessage: ([^\n]+)/.exec(err.message)?.[1] };
       const code = typeof err.code === "number" ? err.code : 0;
-      const hint = code === 401 ? " (your credentials were refused: check the kubeconfig's user)" : code === 403 ? " (you lack the RBAC permission for this)" : "";
-      return new KubeApiError(`cannot ${what}: ${status.message ?? `HTTP ${code}`}${hint} [HTTP ${code}${status.reason ? ` ${status.reason}` : ""}]`, code, status.reason, err);
+      const hint =
+        code === 401 ? " (your credentials were refused: check the kubeconfig's user)" : code === 403 ? " (you lack the RBAC permission for this)" : "";
+      return new KubeApiError(
+        `cannot ${what}: ${status.message ?? `HTTP ${code}`}${hint} [HTTP ${code}${status.reason ? ` ${status.reason}` : ""}]`,
+        code,
+        status.reason,
+        err,
+      );
     }
     const e = err as { name?: string; code?: string; message?: string; type?: string; cause?: unknown };
     if (e?.name === "AbortError" || e?.type === "aborted") {
-      return new KubeApiError(`cannot ${what}: the Kubernetes API server at ${this.server} did not answer within ${this.timeoutMs >= 1000 ? `${Math.round(this.timeoutMs / 1000)} s` : `${this.timeoutMs} ms`}`, 0, "Timeout", err);
+      return new KubeApiError(
+        `cannot ${what}: the Kubernetes API server at ${this.server} did not answer within ${this.timeoutMs >= 1000 ? `${Math.round(this.timeoutMs / 1000)} s` : `${this.timeoutMs} ms`}`,
+        0,
+        "Timeout",
+        err,
+      );
     }
     const detail = e?.code ?? (e?.cause as { code?: string } | undefined)?.code;
     const reason = e?.message ?? String(err);
     if (e?.name === "FetchError" || detail !== undefined) {
-      return new KubeApiError(`cannot reach the Kubernetes API server at ${this.server} (while trying to ${what}): ${detail ?? reason}`, 0, detail ?? "Unreachable", err);
+      return new KubeApiError(
+        `cannot reach the Kubernetes API server at ${this.server} (while trying to ${what}): ${detail ?? reason}`,
+        0,
+        detail ?? "Unreachable",
+        err,
+      );
     }
     // Anything else (e.g. "Unrecognized API version and kind" from discovery) is still this call's failure.
     return new KubeApiError(`cannot ${what}: ${reason}`, 0, undefined, err);

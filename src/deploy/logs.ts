@@ -10,7 +10,12 @@ export interface PodLog {
   text: string;
 }
 
-export async function stageLogs(api: KubeApi, pipeline: Pipeline, stageName: string, options: { tailLines?: number; previous?: boolean } = {}): Promise<PodLog[]> {
+export async function stageLogs(
+  api: KubeApi,
+  pipeline: Pipeline,
+  stageName: string,
+  options: { tailLines?: number; previous?: boolean } = {},
+): Promise<PodLog[]> {
   const stage = pipeline.stages[stageName];
   if (stage === undefined) {
     throw new BayesServeError("USAGE", `no stage "${stageName}" in pipeline ${pipeline.name} (stages: ${Object.keys(pipeline.stages).join(", ")})`);

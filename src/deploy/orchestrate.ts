@@ -74,9 +74,7 @@ interface Ctx {
   jobHistory: number;
 }
 
-type StageResult =
-  | { ok: true; outcome: StageOutcome }
-  | { ok: false; stage: string; reason: string; diagnostics: string[]; rollback?: Snapshot };
+type StageResult = { ok: true; outcome: StageOutcome } | { ok: false; stage: string; reason: string; diagnostics: string[]; rollback?: Snapshot };
 
 /** What existed before a service stage was applied, so it can be put back. */
 interface Snapshot {
@@ -186,7 +184,9 @@ async function preflight(ctx: Ctx, rendered: RenderedPipeline, options: RunOptio
     const present = new Set([...Object.keys(secret.data ?? {}), ...Object.keys(secret.stringData ?? {})]);
     const missing = keyList.filter((k) => !present.has(k));
     if (missing.length > 0) {
-      problems.push(`secret "${secretName}" in namespace ${pipeline.namespace} has no key${missing.length === 1 ? "" : "s"} ${missing.join(", ")} (it has: ${[...present].sort().join(", ") || "none"}); stages ${users.join(", ")} need ${missing.length === 1 ? "it" : "them"}`);
+      problems.push(
+        `secret "${secretName}" in namespace ${pipeline.namespace} has no key${missing.length === 1 ? "" : "s"} ${missing.join(", ")} (it has: ${[...present].sort().join(", ") || "none"}); stages ${users.join(", ")} need ${missing.length === 1 ? "it" : "them"}`,
+      );
     }
   }
 
@@ -196,7 +196,9 @@ async function preflight(ctx: Ctx, rendered: RenderedPipeline, options: RunOptio
     const selector = `${LABEL_PIPELINE}=${pipeline.name}`;
     const existing = await api.list<V1Deployment>("apps/v1", "Deployment", pipeline.namespace, { labelSelector: selector });
     if (existing.length > 0) {
-      problems.push(`pipeline "${pipeline.name}" is already deployed in namespace ${pipeline.namespace} (${existing.map((o) => `${o.kind}/${o.metadata?.name}`).join(", ")}): use \`bayes-serve deploy update\``);
+      problems.push(
+        `pipeline "${pipeline.name}" is already deployed in namespace ${pipeline.namespace} (${existing.map((o) => `${o.kind}/${o.metadata?.name}`).join(", ")}): use \`bayes-serve deploy update\``,
+      );
     }
   }
   if (problems.length > 0) {
@@ -215,9 +217,14 @@ async function preflight(ctx: Ctx, rendered: RenderedPipeline, options: RunOptio
     }
   }
   if (rejected.length > 0) {
-    throw new BayesServeError("DEPLOY", `the API server rejected the pipeline's objects in a dry run, ${nothing}:\n${rejected.map((p) => `  - ${p}`).join("\n")}`);
+    throw new BayesServeError(
+      "DEPLOY",
+      `the API server rejected the pipeline's objects in a dry run, ${nothing}:\n${rejected.map((p) => `  - ${p}`).join("\n")}`,
+    );
   }
-  ctx.log(`preflight passed: ${objects.length} object${objects.length === 1 ? "" : "s"} accepted in a dry run${namespaceExists ? "" : " (namespace is new: the rest are checked as they are applied)"}`);
+  ctx.log(
+    `preflight passed: ${objects.length} object${objects.length === 1 ? "" : "s"} accepted in a dry run${namespaceExists ? "" : " (namespace is new: the rest are checked as they are applied)"}`,
+  );
 }
 
 // ---- Batch stages ----
@@ -276,10 +283,17 @@ async function runJob(ctx: Ctx, rs: RenderedBatchStage, job: V1Job): Promise<Sta
     } else if (failed !== undefined) {
       const attempts = (current.status?.failed ?? 0) + (current.status?.succeeded ?? 0);
       if (failed.reason === "PodFailurePolicy" && (failed.message ?? "").includes(`exit code ${EXIT_STAGE_REFUSED}`))
-        result = await fail(`Job/${jobName}: the merge refused the staged chains (exit ${EXIT_STAGE_REFUSED}: a chain missing, damaged or of another fit — its log names the chain); nothing was published`);
+        result = await fail(
+          `Job/${jobName}: the merge refused the staged chains (exit ${EXIT_STAGE_REFUSED}: a chain missing, damaged or of another fit — its log names the chain); nothing was published`,
+        );
       else if (failed.reason === "PodFailurePolicy" && (failed.message ?? "").includes(`exit code ${EXIT_NOT_PROMOTED}`))
-        result = await fail(`Job/${jobName}: the new fit was stored but not promoted (exit ${EXIT_NOT_PROMOTED}: the quality gate or the comparison with latest refused it; latest keeps serving — \`bayes-serve models history\` says why)`);
-      else result = await fail(`Job/${jobName}: ${failed.reason ?? "Failed"} — ${failed.message ?? "the job failed"} (${attempts} attempt${attempts === 1 ? "" : "s"}, retries ${rs.stage.batch.retries})`);
+        result = await fail(
+          `Job/${jobName}: the new fit was stored but not promoted (exit ${EXIT_NOT_PROMOTED}: the quality gate or the comparison with latest refused it; latest keeps serving — \`bayes-serve models history\` says why)`,
+        );
+      else
+        result = await fail(
+          `Job/${jobName}: ${failed.reason ?? "Failed"} — ${failed.message ?? "the job failed"} (${attempts} attempt${attempts === 1 ? "" : "s"}, retries ${rs.stage.batch.retries})`,
+        );
     } else if (ctx.now() - started > budgetMs) {
       result = await fail(`Job/${jobName} did not finish within ${rs.stage.batch.maxCompletionTimeSeconds} s (+${ctx.grace} s grace)`);
     } else {
@@ -295,7 +309,10 @@ async function pruneJobs(ctx: Ctx, selector: string, current: string[]): Promise
     const jobs = await ctx.api.list<V1Job>("batch/v1", "Job", ctx.pipeline.namespace, { labelSelector: selector });
     const time = (j: V1Job) => new Date(j.metadata?.creationTimestamp ?? 0).getTime();
     const keep = Math.max(0, ctx.jobHistory - 1) * current.length;
-    const old = jobs.filter((j) => !current.includes(j.metadata?.name ?? "")).sort((a, b) => time(b) - time(a)).slice(keep);
+    const old = jobs
+      .filter((j) => !current.includes(j.metadata?.name ?? ""))
+      .sort((a, b) => time(b) - time(a))
+      .slice(keep);
     for (const j of old) await ctx.api.delete(refOf(j), { propagationPolicy: "Background" });
   } catch (err) {
     ctx.log(`  (could not prune old Jobs: ${(err as Error).message})`);
@@ -377,16 +394,29 @@ export function rolloutState(d: V1Deployment, generation: number): { done: boole
   if (observed < wanted) return { done: false, failed: false, message: `waiting for the Deployment controller to observe generation ${wanted}` };
   const progressing = (d.status?.conditions ?? []).find((c) => c.type === "Progressing");
   if (progressing?.status === "False" && progressing.reason === "ProgressDeadlineExceeded") {
-    return { done: false, failed: true, message: `the rollout exceeded its progress deadline (${d.spec?.progressDeadlineSeconds ?? "?"} s): ${progressing.message ?? ""}`.trim() };
+    return {
+      done: false,
+      failed: true,
+      message: `the rollout exceeded its progress deadline (${d.spec?.progressDeadlineSeconds ?? "?"} s): ${progressing.message ?? ""}`.trim(),
+    };
   }
   const desired = d.spec?.replicas ?? 1;
   const updated = d.status?.updatedReplicas ?? 0;
   const replicas = d.status?.replicas ?? 0;
   const available = d.status?.availableReplicas ?? 0;
   if (updated < desired) return { done: false, failed: false, message: `${updated} of ${desired} replicas updated` };
-  if (replicas > updated) return { done: false, failed: false, message: `${replicas - updated} old replica${replicas - updated === 1 ? "" : "s"} still running (new ones not ready yet)` };
+  if (replicas > updated)
+    return {
+      done: false,
+      failed: false,
+      message: `${replicas - updated} old replica${replicas - updated === 1 ? "" : "s"} still running (new ones not ready yet)`,
+    };
   if (available < updated) return { done: false, failed: false, message: `${available} of ${updated} updated replicas available` };
-  return { done: true, failed: false, message: `${available}/${desired} replicas available (revision ${d.metadata?.annotations?.["deployment.kubernetes.io/revision"] ?? "?"})` };
+  return {
+    done: true,
+    failed: false,
+    message: `${available}/${desired} replicas available (revision ${d.metadata?.annotations?.["deployment.kubernetes.io/revision"] ?? "?"})`,
+  };
 }
 
 /** Ingress/HPA/PDB this stage had before but no longer configures. */
@@ -448,7 +478,9 @@ async function rollback(ctx: Ctx, snap: Snapshot): Promise<string> {
 export function restorable<T extends KubernetesObject>(obj: T): T {
   const meta = obj.metadata ?? {};
   const annotations = Object.fromEntries(
-    Object.entries(meta.annotations ?? {}).filter(([k]) => !k.startsWith("deployment.kubernetes.io/") && k !== "kubectl.kubernetes.io/last-applied-configuration"),
+    Object.entries(meta.annotations ?? {}).filter(
+      ([k]) => !k.startsWith("deployment.kubernetes.io/") && k !== "kubectl.kubernetes.io/last-applied-configuration",
+    ),
   );
   const out: Record<string, unknown> = {
     apiVersion: obj.apiVersion,
@@ -469,11 +501,15 @@ export function restorable<T extends KubernetesObject>(obj: T): T {
 async function warnAboutOrphanStages(ctx: Ctx): Promise<void> {
   try {
     const inDag = new Set(ctx.pipeline.dag.flat());
-    const deployments = await ctx.api.list<V1Deployment>("apps/v1", "Deployment", ctx.pipeline.namespace, { labelSelector: `${LABEL_PIPELINE}=${ctx.pipeline.name}` });
+    const deployments = await ctx.api.list<V1Deployment>("apps/v1", "Deployment", ctx.pipeline.namespace, {
+      labelSelector: `${LABEL_PIPELINE}=${ctx.pipeline.name}`,
+    });
     for (const d of deployments) {
       const stage = d.metadata?.labels?.[LABEL_STAGE];
       if (stage !== undefined && !inDag.has(stage)) {
-        ctx.log(`note: Deployment/${d.metadata?.name} belongs to stage "${stage}", which is no longer in the pipeline; remove it with \`bayes-serve deploy delete --stage ${stage}\``);
+        ctx.log(
+          `note: Deployment/${d.metadata?.name} belongs to stage "${stage}", which is no longer in the pipeline; remove it with \`bayes-serve deploy delete --stage ${stage}\``,
+        );
       }
     }
   } catch {

@@ -82,7 +82,7 @@ const intOrPercent = {
   type: ["integer", "string"],
   minimum: 0,
   pattern: "^[0-9]+%$",
-  description: "a number of pods or a percentage such as \"50%\"",
+  description: 'a number of pods or a percentage such as "50%"',
 };
 const args = {
   type: "array",
@@ -97,7 +97,7 @@ export const pipelineJsonSchema = {
   additionalProperties: false,
   required: ["version", "pipeline", "stages"],
   properties: {
-    version: { type: "string", enum: ["1.0"], description: "the file format version, \"1.0\" (quoted)" },
+    version: { type: "string", enum: ["1.0"], description: 'the file format version, "1.0" (quoted)' },
     pipeline: {
       type: "object",
       additionalProperties: false,
@@ -184,7 +184,11 @@ export const pipelineJsonSchema = {
                   path: { type: "string", pattern: "^/[^\\s]*$", description: "a URL path starting with '/'" },
                   strip_prefix: { type: "boolean" },
                   class_name: dnsSubdomain,
-                  host: { type: "string", pattern: "^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", description: "a DNS host name" },
+                  host: {
+                    type: "string",
+                    pattern: "^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+                    description: "a DNS host name",
+                  },
                   annotations: { type: "object", additionalProperties: { type: "string" } },
                 },
               },
@@ -327,7 +331,9 @@ export function parseDag(text: string, fail: (message: string) => void): string[
         continue;
       }
       if (!new RegExp(DNS_LABEL).test(name)) {
-        fail(`"${name}" in step ${i + 1} is not a stage name: expected a DNS label (lower-case letters, digits and '-'), with '>>' between steps and ',' between stages of one step`);
+        fail(
+          `"${name}" in step ${i + 1} is not a stage name: expected a DNS label (lower-case letters, digits and '-'), with '>>' between steps and ',' between stages of one step`,
+        );
         continue;
       }
       step.push(name);
@@ -347,11 +353,7 @@ export function looksSecret(name: string): boolean {
   return /(^|_)(SECRET|SECRETS|PASSWORD|PASSWD)(_|$)/.test(n) || /(^|_)TOKEN$/.test(n) || /(^|_)(API|PRIVATE|SIGNING|SECRET)_KEY$/.test(n);
 }
 
-function checkSemantics(
-  doc: PipelineFile,
-  add: (path: (string | number)[], message: string, atKey?: boolean) => void,
-  warnings: string[],
-): string[][] {
+function checkSemantics(doc: PipelineFile, add: (path: (string | number)[], message: string, atKey?: boolean) => void, warnings: string[]): string[][] {
   const stageNames = Object.keys(doc.stages);
   const dagPath = ["pipeline", "DAG"];
   const dag = parseDag(doc.pipeline.DAG, (m) => add(dagPath, m));
@@ -363,7 +365,10 @@ function checkSemantics(
     for (const name of step) {
       if (!(name in doc.stages)) {
         const near = closest(name, stageNames);
-        add(dagPath, `unknown stage "${name}" in step ${i + 1}: the stages defined are ${stageNames.map((s) => `"${s}"`).join(", ")}${near ? ` (did you mean "${near}"?)` : ""}`);
+        add(
+          dagPath,
+          `unknown stage "${name}" in step ${i + 1}: the stages defined are ${stageNames.map((s) => `"${s}"`).join(", ")}${near ? ` (did you mean "${near}"?)` : ""}`,
+        );
       }
       if (seenHere.has(name)) {
         add(dagPath, `stage "${name}" is listed twice in step ${i + 1} (duplicate)`);
@@ -389,12 +394,25 @@ function checkSemantics(
     if (s.batch !== undefined && s.service !== undefined) {
       add(at(), "has both `batch` and `service`: a stage is one or the other");
     } else if (s.batch === undefined && s.service === undefined) {
-      add(at(), "is neither a batch nor a service stage: expected a `batch:` block (command that runs to completion) or a `service:` block (long-running server)");
+      add(
+        at(),
+        "is neither a batch nor a service stage: expected a `batch:` block (command that runs to completion) or a `service:` block (long-running server)",
+      );
     }
     if (s.batch !== undefined && base.length + JOB_SUFFIX_LENGTH > 63) {
-      add(at(), `Job names "${base}-<run id>" would exceed Kubernetes' 63 characters: shorten the pipeline or stage name (at most ${63 - JOB_SUFFIX_LENGTH} characters for "<pipeline>--<stage>")`, true);
+      add(
+        at(),
+        `Job names "${base}-<run id>" would exceed Kubernetes' 63 characters: shorten the pipeline or stage name (at most ${63 - JOB_SUFFIX_LENGTH} characters for "<pipeline>--<stage>")`,
+        true,
+      );
     }
-    if (s.batch?.chains_as_pods === true) checkChainsAsPods(s, base, (message, ...rest) => add(at(...rest), message), (w) => warnings.push(`stages.${name}.batch.chains_as_pods: ${w}`));
+    if (s.batch?.chains_as_pods === true)
+      checkChainsAsPods(
+        s,
+        base,
+        (message, ...rest) => add(at(...rest), message),
+        (w) => warnings.push(`stages.${name}.batch.chains_as_pods: ${w}`),
+      );
     if (s.service !== undefined && base.length > 63) {
       add(at(), `the Service name "${base}" would exceed Kubernetes' 63 characters: shorten the pipeline or stage name`, true);
     }
@@ -450,7 +468,9 @@ function checkSemantics(
       }
       const replicas = as?.min_replicas ?? svc.replicas ?? 1;
       if (typeof pdb.min_available === "number" && pdb.min_available >= replicas) {
-        warnings.push(`stages.${name}.service.pod_disruption_budget: min_available ${pdb.min_available} with ${replicas} replica(s) blocks every voluntary eviction (node drains will hang)`);
+        warnings.push(
+          `stages.${name}.service.pod_disruption_budget: min_available ${pdb.min_available} with ${replicas} replica(s) blocks every voluntary eviction (node drains will hang)`,
+        );
       }
     }
     if (svc.ingress !== undefined && svc.ingress !== false) {
@@ -485,14 +505,19 @@ function checkChainsAsPods(s: StageFile, base: string, add: (message: string, ..
     if (args.some((a) => a === flag || a.startsWith(`${flag}=`))) add(`passes ${flag}, which chains_as_pods sets for each pod itself: leave it out`, "args");
   const store = argValue(args, "--store");
   if (store === undefined || !store.startsWith("s3://"))
-    add(`the chains' pods and the merge share no disk: --store must be s3://bucket/prefix (got ${store === undefined ? "none, the default ./artifacts" : JSON.stringify(store)})`, "args");
+    add(
+      `the chains' pods and the merge share no disk: --store must be s3://bucket/prefix (got ${store === undefined ? "none, the default ./artifacts" : JSON.stringify(store)})`,
+      "args",
+    );
   const chainsText = argValue(args, "--chains");
   const chains = chainsText === undefined ? TRAIN_DEFAULTS.chains : Number(chainsText);
   if (!(Number.isInteger(chains) && chains >= 1 && chains <= 64)) add(`--chains must be an integer from 1 to 64 (got ${JSON.stringify(chainsText)})`, "args");
   else if (chains === 1) warn("--chains 1: one pod does the work of one chain, plus a merge Job; nothing runs in parallel");
   const longest = base.length + JOB_SUFFIX_LENGTH + Math.max(CHAINS_JOB_SUFFIX.length, MERGE_JOB_SUFFIX.length) + CHAIN_HOSTNAME_SUFFIX_LENGTH;
   if (longest > 63)
-    add(`its pods' host names "${base}-<run id>${CHAINS_JOB_SUFFIX}-<index>" would exceed Kubernetes' 63 characters: shorten the pipeline or stage name (at most ${63 - (longest - base.length)} characters for "<pipeline>--<stage>")`);
+    add(
+      `its pods' host names "${base}-<run id>${CHAINS_JOB_SUFFIX}-<index>" would exceed Kubernetes' 63 characters: shorten the pipeline or stage name (at most ${63 - (longest - base.length)} characters for "<pipeline>--<stage>")`,
+    );
 }
 
 // ---- Turning ajv errors into messages a person can act on ----
@@ -552,7 +577,11 @@ function describeError(e: ErrorObject, path: string[]): { where: (string | numbe
       return { where: path, message: `expected one of ${list}${got(e.data)}`, atKey: false };
     }
     case "pattern":
-      return { where: path, message: `${show(e.data)} is not valid${expected || `: expected a match for ${String((e.params as { pattern: string }).pattern)}`}`, atKey: false };
+      return {
+        where: path,
+        message: `${show(e.data)} is not valid${expected || `: expected a match for ${String((e.params as { pattern: string }).pattern)}`}`,
+        atKey: false,
+      };
     case "minimum":
     case "maximum":
     case "exclusiveMinimum":
@@ -625,12 +654,7 @@ function editDistance(a: string, b: string): number {
 
 // ---- Positions in the YAML source ----
 
-function locateInYaml(
-  doc: Document,
-  lc: LineCounter,
-  path: (string | number)[],
-  atKey: boolean,
-): { line: number; col: number } | undefined {
+function locateInYaml(doc: Document, lc: LineCounter, path: (string | number)[], atKey: boolean): { line: number; col: number } | undefined {
   // Walk down as far as the path exists; report the deepest node found (a missing field is reported at its parent).
   let node: unknown = doc.contents;
   let keyNode: unknown;

@@ -4,14 +4,7 @@
 import { readFileSync } from "node:fs";
 import { BayesServeError } from "../errors.js";
 import { TRAIN_DEFAULTS } from "../defaults.js";
-import {
-  argValue,
-  checkPipelineText,
-  type PipelineFile,
-  type StageFile,
-  type SecretRefFile,
-  type ProblemReport,
-} from "./pipeline-schema.js";
+import { argValue, checkPipelineText, type PipelineFile, type StageFile, type SecretRefFile, type ProblemReport } from "./pipeline-schema.js";
 
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal";
 

@@ -26,14 +26,7 @@ import { DEFAULT_SHUTDOWN_TIMEOUT_SECONDS, SERVING_NODE_OPTIONS, SHUTDOWN_GRACE_
 import { CRONJOB_NAME_SUFFIX } from "./pipeline-schema.js";
 import { EXIT_NOT_PROMOTED } from "../train/promotion.js";
 import { renderChainsAsPods } from "./chains-as-pods.js";
-import {
-  referencedSecrets,
-  stageResourceName,
-  type BatchStage,
-  type Pipeline,
-  type ServiceStage,
-  type Stage,
-} from "./pipeline.js";
+import { referencedSecrets, stageResourceName, type BatchStage, type Pipeline, type ServiceStage, type Stage } from "./pipeline.js";
 
 export const FIELD_MANAGER = "bayes-serve";
 export const LABEL_PIPELINE = "bayes-serve/pipeline";
@@ -98,7 +91,10 @@ const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 
 /** A new run id: seconds since the epoch in base 36 plus three random base-36 characters (10 characters). */
 export function newRunId(nowMs: number = Date.now(), random: () => number = Math.random): string {
-  const time = Math.floor(nowMs / 1000).toString(36).padStart(7, "0").slice(-7);
+  const time = Math.floor(nowMs / 1000)
+    .toString(36)
+    .padStart(7, "0")
+    .slice(-7);
   let rand = "";
   for (let i = 0; i < 3; i++) rand += Math.floor(random() * 36).toString(36);
   return `${time}${rand}`;

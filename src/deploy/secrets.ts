@@ -64,7 +64,11 @@ export async function createSecret(api: KubeApi, namespace: string, name: string
   await api.version();
   const ns = await api.read<V1Namespace>({ apiVersion: "v1", kind: "Namespace", name: namespace });
   if (ns === undefined) {
-    await api.apply<V1Namespace>({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace, labels: { "app.kubernetes.io/managed-by": FIELD_MANAGER } } });
+    await api.apply<V1Namespace>({
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: namespace, labels: { "app.kubernetes.io/managed-by": FIELD_MANAGER } },
+    });
   }
   const secret: V1Secret = {
     apiVersion: "v1",

@@ -1,5 +1,14 @@
 // `deploy status`: the pipeline's stages, their objects, ready replicas and the last Job results, as a table or JSON.
-import type { V1CronJob, V1Deployment, V2HorizontalPodAutoscaler, V1Ingress, V1Job, V1Namespace, V1PodDisruptionBudget, V1Service } from "@kubernetes/client-node";
+import type {
+  V1CronJob,
+  V1Deployment,
+  V2HorizontalPodAutoscaler,
+  V1Ingress,
+  V1Job,
+  V1Namespace,
+  V1PodDisruptionBudget,
+  V1Service,
+} from "@kubernetes/client-node";
 import type { KubeApi } from "./kube-client.js";
 import { stageResourceName, type Pipeline } from "./pipeline.js";
 import { LABEL_GIT_COMMIT, LABEL_PIPELINE, LABEL_STAGE, retrainingName } from "./render.js";
@@ -73,7 +82,11 @@ export async function pipelineStatus(api: KubeApi, pipeline: Pipeline): Promise<
     let state = "not deployed";
     if (d !== undefined) {
       const r = rolloutState(d, d.metadata?.generation ?? 0);
-      state = r.done ? `available, revision ${d.metadata?.annotations?.["deployment.kubernetes.io/revision"] ?? "?"}` : r.failed ? `FAILED: ${r.message}` : `rolling out: ${r.message}`;
+      state = r.done
+        ? `available, revision ${d.metadata?.annotations?.["deployment.kubernetes.io/revision"] ?? "?"}`
+        : r.failed
+          ? `FAILED: ${r.message}`
+          : `rolling out: ${r.message}`;
     }
     out.stages.push({
       stage: name,
@@ -122,7 +135,14 @@ export function formatStatus(s: PipelineStatus): string {
     return lines.join("\n");
   }
   const header = ["STAGE", "TYPE", "READY", "COMMIT", "STATE", "OBJECTS"];
-  const rows = s.stages.map((st) => [st.stage, st.type, st.ready, (st.gitCommit ?? "-").slice(0, 12), st.state, st.objects.length === 0 ? "-" : st.objects.join(", ")]);
+  const rows = s.stages.map((st) => [
+    st.stage,
+    st.type,
+    st.ready,
+    (st.gitCommit ?? "-").slice(0, 12),
+    st.state,
+    st.objects.length === 0 ? "-" : st.objects.join(", "),
+  ]);
   lines.push(table([header, ...rows]));
   if (s.retraining !== undefined) {
     const r = s.retraining;
@@ -131,7 +151,7 @@ export function formatStatus(s: PipelineStatus): string {
         `last scheduled ${r.lastSchedule ?? "never"}, last succeeded ${r.lastSuccess ?? "never"}${r.active > 0 ? `, ${r.active} running` : ""}`,
     );
   } else {
-    lines.push("retraining: not scheduled (bayes-serve deploy cronjob create --schedule \"0 3 * * *\")");
+    lines.push('retraining: not scheduled (bayes-serve deploy cronjob create --schedule "0 3 * * *")');
   }
   return lines.join("\n");
 }

@@ -23,11 +23,7 @@ export function autocovarianceWorkspace(n: number): AutocovarianceWorkspace {
  * the FFT result is rescaled so that lag 0 equals the directly computed sum of squares / N
  * ("direct scaling with var(x)"), and a constant sequence gives all zeros.
  */
-export function autocovarianceInto(
-  x: ArrayLike<number>,
-  out: Float64Array,
-  ws: AutocovarianceWorkspace = autocovarianceWorkspace(x.length),
-): Float64Array {
+export function autocovarianceInto(x: ArrayLike<number>, out: Float64Array, ws: AutocovarianceWorkspace = autocovarianceWorkspace(x.length)): Float64Array {
   const n = x.length;
   const { re, im } = ws;
   if (re.length < 2 * n) throw new RangeError("autocovariance: workspace too small");

@@ -50,10 +50,7 @@ export function betaQuantile(p: number, a: number, b: number): number {
   for (let iter = 0; iter < MAX_ITER; iter++) {
     // Work in the tail that p lies in, so that small tail probabilities keep their precision:
     // I_x - p = (1 - p) - (1 - I_x).
-    const err =
-      p <= 0.5
-        ? regularizedIncompleteBeta(x, a, b, true, lbeta) - p
-        : q - regularizedIncompleteBeta(x, a, b, false, lbeta);
+    const err = p <= 0.5 ? regularizedIncompleteBeta(x, a, b, true, lbeta) - p : q - regularizedIncompleteBeta(x, a, b, false, lbeta);
     if (err === 0) return x;
     if (err < 0) lo = x;
     else hi = x;

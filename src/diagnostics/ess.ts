@@ -8,16 +8,7 @@
  * localization: an improved R-hat for assessing convergence of MCMC", Bayesian Analysis 16(2).
  */
 import { autocovarianceInto, autocovariancePairInto, autocovarianceWorkspace } from "./autocovariance.js";
-import {
-  drawsPerChain,
-  mapChains,
-  meanOfChains,
-  sampleVariance,
-  shouldReturnNaN,
-  sortedDraws,
-  splitChains,
-  type Chains,
-} from "./chains.js";
+import { drawsPerChain, mapChains, meanOfChains, sampleVariance, shouldReturnNaN, sortedDraws, splitChains, type Chains } from "./chains.js";
 import { quantileSorted } from "./quantile.js";
 import { zScale } from "./rank-normalize.js";
 

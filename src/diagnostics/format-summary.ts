@@ -48,7 +48,6 @@ export function formatSummaryTable(rows: readonly SummaryRow[], options: FormatS
   ]);
   const nameWidth = rows.reduce((w, r) => Math.max(w, r.name.length), 0);
   const widths = headers.map((h, j) => cells.reduce((w, row) => Math.max(w, row[j].length), h.length));
-  const line = (first: string, cols: string[]) =>
-    first.padEnd(nameWidth) + cols.map((c, j) => "  " + c.padStart(widths[j])).join("");
+  const line = (first: string, cols: string[]) => first.padEnd(nameWidth) + cols.map((c, j) => "  " + c.padStart(widths[j])).join("");
   return [line("", headers), ...rows.map((r, i) => line(r.name, cells[i]))].join("\n");
 }

@@ -54,13 +54,7 @@ function betaContinuedFraction(a: number, b: number, x: number): number {
  * whose continued fraction is evaluated directly keeps full relative accuracy even when tiny.
  * `lbeta` may be passed in when the caller evaluates many x for the same (a, b).
  */
-export function regularizedIncompleteBeta(
-  x: number,
-  a: number,
-  b: number,
-  lowerTail = true,
-  lbeta = logBeta(a, b),
-): number {
+export function regularizedIncompleteBeta(x: number, a: number, b: number, lowerTail = true, lbeta = logBeta(a, b)): number {
   if (Number.isNaN(x) || !(a > 0) || !(b > 0)) return Number.NaN;
   if (x <= 0) return lowerTail ? 0 : 1;
   if (x >= 1) return lowerTail ? 1 : 0;

@@ -41,9 +41,14 @@ export function estimateWithSe(values: ArrayLike<number>): { estimate: number; s
  */
 export function loo(logLik: Float64Array, draws: number, obs: number, rEff?: ArrayLike<number>): LooResult {
   if (logLik.length !== draws * obs) throw new RangeError(`loo: ${logLik.length} values do not make ${draws} draws × ${obs} observations`);
-  return looByColumns(draws, obs, (i, column) => {
-    for (let s = 0; s < draws; s++) column[s] = logLik[s * obs + i];
-  }, rEff);
+  return looByColumns(
+    draws,
+    obs,
+    (i, column) => {
+      for (let s = 0; s < draws; s++) column[s] = logLik[s * obs + i];
+    },
+    rEff,
+  );
 }
 
 /**
@@ -75,7 +80,16 @@ export function looByColumns(draws: number, obs: number, fill: (i: number, colum
     if (v > PARETO_K_GOOD) above05++;
     if (v > PARETO_K_OK) above07++;
   }
-  return { elpd: e.estimate, se: e.se, pLoo: p.estimate, pLooSe: p.se, looic: -2 * e.estimate, looicSe: 2 * e.se, pointwise: { elpd, pLoo, k }, warnings: { above05, above07 } };
+  return {
+    elpd: e.estimate,
+    se: e.se,
+    pLoo: p.estimate,
+    pLooSe: p.se,
+    looic: -2 * e.estimate,
+    looicSe: 2 * e.se,
+    pointwise: { elpd, pLoo, k },
+    warnings: { above05, above07 },
+  };
 }
 
 /**

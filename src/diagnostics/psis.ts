@@ -130,9 +130,7 @@ export function psis(logRatios: ArrayLike<number>, rEff = 1, scratch: Float64Arr
 
 /** Every index, by value then index (only for vectors holding NaN, where a selection has no order to find). */
 function fullOrder(lw: Float64Array): Int32Array {
-  return Int32Array.from(
-    Array.from({ length: lw.length }, (_, i) => i).sort((a, b) => lw[a] - lw[b] || a - b),
-  );
+  return Int32Array.from(Array.from({ length: lw.length }, (_, i) => i).sort((a, b) => lw[a] - lw[b] || a - b));
 }
 
 export { logSumExp as logSumExpOf };

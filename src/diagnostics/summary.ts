@@ -50,9 +50,7 @@ function checkTable(input: DrawsTable): void {
   if (!Number.isInteger(draws) || draws < 1) throw new RangeError(`summary: draws must be a positive integer, got ${draws}`);
   const expected = chains * draws * names.length;
   if (values.length !== expected) {
-    throw new RangeError(
-      `summary: values has length ${values.length}, expected chains * draws * names.length = ${expected}`,
-    );
+    throw new RangeError(`summary: values has length ${values.length}, expected chains * draws * names.length = ${expected}`);
   }
 }
 

@@ -71,8 +71,5 @@ export function checkStepSize(epsilon: number, chain: number, it: number): void 
       `chain ${chain}, iteration ${it}: the step size collapsed to ${epsilon}; the posterior has a region the sampler cannot resolve (extreme curvature, a discontinuity, or non-identified parameters)`,
     );
   if (!(epsilon <= MAX_STEP_SIZE))
-    throw new BayesServeError(
-      "SAMPLER_STEPSIZE",
-      `chain ${chain}, iteration ${it}: the step size exploded to ${epsilon}; the posterior is improper`,
-    );
+    throw new BayesServeError("SAMPLER_STEPSIZE", `chain ${chain}, iteration ${it}: the step size exploded to ${epsilon}; the posterior is improper`);
 }

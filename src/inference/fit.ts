@@ -128,9 +128,13 @@ export function fitChain(model: Model, data: DataInput, options: FitOptions, cha
   const settings = samplerSettingsOf(options);
   const chains = options.chains ?? SAMPLER_DEFAULTS.chains;
   checkSettings(settings, chains);
-  if (!(Number.isInteger(chain) && chain >= 0 && chain < chains)) throw new BayesServeError("USAGE", `chain index must be an integer in 0..${chains - 1} (got ${chain})`);
+  if (!(Number.isInteger(chain) && chain >= 0 && chain < chains))
+    throw new BayesServeError("USAGE", `chain index must be an integer in 0..${chains - 1} (got ${chain})`);
   if ((options.threadsPerChain ?? 1) !== 1)
-    throw new BayesServeError("USAGE", `a chain run alone evaluates its gradient on one thread (threads per chain ${options.threadsPerChain} applies to in-process fits)`);
+    throw new BayesServeError(
+      "USAGE",
+      `a chain run alone evaluates its gradient on one thread (threads per chain ${options.threadsPerChain} applies to in-process fits)`,
+    );
   if (options.warmStart !== undefined && options.warmStart.length === 0) throw new BayesServeError("USAGE", "warmStart must hold at least one chain's start");
   const compiled = compileModel(bindModel(model.json, data));
   const progress = options.progress === false ? null : createProgress(1);
@@ -187,8 +191,7 @@ async function runChains(
     const target = sharded ? { dim: compiled.dim, paramNames: compiled.paramNames, logDensityGradient: sharded.logDensityGradient } : compiled;
     results = [];
     try {
-      for (let c = 0; c < chains; c++)
-        results.push(runChain(target, settings, c, progress ? (i, t, w) => progress.update(c, i, t, w) : undefined, startOf(c)));
+      for (let c = 0; c < chains; c++) results.push(runChain(target, settings, c, progress ? (i, t, w) => progress.update(c, i, t, w) : undefined, startOf(c)));
     } finally {
       await sharded?.close();
     }

@@ -15,7 +15,12 @@ export function createPoint(dim: number): PhasePoint {
 /** Copies a point (a plain loop: for the few dimensions typical here it beats TypedArray#set's call overhead). */
 export function copyPoint(from: PhasePoint, to: PhasePoint): void {
   const n = from.q.length;
-  const fq = from.q, fp = from.p, fg = from.grad, tq = to.q, tp = to.p, tg = to.grad;
+  const fq = from.q,
+    fp = from.p,
+    fg = from.grad,
+    tq = to.q,
+    tp = to.p,
+    tg = to.grad;
   for (let i = 0; i < n; i++) {
     tq[i] = fq[i];
     tp[i] = fp[i];

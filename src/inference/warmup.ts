@@ -8,7 +8,17 @@
 // fresh dual averaging (Stan's adapt_diag_e_nuts after each window).
 import { gradAdaptationInit, invMetricFromGradient, learnFromGradients, type GradAdaptation } from "./grad-adaptation.js";
 import { checkCoordinateSteps, checkPosition, checkStepSize, type ChainLoop, reportProgress } from "./chain-loop.js";
-import { fromTheta, gradToTheta, gradToX, inverseMetricDiagonal, learnLowRank, type LowRankMetric, type PointWindows, pointWindowsInit, toTheta } from "./low-rank-adaptation.js";
+import {
+  fromTheta,
+  gradToTheta,
+  gradToX,
+  inverseMetricDiagonal,
+  learnLowRank,
+  type LowRankMetric,
+  type PointWindows,
+  pointWindowsInit,
+  toTheta,
+} from "./low-rank-adaptation.js";
 import type { TransitionInfo } from "./nuts.js";
 import { createPoint, type PhasePoint } from "./point.js";
 import { DUAL_AVERAGING_DEFAULTS, dualAveragingFinal, dualAveragingInit, dualAveragingUpdate, initStepSize } from "./step-size.js";

@@ -15,10 +15,7 @@ export interface WindowSchedule {
   counter: number;
 }
 
-export function windowScheduleInit(
-  numWarmup: number,
-  cfg: { initBuffer: number; termBuffer: number; baseWindow: number } = WINDOW_DEFAULTS,
-): WindowSchedule {
+export function windowScheduleInit(numWarmup: number, cfg: { initBuffer: number; termBuffer: number; baseWindow: number } = WINDOW_DEFAULTS): WindowSchedule {
   let { initBuffer, termBuffer, baseWindow } = cfg;
   // Stan: with too little warm-up for the default windows, fall back to 15% / 75% / 10%.
   if (numWarmup >= 20 && initBuffer + baseWindow + termBuffer > numWarmup) {

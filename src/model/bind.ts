@@ -110,7 +110,8 @@ function toBoundData(decl: DataDecl, raw: DataValue | undefined): BoundData {
     }
     shape = [arr.length];
   } else if (isMatrixValue(raw)) {
-    if (raw.values.length !== raw.rows * raw.cols) fail("DATA_SHAPE", `data "${name}": ${raw.values.length} values do not make ${raw.rows} rows of ${raw.cols}`);
+    if (raw.values.length !== raw.rows * raw.cols)
+      fail("DATA_SHAPE", `data "${name}": ${raw.values.length} values do not make ${raw.rows} rows of ${raw.cols}`);
     values = raw.values;
     shape = [raw.rows, raw.cols];
   } else {
@@ -134,8 +135,7 @@ function toBoundData(decl: DataDecl, raw: DataValue | undefined): BoundData {
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (!Number.isFinite(v)) fail("DATA_VALUE", `data "${name}"${shape.length ? `[${i}]` : ""} is ${v}: every value must be finite`);
-    if (decl.kind !== "float" && !Number.isInteger(v))
-      fail("DATA_VALUE", `data "${name}"${shape.length ? `[${i}]` : ""} is ${v}: it must be an integer`);
+    if (decl.kind !== "float" && !Number.isInteger(v)) fail("DATA_VALUE", `data "${name}"${shape.length ? `[${i}]` : ""} is ${v}: it must be an integer`);
     if (decl.kind === "category" && (v < 0 || v >= (decl.levels ?? 0)))
       fail("DATA_VALUE", `data "${name}"${shape.length ? `[${i}]` : ""} is ${v}: categories must be 0..${(decl.levels ?? 0) - 1}`);
   }
@@ -290,8 +290,7 @@ export function bindModel(json: ModelJSON, input: DataInput, options: BindOption
       case "matvec": {
         const m = shapes[n.m];
         const v = shapes[n.v];
-        if (m.length !== 2 || v.length !== 1 || m[1] !== v[0])
-          fail("DATA_SHAPE", `${describeNode(json, id)}: a [${m}] matrix cannot multiply a [${v}] vector`);
+        if (m.length !== 2 || v.length !== 1 || m[1] !== v[0]) fail("DATA_SHAPE", `${describeNode(json, id)}: a [${m}] matrix cannot multiply a [${v}] vector`);
         if (dep[n.m]) fail("MODEL_DEFINITION", `${describeNode(json, id)}: the matrix must be data`);
         shapes[id] = [m[0]];
         break;
@@ -309,8 +308,7 @@ export function bindModel(json: ModelJSON, input: DataInput, options: BindOption
       case "covExpQuad": {
         const x = shapes[n.x];
         if (x.length !== 1) fail("DATA_SHAPE", `${describeNode(json, id)}: x must be a vector`);
-        if (shapes[n.alpha].length !== 0 || shapes[n.rho].length !== 0)
-          fail("DATA_SHAPE", `${describeNode(json, id)}: alpha and rho must be scalars`);
+        if (shapes[n.alpha].length !== 0 || shapes[n.rho].length !== 0) fail("DATA_SHAPE", `${describeNode(json, id)}: alpha and rho must be scalars`);
         shapes[id] = [x[0], x[0]];
         break;
       }
@@ -373,7 +371,8 @@ function checkObservedValues(json: ModelJSON, o: ModelJSON["observes"][number], 
   if (trials === null) return;
   for (let i = 0; i < values.length; i++) {
     const n = trials.length === 1 ? trials[0] : trials[i];
-    if (values[i] > n) fail("DATA_VALUE", `data "${valueNode.name}"[${i}] is ${values[i]}: it must not exceed its number of trials n = ${n} (observation "${o.name}")`);
+    if (values[i] > n)
+      fail("DATA_VALUE", `data "${valueNode.name}"[${i}] is ${values[i]}: it must not exceed its number of trials n = ${n} (observation "${o.name}")`);
   }
 }
 

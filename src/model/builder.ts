@@ -10,20 +10,7 @@
 //
 // Building only records a graph (graph.ts); nothing is evaluated here.
 import { BayesServeError } from "../errors.js";
-import type {
-  BinaryFn,
-  DataDecl,
-  DataKind,
-  DataShape,
-  DistJSON,
-  Extent,
-  FamilyName,
-  ModelJSON,
-  NodeJSON,
-  ParamDecl,
-  TransformJSON,
-  UnaryFn,
-} from "./graph.js";
+import type { BinaryFn, DataDecl, DataKind, DataShape, DistJSON, Extent, FamilyName, ModelJSON, NodeJSON, ParamDecl, TransformJSON, UnaryFn } from "./graph.js";
 import { familyOf } from "./families.js";
 
 export type ExprLike = Expr | number;
@@ -118,10 +105,7 @@ const dist =
   (...args: ExprLike[]): Dist => {
     const f = familyOf(family);
     if (args.length !== f.argNames.length)
-      throw new BayesServeError(
-        "MODEL_DEFINITION",
-        `${family} takes ${f.argNames.length} argument(s) (${f.argNames.join(", ")}), got ${args.length}`,
-      );
+      throw new BayesServeError("MODEL_DEFINITION", `${family} takes ${f.argNames.length} argument(s) (${f.argNames.join(", ")}), got ${args.length}`);
     return new Dist(family, args);
   };
 
@@ -305,10 +289,7 @@ function defaultTransform(prior: Dist, options: ParamOptions, name: string): Tra
   if (support === "bounded") {
     const [lo, hi] = prior.args;
     if (typeof lo !== "number" || typeof hi !== "number")
-      throw new BayesServeError(
-        "MODEL_DEFINITION",
-        `parameter "${name}": a Uniform prior with non-constant bounds needs explicit lower/upper options`,
-      );
+      throw new BayesServeError("MODEL_DEFINITION", `parameter "${name}": a Uniform prior with non-constant bounds needs explicit lower/upper options`);
     return { kind: "interval", lower: lo, upper: hi };
   }
   if (support === "count" || support === "binary")
@@ -323,9 +304,12 @@ function designColumns(name: string, kind: DataKind, options: DataOptions): { co
     return {};
   }
   const columns = options.columns;
-  if (!Array.isArray(columns) || columns.length === 0) throw new BayesServeError("MODEL_DEFINITION", `data "${name}": columns must list at least one column name`);
-  if (kind !== "float") throw new BayesServeError("MODEL_DEFINITION", `data "${name}": a matrix of columns holds floats (declare categories as their own data)`);
-  if (options.shape !== undefined && options.shape !== "matrix") throw new BayesServeError("MODEL_DEFINITION", `data "${name}": columns make a matrix, not a ${options.shape}`);
+  if (!Array.isArray(columns) || columns.length === 0)
+    throw new BayesServeError("MODEL_DEFINITION", `data "${name}": columns must list at least one column name`);
+  if (kind !== "float")
+    throw new BayesServeError("MODEL_DEFINITION", `data "${name}": a matrix of columns holds floats (declare categories as their own data)`);
+  if (options.shape !== undefined && options.shape !== "matrix")
+    throw new BayesServeError("MODEL_DEFINITION", `data "${name}": columns make a matrix, not a ${options.shape}`);
   for (const c of columns)
     if (typeof c !== "string" || !/^[A-Za-z_][A-Za-z0-9_.]*$/.test(c))
       throw new BayesServeError("MODEL_DEFINITION", `data "${name}": column ${JSON.stringify(c)} must be a name (letters, digits, _ and .)`);
@@ -343,7 +327,8 @@ function dataBounds(name: string, kind: DataKind, options: DataOptions): { lower
   for (const side of ["lower", "upper"] as const) {
     const v = options[side];
     if (v === undefined) continue;
-    if (typeof v !== "number" || !Number.isFinite(v)) throw new BayesServeError("MODEL_DEFINITION", `data "${name}": ${side} must be a finite number (got ${String(v)})`);
+    if (typeof v !== "number" || !Number.isFinite(v))
+      throw new BayesServeError("MODEL_DEFINITION", `data "${name}": ${side} must be a finite number (got ${String(v)})`);
     if (kind === "category") throw new BayesServeError("MODEL_DEFINITION", `data "${name}": a category's values are 0..levels-1; it takes no ${side} bound`);
     out[side] = v;
   }

@@ -329,12 +329,7 @@ class Codegen {
     let shardCode: ShardCode | null = null;
     if (this.shared) {
       const ranges = [...this.shardedLengths].map((n) => `const i$lo${n} = Math.floor(${n} * s / S), i$hi${n} = Math.floor(${n} * (s + 1) / S);`);
-      const partial = [
-        "let lp = 0;",
-        ...ranges,
-        ...body.map((p) => (p.once ? `if (first) {\n${wholeRange(p.code)}\n}` : shardRange(p.code))),
-        "return lp;",
-      ];
+      const partial = ["let lp = 0;", ...ranges, ...body.map((p) => (p.once ? `if (first) {\n${wholeRange(p.code)}\n}` : shardRange(p.code))), "return lp;"];
       const factory =
         `"use strict";\nreturn {\nforward(T) {\n${forward.join("\n")}\nreturn lp;\n},\n` +
         `partial(s, S, first) {\n${partial.join("\n")}\n},\nbackward(G) {\n${backward.join("\n")}\n},\n};`;
@@ -519,7 +514,11 @@ class Codegen {
             return h;
           },
         };
-        const out = fam.emit(V(n.value), argIds.map((k) => V(k)), cx);
+        const out = fam.emit(
+          V(n.value),
+          argIds.map((k) => V(k)),
+          cx,
+        );
         const split = out.lpConst && this.splitConst.has(id) && out.lpConst.args.every((k) => this.hoistable(argIds[k]));
         // A term root (adjoint 1) whose lp and invariant arguments' gradients come from the sum of one statistic
         // (EmittedDensity.rowSum): accumulate the statistic per row, the rest after the loop.
@@ -568,7 +567,12 @@ class Codegen {
     const f = [`const ${r} = (${ix}) * ${c};`, `const v${id} = ${sum};`];
     if (!this.dep[vec]) return { f, b: [] };
     const kind = this.kinds[vec];
-    const target = kind === "param" ? { array: "GP", offset: this.bound.paramByName.get((this.nodes[vec] as { name: string }).name)!.offset } : kind === "mat" ? { array: `A${vec}`, offset: 0 } : null;
+    const target =
+      kind === "param"
+        ? { array: "GP", offset: this.bound.paramByName.get((this.nodes[vec] as { name: string }).name)!.offset }
+        : kind === "mat"
+          ? { array: `A${vec}`, offset: 0 }
+          : null;
     if (target === null || !this.laneScatter || ix !== "i" || (this.readers.get(vec) ?? 0) !== 1) {
       return { f, b: Array.from({ length: c }, (_, j) => this.acc(vec, String(j), `a${id} * ${x(j)}`)) };
     }
@@ -720,7 +724,9 @@ class Codegen {
     // ∂/∂K = ½(ααᵀ − K⁻¹); ∂/∂μ = α, where α = K⁻¹(y − μ).
     if (this.dep[t.cov]) {
       lines.push(`LA.inverseFromCholesky(L${tag}, KI${tag}, W${tag}, ${k});`);
-      lines.push(`for (let i = 0; i < ${k}; i++) for (let j = 0; j < ${k}; j++) A${t.cov}[i * ${k} + j] += 0.5 * (AL${tag}[i] * AL${tag}[j] - KI${tag}[i * ${k} + j]);`);
+      lines.push(
+        `for (let i = 0; i < ${k}; i++) for (let j = 0; j < ${k}; j++) A${t.cov}[i * ${k} + j] += 0.5 * (AL${tag}[i] * AL${tag}[j] - KI${tag}[i * ${k} + j]);`,
+      );
     }
     if (this.dep[t.mean]) lines.push(`for (let i = 0; i < ${k}; i++) { ${this.acc(t.mean, "i", `AL${tag}[i]`)} }`);
     return `{\n${lines.join("\n")}\n}`;

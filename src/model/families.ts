@@ -142,7 +142,8 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
       };
     },
     draw: (rng, args) => {
-      const mu = args[0], s = args[1];
+      const mu = args[0],
+        s = args[1];
       return mu + s * rng.normal();
     },
     fromStandardNormal: ([mu, s], z) => `(${mu}) + (${s}) * (${z})`,
@@ -181,10 +182,7 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     mean: ([, mu]) => mu,
     emit(y, [nu, mu, s], cx) {
       const { inv, logS } = scaleTerms(cx, s, 2);
-      const norm = cx.hoist(
-        `F.lgamma(0.5 * (${nu} + 1)) - F.lgamma(0.5 * ${nu}) - 0.5 * Math.log(${nu}) - ${C_LOG_PI} * 0.5`,
-        [0],
-      );
+      const norm = cx.hoist(`F.lgamma(0.5 * (${nu} + 1)) - F.lgamma(0.5 * ${nu}) - 0.5 * Math.log(${nu}) - ${C_LOG_PI} * 0.5`, [0]);
       const z = cx.local(`(${y} - ${mu}) * ${inv}`);
       const z2 = cx.local(`${z} * ${z}`);
       const r = cx.local(`(${nu} + 1) / (${nu} + ${z2})`);
@@ -200,7 +198,9 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
       };
     },
     draw: (rng, args) => {
-      const nu = args[0], mu = args[1], s = args[2];
+      const nu = args[0],
+        mu = args[1],
+        s = args[2];
       return mu + (s * rng.normal()) / Math.sqrt((2 * rng.gamma(nu / 2)) / nu);
     },
   },
@@ -224,7 +224,8 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
       };
     },
     draw: (rng, args) => {
-      const mu = args[0], s = args[1];
+      const mu = args[0],
+        s = args[1];
       return mu + s * Math.tan(Math.PI * (rng.uniformOpen() - 0.5));
     },
   },
@@ -292,7 +293,8 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
       };
     },
     draw: (rng, args) => {
-      const a = args[0], b = args[1];
+      const a = args[0],
+        b = args[1];
       return rng.gamma(a) / b;
     },
   },
@@ -316,7 +318,8 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
       };
     },
     draw: (rng, args) => {
-      const a = args[0], b = args[1];
+      const a = args[0],
+        b = args[1];
       return b / rng.gamma(a);
     },
   },
@@ -340,7 +343,8 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
       };
     },
     draw: (rng, args) => {
-      const mu = args[0], s = args[1];
+      const mu = args[0],
+        s = args[1];
       return Math.exp(mu + s * rng.normal());
     },
     fromStandardNormal: ([mu, s], z) => `Math.exp((${mu}) + (${s}) * (${z}))`,
@@ -365,7 +369,8 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
       };
     },
     draw: (rng, args) => {
-      const a = args[0], b = args[1];
+      const a = args[0],
+        b = args[1];
       return rng.beta(a, b);
     },
   },
@@ -386,7 +391,8 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
       };
     },
     draw: (rng, args) => {
-      const lo = args[0], hi = args[1];
+      const lo = args[0],
+        hi = args[1];
       return lo + (hi - lo) * rng.uniform();
     },
   },
@@ -404,7 +410,7 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     },
     draw: (rng, args) => {
       const eta = args[0];
-      return (rng.uniform() < 1 / (1 + Math.exp(-eta)) ? 1 : 0);
+      return rng.uniform() < 1 / (1 + Math.exp(-eta)) ? 1 : 0;
     },
   },
   BinomialLogit: {
@@ -423,7 +429,8 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
       };
     },
     draw: (rng, args) => {
-      const n = args[0], eta = args[1];
+      const n = args[0],
+        eta = args[1];
       return rng.binomial(n, 1 / (1 + Math.exp(-eta)));
     },
   },
@@ -458,14 +465,12 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
       const ratio = cx.local(`(${y} + ${phi}) / (${mu} + ${phi})`);
       return {
         lp: `F.lgamma(${y} + ${phi}) - F.lgamma(${y} + 1) - F.lgamma(${phi}) + ${y} * Math.log(${mu}) + ${phi} * Math.log(${phi}) - (${y} + ${phi}) * ${logMuPhi}`,
-        da: [
-          `${y} / ${mu} - ${ratio}`,
-          `F.digamma(${y} + ${phi}) - F.digamma(${phi}) + Math.log(${phi}) + 1 - ${logMuPhi} - ${ratio}`,
-        ],
+        da: [`${y} / ${mu} - ${ratio}`, `F.digamma(${y} + ${phi}) - F.digamma(${phi}) + Math.log(${phi}) + 1 - ${logMuPhi} - ${ratio}`],
       };
     },
     draw: (rng, args) => {
-      const mu = args[0], phi = args[1];
+      const mu = args[0],
+        phi = args[1];
       // A gamma-Poisson mixture; a rate past the largest double (mu near it) is a draw too large to hold.
       const rate = (rng.gamma(phi) * mu) / phi;
       return rate < Infinity ? rng.poisson(rate) : Infinity;
@@ -491,7 +496,8 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
       };
     },
     draw: (rng, args) => {
-      const al = args[0], s = args[1];
+      const al = args[0],
+        s = args[1];
       return s * Math.pow(-Math.log(rng.uniformOpen()), 1 / al);
     },
   },
@@ -515,7 +521,8 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
       };
     },
     draw: (rng, args) => {
-      const mu = args[0], al = args[1];
+      const mu = args[0],
+        al = args[1];
       return (rng.gamma(al) * mu) / al;
     },
   },
@@ -538,14 +545,12 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
       return {
         lp: `(${y} < 0 || ${y} > 1 ? -Infinity : (${al} - 1) * ${logY} + (${be} - 1) * ${log1mY} - F.lbeta(${al}, ${be}))`,
         dy: `(${al} - 1) / ${y} - (${be} - 1) / (1 - ${y})`,
-        da: [
-          `${k} * (${logY} - ${log1mY} - ${psiA} + ${psiB})`,
-          `${mu} * (${logY} - ${psiA}) + (1 - ${mu}) * (${log1mY} - ${psiB}) + F.digamma(${k})`,
-        ],
+        da: [`${k} * (${logY} - ${log1mY} - ${psiA} + ${psiB})`, `${mu} * (${logY} - ${psiA}) + (1 - ${mu}) * (${log1mY} - ${psiB}) + F.digamma(${k})`],
       };
     },
     draw: (rng, args) => {
-      const mu = args[0], k = args[1];
+      const mu = args[0],
+        k = args[1];
       return rng.beta(mu * k, (1 - mu) * k);
     },
   },
@@ -599,7 +604,8 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
       };
     },
     draw: (rng, args) => {
-      const n = args[0], p = args[1];
+      const n = args[0],
+        p = args[1];
       return rng.binomial(n, p);
     },
   },
@@ -626,7 +632,10 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     support: "count",
     discrete: true,
     values: { lower: 0, integer: true },
-    domain: (a) => [{ arg: 0, code: `${a[0]} <= ${MAX_LOG_RATE}`, requirement: `a number ≤ ${MAX_LOG_RATE} (its exponential, the mean, must be finite)` }, positiveArg(a, 1)],
+    domain: (a) => [
+      { arg: 0, code: `${a[0]} <= ${MAX_LOG_RATE}`, requirement: `a number ≤ ${MAX_LOG_RATE} (its exponential, the mean, must be finite)` },
+      positiveArg(a, 1),
+    ],
     mean: ([eta]) => `Math.exp(${eta})`,
     emit(y, [eta, phi], cx) {
       const logPhi = cx.hoist(`Math.log(${phi})`, [1]);
@@ -638,7 +647,8 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
       };
     },
     draw: (rng, args) => {
-      const mu = Math.exp(args[0]), phi = args[1];
+      const mu = Math.exp(args[0]),
+        phi = args[1];
       const rate = (rng.gamma(phi) * mu) / phi;
       return rate < Infinity ? rng.poisson(rate) : Infinity;
     },

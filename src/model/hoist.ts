@@ -572,7 +572,8 @@ function shareRepeatedCalls(statements: Statement[], ctx: LoopContext, analyse: 
     const before: Statement[] = [];
     let t: Statement = s;
     if (s.k === "decl") t = { ...s, init: replace(s.init, before) };
-    else if (s.k === "assign") t = { ...s, target: s.target.k === "index" ? { ...s.target, index: replace(s.target.index, before) } : s.target, value: replace(s.value, before) };
+    else if (s.k === "assign")
+      t = { ...s, target: s.target.k === "index" ? { ...s.target, index: replace(s.target.index, before) } : s.target, value: replace(s.value, before) };
     out.push(...before, t);
   }
   return out;

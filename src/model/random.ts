@@ -251,4 +251,3 @@ const ZIG_F = new Float64Array(256);
     ZIG_W[i] = dn / ZIG_M;
   }
 }
-

@@ -18,13 +18,23 @@ export class DataRowError extends BayesServeError {
     /** What is undefined, without the row: "the likelihood's argument logRate = … is NaN". */
     readonly reason: string,
   ) {
-    super("DATA_VALUE", `data row ${row} (${Object.entries(values).map(([k, v]) => `${k} = ${v}`).join(", ")}): ${reason}`);
+    super(
+      "DATA_VALUE",
+      `data row ${row} (${Object.entries(values)
+        .map(([k, v]) => `${k} = ${v}`)
+        .join(", ")}): ${reason}`,
+    );
     this.name = "DataRowError";
   }
 
   /** The same problem described at another place (a file's line), keeping the data values. */
   describedAt(where: string): BayesServeError {
-    return new BayesServeError("DATA_VALUE", `${where} (${Object.entries(this.values).map(([k, v]) => `${k} = ${v}`).join(", ")}): ${this.reason}`);
+    return new BayesServeError(
+      "DATA_VALUE",
+      `${where} (${Object.entries(this.values)
+        .map(([k, v]) => `${k} = ${v}`)
+        .join(", ")}): ${this.reason}`,
+    );
   }
 }
 
@@ -69,7 +79,8 @@ export function findUndefinedRow(bound: BoundModel, points: Float64Array[]): Dat
         const problem = family.argumentProblem(args);
         if (problem !== null) {
           const what = describeNode(json, o.dist.args[problem.arg]);
-          failing[r] = `the likelihood of observation "${o.name}" is undefined there: its argument ${family.argNames[problem.arg]} = ${what} is ${args[problem.arg]} whatever the parameters, but must be ${problem.requirement} for a ${family.name} distribution`;
+          failing[r] =
+            `the likelihood of observation "${o.name}" is undefined there: its argument ${family.argNames[problem.arg]} = ${what} is ${args[problem.arg]} whatever the parameters, but must be ${problem.requirement} for a ${family.name} distribution`;
           continue;
         }
         const lp = scalarLogp(family.name, at(o.value, r), args);

@@ -28,8 +28,7 @@ export function modelFromJSON(input: unknown): Model {
   const j = input as Partial<ModelJSON>;
   if (j.format !== "bayes-serve/model@1") bad("format", `expected "bayes-serve/model@1", got ${JSON.stringify(j.format)}`);
   if (typeof j.name !== "string" || !j.name) bad("name", "must be a non-empty string");
-  for (const key of ["nodes", "data", "params", "observes", "factors", "deterministics"] as const)
-    if (!Array.isArray(j[key])) bad(key, "must be an array");
+  for (const key of ["nodes", "data", "params", "observes", "factors", "deterministics"] as const) if (!Array.isArray(j[key])) bad(key, "must be an array");
   const nodes = j.nodes!;
   nodes.forEach((n, id) => {
     const where = `nodes[${id}]`;
@@ -47,7 +46,8 @@ export function modelFromJSON(input: unknown): Model {
     if (!["scalar", "vector", "matrix"].includes(d.shape)) bad(where, `unknown shape ${JSON.stringify(d.shape)}`);
     if (d.kind === "category" && !(Number.isInteger(d.levels) && (d.levels as number) >= 1) && typeof d.levelsDim !== "string")
       bad(where, "a category needs a positive integer number of levels (or the size that gives it)");
-    if (d.standardize !== undefined && d.standardize !== true && d.standardize !== false && d.standardize !== "center") bad(where, 'standardize must be true, false or "center"');
+    if (d.standardize !== undefined && d.standardize !== true && d.standardize !== false && d.standardize !== "center")
+      bad(where, 'standardize must be true, false or "center"');
     if (d.columns !== undefined && !(Array.isArray(d.columns) && d.columns.length > 0 && d.columns.every((c) => typeof c === "string") && d.shape === "matrix"))
       bad(where, "columns must be a non-empty list of names, on a matrix");
     for (const side of ["lower", "upper"] as const)

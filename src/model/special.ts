@@ -13,11 +13,7 @@ export const LOG_2 = 0.6931471805599453;
  */
 export function lgammaCorrection(x: number): number {
   const z = 1 / (x * x);
-  return (
-    (1 / 12 +
-      z * (-1 / 360 + z * (1 / 1260 + z * (-1 / 1680 + z * (1 / 1188 + z * (-691 / 360360 + z * (1 / 156 + z * (-3617 / 122400)))))))) /
-    x
-  );
+  return (1 / 12 + z * (-1 / 360 + z * (1 / 1260 + z * (-1 / 1680 + z * (1 / 1188 + z * (-691 / 360360 + z * (1 / 156 + z * (-3617 / 122400)))))))) / x;
 }
 
 /** Stirling's series applies from here on (see lgammaCorrection). */
@@ -52,12 +48,7 @@ export function digamma(x: number): number {
     x += 1;
   }
   const f = 1 / (x * x);
-  return (
-    result +
-    Math.log(x) -
-    0.5 / x -
-    f * (1 / 12 - f * (1 / 120 - f * (1 / 252 - f * (1 / 240 - f * (1 / 132 - f * (691 / 32760 - f / 12))))))
-  );
+  return result + Math.log(x) - 0.5 / x - f * (1 / 12 - f * (1 / 120 - f * (1 / 252 - f * (1 / 240 - f * (1 / 132 - f * (691 / 32760 - f / 12))))));
 }
 
 /**

@@ -45,8 +45,7 @@ export function transformCode(t: TransformJSON): TransformCode {
       return {
         forward: (o, n) =>
           `P[${o}] = T[${o}]; for (let k = ${o + 1}; k < ${o + n}; k++) { const e = Math.exp(T[k]); E[k] = e; P[k] = P[k - 1] + e; lp += T[k]; }`,
-        backward: (o, n) =>
-          `{ let acc = 0; for (let k = ${o + n - 1}; k > ${o}; k--) { acc += GP[k]; G[k] = acc * E[k] + 1; } G[${o}] = acc + GP[${o}]; }`,
+        backward: (o, n) => `{ let acc = 0; for (let k = ${o + n - 1}; k > ${o}; k--) { acc += GP[k]; G[k] = acc * E[k] + 1; } G[${o}] = acc + GP[${o}]; }`,
       };
   }
 }

@@ -147,8 +147,7 @@ export function dataReadBy(model: ModelJSON, target?: string): Set<string> {
 export function predictionSchema(model: ModelJSON, sizes: Record<string, number> = {}, target?: string): PredictionSchema {
   const obs = targetObservation(model, target);
   const valueNode = model.nodes[obs.value];
-  if (valueNode.op !== "data")
-    throw new BayesServeError("MODEL_DEFINITION", `observation "${obs.name}" must observe a data input to serve predictions`);
+  if (valueNode.op !== "data") throw new BayesServeError("MODEL_DEFINITION", `observation "${obs.name}" must observe a data input to serve predictions`);
   const used = new Set<string>();
   /** For each data input used as an index: the bounds every use allows. */
   const indexBounds = new Map<string, ValueBounds>();
@@ -178,7 +177,10 @@ export function predictionSchema(model: ModelJSON, sizes: Record<string, number>
     if (!used.has(d.name) || d.shape === "scalar" || d.name === valueNode.name) continue;
     if (d.shape === "matrix") {
       if (d.columns === undefined)
-        throw new BayesServeError("MODEL_DEFINITION", `feature "${d.name}" is a matrix without named columns; declare it m.data("${d.name}", { columns: [...] }) to serve it`);
+        throw new BayesServeError(
+          "MODEL_DEFINITION",
+          `feature "${d.name}" is a matrix without named columns; declare it m.data("${d.name}", { columns: [...] }) to serve it`,
+        );
       for (const column of d.columns) {
         const spec: FeatureSpec = { name: column, type: "float", matrix: d.name };
         if (d.lower !== undefined) spec.minimum = d.lower;

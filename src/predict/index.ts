@@ -1,4 +1,13 @@
-export { Predictor, type PredictorOptions, type Standardization, MAX_ABS_FEATURE, DRAW_ORDER_SEED, shuffledDrawTable, type DrawTable, type Instance } from "./predictor.js";
+export {
+  Predictor,
+  type PredictorOptions,
+  type Standardization,
+  MAX_ABS_FEATURE,
+  DRAW_ORDER_SEED,
+  shuffledDrawTable,
+  type DrawTable,
+  type Instance,
+} from "./predictor.js";
 export { predictionSchema, targetObservation, dataReadBy, featureBounds, type FeatureSpec, type PredictionSchema } from "./features.js";
 export { InstanceError, type InstanceProblem } from "./instance-error.js";
 export { answerMeanings } from "./answer-meanings.js";

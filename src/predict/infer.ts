@@ -60,7 +60,8 @@ export function inferInstance(predictor: Predictor, instance: Instance, p: Infer
     } catch (err) {
       throw err instanceof InstanceError ? err.at(index) : err;
     }
-    if (!allFinite(samples)) throw new InstanceError(index, [], "not_finite", "the model's predictive samples at this input are not all finite numbers, so no answer can be given");
+    if (!allFinite(samples))
+      throw new InstanceError(index, [], "not_finite", "the model's predictive samples at this input are not all finite numbers, so no answer can be given");
     const discrete = predictor.family.discrete;
     // In the order the samples were drawn, before anything below reorders them.
     if (p.draws) out.draws = samples.slice();
@@ -68,7 +69,8 @@ export function inferInstance(predictor: Predictor, instance: Instance, p: Infer
       const h = discrete ? integerHistogram(samples, p.bins) : histogram(samples, p.bins);
       const density = Array.from(h.density);
       // Finite samples can still span a range so narrow (relative to their size) that bins have zero width.
-      if (!density.every(Number.isFinite)) throw new InstanceError(index, [], "not_finite", "the model's predictive samples at this input are not all finite numbers, so no answer can be given");
+      if (!density.every(Number.isFinite))
+        throw new InstanceError(index, [], "not_finite", "the model's predictive samples at this input are not all finite numbers, so no answer can be given");
       const mids = Array.from(h.binMids);
       out.density = { mids, density, width: mids.length > 1 ? mids[1] - mids[0] : 1 };
     }
@@ -83,7 +85,12 @@ export function inferInstance(predictor: Predictor, instance: Instance, p: Infer
   }
   if (p.mean) {
     // The seed API's /mean, as is: exact over every posterior draw, no sampling.
-    out.mean = answerInstance(predictor, instance, { kind: "mean", nSamples: 0, seed: undefined, hdiProbability: p.hdiProbability, bins: 1, allowNewLevels: p.allowNewLevels }, index) as MeanAnswer;
+    out.mean = answerInstance(
+      predictor,
+      instance,
+      { kind: "mean", nSamples: 0, seed: undefined, hdiProbability: p.hdiProbability, bins: 1, allowNewLevels: p.allowNewLevels },
+      index,
+    ) as MeanAnswer;
   }
   return out;
 }

@@ -87,7 +87,17 @@ export const MAX_ABS_FEATURE = 1e12;
  * The generated sampling loop for one instance: writes `n` predictive draws to out[start..start+n). X holds the
  * instance's feature values in schema order; A is scratch for the likelihood's arguments.
  */
-type SampleLoop = (V: Float64Array, total: number, width: number, rng: Rng, X: Float64Array, A: Float64Array, n: number, out: Float64Array, start: number) => void;
+type SampleLoop = (
+  V: Float64Array,
+  total: number,
+  width: number,
+  rng: Rng,
+  X: Float64Array,
+  A: Float64Array,
+  n: number,
+  out: Float64Array,
+  start: number,
+) => void;
 /** The generated mean loop for one instance: E[y | x, θ] for every row of the table, into out[0..total). */
 type MeanLoop = (V: Float64Array, total: number, width: number, X: Float64Array, A: Float64Array, out: Float64Array, rng: Rng) => void;
 /** log p(y | x, θ) for the first n rows of the table, into out[0..n). */
@@ -291,7 +301,10 @@ export class Predictor {
     const result = out !== undefined && out.length === n ? out : new Float64Array(n);
     if (this.logLikLoop === null) {
       this.assertValid(instance, 0);
-      const valuesAt = this.interpreterFor(this.schema.features.map((f) => Float64Array.of(instance[f.name])), 1);
+      const valuesAt = this.interpreterFor(
+        this.schema.features.map((f) => Float64Array.of(instance[f.name])),
+        1,
+      );
       const args = new Float64Array(this.argIds.length);
       const lp = scalarLogpFunction(this.family.name);
       for (let row = 0; row < n; row++) {
@@ -309,7 +322,10 @@ export class Predictor {
 
   /** Every node's value up to the likelihood's arguments, for one instance (features in schema order) at one draw. */
   private nodeValuesAt(features: Float64Array, row: number): Float64Array[] {
-    return this.interpreterFor(Array.from(features, (v) => Float64Array.of(v)), 1)(row);
+    return this.interpreterFor(
+      Array.from(features, (v) => Float64Array.of(v)),
+      1,
+    )(row);
   }
 
   /** Every node's value up to the likelihood's arguments, for rows of instances at one posterior draw (general evaluator). */
@@ -437,9 +453,7 @@ function featuresRead(model: ModelJSON, id: number, featureNames: string[]): str
  * engine's inline caches see one object shape (JSON.parse gives every request body the same) and no lookup by key.
  */
 function compileFeatureReader(features: FeatureSpec[]): FeatureReader {
-  const body = features
-    .map((f, k) => `v = instance[${JSON.stringify(f.name)}];\nif (typeof v !== "number") return ${k};\nF[${k}] = v;`)
-    .join("\n");
+  const body = features.map((f, k) => `v = instance[${JSON.stringify(f.name)}];\nif (typeof v !== "number") return ${k};\nF[${k}] = v;`).join("\n");
   return new Function(`"use strict";\nreturn function readFeatures(instance, F) {\nlet v;\n${body}\nreturn -1;\n};`)() as FeatureReader;
 }
 
@@ -584,7 +598,10 @@ function argumentsAndCheck(code: ArgumentCode, family: Family): string {
   const argCode = code.args;
   const locals = [...code.prelude, ...argCode.map((c, k) => `const a${k} = ${c};`)].join("\n");
   const names = argCode.map((_, k) => `a${k}`);
-  const conditions = family.domain(names).map((c) => `(${c.code})`).join(" && ");
+  const conditions = family
+    .domain(names)
+    .map((c) => `(${c.code})`)
+    .join(" && ");
   const toScratch = names.map((a, k) => `A[${k}] = ${a};`).join(" ");
   return `${locals}\nif (!(${conditions})) { ${toScratch} invalid(A, off); }`;
 }
@@ -658,5 +675,8 @@ out[r] = LP(y, A);
 function featureLocals(code: ArgumentCode): string {
   const used = new Set<number>();
   for (const c of [...code.args, ...code.prelude]) for (const m of c.matchAll(/\bf(\d+)\b/g)) used.add(Number(m[1]));
-  return [...used].sort((a, b) => a - b).map((k) => `const f${k} = X[${k}];`).join("\n");
+  return [...used]
+    .sort((a, b) => a - b)
+    .map((k) => `const f${k} = X[${k}];`)
+    .join("\n");
 }

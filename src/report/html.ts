@@ -74,7 +74,7 @@ function gateBlock(gate: ReportInput["gate"]): string {
     }${comparisonBlock(gate.comparison)}</section>`;
   }
   return `<section class="gate fail" id="gate"><p class="verdict">✘ Quality gate failed</p>${
-    gate.failures.length > 0 ? failureList(gate.failures) : '<p>No reason was given.</p>'
+    gate.failures.length > 0 ? failureList(gate.failures) : "<p>No reason was given.</p>"
   }${comparisonBlock(gate.comparison)}</section>`;
 }
 
@@ -108,9 +108,7 @@ function figure(f: HtmlFigure): string {
   const src = `data:image/svg+xml;base64,${Buffer.from(f.svg, "utf8").toString("base64")}`;
   const size = /<svg[^>]*\swidth="([\d.]+)"[^>]*\sheight="([\d.]+)"/.exec(f.svg);
   const dims = size ? ` width="${Math.round(Number(size[1]))}" height="${Math.round(Number(size[2]))}"` : "";
-  return `<figure id="fig-${f.name}"><img src="${src}" alt="${escapeHtml(f.caption)}"${dims}><figcaption>${escapeHtml(
-    f.caption,
-  )}</figcaption></figure>`;
+  return `<figure id="fig-${f.name}"><img src="${src}" alt="${escapeHtml(f.caption)}"${dims}><figcaption>${escapeHtml(f.caption)}</figcaption></figure>`;
 }
 
 const CSS = `

@@ -1,15 +1,5 @@
 // The report layer: pure functions from plain inputs to file contents (SVG, PNG, one self-contained HTML page).
-export type {
-  ParameterDraws,
-  PlotName,
-  RenderedReport,
-  RenderOptions,
-  ReportData,
-  ReportGate,
-  ReportInput,
-  ReportPpc,
-  ReportPredictions,
-} from "./types.js";
+export type { ParameterDraws, PlotName, RenderedReport, RenderOptions, ReportData, ReportGate, ReportInput, ReportPpc, ReportPredictions } from "./types.js";
 export { renderReport, reportPlots, type ReportPlot } from "./report.js";
 export { compileSpec, renderPlot, specToSvg, svgToPng, type CompiledSpec, type RenderedPlot, type RenderPlotOptions } from "./render.js";
 export { dataPlotSpec, type DataPlotOptions } from "./plots/data.js";

@@ -185,7 +185,10 @@ export class Admission {
     if (this.shedLogTimer === null) {
       this.shedLogTimer = setTimeout(() => {
         this.shedLogTimer = null;
-        this.options.log.warn({ refused: this.shedSinceLog, total: { ...this.shedCounts }, ...this.state }, "shedding load: heavy prediction requests refused with 503");
+        this.options.log.warn(
+          { refused: this.shedSinceLog, total: { ...this.shedCounts }, ...this.state },
+          "shedding load: heavy prediction requests refused with 503",
+        );
         this.shedSinceLog = 0;
       }, SHED_LOG_INTERVAL_MS);
       this.shedLogTimer.unref();
@@ -196,16 +199,24 @@ export class Admission {
         : reason === "wait_too_long"
           ? `the heavy prediction requests ahead would take longer than ${this.maxWaitMs / 1000} s`
           : `the request waited ${(2 * this.maxWaitMs) / 1000} s for its turn`;
-    return new HttpProblem(503, `The server is busy: ${why}. Retry after the time in Retry-After, or ask for fewer samples, bins or instances`, this.retryAfter(), {
-      quiet: true,
-    });
+    return new HttpProblem(
+      503,
+      `The server is busy: ${why}. Retry after the time in Retry-After, or ask for fewer samples, bins or instances`,
+      this.retryAfter(),
+      {
+        quiet: true,
+      },
+    );
   }
 
   /**
    * Resolves with a ticket once the request may be computed, or rejects with a 503 HttpProblem when it is refused.
    * `connection` (the request's socket) ends the wait when the client goes away.
    */
-  admit(cost: RequestCost, connection?: { once(event: "close", listener: () => void): unknown; off(event: "close", listener: () => void): unknown }): Promise<Ticket> {
+  admit(
+    cost: RequestCost,
+    connection?: { once(event: "close", listener: () => void): unknown; off(event: "close", listener: () => void): unknown },
+  ): Promise<Ticket> {
     if (this.closed) return Promise.reject(new HttpProblem(503, "The server is shutting down", { "retry-after": "1" }));
     if (this.queue.length === 0 && this.fits(cost)) return Promise.resolve(this.start(cost));
     if (this.queue.length >= this.maxQueued) return Promise.reject(this.refuse("queue_full"));
@@ -327,7 +338,10 @@ export class Admission {
     }
     if (dropped > 0) {
       this.evicted += dropped;
-      this.options.log.warn({ dropped, bytes: freeing }, "closed connections whose clients took nothing of their heavy answers, to make room for waiting requests");
+      this.options.log.warn(
+        { dropped, bytes: freeing },
+        "closed connections whose clients took nothing of their heavy answers, to make room for waiting requests",
+      );
     }
     if (this.evictTimer === null && this.queue.length > 0) {
       this.evictTimer = setTimeout(() => {

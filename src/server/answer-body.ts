@@ -68,7 +68,13 @@ export function responseBody(answers: readonly InstanceAnswer[], batch: boolean,
       const ms = answers as MeanAnswer[];
       const p = params.hdiProbability;
       if (!batch) return { y_mean: ms[0].mean, y_mean_lower: ms[0].lower, y_mean_upper: ms[0].upper, hdi_probability: p, n_draws: drawCount };
-      return { y_mean: ms.map((m) => m.mean), y_mean_lower: ms.map((m) => m.lower), y_mean_upper: ms.map((m) => m.upper), hdi_probability: p, n_draws: drawCount };
+      return {
+        y_mean: ms.map((m) => m.mean),
+        y_mean_lower: ms.map((m) => m.lower),
+        y_mean_upper: ms.map((m) => m.upper),
+        hdi_probability: p,
+        n_draws: drawCount,
+      };
     }
     default: {
       const hs = answers as { mids: number[]; density: number[] }[];

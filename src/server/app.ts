@@ -176,7 +176,16 @@ export async function buildApp(options: AppOptions): Promise<BuiltApp> {
   await app.register(predictRoutes, { holder: options.holder, lane, limits, heavy, heavyWork: options.heavyWork });
   await app.register(pagePlugin, { holder: options.holder });
   const infer = new InferEndpoint({ limits, heavyWork: options.heavyWork ?? DEFAULT_HEAVY_WORK, modelName: options.modelName });
-  await app.register(v2Routes, { holder: options.holder, lane, limits, endpoint: infer, heavy, bodyLimit, closing: () => closing, serverVersion: PACKAGE_VERSION });
+  await app.register(v2Routes, {
+    holder: options.holder,
+    lane,
+    limits,
+    endpoint: infer,
+    heavy,
+    bodyLimit,
+    closing: () => closing,
+    serverVersion: PACKAGE_VERSION,
+  });
   if (options.fastLane === true) {
     const accessLog = options.accessLog !== false;
     const logger = options.logger as FastifyBaseLogger & { isLevelEnabled?: (level: string) => boolean };

@@ -82,7 +82,16 @@ function stateOf(connection: Connection): ConnectionState {
   const c = connection as WithState;
   let state = c[STATE];
   if (state === undefined) {
-    const created: ConnectionState = { heavy: false, queuedBytes: 0, waiting: [], scheduled: false, paused: false, progress: 0, onClose: new Set(), closed: false };
+    const created: ConnectionState = {
+      heavy: false,
+      queuedBytes: 0,
+      waiting: [],
+      scheduled: false,
+      paused: false,
+      progress: 0,
+      onClose: new Set(),
+      closed: false,
+    };
     // One listener for everything this module waits on (many would trip Node's leak warning for a pipelining client).
     connection.once("close", () => {
       created.closed = true;

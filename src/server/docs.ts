@@ -26,8 +26,10 @@ function withModel(doc: OpenApiDocument, model: LoadedModel | null, limits: Limi
     const op = doc.paths[`${PREDICT_PREFIX}/${kind}`]?.post;
     if (op === undefined) continue;
     const one = exampleInstance(model.features);
-    const extra: Record<string, unknown> = kind === "interval" || kind === "mean" ? { hdi_probability: 0.95 } : kind === "density" ? { bins: defaultBins(model.schemaSpec.discrete) } : {};
-    const sampling = (n: number, seed?: number): Record<string, unknown> => (kind === "mean" ? {} : { algo_param: seed === undefined ? { n_samples: n } : { n_samples: n, seed } });
+    const extra: Record<string, unknown> =
+      kind === "interval" || kind === "mean" ? { hdi_probability: 0.95 } : kind === "density" ? { bins: defaultBins(model.schemaSpec.discrete) } : {};
+    const sampling = (n: number, seed?: number): Record<string, unknown> =>
+      kind === "mean" ? {} : { algo_param: seed === undefined ? { n_samples: n } : { n_samples: n, seed } };
     op.requestBody = {
       required: true,
       content: {
@@ -63,10 +65,10 @@ export const docsPlugin: FastifyPluginAsync<DocsPluginOptions> = unencapsulated(
         version: options.version,
         description:
           "Point, interval (HDI) and density predictions from a Bayesian model's posterior, the seed's API exactly. " +
-          "Errors are FastAPI-shaped: 422 `{\"detail\": [{\"loc\", \"msg\", \"type\"}]}` for a body that does not fit " +
+          'Errors are FastAPI-shaped: 422 `{"detail": [{"loc", "msg", "type"}]}` for a body that does not fit ' +
           "the schema (unknown fields are refused, so a typo never silently falls back to a default), " +
-          "`{\"detail\": \"...\"}` otherwise. The Open Inference Protocol (V2, tag v2) is served beside it under /v2, " +
-          "with the protocol's errors `{\"error\": \"...\"}`." +
+          '`{"detail": "..."}` otherwise. The Open Inference Protocol (V2, tag v2) is served beside it under /v2, ' +
+          'with the protocol\'s errors `{"error": "..."}`.' +
           (options.limitsDescription === undefined ? "" : `\n\n${options.limitsDescription}`),
       },
       tags: [

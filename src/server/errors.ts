@@ -158,10 +158,20 @@ export function detailFromAjv(errors: readonly ErrorObject[], body: unknown, fea
         break;
       }
       case "minItems":
-        issue = { loc, msg: `ensure this value has at least ${String(params.limit)} items`, type: "value_error.list.min_items", ctx: { limit_value: params.limit } };
+        issue = {
+          loc,
+          msg: `ensure this value has at least ${String(params.limit)} items`,
+          type: "value_error.list.min_items",
+          ctx: { limit_value: params.limit },
+        };
         break;
       case "maxItems":
-        issue = { loc, msg: `ensure this value has at most ${String(params.limit)} items`, type: "value_error.list.max_items", ctx: { limit_value: params.limit } };
+        issue = {
+          loc,
+          msg: `ensure this value has at most ${String(params.limit)} items`,
+          type: "value_error.list.max_items",
+          ctx: { limit_value: params.limit },
+        };
         break;
       default:
         issue = { loc, msg: e.message ?? "invalid value", type: `value_error.${e.keyword}` };

@@ -64,7 +64,18 @@ export interface LaneHandler {
 }
 
 /** Fastify's request-lifecycle hooks, as a route's options can carry them. */
-const LIFECYCLE_HOOKS = ["onRequest", "preParsing", "preValidation", "preHandler", "preSerialization", "onSend", "onResponse", "onTimeout", "onError", "onRequestAbort"] as const;
+const LIFECYCLE_HOOKS = [
+  "onRequest",
+  "preParsing",
+  "preValidation",
+  "preHandler",
+  "preSerialization",
+  "onSend",
+  "onResponse",
+  "onTimeout",
+  "onError",
+  "onRequestAbort",
+] as const;
 type LifecycleHook = (typeof LIFECYCLE_HOOKS)[number];
 
 /** A lane route as the lane matches it: its pattern's URLs, its handler and its metrics recorder. */

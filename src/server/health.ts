@@ -16,11 +16,9 @@ export interface HealthPluginOptions {
 const status = Type.Object({ status: Type.String(), version: Type.Optional(Type.String()), detail: Type.Optional(Type.String()) });
 
 export const healthPlugin: FastifyPluginAsync<HealthPluginOptions> = async (app: FastifyInstance, options: HealthPluginOptions) => {
-  app.get(
-    "/health/live",
-    { schema: { tags: ["operations"], summary: "Liveness: the process is up", response: { 200: status } } },
-    async () => ({ status: "alive" }),
-  );
+  app.get("/health/live", { schema: { tags: ["operations"], summary: "Liveness: the process is up", response: { 200: status } } }, async () => ({
+    status: "alive",
+  }));
 
   app.get(
     "/health/ready",

@@ -160,7 +160,8 @@ export const metricsPlugin: FastifyPluginAsync<MetricsPluginOptions> = unencapsu
   const admission = options.admission;
   if (admission !== undefined) {
     const shedName = `${METRIC_PREFIX}requests_shed_total`;
-    const shedHelp = "Heavy prediction requests refused with 503 and Retry-After by admission (load shedding), by reason: queue_full, wait_too_long (the work ahead would take longer than the bound), waited_too_long.";
+    const shedHelp =
+      "Heavy prediction requests refused with 503 and Retry-After by admission (load shedding), by reason: queue_full, wait_too_long (the work ahead would take longer than the bound), waited_too_long.";
     const shed = {
       name: shedName,
       help: shedHelp,
@@ -188,7 +189,11 @@ export const metricsPlugin: FastifyPluginAsync<MetricsPluginOptions> = unencapsu
     };
     gauge("heavy_requests_queued", "Heavy prediction requests waiting for admission.", () => admission.state.queued);
     gauge("heavy_requests_running", "Heavy prediction requests being computed.", () => admission.state.running);
-    gauge("heavy_answer_bytes", "Bytes held by the answers of heavy requests being computed or not yet taken by their clients.", () => admission.state.answerBytes);
+    gauge(
+      "heavy_answer_bytes",
+      "Bytes held by the answers of heavy requests being computed or not yet taken by their clients.",
+      () => admission.state.answerBytes,
+    );
     const droppedName = `${METRIC_PREFIX}heavy_answers_dropped_total`;
     const droppedHelp = "Heavy answers whose clients took nothing of them for 2 s, dropped (their connection closed) to make room for waiting requests.";
     registry.registerMetric({

@@ -66,7 +66,6 @@ export interface LoadedModel {
   readonly info: ModelInfo;
 }
 
-
 function sameFeatures(a: readonly FeatureSpec[], b: readonly FeatureSpec[]): boolean {
   return a.length === b.length && a.every((f, i) => f.name === b[i].name && f.type === b[i].type && (f.levels ?? null) === (b[i].levels ?? null));
 }
@@ -88,22 +87,34 @@ export async function loadModel(
   const bundle = await store.readBundle(version, { files: "posterior", manifestSha256 });
   const manifest = bundle.manifest;
   // The draws in their serving order (see predictor.ts), on memory the sampling workers share.
-  const { model, table, fixedData, standardization, predictor } = servedModel(manifest, bundle.draws, new Float64Array(new SharedArrayBuffer(bundle.draws.byteLength)));
+  const { model, table, fixedData, standardization, predictor } = servedModel(
+    manifest,
+    bundle.draws,
+    new Float64Array(new SharedArrayBuffer(bundle.draws.byteLength)),
+  );
   const values = table.values;
   const features = predictor.features;
   if (!sameFeatures(features, manifest.features)) {
-    log?.warn({ version, manifestFeatures: manifest.features, modelFeatures: features }, "the manifest's feature list differs from the model's; serving the model's");
+    log?.warn(
+      { version, manifestFeatures: manifest.features, modelFeatures: features },
+      "the manifest's feature list differs from the model's; serving the model's",
+    );
   }
   // A smoke prediction: a model that cannot answer at all is refused here, not on the first request. The example
   // instance is ours, not the model's: one at which the model is not defined (log(5 − x) at x = 5) is only noted.
   try {
     const smoke = predictor.sample([exampleInstance(features)], 16, 1)[0];
-    if (!smoke.every(Number.isFinite)) log?.warn({ version }, "predictions at the docs' example instance are not finite numbers; the examples in /docs will answer 422");
+    if (!smoke.every(Number.isFinite))
+      log?.warn({ version }, "predictions at the docs' example instance are not finite numbers; the examples in /docs will answer 422");
   } catch (err) {
     if (!(err instanceof InstanceError)) throw new BayesServeError("ARTIFACT", `version ${version}: cannot predict: ${(err as Error).message}`, { cause: err });
     log?.warn({ version, reason: err.message }, "the docs' example instance is outside the model's domain; the examples in /docs will answer 422");
   }
-  const schemaSpec: ModelSchemaSpec = { features, discrete: predictor.family.discrete, newLevelsByDefault: allowNewLevels && predictor.newLevelFeatures.length > 0 };
+  const schemaSpec: ModelSchemaSpec = {
+    features,
+    discrete: predictor.family.discrete,
+    newLevelsByDefault: allowNewLevels && predictor.newLevelFeatures.length > 0,
+  };
   const validators = compileValidators({ ...schemaSpec, drawCount: predictor.drawCount }, limits);
   const info: ModelInfo = {
     version,
@@ -129,7 +140,17 @@ export async function loadModel(
     gate: manifest.gate,
     limits,
   };
-  const transfer: ModelTransfer = { version, model, names: table.names, chains: table.chains, draws: table.draws, values, fixedData, target: manifest.target.name, standardization };
+  const transfer: ModelTransfer = {
+    version,
+    model,
+    names: table.names,
+    chains: table.chains,
+    draws: table.draws,
+    values,
+    fixedData,
+    target: manifest.target.name,
+    standardization,
+  };
   return { version, manifest, predictor, features, schemaSpec, validators, transfer, info };
 }
 
@@ -253,7 +274,14 @@ export class ModelHolder {
       if (target === null) {
         throw new BayesServeError("ARTIFACT", `store ${this.options.store.uri} has no model yet (no latest version): train and publish one first`);
       }
-      const next = await loadModel(this.options.store, target.version, this.options.limits, this.options.log, target.manifestSha256, this.options.allowNewLevels);
+      const next = await loadModel(
+        this.options.store,
+        target.version,
+        this.options.limits,
+        this.options.log,
+        target.manifestSha256,
+        this.options.allowNewLevels,
+      );
       this.swap(next);
       return next;
     } catch (err) {
@@ -288,11 +316,24 @@ export class ModelHolder {
       const f = this.failing;
       if (f !== null && f.key === targetKey(target) && Date.now() < f.retryAt) return "failed";
       const retry = f !== null && f.target?.version === target.version ? (this.status.lastError?.attempts ?? 0) : 0;
-      this.options.log.info({ version: target.version, serving: this.model?.version ?? null, ...(retry > 0 ? { attempt: retry + 1 } : {}) }, "loading a new model version");
+      this.options.log.info(
+        { version: target.version, serving: this.model?.version ?? null, ...(retry > 0 ? { attempt: retry + 1 } : {}) },
+        "loading a new model version",
+      );
       const started = performance.now();
-      const next = await loadModel(this.options.store, target.version, this.options.limits, this.options.log, target.manifestSha256, this.options.allowNewLevels);
+      const next = await loadModel(
+        this.options.store,
+        target.version,
+        this.options.limits,
+        this.options.log,
+        target.manifestSha256,
+        this.options.allowNewLevels,
+      );
       this.swap(next);
-      this.options.log.info({ version: target.version, ms: Math.round(performance.now() - started), ...(retry > 0 ? { attempts: retry + 1 } : {}) }, "model version swapped in");
+      this.options.log.info(
+        { version: target.version, ms: Math.round(performance.now() - started), ...(retry > 0 ? { attempts: retry + 1 } : {}) },
+        "model version swapped in",
+      );
       return "swapped";
     } catch (err) {
       this.recordFailure(target, err as Error, true);

@@ -69,10 +69,22 @@ export { DEFAULT_HEAVY_WORK } from "./admission.js";
 import { DEFAULT_HEAVY_WORK } from "./admission.js";
 
 const SUMMARIES: Record<PredictionKind, [string, string]> = {
-  point: ["Point prediction: the median of posterior-predictive samples", "Returns `y_pred`, the median (as np.median) of `n_samples` posterior-predictive samples: for each, a posterior draw chosen at random across all chains (distinct draws while `n_samples` ≤ the number of draws), then the likelihood's noise."],
-  interval: ["Interval prediction: the highest-density interval of posterior-predictive samples", "Returns `y_pred_lower` and `y_pred_upper`, the narrowest interval holding `hdi_probability` of the samples (ArviZ's HDI rule: sort, k = floor(p·n), narrowest window [s[i], s[i+k]])."],
-  density: ["Density prediction: a histogram of posterior-predictive samples", "Returns `y_pred_bin_mids` and `y_pred_density`, np.histogram(samples, bins, density=True) with bin mid-points: the densities integrate to 1 over the bins. For a discrete likelihood (counts, 0/1) the mid-points are the integers and each density the probability of that integer (unit-width bins; integers are grouped only when the samples' range holds more than `bins` of them)."],
-  mean: ["Mean prediction: the posterior of the expected value E[y | x, θ]", "Returns `y_mean`, the posterior mean of E[y | x, θ] computed exactly for every posterior draw θ (the likelihood's noise averaged out, as brms' posterior_epred), and `y_mean_lower`, `y_mean_upper`, its highest-density interval of probability `hdi_probability`. For a logistic model this is P(y = 1) with its credible interval; for a count model the expected count; for a normal regression the regression line and its band. No sampling: no seed or n_samples."],
+  point: [
+    "Point prediction: the median of posterior-predictive samples",
+    "Returns `y_pred`, the median (as np.median) of `n_samples` posterior-predictive samples: for each, a posterior draw chosen at random across all chains (distinct draws while `n_samples` ≤ the number of draws), then the likelihood's noise.",
+  ],
+  interval: [
+    "Interval prediction: the highest-density interval of posterior-predictive samples",
+    "Returns `y_pred_lower` and `y_pred_upper`, the narrowest interval holding `hdi_probability` of the samples (ArviZ's HDI rule: sort, k = floor(p·n), narrowest window [s[i], s[i+k]]).",
+  ],
+  density: [
+    "Density prediction: a histogram of posterior-predictive samples",
+    "Returns `y_pred_bin_mids` and `y_pred_density`, np.histogram(samples, bins, density=True) with bin mid-points: the densities integrate to 1 over the bins. For a discrete likelihood (counts, 0/1) the mid-points are the integers and each density the probability of that integer (unit-width bins; integers are grouped only when the samples' range holds more than `bins` of them).",
+  ],
+  mean: [
+    "Mean prediction: the posterior of the expected value E[y | x, θ]",
+    "Returns `y_mean`, the posterior mean of E[y | x, θ] computed exactly for every posterior draw θ (the likelihood's noise averaged out, as brms' posterior_epred), and `y_mean_lower`, `y_mean_upper`, its highest-density interval of probability `hdi_probability`. For a logistic model this is P(y = 1) with its credible interval; for a count model the expected count; for a normal regression the regression line and its band. No sampling: no seed or n_samples.",
+  ],
 };
 
 const noValidation = (): ((data: unknown) => boolean) => () => true;
@@ -107,7 +119,8 @@ const PROBLEM_TYPES: Record<InstanceError["problem"], string> = {
 export function instanceProblem(err: InstanceError, batch: boolean): HttpProblem {
   const at = batch ? ["body", "data", err.index] : ["body", "data"];
   const type = PROBLEM_TYPES[err.problem];
-  const issues: ValidationIssue[] = err.fields.length === 0 ? [{ loc: at, msg: err.reason, type }] : err.fields.map((f) => ({ loc: [...at, f], msg: err.reason, type }));
+  const issues: ValidationIssue[] =
+    err.fields.length === 0 ? [{ loc: at, msg: err.reason, type }] : err.fields.map((f) => ({ loc: [...at, f], msg: err.reason, type }));
   return unprocessable(issues);
 }
 
@@ -125,7 +138,11 @@ function noNewLevels(): HttpProblem {
 /** A model whose likelihood has no mean (the Cauchy) cannot answer /mean: a 422 saying so. */
 function noMean(model: LoadedModel): HttpProblem {
   return unprocessable([
-    { loc: ["body"], msg: `the model's likelihood (${model.predictor.family.name}) has no mean; ask /point or /interval instead`, type: "value_error.prediction.no_mean" },
+    {
+      loc: ["body"],
+      msg: `the model's likelihood (${model.predictor.family.name}) has no mean; ask /point or /interval instead`,
+      type: "value_error.prediction.no_mean",
+    },
   ]);
 }
 
@@ -173,7 +190,9 @@ async function answerYielding(model: LoadedModel, r: PreparedRequest, timeoutMs:
   for (let i = 0; i < r.instances.length; i++) {
     await new Promise((resolve) => setImmediate(resolve));
     if (performance.now() > deadline)
-      throw new HttpProblem(503, `The prediction took longer than the server's limit of ${timeoutMs / 1000} s; ask for fewer samples or instances`, { "retry-after": "1" });
+      throw new HttpProblem(503, `The prediction took longer than the server's limit of ${timeoutMs / 1000} s; ask for fewer samples or instances`, {
+        "retry-after": "1",
+      });
     out.push(answerInstance(model.predictor, r.instances[i], r.params, i));
   }
   return encodeAnswer(r.params.kind, responseBody(out, r.batch, r.params, model.predictor.drawCount));
@@ -229,7 +248,14 @@ export function answerHeavy(
 }
 
 /** A heavy request of the seed API (answerHeavy), computed on a worker, or here between other requests without one. */
-export function answerSeedHeavy(h: HeavyAnswering, model: LoadedModel, r: PreparedRequest, cost: RequestCost, connection: Connection, res: ServerResponse): Promise<AnswerStream> {
+export function answerSeedHeavy(
+  h: HeavyAnswering,
+  model: LoadedModel,
+  r: PreparedRequest,
+  cost: RequestCost,
+  connection: Connection,
+  res: ServerResponse,
+): Promise<AnswerStream> {
   return answerHeavy(
     h,
     cost,
@@ -278,7 +304,11 @@ export const predictRoutes: FastifyPluginAsync<PredictRoutesOptions> = async (ap
           response: {
             200: responseSchema(kind),
             422: validationErrorSchema,
-            503: { ...messageErrorSchema, description: BUSY_DESCRIPTION, headers: { "retry-after": { type: "integer", minimum: 1, description: "Seconds to wait before retrying." } } },
+            503: {
+              ...messageErrorSchema,
+              description: BUSY_DESCRIPTION,
+              headers: { "retry-after": { type: "integer", minimum: 1, description: "Seconds to wait before retrying." } },
+            },
           },
         },
         handler: (request: FastifyRequest, reply: FastifyReply) => {

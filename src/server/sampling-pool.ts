@@ -122,7 +122,9 @@ export class SamplingPool {
       if (i >= 0) this.slots[i] = this.spawn();
       job?.reject(
         slot.timedOut
-          ? new HttpProblem(503, `The prediction took longer than the server's limit of ${this.jobTimeout / 1000} s; ask for fewer samples or instances`, { "retry-after": "1" })
+          ? new HttpProblem(503, `The prediction took longer than the server's limit of ${this.jobTimeout / 1000} s; ask for fewer samples or instances`, {
+              "retry-after": "1",
+            })
           : new HttpProblem(503, "The prediction worker stopped while answering; please retry", { "retry-after": "1" }),
       );
       this.pump();
@@ -143,7 +145,13 @@ export class SamplingPool {
     return this.enqueue(model, instances, params, true, head);
   }
 
-  private enqueue(model: ModelTransfer, instances: InstanceBody[], params: PredictParams | InferParams, batch: boolean, head?: InferJobHead): Promise<Uint8Array> {
+  private enqueue(
+    model: ModelTransfer,
+    instances: InstanceBody[],
+    params: PredictParams | InferParams,
+    batch: boolean,
+    head?: InferJobHead,
+  ): Promise<Uint8Array> {
     if (this.closed) return Promise.reject(new HttpProblem(503, "The server is shutting down", { "retry-after": "1" }));
     if (this.queue.length >= this.options.maxQueue) {
       return Promise.reject(
@@ -172,7 +180,15 @@ export class SamplingPool {
         slot.worker.postMessage({ type: "load", model: job.model } satisfies ToWorker);
         slot.versions.add(v);
       }
-      slot.worker.postMessage({ type: "job", id: job.id, version: v, instances: job.instances, batch: job.batch, params: job.params, head: job.head } satisfies ToWorker);
+      slot.worker.postMessage({
+        type: "job",
+        id: job.id,
+        version: v,
+        instances: job.instances,
+        batch: job.batch,
+        params: job.params,
+        head: job.head,
+      } satisfies ToWorker);
     }
   }
 

@@ -59,7 +59,14 @@ if (port) {
   port.on("message", (msg: ToWorker) => {
     if (msg.type === "load") {
       const m = msg.model;
-      predictors.set(m.version, new Predictor(m.model, { names: m.names, chains: m.chains, draws: m.draws, values: m.values, shuffled: true }, { fixedData: m.fixedData, target: m.target, standardization: m.standardization }));
+      predictors.set(
+        m.version,
+        new Predictor(
+          m.model,
+          { names: m.names, chains: m.chains, draws: m.draws, values: m.values, shuffled: true },
+          { fixedData: m.fixedData, target: m.target, standardization: m.standardization },
+        ),
+      );
       return;
     }
     if (msg.type === "drop") {

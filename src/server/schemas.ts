@@ -92,7 +92,12 @@ export function featureSchema(f: FeatureSpec, newLevels = false): TSchema {
     }
     default: {
       const { minimum, maximum } = featureRange(f);
-      return Type.Number({ minimum, maximum, description: `real-valued feature, finite, in [${minimum}, ${maximum}]${boundsNote(f)}`, examples: [exampleValue(f)] });
+      return Type.Number({
+        minimum,
+        maximum,
+        description: `real-valued feature, finite, in [${minimum}, ${maximum}]${boundsNote(f)}`,
+        examples: [exampleValue(f)],
+      });
     }
   }
 }
@@ -104,7 +109,9 @@ function featureRange(f: FeatureSpec): { minimum: number; maximum: number } {
 
 function boundsNote(f: FeatureSpec): string {
   if (f.minimum === undefined && f.maximum === undefined) return "";
-  return f.type === "integer" && f.minimum === 0 && f.maximum !== undefined ? " (the model's bounds, or the positions of the vector it indexes)" : " (the model's declared bounds)";
+  return f.type === "integer" && f.minimum === 0 && f.maximum !== undefined
+    ? " (the model's bounds, or the positions of the vector it indexes)"
+    : " (the model's declared bounds)";
 }
 
 /** One instance: every feature required, nothing else allowed. */
@@ -187,7 +194,8 @@ export function requestSchema(kind: PredictionKind, spec: ModelSchemaSpec, limit
         "Answer for a level of a category not seen in training (a value past its last level): the effects it indexes are drawn from their priors given each posterior draw. Only for categories /model lists under new_levels.",
     }),
   );
-  const example: Record<string, unknown> = kind === "mean" ? { data: exampleInstance(features) } : { data: exampleInstance(features), algo_param: { n_samples: DEFAULT_N_SAMPLES } };
+  const example: Record<string, unknown> =
+    kind === "mean" ? { data: exampleInstance(features) } : { data: exampleInstance(features), algo_param: { n_samples: DEFAULT_N_SAMPLES } };
   if (kind === "interval" || kind === "mean") example.hdi_probability = DEFAULT_HDI_PROBABILITY;
   if (kind === "density") example.bins = defaultBins(spec.discrete);
   return Type.Object(props, { additionalProperties: false, examples: [example] });
@@ -219,13 +227,18 @@ export function responseSchema(kind: PredictionKind): TObject {
     case "mean":
       return Type.Object(
         {
-          y_mean: numberOrList("Posterior mean of E[y | x, θ] over every posterior draw θ (for a logistic model P(y = 1), for a count model the expected count)"),
+          y_mean: numberOrList(
+            "Posterior mean of E[y | x, θ] over every posterior draw θ (for a logistic model P(y = 1), for a count model the expected count)",
+          ),
           y_mean_lower: numberOrList("Lower end of the highest-density interval of E[y | x, θ]"),
           y_mean_upper: numberOrList("Upper end of the highest-density interval of E[y | x, θ]"),
           hdi_probability: Type.Number({ description: "The interval's probability mass." }),
           n_draws: Type.Integer({ description: "The number of posterior draws averaged over." }),
         },
-        { description: "The posterior of the expected value (brms' posterior_epred)", examples: [{ y_mean: 7.5, y_mean_lower: 7.45, y_mean_upper: 7.56, hdi_probability: 0.95, n_draws: 10000 }] },
+        {
+          description: "The posterior of the expected value (brms' posterior_epred)",
+          examples: [{ y_mean: 7.5, y_mean_lower: 7.45, y_mean_upper: 7.56, hdi_probability: 0.95, n_draws: 10000 }],
+        },
       );
     default:
       return Type.Object(
@@ -234,7 +247,10 @@ export function responseSchema(kind: PredictionKind): TObject {
           y_pred_density: listOrLists("Density per bin, integrating to 1 over the bins (for a discrete likelihood: the probability of each integer)"),
           algo_param: algoParamOut,
         },
-        { description: "The predictive density as a histogram", examples: [{ y_pred_bin_mids: [5.9, 6.7, 7.5, 8.3, 9.1], y_pred_density: [0.11, 0.36, 0.5, 0.2, 0.06], algo_param: 100 }] },
+        {
+          description: "The predictive density as a histogram",
+          examples: [{ y_pred_bin_mids: [5.9, 6.7, 7.5, 8.3, 9.1], y_pred_density: [0.11, 0.36, 0.5, 0.2, 0.06], algo_param: 100 }],
+        },
       );
   }
 }

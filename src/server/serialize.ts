@@ -14,7 +14,10 @@ export type Serializer = (value: unknown) => string;
 
 /** Thrown when a value does not fit the response schema: a bug of ours (never a client's), answered with a 500. */
 export class ResponseShapeError extends Error {
-  constructor(readonly path: string, expected: string) {
+  constructor(
+    readonly path: string,
+    expected: string,
+  ) {
     super(`response ${path} is not ${expected}`);
     this.name = "ResponseShapeError";
   }

@@ -219,13 +219,19 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     onSignal = (signal: NodeJS.Signals): void => {
       // SIGTERM is an orchestrator's; SIGINT a person's at a terminal, who need not wait for load balancers.
       const grace = signal === "SIGINT" ? 0 : graceMs;
-      logger.info({ signal, graceMs: grace, timeoutMs }, "shutting down: not ready; serving with Connection: close for the grace period, then finishing in-flight requests");
+      logger.info(
+        { signal, graceMs: grace, timeoutMs },
+        "shutting down: not ready; serving with Connection: close for the grace period, then finishing in-flight requests",
+      );
       // A backstop only: the drain deadline closes every connection, so this fires only if something hangs elsewhere.
-      const backstop = setTimeout(() => {
-        logger.error({ graceMs: grace, timeoutMs }, "shutdown did not finish after the grace period and the drain deadline; exiting anyway");
-        logger.flush();
-        process.exit(1);
-      }, grace + timeoutMs + 5_000);
+      const backstop = setTimeout(
+        () => {
+          logger.error({ graceMs: grace, timeoutMs }, "shutdown did not finish after the grace period and the drain deadline; exiting anyway");
+          logger.flush();
+          process.exit(1);
+        },
+        grace + timeoutMs + 5_000,
+      );
       backstop.unref();
       stop(grace).then(
         (summary) => {

@@ -150,7 +150,8 @@ export function responseText(h: InferResponseHead, answers: InferAnswer[]): stri
 /** `{"model_name":…,"model_version":…`, kept for the model and name last written (the same for every request). */
 let head = { name: "", version: "", text: "" };
 function responseHead(name: string, version: string): string {
-  if (head.name !== name || head.version !== version) head = { name, version, text: `{"model_name":${JSON.stringify(name)},"model_version":${JSON.stringify(version)}` };
+  if (head.name !== name || head.version !== version)
+    head = { name, version, text: `{"model_name":${JSON.stringify(name)},"model_version":${JSON.stringify(version)}` };
   return head.text;
 }
 

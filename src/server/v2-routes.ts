@@ -12,7 +12,17 @@ import type { ErrorObject, ValidateFunction } from "ajv";
 import { Ajv } from "ajv";
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { ServerResponse } from "node:http";
-import { answerMeanings, inferAll, inferInstance, instanceWork, InstanceError, needsSamples, type FeatureSpec, type InferAnswer, type InferParams } from "../predict/index.js";
+import {
+  answerMeanings,
+  inferAll,
+  inferInstance,
+  instanceWork,
+  InstanceError,
+  needsSamples,
+  type FeatureSpec,
+  type InferAnswer,
+  type InferParams,
+} from "../predict/index.js";
 import { responseKindOf } from "../model/families.js";
 import { HttpProblem, logProblem, NON_FINITE_MARKER_PREFIX, problemFromFastify, type ValidationIssue } from "./errors.js";
 import type { LoadedModel, ModelHolder } from "./model-holder.js";
@@ -66,7 +76,15 @@ interface V2Input {
 
 export interface V2Request {
   id?: string;
-  parameters?: { n_samples?: number; seed?: number; hdi_probability?: number; bins?: number; quantiles?: string | number[]; allow_new_levels?: boolean; content_type?: string };
+  parameters?: {
+    n_samples?: number;
+    seed?: number;
+    hdi_probability?: number;
+    bins?: number;
+    quantiles?: string | number[];
+    allow_new_levels?: boolean;
+    content_type?: string;
+  };
   inputs: V2Input[];
   outputs?: { name: string; parameters?: Record<string, ParameterValue> }[];
 }
@@ -119,10 +137,14 @@ function flatten(input: V2Input, where: string): number[] {
       }
       if (out.length >= expected) throw badRequest(`${where}: holds more elements than its shape ${JSON.stringify(input.shape)} has (${expected})`);
       if (typeof v !== "number") {
-        const what = typeof v === "string" && v.startsWith(NON_FINITE_MARKER_PREFIX) ? `${v.slice(NON_FINITE_MARKER_PREFIX.length)}, not a finite number` : `${JSON.stringify(v)}, not a number`;
+        const what =
+          typeof v === "string" && v.startsWith(NON_FINITE_MARKER_PREFIX)
+            ? `${v.slice(NON_FINITE_MARKER_PREFIX.length)}, not a finite number`
+            : `${JSON.stringify(v)}, not a number`;
         throw badRequest(`${where} element ${out.length}: ${what}`);
       }
-      if (integer && (!Number.isInteger(v) || (unsigned && v < 0))) throw badRequest(`${where} element ${out.length}: ${v} is not ${unsigned ? "a non-negative integer" : "an integer"} as ${input.datatype} requires`);
+      if (integer && (!Number.isInteger(v) || (unsigned && v < 0)))
+        throw badRequest(`${where} element ${out.length}: ${v} is not ${unsigned ? "a non-negative integer" : "an integer"} as ${input.datatype} requires`);
       out.push(v);
     }
   };
@@ -132,9 +154,11 @@ function flatten(input: V2Input, where: string): number[] {
 }
 
 function checkDatatype(input: V2Input, where: string): void {
-  if (!NUMERIC_DATATYPES.has(input.datatype)) throw badRequest(`${where}: datatype ${input.datatype} cannot carry a feature; send FP64 (or INT64 for an integer or a category)`);
+  if (!NUMERIC_DATATYPES.has(input.datatype))
+    throw badRequest(`${where}: datatype ${input.datatype} cannot carry a feature; send FP64 (or INT64 for an integer or a category)`);
   const p = input.parameters;
-  if (p !== undefined && typeof p.binary_data_size === "number") throw badRequest(`${where}: binary tensor data (binary_data_size) is not supported; send the data as JSON`);
+  if (p !== undefined && typeof p.binary_data_size === "number")
+    throw badRequest(`${where}: binary tensor data (binary_data_size) is not supported; send the data as JSON`);
 }
 
 /** What decoding a model's tensors needs, made once per model: its feature names and an instance builder. */
@@ -154,7 +178,9 @@ function featurePlan(features: readonly FeatureSpec[]): FeaturePlan {
     // (A key written "__proto__": would set the prototype; computed, it is an own property like any other.)
     const literal = names.map((n, k) => `${n === "__proto__" ? '["__proto__"]' : JSON.stringify(n)}: c${k}[r]`).join(", ");
     const locals = names.map((_, k) => `const c${k} = columns[${k}];`).join("\n");
-    const build = new Function(`"use strict";\nreturn function build(n, columns) {\n${locals}\nconst out = new Array(n);\nfor (let r = 0; r < n; r++) out[r] = { ${literal} };\nreturn out;\n};`)() as FeaturePlan["build"];
+    const build = new Function(
+      `"use strict";\nreturn function build(n, columns) {\n${locals}\nconst out = new Array(n);\nfor (let r = 0; r < n; r++) out[r] = { ${literal} };\nreturn out;\n};`,
+    )() as FeaturePlan["build"];
     plan = { names, build };
     plans.set(features, plan);
   }
@@ -175,7 +201,8 @@ function decodeInputs(inputs: V2Input[], features: readonly FeatureSpec[], maxBa
     const where = `input "${input.name}"`;
     checkDatatype(input, where);
     const [n, k] = input.shape;
-    if (k !== names.length) throw badRequest(`${where}: shape [${n}, ${k}], but the model has ${names.length} features: [n, ${names.length}] in the order ${listNames()}`);
+    if (k !== names.length)
+      throw badRequest(`${where}: shape [${n}, ${k}], but the model has ${names.length} features: [n, ${names.length}] in the order ${listNames()}`);
     checkRows(n, where);
     const values = flatten(input, where);
     const columns = names.map((_, j) => {
@@ -193,10 +220,14 @@ function decodeInputs(inputs: V2Input[], features: readonly FeatureSpec[], maxBa
   for (const input of inputs) {
     const where = `input "${input.name}"`;
     const k = names.indexOf(input.name);
-    if (k < 0) throw badRequest(`${where}: not a feature of the model; its inputs are ${listNames()} (one [n] tensor each), or one [n, ${names.length}] tensor of them in that order`);
+    if (k < 0)
+      throw badRequest(
+        `${where}: not a feature of the model; its inputs are ${listNames()} (one [n] tensor each), or one [n, ${names.length}] tensor of them in that order`,
+      );
     if (columns[k] !== undefined) throw badRequest(`${where}: given twice`);
     checkDatatype(input, where);
-    if (!(input.shape.length === 1 || (input.shape.length === 2 && input.shape[1] === 1))) throw badRequest(`${where}: shape ${JSON.stringify(input.shape)}; a feature's tensor is [n] (one value per instance)`);
+    if (!(input.shape.length === 1 || (input.shape.length === 2 && input.shape[1] === 1)))
+      throw badRequest(`${where}: shape ${JSON.stringify(input.shape)}; a feature's tensor is [n] (one value per instance)`);
     const n = input.shape[0];
     checkRows(n, where);
     if (rows >= 0 && n !== rows) throw badRequest(`${where}: ${n} instances, but input "${first}" has ${rows}: every input holds the same instances`);
@@ -253,7 +284,8 @@ function structureMessage(e: ErrorObject, body: unknown): string {
       return `${path === "" ? "" : `${path}.`}${extra}: not a field of the protocol's ${path === "" ? "inference request" : "object here"}`;
     }
     case "type":
-      if (typeof value === "string" && value.startsWith(NON_FINITE_MARKER_PREFIX)) return `${at}: ${value.slice(NON_FINITE_MARKER_PREFIX.length)} is not a finite number`;
+      if (typeof value === "string" && value.startsWith(NON_FINITE_MARKER_PREFIX))
+        return `${at}: ${value.slice(NON_FINITE_MARKER_PREFIX.length)} is not a finite number`;
       return `${at}: must be ${String(params.type)}`;
     default:
       return `${at}: ${e.message ?? "invalid"}`;
@@ -266,10 +298,12 @@ const defaultOutputs = (model: LoadedModel): V2Output[] => V2_OUTPUTS.filter((o)
 function parseQuantiles(given: string | number[] | undefined): readonly number[] {
   if (given === undefined) return DEFAULT_QUANTILES;
   const list = typeof given === "string" ? given.split(",").map((s) => s.trim()) : given;
-  if (list.length === 0 || (typeof given === "string" && given.trim() === "")) throw badRequest("parameters.quantiles: no probabilities; give them as \"0.05,0.5,0.95\"");
+  if (list.length === 0 || (typeof given === "string" && given.trim() === ""))
+    throw badRequest('parameters.quantiles: no probabilities; give them as "0.05,0.5,0.95"');
   return list.map((q) => {
     const p = typeof q === "string" && q !== "" ? Number(q) : q;
-    if (typeof p !== "number" || !Number.isFinite(p) || p < 0 || p > 1) throw badRequest(`parameters.quantiles: ${JSON.stringify(q)} is not a probability in [0, 1]`);
+    if (typeof p !== "number" || !Number.isFinite(p) || p < 0 || p > 1)
+      throw badRequest(`parameters.quantiles: ${JSON.stringify(q)} is not a probability in [0, 1]`);
     return p;
   });
 }
@@ -304,12 +338,17 @@ export function prepareInfer(model: LoadedModel, body: V2Request, limits: Limits
     for (let i = 0; i < body.outputs.length; i++) {
       const o = body.outputs[i];
       const where = (): string => `outputs[${i}] "${o.name}"`;
-      if (!(V2_OUTPUTS as readonly string[]).includes(o.name)) throw badRequest(`${where()}: not an output of the model; it answers ${defaultOutputs(model).join(", ")}`);
+      if (!(V2_OUTPUTS as readonly string[]).includes(o.name))
+        throw badRequest(`${where()}: not an output of the model; it answers ${defaultOutputs(model).join(", ")}`);
       const name = o.name as V2Output;
       if (outputs.includes(name)) throw badRequest(`${where()}: asked for twice`);
-      if (V2_MEAN_OUTPUTS.has(name) && !model.predictor.hasMean) throw badRequest(`${where()}: the model's likelihood (${model.predictor.family.name}) has no mean; ask for y_pred, y_pred_lower, y_pred_upper or y_pred_quantiles instead`);
+      if (V2_MEAN_OUTPUTS.has(name) && !model.predictor.hasMean)
+        throw badRequest(
+          `${where()}: the model's likelihood (${model.predictor.family.name}) has no mean; ask for y_pred, y_pred_lower, y_pred_upper or y_pred_quantiles instead`,
+        );
       const binary = o.parameters?.binary_data;
-      if (binary !== undefined && binary !== false) throw badRequest(`${where()}: binary tensor data is not supported; ask for JSON (binary_data: false, or leave it out)`);
+      if (binary !== undefined && binary !== false)
+        throw badRequest(`${where()}: binary tensor data is not supported; ask for JSON (binary_data: false, or leave it out)`);
       outputs.push(name);
     }
     if (outputs.length === 0) throw badRequest("outputs: an empty list; leave it out for every output, or name the ones wanted");
@@ -333,7 +372,9 @@ export function prepareInfer(model: LoadedModel, body: V2Request, limits: Limits
   };
   for (const o of outputs) params[OUTPUT_NEEDS[o]] = true;
   if (params.allowNewLevels && given.allow_new_levels === true && model.predictor.newLevelFeatures.length === 0)
-    throw badRequest("parameters.allow_new_levels: no category of this model can answer unseen levels: that needs a parameter vector indexed by it whose prior has only constants and scalar parameters as arguments");
+    throw badRequest(
+      "parameters.allow_new_levels: no category of this model can answer unseen levels: that needs a parameter vector indexed by it whose prior has only constants and scalar parameters as arguments",
+    );
 
   const { instances, locate } = decodeInputs(body.inputs, spec.features, limits.maxBatch);
   const n = instances.length;
@@ -342,16 +383,27 @@ export function prepareInfer(model: LoadedModel, body: V2Request, limits: Limits
   const seedBody: Record<string, unknown> = { data: n === 1 ? instances[0] : instances, algo_param: { n_samples: needsSamples(params) ? params.nSamples : 1 } };
   if (given.allow_new_levels !== undefined) seedBody.allow_new_levels = given.allow_new_levels;
   const issues = model.validators.point(seedBody);
-  if (issues !== null) throw badRequest(issues.slice(0, 5).map((i) => issueMessage(i, locate)).join("; "));
+  if (issues !== null)
+    throw badRequest(
+      issues
+        .slice(0, 5)
+        .map((i) => issueMessage(i, locate))
+        .join("; "),
+    );
   const drawCount = model.predictor.drawCount;
   if (params.mean && n * drawCount > limits.maxRequestSamples)
-    throw badRequest(`inputs: posterior draws × instances (${drawCount} × ${n} = ${n * drawCount}) is more than ${limits.maxRequestSamples} for y_mean; send fewer instances at once`);
+    throw badRequest(
+      `inputs: posterior draws × instances (${drawCount} × ${n} = ${n * drawCount}) is more than ${limits.maxRequestSamples} for y_mean; send fewer instances at once`,
+    );
   // Answers sized instances × something are bounded as the seed API bounds a density's (a response of a few MB).
   const tooMany = (what: string, per: number): HttpProblem =>
-    badRequest(`parameters: ${what} = ${per * n} values, more than the ${limits.maxDensityValues} an answer may hold; ask for fewer, or name the outputs wanted in "outputs"`);
+    badRequest(
+      `parameters: ${what} = ${per * n} values, more than the ${limits.maxDensityValues} an answer may hold; ask for fewer, or name the outputs wanted in "outputs"`,
+    );
   const most = limits.maxDensityValues;
   if (params.density && params.bins * n > most) throw tooMany(`bins × instances (${params.bins} × ${n})`, params.bins);
-  if (params.quantile && params.quantiles.length * n > most) throw tooMany(`quantiles × instances (${params.quantiles.length} × ${n})`, params.quantiles.length);
+  if (params.quantile && params.quantiles.length * n > most)
+    throw tooMany(`quantiles × instances (${params.quantiles.length} × ${n})`, params.quantiles.length);
   if (params.draws && params.nSamples * n > most) throw tooMany(`n_samples × instances (${params.nSamples} × ${n}) for y_pred_draws`, params.nSamples);
   return { instances, locate, params, outputs, id: body.id };
 }
@@ -404,7 +456,14 @@ export function inferExamples(model: LoadedModel, example: InstanceBody): Record
     matrix: {
       summary: "A batch of two as one [n, k] tensor in feature order",
       value: {
-        inputs: [{ name: "features", shape: [2, features.length], datatype: allInteger ? "INT64" : "FP64", data: [features.map((f) => example[f.name]), features.map((f) => example[f.name])] }],
+        inputs: [
+          {
+            name: "features",
+            shape: [2, features.length],
+            datatype: allInteger ? "INT64" : "FP64",
+            data: [features.map((f) => example[f.name]), features.map((f) => example[f.name])],
+          },
+        ],
         outputs: [{ name: "y_pred" }, { name: "y_pred_quantiles" }],
         parameters: { quantiles: "0.1,0.5,0.9" },
       },
@@ -421,7 +480,15 @@ export class InferEndpoint {
   private readonly checkStructure: ValidateFunction;
 
   constructor(private readonly options: { limits: Limits; heavyWork: number; modelName?: string }) {
-    const ajv = new Ajv({ allErrors: false, coerceTypes: false, useDefaults: false, removeAdditional: false, strictNumbers: true, strict: false, validateSchema: false });
+    const ajv = new Ajv({
+      allErrors: false,
+      coerceTypes: false,
+      useDefaults: false,
+      removeAdditional: false,
+      strictNumbers: true,
+      strict: false,
+      validateSchema: false,
+    });
     this.checkStructure = ajv.compile(inferRequestSchema(options.limits));
   }
 
@@ -435,7 +502,8 @@ export class InferEndpoint {
     if (model === null) throw new HttpProblem(503, "No model is loaded yet; see /v2/health/ready", { "retry-after": "1" });
     const served = this.servedName(model);
     if (name !== served) throw new HttpProblem(404, `model "${name}" is not served here; this server serves "${served}"`);
-    if (version !== undefined && version !== model.version) throw new HttpProblem(404, `model "${name}" version "${version}" is not served here; the version serving is "${model.version}"`);
+    if (version !== undefined && version !== model.version)
+      throw new HttpProblem(404, `model "${name}" version "${version}" is not served here; the version serving is "${model.version}"`);
     return model;
   }
 
@@ -449,7 +517,12 @@ export class InferEndpoint {
   cost(model: LoadedModel, r: PreparedInfer): RequestCost {
     const p = r.params;
     const numbers =
-      (p.median ? 1 : 0) + (p.interval ? 2 : 0) + (p.mean ? 3 : 0) + (p.quantile ? p.quantiles.length : 0) + (p.draws ? p.nSamples : 0) + (p.density ? 2 * p.bins : 0);
+      (p.median ? 1 : 0) +
+      (p.interval ? 2 : 0) +
+      (p.mean ? 3 : 0) +
+      (p.quantile ? p.quantiles.length : 0) +
+      (p.draws ? p.nSamples : 0) +
+      (p.density ? 2 * p.bins : 0);
     return answerCost(r.instances.length, instanceWork(p, model.predictor.drawCount), numbers, p.density ? p.bins : 0);
   }
 
@@ -531,30 +604,45 @@ export const v2Routes: FastifyPluginAsync<V2RoutesOptions> = async (app: Fastify
   const tags = ["v2"];
   const errors = { 400: v2ErrorSchema, 404: v2ErrorSchema, 503: v2ErrorSchema };
 
-  app.get(
-    V2_PREFIX,
-    { serializerCompiler: asJson, schema: { tags, summary: "Server metadata", response: { 200: serverMetadataSchema } } },
-    async () => ({ name: "bayes-serve", version: options.serverVersion, extensions: [] }),
-  );
+  app.get(V2_PREFIX, { serializerCompiler: asJson, schema: { tags, summary: "Server metadata", response: { 200: serverMetadataSchema } } }, async () => ({
+    name: "bayes-serve",
+    version: options.serverVersion,
+    extensions: [],
+  }));
   app.get(`${V2_PREFIX}/health/live`, { schema: { tags, summary: "Server live: 200, no body" } }, async (_request, reply) => reply.code(200).send());
-  app.get(`${V2_PREFIX}/health/ready`, { schema: { tags, summary: "Server ready: 200 once a model is loaded and until shutdown begins, else 400; no body" } }, async (_request, reply) =>
-    reply.code(holder.current !== null && !options.closing() ? 200 : 400).send(),
+  app.get(
+    `${V2_PREFIX}/health/ready`,
+    { schema: { tags, summary: "Server ready: 200 once a model is loaded and until shutdown begins, else 400; no body" } },
+    async (_request, reply) => reply.code(holder.current !== null && !options.closing() ? 200 : 400).send(),
   );
 
   for (const base of [`${V2_PREFIX}/models/:model_name`, `${V2_PREFIX}/models/:model_name/versions/:model_version`]) {
-    app.get(base, { serializerCompiler: asJson, schema: { tags, summary: "Model metadata: inputs (one per feature), outputs, what they mean", response: { 200: modelMetadataSchema, ...errors } } }, async (request) => {
-      const { model_name, model_version } = request.params as { model_name: string; model_version?: string };
-      const model = modelNamed(model_name, model_version);
-      const family = model.predictor.family;
-      return {
-        name: servedName(model),
-        versions: [model.version],
-        platform: "bayes-serve",
-        inputs: model.features.map((f) => ({ name: f.name, datatype: f.type === "float" ? "FP64" : "INT64", shape: [-1] })),
-        outputs: defaultOutputs(model).map((o) => ({ name: o, datatype: "FP64", shape: V2_VECTOR_OUTPUTS.has(o) ? [-1] : [-1, -1] })),
-        parameters: { family: family.name, kind: responseKindOf(family), discrete: family.discrete, n_draws: model.predictor.drawCount, ...outputMeanings(model) },
-      };
-    });
+    app.get(
+      base,
+      {
+        serializerCompiler: asJson,
+        schema: { tags, summary: "Model metadata: inputs (one per feature), outputs, what they mean", response: { 200: modelMetadataSchema, ...errors } },
+      },
+      async (request) => {
+        const { model_name, model_version } = request.params as { model_name: string; model_version?: string };
+        const model = modelNamed(model_name, model_version);
+        const family = model.predictor.family;
+        return {
+          name: servedName(model),
+          versions: [model.version],
+          platform: "bayes-serve",
+          inputs: model.features.map((f) => ({ name: f.name, datatype: f.type === "float" ? "FP64" : "INT64", shape: [-1] })),
+          outputs: defaultOutputs(model).map((o) => ({ name: o, datatype: "FP64", shape: V2_VECTOR_OUTPUTS.has(o) ? [-1] : [-1, -1] })),
+          parameters: {
+            family: family.name,
+            kind: responseKindOf(family),
+            discrete: family.discrete,
+            n_draws: model.predictor.drawCount,
+            ...outputMeanings(model),
+          },
+        };
+      },
+    );
     app.get(`${base}/ready`, { schema: { tags, summary: "Model ready: 200 when this model (and version) is serving; no body" } }, async (request, reply) => {
       const { model_name, model_version } = request.params as { model_name: string; model_version?: string };
       const model = holder.current;
@@ -601,7 +689,9 @@ async function inferYielding(model: LoadedModel, instances: InstanceBody[], para
   for (let i = 0; i < instances.length; i++) {
     await new Promise((resolve) => setImmediate(resolve));
     if (performance.now() > deadline)
-      throw new HttpProblem(503, `The prediction took longer than the server's limit of ${timeoutMs / 1000} s; ask for fewer samples or instances`, { "retry-after": "1" });
+      throw new HttpProblem(503, `The prediction took longer than the server's limit of ${timeoutMs / 1000} s; ask for fewer samples or instances`, {
+        "retry-after": "1",
+      });
     out.push(inferInstance(model.predictor, instances[i], params, i));
   }
   return out;

@@ -33,7 +33,19 @@ export const V2_MEAN_OUTPUTS: ReadonlySet<V2Output> = new Set(["y_mean", "y_mean
 export const DEFAULT_QUANTILES: readonly number[] = [0.025, 0.25, 0.5, 0.75, 0.975];
 
 /** Tensor datatypes whose elements are numbers: any of them may carry a feature (its values are checked). */
-export const NUMERIC_DATATYPES: ReadonlySet<string> = new Set(["FP64", "FP32", "FP16", "INT64", "INT32", "INT16", "INT8", "UINT64", "UINT32", "UINT16", "UINT8"]);
+export const NUMERIC_DATATYPES: ReadonlySet<string> = new Set([
+  "FP64",
+  "FP32",
+  "FP16",
+  "INT64",
+  "INT32",
+  "INT16",
+  "INT8",
+  "UINT64",
+  "UINT32",
+  "UINT16",
+  "UINT8",
+]);
 
 /** The request parameters bayes-serve reads (the protocol leaves parameters to each server). */
 export const V2_PARAMETERS = ["n_samples", "seed", "hdi_probability", "bins", "quantiles", "allow_new_levels", "content_type"] as const;
@@ -46,9 +58,13 @@ const tensorData = Type.Array(Type.Unknown(), { description: "The tensor's eleme
 export function inferRequestSchema(limits: Limits): TObject {
   const input = Type.Object(
     {
-      name: Type.String({ description: "A feature's name (one tensor per feature), or any name for a single [n, k] tensor of every feature in the model's order." }),
+      name: Type.String({
+        description: "A feature's name (one tensor per feature), or any name for a single [n, k] tensor of every feature in the model's order.",
+      }),
       shape: Type.Array(Type.Integer({ minimum: 0 }), { minItems: 1, maxItems: 2, description: "[n] for one feature's values, or [n, k] for all k features." }),
-      datatype: Type.String({ description: "FP64 or INT64 as /v2/models/{name} lists it (any numeric type is read; the values are checked against the feature)." }),
+      datatype: Type.String({
+        description: "FP64 or INT64 as /v2/models/{name} lists it (any numeric type is read; the values are checked against the feature).",
+      }),
       parameters: Type.Optional(Type.Record(Type.String(), parameterValue)),
       data: tensorData,
     },
@@ -57,22 +73,52 @@ export function inferRequestSchema(limits: Limits): TObject {
   const output = Type.Object(
     {
       name: Type.String({ description: `One of ${V2_OUTPUTS.join(", ")}.` }),
-      parameters: Type.Optional(Type.Record(Type.String(), parameterValue, { description: "binary_data: false is accepted; binary tensor data is not supported." })),
+      parameters: Type.Optional(
+        Type.Record(Type.String(), parameterValue, { description: "binary_data: false is accepted; binary tensor data is not supported." }),
+      ),
     },
     { additionalProperties: false },
   );
   const parameters = Type.Object(
     {
-      n_samples: Type.Optional(Type.Integer({ minimum: 1, maximum: limits.maxSamples, default: DEFAULT_N_SAMPLES, description: "Posterior-predictive samples per instance (as the seed API's algo_param.n_samples)." })),
-      seed: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_SEED, description: "Makes the answer reproducible: the same seed and inputs give the same samples, in a batch or alone, here and on the seed API." })),
-      hdi_probability: Type.Optional(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: DEFAULT_HDI_PROBABILITY, description: "Probability mass of the highest-density intervals (y_pred_lower/upper, y_mean_lower/upper)." })),
-      bins: Type.Optional(Type.Integer({ minimum: 1, maximum: limits.maxBins, description: "Histogram bins of y_pred_density (as the seed API's bins; default 5, or up to 100 integers for a discrete family)." })),
+      n_samples: Type.Optional(
+        Type.Integer({
+          minimum: 1,
+          maximum: limits.maxSamples,
+          default: DEFAULT_N_SAMPLES,
+          description: "Posterior-predictive samples per instance (as the seed API's algo_param.n_samples).",
+        }),
+      ),
+      seed: Type.Optional(
+        Type.Integer({
+          minimum: 0,
+          maximum: MAX_SEED,
+          description: "Makes the answer reproducible: the same seed and inputs give the same samples, in a batch or alone, here and on the seed API.",
+        }),
+      ),
+      hdi_probability: Type.Optional(
+        Type.Number({
+          exclusiveMinimum: 0,
+          exclusiveMaximum: 1,
+          default: DEFAULT_HDI_PROBABILITY,
+          description: "Probability mass of the highest-density intervals (y_pred_lower/upper, y_mean_lower/upper).",
+        }),
+      ),
+      bins: Type.Optional(
+        Type.Integer({
+          minimum: 1,
+          maximum: limits.maxBins,
+          description: "Histogram bins of y_pred_density (as the seed API's bins; default 5, or up to 100 integers for a discrete family).",
+        }),
+      ),
       quantiles: Type.Optional(
         Type.Union([Type.String(), Type.Array(Type.Number({ minimum: 0, maximum: 1 }), { minItems: 1, maxItems: limits.maxBins })], {
           description: `Probabilities of y_pred_quantiles: a comma-separated string ("0.05,0.5,0.95", as the protocol's scalar parameters allow) or a list; default ${DEFAULT_QUANTILES.join(",")}.`,
         }),
       ),
-      allow_new_levels: Type.Optional(Type.Boolean({ description: "Answer for levels of a category not seen in training (as the seed API's allow_new_levels)." })),
+      allow_new_levels: Type.Optional(
+        Type.Boolean({ description: "Answer for levels of a category not seen in training (as the seed API's allow_new_levels)." }),
+      ),
       content_type: Type.Optional(Type.String({ description: "Ignored (MLServer's clients send it)." })),
     },
     { additionalProperties: false },
@@ -101,7 +147,9 @@ export const inferResponseSchema: TSchema = Type.Object(
     model_name: Type.String(),
     model_version: Type.String(),
     id: Type.Optional(Type.String()),
-    parameters: Type.Record(Type.String(), parameterValue, { description: "n_samples, hdi_probability, n_draws, seed (when given), quantiles, bins: what the outputs were computed with." }),
+    parameters: Type.Record(Type.String(), parameterValue, {
+      description: "n_samples, hdi_probability, n_draws, seed (when given), quantiles, bins: what the outputs were computed with.",
+    }),
     outputs: Type.Array(tensorOut, { description: "Every output FP64, its data flat in row-major order." }),
   },
   { description: "An inference response ($inference_response)." },

@@ -3,7 +3,16 @@
 // the shape of `data` so that errors name the right location. Compiled when a model is loaded, beside the old one.
 import { Ajv, type ValidateFunction } from "ajv";
 import { detailFromAjv, type ValidationIssue } from "./errors.js";
-import { defaultBins, DEFAULT_N_SAMPLES, PREDICTION_KINDS, requestSchema, type Limits, type ModelSchemaSpec, type PredictBody, type PredictionKind } from "./schemas.js";
+import {
+  defaultBins,
+  DEFAULT_N_SAMPLES,
+  PREDICTION_KINDS,
+  requestSchema,
+  type Limits,
+  type ModelSchemaSpec,
+  type PredictBody,
+  type PredictionKind,
+} from "./schemas.js";
 
 /** null when the body is valid (it is then a PredictBody), else FastAPI-shaped issues. */
 export type RequestValidator = (body: unknown) => ValidationIssue[] | null;

@@ -124,7 +124,9 @@ export function encodeChain(header: StagedChainHeader, result: ChainResult): Uin
 /** A staged chain's header and result from its bytes, every byte checked; a damaged file is refused saying how. */
 export function decodeChain(bytes: Uint8Array, file: string): { header: StagedChainHeader; result: ChainResult } {
   const damaged = (why: string): never => {
-    throw new BayesServeError("STAGE", `staged chain file ${file} is damaged: ${why}; run its chain again (it replaces only this file)`, { exitCode: EXIT_STAGE_REFUSED });
+    throw new BayesServeError("STAGE", `staged chain file ${file} is damaged: ${why}; run its chain again (it replaces only this file)`, {
+      exitCode: EXIT_STAGE_REFUSED,
+    });
   };
   if (bytes.byteLength < 12 + DIGEST_BYTES || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC)
     damaged(`it does not begin with "${MAGIC}" (${bytes.byteLength} bytes): not a staged chain, or cut short`);
@@ -189,7 +191,8 @@ export interface StagedChain {
 }
 
 function checkChainIndex(options: TrainOptions, chain: number): void {
-  if (!(Number.isInteger(options.chains) && options.chains >= 1)) throw new BayesServeError("USAGE", `--chains must be a positive integer (got ${options.chains})`);
+  if (!(Number.isInteger(options.chains) && options.chains >= 1))
+    throw new BayesServeError("USAGE", `--chains must be a positive integer (got ${options.chains})`);
   if (!(Number.isInteger(chain) && chain >= 0 && chain < options.chains))
     throw new BayesServeError("USAGE", `--chain-index must be an integer in 0..${options.chains - 1} for --chains ${options.chains} (got ${chain})`);
 }
@@ -270,7 +273,9 @@ async function readStagedChains(stage: StageStore, prepared: PreparedTraining): 
   }
   const stray = [...staged.keys()].filter((c) => c >= chains).sort((a, b) => a - b);
   if (stray.length > 0)
-    refuse(`staging ${stage.uri} holds chain ${stray[0]} (${stage.describe(staged.get(stray[0])!)}) but this fit has --chains ${chains}: a chain of another fit; stage each fit under its own prefix`);
+    refuse(
+      `staging ${stage.uri} holds chain ${stray[0]} (${stage.describe(staged.get(stray[0])!)}) but this fit has --chains ${chains}: a chain of another fit; stage each fit under its own prefix`,
+    );
   const missing = Array.from({ length: chains }, (_, c) => c).filter((c) => !staged.has(c));
   if (missing.length > 0)
     refuse(
@@ -285,10 +290,13 @@ async function readStagedChains(stage: StageStore, prepared: PreparedTraining): 
     const bytes = await stage.get(chainFileName(c));
     if (bytes === null) return refuse(`chain ${c} of ${chains} vanished from staging ${stage.uri} while the merge read it (${file})`);
     const { header, result } = decodeChain(bytes, file);
-    if (header.chain !== c) refuse(`staged chain file ${file} holds chain ${header.chain}, not chain ${c}: a duplicate of chain ${header.chain}; run chain ${c} again`);
+    if (header.chain !== c)
+      refuse(`staged chain file ${file} holds chain ${header.chain}, not chain ${c}: a duplicate of chain ${header.chain}; run chain ${c} again`);
     if (header.chains !== chains) refuse(`chain ${c} (${file}) is chain ${c} of a ${header.chains}-chain fit, but this merge has --chains ${chains}`);
     if (header.fingerprint !== fingerprint)
-      refuse(`chain ${c} (${file}) is of another fit than this merge: ${identityDifference(header.identity, identity)}; merge with the options the chains ran with, or run the chain again`);
+      refuse(
+        `chain ${c} (${file}) is of another fit than this merge: ${identityDifference(header.identity, identity)}; merge with the options the chains ran with, or run the chain again`,
+      );
     if (c > 0 && header.dim !== headers[0].dim) refuse(`chain ${c} (${file}) has ${header.dim} parameters, chain 0 ${headers[0].dim}`);
     const first = headers[0];
     if (first !== undefined && (first.tune !== header.tune || first.warmStart?.version !== header.warmStart?.version))
@@ -296,7 +304,9 @@ async function readStagedChains(stage: StageStore, prepared: PreparedTraining): 
         `chain ${c} (${file}) started from ${header.warmStart?.version ?? "a cold start"} with ${header.tune} warm-up iterations, chain 0 from ${first.warmStart?.version ?? "a cold start"} with ${first.tune}: ` +
           "`latest` moved while the chains started; run them again",
       );
-    const twin = results.findIndex((r) => r.unconstrained.length === result.unconstrained.length && r.unconstrained.every((x, i) => x === result.unconstrained[i]));
+    const twin = results.findIndex(
+      (r) => r.unconstrained.length === result.unconstrained.length && r.unconstrained.every((x, i) => x === result.unconstrained[i]),
+    );
     if (twin >= 0) refuse(`chain ${c} (${file}) has the very draws of chain ${twin}: a copy, not a chain of its own; run chain ${c} again`);
     headers.push(header);
     results.push(result);
@@ -307,7 +317,8 @@ async function readStagedChains(stage: StageStore, prepared: PreparedTraining): 
 /** Merges the staged chains of the fit `options` describe into one posterior and runs the rest of train on it. */
 export async function mergeChains(options: TrainOptions, stageUri: string): Promise<TrainResult> {
   return runTrainSteps(options, async (at) => {
-    if (!(Number.isInteger(options.chains) && options.chains >= 1)) throw new BayesServeError("USAGE", `--chains must be a positive integer (got ${options.chains})`);
+    if (!(Number.isInteger(options.chains) && options.chains >= 1))
+      throw new BayesServeError("USAGE", `--chains must be a positive integer (got ${options.chains})`);
     const stage = await openStage(stageUri, at);
     const prepared = await prepareTraining(options, at);
     const t0 = performance.now();

@@ -52,7 +52,13 @@ export interface CsvTable extends Table {
  * bound on one record's size, so that a quote left open (which makes the rest of the file one value) fails at once
  * instead of buffering the whole file.
  */
-const PARSER_OPTIONS: Options = { bom: true, relax_column_count: true, skip_empty_lines: true, record_delimiter: ["\r\n", "\n"], max_record_size: MAX_RECORD_BYTES };
+const PARSER_OPTIONS: Options = {
+  bom: true,
+  relax_column_count: true,
+  skip_empty_lines: true,
+  record_delimiter: ["\r\n", "\n"],
+  max_record_size: MAX_RECORD_BYTES,
+};
 
 /** A growable typed column: doubled when full, cut to length at the end. */
 class Growing<T extends Float64Array | Int32Array> {
@@ -147,7 +153,9 @@ function parserProblem(file: string, err: unknown): unknown {
   if (!(err instanceof CsvError)) return err;
   const line = (err as CsvError & { lines?: number }).lines;
   const what =
-    err.code === "CSV_MAX_RECORD_SIZE" ? `a record is longer than ${MAX_RECORD_BYTES / (1024 * 1024)} MiB by here (a quote left open makes the rest of the file one value)` : err.message;
+    err.code === "CSV_MAX_RECORD_SIZE"
+      ? `a record is longer than ${MAX_RECORD_BYTES / (1024 * 1024)} MiB by here (a quote left open makes the rest of the file one value)`
+      : err.message;
   return new BayesServeError("CSV_FORMAT", `${file}${typeof line === "number" ? `, line ${line}` : ""}: ${what}`, { cause: err });
 }
 

@@ -134,7 +134,7 @@ async function resolveS3(uri: string, options: ResolveOptions): Promise<SourceOb
   });
 
   if (key !== "" && !key.endsWith("/")) {
-    if (options.all === true) fail(uri, "--data-all needs a prefix ending in \"/\"");
+    if (options.all === true) fail(uri, '--data-all needs a prefix ending in "/"');
     return [object(key)];
   }
   const listed: { key: string; modified: number }[] = [];
@@ -180,8 +180,7 @@ const PARQUET_MAGIC = Buffer.from("PAR1");
 
 /** An opened object's bytes: decoded to CSV text as a stream, or (Parquet) whole, and its record when read. */
 export type ObjectContent =
-  | { format: "csv" | "csv+gzip"; text: Readable; finish(): DataObject }
-  | { format: "parquet"; bytes: ArrayBuffer; finish(): DataObject };
+  { format: "csv" | "csv+gzip"; text: Readable; finish(): DataObject } | { format: "parquet"; bytes: ArrayBuffer; finish(): DataObject };
 
 /** Opens an object and tells CSV from gzip from Parquet by the first bytes. */
 export async function openObject(source: SourceObject): Promise<ObjectContent> {
@@ -204,7 +203,11 @@ export async function openObject(source: SourceObject): Promise<ObjectContent> {
     const chunks: Buffer[] = [];
     for await (const c of head) chunks.push(c as Buffer);
     const whole = Buffer.concat(chunks);
-    return { format: "parquet", bytes: whole.buffer.slice(whole.byteOffset, whole.byteOffset + whole.byteLength) as ArrayBuffer, finish: () => record("parquet") };
+    return {
+      format: "parquet",
+      bytes: whole.buffer.slice(whole.byteOffset, whole.byteOffset + whole.byteLength) as ArrayBuffer,
+      finish: () => record("parquet"),
+    };
   }
   if (first.length >= 2 && first[0] === GZIP_MAGIC[0] && first[1] === GZIP_MAGIC[1]) {
     const gunzip = createGunzip();
@@ -296,7 +299,13 @@ export async function readSourceTable(uri: string, spec: ColumnSpec[], options: 
     }
     parts.push({ table, object: content.finish(), unit: content.format === "parquet" ? "row" : "line" });
   }
-  const table = parts.length === 1 ? parts[0].table : concatenate(parts.map((p) => p.table), uri);
+  const table =
+    parts.length === 1
+      ? parts[0].table
+      : concatenate(
+          parts.map((p) => p.table),
+          uri,
+        );
   const starts = parts.map((_, i) => parts.slice(0, i).reduce((n, p) => n + p.table.rows, 0));
   return {
     table,

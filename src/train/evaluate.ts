@@ -74,7 +74,7 @@ export function rocAuc(scores: Float64Array, labels: Float64Array): number {
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
   let positives = 0;
   let rankSum = 0;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i;
     while (j + 1 < n && scores[order[j + 1]] === scores[order[i]]) j++;
     const rank = (i + j) / 2 + 1; // average rank of the tie group, 1-based

@@ -48,7 +48,12 @@ export interface GateResult {
   comparison?: ComparisonVerdict;
 }
 
-export function qualityGate(rows: readonly SummaryRow[], divergences: number, t: GateThresholds = DEFAULT_GATE, metrics: Record<string, number> = {}): GateResult {
+export function qualityGate(
+  rows: readonly SummaryRow[],
+  divergences: number,
+  t: GateThresholds = DEFAULT_GATE,
+  metrics: Record<string, number> = {},
+): GateResult {
   const failures: string[] = [];
   for (const r of rows) {
     const name = r.name;

@@ -21,7 +21,10 @@ export function resolveScalars(model: Model, table: Table, fittedRows: number, g
   const scalars = json.data.filter((d) => d.shape === "scalar");
   for (const name of Object.keys(given))
     if (!scalars.some((d) => d.name === name))
-      throw new BayesServeError("USAGE", `--data-scalar ${name}: model "${model.name}" has no scalar data input of that name${scalars.length > 0 ? ` (it has ${scalars.map((d) => d.name).join(", ")})` : ""}`);
+      throw new BayesServeError(
+        "USAGE",
+        `--data-scalar ${name}: model "${model.name}" has no scalar data input of that name${scalars.length > 0 ? ` (it has ${scalars.map((d) => d.name).join(", ")})` : ""}`,
+      );
   const out: Record<string, number> = {};
   for (const d of scalars) {
     const v = given[d.name] ?? inferred(json, d, table, fittedRows);
@@ -67,7 +70,8 @@ export function standardizationOf(model: Model, table: Table): Standardization {
       let ss = 0;
       for (let i = 0; i < x.length; i++) ss += (x[i] - m) ** 2;
       const sd = d.standardize === "center" ? 1 : Math.sqrt(ss / (x.length - 1));
-      if (!(sd > 0 && sd < Infinity)) throw new BayesServeError("DATA_VALUE", `column "${c}" of "${d.name}" is constant in the training rows: it cannot be standardised`);
+      if (!(sd > 0 && sd < Infinity))
+        throw new BayesServeError("DATA_VALUE", `column "${c}" of "${d.name}" is constant in the training rows: it cannot be standardised`);
       means.push(m);
       sds.push(sd);
     }

@@ -92,7 +92,11 @@ export function columnSpecs(model: Model): ColumnSpec[] {
   const matrixColumns: ColumnSpec[] = json.data.flatMap((d) => {
     if (d.shape !== "matrix" || d.columns === undefined) return [];
     const bounds = declaredBounds(d);
-    return d.columns.map((c) => ({ name: c, type: "float" as const, ...(bounds !== null ? { bounds: { bounds, why: `the bounds the model declares for "${d.name}"` } } : {}) }));
+    return d.columns.map((c) => ({
+      name: c,
+      type: "float" as const,
+      ...(bounds !== null ? { bounds: { bounds, why: `the bounds the model declares for "${d.name}"` } } : {}),
+    }));
   });
   const vectors = json.data
     .filter((d) => d.shape === "vector")
@@ -118,7 +122,8 @@ export function columnSpecs(model: Model): ColumnSpec[] {
     });
   const all = [...vectors, ...matrixColumns];
   const twice = all.find((s, i) => all.findIndex((t) => t.name === s.name) !== i);
-  if (twice !== undefined) throw new BayesServeError("MODEL_DEFINITION", `column "${twice.name}" is read twice (a data input and a matrix column, or two matrices)`);
+  if (twice !== undefined)
+    throw new BayesServeError("MODEL_DEFINITION", `column "${twice.name}" is read twice (a data input and a matrix column, or two matrices)`);
   return all;
 }
 
@@ -154,7 +159,10 @@ export async function loadTable(model: Model, source: TrainOptions["source"]): P
   }
   const wanted = ["x", "category", "y"];
   if (names.length !== 3 || !wanted.every((w) => names.includes(w)))
-    throw new BayesServeError("USAGE", `--simulate generates the seed's columns x, category, y; model "${model.name}" needs ${names.join(", ")}: use --data FILE.csv`);
+    throw new BayesServeError(
+      "USAGE",
+      `--simulate generates the seed's columns x, category, y; model "${model.name}" needs ${names.join(", ")}: use --data FILE.csv`,
+    );
   const levels = spec.find((s) => s.name === "category")?.levels;
   if (levels !== source.simulate.beta.length)
     throw new BayesServeError("USAGE", `--simulate: ${source.simulate.beta.length} betas but the model's category has ${levels} levels`);
@@ -275,8 +283,26 @@ export async function prepareTraining(options: TrainOptions, at: TrainStep): Pro
   log(`data: ${table.rows} rows from ${table.source} (${trainTable.rows} train, ${testTable.rows} test)`);
   const data = dataInputOf(model, trainTable, scalars, standardization);
   return {
-    options, started, timings, log, gateThresholds, store, reportLayer, table, sha256, where, provenance, strata, split,
-    trainTable, testTable, scalars, model, schema, standardization, data,
+    options,
+    started,
+    timings,
+    log,
+    gateThresholds,
+    store,
+    reportLayer,
+    table,
+    sha256,
+    where,
+    provenance,
+    strata,
+    split,
+    trainTable,
+    testTable,
+    scalars,
+    model,
+    schema,
+    standardization,
+    data,
   };
 }
 
@@ -366,7 +392,13 @@ export async function finishTraining(prepared: PreparedTraining, fitted: FittedP
 
   // Predictive scores from the pointwise log-likelihood: held-out rows, and PSIS-LOO of the training rows.
   at.step = "computing the predictive scores (held-out elpd, PSIS-LOO)";
-  const scores = predictiveScores(predictor, testInstances, testTable.columns[schema.target], tableRows(trainTable, featureNames), trainTable.columns[schema.target]);
+  const scores = predictiveScores(
+    predictor,
+    testInstances,
+    testTable.columns[schema.target],
+    tableRows(trainTable, featureNames),
+    trainTable.columns[schema.target],
+  );
   Object.assign(evaluation.metrics, scores.metrics);
   lap("evaluation", t0);
   const gate = qualityGate(gateRows, divergences, gateThresholds, evaluation.metrics);
@@ -411,7 +443,13 @@ export async function finishTraining(prepared: PreparedTraining, fitted: FittedP
       },
       parameters: gateRows.map((r) => ({ name: r.name, chains: chainsOf(posterior, r.name) })),
       kind: evaluation.kind,
-      predictions: { actual: testTable.columns[schema.target], mean: evaluation.mean, lower: evaluation.lower, upper: evaluation.upper, hdiProb: PLOT_HDI_PROBABILITY },
+      predictions: {
+        actual: testTable.columns[schema.target],
+        mean: evaluation.mean,
+        lower: evaluation.lower,
+        upper: evaluation.upper,
+        hdiProb: PLOT_HDI_PROBABILITY,
+      },
       calibration: evaluation.calibration,
       ppc: { observed: trainTable.columns[schema.target], replicated },
       ...(scores.loo !== null ? { loo: scores.loo } : {}),
@@ -486,7 +524,19 @@ export async function finishTraining(prepared: PreparedTraining, fitted: FittedP
   // Always stored, so that it can be inspected, compared or promoted by hand; `latest` only when the gate passed.
   const published = await store.publish(bundle, { promote: gate.passed });
   lap("publish", t0);
-  return { version: published, store: store.uri, published: true, promoted: gate.passed, summary, metrics: evaluation.metrics, gate, divergences, seconds: (performance.now() - started) / 1000, posterior, timings };
+  return {
+    version: published,
+    store: store.uri,
+    published: true,
+    promoted: gate.passed,
+    summary,
+    metrics: evaluation.metrics,
+    gate,
+    divergences,
+    seconds: (performance.now() - started) / 1000,
+    posterior,
+    timings,
+  };
 }
 
 export function summaryRecord(r: SummaryRow): Record<string, string | number> {

@@ -34,7 +34,16 @@ export async function compareWithLatest(
   const target = fresh.schema.target;
   const latest = await store.readLatest();
   if (latest === null) return null;
-  const base = { against: latest, rows: instances.length, elpd_new: null, elpd_latest: null, elpd_diff: null, se_diff: null, max_elpd_drop: maxElpdDrop, refused: false };
+  const base = {
+    against: latest,
+    rows: instances.length,
+    elpd_new: null,
+    elpd_latest: null,
+    elpd_diff: null,
+    se_diff: null,
+    max_elpd_drop: maxElpdDrop,
+    refused: false,
+  };
   if (instances.length < 2) return { ...base, note: "fewer than 2 held-out rows: nothing to compare on (use --test-fraction > 0)" };
   let latestScore;
   try {

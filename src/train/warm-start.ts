@@ -88,7 +88,8 @@ export function startsFromManifest(manifest: Manifest, model: Model, bound: Boun
   if (!Array.isArray(steps) || steps.length === 0 || steps.some((x) => typeof x !== "number" || !(x > 0) || !Number.isFinite(x)))
     return { problem: `version ${manifest.version}: sampler.stepSizes must be a list of positive finite numbers, one per chain` };
   const problem =
-    matrixProblem(s.invMetrics, "invMetrics", steps.length, names.length, true) ?? matrixProblem(s.finalPositions, "finalPositions", steps.length, names.length, false);
+    matrixProblem(s.invMetrics, "invMetrics", steps.length, names.length, true) ??
+    matrixProblem(s.finalPositions, "finalPositions", steps.length, names.length, false);
   if (problem !== null) return { problem: `version ${manifest.version}: ${problem}` };
   const inv = s.invMetrics as number[][];
   const pos = s.finalPositions as number[][];

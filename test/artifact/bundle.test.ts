@@ -3,13 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { BayesServeError } from "../../src/errors.js";
-import {
-  buildBundle,
-  bundleEntries,
-  decodeBundle,
-  float64FromLittleEndian,
-  sha256Hex,
-} from "../../src/artifact/bundle.js";
+import { buildBundle, bundleEntries, decodeBundle, float64FromLittleEndian, sha256Hex } from "../../src/artifact/bundle.js";
 import { parseManifest } from "../../src/artifact/manifest.js";
 import { openStore } from "../../src/artifact/store.js";
 import { sampleBundle, sampleInput } from "./fixtures/bundles.js";
@@ -28,13 +22,7 @@ describe("bundle", () => {
     const input = sampleInput();
     const bundle = buildBundle(input);
     const entries = bundleEntries(bundle);
-    expect(entries.map((e) => e.path)).toEqual([
-      "draws.bin",
-      "sample-stats.bin",
-      "report/report.html",
-      "report/trace.png",
-      "manifest.json",
-    ]);
+    expect(entries.map((e) => e.path)).toEqual(["draws.bin", "sample-stats.bin", "report/report.html", "report/trace.png", "manifest.json"]);
     for (const e of entries) {
       if (e.path !== "manifest.json") expect(bundle.manifest.files[e.path]).toBe(sha256Hex(e.bytes));
     }

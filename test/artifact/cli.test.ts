@@ -122,7 +122,9 @@ describe("bayes-serve models verify | seal | prune, and damaged versions in list
 
     const lines = (await run(["models", "list", "--store", store])).trimEnd().split("\n");
     expect(lines[1]).toMatch(new RegExp(`^  ${v1}\\s+\\S+\\s+passed\\s+DAMAGED: checksum mismatch for draws\\.bin of version ${v1}`));
-    expect(lines[2]).toMatch(new RegExp(`^  ${v2}\\s+-\\s+-\\s+DAMAGED: store \\S+: cannot list versions: \\S+manifest\\.json does not match the digest recorded`));
+    expect(lines[2]).toMatch(
+      new RegExp(`^  ${v2}\\s+-\\s+-\\s+DAMAGED: store \\S+: cannot list versions: \\S+manifest\\.json does not match the digest recorded`),
+    );
     expect(lines[3]).toMatch(new RegExp(`^\\* ${v3}\\s+\\S+\\s+passed\\s+ok$`));
     // --quick reads manifests and seals only: the edited manifest is still caught, the corrupt draws are not looked at.
     const quick = (await run(["models", "list", "--quick", "--store", store])).trimEnd().split("\n");
@@ -143,7 +145,9 @@ describe("bayes-serve models verify | seal | prune, and damaged versions in list
     expect(unreadable.err.message).toMatch(new RegExp(`^version ${v2} is damaged: .*does not match the digest recorded`));
 
     const all = await failing(["models", "verify", "--all", "--store", store]);
-    expect(all.out).toMatch(new RegExp(`^DAMAGED  ${v1}: checksum mismatch for draws\\.bin.*\\nDAMAGED  ${v2}: .*does not match the digest recorded.*\\nok       ${v3}\\n$`));
+    expect(all.out).toMatch(
+      new RegExp(`^DAMAGED  ${v1}: checksum mismatch for draws\\.bin.*\\nDAMAGED  ${v2}: .*does not match the digest recorded.*\\nok       ${v3}\\n$`),
+    );
     expect(all.err.message).toBe(`2 of 3 version(s) damaged in ${store}: ${v1}, ${v2}`);
     expect((await failure(["models", "promote", v2, "--store", store])).message).toMatch(/does not match the digest recorded/);
     expect((await failure(["models", "verify", v1, "--all", "--store", store])).message).toBe("give a version or --all, not both");

@@ -20,7 +20,11 @@ const s3 = useS3Server({ buckets: ["models"], setProcessEnv: false });
 const tmpRoot = mkdtempSync(join(tmpdir(), "bayes-serve-crash-"));
 afterAll(() => rmSync(tmpRoot, { recursive: true, force: true }));
 
-function publishAndCrash(uri: string, killAt: number, env: NodeJS.ProcessEnv): Promise<{ version: string; signal: string | null; stdout: string; stderr: string }> {
+function publishAndCrash(
+  uri: string,
+  killAt: number,
+  env: NodeJS.ProcessEnv,
+): Promise<{ version: string; signal: string | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", FIXTURE, uri, String(killAt)], {
       env: { ...process.env, ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
@@ -82,7 +86,9 @@ describe.each(["local", "s3"] as const)("%s store, process killed mid-publish", 
     const leftovers = async (): Promise<string[]> => {
       if (kind === "local") return readdirSync(join(uri, "versions")).filter((d) => d.startsWith("."));
       const client = new S3Client(s3Settings({ env }).config);
-      const res = await client.send(new ListObjectsV2Command({ Bucket: "models", Prefix: uri.slice("s3://models/".length) + "/versions/" + run.version + "/" }));
+      const res = await client.send(
+        new ListObjectsV2Command({ Bucket: "models", Prefix: uri.slice("s3://models/".length) + "/versions/" + run.version + "/" }),
+      );
       return (res.Contents ?? []).map((o) => o.Key ?? "");
     };
     const crashedPartway = killAt > 0 && killAt < writesPerPublish - 1;

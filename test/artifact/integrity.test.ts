@@ -64,7 +64,8 @@ describe.each(["local", "s3"] as const)("%s store: every version is sealed", (ki
     await store.publish(sampleBundle({ version: v2, seed: 2 }), { promote: false });
     const key = `versions/${v2}/manifest.json`;
     await raw.write(key, editOneByte(await raw.read(key)));
-    const refused = /manifest\.json does not match the digest recorded when version \S+ was published \(seal\.json says sha256 [0-9a-f]{64}, the file has [0-9a-f]{64}\): the manifest was modified or is corrupt/;
+    const refused =
+      /manifest\.json does not match the digest recorded when version \S+ was published \(seal\.json says sha256 [0-9a-f]{64}, the file has [0-9a-f]{64}\): the manifest was modified or is corrupt/;
     // One at a time: started together, a later one may reject before it is awaited (an unhandled rejection).
     for (const attempt of [
       () => store.readManifest(v2),
@@ -120,7 +121,9 @@ describe.each(["local", "s3"] as const)("%s store: every version is sealed", (ki
     const v = await store.publish(sampleBundle());
     await raw.remove(`versions/${v}/seal.json`);
     const unsealed = await rejection(store.readBundle(v));
-    expect(unsealed.message).toMatch(new RegExp(`version ${v} has no seal .*seal\\.json\\), so its manifest cannot be verified.*\`bayes-serve models seal ${v}\``));
+    expect(unsealed.message).toMatch(
+      new RegExp(`version ${v} has no seal .*seal\\.json\\), so its manifest cannot be verified.*\`bayes-serve models seal ${v}\``),
+    );
     expect((await store.list())[0].problem).toMatch(/has no seal/);
     expect((await store.verify(v)).problems[0]).toMatch(/has no seal/);
 
@@ -144,7 +147,9 @@ describe.each(["local", "s3"] as const)("%s store: every version is sealed", (ki
     expect(seal.hmacSha256).toMatch(/^[0-9a-f]{64}$/);
     expect((await signed.readBundle(v1)).manifest.version).toBe(v1);
     expect((await store.readBundle(v1)).manifest.version).toBe(v1); // no key: the digest is still checked
-    expect((await rejection(open({ signingKey: KEY.replace("a", "b") }).readBundle(v1))).message).toMatch(/the signature of version \S+ does not match .* under the key in BAYES_SERVE_SIGNING_KEY/);
+    expect((await rejection(open({ signingKey: KEY.replace("a", "b") }).readBundle(v1))).message).toMatch(
+      /the signature of version \S+ does not match .* under the key in BAYES_SERVE_SIGNING_KEY/,
+    );
 
     await store.publish(sampleBundle({ version: v2, seed: 2 }), { promote: false });
     expect((await rejection(signed.readBundle(v2))).message).toMatch(/is not signed, and BAYES_SERVE_SIGNING_KEY is set/);

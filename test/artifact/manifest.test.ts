@@ -92,9 +92,7 @@ describe("manifest validation", () => {
   });
 
   it("reports JSON syntax errors with the source", () => {
-    expect(() => parseManifest("{not json", "s3://b/p/versions/v/manifest.json")).toThrow(
-      /manifest s3:\/\/b\/p\/versions\/v\/manifest.json is not valid JSON/,
-    );
+    expect(() => parseManifest("{not json", "s3://b/p/versions/v/manifest.json")).toThrow(/manifest s3:\/\/b\/p\/versions\/v\/manifest.json is not valid JSON/);
   });
 });
 

@@ -110,8 +110,15 @@ describe("S3 store failures", () => {
   });
 
   it("reads endpoint, region and credentials from the standard variables", () => {
-    const a = s3Settings({ env: { AWS_ENDPOINT_URL: "http://minio:9000", AWS_DEFAULT_REGION: "eu-west-1", AWS_ACCESS_KEY_ID: "k", AWS_SECRET_ACCESS_KEY: "s" } });
-    expect(a.config).toMatchObject({ endpoint: "http://minio:9000", forcePathStyle: true, region: "eu-west-1", credentials: { accessKeyId: "k", secretAccessKey: "s" } });
+    const a = s3Settings({
+      env: { AWS_ENDPOINT_URL: "http://minio:9000", AWS_DEFAULT_REGION: "eu-west-1", AWS_ACCESS_KEY_ID: "k", AWS_SECRET_ACCESS_KEY: "s" },
+    });
+    expect(a.config).toMatchObject({
+      endpoint: "http://minio:9000",
+      forcePathStyle: true,
+      region: "eu-west-1",
+      credentials: { accessKeyId: "k", secretAccessKey: "s" },
+    });
     const b = s3Settings({ env: { AWS_ENDPOINT_URL: "http://a", AWS_ENDPOINT_URL_S3: "http://b", AWS_REGION: "us-west-2", AWS_DEFAULT_REGION: "eu-west-1" } });
     expect(b.config).toMatchObject({ endpoint: "http://b", region: "us-west-2" });
     expect(b.config.credentials).toBeUndefined(); // the SDK's default chain (profile, SSO, instance role)

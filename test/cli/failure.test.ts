@@ -36,11 +36,19 @@ describe("a failed command", () => {
 
   it("the real command prints a bare BayesServeError message", () => {
     const root = join(import.meta.dirname, "..", "..");
-    const r = spawnSync(process.execPath, ["--import", "tsx", join(root, "src/cli/main.ts"), "models", "verify", "not-a-version", "--store", join(root, "no-such-store")], {
-      cwd: root,
-      encoding: "utf8",
-    });
+    const r = spawnSync(
+      process.execPath,
+      ["--import", "tsx", join(root, "src/cli/main.ts"), "models", "verify", "not-a-version", "--store", join(root, "no-such-store")],
+      {
+        cwd: root,
+        encoding: "utf8",
+      },
+    );
     expect(r.status).toBe(1);
-    expect(r.stderr.trim()).toBe('bayes-serve: store ' + join(root, "no-such-store") + ': cannot verify version not-a-version: "not-a-version" is not a version id (they look like 20261201T003000Z-a1b2c3)');
+    expect(r.stderr.trim()).toBe(
+      "bayes-serve: store " +
+        join(root, "no-such-store") +
+        ': cannot verify version not-a-version: "not-a-version" is not a version id (they look like 20261201T003000Z-a1b2c3)',
+    );
   });
 });

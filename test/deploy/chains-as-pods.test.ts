@@ -49,7 +49,10 @@ function asSerialized(obj: KubernetesObject): unknown {
 
 const seedText = readFileSync(resolve(import.meta.dirname, "../../bayes-serve.yaml"), "utf8");
 const podsText = seedText
-  .replace("args: [train, --simulate, --store, s3://your-bucket/bayes-serve]", 'args: [train, --simulate, --store, s3://your-bucket/bayes-serve, --chains, "4"]')
+  .replace(
+    "args: [train, --simulate, --store, s3://your-bucket/bayes-serve]",
+    'args: [train, --simulate, --store, s3://your-bucket/bayes-serve, --chains, "4"]',
+  )
   .replace("    cpu_request: 1.0\n    memory_request_mb: 750\n    secrets:", "    cpu_request: 4.0\n    cpu_limit: 6\n    memory_request_mb: 750\n    secrets:")
   .replace("      retries: 2\n", "      retries: 2\n      chains_as_pods: true\n");
 const loaded = parsePipeline(podsText, "pods.yaml");
@@ -69,7 +72,9 @@ describe("a train stage with chains as pods renders as an Indexed Job of chains,
     expect(podsText).toContain("chains_as_pods: true");
     const objects = [
       ...renderedObjects(rendered),
-      ...retrainingObjects(renderRetraining(loaded.pipeline, { schedule: "0 3 * * *", timeZone: "Etc/UTC", gitCommit: opts.gitCommit, pipelineText: loaded.text })),
+      ...retrainingObjects(
+        renderRetraining(loaded.pipeline, { schedule: "0 3 * * *", timeZone: "Etc/UTC", gitCommit: opts.gitCommit, pipelineText: loaded.text }),
+      ),
     ];
     expect(objects.map((o) => `${o.kind}/${o.metadata?.name}`).slice(0, 3)).toEqual([
       "Namespace/pymc",
@@ -87,15 +92,36 @@ describe("a train stage with chains as pods renders as an Indexed Job of chains,
   });
 
   it("one completion per chain, all at once, each index retried on its own and none given up on", () => {
-    expect(chains.spec).toMatchObject({ completionMode: "Indexed", completions: 4, parallelism: 4, backoffLimitPerIndex: 2, maxFailedIndexes: 0, activeDeadlineSeconds: 900 });
+    expect(chains.spec).toMatchObject({
+      completionMode: "Indexed",
+      completions: 4,
+      parallelism: 4,
+      backoffLimitPerIndex: 2,
+      maxFailedIndexes: 0,
+      activeDeadlineSeconds: 900,
+    });
     expect(chains.spec?.backoffLimit).toBeUndefined();
     expect(chains.spec?.template.spec?.restartPolicy).toBe("Never");
     expect(chains.spec?.podFailurePolicy?.rules).toEqual([{ action: "Ignore", onPodConditions: [{ type: "DisruptionTarget", status: "True" }] }]);
   });
 
   it("pod i runs chain i into the run's own staging prefix, with the index from the Job controller's annotation", () => {
-    expect(chainContainer.args).toEqual(["train", "--simulate", "--store", "s3://your-bucket/bayes-serve", "--chains", "4", "--chain-index", "$(JOB_COMPLETION_INDEX)", "--stage", staging]);
-    expect(chainContainer.env?.[0]).toEqual({ name: "JOB_COMPLETION_INDEX", valueFrom: { fieldRef: { fieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']" } } });
+    expect(chainContainer.args).toEqual([
+      "train",
+      "--simulate",
+      "--store",
+      "s3://your-bucket/bayes-serve",
+      "--chains",
+      "4",
+      "--chain-index",
+      "$(JOB_COMPLETION_INDEX)",
+      "--stage",
+      staging,
+    ]);
+    expect(chainContainer.env?.[0]).toEqual({
+      name: "JOB_COMPLETION_INDEX",
+      valueFrom: { fieldRef: { fieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']" } },
+    });
     expect(chainContainer.env?.map((e) => e.name)).toEqual(expect.arrayContaining(["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "HOME"]));
     expect(chains.spec?.template.metadata?.labels?.["bayes-serve/part"]).toBe("chain");
   });
@@ -134,7 +160,7 @@ describe("a train stage with chains as pods renders as an Indexed Job of chains,
 });
 
 describe("deploy validate checks a chains_as_pods stage", () => {
-    // Each message begins with the field's path; each problem has the line it is on.
+  // Each message begins with the field's path; each problem has the line it is on.
   const problems = (text: string) =>
     checkPipelineText(text).problems.map((p) => {
       expect(p.line).toBeGreaterThan(0);
@@ -143,26 +169,42 @@ describe("deploy validate checks a chains_as_pods stage", () => {
 
   it("accepts the example, and warns about a single chain", () => {
     expect(problems(podsText)).toEqual([]);
-    expect(checkPipelineText(podsText.replace('--chains, "4"', '--chains, "1"')).warnings).toEqual([expect.stringMatching(/stages\.train\.batch\.chains_as_pods: --chains 1/)]);
+    expect(checkPipelineText(podsText.replace('--chains, "4"', '--chains, "1"')).warnings).toEqual([
+      expect.stringMatching(/stages\.train\.batch\.chains_as_pods: --chains 1/),
+    ]);
   });
 
   it("refuses a store the pods cannot share, a non-train stage, a command, flags it sets itself and a bad chain count", () => {
     expect(problems(podsText.replace("--store, s3://your-bucket/bayes-serve, --chains", "--store, ./artifacts, --chains"))).toEqual([
-      expect.stringMatching(/^stages\.train\.args: the chains' pods and the merge share no disk: --store must be s3:\/\/bucket\/prefix \(got "\.\/artifacts"\)/),
+      expect.stringMatching(
+        /^stages\.train\.args: the chains' pods and the merge share no disk: --store must be s3:\/\/bucket\/prefix \(got "\.\/artifacts"\)/,
+      ),
     ]);
-    expect(problems(podsText.replace("args: [train, --simulate, --store, s3://your-bucket/bayes-serve, --chains, \"4\"]", "args: [train, --simulate]"))).toEqual([
+    expect(problems(podsText.replace('args: [train, --simulate, --store, s3://your-bucket/bayes-serve, --chains, "4"]', "args: [train, --simulate]"))).toEqual([
       expect.stringMatching(/--store must be s3:\/\/bucket\/prefix \(got none, the default \.\/artifacts\)/),
     ]);
-    expect(problems(podsText.replace("args: [train, --simulate,", "args: [serve, --simulate,"))).toEqual([expect.stringMatching(/needs a `train` stage: args must begin with train \(got "serve"\)/)]);
-    expect(problems(podsText.replace("    cpu_request: 4.0\n", "    command: [node, dist/cli/main.js]\n    cpu_request: 4.0\n"))).toEqual([expect.stringMatching(/^stages\.train\.command: runs `bayes-serve train` itself/)]);
-    expect(problems(podsText.replace('--chains, "4"]', '--chains, "4", --stage, s3://x/y]'))).toEqual([expect.stringMatching(/passes --stage, which chains_as_pods sets for each pod itself/)]);
-    expect(problems(podsText.replace('--chains, "4"', '--chains, "0"'))).toEqual([expect.stringMatching(/--chains must be an integer from 1 to 64 \(got "0"\)/)]);
-    expect(problems(podsText.replace("chains_as_pods: true", "chains_as_pods: yes please"))).toEqual([expect.stringMatching(/^stages\.train\.batch\.chains_as_pods: .*boolean/)]);
+    expect(problems(podsText.replace("args: [train, --simulate,", "args: [serve, --simulate,"))).toEqual([
+      expect.stringMatching(/needs a `train` stage: args must begin with train \(got "serve"\)/),
+    ]);
+    expect(problems(podsText.replace("    cpu_request: 4.0\n", "    command: [node, dist/cli/main.js]\n    cpu_request: 4.0\n"))).toEqual([
+      expect.stringMatching(/^stages\.train\.command: runs `bayes-serve train` itself/),
+    ]);
+    expect(problems(podsText.replace('--chains, "4"]', '--chains, "4", --stage, s3://x/y]'))).toEqual([
+      expect.stringMatching(/passes --stage, which chains_as_pods sets for each pod itself/),
+    ]);
+    expect(problems(podsText.replace('--chains, "4"', '--chains, "0"'))).toEqual([
+      expect.stringMatching(/--chains must be an integer from 1 to 64 \(got "0"\)/),
+    ]);
+    expect(problems(podsText.replace("chains_as_pods: true", "chains_as_pods: yes please"))).toEqual([
+      expect.stringMatching(/^stages\.train\.batch\.chains_as_pods: .*boolean/),
+    ]);
   });
 
   it("refuses names too long for the chain pods' host names", () => {
     const long = podsText.replace("  train:\n", "  train-the-model-with-a-long-name:\n").replace("DAG: train >>", "DAG: train-the-model-with-a-long-name >>");
-    expect(problems(long)).toEqual([expect.stringMatching(/host names "bayes-serve--train-the-model-with-a-long-name-<run id>-chains-<index>" would exceed Kubernetes' 63 characters/)]);
+    expect(problems(long)).toEqual([
+      expect.stringMatching(/host names "bayes-serve--train-the-model-with-a-long-name-<run id>-chains-<index>" would exceed Kubernetes' 63 characters/),
+    ]);
   });
 });
 
@@ -173,8 +215,19 @@ describe("deploy create runs the chains' Job, then the merge's", () => {
     const srv = await startCluster({ job });
     const lines: string[] = [];
     const api = createKubeApi(srv.kubeConfig(), { timeoutMs: 5000 });
-    const result = runPipeline(api, parsePipeline(text).pipeline, { mode: "create", gitCommit: "c1", runId: "r1abcdefgh", pollIntervalMs: 10, graceSeconds: 1, log: (l) => lines.push(l) });
-    const applied = () => srv.writes().filter((w) => w.query.dryRun === undefined && w.path.includes("/jobs/")).map((w) => w.path.split("/").pop());
+    const result = runPipeline(api, parsePipeline(text).pipeline, {
+      mode: "create",
+      gitCommit: "c1",
+      runId: "r1abcdefgh",
+      pollIntervalMs: 10,
+      graceSeconds: 1,
+      log: (l) => lines.push(l),
+    });
+    const applied = () =>
+      srv
+        .writes()
+        .filter((w) => w.query.dryRun === undefined && w.path.includes("/jobs/"))
+        .map((w) => w.path.split("/").pop());
     return { result, lines, applied };
   }
 
@@ -182,19 +235,29 @@ describe("deploy create runs the chains' Job, then the merge's", () => {
     const { result, lines, applied } = await run(() => "succeed");
     const done = await result;
     expect(applied()).toEqual(["bayes-serve--train-r1abcdefgh-chains", "bayes-serve--train-r1abcdefgh-merge"]);
-    expect(done.stages[0]).toMatchObject({ stage: "train", type: "batch", objects: ["Job/bayes-serve--train-r1abcdefgh-chains", "Job/bayes-serve--train-r1abcdefgh-merge"] });
+    expect(done.stages[0]).toMatchObject({
+      stage: "train",
+      type: "batch",
+      objects: ["Job/bayes-serve--train-r1abcdefgh-chains", "Job/bayes-serve--train-r1abcdefgh-merge"],
+    });
     expect(lines.join("\n")).toMatch(/-chains succeeded in \d+ s[\s\S]*-merge succeeded/);
   });
 
   it("a failed chain fails the stage without a merge; a merge that refuses the chains says so", async () => {
     const failedChain = await run((j) => (String(j.metadata.name).endsWith("-chains") ? "fail" : "succeed"));
-    const err1 = await failedChain.result.then(() => null, (e: unknown) => e);
+    const err1 = await failedChain.result.then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err1).toBeInstanceOf(BayesServeError);
     expect((err1 as Error).message).toContain("Job/bayes-serve--train-r1abcdefgh-chains");
     expect(failedChain.applied()).toEqual(["bayes-serve--train-r1abcdefgh-chains"]);
 
     const refused = await run((j) => (String(j.metadata.name).endsWith("-merge") ? "stage-refused" : "succeed"));
-    const err2 = await refused.result.then(() => null, (e: unknown) => e);
+    const err2 = await refused.result.then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect((err2 as Error).message).toContain("Job/bayes-serve--train-r1abcdefgh-merge: the merge refused the staged chains (exit 4");
   });
 });

@@ -65,7 +65,9 @@ describe("deploy validate and render (no cluster)", () => {
   it("validate summarises a valid file", async () => {
     const { out } = await cli(["validate", "--file", join(ROOT, "bayes-serve.yaml")]);
     expect(out).toMatch(/bayes-serve\.yaml: valid pipeline "bayes-serve" → namespace pymc, image ghcr.io\/your-org\/bayes-serve:0\.1\.0/);
-    expect(out).toMatch(/ {2}train \(batch, 2 retries, 900 s\)\n {2}>> scoring-service \(service, port 8000, 1 replica, ingress \/pymc\/bayes-serve--scoring-service\)/);
+    expect(out).toMatch(
+      / {2}train \(batch, 2 retries, 900 s\)\n {2}>> scoring-service \(service, port 8000, 1 replica, ingress \/pymc\/bayes-serve--scoring-service\)/,
+    );
   });
 
   it("validate fails with a CONFIG error listing each problem", async () => {
@@ -115,7 +117,9 @@ describe("deploy against a cluster", () => {
     expect(sec.out + sec.err + list.out).not.toContain("very-secret-value");
 
     const created = await cli(withCluster("create", "--git-commit", "c0ffee", "--poll-interval-ms", "10", "--grace-seconds", "1"));
-    expect(created.out).toMatch(/^train: Job\/bayes-serve--train-[a-z0-9]{10} succeeded in \d+ s\nscoring-service: Deployment\/bayes-serve--scoring-service rolled out: 1\/1 replicas available \(revision 1\)\n$/);
+    expect(created.out).toMatch(
+      /^train: Job\/bayes-serve--train-[a-z0-9]{10} succeeded in \d+ s\nscoring-service: Deployment\/bayes-serve--scoring-service rolled out: 1\/1 replicas available \(revision 1\)\n$/,
+    );
     expect(created.err).toMatch(/^cluster http:\/\/127\.0\.0\.1:\d+ answers \(Kubernetes v1\.36\.0-fake\)\npreflight passed/);
 
     const status = await cli(withCluster("status", "--json"));
@@ -141,7 +145,10 @@ describe("deploy against a cluster", () => {
     srv = await startCluster();
     kc = kubeconfigFor(srv.url);
     await cli(withCluster("create", "--git-commit", "c1", "--poll-interval-ms", "10", "--grace-seconds", "1"));
-    const err = await cliError(withCluster("update", "--image", "ghcr.io/example/bayes-serve:bad", "--poll-interval-ms", "10", "--grace-seconds", "1"), "DEPLOY");
+    const err = await cliError(
+      withCluster("update", "--image", "ghcr.io/example/bayes-serve:bad", "--poll-interval-ms", "10", "--grace-seconds", "1"),
+      "DEPLOY",
+    );
     expect(err.message).toMatch(/rolled back Deployment\/bayes-serve--scoring-service to its previous revision 1/);
   });
 
@@ -160,7 +167,9 @@ describe("deploy against a cluster", () => {
     kc = kubeconfigFor(srv.url, "dead.yaml");
     await stopClusters();
     const err = await cliError(withCluster("update", "--request-timeout", "5"), "DEPLOY");
-    expect(err.message).toMatch(/^cannot reach the Kubernetes API server at http:\/\/127\.0\.0\.1:\d+ \(while trying to read the server version\): ECONNREFUSED; nothing was applied$/);
+    expect(err.message).toMatch(
+      /^cannot reach the Kubernetes API server at http:\/\/127\.0\.0\.1:\d+ \(while trying to read the server version\): ECONNREFUSED; nothing was applied$/,
+    );
   });
 
   it("an unknown kubeconfig context", async () => {

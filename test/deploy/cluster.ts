@@ -7,7 +7,10 @@ const running: FakeApiServer[] = [];
 export const templateText = (d: Obj): string => JSON.stringify((d.spec as { template?: unknown })?.template ?? {});
 
 /** Images ending ":bad" never become ready, ":crash" crash-loop, ":missing" cannot be pulled, ":no-key" lacks a secret key. */
-export async function startCluster(options: FakeApiServerOptions = {}, seed: { namespace?: boolean; secret?: Record<string, string> | false } = {}): Promise<FakeApiServer> {
+export async function startCluster(
+  options: FakeApiServerOptions = {},
+  seed: { namespace?: boolean; secret?: Record<string, string> | false } = {},
+): Promise<FakeApiServer> {
   const srv = await new FakeApiServer({
     rollout: (d) => {
       const t = templateText(d);

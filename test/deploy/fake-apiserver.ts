@@ -148,9 +148,7 @@ export class FakeApiServer {
   all(kind: string, namespace?: string): Obj[] {
     this.tick();
     const t = typeByKind(kind);
-    return [...this.store.entries()]
-      .filter(([k]) => k.startsWith(`${t.group}/${t.plural}/${namespace ?? ""}`))
-      .map(([, v]) => clone(v)!);
+    return [...this.store.entries()].filter(([k]) => k.startsWith(`${t.group}/${t.plural}/${namespace ?? ""}`)).map(([, v]) => clone(v)!);
   }
 
   /** Put an object straight into the store (e.g. a Secret or Namespace the user created earlier). */
@@ -221,7 +219,13 @@ export class FakeApiServer {
       if (pod === undefined) return send(res, 404, status(404, "NotFound", `pods "${name}" not found`));
       let text = this.podLogs.get(k) ?? "";
       const tail = query.tailLines !== undefined ? Number(query.tailLines) : undefined;
-      if (tail !== undefined) text = text.split("\n").filter((l) => l !== "").slice(-tail).join("\n") + "\n";
+      if (tail !== undefined)
+        text =
+          text
+            .split("\n")
+            .filter((l) => l !== "")
+            .slice(-tail)
+            .join("\n") + "\n";
       res.writeHead(200, { "content-type": "text/plain" });
       res.end(text);
       return;
@@ -303,7 +307,7 @@ export class FakeApiServer {
       namespace,
       uid: existing?.metadata.uid ?? uid(),
       creationTimestamp: existing?.metadata.creationTimestamp ?? now,
-      resourceVersion: dryRun ? existing?.metadata.resourceVersion ?? "0" : String(++this.rv),
+      resourceVersion: dryRun ? (existing?.metadata.resourceVersion ?? "0") : String(++this.rv),
       generation: existing === undefined ? 1 : (existing.metadata.generation ?? 1) + (deepEqual(existing.spec, next.spec) ? 0 : 1),
       ...(Object.keys({ ...next.metadata.annotations, ...controllerAnnotations }).length > 0
         ? { annotations: { ...next.metadata.annotations, ...controllerAnnotations } }
@@ -443,7 +447,8 @@ export class FakeApiServer {
       const gone = names.pop()!;
       this.store.delete(key(typeByKind("Pod"), d.metadata.namespace, gone));
     }
-    const template = (d.spec as { template: { metadata?: { labels?: Record<string, string> }; spec: { containers: { name: string; image: string }[] } } }).template;
+    const template = (d.spec as { template: { metadata?: { labels?: Record<string, string> }; spec: { containers: { name: string; image: string }[] } } })
+      .template;
     while (names.length < count) {
       const name = `${d.metadata.name}-${hash}-${randomBytes(3).toString("hex").slice(0, 5)}`;
       names.push(name);
@@ -460,7 +465,13 @@ export class FakeApiServer {
     void k;
   }
 
-  private putPod(owner: Obj, name: string, labels: Record<string, string>, containers: { name: string; image: string }[], state: RolloutBehaviour | "starting" | "succeeded" | "failed" | "not-promoted" | "running"): void {
+  private putPod(
+    owner: Obj,
+    name: string,
+    labels: Record<string, string>,
+    containers: { name: string; image: string }[],
+    state: RolloutBehaviour | "starting" | "succeeded" | "failed" | "not-promoted" | "running",
+  ): void {
     const ns = owner.metadata.namespace ?? "default";
     const pod: Obj = {
       apiVersion: "v1",
@@ -472,7 +483,9 @@ export class FakeApiServer {
         labels,
         creationTimestamp: new Date().toISOString(),
         resourceVersion: String(++this.rv),
-        ownerReferences: [{ apiVersion: owner.apiVersion ?? "", kind: owner.kind ?? "", name: owner.metadata.name, uid: owner.metadata.uid ?? "", controller: true }],
+        ownerReferences: [
+          { apiVersion: owner.apiVersion ?? "", kind: owner.kind ?? "", name: owner.metadata.name, uid: owner.metadata.uid ?? "", controller: true },
+        ],
       },
       spec: { containers },
       status: podStatus(containers, state),
@@ -508,7 +521,13 @@ export class FakeApiServer {
     this.podLogs.set(pk, custom ?? defaultLogs);
   }
 
-  private putEvent(namespace: string, involved: { kind: string; name: string; namespace: string; uid: string }, type: string, reason: string, message: string): void {
+  private putEvent(
+    namespace: string,
+    involved: { kind: string; name: string; namespace: string; uid: string },
+    type: string,
+    reason: string,
+    message: string,
+  ): void {
     const now = new Date().toISOString();
     const name = `${involved.name}.${randomBytes(8).toString("hex")}`;
     this.store.set(key(typeByKind("Event"), namespace, name), {
@@ -529,7 +548,11 @@ export class FakeApiServer {
   private reconcileJob(k: string, job: Obj, now: number): void {
     const started = this.jobStarted.get(k);
     if (started === undefined) return;
-    const spec = job.spec as { backoffLimit?: number; activeDeadlineSeconds?: number; template: { metadata?: { labels?: Record<string, string> }; spec: { containers: { name: string; image: string }[] } } };
+    const spec = job.spec as {
+      backoffLimit?: number;
+      activeDeadlineSeconds?: number;
+      template: { metadata?: { labels?: Record<string, string> }; spec: { containers: { name: string; image: string }[] } };
+    };
     const existing = (job.status ?? {}) as { conditions?: { type: string; status: string }[] };
     if ((existing.conditions ?? []).some((c) => (c.type === "Complete" || c.type === "Failed") && c.status === "True")) return;
     const behaviour = this.options.job?.(job) ?? "succeed";
@@ -547,16 +570,25 @@ export class FakeApiServer {
         startTime,
         completionTime: new Date(now).toISOString(),
         succeeded: 1,
-        conditions: [cond("SuccessCriteriaMet", "True", "CompletionsReached", "Reached expected number of succeeded pods"), cond("Complete", "True", "CompletionsReached", "Reached expected number of succeeded pods")],
+        conditions: [
+          cond("SuccessCriteriaMet", "True", "CompletionsReached", "Reached expected number of succeeded pods"),
+          cond("Complete", "True", "CompletionsReached", "Reached expected number of succeeded pods"),
+        ],
       };
       return;
     }
     if ((behaviour === "not-promoted" || behaviour === "stage-refused") && done) {
       // `train --merge` exits 4 when it refuses the staged chains; the gate's refusal is 3.
       const code = behaviour === "not-promoted" ? 3 : 4;
-      const policy = (job.spec as { podFailurePolicy?: { rules: { action: string; onExitCodes?: { containerName?: string; operator: string; values: number[] } }[] } }).podFailurePolicy;
+      const policy = (
+        job.spec as { podFailurePolicy?: { rules: { action: string; onExitCodes?: { containerName?: string; operator: string; values: number[] } }[] } }
+      ).podFailurePolicy;
       const index = (policy?.rules ?? []).findIndex(
-        (r) => r.action === "FailJob" && r.onExitCodes?.operator === "In" && r.onExitCodes.values.includes(code) && (r.onExitCodes.containerName ?? spec.template.spec.containers[0].name) === spec.template.spec.containers[0].name,
+        (r) =>
+          r.action === "FailJob" &&
+          r.onExitCodes?.operator === "In" &&
+          r.onExitCodes.values.includes(code) &&
+          (r.onExitCodes.containerName ?? spec.template.spec.containers[0].name) === spec.template.spec.containers[0].name,
       );
       const attempts = index >= 0 ? 1 : (spec.backoffLimit ?? 6) + 1;
       for (let i = 0; i < attempts; i++) {
@@ -564,7 +596,10 @@ export class FakeApiServer {
       }
       const [reason, message] =
         index >= 0
-          ? ["PodFailurePolicy", `Container ${spec.template.spec.containers[0].name} for pod ${ns}/${podName(0)} failed with exit code ${code} matching FailJob rule at index ${index}`]
+          ? [
+              "PodFailurePolicy",
+              `Container ${spec.template.spec.containers[0].name} for pod ${ns}/${podName(0)} failed with exit code ${code} matching FailJob rule at index ${index}`,
+            ]
           : ["BackoffLimitExceeded", "Job has reached the specified backoff limit"];
       this.putEvent(ns, { kind: "Job", name: job.metadata.name, namespace: ns, uid: job.metadata.uid ?? "" }, "Warning", reason, message);
       job.status = { startTime, failed: attempts, conditions: [cond("FailureTarget", "True", reason, message), cond("Failed", "True", reason, message)] };
@@ -575,21 +610,39 @@ export class FakeApiServer {
       for (let i = 0; i < attempts; i++) {
         if (!this.store.has(key(typeByKind("Pod"), ns, podName(i)))) this.putPod(job, podName(i), labels, spec.template.spec.containers, "failed");
       }
-      this.putEvent(ns, { kind: "Job", name: job.metadata.name, namespace: ns, uid: job.metadata.uid ?? "" }, "Warning", "BackoffLimitExceeded", "Job has reached the specified backoff limit");
+      this.putEvent(
+        ns,
+        { kind: "Job", name: job.metadata.name, namespace: ns, uid: job.metadata.uid ?? "" },
+        "Warning",
+        "BackoffLimitExceeded",
+        "Job has reached the specified backoff limit",
+      );
       job.status = {
         startTime,
         failed: attempts,
-        conditions: [cond("FailureTarget", "True", "BackoffLimitExceeded", "Job has reached the specified backoff limit"), cond("Failed", "True", "BackoffLimitExceeded", "Job has reached the specified backoff limit")],
+        conditions: [
+          cond("FailureTarget", "True", "BackoffLimitExceeded", "Job has reached the specified backoff limit"),
+          cond("Failed", "True", "BackoffLimitExceeded", "Job has reached the specified backoff limit"),
+        ],
       };
       return;
     }
     if (elapsed >= deadline) {
-      this.putEvent(ns, { kind: "Job", name: job.metadata.name, namespace: ns, uid: job.metadata.uid ?? "" }, "Warning", "DeadlineExceeded", "Job was active longer than specified deadline");
+      this.putEvent(
+        ns,
+        { kind: "Job", name: job.metadata.name, namespace: ns, uid: job.metadata.uid ?? "" },
+        "Warning",
+        "DeadlineExceeded",
+        "Job was active longer than specified deadline",
+      );
       this.store.delete(key(typeByKind("Pod"), ns, podName(0)));
       job.status = {
         startTime,
         failed: 1,
-        conditions: [cond("FailureTarget", "True", "DeadlineExceeded", "Job was active longer than specified deadline"), cond("Failed", "True", "DeadlineExceeded", "Job was active longer than specified deadline")],
+        conditions: [
+          cond("FailureTarget", "True", "DeadlineExceeded", "Job was active longer than specified deadline"),
+          cond("Failed", "True", "DeadlineExceeded", "Job was active longer than specified deadline"),
+        ],
       };
       return;
     }
@@ -616,11 +669,19 @@ function podStatus(containers: { name: string }[], state: string): Record<string
   const cs = (extra: Record<string, unknown>) => containers.map((c) => ({ name: c.name, image: "", imageID: "", restartCount: 0, ...extra }));
   switch (state) {
     case "ready":
-      return { phase: "Running", conditions: [cond("Ready", "True", "", "")], containerStatuses: cs({ ready: true, started: true, state: { running: { startedAt: now } } }) };
+      return {
+        phase: "Running",
+        conditions: [cond("Ready", "True", "", "")],
+        containerStatuses: cs({ ready: true, started: true, state: { running: { startedAt: now } } }),
+      };
     case "starting":
     case "never-ready":
     case "running":
-      return { phase: "Running", conditions: [cond("Ready", "False", "ContainersNotReady", "containers with unready status")], containerStatuses: cs({ ready: false, started: true, state: { running: { startedAt: now } } }) };
+      return {
+        phase: "Running",
+        conditions: [cond("Ready", "False", "ContainersNotReady", "containers with unready status")],
+        containerStatuses: cs({ ready: false, started: true, state: { running: { startedAt: now } } }),
+      };
     case "crash-loop":
       return {
         phase: "Running",
@@ -634,18 +695,34 @@ function podStatus(containers: { name: string }[], state: string): Record<string
         }),
       };
     case "image-pull-error":
-      return { phase: "Pending", containerStatuses: cs({ ready: false, started: false, state: { waiting: { reason: "ImagePullBackOff", message: "Back-off pulling image" } } }) };
+      return {
+        phase: "Pending",
+        containerStatuses: cs({ ready: false, started: false, state: { waiting: { reason: "ImagePullBackOff", message: "Back-off pulling image" } } }),
+      };
     case "config-error":
       return {
         phase: "Pending",
-        containerStatuses: cs({ ready: false, started: false, state: { waiting: { reason: "CreateContainerConfigError", message: "couldn't find key AWS_REGION in Secret pymc/aws-credentials" } } }),
+        containerStatuses: cs({
+          ready: false,
+          started: false,
+          state: { waiting: { reason: "CreateContainerConfigError", message: "couldn't find key AWS_REGION in Secret pymc/aws-credentials" } },
+        }),
       };
     case "succeeded":
-      return { phase: "Succeeded", containerStatuses: cs({ ready: false, started: false, state: { terminated: { exitCode: 0, reason: "Completed", startedAt: now, finishedAt: now } } }) };
+      return {
+        phase: "Succeeded",
+        containerStatuses: cs({ ready: false, started: false, state: { terminated: { exitCode: 0, reason: "Completed", startedAt: now, finishedAt: now } } }),
+      };
     case "failed":
-      return { phase: "Failed", containerStatuses: cs({ ready: false, started: false, state: { terminated: { exitCode: 1, reason: "Error", startedAt: now, finishedAt: now } } }) };
+      return {
+        phase: "Failed",
+        containerStatuses: cs({ ready: false, started: false, state: { terminated: { exitCode: 1, reason: "Error", startedAt: now, finishedAt: now } } }),
+      };
     case "not-promoted":
-      return { phase: "Failed", containerStatuses: cs({ ready: false, started: false, state: { terminated: { exitCode: 3, reason: "Error", startedAt: now, finishedAt: now } } }) };
+      return {
+        phase: "Failed",
+        containerStatuses: cs({ ready: false, started: false, state: { terminated: { exitCode: 3, reason: "Error", startedAt: now, finishedAt: now } } }),
+      };
     default:
       return { phase: "Unknown" };
   }
@@ -701,7 +778,13 @@ function discovery(group: string, version: string): unknown {
     apiVersion: "v1",
     groupVersion: group === "" ? version : `${group}/${version}`,
     resources: TYPES.filter((t) => t.group === group && t.version === version).flatMap((t) => [
-      { name: t.plural, singularName: t.kind.toLowerCase(), namespaced: t.namespaced, kind: t.kind, verbs: ["create", "delete", "get", "list", "patch", "update"] },
+      {
+        name: t.plural,
+        singularName: t.kind.toLowerCase(),
+        namespaced: t.namespaced,
+        kind: t.kind,
+        verbs: ["create", "delete", "get", "list", "patch", "update"],
+      },
       { name: `${t.plural}/status`, singularName: "", namespaced: t.namespaced, kind: t.kind, verbs: ["get", "patch", "update"] },
     ]),
   };
@@ -718,11 +801,14 @@ function apiVersionOf(t: ResourceType): string {
 }
 
 function key(t: ResourceType, namespace: string | undefined, name: string): string {
-  return `${t.group}/${t.plural}/${t.namespaced ? namespace ?? "" : ""}/${name}`;
+  return `${t.group}/${t.plural}/${t.namespaced ? (namespace ?? "") : ""}/${name}`;
 }
 
 function templateHash(d: Obj): string {
-  return createHash("sha256").update(JSON.stringify((d.spec as { template?: unknown }).template ?? {})).digest("hex").slice(0, 10);
+  return createHash("sha256")
+    .update(JSON.stringify((d.spec as { template?: unknown }).template ?? {}))
+    .digest("hex")
+    .slice(0, 10);
 }
 
 function cond(type: string, statusValue: string, reason: string, message: string): Record<string, string> {
@@ -765,7 +851,11 @@ function deepEqual(a: unknown, b: unknown): boolean {
 function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
   if (v !== null && typeof v === "object") {
-    return Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
+    return Object.fromEntries(
+      Object.keys(v as object)
+        .sort()
+        .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+    );
   }
   return v;
 }

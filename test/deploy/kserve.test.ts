@@ -20,7 +20,15 @@ import { CronJob, Job } from "kubernetes-models/batch/v1";
 import { openStore } from "../../src/artifact/store.js";
 import { s3Settings } from "../../src/artifact/s3-store.js";
 import { registerDeploy } from "../../src/cli/deploy.js";
-import { KSERVE_MODEL_DIR, kserveObjects, renderKServe, renderKServeRetraining, type InferenceService, type KServeOptions, type ServingRuntime } from "../../src/deploy/kserve.js";
+import {
+  KSERVE_MODEL_DIR,
+  kserveObjects,
+  renderKServe,
+  renderKServeRetraining,
+  type InferenceService,
+  type KServeOptions,
+  type ServingRuntime,
+} from "../../src/deploy/kserve.js";
 import { loadPipelineFile, parsePipeline } from "../../src/deploy/pipeline.js";
 import { SERVING_NODE_OPTIONS } from "../../src/server/constants.js";
 import { BayesServeError } from "../../src/errors.js";
@@ -93,12 +101,20 @@ function validate(obj: KubernetesObject): void {
 const seed = loadPipelineFile(resolve(ROOT, "bayes-serve.yaml"));
 const VERSION = "20261201T003000Z-a1b2c3";
 // Every option of the file format, its second service stage serving a pinned version of an S3 store as KServe needs.
-const full = parsePipeline(FULL_PIPELINE.replace('args: [serve, --port, "9000"]', `args: [serve, --model, "s3://bucket/m@${VERSION}", --port, "9000"]`), "full.yaml");
+const full = parsePipeline(
+  FULL_PIPELINE.replace('args: [serve, --port, "9000"]', `args: [serve, --model, "s3://bucket/m@${VERSION}", --port, "9000"]`),
+  "full.yaml",
+);
 const opts = { gitCommit: "0123456789abcdef0123456789abcdef01234567", runId: "t1abc2def" };
 const render = (p = seed, o: Partial<KServeOptions> = {}) => renderKServe(p.pipeline, { ...opts, ...o });
-const retraining = (p = seed) => renderKServeRetraining(p.pipeline, { schedule: "0 3 * * *", timeZone: "Etc/UTC", gitCommit: opts.gitCommit, runId: opts.runId, pipelineText: p.text });
+const retraining = (p = seed) =>
+  renderKServeRetraining(p.pipeline, { schedule: "0 3 * * *", timeZone: "Etc/UTC", gitCommit: opts.gitCommit, runId: opts.runId, pipelineText: p.text });
 const runtimeContainer = (r: ServingRuntime): V1Container => r.spec.containers[0];
-const predictorOf = (s: InferenceService) => s.spec.predictor as { model: { args: string[]; storageUri: string; runtime: string; protocolVersion: string; modelFormat: { name: string } }; [k: string]: unknown };
+const predictorOf = (s: InferenceService) =>
+  s.spec.predictor as {
+    model: { args: string[]; storageUri: string; runtime: string; protocolVersion: string; modelFormat: { name: string } };
+    [k: string]: unknown;
+  };
 
 describe("the manifests validate against KServe's CRD schemas (and the Jobs against Kubernetes')", () => {
   it("the schemas are KServe's InferenceService v1beta1 and ServingRuntime v1alpha1, with the fields we use", () => {
@@ -121,7 +137,10 @@ describe("the manifests validate against KServe's CRD schemas (and the Jobs agai
     expect(() => validate(runtime as KubernetesObject)).toThrow(/must have required property 'name'/);
   });
 
-  for (const [label, p] of [["the repository's bayes-serve.yaml", seed], ["a pipeline using every option", full]] as const) {
+  for (const [label, p] of [
+    ["the repository's bayes-serve.yaml", seed],
+    ["a pipeline using every option", full],
+  ] as const) {
     for (const mode of [{}, { canaryTrafficPercent: 10, modelVersion: VERSION, serviceAccountName: "kserve-s3" }] as const) {
       it(`${label}, ${"canaryTrafficPercent" in mode ? "Serverless with a canary" : "RawDeployment"}: every object, and the retraining CronJob`, () => {
         const objects = [...kserveObjects(render(p, mode)), retraining(p)];
@@ -144,7 +163,12 @@ describe("what the KServe manifests say", () => {
       "InferenceService/full--admin",
     ]);
     const admin = predictorOf(render(full).services[1].inferenceService);
-    expect([admin.minReplicas, admin.maxReplicas, admin.model.storageUri, admin.model.args]).toEqual([3, 3, "s3://bucket/m", ["--model", `${KSERVE_MODEL_DIR}@${VERSION}`]]);
+    expect([admin.minReplicas, admin.maxReplicas, admin.model.storageUri, admin.model.args]).toEqual([
+      3,
+      3,
+      "s3://bucket/m",
+      ["--model", `${KSERVE_MODEL_DIR}@${VERSION}`],
+    ]);
   });
 
   it("the runtime: our image, protocol v2, port 8080, the probes there, NODE_OPTIONS, the stage's resources and secrets", () => {
@@ -169,7 +193,13 @@ describe("what the KServe manifests say", () => {
     const isvc = render(seed).services[0].inferenceService;
     expect(isvc.metadata?.annotations).toEqual({ "serving.kserve.io/deploymentMode": "RawDeployment" });
     const p = predictorOf(isvc);
-    expect(p.model).toEqual({ modelFormat: { name: "bayes-serve", version: "1" }, runtime: "bayes-serve--scoring-service", protocolVersion: "v2", storageUri: "s3://your-bucket/bayes-serve", args: ["--model", KSERVE_MODEL_DIR] });
+    expect(p.model).toEqual({
+      modelFormat: { name: "bayes-serve", version: "1" },
+      runtime: "bayes-serve--scoring-service",
+      protocolVersion: "v2",
+      storageUri: "s3://your-bucket/bayes-serve",
+      args: ["--model", KSERVE_MODEL_DIR],
+    });
     expect(p.minReplicas).toBe(1);
     expect(p.maxReplicas).toBe(1);
     expect(p.canaryTrafficPercent).toBeUndefined();
@@ -212,7 +242,9 @@ describe("what the KServe manifests say", () => {
   it("refuses what KServe cannot do, naming it", () => {
     const local = parsePipeline(seed.text.replace("s3://your-bucket/bayes-serve, --port", "/data/store, --port"), "p.yaml");
     expect(() => render(local)).toThrow(/stage "scoring-service": --model \/data\/store: KServe's storageUri must be the S3 store/);
-    expect(() => render(parsePipeline(FULL_PIPELINE, "full.yaml"))).toThrow(/stage "admin": --target kserve needs a service stage that runs `serve --model s3:\/\/bucket\/prefix\[@VERSION\]`/);
+    expect(() => render(parsePipeline(FULL_PIPELINE, "full.yaml"))).toThrow(
+      /stage "admin": --target kserve needs a service stage that runs `serve --model s3:\/\/bucket\/prefix\[@VERSION\]`/,
+    );
     expect(() => render(seed, { canaryTrafficPercent: 10, deploymentMode: "RawDeployment" })).toThrow(/only in Serverless \(Knative\) mode/);
     expect(() => render(seed, { canaryTrafficPercent: 101 })).toThrow(/--canary-traffic-percent 101: an integer from 0 to 100/);
     expect(() => render(seed, { modelVersion: "v2" })).toThrow(/--model-version v2: not a version id/);
@@ -232,7 +264,23 @@ async function cli(args: string[]): Promise<string> {
 describe("deploy render --target kserve", () => {
   it("prints the Jobs, the runtime, the InferenceService and (with --schedule) the retraining CronJob, all valid", async () => {
     const file = resolve(ROOT, "bayes-serve.yaml");
-    const out = await cli(["render", "--file", file, "--target", "kserve", "--git-commit", opts.gitCommit, "--run-id", "abc", "--schedule", "0 3 * * *", "--canary-traffic-percent", "25", "--model-version", VERSION]);
+    const out = await cli([
+      "render",
+      "--file",
+      file,
+      "--target",
+      "kserve",
+      "--git-commit",
+      opts.gitCommit,
+      "--run-id",
+      "abc",
+      "--schedule",
+      "0 3 * * *",
+      "--canary-traffic-percent",
+      "25",
+      "--model-version",
+      VERSION,
+    ]);
     const objects = parseAllDocuments(out).map((d) => d.toJSON() as KubernetesObject);
     expect(objects.map((o) => o.kind)).toEqual(["Namespace", "Job", "ServingRuntime", "InferenceService", "CronJob"]);
     for (const o of objects) expect(() => validate(o), `${o.kind}`).not.toThrow();
@@ -246,7 +294,10 @@ describe("deploy render --target kserve", () => {
       [["--target", "kserve", "--canary-traffic-percent", "ten"], /--canary-traffic-percent ten: an integer from 0 to 100/],
       [["--target", "seldon"], /--target seldon: kubernetes or kserve/],
     ] as const) {
-      const e = await cli(["render", "--file", file, "--git-commit", opts.gitCommit, ...args]).then(() => null, (err: unknown) => err);
+      const e = await cli(["render", "--file", file, "--git-commit", opts.gitCommit, ...args]).then(
+        () => null,
+        (err: unknown) => err,
+      );
       expect(e).toBeInstanceOf(BayesServeError);
       expect((e as Error).message).toMatch(message);
     }
@@ -299,9 +350,18 @@ async function runAsKServe(runtime: ServingRuntime, isvc: InferenceService, mode
   const port = await freePort();
   const args = [...(runtimeContainer(runtime).args ?? []), ...predictorOf(isvc).model.args].map((a) =>
     // KServe's placeholder; the port KServe's is taken; the copy's folder stands for KServe's volume.
-    a === "{{.Name}}" ? (isvc.metadata?.name as string) : a === "8080" ? String(port) : a.startsWith(KSERVE_MODEL_DIR) ? modelDir + a.slice(KSERVE_MODEL_DIR.length) : a,
+    a === "{{.Name}}"
+      ? (isvc.metadata?.name as string)
+      : a === "8080"
+        ? String(port)
+        : a.startsWith(KSERVE_MODEL_DIR)
+          ? modelDir + a.slice(KSERVE_MODEL_DIR.length)
+          : a,
   );
-  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/main.ts"), ...args, "--host", "127.0.0.1"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/main.ts"), ...args, "--host", "127.0.0.1"], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   children.push(child);
   let logs = "";
   child.stdout?.on("data", (b: Buffer) => (logs += b.toString()));
@@ -310,7 +370,10 @@ async function runAsKServe(runtime: ServingRuntime, isvc: InferenceService, mode
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}: ${logs}`);
-    const ready = await fetch(`${url}/v2/health/ready`).then((r) => r.status, () => 0);
+    const ready = await fetch(`${url}/v2/health/ready`).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (ready === 200) break;
     if (Date.now() > deadline) throw new Error(`serve did not become ready: ${logs}`);
     await new Promise((r) => setTimeout(r, 200));
@@ -328,7 +391,8 @@ describe("the runtime serves the store as KServe's storage initializer copies it
   for (const pinned of [false, true]) {
     it(`${pinned ? "a pinned version" : "latest"}: ready, and infer answers under the InferenceService's name`, async () => {
       const text = seed.text.replaceAll("s3://your-bucket/bayes-serve", "s3://models/team/bayes-serve");
-      const { runtime, inferenceService } = renderKServe(parsePipeline(text, "p.yaml").pipeline, { ...opts, ...(pinned ? { modelVersion: versions[0] } : {}) }).services[0];
+      const { runtime, inferenceService } = renderKServe(parsePipeline(text, "p.yaml").pipeline, { ...opts, ...(pinned ? { modelVersion: versions[0] } : {}) })
+        .services[0];
       const dir = mkdtempSync(join(tmpdir(), "bs-kserve-mnt-models-"));
       dirs.push(dir);
       await storageInitializerCopy(predictorOf(inferenceService).model.storageUri, dir);
@@ -337,7 +401,14 @@ describe("the runtime serves the store as KServe's storage initializer copies it
       const name = inferenceService.metadata?.name as string;
       const meta = await client.modelMetadata(name);
       expect(meta.versions).toEqual([pinned ? versions[0] : versions[1]]);
-      const r = await client.infer(name, { parameters: { seed: 1 }, inputs: [{ name: "x", shape: [2], datatype: "FP64", data: [1, 5] }, { name: "category", shape: [2], datatype: "INT64", data: [0, 2] }], outputs: [{ name: "y_pred" }] });
+      const r = await client.infer(name, {
+        parameters: { seed: 1 },
+        inputs: [
+          { name: "x", shape: [2], datatype: "FP64", data: [1, 5] },
+          { name: "category", shape: [2], datatype: "INT64", data: [0, 2] },
+        ],
+        outputs: [{ name: "y_pred" }],
+      });
       expect(r.model_name).toBe(name);
       expect(r.outputs[0].shape).toEqual([2]);
       for (const v of r.outputs[0].data as number[]) expect(Number.isFinite(v)).toBe(true);

@@ -76,7 +76,9 @@ describe("status", () => {
     const srv = await startCluster({}, { namespace: false });
     const s = await pipelineStatus(createKubeApi(srv.kubeConfig()), pipeline);
     expect(s.namespaceExists).toBe(false);
-    expect(formatStatus(s)).toBe("pipeline bayes-serve in namespace pymc\nnamespace pymc does not exist: nothing is deployed (run `bayes-serve deploy create`)");
+    expect(formatStatus(s)).toBe(
+      "pipeline bayes-serve in namespace pymc\nnamespace pymc does not exist: nothing is deployed (run `bayes-serve deploy create`)",
+    );
   });
 });
 
@@ -84,7 +86,9 @@ describe("scheduled retraining", () => {
   it("creates a batch/v1 CronJob with its ServiceAccount, Role, RoleBinding and ConfigMap; status reports it; delete removes them", async () => {
     const { srv, api } = await deployed();
     const lines: string[] = [];
-    const applied = await createRetraining(api, pipeline, { schedule: "0 3 * * *", timeZone: "Europe/London", gitCommit: "abc1234", pipelineText: TEXT }, (l) => lines.push(l));
+    const applied = await createRetraining(api, pipeline, { schedule: "0 3 * * *", timeZone: "Europe/London", gitCommit: "abc1234", pipelineText: TEXT }, (l) =>
+      lines.push(l),
+    );
     expect(applied).toEqual([
       "ServiceAccount/bayes-serve--retrain",
       "Role/bayes-serve--retrain",
@@ -94,7 +98,13 @@ describe("scheduled retraining", () => {
     ]);
     const cj = srv.get("CronJob", "pymc", "bayes-serve--retrain") as unknown as V1CronJob;
     expect(cj.apiVersion).toBe("batch/v1");
-    expect(cj.spec).toMatchObject({ schedule: "0 3 * * *", timeZone: "Europe/London", concurrencyPolicy: "Forbid", successfulJobsHistoryLimit: 3, failedJobsHistoryLimit: 3 });
+    expect(cj.spec).toMatchObject({
+      schedule: "0 3 * * *",
+      timeZone: "Europe/London",
+      concurrencyPolicy: "Forbid",
+      successfulJobsHistoryLimit: 3,
+      failedJobsHistoryLimit: 3,
+    });
     expect((srv.get("ConfigMap", "pymc", "bayes-serve--retrain")?.data as Record<string, string>)["bayes-serve.yaml"]).toBe(TEXT);
     expect(lines[0]).toBe('retraining scheduled: CronJob/bayes-serve--retrain "0 3 * * *" (Europe/London) runs `bayes-serve deploy update` in namespace pymc');
 
@@ -142,7 +152,10 @@ describe("secrets", () => {
   it("create (and the namespace with it), list keys but never values, delete", async () => {
     const srv = await startCluster({}, { namespace: false });
     const api = createKubeApi(srv.kubeConfig());
-    expect(await createSecret(api, "pymc", "aws-credentials", { AWS_SECRET_ACCESS_KEY: "s3cr3t", AWS_ACCESS_KEY_ID: "AKIA" })).toEqual(["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]);
+    expect(await createSecret(api, "pymc", "aws-credentials", { AWS_SECRET_ACCESS_KEY: "s3cr3t", AWS_ACCESS_KEY_ID: "AKIA" })).toEqual([
+      "AWS_ACCESS_KEY_ID",
+      "AWS_SECRET_ACCESS_KEY",
+    ]);
     expect(srv.get("Namespace", undefined, "pymc")).toBeDefined();
     const stored = srv.get("Secret", "pymc", "aws-credentials") as unknown as V1Secret;
     expect(stored.type).toBe("Opaque");
@@ -169,9 +182,12 @@ describe("secrets", () => {
     const dir = mkdtempSync(join(tmpdir(), "bs-secret-"));
     const file = join(dir, "aws.env");
     writeFileSync(file, '# comment\nexport AWS_DEFAULT_REGION="eu-west-2"\n\nAWS_ENDPOINT_URL_S3=http://minio:9000\n');
-    expect(
-      secretData({ literals: ["A=x=y"], fromEnv: ["AWS_ACCESS_KEY_ID"], envFiles: [file] }, { AWS_ACCESS_KEY_ID: "AKIA" }),
-    ).toEqual({ A: "x=y", AWS_ACCESS_KEY_ID: "AKIA", AWS_DEFAULT_REGION: "eu-west-2", AWS_ENDPOINT_URL_S3: "http://minio:9000" });
+    expect(secretData({ literals: ["A=x=y"], fromEnv: ["AWS_ACCESS_KEY_ID"], envFiles: [file] }, { AWS_ACCESS_KEY_ID: "AKIA" })).toEqual({
+      A: "x=y",
+      AWS_ACCESS_KEY_ID: "AKIA",
+      AWS_DEFAULT_REGION: "eu-west-2",
+      AWS_ENDPOINT_URL_S3: "http://minio:9000",
+    });
     expect(() => secretData({ fromEnv: ["NOPE"] }, {})).toThrow(/--from-env NOPE: the environment variable NOPE is not set/);
     expect(() => secretData({ literals: ["novalue"] })).toThrow(/--from-literal "novalue…": expected KEY=VALUE/);
     expect(() => secretData({ literals: ["A=1", "A=2"] })).toThrow(/key A is given twice/);

@@ -67,7 +67,12 @@ describe("create and update", () => {
     // Reads and dry runs come before any write.
     const firstWrite = srv.requests.findIndex((r) => r.method === "PATCH" && r.query.dryRun === undefined);
     expect(srv.requests[0].path).toBe("/version");
-    expect(srv.requests.slice(0, firstWrite).filter((r) => r.method === "PATCH").every((r) => r.query.dryRun === "All")).toBe(true);
+    expect(
+      srv.requests
+        .slice(0, firstWrite)
+        .filter((r) => r.method === "PATCH")
+        .every((r) => r.query.dryRun === "All"),
+    ).toBe(true);
     expect(srv.requests.slice(0, firstWrite).some((r) => r.path === "/api/v1/namespaces/pymc/secrets/aws-credentials")).toBe(true);
     // Every write is a forced server-side apply by the "bayes-serve" field manager.
     const writes = srv.writes();
@@ -131,7 +136,9 @@ describe("create and update", () => {
     await run({ mode: "create" });
     const writesBefore = srv.writes().length;
     const err = await deployError(run({ mode: "create" }));
-    expect(err.message).toMatch(/preflight failed, nothing was applied:\n {2}- pipeline "bayes-serve" is already deployed in namespace pymc \(Deployment\/bayes-serve--scoring-service\): use `bayes-serve deploy update`/);
+    expect(err.message).toMatch(
+      /preflight failed, nothing was applied:\n {2}- pipeline "bayes-serve" is already deployed in namespace pymc \(Deployment\/bayes-serve--scoring-service\): use `bayes-serve deploy update`/,
+    );
     expect(srv.writes().length).toBe(writesBefore);
   });
 
@@ -209,7 +216,9 @@ describe("failed rollouts are rolled back", () => {
     const { run } = runner(srv);
     const err = await deployError(run({ mode: "create", image: "ghcr.io/example/bayes-serve:bad" }));
     expect(err.message).toMatch(/removed the new service stage "scoring-service" \(it had no previous revision\)/);
-    expect(err.message).toMatch(/deleted Ingress\/bayes-serve--scoring-service; deleted Service\/bayes-serve--scoring-service; deleted Deployment\/bayes-serve--scoring-service/);
+    expect(err.message).toMatch(
+      /deleted Ingress\/bayes-serve--scoring-service; deleted Service\/bayes-serve--scoring-service; deleted Deployment\/bayes-serve--scoring-service/,
+    );
     expect(srv.get("Deployment", "pymc", DEPLOY)).toBeUndefined();
     expect(srv.get("Service", "pymc", DEPLOY)).toBeUndefined();
     expect(srv.get("Ingress", "pymc", DEPLOY)).toBeUndefined();
@@ -222,7 +231,9 @@ describe("failed rollouts are rolled back", () => {
     const { run } = runner(srv);
     await run({ mode: "create" });
     const err = await deployError(run({ image: "ghcr.io/example/bayes-serve:crash" }));
-    expect(err.message).toMatch(/container scoring-service: waiting: CrashLoopBackOff \(back-off 40s restarting failed container\), last exit: Error \(code 1\), 4 restarts/);
+    expect(err.message).toMatch(
+      /container scoring-service: waiting: CrashLoopBackOff \(back-off 40s restarting failed container\), last exit: Error \(code 1\), 4 restarts/,
+    );
     expect(err.message).toMatch(/Warning BackOff pod\/\S+: Back-off restarting failed container/);
     expect(err.message).toMatch(/\(previous container\):\n(.*\n)*\s+error: cannot read s3:\/\/your-bucket\/bayes-serve\/latest: AccessDenied/);
     expect(containerImage(srv.get("Deployment", "pymc", DEPLOY))).toBe("ghcr.io/example/bayes-serve:good");
@@ -234,7 +245,9 @@ describe("failed rollouts are rolled back", () => {
     await run({ mode: "create" });
     const err = await deployError(run({ image: "ghcr.io/example/bayes-serve:missing" }));
     expect(err.message).toMatch(/Pending; container scoring-service: waiting: ImagePullBackOff/);
-    expect(err.message).toMatch(/Warning Failed pod\/\S+: Failed to pull image "ghcr.io\/example\/bayes-serve:missing": rpc error: code = NotFound desc = manifest unknown/);
+    expect(err.message).toMatch(
+      /Warning Failed pod\/\S+: Failed to pull image "ghcr.io\/example\/bayes-serve:missing": rpc error: code = NotFound desc = manifest unknown/,
+    );
     expect(containerImage(srv.get("Deployment", "pymc", DEPLOY))).toBe("ghcr.io/example/bayes-serve:good");
   });
 
@@ -245,7 +258,9 @@ describe("failed rollouts are rolled back", () => {
     const started = Date.now();
     const err = await deployError(run({ image: "ghcr.io/example/bayes-serve:no-key" }));
     expect(Date.now() - started).toBeLessThan(20_000);
-    expect(err.message).toMatch(/stage "scoring-service" failed: the new pods cannot start: pod\/\S+ container scoring-service: CreateContainerConfigError \(couldn't find key AWS_REGION in Secret pymc\/aws-credentials\)/);
+    expect(err.message).toMatch(
+      /stage "scoring-service" failed: the new pods cannot start: pod\/\S+ container scoring-service: CreateContainerConfigError \(couldn't find key AWS_REGION in Secret pymc\/aws-credentials\)/,
+    );
     expect(err.message).toMatch(/the previous revision is serving/);
   });
 
@@ -283,7 +298,9 @@ describe("failed batch stages", () => {
     const srv = await cluster({ job: () => "fail" });
     const { run } = runner(srv);
     const err = await deployError(run({ mode: "create" }));
-    expect(err.message).toMatch(/failed at step 1 \(train\):\nstage "train" failed: Job\/bayes-serve--train-[a-z0-9]+: BackoffLimitExceeded — Job has reached the specified backoff limit \(2 attempts, retries 1\)/);
+    expect(err.message).toMatch(
+      /failed at step 1 \(train\):\nstage "train" failed: Job\/bayes-serve--train-[a-z0-9]+: BackoffLimitExceeded — Job has reached the specified backoff limit \(2 attempts, retries 1\)/,
+    );
     expect(err.message).toMatch(/Warning BackoffLimitExceeded job\/bayes-serve--train-\S+: Job has reached the specified backoff limit/);
     expect(err.message).toMatch(/pod\/bayes-serve--train-\S+: Failed; container train: terminated: Error, exit code 1/);
     expect(err.message).toMatch(/AccessDenied/);
@@ -347,7 +364,9 @@ describe("bad input or environment: a clear error before anything is applied", (
   it("a secret without a key the stages need", async () => {
     const srv = await cluster({}, { secret: { AWS_ACCESS_KEY_ID: "x" } });
     const err = await deployError(runner(srv).run());
-    expect(err.message).toMatch(/secret "aws-credentials" in namespace pymc has no key AWS_SECRET_ACCESS_KEY \(it has: AWS_ACCESS_KEY_ID\); stages train, scoring-service need it/);
+    expect(err.message).toMatch(
+      /secret "aws-credentials" in namespace pymc has no key AWS_SECRET_ACCESS_KEY \(it has: AWS_ACCESS_KEY_ID\); stages train, scoring-service need it/,
+    );
     expect(srv.writes()).toEqual([]);
   });
 
@@ -357,7 +376,11 @@ describe("bad input or environment: a clear error before anything is applied", (
     await srv.stop();
     const api = createKubeApi(kubeConfigFor(url), { timeoutMs: 3000 });
     const err = await deployError(runPipeline(api, parsePipeline(quickPipeline()).pipeline, { mode: "create", gitCommit: "c1" }));
-    expect(err.message).toMatch(new RegExp(`^cannot reach the Kubernetes API server at ${url.replace(/[.]/g, "\\.")} \\(while trying to read the server version\\): ECONNREFUSED; nothing was applied$`));
+    expect(err.message).toMatch(
+      new RegExp(
+        `^cannot reach the Kubernetes API server at ${url.replace(/[.]/g, "\\.")} \\(while trying to read the server version\\): ECONNREFUSED; nothing was applied$`,
+      ),
+    );
   });
 
   it("a server that accepts connections but never answers times out clearly", async () => {
@@ -369,7 +392,9 @@ describe("bad input or environment: a clear error before anything is applied", (
     try {
       const api = createKubeApi(kubeConfigFor(`http://127.0.0.1:${port}`), { timeoutMs: 300 });
       const err = await deployError(runPipeline(api, parsePipeline(quickPipeline()).pipeline, { mode: "create", gitCommit: "c1" }));
-      expect(err.message).toMatch(/^cannot read the server version: the Kubernetes API server at http:\/\/127\.0\.0\.1:\d+ did not answer within 300 ms; nothing was applied$/);
+      expect(err.message).toMatch(
+        /^cannot read the server version: the Kubernetes API server at http:\/\/127\.0\.0\.1:\d+ did not answer within 300 ms; nothing was applied$/,
+      );
     } finally {
       for (const s of sockets) s.destroy();
       silent.close();
@@ -380,7 +405,9 @@ describe("bad input or environment: a clear error before anything is applied", (
     const srv = await cluster();
     const api = createKubeApi(kubeConfigFor(srv.url, "wrong-token"));
     const err = await deployError(runPipeline(api, parsePipeline(quickPipeline()).pipeline, { mode: "create", gitCommit: "c1" }));
-    expect(err.message).toMatch(/cannot read the server version: Unauthorized \(your credentials were refused: check the kubeconfig's user\) \[HTTP 401\]; nothing was applied/);
+    expect(err.message).toMatch(
+      /cannot read the server version: Unauthorized \(your credentials were refused: check the kubeconfig's user\) \[HTTP 401\]; nothing was applied/,
+    );
   });
 
   it("an object the server rejects (an immutable selector) is caught by the dry run, before any write", async () => {
@@ -389,10 +416,15 @@ describe("bad input or environment: a clear error before anything is applied", (
       apiVersion: "apps/v1",
       kind: "Deployment",
       metadata: { name: DEPLOY, namespace: "pymc", labels: { "bayes-serve/pipeline": "bayes-serve" } },
-      spec: { selector: { matchLabels: { app: "something-else" } }, template: { metadata: { labels: { app: "something-else" } }, spec: { containers: [{ name: "x", image: "x" }] } } },
+      spec: {
+        selector: { matchLabels: { app: "something-else" } },
+        template: { metadata: { labels: { app: "something-else" } }, spec: { containers: [{ name: "x", image: "x" }] } },
+      },
     });
     const err = await deployError(runner(srv).run());
-    expect(err.message).toMatch(/^the API server rejected the pipeline's objects in a dry run, nothing was applied:\n {2}- cannot apply Deployment\/bayes-serve--scoring-service in namespace pymc \(dry run\): Deployment.apps "bayes-serve--scoring-service" is invalid: spec.selector: field is immutable \[HTTP 422 Invalid\]/);
+    expect(err.message).toMatch(
+      /^the API server rejected the pipeline's objects in a dry run, nothing was applied:\n {2}- cannot apply Deployment\/bayes-serve--scoring-service in namespace pymc \(dry run\): Deployment.apps "bayes-serve--scoring-service" is invalid: spec.selector: field is immutable \[HTTP 422 Invalid\]/,
+    );
     expect(srv.writes()).toEqual([]);
   });
 
@@ -413,9 +445,16 @@ describe("the stand-in answers like the API server where it matters", () => {
   it("apply needs a fieldManager; Jobs' templates are immutable; objects need their namespace", async () => {
     const srv = await cluster({}, { namespace: false });
     const api = createKubeApi(srv.kubeConfig());
-    await expect(api.apply({ apiVersion: "v1", kind: "Service", metadata: { name: "s", namespace: "nowhere" }, spec: {} })).rejects.toThrow(/namespaces "nowhere" not found \[HTTP 404 NotFound\]/);
+    await expect(api.apply({ apiVersion: "v1", kind: "Service", metadata: { name: "s", namespace: "nowhere" }, spec: {} })).rejects.toThrow(
+      /namespaces "nowhere" not found \[HTTP 404 NotFound\]/,
+    );
     srv.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: "pymc" } });
-    const job = { apiVersion: "batch/v1", kind: "Job", metadata: { name: "j", namespace: "pymc" }, spec: { template: { spec: { restartPolicy: "Never", containers: [{ name: "c", image: "a" }] } } } };
+    const job = {
+      apiVersion: "batch/v1",
+      kind: "Job",
+      metadata: { name: "j", namespace: "pymc" },
+      spec: { template: { spec: { restartPolicy: "Never", containers: [{ name: "c", image: "a" }] } } },
+    };
     await api.apply(job);
     await api.apply(job);
     const changed = { ...job, spec: { template: { spec: { restartPolicy: "Never", containers: [{ name: "c", image: "b" }] } } } };

@@ -197,7 +197,9 @@ describe("semantic checks", () => {
     expect(problems(VALID.replace("    batch:\n      max_completion_time_seconds: 600\n      retries: 2\n", ""))[0].message).toMatch(
       /stages.train: is neither a batch nor a service stage/,
     );
-    expect(problems(VALID.replace("    batch:", "    service: {max_startup_time_seconds: 1, port: 1}\n    batch:"))[0].message).toMatch(/has both `batch` and `service`/);
+    expect(problems(VALID.replace("    batch:", "    service: {max_startup_time_seconds: 1, port: 1}\n    batch:"))[0].message).toMatch(
+      /has both `batch` and `service`/,
+    );
   });
 
   it("--port in the args must agree with service.port", () => {
@@ -206,20 +208,34 @@ describe("semantic checks", () => {
   });
 
   it("an environment variable set both directly and from a secret is a duplicate", () => {
-    const p = problems(VALID.replace("    args: [train, --simulate]", "    args: [train, --simulate]\n    env: {AWS_REGION: eu-west-2}\n    secrets: {AWS_REGION: aws-credentials}"));
+    const p = problems(
+      VALID.replace(
+        "    args: [train, --simulate]",
+        "    args: [train, --simulate]\n    env: {AWS_REGION: eu-west-2}\n    secrets: {AWS_REGION: aws-credentials}",
+      ),
+    );
     expect(p[0]).toMatchObject({ path: "stages.train.secrets.AWS_REGION" });
     expect(p[0].message).toMatch(/duplicate environment variable: AWS_REGION is also set in env/);
   });
 
   it("a secret given as a plain env value is refused, pointing to `secret create`", () => {
-    const p = problems(VALID.replace("    args: [train, --simulate]", "    args: [train, --simulate]\n    env: {AWS_REGION: eu-west-2, AWS_SECRET_ACCESS_KEY: wJalrXUtnFEMI, DB_PASSWORD: hunter2, GITHUB_TOKEN: ghp_x, TOKEN_TTL_SECONDS: 60}"));
+    const p = problems(
+      VALID.replace(
+        "    args: [train, --simulate]",
+        "    args: [train, --simulate]\n    env: {AWS_REGION: eu-west-2, AWS_SECRET_ACCESS_KEY: wJalrXUtnFEMI, DB_PASSWORD: hunter2, GITHUB_TOKEN: ghp_x, TOKEN_TTL_SECONDS: 60}",
+      ),
+    );
     expect(p.map((x) => x.path)).toEqual(["stages.train.env.AWS_SECRET_ACCESS_KEY", "stages.train.env.DB_PASSWORD", "stages.train.env.GITHUB_TOKEN"]);
     expect(p[0].message).toMatch(/AWS_SECRET_ACCESS_KEY looks like a secret, and a plain env value is written into the rendered manifest/);
-    expect(p[0].message).toContain("`bayes-serve deploy secret create <name> --from-literal AWS_SECRET_ACCESS_KEY=…` (or --from-env AWS_SECRET_ACCESS_KEY) and reference it under `secrets: {AWS_SECRET_ACCESS_KEY: <name>}`");
+    expect(p[0].message).toContain(
+      "`bayes-serve deploy secret create <name> --from-literal AWS_SECRET_ACCESS_KEY=…` (or --from-env AWS_SECRET_ACCESS_KEY) and reference it under `secrets: {AWS_SECRET_ACCESS_KEY: <name>}`",
+    );
     // Never the value itself.
     expect(JSON.stringify(p)).not.toContain("wJalrXUtnFEMI");
-    for (const name of ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "BAYES_SERVE_SIGNING_KEY", "OPENAI_API_KEY", "client_secret", "SSH_PRIVATE_KEY"]) expect(looksSecret(name), name).toBe(true);
-    for (const name of ["AWS_ACCESS_KEY_ID", "AWS_REGION", "TOKEN_TTL_SECONDS", "SECRETARY", "KEYBOARD_LAYOUT", "LOG_LEVEL"]) expect(looksSecret(name), name).toBe(false);
+    for (const name of ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "BAYES_SERVE_SIGNING_KEY", "OPENAI_API_KEY", "client_secret", "SSH_PRIVATE_KEY"])
+      expect(looksSecret(name), name).toBe(true);
+    for (const name of ["AWS_ACCESS_KEY_ID", "AWS_REGION", "TOKEN_TTL_SECONDS", "SECRETARY", "KEYBOARD_LAYOUT", "LOG_LEVEL"])
+      expect(looksSecret(name), name).toBe(false);
   });
 
   it("names that would not fit Kubernetes' 63-character limit", () => {

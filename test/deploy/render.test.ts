@@ -93,7 +93,10 @@ describe("every rendered manifest validates against the Kubernetes v1.36 OpenAPI
     expect(() => validateK8s(noName as KubernetesObject)).toThrow(/containers\/0 must have required property name/);
   });
 
-  for (const [label, p] of [["the repository's bayes-serve.yaml", seed], ["a pipeline using every option", full]] as const) {
+  for (const [label, p] of [
+    ["the repository's bayes-serve.yaml", seed],
+    ["a pipeline using every option", full],
+  ] as const) {
     it(`${label}: every object, plus the retraining CronJob and its RBAC`, () => {
       const objects = all(p);
       expect(objects.length).toBeGreaterThanOrEqual(9);
@@ -173,7 +176,9 @@ describe("what the manifests say", () => {
     expect(pod(spec).terminationGracePeriodSeconds).toBe(SHUTDOWN_GRACE_SECONDS * 2 + DEFAULT_SHUTDOWN_TIMEOUT_SECONDS + 10);
     expect(c(job.spec?.template.spec).lifecycle).toBeUndefined();
     // A stage that sets its own shutdown times gets room for them.
-    const own = parsePipeline(FULL_PIPELINE.replace('args: [serve, --port, "9000"]', 'args: [serve, --port, "9000", --shutdown-grace, "20", "--shutdown-timeout=60"]'));
+    const own = parsePipeline(
+      FULL_PIPELINE.replace('args: [serve, --port, "9000"]', 'args: [serve, --port, "9000", --shutdown-grace, "20", "--shutdown-timeout=60"]'),
+    );
     const slow = renderPipeline(own.pipeline, opts).steps[1][1] as RenderedServiceStage;
     expect(pod(slow.deployment.spec?.template.spec).terminationGracePeriodSeconds).toBe(SHUTDOWN_GRACE_SECONDS + 20 + 60 + 10);
   });
@@ -181,7 +186,9 @@ describe("what the manifests say", () => {
   it("the service gets the serving V8 heap settings as NODE_OPTIONS (a stage's own NODE_OPTIONS wins); jobs do not", () => {
     expect(c(svc.deployment.spec?.template.spec).env).toContainEqual({ name: "NODE_OPTIONS", value: SERVING_NODE_OPTIONS });
     expect(c(job.spec?.template.spec).env?.some((e) => e.name === "NODE_OPTIONS")).toBe(false);
-    const own = parsePipeline(FULL_PIPELINE.replace('args: [serve, --port, "9000"]', 'args: [serve, --port, "9000"]\n    env: { NODE_OPTIONS: "--max-old-space-size=512" }'));
+    const own = parsePipeline(
+      FULL_PIPELINE.replace('args: [serve, --port, "9000"]', 'args: [serve, --port, "9000"]\n    env: { NODE_OPTIONS: "--max-old-space-size=512" }'),
+    );
     const mine = renderPipeline(own.pipeline, opts).steps[1][1] as RenderedServiceStage;
     const env = c(mine.deployment.spec?.template.spec).env ?? [];
     expect(env.filter((e) => e.name === "NODE_OPTIONS")).toEqual([{ name: "NODE_OPTIONS", value: "--max-old-space-size=512" }]);
@@ -189,7 +196,15 @@ describe("what the manifests say", () => {
 
   it("the pipeline's log level reaches `serve` as --log-level (and every container as LOG_LEVEL)", () => {
     expect(c(svc.deployment.spec?.template.spec).args).toEqual([
-      "serve", "--model", "s3://your-bucket/bayes-serve", "--port", "8000", "--poll-interval", "60", "--log-level", "info",
+      "serve",
+      "--model",
+      "s3://your-bucket/bayes-serve",
+      "--port",
+      "8000",
+      "--poll-interval",
+      "60",
+      "--log-level",
+      "info",
     ]);
     const own = parsePipeline(FULL_PIPELINE.replace('args: [serve, --port, "9000"]', 'args: [serve, --port, "9000", --log-level=warn]'));
     const admin = renderPipeline(own.pipeline, opts).steps[1][1] as RenderedServiceStage;
@@ -200,7 +215,12 @@ describe("what the manifests say", () => {
     for (const spec of [svc.deployment.spec?.template.spec, job.spec?.template.spec]) {
       const ctr = c(spec);
       expect(pod(spec).securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } });
-      expect(ctr.securityContext).toEqual({ runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+      expect(ctr.securityContext).toEqual({
+        runAsNonRoot: true,
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ["ALL"] },
+      });
       expect(ctr.volumeMounts).toEqual([{ name: "tmp", mountPath: "/tmp" }]);
       expect(pod(spec).volumes).toEqual([{ name: "tmp", emptyDir: { sizeLimit: "1Gi" } }]);
       expect(pod(spec).automountServiceAccountToken).toBe(false);
@@ -224,7 +244,10 @@ describe("what the manifests say", () => {
 
   it("every option: autoscaling (no replicas in the Deployment), PDBs, side-by-side stages, host ingress without rewrite", () => {
     const f = renderPipeline(full.pipeline, opts);
-    expect(f.steps.map((s) => s.map((x) => x.stage.name))).toEqual([["prepare", "train"], ["api", "admin"]]);
+    expect(f.steps.map((s) => s.map((x) => x.stage.name))).toEqual([
+      ["prepare", "train"],
+      ["api", "admin"],
+    ]);
     const api = f.steps[1][0] as RenderedServiceStage;
     const admin = f.steps[1][1] as RenderedServiceStage;
     expect(api.deployment.spec?.replicas).toBeUndefined();

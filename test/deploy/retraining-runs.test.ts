@@ -75,11 +75,15 @@ describe("scheduled retraining from S3 data, two runs", () => {
 
   /** The scoring service, started after the first training run as the pipeline's DAG orders them. */
   async function startService(): Promise<void> {
-    server = spawn(process.execPath, ["--import", "tsx", CLI, "serve", "--model", "s3://your-bucket/bayes-serve", "--port", "0", "--host", "127.0.0.1", "--poll-interval", "1"], {
-      cwd: ROOT,
-      env: { ...process.env, ...s3.current.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    server = spawn(
+      process.execPath,
+      ["--import", "tsx", CLI, "serve", "--model", "s3://your-bucket/bayes-serve", "--port", "0", "--host", "127.0.0.1", "--poll-interval", "1"],
+      {
+        cwd: ROOT,
+        env: { ...process.env, ...s3.current.env },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     server.stderr?.on("data", (d: Buffer) => (serverLog += d.toString()));
     url = await new Promise<string>((resolve, reject) => {
       server!.stdout!.on("data", (d: Buffer) => {
@@ -108,7 +112,11 @@ describe("scheduled retraining from S3 data, two runs", () => {
     expect(v1).not.toBeNull();
     expect((await store.readManifest(v1!)).data.objects?.map((o) => o.uri)).toEqual(["s3://your-bucket/data/daily/2026-12-05.csv"]);
     await startService();
-    await waitFor("the service's version after day 1", () => servedVersion(url), (v) => v === v1).catch((err: Error) => {
+    await waitFor(
+      "the service's version after day 1",
+      () => servedVersion(url),
+      (v) => v === v1,
+    ).catch((err: Error) => {
       throw new Error(`${err.message}\nserver log:\n${serverLog.slice(-3000)}`);
     });
 

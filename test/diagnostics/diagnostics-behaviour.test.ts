@@ -71,7 +71,10 @@ describe("histogram edge cases", () => {
   });
   it("integrates to one", () => {
     const z = normalSampler(11);
-    const h = histogram(Float64Array.from({ length: 999 }, () => z()), 23);
+    const h = histogram(
+      Float64Array.from({ length: 999 }, () => z()),
+      23,
+    );
     let integral = 0;
     for (let i = 0; i < 23; i++) integral += h.density[i] * (h.edges[i + 1] - h.edges[i]);
     expect(integral).toBeCloseTo(1, 12);

@@ -27,7 +27,9 @@ describe("medianInPlace, lowerMedianInPlace and hdiInPlace equal np.median, R's 
 
   it("on the numpy / ArviZ reference cases", () => {
     const file = join(import.meta.dirname, "..", "fixtures", "numpy-semantics", "median_hdi_histogram.json");
-    const data = JSON.parse(readFileSync(file, "utf8")) as { cases: { name: string; samples: number[]; median: number; hdi: Record<string, [number, number]> }[] };
+    const data = JSON.parse(readFileSync(file, "utf8")) as {
+      cases: { name: string; samples: number[]; median: number; hdi: Record<string, [number, number]> }[];
+    };
     for (const c of data.cases) {
       expect(medianInPlace(Float64Array.from(c.samples)), c.name).toBe(c.median);
       for (const [p, bounds] of Object.entries(c.hdi)) expect(hdiInPlace(Float64Array.from(c.samples), Number(p)), `${c.name} ${p}`).toEqual(bounds);

@@ -71,7 +71,12 @@ describe("logGamma / logBeta", () => {
       for (let i = 2; i <= k; i++) s += Math.log(i);
       return s;
     };
-    for (const [m, n] of [[3, 4], [3, 40], [30, 45], [12, 500]]) {
+    for (const [m, n] of [
+      [3, 4],
+      [3, 40],
+      [30, 45],
+      [12, 500],
+    ]) {
       expect(rel(logBeta(m, n), lfact(m - 1) + lfact(n - 1) - lfact(m + n - 1))).toBeLessThan(1e-13);
     }
   });

@@ -23,8 +23,7 @@ function iidTable(chains: number, draws: number, params: { name: string; mu: num
   const P = params.length;
   const values = new Float64Array(chains * draws * P);
   for (let c = 0; c < chains; c++)
-    for (let d = 0; d < draws; d++)
-      for (let p = 0; p < P; p++) values[(c * draws + d) * P + p] = params[p].mu + params[p].sd * z();
+    for (let d = 0; d < draws; d++) for (let p = 0; p < P; p++) values[(c * draws + d) * P + p] = params[p].mu + params[p].sd * z();
   return { names: params.map((p) => p.name), chains, draws, values };
 }
 
@@ -124,8 +123,30 @@ describe("summarize", () => {
 
 describe("formatSummaryTable", () => {
   const rows: SummaryRow[] = [
-    { name: "mu", mean: 4.4856, sd: 3.4871, hdiLow: -1.6231, hdiHigh: 10.6932, mcseMean: 0.1144, mcseSd: 0.0812, essBulk: 948.44, essTail: 1153.6, rHat: 1.0032 },
-    { name: "theta[10]", mean: -0.0004, sd: 0.5, hdiLow: -1, hdiHigh: 1, mcseMean: 0.01, mcseSd: Number.NaN, essBulk: Number.NaN, essTail: 12, rHat: Number.NaN },
+    {
+      name: "mu",
+      mean: 4.4856,
+      sd: 3.4871,
+      hdiLow: -1.6231,
+      hdiHigh: 10.6932,
+      mcseMean: 0.1144,
+      mcseSd: 0.0812,
+      essBulk: 948.44,
+      essTail: 1153.6,
+      rHat: 1.0032,
+    },
+    {
+      name: "theta[10]",
+      mean: -0.0004,
+      sd: 0.5,
+      hdiLow: -1,
+      hdiHigh: 1,
+      mcseMean: 0.01,
+      mcseSd: Number.NaN,
+      essBulk: Number.NaN,
+      essTail: 12,
+      rHat: Number.NaN,
+    },
   ];
 
   it("lays out an ArviZ-style fixed-width table", () => {

@@ -44,7 +44,10 @@ export function readRTable(file: string): { columns: string[]; rows: Map<string,
   const rows = new Map<string, number[]>();
   for (const line of lines.slice(1)) {
     const cells = line.split(",");
-    rows.set(unquote(cells[0]), cells.slice(1).map((c) => Number(unquote(c))));
+    rows.set(
+      unquote(cells[0]),
+      cells.slice(1).map((c) => Number(unquote(c))),
+    );
   }
   return { columns, rows };
 }

@@ -28,7 +28,13 @@ function blocks(markdown: string): Block[] {
 
 /** A sample output with "…" for any text, as a regular expression over the whole output. */
 function pattern(sample: string): RegExp {
-  return new RegExp(`^${sample.split("…").map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*?")}$`, "s");
+  return new RegExp(
+    `^${sample
+      .split("…")
+      .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+      .join(".*?")}$`,
+    "s",
+  );
 }
 
 const work = mkdtempSync(path.join(tmpdir(), "bayes-serve-models-doc-"));

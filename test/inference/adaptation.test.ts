@@ -4,13 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { BayesServeError } from "../../src/errors.js";
 import { createPoint } from "../../src/inference/point.js";
-import {
-  DUAL_AVERAGING_DEFAULTS,
-  dualAveragingFinal,
-  dualAveragingInit,
-  dualAveragingUpdate,
-  initStepSize,
-} from "../../src/inference/step-size.js";
+import { DUAL_AVERAGING_DEFAULTS, dualAveragingFinal, dualAveragingInit, dualAveragingUpdate, initStepSize } from "../../src/inference/step-size.js";
 import {
   drawGradAdd,
   drawGradEstimateInit,
@@ -179,7 +173,11 @@ describe("gradient-based diagonal metric (nutpie)", () => {
     const e = drawGradEstimateInit(3);
     for (let k = 0; k < 50; k++) {
       const q = Float64Array.from(v, (vi) => Math.sqrt(vi) * rng.normal());
-      drawGradAdd(e, q, Float64Array.from(q, (qi, i) => -qi / v[i]));
+      drawGradAdd(
+        e,
+        q,
+        Float64Array.from(q, (qi, i) => -qi / v[i]),
+      );
     }
     const inv = new Float64Array(3);
     expect(invMetricFromEstimate(e, inv)).toBe(true);

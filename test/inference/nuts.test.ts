@@ -76,44 +76,47 @@ describe("NUTS on a 10-dimensional standard normal", async () => {
 });
 
 describe("NUTS on a strongly correlated Gaussian", () => {
-  it.each(["stan", "grad-diag", "low-rank"] as const)("recovers the sds of a kidiq-like posterior (correlations −0.92, scales 0.13 to 15), %s adaptation", (adaptation) => {
-    // Precision A = XᵀX / 324 for a design with an intercept, a 0/1 indicator, a score 70..130 and their product.
-    const rng = new Rng(1, 1);
-    const d = 4;
-    const rows = Array.from({ length: 400 }, () => {
-      const hs = rng.uniform() < 0.8 ? 1 : 0;
-      const iq = 70 + 60 * rng.uniform();
-      return [1, hs, iq, hs * iq];
-    });
-    const A = Array.from({ length: d }, (_, i) => Array.from({ length: d }, (_, j) => rows.reduce((s, r) => s + r[i] * r[j], 0) / 324));
-    const cov = invert(A);
-    const target = {
-      dim: d,
-      paramNames: ["b0", "b1", "b2", "b3"],
-      logDensityGradient: (q: Float64Array, g: Float64Array) => {
-        let lp = 0;
-        for (let i = 0; i < d; i++) {
-          let s = 0;
-          for (let j = 0; j < d; j++) s += A[i][j] * q[j];
-          g[i] = -s;
-          lp -= 0.5 * q[i] * s;
-        }
-        return lp;
-      },
-    };
-    const draws = 8000;
-    const settings = { draws, tune: 1000, seed: 1, maxTreeDepth: 10, targetAccept: 0.8, initRadius: 2, adaptation };
-    const results = [0, 1, 2, 3].map((c) => runChain(target, settings, c));
-    for (let i = 0; i < d; i++) {
-      const chains = results.map((r) => Float64Array.from({ length: draws }, (_, k) => r.unconstrained[k * d + i]));
-      const trueSd = Math.sqrt(cov[i][i]);
-      const sd = sdOfChains(chains);
-      expect(Math.abs(meanOfChains(chains)) / mcseMean(chains)).toBeLessThan(4);
-      // With the U-turn bookkeeping bug the sds came out 4.6–5.3 % too large (z ≈ 3–4.4 at this length).
-      expect(Math.abs(sd - trueSd) / mcseSd(chains), `b${i}: sd ${sd} vs ${trueSd}`).toBeLessThan(3);
-      expect(Math.abs(sd / trueSd - 1)).toBeLessThan(0.03);
-    }
-  });
+  it.each(["stan", "grad-diag", "low-rank"] as const)(
+    "recovers the sds of a kidiq-like posterior (correlations −0.92, scales 0.13 to 15), %s adaptation",
+    (adaptation) => {
+      // Precision A = XᵀX / 324 for a design with an intercept, a 0/1 indicator, a score 70..130 and their product.
+      const rng = new Rng(1, 1);
+      const d = 4;
+      const rows = Array.from({ length: 400 }, () => {
+        const hs = rng.uniform() < 0.8 ? 1 : 0;
+        const iq = 70 + 60 * rng.uniform();
+        return [1, hs, iq, hs * iq];
+      });
+      const A = Array.from({ length: d }, (_, i) => Array.from({ length: d }, (_, j) => rows.reduce((s, r) => s + r[i] * r[j], 0) / 324));
+      const cov = invert(A);
+      const target = {
+        dim: d,
+        paramNames: ["b0", "b1", "b2", "b3"],
+        logDensityGradient: (q: Float64Array, g: Float64Array) => {
+          let lp = 0;
+          for (let i = 0; i < d; i++) {
+            let s = 0;
+            for (let j = 0; j < d; j++) s += A[i][j] * q[j];
+            g[i] = -s;
+            lp -= 0.5 * q[i] * s;
+          }
+          return lp;
+        },
+      };
+      const draws = 8000;
+      const settings = { draws, tune: 1000, seed: 1, maxTreeDepth: 10, targetAccept: 0.8, initRadius: 2, adaptation };
+      const results = [0, 1, 2, 3].map((c) => runChain(target, settings, c));
+      for (let i = 0; i < d; i++) {
+        const chains = results.map((r) => Float64Array.from({ length: draws }, (_, k) => r.unconstrained[k * d + i]));
+        const trueSd = Math.sqrt(cov[i][i]);
+        const sd = sdOfChains(chains);
+        expect(Math.abs(meanOfChains(chains)) / mcseMean(chains)).toBeLessThan(4);
+        // With the U-turn bookkeeping bug the sds came out 4.6–5.3 % too large (z ≈ 3–4.4 at this length).
+        expect(Math.abs(sd - trueSd) / mcseSd(chains), `b${i}: sd ${sd} vs ${trueSd}`).toBeLessThan(3);
+        expect(Math.abs(sd / trueSd - 1)).toBeLessThan(0.03);
+      }
+    },
+  );
 });
 
 describe("NUTS on the seed's regression (1,600 rows)", async () => {
@@ -209,7 +212,10 @@ describe("fit() on worker threads", () => {
   it("gives bit-identical draws and statistics to sequential chains for the same seed", async () => {
     const data = seedData(400, 7);
     const opts = { chains: 3, draws: 150, tune: 150, seed: 99, progress: false } as const;
-    const [threaded, sequential] = await Promise.all([fit(seedRegression, data, { ...opts, threads: true }), fit(seedRegression, data, { ...opts, threads: false })]);
+    const [threaded, sequential] = await Promise.all([
+      fit(seedRegression, data, { ...opts, threads: true }),
+      fit(seedRegression, data, { ...opts, threads: false }),
+    ]);
     expect(Buffer.from(threaded.values.buffer).equals(Buffer.from(sequential.values.buffer))).toBe(true);
     expect(Buffer.from(threaded.stats.buffer).equals(Buffer.from(sequential.stats.buffer))).toBe(true);
     expect(threaded.stepSizes).toEqual(sequential.stepSizes);

@@ -54,7 +54,11 @@ function familyData(): [string, Model, DataInput][] {
   return [
     ["seed regression (Normal, gathered coefficients)", seedRegression, seedData(rows, 3)],
     ["logistic (BernoulliLogit)", logistic, { x, y: x.map((v) => (rng.uniform() < 1 / (1 + Math.exp(-0.5 - 2 * v)) ? 1 : 0)) }],
-    ["Poisson with exposure (PoissonLog)", poisson, { x, exposure, y: x.map((v, i) => Math.min(40, Math.floor(exposure[i] * Math.exp(0.3 + v) * 2 * rng.uniform()))) }],
+    [
+      "Poisson with exposure (PoissonLog)",
+      poisson,
+      { x, exposure, y: x.map((v, i) => Math.min(40, Math.floor(exposure[i] * Math.exp(0.3 + v) * 2 * rng.uniform()))) },
+    ],
     ["hierarchical, non-centred", hierarchical, { x, g, y: x.map((v, i) => g[i] * 0.3 + v + rng.normal()) }],
   ];
 }
@@ -95,7 +99,11 @@ describe("the sharded log-density and gradient equal the unsharded ones", () => 
   const cases: [string, Model, DataInput][] = [
     ...familyData(),
     // posteriordb: design matrices (matvec), mixtures (logSumExp), a Gaussian process (MvNormal, not per row), …
-    ...Object.values(POSTERIORDB_MODELS).map((d): [string, Model, DataInput] => [`posteriordb ${d.posterior}`, d.model, d.prepareData(loadReference(d.posterior).data)]),
+    ...Object.values(POSTERIORDB_MODELS).map((d): [string, Model, DataInput] => [
+      `posteriordb ${d.posterior}`,
+      d.model,
+      d.prepareData(loadReference(d.posterior).data),
+    ]),
   ];
   for (const [label, m, data] of cases)
     it(`${label}: 2, 3 and 7 shards in turn`, () => {

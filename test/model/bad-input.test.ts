@@ -41,23 +41,144 @@ const countModel = model("counts", (m) => {
 
 const CASES: { what: string; model: Model; data: DataInput; code: ErrorCode; message: RegExp }[] = [
   { what: "a missing data input", model: seedRegression, data: { x: good.x, y: good.y }, code: "DATA_MISSING", message: /data "category" is missing/ },
-  { what: "vectors of different lengths", model: seedRegression, data: { ...good, y: [1, 2, 3] }, code: "DATA_SHAPE", message: /shapes do not match in y: y has shape \[3\] but \(beta\[category\] \* x\) has shape \[4\]/ },
-  { what: "a predictor shorter than the categories", model: seedRegression, data: { ...good, x: [1, 2, 3] }, code: "DATA_SHAPE", message: /shapes do not match.*x.*\[3\]/ },
-  { what: "NaN in the data", model: seedRegression, data: { ...good, x: [1, NaN, 3, 4] }, code: "DATA_VALUE", message: /data "x"\[1\] is NaN: every value must be finite/ },
+  {
+    what: "vectors of different lengths",
+    model: seedRegression,
+    data: { ...good, y: [1, 2, 3] },
+    code: "DATA_SHAPE",
+    message: /shapes do not match in y: y has shape \[3\] but \(beta\[category\] \* x\) has shape \[4\]/,
+  },
+  {
+    what: "a predictor shorter than the categories",
+    model: seedRegression,
+    data: { ...good, x: [1, 2, 3] },
+    code: "DATA_SHAPE",
+    message: /shapes do not match.*x.*\[3\]/,
+  },
+  {
+    what: "NaN in the data",
+    model: seedRegression,
+    data: { ...good, x: [1, NaN, 3, 4] },
+    code: "DATA_VALUE",
+    message: /data "x"\[1\] is NaN: every value must be finite/,
+  },
   { what: "Infinity in the data", model: seedRegression, data: { ...good, y: [1, 2, Infinity, 4] }, code: "DATA_VALUE", message: /data "y"\[2\] is Infinity/ },
-  { what: "-Infinity in the data", model: seedRegression, data: { ...good, y: [-Infinity, 2, 3, 4] }, code: "DATA_VALUE", message: /data "y"\[0\] is -Infinity/ },
-  { what: "a category above its levels", model: seedRegression, data: { ...good, category: [0, 3, 2, 1] }, code: "DATA_VALUE", message: /data "category"\[1\] is 3: categories must be 0\.\.2/ },
-  { what: "a negative category", model: seedRegression, data: { ...good, category: [0, 1, -1, 1] }, code: "DATA_VALUE", message: /data "category"\[2\] is -1: categories must be 0\.\.2/ },
-  { what: "a non-integer category", model: seedRegression, data: { ...good, category: [0, 1.5, 2, 1] }, code: "DATA_VALUE", message: /data "category"\[1\] is 1\.5: it must be an integer/ },
-  { what: "a text value in a vector", model: seedRegression, data: { ...good, x: [1, "2", 3, 4] as unknown as number[] }, code: "DATA_SHAPE", message: /data "x"\[1\] must be a number, got string/ },
-  { what: "a number where a vector is needed", model: seedRegression, data: { ...good, x: 3 }, code: "DATA_SHAPE", message: /data "x" must be a vector, got a single number/ },
-  { what: "a matrix with ragged rows", model: matrixModel, data: { X: [[1, 2], [3, 4, 5], [6, 7]], y: [1, 2, 3] }, code: "DATA_SHAPE", message: /data "X" row 1 has 3 columns, row 0 has 2/ },
-  { what: "a matrix given as a flat vector", model: matrixModel, data: { X: [1, 2, 3], y: [1, 2, 3] }, code: "DATA_SHAPE", message: /data "X" must be a matrix/ },
-  { what: "a matrix with the wrong number of columns", model: matrixModel, data: { X: [[1, 2, 3], [4, 5, 6]], y: [1, 2] }, code: "DATA_SHAPE", message: /a \[2,3\] matrix cannot multiply a \[2\] vector/ },
-  { what: "a matrix row count that does not match y", model: matrixModel, data: { X: [[1, 2], [3, 4]], y: [1, 2, 3] }, code: "DATA_SHAPE", message: /shapes do not match/ },
-  { what: "NaN inside a matrix", model: matrixModel, data: { X: [[1, 2], [3, NaN]], y: [1, 2] }, code: "DATA_VALUE", message: /data "X"\[3\] is NaN/ },
-  { what: "an index past 32 bits", model: indexModel, data: { k: [0, 2 ** 32 + 1, 2], y: [1, 2, 3] }, code: "DATA_VALUE", message: /data "k"\[1\] is 4294967297: it indexes a vector of length 3/ },
-  { what: "an array where a scalar is needed", model: scalarModel, data: { prior_mean: [1, 2], y: [1] }, code: "DATA_SHAPE", message: /data "prior_mean" must be a single number/ },
+  {
+    what: "-Infinity in the data",
+    model: seedRegression,
+    data: { ...good, y: [-Infinity, 2, 3, 4] },
+    code: "DATA_VALUE",
+    message: /data "y"\[0\] is -Infinity/,
+  },
+  {
+    what: "a category above its levels",
+    model: seedRegression,
+    data: { ...good, category: [0, 3, 2, 1] },
+    code: "DATA_VALUE",
+    message: /data "category"\[1\] is 3: categories must be 0\.\.2/,
+  },
+  {
+    what: "a negative category",
+    model: seedRegression,
+    data: { ...good, category: [0, 1, -1, 1] },
+    code: "DATA_VALUE",
+    message: /data "category"\[2\] is -1: categories must be 0\.\.2/,
+  },
+  {
+    what: "a non-integer category",
+    model: seedRegression,
+    data: { ...good, category: [0, 1.5, 2, 1] },
+    code: "DATA_VALUE",
+    message: /data "category"\[1\] is 1\.5: it must be an integer/,
+  },
+  {
+    what: "a text value in a vector",
+    model: seedRegression,
+    data: { ...good, x: [1, "2", 3, 4] as unknown as number[] },
+    code: "DATA_SHAPE",
+    message: /data "x"\[1\] must be a number, got string/,
+  },
+  {
+    what: "a number where a vector is needed",
+    model: seedRegression,
+    data: { ...good, x: 3 },
+    code: "DATA_SHAPE",
+    message: /data "x" must be a vector, got a single number/,
+  },
+  {
+    what: "a matrix with ragged rows",
+    model: matrixModel,
+    data: {
+      X: [
+        [1, 2],
+        [3, 4, 5],
+        [6, 7],
+      ],
+      y: [1, 2, 3],
+    },
+    code: "DATA_SHAPE",
+    message: /data "X" row 1 has 3 columns, row 0 has 2/,
+  },
+  {
+    what: "a matrix given as a flat vector",
+    model: matrixModel,
+    data: { X: [1, 2, 3], y: [1, 2, 3] },
+    code: "DATA_SHAPE",
+    message: /data "X" must be a matrix/,
+  },
+  {
+    what: "a matrix with the wrong number of columns",
+    model: matrixModel,
+    data: {
+      X: [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      y: [1, 2],
+    },
+    code: "DATA_SHAPE",
+    message: /a \[2,3\] matrix cannot multiply a \[2\] vector/,
+  },
+  {
+    what: "a matrix row count that does not match y",
+    model: matrixModel,
+    data: {
+      X: [
+        [1, 2],
+        [3, 4],
+      ],
+      y: [1, 2, 3],
+    },
+    code: "DATA_SHAPE",
+    message: /shapes do not match/,
+  },
+  {
+    what: "NaN inside a matrix",
+    model: matrixModel,
+    data: {
+      X: [
+        [1, 2],
+        [3, NaN],
+      ],
+      y: [1, 2],
+    },
+    code: "DATA_VALUE",
+    message: /data "X"\[3\] is NaN/,
+  },
+  {
+    what: "an index past 32 bits",
+    model: indexModel,
+    data: { k: [0, 2 ** 32 + 1, 2], y: [1, 2, 3] },
+    code: "DATA_VALUE",
+    message: /data "k"\[1\] is 4294967297: it indexes a vector of length 3/,
+  },
+  {
+    what: "an array where a scalar is needed",
+    model: scalarModel,
+    data: { prior_mean: [1, 2], y: [1] },
+    code: "DATA_SHAPE",
+    message: /data "prior_mean" must be a single number/,
+  },
 ];
 
 describe("bad input names the variable and the problem", () => {
@@ -94,7 +215,10 @@ describe("bad input names the variable and the problem", () => {
       [{ seed: -3 }, /seed must be a non-negative integer/],
     ];
     for (const [opts, msg] of bad) {
-      const err = await fit(seedRegression, good, { progress: false, threads: false, ...opts }).then(() => null, (e: unknown) => e);
+      const err = await fit(seedRegression, good, { progress: false, threads: false, ...opts }).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(BayesServeError);
       expect((err as BayesServeError).code).toBe("USAGE");
       expect((err as Error).message).toMatch(msg);
@@ -103,7 +227,12 @@ describe("bad input names the variable and the problem", () => {
 
   it("model definitions that cannot work are rejected when written", () => {
     expect(() => model("empty", () => {})).toThrow(/has no parameters/);
-    expect(() => model("dup", (m) => { m.param("a", Normal(0, 1)); m.param("a", Normal(0, 1)); })).toThrow(/"a" is used twice/);
+    expect(() =>
+      model("dup", (m) => {
+        m.param("a", Normal(0, 1));
+        m.param("a", Normal(0, 1));
+      }),
+    ).toThrow(/"a" is used twice/);
     expect(() => model("bad", (m) => void m.param("a b", Normal(0, 1)))).toThrow(/must be an identifier/);
     expect(() => model("args", (m) => void m.param("a", (Normal as (...a: number[]) => never)(0)))).toThrow(/Normal takes 2 argument/);
     expect(() => model("nan", (m) => void m.param("a", Normal(NaN, 1)))).toThrow(/constant NaN is not finite/);

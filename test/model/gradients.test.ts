@@ -89,17 +89,30 @@ const OP_CASES: Record<string, (c: ReturnType<typeof common>) => Expr> = {
   "Phi (vector)": (c) => rowReal(c).Phi(),
   "Phi (scalar)": (c) => c.a.Phi(),
   // Binary functions: vector ∘ data, data ∘ vector, scalar ∘ vector, scalar ∘ scalar, with constants.
-  "add": (c) => rowReal(c).add(c.x).add(c.a.add(c.s)).add(2),
-  "sub": (c) => c.x.sub(rowReal(c)).sub(c.a.sub(c.s)).sub(0.5),
-  "mul": (c) => c.x.mul(rowReal(c)).mul(c.a.mul(c.s)).mul(-1.5),
-  "div": (c) => c.x.div(rowPos(c)).add(rowReal(c).div(c.s)).add(c.a.div(c.s.add(1))).add(c.xpos.div(2)),
-  "pow (positive base, parameter exponent)": (c) => rowPos(c).pow(c.a).add(c.s.pow(c.a.mul(c.x))),
+  add: (c) => rowReal(c).add(c.x).add(c.a.add(c.s)).add(2),
+  sub: (c) => c.x.sub(rowReal(c)).sub(c.a.sub(c.s)).sub(0.5),
+  mul: (c) => c.x.mul(rowReal(c)).mul(c.a.mul(c.s)).mul(-1.5),
+  div: (c) =>
+    c.x
+      .div(rowPos(c))
+      .add(rowReal(c).div(c.s))
+      .add(c.a.div(c.s.add(1)))
+      .add(c.xpos.div(2)),
+  "pow (positive base, parameter exponent)": (c) =>
+    rowPos(c)
+      .pow(c.a)
+      .add(c.s.pow(c.a.mul(c.x))),
   "pow (constant exponent)": (c) => rowPos(c).pow(2.5).add(c.s.pow(-0.7)),
   "pow (data base)": (c) => c.xpos.pow(c.a).add(c.xpos.pow(rowReal(c))),
   // Indexing.
   "index (gather with repeated categories)": (c) => c.b.at(c.category).mul(c.b.at(c.category)).add(c.b.at(c.category).exp()),
   "index of a computed vector": (c) => c.b.mul(c.a).exp().at(c.category).mul(c.x),
-  "element": (c) => c.b.at(0).mul(c.x).add(c.b.at(2).mul(c.b.at(1))).add(c.b.exp().at(1)),
+  element: (c) =>
+    c.b
+      .at(0)
+      .mul(c.x)
+      .add(c.b.at(2).mul(c.b.at(1)))
+      .add(c.b.exp().at(1)),
   "sum of a parameter vector": (c) => c.x.mul(c.b.sum()),
   "sum of a per-row expression": (c) => c.x.mul(rowReal(c).square().sum()).mul(0.1),
   "sum of a scalar": (c) => c.x.mul(c.a.mul(c.s).sum()),
@@ -265,8 +278,7 @@ describe.each(Object.keys(CONTINUOUS))("gradients of %s", (family) => {
     const m = model("logp_value", (m) => {
       const args = scalarArgs(m, fc.args);
       const t = m.param("t", Normal(0, 1), { shape: 7 });
-      const value =
-        fc.data === "yreal" ? t.mul(m.data("xpos")) : fc.data === "ypos" ? t.exp().mul(m.data("xpos")) : t.add(m.data("x")).logistic();
+      const value = fc.data === "yreal" ? t.mul(m.data("xpos")) : fc.data === "ypos" ? t.exp().mul(m.data("xpos")) : t.add(m.data("x")).logistic();
       m.factor("f", fc.make(...args).logp(value));
     });
     expectGradientMatchesFiniteDifferences(compile(m, data));
@@ -353,10 +365,20 @@ describe("gradients of the discrete families (observations)", () => {
   };
   for (const [family, build] of Object.entries(cases)) {
     it(`${family} with scalar parameter arguments`, () => {
-      expectGradientMatchesFiniteDifferences(compile(model(`${family}_s`, (m) => build(m, true)), data));
+      expectGradientMatchesFiniteDifferences(
+        compile(
+          model(`${family}_s`, (m) => build(m, true)),
+          data,
+        ),
+      );
     });
     it(`${family} with per-row parameter arguments`, () => {
-      expectGradientMatchesFiniteDifferences(compile(model(`${family}_v`, (m) => build(m, false)), data));
+      expectGradientMatchesFiniteDifferences(
+        compile(
+          model(`${family}_v`, (m) => build(m, false)),
+          data,
+        ),
+      );
     });
   }
 });
@@ -399,8 +421,18 @@ describe("gradients through the constraint transforms (Jacobians included)", () 
 
 describe("the finite-difference check itself", () => {
   it("detects a wrong gradient", () => {
-    const c = compile(model("n", (m) => void m.param("v", Normal(0, 1))), {});
-    const broken = { ...c, logDensityGradient: (t: Float64Array, g: Float64Array) => { const lp = c.logDensityGradient(t, g); g[0] *= 1 + 1e-4; return lp; } };
+    const c = compile(
+      model("n", (m) => void m.param("v", Normal(0, 1))),
+      {},
+    );
+    const broken = {
+      ...c,
+      logDensityGradient: (t: Float64Array, g: Float64Array) => {
+        const lp = c.logDensityGradient(t, g);
+        g[0] *= 1 + 1e-4;
+        return lp;
+      },
+    };
     expect(() => expectGradientMatchesFiniteDifferences(broken)).toThrow(/finite differences/);
   });
 });

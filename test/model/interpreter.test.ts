@@ -87,7 +87,9 @@ function randomModel(seed: number) {
     };
     const depth = 1 + rng.int(3);
     const mean = randomExpression(rng, leaves, depth, true);
-    const scale = randomExpression(rng, leaves, depth - 1, rng.uniform() < 0.5).softplus().add(0.3);
+    const scale = randomExpression(rng, leaves, depth - 1, rng.uniform() < 0.5)
+      .softplus()
+      .add(0.3);
     m.observe("obs", Normal(mean, scale), m.data("yreal"));
     if (rng.uniform() < 0.5) m.observe("counts", PoissonLog(randomExpression(rng, leaves, 1, true).logistic().mul(3)), m.data("ycount", { kind: "integer" }));
     if (rng.uniform() < 0.5) {
@@ -125,7 +127,31 @@ describe("compiled log-density = forward interpreter", () => {
     const ops = new Set<string>();
     for (let seed = 1; seed <= 40; seed++)
       for (const n of randomModel(seed).json.nodes) ops.add(n.op === "unary" || n.op === "binary" ? `${n.op}:${n.fn}` : n.op);
-    for (const op of ["unary:neg", "unary:logistic", "unary:softplus", "unary:exp", "unary:log", "unary:sqrt", "unary:log1p", "unary:log1m", "unary:abs", "unary:square", "binary:add", "binary:sub", "binary:mul", "binary:div", "binary:pow", "logSumExp", "index", "element", "matvec", "sum", "covExpQuad", "addDiag", "logp"])
+    for (const op of [
+      "unary:neg",
+      "unary:logistic",
+      "unary:softplus",
+      "unary:exp",
+      "unary:log",
+      "unary:sqrt",
+      "unary:log1p",
+      "unary:log1m",
+      "unary:abs",
+      "unary:square",
+      "binary:add",
+      "binary:sub",
+      "binary:mul",
+      "binary:div",
+      "binary:pow",
+      "logSumExp",
+      "index",
+      "element",
+      "matvec",
+      "sum",
+      "covExpQuad",
+      "addDiag",
+      "logp",
+    ])
       expect(ops, op).toContain(op);
   });
 

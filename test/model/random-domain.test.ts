@@ -7,7 +7,26 @@ import { DistributionArgumentError } from "../../src/model/distribution-argument
 import { FAMILIES } from "../../src/model/families.js";
 import { Rng } from "../../src/model/random.js";
 
-const EXTREMES = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -1e308, -1, -1e-300, 0, 1e-300, 1e-9, 0.5, 1, 3.7, 63, 64, 1e6, 2 ** 53, 1e300, Number.MAX_VALUE];
+const EXTREMES = [
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  Number.NEGATIVE_INFINITY,
+  -1e308,
+  -1,
+  -1e-300,
+  0,
+  1e-300,
+  1e-9,
+  0.5,
+  1,
+  3.7,
+  63,
+  64,
+  1e6,
+  2 ** 53,
+  1e300,
+  Number.MAX_VALUE,
+];
 
 /** Calls f, and says whether it threw a DistributionArgumentError, returned a value, or threw something else. */
 function outcome(f: () => number): { threw: DistributionArgumentError } | { value: number } {
@@ -29,22 +48,25 @@ describe("Rng's generators on every input", () => {
     ["binomial (n)", 1, (x) => rng.binomial(x, 0.3), (x) => Number.isInteger(x) && x >= 0 && x < 2 ** 53, (v) => Number.isInteger(v) && v >= 0],
     ["binomial (p)", 1, (x) => rng.binomial(10, x), (x) => x >= 0 && x <= 1, (v) => Number.isInteger(v) && v >= 0 && v <= 10],
   ];
-  it.each(cases.map(([name, , draw, valid, inSupport]) => ({ name, draw, valid, inSupport })))("$name: draws or refuses, never hangs", ({ draw, valid, inSupport }) => {
-    for (const x of EXTREMES) {
-      const started = performance.now();
-      for (let i = 0; i < 50; i++) {
-        const o = outcome(() => draw(x));
-        if ("threw" in o) {
-          expect(valid(x), `refused ${x}`).toBe(false);
-          expect(o.threw.message).toMatch(/must be/);
-        } else {
-          expect(valid(x), `drew ${o.value} from ${x}`).toBe(true);
-          expect(inSupport(o.value), `${o.value} from ${x}`).toBe(true);
+  it.each(cases.map(([name, , draw, valid, inSupport]) => ({ name, draw, valid, inSupport })))(
+    "$name: draws or refuses, never hangs",
+    ({ draw, valid, inSupport }) => {
+      for (const x of EXTREMES) {
+        const started = performance.now();
+        for (let i = 0; i < 50; i++) {
+          const o = outcome(() => draw(x));
+          if ("threw" in o) {
+            expect(valid(x), `refused ${x}`).toBe(false);
+            expect(o.threw.message).toMatch(/must be/);
+          } else {
+            expect(valid(x), `drew ${o.value} from ${x}`).toBe(true);
+            expect(inSupport(o.value), `${o.value} from ${x}`).toBe(true);
+          }
         }
+        expect(performance.now() - started, `50 draws at ${x}`).toBeLessThan(2000);
       }
-      expect(performance.now() - started, `50 draws at ${x}`).toBeLessThan(2000);
-    }
-  });
+    },
+  );
 });
 
 describe("each family's random draw on every input", () => {

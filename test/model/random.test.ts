@@ -79,9 +79,33 @@ describe("random draws of each family", () => {
 
   // No mean or variance: the fraction below each true quartile is binomial(N, p).
   const QUARTILES: [string, number[], [number, number][]][] = [
-    ["Cauchy", [2, 3], [[2 - 3, 0.25], [2, 0.5], [2 + 3, 0.75]]],
-    ["HalfCauchy", [1.5], [[1.5 * Math.tan(Math.PI / 8), 0.25], [1.5, 0.5], [1.5 * Math.tan((3 * Math.PI) / 8), 0.75]]],
-    ["StudentT", [1, 0, 1], [[-1, 0.25], [0, 0.5], [1, 0.75]]], // ν = 1 is the Cauchy
+    [
+      "Cauchy",
+      [2, 3],
+      [
+        [2 - 3, 0.25],
+        [2, 0.5],
+        [2 + 3, 0.75],
+      ],
+    ],
+    [
+      "HalfCauchy",
+      [1.5],
+      [
+        [1.5 * Math.tan(Math.PI / 8), 0.25],
+        [1.5, 0.5],
+        [1.5 * Math.tan((3 * Math.PI) / 8), 0.75],
+      ],
+    ],
+    [
+      "StudentT",
+      [1, 0, 1],
+      [
+        [-1, 0.25],
+        [0, 0.5],
+        [1, 0.75],
+      ],
+    ], // ν = 1 is the Cauchy
   ];
   it.each(QUARTILES.map(([family, args, qs]) => ({ family, args, qs })))("$family($args): quartiles", ({ family, args, qs }) => {
     const f = familyOf(family);
@@ -99,7 +123,10 @@ describe("fromStandardNormal", () => {
   it.each(["Normal", "HalfNormal", "LogNormal"])("%s: the code applied to the next normal equals random(), bit for bit", (name) => {
     const f = familyOf(name);
     const args = name === "HalfNormal" ? [1.7] : [0.3, 1.9];
-    const code = f.fromStandardNormal!(args.map((_, k) => `a[${k}]`), "z");
+    const code = f.fromStandardNormal!(
+      args.map((_, k) => `a[${k}]`),
+      "z",
+    );
     const fn = new Function("a", "z", `return ${code};`) as (a: number[], z: number) => number;
     const a = new Rng(8, 1);
     const b = new Rng(8, 1);
@@ -195,7 +222,7 @@ describe("Rng", () => {
     expect(Math.abs(s.mean) / Math.sqrt(1 / N)).toBeLessThan(5);
     expect(Math.abs(s.variance - 1) / s.seVar).toBeLessThan(5);
     const tail = xs.filter((x) => Math.abs(x) > 1.959964).length / N;
-    expect(Math.abs(tail - 0.05) / Math.sqrt(0.05 * 0.95 / N)).toBeLessThan(5);
+    expect(Math.abs(tail - 0.05) / Math.sqrt((0.05 * 0.95) / N)).toBeLessThan(5);
   });
 
   // The predictive sampling loop relies on the bulk draws being the calls' numbers in the calls' order (seeded answers

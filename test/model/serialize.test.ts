@@ -68,16 +68,91 @@ describe("serialisation", () => {
     ["nodes not an array", (j) => ({ ...j, nodes: {} }), /nodes: must be an array/],
     ["data missing", (j) => ({ ...j, data: undefined }), /data: must be an array/],
     ["params missing", (j) => ({ ...j, params: undefined }), /params: must be an array/],
-    ["an unknown op", (j) => { (j.nodes[3] as { op: string }).op = "frobnicate"; return j; }, /nodes\[3\]: unknown op/],
-    ["an unknown unary function", (j) => { const k = j.nodes.findIndex((n) => n.op === "unary"); (j.nodes[k] as { fn: string }).fn = "tanh"; return j; }, /nodes\[\d+\]: unknown unary function "tanh"/],
-    ["an unknown binary function", (j) => { const k = j.nodes.findIndex((n) => n.op === "binary"); (j.nodes[k] as { fn: string }).fn = "mod"; return j; }, /nodes\[\d+\]: unknown binary function "mod"/],
-    ["a forward reference", (j) => { const k = j.nodes.findIndex((n) => n.op === "binary"); (j.nodes[k] as { a: number }).a = j.nodes.length + 5; return j; }, /nodes\[\d+\]: input \d+ must be an earlier node/],
-    ["a non-finite constant", (j) => { const k = j.nodes.findIndex((n) => n.op === "const"); (j.nodes[k] as { value: unknown }).value = null; return j; }, /nodes\[\d+\]: constant must be finite/],
-    ["an unknown family in a logp node", (j) => { const k = j.nodes.findIndex((n) => n.op === "logp"); (j.nodes[k] as { dist: { family: string } }).dist.family = "Frechet"; return j; }, /nodes\[\d+\]: unknown family "Frechet"/],
-    ["an unknown prior family", (j) => { (j.params[1].prior as { family: string }).family = "Laplace"; return j; }, /params\[1\]\.prior: unknown family "Laplace"/],
-    ["prior args that are not node ids", (j) => { j.params[0].prior.args = [1.5, -1]; return j; }, /params\[0\]\.prior: args must be node ids/],
-    ["an observation value out of range", (j) => { j.observes[0].value = 10_000; return j; }, /observes\[0\]\.value: must be a node id/],
-    ["an observation without a distribution", (j) => { (j.observes[1] as { dist: unknown }).dist = "Normal"; return j; }, /observes\[1\]\.dist: distribution must be an object/],
+    [
+      "an unknown op",
+      (j) => {
+        (j.nodes[3] as { op: string }).op = "frobnicate";
+        return j;
+      },
+      /nodes\[3\]: unknown op/,
+    ],
+    [
+      "an unknown unary function",
+      (j) => {
+        const k = j.nodes.findIndex((n) => n.op === "unary");
+        (j.nodes[k] as { fn: string }).fn = "tanh";
+        return j;
+      },
+      /nodes\[\d+\]: unknown unary function "tanh"/,
+    ],
+    [
+      "an unknown binary function",
+      (j) => {
+        const k = j.nodes.findIndex((n) => n.op === "binary");
+        (j.nodes[k] as { fn: string }).fn = "mod";
+        return j;
+      },
+      /nodes\[\d+\]: unknown binary function "mod"/,
+    ],
+    [
+      "a forward reference",
+      (j) => {
+        const k = j.nodes.findIndex((n) => n.op === "binary");
+        (j.nodes[k] as { a: number }).a = j.nodes.length + 5;
+        return j;
+      },
+      /nodes\[\d+\]: input \d+ must be an earlier node/,
+    ],
+    [
+      "a non-finite constant",
+      (j) => {
+        const k = j.nodes.findIndex((n) => n.op === "const");
+        (j.nodes[k] as { value: unknown }).value = null;
+        return j;
+      },
+      /nodes\[\d+\]: constant must be finite/,
+    ],
+    [
+      "an unknown family in a logp node",
+      (j) => {
+        const k = j.nodes.findIndex((n) => n.op === "logp");
+        (j.nodes[k] as { dist: { family: string } }).dist.family = "Frechet";
+        return j;
+      },
+      /nodes\[\d+\]: unknown family "Frechet"/,
+    ],
+    [
+      "an unknown prior family",
+      (j) => {
+        (j.params[1].prior as { family: string }).family = "Laplace";
+        return j;
+      },
+      /params\[1\]\.prior: unknown family "Laplace"/,
+    ],
+    [
+      "prior args that are not node ids",
+      (j) => {
+        j.params[0].prior.args = [1.5, -1];
+        return j;
+      },
+      /params\[0\]\.prior: args must be node ids/,
+    ],
+    [
+      "an observation value out of range",
+      (j) => {
+        j.observes[0].value = 10_000;
+        return j;
+      },
+      /observes\[0\]\.value: must be a node id/,
+    ],
+    [
+      "an observation without a distribution",
+      (j) => {
+        (j.observes[1] as { dist: unknown }).dist = "Normal";
+        return j;
+      },
+      /observes\[1\]\.dist: distribution must be an object/,
+    ],
   ];
   it.each(rejects.map(([what, edit, msg]) => ({ what, edit, msg })))("rejects $what", ({ edit, msg }) => {
     let err: unknown;

@@ -170,7 +170,11 @@ export const DEFAULT_VALIDATION: ValidationSettings = {
   threads: true,
 };
 
-export function compareWithReference(posterior: Posterior, ref: ReferencePosterior, settings: Pick<ValidationSettings, "sdTolerance" | "zLimit" | "rhatLimit">) {
+export function compareWithReference(
+  posterior: Posterior,
+  ref: ReferencePosterior,
+  settings: Pick<ValidationSettings, "sdTolerance" | "zLimit" | "rhatLimit">,
+) {
   const params: ParameterComparison[] = [];
   const failures: string[] = [];
   for (const [name, refChains] of ref.draws) {
@@ -192,8 +196,7 @@ export function compareWithReference(posterior: Posterior, ref: ReferencePosteri
     const r = rhat(ours);
     const c: ParameterComparison = { name, mean, refMean, sd, refSd, mcse, mcseRef, z, sdRatioError, sdLimit, rhat: r, essBulk: essBulk(ours) };
     params.push(c);
-    if (!(Math.abs(z) < settings.zLimit))
-      failures.push(`${name}: mean ${mean.toPrecision(6)} vs reference ${refMean.toPrecision(6)}, z = ${z.toFixed(2)}`);
+    if (!(Math.abs(z) < settings.zLimit)) failures.push(`${name}: mean ${mean.toPrecision(6)} vs reference ${refMean.toPrecision(6)}, z = ${z.toFixed(2)}`);
     if (!(sdRatioError < sdLimit))
       failures.push(
         `${name}: sd ${sd.toPrecision(5)} vs reference ${refSd.toPrecision(5)} (ratio error ${(sdRatioError * 100).toFixed(1)} %, limit ${(sdLimit * 100).toFixed(1)} %)`,

@@ -106,8 +106,7 @@ export function syntheticInput(options: FixtureOptions = {}): ReportInput {
     gate: passed
       ? { passed: true, failures: [] }
       : { passed: false, failures: ["sigma: r_hat 1.042 > 1.01", "beta[1]: ess_tail 212 < 400", "2 divergent transitions"] },
-    metrics:
-      testRows > 0 ? { mape: 0.3886, rmse: 0.7561, coverage_50: 0.5025, coverage_90: 0.9, coverage_95: 0.955, crps: 0.4271 } : {},
+    metrics: testRows > 0 ? { mape: 0.3886, rmse: 0.7561, coverage_50: 0.5025, coverage_90: 0.9, coverage_95: 0.955, crps: 0.4271 } : {},
     meta: {
       version: "20261201T003000Z-a1b2c3",
       created: "2026-12-01T00:30:00Z",

@@ -220,7 +220,16 @@ describe("renderReport with PSIS-LOO and a comparison against the version servin
       gate: {
         passed: false,
         failures: ["predicts worse than 20261205T030009Z-9c2b41"],
-        comparison: { against: "20261205T030009Z-9c2b41", rows: 40, elpd_new: -80.5, elpd_latest: -60.25, elpd_diff: -20.25, se_diff: 6.5, max_elpd_drop: 2, refused: true },
+        comparison: {
+          against: "20261205T030009Z-9c2b41",
+          rows: 40,
+          elpd_new: -80.5,
+          elpd_latest: -60.25,
+          elpd_diff: -20.25,
+          se_diff: 6.5,
+          max_elpd_drop: 2,
+          refused: true,
+        },
       },
     };
     const report = await renderReport(input, { maxTracePoints: 200 });
@@ -229,7 +238,10 @@ describe("renderReport with PSIS-LOO and a comparison against the version servin
     expect(k).toContain("PSIS-LOO diagnostics");
     has(k.join(" "), "160 training rows · elpd_loo -176.9 (SE 8.3) · p_loo 4.1 · 1 with 0.5 &lt; k̂ ≤ 0.7, 1 above 0.7"); // as the SVG escapes it
     const html = text(report.files, "report.html");
-    has(html, "Against the version serving (20261205T030009Z-9c2b41) on 40 held-out rows of the new data — refused: more than 2 SE worse than 20261205T030009Z-9c2b41");
+    has(
+      html,
+      "Against the version serving (20261205T030009Z-9c2b41) on 40 held-out rows of the new data — refused: more than 2 SE worse than 20261205T030009Z-9c2b41",
+    );
     // The version serving first (difference 0), this fit second with the difference and its SE.
     expect(html.replace(/\s+/g, " ")).toMatch(
       /<th scope="row">20261205T030009Z-9c2b41<\/th><td class="num">0\.0<\/td><td class="num">0\.0<\/td><td class="num">-60\.3<\/td><\/tr> <tr><th scope="row">this fit<\/th><td class="num">-20\.3<\/td><td class="num">6\.5<\/td><td class="num">-80\.5<\/td>/,

@@ -64,12 +64,18 @@ describe("the PNG renderer's font", () => {
     const { Resvg } = await import("@resvg/resvg-js");
     const files = defaultFontFiles();
     // Debian's fonts-dejavu-core; without it resvg falls back to scanning every system font.
-    expect(files.some((f) => f.endsWith("DejaVuSans.ttf")), "DejaVu Sans not found: install fonts-dejavu-core").toBe(true);
-    const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="30"><text x="4" y="22" font-family="DejaVu Sans" font-size="20">Trace</text></svg>';
+    expect(
+      files.some((f) => f.endsWith("DejaVuSans.ttf")),
+      "DejaVu Sans not found: install fonts-dejavu-core",
+    ).toBe(true);
+    const svg =
+      '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="30"><text x="4" y="22" font-family="DejaVu Sans" font-size="20">Trace</text></svg>';
     const { png, width, height } = await svgToPng(svg, { pngScale: 1 });
     expect([width, height]).toEqual([120, 30]);
     // Decode the PNG again and count dark pixels: text drawn means some.
-    const pixels = new Resvg(`<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="120" height="30"><image width="120" height="30" xlink:href="data:image/png;base64,${Buffer.from(png).toString("base64")}"/></svg>`).render().pixels;
+    const pixels = new Resvg(
+      `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="120" height="30"><image width="120" height="30" xlink:href="data:image/png;base64,${Buffer.from(png).toString("base64")}"/></svg>`,
+    ).render().pixels;
     let dark = 0;
     for (let i = 0; i < pixels.length; i += 4) if (pixels[i] < 128 && pixels[i + 3] > 0) dark++;
     expect(dark).toBeGreaterThan(50);

@@ -9,7 +9,11 @@ import { createLogger } from "../../src/server/logging.js";
 import { LogCapture } from "./fixtures.js";
 
 const log = createLogger({ level: "warn", stream: new LogCapture().stream });
-const settled = <T>(p: Promise<T>): Promise<{ ok: T } | { err: unknown }> => p.then((ok) => ({ ok }), (err: unknown) => ({ err }));
+const settled = <T>(p: Promise<T>): Promise<{ ok: T } | { err: unknown }> =>
+  p.then(
+    (ok) => ({ ok }),
+    (err: unknown) => ({ err }),
+  );
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 describe("requestCost", () => {
@@ -104,10 +108,10 @@ describe("Admission", () => {
     const gone = settled(a.admit(cost(10), connection));
     const queued = settled(a.admit(cost(10)));
     connection.emit("close");
-    expect((await gone as { err: unknown }).err).toBeInstanceOf(ClientGoneError);
+    expect(((await gone) as { err: unknown }).err).toBeInstanceOf(ClientGoneError);
     expect(a.state.queued).toBe(1);
     a.close();
-    expect((await queued as { err: HttpProblem }).err.message).toMatch(/shutting down/);
+    expect(((await queued) as { err: HttpProblem }).err.message).toMatch(/shutting down/);
     expect(((await settled(a.admit(cost(1)))) as { err: HttpProblem }).err.statusCode).toBe(503);
     running.computed(null);
     running.sent();

@@ -16,7 +16,16 @@ beforeAll(async () => {
 afterAll(() => store.cleanup());
 
 const start = (options: ServerOptions): Promise<RunningServer> =>
-  startServer({ model: store.dir, port: 0, host: "127.0.0.1", pollInterval: 0, handleSignals: false, logStream: new LogCapture().stream, workers: 0, ...options });
+  startServer({
+    model: store.dir,
+    port: 0,
+    host: "127.0.0.1",
+    pollInterval: 0,
+    handleSignals: false,
+    logStream: new LogCapture().stream,
+    workers: 0,
+    ...options,
+  });
 
 const POINT = JSON.stringify({ data: { x: 5, category: 2 } });
 
@@ -28,11 +37,15 @@ interface Answer {
 
 function send(url: string, agent: Agent, method: string, path: string, body?: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(`${url}${path}`, { method, agent, headers: body === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (res) => {
-      let text = "";
-      res.setEncoding("utf8").on("data", (c: string) => (text += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-    });
+    const req = httpRequest(
+      `${url}${path}`,
+      { method, agent, headers: body === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(body) } },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8").on("data", (c: string) => (text += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });
@@ -80,7 +93,9 @@ describe("shutdown", () => {
       expect(before.headers.connection).toBe("keep-alive");
       // A client that sends half its body and stops.
       const stalled = await raw(server.url);
-      await stalled.write(`POST /predict/v1.0.0/point HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${POINT.length}\r\n\r\n${POINT.slice(0, 10)}`);
+      await stalled.write(
+        `POST /predict/v1.0.0/point HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${POINT.length}\r\n\r\n${POINT.slice(0, 10)}`,
+      );
       const answeredByLane = server.fastLane?.answered ?? 0;
 
       const began = performance.now();
@@ -135,7 +150,9 @@ describe("requests", () => {
   it("a body that stops arriving is answered 408 and its connection closed", async () => {
     const c = await raw(quick.url);
     const began = performance.now();
-    await c.write(`POST /predict/v1.0.0/point HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${POINT.length}\r\n\r\n${POINT.slice(0, 10)}`);
+    await c.write(
+      `POST /predict/v1.0.0/point HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${POINT.length}\r\n\r\n${POINT.slice(0, 10)}`,
+    );
     const closed = await c.closed;
     expect(c.received()).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
     // (Node looks for late requests every 250 ms with this limit; the bound is loose on purpose.)

@@ -18,7 +18,16 @@ let server: RunningServer;
 
 beforeAll(async () => {
   store = await storeWithSeedModel();
-  server = await startServer({ model: store.dir, port: 0, host: "127.0.0.1", pollInterval: 0, handleSignals: false, logStream: new LogCapture().stream, workers: 1, bodyLimit: 4096 });
+  server = await startServer({
+    model: store.dir,
+    port: 0,
+    host: "127.0.0.1",
+    pollInterval: 0,
+    handleSignals: false,
+    logStream: new LogCapture().stream,
+    workers: 1,
+    bodyLimit: 4096,
+  });
 });
 
 afterAll(async () => {
@@ -35,21 +44,50 @@ interface Case {
   fast: boolean;
 }
 
-const SEEDED = (extra: Record<string, unknown> = {}, data: unknown = { x: 5, category: 2 }): string => JSON.stringify({ data, algo_param: { seed: 42, ...(extra.algo_param as object) }, ...extra, ...(extra.algo_param ? { algo_param: { seed: 42, ...(extra.algo_param as object) } } : {}) });
+const SEEDED = (extra: Record<string, unknown> = {}, data: unknown = { x: 5, category: 2 }): string =>
+  JSON.stringify({
+    data,
+    algo_param: { seed: 42, ...(extra.algo_param as object) },
+    ...extra,
+    ...(extra.algo_param ? { algo_param: { seed: 42, ...(extra.algo_param as object) } } : {}),
+  });
 
 const CASES: Case[] = [
   { name: "interval, seeded", body: SEEDED(), fast: true },
   { name: "point, seeded", path: "/predict/v1.0.0/point", body: SEEDED(), fast: true },
   { name: "density, seeded, 7 bins", path: "/predict/v1.0.0/density", body: SEEDED({ bins: 7 }), fast: true },
-  { name: "interval, batch, hdi 0.8", body: SEEDED({ hdi_probability: 0.8 }, [{ x: 1, category: 0 }, { x: 5.5, category: 2 }, { x: -3, category: 1 }]), fast: true },
-  { name: "mean, batch, hdi 0.9", path: "/predict/v1.0.0/mean", body: JSON.stringify({ data: [{ x: 1, category: 0 }, { x: 5, category: 2 }], hdi_probability: 0.9 }), fast: true },
+  {
+    name: "interval, batch, hdi 0.8",
+    body: SEEDED({ hdi_probability: 0.8 }, [
+      { x: 1, category: 0 },
+      { x: 5.5, category: 2 },
+      { x: -3, category: 1 },
+    ]),
+    fast: true,
+  },
+  {
+    name: "mean, batch, hdi 0.9",
+    path: "/predict/v1.0.0/mean",
+    body: JSON.stringify({
+      data: [
+        { x: 1, category: 0 },
+        { x: 5, category: 2 },
+      ],
+      hdi_probability: 0.9,
+    }),
+    fast: true,
+  },
   { name: "mean with algo_param (422: no sampling)", path: "/predict/v1.0.0/mean", body: SEEDED(), fast: false },
   { name: "charset in the content type", body: SEEDED(), type: "application/json; charset=utf-8", fast: true },
   { name: "content type in capitals", body: SEEDED(), type: "Application/JSON; Charset=UTF-8", fast: true },
   { name: "another charset", body: SEEDED(), type: "application/json; charset=latin1", fast: false },
   { name: "query string", path: "/predict/v1.0.0/interval?debug=1", body: SEEDED(), fast: false },
   // Not UTF-8 (0xFF): decoded to U+FFFD as Fastify decodes it, and given to Fastify as the bytes that came.
-  { name: "a byte that is not UTF-8 (422)", body: Buffer.concat([Buffer.from('{"data": {"x": 5, "category": "'), Buffer.from([0xff]), Buffer.from('"}}')]), fast: false },
+  {
+    name: "a byte that is not UTF-8 (422)",
+    body: Buffer.concat([Buffer.from('{"data": {"x": 5, "category": "'), Buffer.from([0xff]), Buffer.from('"}}')]),
+    fast: false,
+  },
   { name: "category outside the levels (422)", body: SEEDED({}, { x: 5, category: 7 }), fast: false },
   { name: "missing field (422)", body: '{"data": {"x": 5}}', fast: false },
   { name: "n_samples 0 (422)", body: SEEDED({ algo_param: { n_samples: 0 } }), fast: false },
@@ -72,12 +110,21 @@ const CASES: Case[] = [
 const sendable = (body: string | Buffer): string | Blob => (typeof body === "string" ? body : new Blob([new Uint8Array(body)]));
 
 async function overHttp(c: Case): Promise<{ status: number; type: string | null; body: string }> {
-  const r = await fetch(`${server.url}${c.path ?? "/predict/v1.0.0/interval"}`, { method: "POST", headers: { "content-type": c.type ?? "application/json" }, body: sendable(c.body) });
+  const r = await fetch(`${server.url}${c.path ?? "/predict/v1.0.0/interval"}`, {
+    method: "POST",
+    headers: { "content-type": c.type ?? "application/json" },
+    body: sendable(c.body),
+  });
   return { status: r.status, type: r.headers.get("content-type"), body: await r.text() };
 }
 
 async function viaInject(c: Case): Promise<{ status: number; type: string | null; body: string }> {
-  const r = await server.app.inject({ method: "POST", url: c.path ?? "/predict/v1.0.0/interval", headers: { "content-type": c.type ?? "application/json" }, payload: c.body });
+  const r = await server.app.inject({
+    method: "POST",
+    url: c.path ?? "/predict/v1.0.0/interval",
+    headers: { "content-type": c.type ?? "application/json" },
+    payload: c.body,
+  });
   return { status: r.statusCode, type: (r.headers["content-type"] as string | undefined) ?? null, body: r.body };
 }
 
@@ -110,7 +157,9 @@ describe("the fast lane", () => {
   it("counts its requests in /metrics like Fastify's, by route and status", async () => {
     const count = async (): Promise<number> => {
       const text = await (await fetch(`${server.url}/metrics`)).text();
-      const line = text.split("\n").find((l) => l.startsWith("bayes_serve_http_requests_total{") && l.includes('route="/predict/v1.0.0/point"') && l.includes('status_code="200"'));
+      const line = text
+        .split("\n")
+        .find((l) => l.startsWith("bayes_serve_http_requests_total{") && l.includes('route="/predict/v1.0.0/point"') && l.includes('status_code="200"'));
       return line === undefined ? 0 : Number(line.split(" ").pop());
     };
     const before = await count();
@@ -120,9 +169,22 @@ describe("the fast lane", () => {
 
   it("leaves every request to Fastify while each is to be logged (--log-level debug), so none goes unlogged", async () => {
     const logs = new LogCapture();
-    const debug = await startServer({ model: store.dir, port: 0, host: "127.0.0.1", pollInterval: 0, handleSignals: false, logStream: logs.stream, logLevel: "debug", workers: 0 });
+    const debug = await startServer({
+      model: store.dir,
+      port: 0,
+      host: "127.0.0.1",
+      pollInterval: 0,
+      handleSignals: false,
+      logStream: logs.stream,
+      logLevel: "debug",
+      workers: 0,
+    });
     try {
-      const r = await fetch(`${debug.url}/predict/v1.0.0/interval`, { method: "POST", headers: { "content-type": "application/json", "x-request-id": "fast-lane-test" }, body: sendable(CASES[0].body) });
+      const r = await fetch(`${debug.url}/predict/v1.0.0/interval`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-request-id": "fast-lane-test" },
+        body: sendable(CASES[0].body),
+      });
       expect(r.status).toBe(200);
       await debug.close();
       expect(debug.fastLane!.answered).toBe(0);
@@ -133,7 +195,15 @@ describe("the fast lane", () => {
   });
 
   it("finishes a request whose body is still arriving when the server closes, as Fastify would", async () => {
-    const s = await startServer({ model: store.dir, port: 0, host: "127.0.0.1", pollInterval: 0, handleSignals: false, logStream: new LogCapture().stream, workers: 1 });
+    const s = await startServer({
+      model: store.dir,
+      port: 0,
+      host: "127.0.0.1",
+      pollInterval: 0,
+      handleSignals: false,
+      logStream: new LogCapture().stream,
+      workers: 1,
+    });
     const { port } = new URL(s.url);
     // Headers and a few bytes, then close(), then the rest: a 422 (Fastify's, through inject) and a heavy request.
     const answers = Promise.all(
@@ -144,7 +214,9 @@ describe("the fast lane", () => {
             let response = "";
             socket.on("data", (d: Buffer) => (response += d.toString()));
             socket.on("close", () => resolve(response.split("\r\n")[0]));
-            socket.write(`POST /predict/v1.0.0/interval HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`);
+            socket.write(
+              `POST /predict/v1.0.0/interval HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`,
+            );
             setTimeout(() => socket.write(body.slice(5)), 150);
           }),
       ),
@@ -155,7 +227,16 @@ describe("the fast lane", () => {
   });
 
   it("is off when switched off, and the answers are the same", async () => {
-    const off = await startServer({ model: store.dir, port: 0, host: "127.0.0.1", pollInterval: 0, handleSignals: false, logStream: new LogCapture().stream, workers: 0, fastLane: false });
+    const off = await startServer({
+      model: store.dir,
+      port: 0,
+      host: "127.0.0.1",
+      pollInterval: 0,
+      handleSignals: false,
+      logStream: new LogCapture().stream,
+      workers: 0,
+      fastLane: false,
+    });
     try {
       expect(off.fastLane).toBeNull();
       const request = { method: "POST", headers: { "content-type": "application/json" }, body: sendable(CASES[0].body) };

@@ -39,7 +39,7 @@ let versionCounter = 0;
 /** Distinct, increasing version ids even within one second. */
 export function nextVersionId(): string {
   const base = newVersionId();
-  const suffix = (0xb00000 + ((Date.now() % 4096) * 256 + versionCounter++) % 0x100000).toString(16);
+  const suffix = (0xb00000 + (((Date.now() % 4096) * 256 + versionCounter++) % 0x100000)).toString(16);
   return `${base.slice(0, 17)}${suffix}`;
 }
 
@@ -53,7 +53,14 @@ export async function seedBundle(options: { seed?: number; version?: string; met
       model: options.model ?? model,
       features: predictionSchema(model).features,
       target: { name: "y" },
-      sampler: { draws: post.draws, tune: post.settings.tune, chains: post.chains, seed: post.settings.seed, maxTreeDepth: post.settings.maxTreeDepth, targetAccept: post.settings.targetAccept },
+      sampler: {
+        draws: post.draws,
+        tune: post.settings.tune,
+        chains: post.chains,
+        seed: post.settings.seed,
+        maxTreeDepth: post.settings.maxTreeDepth,
+        targetAccept: post.settings.targetAccept,
+      },
       seed: post.settings.seed,
       data: { sha256: "0".repeat(64), rows: 400, trainRows: 320, testRows: 80 },
       parameters: { names: post.names, shapes: post.shapes },
@@ -126,7 +133,6 @@ export async function storeWithSeedModel(options: { seed?: number } = {}): Promi
 
 // ---------------------------------------------------------------------------------------------------------------
 // Apps around a store, for inject-based tests.
-
 
 /** Log lines captured in memory, parsed. */
 export class LogCapture {

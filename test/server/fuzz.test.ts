@@ -39,7 +39,32 @@ function familyModel(family: FamilyName) {
   });
 }
 
-const ADVERSARIAL: unknown[] = [0, -0, 1, -1, 0.5, 2, 12, 1e-300, -1e-300, 1e308, -1e308, 1e12, -1e12, 1e13, 2 ** 53, 2 ** 53 + 2, -(2 ** 53), 3, -3, "1", null, true, [], {}];
+const ADVERSARIAL: unknown[] = [
+  0,
+  -0,
+  1,
+  -1,
+  0.5,
+  2,
+  12,
+  1e-300,
+  -1e-300,
+  1e308,
+  -1e308,
+  1e12,
+  -1e12,
+  1e13,
+  2 ** 53,
+  2 ** 53 + 2,
+  -(2 ** 53),
+  3,
+  -3,
+  "1",
+  null,
+  true,
+  [],
+  {},
+];
 
 let stores: TempStore[] = [];
 let host: ChildProcess;
@@ -58,7 +83,10 @@ beforeAll(async () => {
     await store.store.publish(madeUpBundle(m, columns));
     stores.push(store);
   }
-  host = spawn(process.execPath, ["--import", "tsx", path.join(repo, "test", "server", "fuzz-host.ts"), ...stores.map((s) => s.dir)], { cwd: repo, stdio: ["ignore", "pipe", "pipe"] });
+  host = spawn(process.execPath, ["--import", "tsx", path.join(repo, "test", "server", "fuzz-host.ts"), ...stores.map((s) => s.dir)], {
+    cwd: repo,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   let err = "";
   host.stderr?.on("data", (d: Buffer) => (err += d.toString()));
@@ -136,7 +164,12 @@ describe("fuzzing every family's served answers", () => {
     for (let n = 0; n < 60; n++) {
       const { kind, body } = request(r, family);
       const t0 = performance.now();
-      const res = await fetch(`${url}/predict/v1.0.0/${kind}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: AbortSignal.timeout(5000) });
+      const res = await fetch(`${url}/predict/v1.0.0/${kind}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(5000),
+      });
       const ms = performance.now() - t0;
       const json = (await res.json()) as Json;
       statuses[res.status] = (statuses[res.status] ?? 0) + 1;

@@ -27,7 +27,16 @@ beforeAll(async () => {
   // z[k] = k: a prediction for group k reads z[k], so an off-by-one would show.
   for (let k = 0; k < 12; k++) columns[`z[${k}]`] = () => k / 10;
   await store.store.publish(madeUpBundle(exposureModel, columns));
-  server = await startServer({ model: store.dir, port: 0, host: "127.0.0.1", pollInterval: 0, handleSignals: false, logStream: new LogCapture().stream, workers: 1, requestTimeoutMs: 300 });
+  server = await startServer({
+    model: store.dir,
+    port: 0,
+    host: "127.0.0.1",
+    pollInterval: 0,
+    handleSignals: false,
+    logStream: new LogCapture().stream,
+    workers: 1,
+    requestTimeoutMs: 300,
+  });
 });
 
 afterAll(async () => {
@@ -38,7 +47,12 @@ afterAll(async () => {
 async function call(kind: string, body: unknown): Promise<{ status: number; json: Record<string, unknown>; ms: number }> {
   const t0 = performance.now();
   // Generous: a heavy request first waits for its worker thread to start, slow on a loaded machine.
-  const r = await fetch(`${server.url}/predict/v1.0.0/${kind}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: AbortSignal.timeout(60_000) });
+  const r = await fetch(`${server.url}/predict/v1.0.0/${kind}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(60_000),
+  });
   return { status: r.status, json: (await r.json()) as Record<string, unknown>, ms: performance.now() - t0 };
 }
 
@@ -56,7 +70,12 @@ describe("instances at which the model is not defined", () => {
       expect(detail[0].msg).toMatch(/logRate = .*log\(exposure\).* is NaN/);
       expect(r.ms).toBeLessThan(4000); // refused at once, not after sampling (not a speed goal)
     }
-    const batch = await call("interval", { data: [{ x: 0, exposure: 1, group: 0 }, { x: 0, exposure: -1, group: 0 }] });
+    const batch = await call("interval", {
+      data: [
+        { x: 0, exposure: 1, group: 0 },
+        { x: 0, exposure: -1, group: 0 },
+      ],
+    });
     expect(batch.status).toBe(422);
     expect((batch.json.detail as Detail)[0].loc.slice(0, 3)).toEqual(["body", "data", 1]);
     const live = await fetch(`${server.url}/health/live`);
@@ -98,7 +117,9 @@ describe("a request's time limit", () => {
     // machine loaded enough to starve the new thread that long, a later try gets through.)
     const statuses: number[] = [];
     for (let attempt = 0; attempt < 5 && statuses.at(-1) !== 200; attempt++) {
-      statuses.push((await call("interval", { data: Array.from({ length: 3 }, () => ({ x: 0, exposure: 1, group: 0 })), algo_param: { n_samples: 10_000 } })).status);
+      statuses.push(
+        (await call("interval", { data: Array.from({ length: 3 }, () => ({ x: 0, exposure: 1, group: 0 })), algo_param: { n_samples: 10_000 } })).status,
+      );
     }
     expect(statuses.at(-1), `statuses ${statuses.join(", ")}`).toBe(200);
     expect(statuses.every((st) => st === 200 || st === 503)).toBe(true);

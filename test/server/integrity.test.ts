@@ -74,16 +74,24 @@ describe("a manifest edited by one byte", () => {
     expect(await interval(server.url)).toEqual(before);
 
     // Nor will a new server start on it.
-    await expect(startServer({ model: `${store.dir}@${edited}`, port: 0, host: "127.0.0.1", handleSignals: false, logStream: new LogCapture().stream, workers: 0 })).rejects.toThrow(
-      /does not match the digest recorded/,
-    );
+    await expect(
+      startServer({ model: `${store.dir}@${edited}`, port: 0, host: "127.0.0.1", handleSignals: false, logStream: new LogCapture().stream, workers: 0 }),
+    ).rejects.toThrow(/does not match the digest recorded/);
     await fs.writeFile(join(store.dir, "latest"), JSON.stringify({ version: store.version, updatedAt: new Date().toISOString() }));
   });
 
   it("with its digest rewritten too, would change the answers — which a signing key prevents", async () => {
     const signed = openStore(store.dir, { signingKey: KEY });
     const version = await signed.publish(await seedBundle(), { promote: false });
-    const genuine = await startServer({ model: `${store.dir}@${version}`, port: 0, host: "127.0.0.1", handleSignals: false, logStream: new LogCapture().stream, workers: 0, storeOptions: { signingKey: KEY } });
+    const genuine = await startServer({
+      model: `${store.dir}@${version}`,
+      port: 0,
+      host: "127.0.0.1",
+      handleSignals: false,
+      logStream: new LogCapture().stream,
+      workers: 0,
+      storeOptions: { signingKey: KEY },
+    });
     const answer = await interval(genuine.url);
     await genuine.close();
 
@@ -95,14 +103,30 @@ describe("a manifest edited by one byte", () => {
 
     // Without the key only the digest is checked, and it matches: the edited model is served and answers differently
     // (the issue measured [6.38, 8.75] becoming [4.24, 10.82]).
-    const unkeyed = await startServer({ model: `${store.dir}@${version}`, port: 0, host: "127.0.0.1", handleSignals: false, logStream: new LogCapture().stream, workers: 0, storeOptions: { signingKey: null } });
+    const unkeyed = await startServer({
+      model: `${store.dir}@${version}`,
+      port: 0,
+      host: "127.0.0.1",
+      handleSignals: false,
+      logStream: new LogCapture().stream,
+      workers: 0,
+      storeOptions: { signingKey: null },
+    });
     const [lower, upper] = await interval(unkeyed.url);
     await unkeyed.close();
     expect(upper - lower).toBeGreaterThan((answer[1] - answer[0]) * 1.5);
 
     // With the key, it is refused.
     await expect(
-      startServer({ model: `${store.dir}@${version}`, port: 0, host: "127.0.0.1", handleSignals: false, logStream: new LogCapture().stream, workers: 0, storeOptions: { signingKey: KEY } }),
+      startServer({
+        model: `${store.dir}@${version}`,
+        port: 0,
+        host: "127.0.0.1",
+        handleSignals: false,
+        logStream: new LogCapture().stream,
+        workers: 0,
+        storeOptions: { signingKey: KEY },
+      }),
     ).rejects.toThrow(/the signature of version \S+ does not match/);
   });
 });

@@ -10,7 +10,15 @@ let server: RunningServer;
 
 beforeAll(async () => {
   store = await storeWithSeedModel();
-  server = await startServer({ model: store.dir, port: 0, host: "127.0.0.1", pollInterval: 0, handleSignals: false, logStream: new LogCapture().stream, workers: 1 });
+  server = await startServer({
+    model: store.dir,
+    port: 0,
+    host: "127.0.0.1",
+    pollInterval: 0,
+    handleSignals: false,
+    logStream: new LogCapture().stream,
+    workers: 1,
+  });
 });
 
 afterAll(async () => {
@@ -47,7 +55,9 @@ describe("heavy requests beside light ones", () => {
     const heavyP50 = pct(heavyTimes, 0.5);
     const lightP50 = pct(light, 0.5);
     const lightP95 = pct(light, 0.95);
-    process.stderr.write(`isolation: light p50 ${lightP50.toFixed(2)} ms, p95 ${lightP95.toFixed(2)} ms; heavy p50 ${heavyP50.toFixed(0)} ms (${heavyTimes.length} done)\n`);
+    process.stderr.write(
+      `isolation: light p50 ${lightP50.toFixed(2)} ms, p95 ${lightP95.toFixed(2)} ms; heavy p50 ${heavyP50.toFixed(0)} ms (${heavyTimes.length} done)\n`,
+    );
     expect(heavyTimes.length).toBeGreaterThan(0);
     // Each heavy request is 2 million samples: far longer than a light one takes, even now.
     expect(heavyP50).toBeGreaterThan(5 * lightP95);
@@ -66,7 +76,8 @@ describe("heavy requests beside light ones", () => {
       const refused = results.filter((r) => r.status === 503);
       expect(refused[0].headers["retry-after"]).toBe("1");
       expect(refused[0].json).toEqual({
-        detail: "The server is busy: the queue of heavy prediction requests is full (2 waiting). Retry after the time in Retry-After, or ask for fewer samples, bins or instances",
+        detail:
+          "The server is busy: the queue of heavy prediction requests is full (2 waiting). Retry after the time in Retry-After, or ask for fewer samples, bins or instances",
       });
       expect((await post(t.app, "point", body)).status).toBe(200);
     } finally {

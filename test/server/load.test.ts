@@ -15,7 +15,11 @@ import { SERVING_NODE_OPTIONS } from "../../src/server/constants.js";
 import { storeWithSeedModel, type TempStore } from "./fixtures.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
-const DENSITY = JSON.stringify({ data: Array.from({ length: 20 }, (_, i) => ({ x: i / 2, category: i % 3 })), bins: 10_000, algo_param: { n_samples: 100_000 } });
+const DENSITY = JSON.stringify({
+  data: Array.from({ length: 20 }, (_, i) => ({ x: i / 2, category: i % 3 })),
+  bins: 10_000,
+  algo_param: { n_samples: 100_000 },
+});
 const LIGHT = '{"data": {"x": 5, "category": 2}}';
 
 let store: TempStore & { version: string };
@@ -36,7 +40,24 @@ interface Served {
 async function serve(extra: string[]): Promise<Served> {
   const child = spawn(
     process.execPath,
-    [...SERVING_NODE_OPTIONS.split(" "), "--import", "tsx", join(ROOT, "src/cli/main.ts"), "serve", "--model", store.dir, "--port", "0", "--host", "127.0.0.1", "--poll-interval", "0", "--shutdown-grace", "0", ...extra],
+    [
+      ...SERVING_NODE_OPTIONS.split(" "),
+      "--import",
+      "tsx",
+      join(ROOT, "src/cli/main.ts"),
+      "serve",
+      "--model",
+      store.dir,
+      "--port",
+      "0",
+      "--host",
+      "127.0.0.1",
+      "--poll-interval",
+      "0",
+      "--shutdown-grace",
+      "0",
+      ...extra,
+    ],
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
   );
   let stderr = "";
@@ -98,12 +119,22 @@ interface Outcome {
 
 function post(url: URL, agent: Agent, path: string, body: string): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path, method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (res) => {
-      let bytes = 0;
-      res.on("data", (c: Buffer) => (bytes += c.length));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers["retry-after"] as string | undefined, bytes }));
-      res.on("error", reject);
-    });
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path,
+        method: "POST",
+        agent,
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+      },
+      (res) => {
+        let bytes = 0;
+        res.on("data", (c: Buffer) => (bytes += c.length));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers["retry-after"] as string | undefined, bytes }));
+        res.on("error", reject);
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });
@@ -127,7 +158,10 @@ describe("valid requests within every limit never crash the server (issue 13, fa
     }, 100);
     const until = Date.now() + 12_000;
     // And 4 that pipeline light densities (an answer of ~40 kB for 40 bytes asked), never reading either.
-    const pipeliners = [...Array.from({ length: 12 }, () => pipeliner(s.url, until)), ...Array.from({ length: 4 }, () => pipeliner(s.url, until, LIGHT_DENSITY))];
+    const pipeliners = [
+      ...Array.from({ length: 12 }, () => pipeliner(s.url, until)),
+      ...Array.from({ length: 4 }, () => pipeliner(s.url, until, LIGHT_DENSITY)),
+    ];
     const agent = new Agent({ keepAlive: true, maxSockets: 40 });
     const outcomes: Outcome[] = [];
     const errors: string[] = [];

@@ -57,7 +57,14 @@ describe("unseen levels", () => {
     // A seen school keeps its own effect even when new levels are allowed: school 3 (z = 2) → 60 + 12 + 10.
     const seen = await post(t.app, "mean", { data: { hours: 5, school: 3 }, allow_new_levels: true });
     expect((seen.json as { y_mean: number }).y_mean).toBeCloseTo(82, 6);
-    const interval = await post(t.app, "interval", { data: [{ hours: 5, school: 7 }, { hours: 5, school: 1 }], allow_new_levels: true, algo_param: { n_samples: 20_000, seed: 3 } });
+    const interval = await post(t.app, "interval", {
+      data: [
+        { hours: 5, school: 7 },
+        { hours: 5, school: 1 },
+      ],
+      allow_new_levels: true,
+      algo_param: { n_samples: 20_000, seed: 3 },
+    });
     const iv = interval.json as { y_pred_lower: number[]; y_pred_upper: number[] };
     const sd = Math.sqrt(36 + 1);
     expect(iv.y_pred_upper[0] - iv.y_pred_lower[0]).toBeCloseTo(2 * 1.96 * sd, 0);

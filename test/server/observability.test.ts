@@ -49,7 +49,16 @@ describe("docs", () => {
     expect(r.statusCode).toBe(200);
     const doc = r.json() as {
       openapi: string;
-      paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: Record<string, unknown>; examples: Record<string, { value: unknown }> }> }; responses: Record<string, unknown> }>>;
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            requestBody?: { content: Record<string, { schema: Record<string, unknown>; examples: Record<string, { value: unknown }> }> };
+            responses: Record<string, unknown>;
+          }
+        >
+      >;
     };
     expect(doc.openapi).toBe("3.1.0");
     for (const kind of ["point", "interval", "density"]) {
@@ -92,8 +101,12 @@ describe("metrics", () => {
     expect(text).toMatch(/bayes_serve_http_requests_total\{method="POST",route="\/predict\/v1\.0\.0\/interval",status_code="200",protocol="v1"\} 2/);
     expect(text).toMatch(/bayes_serve_http_requests_total\{method="POST",route="\/predict\/v1\.0\.0\/interval",status_code="422",protocol="v1"\} 1/);
     expect(text).toMatch(/bayes_serve_http_requests_total\{method="GET",route="unmatched",status_code="404",protocol="v1"\} 1/);
-    expect(text).toMatch(/bayes_serve_http_request_duration_seconds_bucket\{le="0.005",method="POST",route="\/predict\/v1\.0\.0\/interval",status_code="200",protocol="v1"\} \d/);
-    expect(text).toMatch(/bayes_serve_http_request_duration_seconds_count\{method="POST",route="\/predict\/v1\.0\.0\/interval",status_code="200",protocol="v1"\} 2/);
+    expect(text).toMatch(
+      /bayes_serve_http_request_duration_seconds_bucket\{le="0.005",method="POST",route="\/predict\/v1\.0\.0\/interval",status_code="200",protocol="v1"\} \d/,
+    );
+    expect(text).toMatch(
+      /bayes_serve_http_request_duration_seconds_count\{method="POST",route="\/predict\/v1\.0\.0\/interval",status_code="200",protocol="v1"\} 2/,
+    );
     expect(text).toContain(`bayes_serve_model_info{version="${store.version}",model="seed-regression"} 1`);
     expect(text).toMatch(/bayes_serve_model_loaded_timestamp_seconds \d+/);
     expect(text).toMatch(/bayes_serve_process_resident_memory_bytes \d+/);
@@ -127,7 +140,10 @@ describe("health", () => {
       expect(await app.holder.check()).toBe("failed");
       const damaged = await app.app.inject({ method: "GET", url: "/health/ready" });
       expect(damaged.statusCode).toBe(503);
-      expect(damaged.json()).toEqual({ status: "loading", detail: `version ${version} cannot be loaded: the version is damaged or cannot be served (details in the server log); retrying` });
+      expect(damaged.json()).toEqual({
+        status: "loading",
+        detail: `version ${version} cannot be loaded: the version is damaged or cannot be served (details in the server log); retrying`,
+      });
       expect(damaged.body).not.toContain(empty.dir);
       expect(app.logs.lines.find((l) => l.level === "error")).toMatchObject({ version, err: { message: expect.stringContaining(draws) } });
 
@@ -154,7 +170,10 @@ describe("logs", () => {
     await post(t.app, "point", { data: { x: 5, category: 9 } }, { authorization: secret, "x-request-id": "trace-1", cookie: `session=${awsSecret}` });
     await post(t.app, "point", SEED_BODY, { authorization: secret, "x-amz-security-token": awsSecret, "x-request-id": "trace-2" });
     // A handler that logs a request object in full must still not leak its headers.
-    t.logger.info({ req: { headers: { authorization: secret, "x-api-key": awsSecret } }, AWS_SECRET_ACCESS_KEY: awsSecret, env: { AWS_SECRET_ACCESS_KEY: awsSecret } }, "probe");
+    t.logger.info(
+      { req: { headers: { authorization: secret, "x-api-key": awsSecret } }, AWS_SECRET_ACCESS_KEY: awsSecret, env: { AWS_SECRET_ACCESS_KEY: awsSecret } },
+      "probe",
+    );
     const all = t.logs.raw.join("\n");
     expect(all).not.toContain("sk-live");
     expect(all).not.toContain(awsSecret);

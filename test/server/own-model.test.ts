@@ -94,7 +94,10 @@ describe("a user's own model", () => {
       { name: "count", type: "integer" },
     ]);
     const doc = (await t.app.inject({ method: "GET", url: "/openapi.json" })).json() as {
-      paths: Record<string, { post: { requestBody: { content: { "application/json": { schema: unknown; examples: Record<string, { value: { data: unknown } }> } } } } }>;
+      paths: Record<
+        string,
+        { post: { requestBody: { content: { "application/json": { schema: unknown; examples: Record<string, { value: { data: unknown } }> } } } } }
+      >;
     };
     const body = doc.paths["/predict/v1.0.0/point"].post.requestBody.content["application/json"];
     expect(JSON.stringify(body.schema)).toContain('"group"');
@@ -108,10 +111,21 @@ describe("a user's own model", () => {
       const r = await post(t.app, kind, { data: { dose: 1e4, group: 0, count: 0 } });
       expect(r.status, r.body).toBe(422);
       expect(r.json).toEqual({
-        detail: [{ loc: ["body", "data"], msg: "the model's predictive samples at this input are not all finite numbers, so no answer can be given", type: "value_error.prediction.not_finite" }],
+        detail: [
+          {
+            loc: ["body", "data"],
+            msg: "the model's predictive samples at this input are not all finite numbers, so no answer can be given",
+            type: "value_error.prediction.not_finite",
+          },
+        ],
       });
     }
-    const batch = await post(t.app, "point", { data: [{ dose: 1, group: 0, count: 0 }, { dose: 1e4, group: 0, count: 0 }] });
+    const batch = await post(t.app, "point", {
+      data: [
+        { dose: 1, group: 0, count: 0 },
+        { dose: 1e4, group: 0, count: 0 },
+      ],
+    });
     expect((batch.json as { detail: { loc: unknown[] }[] }).detail[0].loc).toEqual(["body", "data", 1]);
   });
 });

@@ -104,7 +104,10 @@ describe.skipIf(!haveChromium)("the page", () => {
     expect(await page.textContent("#error")).toContain("ensure this value is less than or equal to 1000000000000");
 
     // 422 responses log a console error in Chromium ("Failed to load resource"); nothing else may.
-    expect(problems.filter((p) => !p.includes("status of 422")), JSON.stringify(problems)).toEqual([]);
+    expect(
+      problems.filter((p) => !p.includes("status of 422")),
+      JSON.stringify(problems),
+    ).toEqual([]);
     await page.close();
   });
 

@@ -17,7 +17,9 @@ let store: TempStore & { version: string };
 beforeAll(async () => {
   store = await storeWithSeedModel();
   out = mkdtempSync(join(ROOT, ".tmp-build-"));
-  execFileSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(ROOT, "tsconfig.build.json"), "--outDir", out], { cwd: ROOT });
+  execFileSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(ROOT, "tsconfig.build.json"), "--outDir", out], {
+    cwd: ROOT,
+  });
   execFileSync(process.execPath, [join(ROOT, "scripts", "bundle-server.mjs"), out], { cwd: ROOT });
 }, 180_000);
 
@@ -72,7 +74,7 @@ describe("the production build", () => {
     expect(readFileSync(join(ROOT, "README.md"), "utf8")).toContain(`NODE_OPTIONS="${SERVING_NODE_OPTIONS}"`);
   });
 
-  it("is a package a project imports by name: `import { model, Normal, fit } from \"bayes-serve\"`, with types", () => {
+  it('is a package a project imports by name: `import { model, Normal, fit } from "bayes-serve"`, with types', () => {
     // A project with bayes-serve in its node_modules: the package.json (its exports) and the build.
     const project = join(out, "consumer");
     const installed = join(project, "node_modules", "bayes-serve");
@@ -91,8 +93,46 @@ describe("the production build", () => {
       ].join("\n"),
     );
     // Types from dist/index.d.ts, through the package's exports, as an editor or tsc in that project sees them.
-    execFileSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--skipLibCheck", "--types", "node", "--typeRoots", join(ROOT, "node_modules", "@types"), join(project, "fit.mts")], { cwd: project });
-    execFileSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--skipLibCheck", "--types", "node", "--typeRoots", join(ROOT, "node_modules", "@types"), join(project, "fit.mts")], { cwd: project });
+    execFileSync(
+      process.execPath,
+      [
+        join(ROOT, "node_modules", "typescript", "bin", "tsc"),
+        "--noEmit",
+        "--strict",
+        "--module",
+        "nodenext",
+        "--moduleResolution",
+        "nodenext",
+        "--target",
+        "es2022",
+        "--skipLibCheck",
+        "--types",
+        "node",
+        "--typeRoots",
+        join(ROOT, "node_modules", "@types"),
+        join(project, "fit.mts"),
+      ],
+      { cwd: project },
+    );
+    execFileSync(
+      process.execPath,
+      [
+        join(ROOT, "node_modules", "typescript", "bin", "tsc"),
+        "--module",
+        "nodenext",
+        "--moduleResolution",
+        "nodenext",
+        "--target",
+        "es2022",
+        "--skipLibCheck",
+        "--types",
+        "node",
+        "--typeRoots",
+        join(ROOT, "node_modules", "@types"),
+        join(project, "fit.mts"),
+      ],
+      { cwd: project },
+    );
     const printed = JSON.parse(execFileSync(process.execPath, [join(project, "fit.mjs")], { cwd: project, encoding: "utf8" })) as { name: string; mu: number };
     expect(printed.name).toBe("mean");
     expect(printed.mu).toBeGreaterThan(0.5);

@@ -43,7 +43,15 @@ function hammer(lanes: number): { versionsSeen: Set<number>; stop(): Promise<{ o
   const medians = new Set<number>();
   const bodies = [
     { kind: "point", body: { data: { x: 5, category: 2 }, algo_param: { n_samples: 100, seed: 1 } } },
-    { kind: "interval", body: { data: [{ x: 5, category: 2 }, { x: 1, category: 0 }] } },
+    {
+      kind: "interval",
+      body: {
+        data: [
+          { x: 5, category: 2 },
+          { x: 1, category: 0 },
+        ],
+      },
+    },
     // Heavy: runs on the worker thread, which must also cope with the swap.
     { kind: "density", body: { data: { x: 5, category: 2 }, algo_param: { n_samples: 30_000 }, bins: 20 } },
   ];
@@ -52,7 +60,11 @@ function hammer(lanes: number): { versionsSeen: Set<number>; stop(): Promise<{ o
     while (running) {
       const { kind, body } = bodies[k++ % bodies.length];
       try {
-        const r = await fetch(`${server.url}/predict/v1.0.0/${kind}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+        const r = await fetch(`${server.url}/predict/v1.0.0/${kind}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
         const text = await r.text();
         if (r.status !== 200) failed.push(`${r.status} ${text}`);
         else {
@@ -113,7 +125,10 @@ describe("hot reload", () => {
     await waitFor(async () => logs.lines.filter((l) => l.level === "warn" && l.version === bad).length >= 2);
     const { failed, ok } = await load.stop();
     expect(logs.lines.filter((l) => l.level === "error" && l.version === bad)).toHaveLength(1);
-    const retries = logs.lines.filter((l) => l.version === bad && (l.level === "error" || l.level === "warn")) as { attempts: number; retryInSeconds: number }[];
+    const retries = logs.lines.filter((l) => l.version === bad && (l.level === "error" || l.level === "warn")) as {
+      attempts: number;
+      retryInSeconds: number;
+    }[];
     expect(retries.slice(0, 3).map((l) => [l.attempts, l.retryInSeconds])).toEqual([
       [1, 0.1],
       [2, 0.2],
@@ -130,15 +145,25 @@ describe("hot reload", () => {
     // What clients see says what is wrong, but not where the store is: operators have the log.
     const modelResponse = await fetch(`${server.url}/model`);
     const modelText = await modelResponse.text();
-    const model = JSON.parse(modelText) as { reload: { last_error: { version: string; kind: string; message: string; attempts: number; next_retry_at: string } } };
-    expect(model.reload.last_error).toMatchObject({ version: bad, kind: "damaged", message: `version ${bad} cannot be loaded: the version is damaged or cannot be served (details in the server log)` });
+    const model = JSON.parse(modelText) as {
+      reload: { last_error: { version: string; kind: string; message: string; attempts: number; next_retry_at: string } };
+    };
+    expect(model.reload.last_error).toMatchObject({
+      version: bad,
+      kind: "damaged",
+      message: `version ${bad} cannot be loaded: the version is damaged or cannot be served (details in the server log)`,
+    });
     expect(model.reload.last_error.attempts).toBeGreaterThanOrEqual(3);
     expect(Date.parse(model.reload.last_error.next_retry_at)).toBeGreaterThan(Date.now() - 1000);
     expect(modelText).not.toContain(store.dir);
     const ready = await fetch(`${server.url}/health/ready`);
     expect(ready.status).toBe(200);
     const readyText = await ready.text();
-    expect(JSON.parse(readyText)).toEqual({ status: "stale", version: serving, detail: `version ${bad} cannot be loaded: the version is damaged or cannot be served (details in the server log); serving ${serving}, retrying` });
+    expect(JSON.parse(readyText)).toEqual({
+      status: "stale",
+      version: serving,
+      detail: `version ${bad} cannot be loaded: the version is damaged or cannot be served (details in the server log); serving ${serving}, retrying`,
+    });
     expect(readyText).not.toContain(store.dir);
     expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/bayes_serve_model_reload_failures_total [1-9]/);
 
@@ -153,7 +178,13 @@ describe("hot reload", () => {
     // A store of its own: the server above polls the shared one.
     const own = await storeWithSeedModel();
     const logsHere = new LogCapture();
-    const holder = new ModelHolder({ store: own.store, pinned: null, limits: DEFAULT_LIMITS, log: createLogger({ stream: logsHere.stream }), pollIntervalSeconds: 600 });
+    const holder = new ModelHolder({
+      store: own.store,
+      pinned: null,
+      limits: DEFAULT_LIMITS,
+      log: createLogger({ stream: logsHere.stream }),
+      pollIntervalSeconds: 600,
+    });
     await holder.loadInitial();
     const serving = holder.current?.version;
     const bad = await own.store.publish(await seedBundle({ seed: 6 }), { promote: false });

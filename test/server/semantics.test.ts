@@ -29,7 +29,11 @@ const samplesFor = (x: number, category: number, n: number, seed: number): Float
 
 describe("answers are the seed's summaries of the Predictor's samples", () => {
   it("point = np.median of the same samples for the same seed", async () => {
-    for (const [x, category, n, seed] of [[5, 2, 100, 1], [0.3, 0, 7, 99], [9.5, 1, 2000, 123456789]] as const) {
+    for (const [x, category, n, seed] of [
+      [5, 2, 100, 1],
+      [0.3, 0, 7, 99],
+      [9.5, 1, 2000, 123456789],
+    ] as const) {
       const r = await post(t.app, "point", { data: { x, category }, algo_param: { n_samples: n, seed } });
       expect(r.status).toBe(200);
       expect(r.json).toEqual({ y_pred: median(samplesFor(x, category, n, seed)), algo_param: n });
@@ -134,7 +138,17 @@ describe("heavy requests on the worker thread", () => {
   it("give exactly the answers of the event-loop path", async () => {
     const bodies: [string, Record<string, unknown>][] = [
       ["point", { data: { x: 5, category: 2 }, algo_param: { n_samples: 3000, seed: 8 } }],
-      ["interval", { data: [{ x: 5, category: 2 }, { x: 2, category: 1 }], algo_param: { n_samples: 1000, seed: 9 }, hdi_probability: 0.8 }],
+      [
+        "interval",
+        {
+          data: [
+            { x: 5, category: 2 },
+            { x: 2, category: 1 },
+          ],
+          algo_param: { n_samples: 1000, seed: 9 },
+          hdi_probability: 0.8,
+        },
+      ],
       ["density", { data: [{ x: 3, category: 0 }], algo_param: { n_samples: 100, seed: 10 }, bins: 12 }],
     ];
     for (const [kind, body] of bodies) {

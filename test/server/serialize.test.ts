@@ -52,7 +52,13 @@ describe("compileNumericSerializer", () => {
   it("leaves optional properties out when absent, in fast-json-stringify's order, with the separators right", () => {
     const schema = Type.Object({ a: Type.Optional(Type.Number()), b: Type.Integer(), c: Type.Optional(Type.Array(Type.Number())), d: Type.Number() });
     const s = compileNumericSerializer(schema)!;
-    for (const v of [{ b: 1, d: 0 }, { a: 0.5, b: 2, d: 1 }, { b: 3, c: [], d: 2 }, { a: -1e-9, b: 4, c: [1.5, 2], d: 3 }]) expect(s(v)).toBe(fjs(schema)(v));
+    for (const v of [
+      { b: 1, d: 0 },
+      { a: 0.5, b: 2, d: 1 },
+      { b: 3, c: [], d: 2 },
+      { a: -1e-9, b: 4, c: [1.5, 2], d: 3 },
+    ])
+      expect(s(v)).toBe(fjs(schema)(v));
   });
 
   it("refuses a value that does not fit, naming where, rather than writing NaN, Infinity or a wrong shape", () => {

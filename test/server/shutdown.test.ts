@@ -58,9 +58,28 @@ async function serve(args: string[]): Promise<Started> {
 describe("bayes-serve serve", () => {
   it("on SIGTERM: not ready at once, accepting through the grace period, then finishes the request in flight and exits 0", async () => {
     // A drain deadline far beyond the request's second of work, so that a busy CI machine cannot make it cut the request.
-    const s = await serve(["--model", store.dir, "--port", "0", "--host", "127.0.0.1", "--poll-interval", "0", "--log-level", "info", "--shutdown-grace", "1", "--shutdown-timeout", "30"]);
+    const s = await serve([
+      "--model",
+      store.dir,
+      "--port",
+      "0",
+      "--host",
+      "127.0.0.1",
+      "--poll-interval",
+      "0",
+      "--log-level",
+      "info",
+      "--shutdown-grace",
+      "1",
+      "--shutdown-timeout",
+      "30",
+    ]);
     try {
-      const ok = await fetch(`${s.url}/predict/v1.0.0/point`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"data": {"x": 5, "category": 2}}' });
+      const ok = await fetch(`${s.url}/predict/v1.0.0/point`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: '{"data": {"x": 5, "category": 2}}',
+      });
       expect(ok.status).toBe(200);
       expect((await fetch(`${s.url}/health/ready`)).status).toBe(200);
 
@@ -75,14 +94,14 @@ describe("bayes-serve serve", () => {
       // fixed wait: on a loaded CI machine the signal can take a while to be handled, and a probe that early is
       // rightly answered 200.
       let ready = 200;
-      for (const deadline = Date.now() + 5_000; ready === 200 && Date.now() < deadline; ) {
+      for (const deadline = Date.now() + 5_000; ready === 200 && Date.now() < deadline;) {
         ready = (await fetch(`${s.url}/health/ready`, { headers: { connection: "close" } })).status;
         if (ready === 200) await new Promise((r) => setTimeout(r, 20));
       }
       expect(ready).toBe(503);
       // After the grace period new connections are refused.
       let refused = false;
-      for (const deadline = Date.now() + 10_000; !refused && Date.now() < deadline; ) {
+      for (const deadline = Date.now() + 10_000; !refused && Date.now() < deadline;) {
         refused = await fetch(`${s.url}/health/live`, { headers: { connection: "close" } }).then(
           () => false,
           () => true,
@@ -109,13 +128,26 @@ describe("bayes-serve serve", () => {
   });
 
   it("a client stalled mid-body is cut at the drain deadline, and the process still exits 0", async () => {
-    const s = await serve(["--model", store.dir, "--port", "0", "--host", "127.0.0.1", "--poll-interval", "0", "--shutdown-grace", "0.3", "--shutdown-timeout", "1"]);
+    const s = await serve([
+      "--model",
+      store.dir,
+      "--port",
+      "0",
+      "--host",
+      "127.0.0.1",
+      "--poll-interval",
+      "0",
+      "--shutdown-grace",
+      "0.3",
+      "--shutdown-timeout",
+      "1",
+    ]);
     try {
       const { hostname, port } = new URL(s.url);
       const stalled = connect(Number(port), hostname);
       await new Promise((r) => stalled.once("connect", r));
       stalled.on("error", () => undefined);
-      stalled.write("POST /predict/v1.0.0/point HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{\"data\":");
+      stalled.write('POST /predict/v1.0.0/point HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{"data":');
       const stalledClosed = new Promise<number>((resolve) => stalled.once("close", () => resolve(performance.now())));
       await new Promise((r) => setTimeout(r, 100));
       const signalled = performance.now();
@@ -130,10 +162,14 @@ describe("bayes-serve serve", () => {
   });
 
   it("refuses to start, with a clear message, when the store holds no model", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/main.ts"), "serve", "--model", join(store.dir, "nothing-here"), "--port", "0", "--host", "127.0.0.1"], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", join(ROOT, "src/cli/main.ts"), "serve", "--model", join(store.dir, "nothing-here"), "--port", "0", "--host", "127.0.0.1"],
+      {
+        cwd: ROOT,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let stderr = "";
     child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
     const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
@@ -142,7 +178,10 @@ describe("bayes-serve serve", () => {
   });
 
   it("rejects bad flags", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/main.ts"), "serve", "--port", "99999"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/main.ts"), "serve", "--port", "99999"], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stderr = "";
     child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
     const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));

@@ -25,7 +25,16 @@ let client: OpenInferenceClient;
 
 beforeAll(async () => {
   seedStore = await storeWithSeedModel();
-  server = await startServer({ model: seedStore.dir, port: 0, host: "127.0.0.1", pollInterval: 0, handleSignals: false, logStream: new LogCapture().stream, workers: 1, shutdownGraceMs: 0 });
+  server = await startServer({
+    model: seedStore.dir,
+    port: 0,
+    host: "127.0.0.1",
+    pollInterval: 0,
+    handleSignals: false,
+    logStream: new LogCapture().stream,
+    workers: 1,
+    shutdownGraceMs: 0,
+  });
   client = new OpenInferenceClient(server.url);
 });
 
@@ -36,7 +45,11 @@ afterAll(async () => {
 
 /** The seed API's answer, over the same server. */
 async function seedApi(kind: string, body: unknown): Promise<Record<string, unknown>> {
-  const r = await fetch(`${server.url}/predict/v1.0.0/${kind}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const r = await fetch(`${server.url}/predict/v1.0.0/${kind}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   expect(r.status).toBe(200);
   return (await r.json()) as Record<string, unknown>;
 }
@@ -90,8 +103,14 @@ describe("health and metadata, as the protocol shapes them", () => {
   });
 
   it("a model or version not served here is a 404 with the protocol's error object, on every model route", async () => {
-    await expect(client.modelMetadata("other")).rejects.toMatchObject({ status: 404, error: expect.stringMatching(/model "other" is not served here; this server serves "seed-regression"/) as unknown });
-    await expect(client.modelMetadata(NAME, "20200101T000000Z-000000")).rejects.toMatchObject({ status: 404, error: expect.stringMatching(/version "20200101T000000Z-000000" is not served here/) as unknown });
+    await expect(client.modelMetadata("other")).rejects.toMatchObject({
+      status: 404,
+      error: expect.stringMatching(/model "other" is not served here; this server serves "seed-regression"/) as unknown,
+    });
+    await expect(client.modelMetadata(NAME, "20200101T000000Z-000000")).rejects.toMatchObject({
+      status: 404,
+      error: expect.stringMatching(/version "20200101T000000Z-000000" is not served here/) as unknown,
+    });
     const e = await refused({ inputs: perFeature([5], [2]) }, "other");
     expect(e.status).toBe(404);
     const r = await fetch(`${server.url}/v2/models/other/ready`);
@@ -128,7 +147,11 @@ describe("inference: the seed API's answers as tensors", () => {
       const iv = await seedApi("interval", { data: { x: 5, category: 2 }, algo_param: algo, hdi_probability: 0.8 });
       expect([output(r, "y_pred_lower").data[0], output(r, "y_pred_upper").data[0]]).toEqual([iv.y_pred_lower, iv.y_pred_upper]);
       const mean = await seedApi("mean", { data: { x: 5, category: 2 }, hdi_probability: 0.8 });
-      expect([output(r, "y_mean").data[0], output(r, "y_mean_lower").data[0], output(r, "y_mean_upper").data[0]]).toEqual([mean.y_mean, mean.y_mean_lower, mean.y_mean_upper]);
+      expect([output(r, "y_mean").data[0], output(r, "y_mean_lower").data[0], output(r, "y_mean_upper").data[0]]).toEqual([
+        mean.y_mean,
+        mean.y_mean_lower,
+        mean.y_mean_upper,
+      ]);
       const d = await seedApi("density", { data: { x: 5, category: 2 }, algo_param: algo, bins: 7 });
       expect(output(r, "y_pred_bin_mids").data).toEqual(d.y_pred_bin_mids);
       expect(output(r, "y_pred_density").data).toEqual(d.y_pred_density);
@@ -136,7 +159,10 @@ describe("inference: the seed API's answers as tensors", () => {
   });
 
   it("the draws are the samples every summary came from: their quantiles, median and HDI are the outputs", async () => {
-    const r = await client.infer(NAME, { parameters: { n_samples: 400, quantiles: "0,0.1,0.5,0.9,1", hdi_probability: 0.9 }, inputs: perFeature([1, 9], [0, 1]) });
+    const r = await client.infer(NAME, {
+      parameters: { n_samples: 400, quantiles: "0,0.1,0.5,0.9,1", hdi_probability: 0.9 },
+      inputs: perFeature([1, 9], [0, 1]),
+    });
     const draws = output(r, "y_pred_draws");
     expect(draws.shape).toEqual([2, 400]);
     const q = output(r, "y_pred_quantiles");
@@ -155,8 +181,27 @@ describe("inference: the seed API's answers as tensors", () => {
     const parameters = { seed: 7, n_samples: 200 };
     const outputs = [{ name: "y_pred" }, { name: "y_pred_lower" }, { name: "y_pred_upper" }, { name: "y_pred_quantiles" }, { name: "y_mean" }];
     const columns = await client.infer(NAME, { parameters, outputs, inputs: perFeature(xs, cs) });
-    const flat = await client.infer(NAME, { parameters, outputs, inputs: [{ name: "features", shape: [3, 2], datatype: "FP64", data: [0.5, 0, 5, 2, 9.5, 1] }] });
-    const nested = await client.infer(NAME, { parameters, outputs, inputs: [{ name: "X", shape: [3, 2], datatype: "FP64", data: [[0.5, 0], [5, 2], [9.5, 1]] }] });
+    const flat = await client.infer(NAME, {
+      parameters,
+      outputs,
+      inputs: [{ name: "features", shape: [3, 2], datatype: "FP64", data: [0.5, 0, 5, 2, 9.5, 1] }],
+    });
+    const nested = await client.infer(NAME, {
+      parameters,
+      outputs,
+      inputs: [
+        {
+          name: "X",
+          shape: [3, 2],
+          datatype: "FP64",
+          data: [
+            [0.5, 0],
+            [5, 2],
+            [9.5, 1],
+          ],
+        },
+      ],
+    });
     expect(columns.outputs.map((o) => o.name)).toEqual(outputs.map((o) => o.name));
     expect(flat.outputs).toEqual(columns.outputs);
     expect(nested.outputs).toEqual(columns.outputs);
@@ -165,24 +210,51 @@ describe("inference: the seed API's answers as tensors", () => {
       for (const o of outputs) expect(output(alone, o.name).rows[0]).toEqual(output(columns, o.name).rows[i]);
     }
     // A feature's tensor may also be [n, 1].
-    const column = await client.infer(NAME, { parameters, outputs, inputs: [{ name: "x", shape: [3, 1], datatype: "FP64", data: [[0.5], [5], [9.5]] }, { name: "category", shape: [3], datatype: "INT32", data: cs }] });
+    const column = await client.infer(NAME, {
+      parameters,
+      outputs,
+      inputs: [
+        { name: "x", shape: [3, 1], datatype: "FP64", data: [[0.5], [5], [9.5]] },
+        { name: "category", shape: [3], datatype: "INT32", data: cs },
+      ],
+    });
     expect(column.outputs).toEqual(columns.outputs);
   });
 
   it("a heavy request (computed on the sampling worker) answers as a light one would, and as the seed API does", async () => {
     const inputs = perFeature([2, 8], [1, 0]);
-    const heavy = await client.infer(NAME, { parameters: { seed: 3, n_samples: 30_000 }, inputs, outputs: [{ name: "y_pred" }, { name: "y_pred_lower" }, { name: "y_pred_upper" }, { name: "y_mean" }] });
-    const iv = await seedApi("interval", { data: [{ x: 2, category: 1 }, { x: 8, category: 0 }], algo_param: { n_samples: 30_000, seed: 3 } });
+    const heavy = await client.infer(NAME, {
+      parameters: { seed: 3, n_samples: 30_000 },
+      inputs,
+      outputs: [{ name: "y_pred" }, { name: "y_pred_lower" }, { name: "y_pred_upper" }, { name: "y_mean" }],
+    });
+    const iv = await seedApi("interval", {
+      data: [
+        { x: 2, category: 1 },
+        { x: 8, category: 0 },
+      ],
+      algo_param: { n_samples: 30_000, seed: 3 },
+    });
     expect(output(heavy, "y_pred_lower").data).toEqual(iv.y_pred_lower);
     expect(output(heavy, "y_pred_upper").data).toEqual(iv.y_pred_upper);
-    const pt = await seedApi("point", { data: [{ x: 2, category: 1 }, { x: 8, category: 0 }], algo_param: { n_samples: 30_000, seed: 3 } });
+    const pt = await seedApi("point", {
+      data: [
+        { x: 2, category: 1 },
+        { x: 8, category: 0 },
+      ],
+      algo_param: { n_samples: 30_000, seed: 3 },
+    });
     expect(output(heavy, "y_pred").data).toEqual(pt.y_pred);
   });
 
   it("a level not seen in training is answered with allow_new_levels (its beta drawn from the prior), and only then", async () => {
     const e = await refused({ inputs: perFeature([5], [3]) });
     expect(e.error).toMatch(/category 3 is not one of the model's categories 0\.\.2/);
-    const r = await client.infer(NAME, { parameters: { allow_new_levels: true, n_samples: 2000 }, inputs: perFeature([5, 5], [2, 3]), outputs: [{ name: "y_mean_lower" }, { name: "y_mean_upper" }] });
+    const r = await client.infer(NAME, {
+      parameters: { allow_new_levels: true, n_samples: 2000 },
+      inputs: perFeature([5, 5], [2, 3]),
+      outputs: [{ name: "y_mean_lower" }, { name: "y_mean_upper" }],
+    });
     const [lo, hi] = [output(r, "y_mean_lower").data, output(r, "y_mean_upper").data];
     // beta of a new level ~ Normal(0, 2): E[y] = 5·beta spans about ±20, against a narrow band for level 2.
     expect(hi[1] - lo[1]).toBeGreaterThan(20 * (hi[0] - lo[0]));
@@ -208,7 +280,7 @@ describe("inference: the seed API's answers as tensors", () => {
     if (model === null) throw new Error("no model");
     const endpoint = new InferEndpoint({ limits: DEFAULT_LIMITS, heavyWork: Number.MAX_SAFE_INTEGER });
     for (const request of [
-      { id: "all \"quoted\"", parameters: { seed: 3, quantiles: "0.1,0.9", bins: 4 }, inputs: perFeature([1, 5, 9], [0, 1, 2]) },
+      { id: 'all "quoted"', parameters: { seed: 3, quantiles: "0.1,0.9", bins: 4 }, inputs: perFeature([1, 5, 9], [0, 1, 2]) },
       { inputs: perFeature([5], [2]), outputs: [{ name: "y_mean_upper" }, { name: "y_pred" }] },
     ]) {
       const prepared = endpoint.prepare(model, JSON.parse(JSON.stringify(request)));
@@ -219,7 +291,10 @@ describe("inference: the seed API's answers as tensors", () => {
   });
 
   it("outputs come in the order asked; the mean alone needs no samples", async () => {
-    const r = await client.infer(NAME, { inputs: perFeature([5], [2]), outputs: [{ name: "y_mean_upper" }, { name: "y_pred_upper", parameters: { binary_data: false } }, { name: "y_mean" }] });
+    const r = await client.infer(NAME, {
+      inputs: perFeature([5], [2]),
+      outputs: [{ name: "y_mean_upper" }, { name: "y_pred_upper", parameters: { binary_data: false } }, { name: "y_mean" }],
+    });
     expect(r.outputs.map((o) => o.name)).toEqual(["y_mean_upper", "y_pred_upper", "y_mean"]);
     const mean = await client.infer(NAME, { inputs: perFeature([5], [2]), outputs: [{ name: "y_mean" }] });
     expect(mean.parameters).toEqual({ hdi_probability: 0.95, n_draws: 600 });
@@ -248,7 +323,17 @@ describe("heavy answers: written on the sampling worker and streamed as the seed
   });
 
   it("closes a connection whose client takes nothing of its heavy answers for the send timeout, and their memory comes back", async () => {
-    const s = await startServer({ model: seedStore.dir, port: 0, host: "127.0.0.1", pollInterval: 0, handleSignals: false, logStream: new LogCapture().stream, workers: 1, sendTimeoutMs: 500, shutdownGraceMs: 0 });
+    const s = await startServer({
+      model: seedStore.dir,
+      port: 0,
+      host: "127.0.0.1",
+      pollInterval: 0,
+      handleSignals: false,
+      logStream: new LogCapture().stream,
+      workers: 1,
+      sendTimeoutMs: 500,
+      shutdownGraceMs: 0,
+    });
     try {
       // Each answer holds 200,000 draws (~4 MB of JSON); pipelined into a socket that is never read, they fill the
       // kernel's buffers and the next answer stops going out.
@@ -294,34 +379,136 @@ describe("a client's mistakes: 400 with the protocol's error object, naming what
   const cases: [string, InferenceRequest | string, RegExp][] = [
     ["a category out of range", { inputs: perFeature([5, 5], [2, 7]) }, /input "category" element 1: category 7 is not one of the model's categories 0\.\.2/],
     ["x out of the range requests may use", { inputs: perFeature([5e13], [0]) }, /input "x" element 0: ensure this value is less than or equal to/],
-    ["a fractional category", { inputs: [{ name: "x", shape: [1], datatype: "FP64", data: [5] }, { name: "category", shape: [1], datatype: "FP64", data: [1.5] }] }, /input "category" element 0: value is not a valid integer/],
-    ["an INT64 tensor holding 1.5", { inputs: [{ name: "x", shape: [1], datatype: "FP64", data: [5] }, { name: "category", shape: [1], datatype: "INT64", data: [1.5] }] }, /input "category" element 0: 1\.5 is not an integer as INT64 requires/],
-    ["a value in the matrix form", { inputs: [{ name: "X", shape: [2, 2], datatype: "FP64", data: [5, 0, 5, 3] }] }, /input "X" element \[1, 1\] \(feature "category"\): category 3 is not one of/],
-    ["an unknown input", { inputs: [...perFeature([5], [2]), { name: "z", shape: [1], datatype: "FP64", data: [1] }] }, /input "z": not a feature of the model; its inputs are "x", "category"/],
+    [
+      "a fractional category",
+      {
+        inputs: [
+          { name: "x", shape: [1], datatype: "FP64", data: [5] },
+          { name: "category", shape: [1], datatype: "FP64", data: [1.5] },
+        ],
+      },
+      /input "category" element 0: value is not a valid integer/,
+    ],
+    [
+      "an INT64 tensor holding 1.5",
+      {
+        inputs: [
+          { name: "x", shape: [1], datatype: "FP64", data: [5] },
+          { name: "category", shape: [1], datatype: "INT64", data: [1.5] },
+        ],
+      },
+      /input "category" element 0: 1\.5 is not an integer as INT64 requires/,
+    ],
+    [
+      "a value in the matrix form",
+      { inputs: [{ name: "X", shape: [2, 2], datatype: "FP64", data: [5, 0, 5, 3] }] },
+      /input "X" element \[1, 1\] \(feature "category"\): category 3 is not one of/,
+    ],
+    [
+      "an unknown input",
+      { inputs: [...perFeature([5], [2]), { name: "z", shape: [1], datatype: "FP64", data: [1] }] },
+      /input "z": not a feature of the model; its inputs are "x", "category"/,
+    ],
     ["a missing feature", { inputs: [{ name: "x", shape: [1], datatype: "FP64", data: [5] }] }, /inputs: "category" missing/],
     ["a feature twice", { inputs: [...perFeature([5], [2]), { name: "x", shape: [1], datatype: "FP64", data: [1] }] }, /input "x": given twice/],
     ["inputs of different lengths", { inputs: perFeature([5, 6], [2]) }, /input "category": 1 instances, but input "x" has 2/],
-    ["data shorter than its shape", { inputs: [{ name: "x", shape: [2], datatype: "FP64", data: [5] }, { name: "category", shape: [2], datatype: "INT64", data: [1, 2] }] }, /input "x": holds 1 elements, but its shape \[2\] has 2/],
-    ["data longer than its shape", { inputs: [{ name: "x", shape: [1], datatype: "FP64", data: [5, 6] }, { name: "category", shape: [1], datatype: "INT64", data: [1] }] }, /input "x": holds more elements than its shape \[1\] has/],
-    ["a string element", { inputs: [{ name: "x", shape: [1], datatype: "FP64", data: ["5"] }, { name: "category", shape: [1], datatype: "INT64", data: [1] }] }, /input "x" element 0: "5", not a number/],
-    ["a BYTES tensor", { inputs: [{ name: "x", shape: [1], datatype: "BYTES", data: ["5"] }, { name: "category", shape: [1], datatype: "INT64", data: [1] }] }, /input "x": datatype BYTES cannot carry a feature/],
-    ["a matrix of the wrong width", { inputs: [{ name: "X", shape: [1, 3], datatype: "FP64", data: [5, 1, 2] }] }, /input "X": shape \[1, 3\], but the model has 2 features: \[n, 2\] in the order "x", "category"/],
+    [
+      "data shorter than its shape",
+      {
+        inputs: [
+          { name: "x", shape: [2], datatype: "FP64", data: [5] },
+          { name: "category", shape: [2], datatype: "INT64", data: [1, 2] },
+        ],
+      },
+      /input "x": holds 1 elements, but its shape \[2\] has 2/,
+    ],
+    [
+      "data longer than its shape",
+      {
+        inputs: [
+          { name: "x", shape: [1], datatype: "FP64", data: [5, 6] },
+          { name: "category", shape: [1], datatype: "INT64", data: [1] },
+        ],
+      },
+      /input "x": holds more elements than its shape \[1\] has/,
+    ],
+    [
+      "a string element",
+      {
+        inputs: [
+          { name: "x", shape: [1], datatype: "FP64", data: ["5"] },
+          { name: "category", shape: [1], datatype: "INT64", data: [1] },
+        ],
+      },
+      /input "x" element 0: "5", not a number/,
+    ],
+    [
+      "a BYTES tensor",
+      {
+        inputs: [
+          { name: "x", shape: [1], datatype: "BYTES", data: ["5"] },
+          { name: "category", shape: [1], datatype: "INT64", data: [1] },
+        ],
+      },
+      /input "x": datatype BYTES cannot carry a feature/,
+    ],
+    [
+      "a matrix of the wrong width",
+      { inputs: [{ name: "X", shape: [1, 3], datatype: "FP64", data: [5, 1, 2] }] },
+      /input "X": shape \[1, 3\], but the model has 2 features: \[n, 2\] in the order "x", "category"/,
+    ],
     ["no instances", { inputs: perFeature([], []) }, /input "x": no instances/],
-    ["an unknown output", { inputs: perFeature([5], [2]), outputs: [{ name: "y_hat" }] }, /outputs\[0\] "y_hat": not an output of the model; it answers y_pred, /],
+    [
+      "an unknown output",
+      { inputs: perFeature([5], [2]), outputs: [{ name: "y_hat" }] },
+      /outputs\[0\] "y_hat": not an output of the model; it answers y_pred, /,
+    ],
     ["an output twice", { inputs: perFeature([5], [2]), outputs: [{ name: "y_pred" }, { name: "y_pred" }] }, /outputs\[1\] "y_pred": asked for twice/],
-    ["binary data asked for", { inputs: perFeature([5], [2]), outputs: [{ name: "y_pred", parameters: { binary_data: true } }] }, /binary tensor data is not supported/],
-    ["an unknown parameter", { parameters: { n_sample: 10 }, inputs: perFeature([5], [2]) }, /parameters\.n_sample: not a parameter bayes-serve reads \(it reads n_samples, seed/],
+    [
+      "binary data asked for",
+      { inputs: perFeature([5], [2]), outputs: [{ name: "y_pred", parameters: { binary_data: true } }] },
+      /binary tensor data is not supported/,
+    ],
+    [
+      "an unknown parameter",
+      { parameters: { n_sample: 10 }, inputs: perFeature([5], [2]) },
+      /parameters\.n_sample: not a parameter bayes-serve reads \(it reads n_samples, seed/,
+    ],
     ["n_samples too large", { parameters: { n_samples: 100_001 }, inputs: perFeature([5], [2]) }, /parameters\.n_samples: must be <= 100000/],
-    ["n_samples × instances too large", { parameters: { n_samples: 100_000 }, inputs: perFeature(Array(101).fill(5) as number[], Array(101).fill(1) as number[]), outputs: [{ name: "y_pred" }] }, /parameters\.n_samples: ensure n_samples × instances \(100000 × 101 = 10100000\) is at most 10000000/],
-    ["draws too many to answer", { parameters: { n_samples: 100_000 }, inputs: perFeature([5, 5, 5], [1, 1, 1]) }, /n_samples × instances \(100000 × 3\) for y_pred_draws = 300000 values, more than the 200000/],
-    ["a quantile outside [0, 1]", { parameters: { quantiles: "0.5,1.5" }, inputs: perFeature([5], [2]) }, /parameters\.quantiles: "1\.5" is not a probability in \[0, 1\]/],
+    [
+      "n_samples × instances too large",
+      { parameters: { n_samples: 100_000 }, inputs: perFeature(Array(101).fill(5) as number[], Array(101).fill(1) as number[]), outputs: [{ name: "y_pred" }] },
+      /parameters\.n_samples: ensure n_samples × instances \(100000 × 101 = 10100000\) is at most 10000000/,
+    ],
+    [
+      "draws too many to answer",
+      { parameters: { n_samples: 100_000 }, inputs: perFeature([5, 5, 5], [1, 1, 1]) },
+      /n_samples × instances \(100000 × 3\) for y_pred_draws = 300000 values, more than the 200000/,
+    ],
+    [
+      "a quantile outside [0, 1]",
+      { parameters: { quantiles: "0.5,1.5" }, inputs: perFeature([5], [2]) },
+      /parameters\.quantiles: "1\.5" is not a probability in \[0, 1\]/,
+    ],
     ["an hdi_probability of 1", { parameters: { hdi_probability: 1 }, inputs: perFeature([5], [2]) }, /parameters\.hdi_probability: must be < 1/],
     ["no inputs", { inputs: [] }, /inputs: must NOT have fewer than 1 items/],
     ["a tensor without its shape", '{"inputs": [{"name": "x", "datatype": "FP64", "data": [5]}]}', /inputs\[0\]\.shape: required/],
-    ["NaN", '{"inputs": [{"name": "x", "shape": [1], "datatype": "FP64", "data": [NaN]}, {"name": "category", "shape": [1], "datatype": "INT64", "data": [1]}]}', /input "x" element 0: NaN, not a finite number/],
+    [
+      "NaN",
+      '{"inputs": [{"name": "x", "shape": [1], "datatype": "FP64", "data": [NaN]}, {"name": "category", "shape": [1], "datatype": "INT64", "data": [1]}]}',
+      /input "x" element 0: NaN, not a finite number/,
+    ],
     // A number too large for a double: JSON.parse makes it Infinity, which the fast lane must not answer either.
-    ["a number beyond a double", '{"inputs": [{"name": "x", "shape": [1], "datatype": "FP64", "data": [1e400]}, {"name": "category", "shape": [1], "datatype": "INT64", "data": [1]}]}', /input "x" element 0: .*not a finite number/],
-    ["a matrix with a number beyond a double", '{"inputs": [{"name": "X", "shape": [1, 2], "datatype": "FP64", "data": [-1e999, 1]}]}', /input "X" element \[0, 0\] \(feature "x"\): .*not a finite number/],
+    [
+      "a number beyond a double",
+      '{"inputs": [{"name": "x", "shape": [1], "datatype": "FP64", "data": [1e400]}, {"name": "category", "shape": [1], "datatype": "INT64", "data": [1]}]}',
+      /input "x" element 0: .*not a finite number/,
+    ],
+    [
+      "a matrix with a number beyond a double",
+      '{"inputs": [{"name": "X", "shape": [1, 2], "datatype": "FP64", "data": [-1e999, 1]}]}',
+      /input "X" element \[0, 0\] \(feature "x"\): .*not a finite number/,
+    ],
     ["malformed JSON", '{"inputs": [', /Malformed JSON in the request body/],
     ["an empty body", "", /field required|body/],
   ];
@@ -334,7 +521,10 @@ describe("a client's mistakes: 400 with the protocol's error object, naming what
   }
 
   it("a body that is not JSON is a 415, in the protocol's shape", async () => {
-    await expect(client.inferRaw(NAME, "x=5", undefined, "text/plain")).rejects.toMatchObject({ status: 415, error: expect.stringMatching(/Content-Type: application\/json/) as unknown });
+    await expect(client.inferRaw(NAME, "x=5", undefined, "text/plain")).rejects.toMatchObject({
+      status: 415,
+      error: expect.stringMatching(/Content-Type: application\/json/) as unknown,
+    });
   });
 });
 
@@ -350,11 +540,24 @@ describe("the rest of the service knows V2", () => {
   });
 
   it("/openapi.json covers the V2 routes, with example requests made of the model's features", async () => {
-    const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, { requestBody?: { content: Record<string, { examples?: Record<string, { value: { inputs: Tensor[] } }> }> } }>> };
-    for (const path of ["/v2", "/v2/health/live", "/v2/health/ready", "/v2/models/{model_name}", "/v2/models/{model_name}/ready", "/v2/models/{model_name}/versions/{model_version}", "/v2/models/{model_name}/versions/{model_version}/infer"])
+    const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { requestBody?: { content: Record<string, { examples?: Record<string, { value: { inputs: Tensor[] } }> }> } }>>;
+    };
+    for (const path of [
+      "/v2",
+      "/v2/health/live",
+      "/v2/health/ready",
+      "/v2/models/{model_name}",
+      "/v2/models/{model_name}/ready",
+      "/v2/models/{model_name}/versions/{model_version}",
+      "/v2/models/{model_name}/versions/{model_version}/infer",
+    ])
       expect(Object.keys(doc.paths)).toContain(path);
     const examples = doc.paths["/v2/models/{model_name}/infer"].post.requestBody?.content["application/json"].examples ?? {};
-    expect(examples.single.value.inputs.map((t) => [t.name, t.datatype])).toEqual([["x", "FP64"], ["category", "INT64"]]);
+    expect(examples.single.value.inputs.map((t) => [t.name, t.datatype])).toEqual([
+      ["x", "FP64"],
+      ["category", "INT64"],
+    ]);
     // Each example is answered.
     for (const e of Object.values(examples)) await client.infer(NAME, e.value as InferenceRequest);
   });
@@ -382,10 +585,29 @@ describe("other families: a logistic model's probabilities, a count model's inte
   beforeAll(async () => {
     store = tempStore();
     await store.store.publish(madeUpBundle(logistic, { a: (i) => -1 + 0.2 * Math.sin(i), b: (i) => 2 + 0.2 * Math.cos(i) }, { drawsPerChain: 500 }));
-    churn = await startServer({ model: store.dir, port: 0, host: "127.0.0.1", pollInterval: 0, handleSignals: false, logStream: new LogCapture().stream, workers: 0, shutdownGraceMs: 0, modelName: "churn-v2" });
+    churn = await startServer({
+      model: store.dir,
+      port: 0,
+      host: "127.0.0.1",
+      pollInterval: 0,
+      handleSignals: false,
+      logStream: new LogCapture().stream,
+      workers: 0,
+      shutdownGraceMs: 0,
+      modelName: "churn-v2",
+    });
     counted = tempStore();
     await counted.store.publish(madeUpBundle(counts, { a: (i) => 1 + 0.05 * Math.sin(i), b: () => 0.5 }, { drawsPerChain: 500 }));
-    claims = await startServer({ model: counted.dir, port: 0, host: "127.0.0.1", pollInterval: 0, handleSignals: false, logStream: new LogCapture().stream, workers: 0, shutdownGraceMs: 0 });
+    claims = await startServer({
+      model: counted.dir,
+      port: 0,
+      host: "127.0.0.1",
+      pollInterval: 0,
+      handleSignals: false,
+      logStream: new LogCapture().stream,
+      workers: 0,
+      shutdownGraceMs: 0,
+    });
   });
 
   afterAll(async () => {
@@ -401,7 +623,10 @@ describe("other families: a logistic model's probabilities, a count model's inte
     const meta = await c.modelMetadata("churn-v2");
     expect(meta.parameters).toMatchObject({ family: "BernoulliLogit", kind: "binary", discrete: true });
     expect(String(meta.parameters?.y_mean)).toMatch(/P\(y = 1 \| x\)/);
-    const r = await c.infer("churn-v2", { parameters: { n_samples: 2000, seed: 1 }, inputs: [{ name: "charges", shape: [3], datatype: "FP64", data: [0, 0.5, 2] }] });
+    const r = await c.infer("churn-v2", {
+      parameters: { n_samples: 2000, seed: 1 },
+      inputs: [{ name: "charges", shape: [3], datatype: "FP64", data: [0, 0.5, 2] }],
+    });
     const p = output(r, "y_mean").data;
     // E[logistic(a + b·x)] over draws near a = −1, b = 2.
     const expected = [0, 0.5, 2].map((x) => 1 / (1 + Math.exp(-(-1 + 2 * x))));
@@ -434,7 +659,8 @@ describe("other families: a logistic model's probabilities, a count model's inte
     const r = await c.infer("claims", { parameters: { n_samples: 500, seed: 2 }, inputs: [{ name: "age", shape: [2], datatype: "FP64", data: [-2, 2] }] });
     expect(output(r, "y_mean").data[0]).toBeCloseTo(Math.exp(0), 1);
     expect(output(r, "y_mean").data[1]).toBeCloseTo(Math.exp(2), 0);
-    for (const name of ["y_pred", "y_pred_lower", "y_pred_upper", "y_pred_quantiles", "y_pred_draws"]) for (const v of output(r, name).data) expect(Number.isInteger(v)).toBe(true);
+    for (const name of ["y_pred", "y_pred_lower", "y_pred_upper", "y_pred_quantiles", "y_pred_draws"])
+      for (const v of output(r, name).data) expect(Number.isInteger(v)).toBe(true);
     const mids = output(r, "y_pred_bin_mids");
     const dens = output(r, "y_pred_density");
     // Instance 0 (mean 1) spans a few counts, instance 1 (mean 7.4) many more: one width, zeros past instance 0's range.

@@ -39,7 +39,12 @@ describe("features", () => {
       for (const kind of ["point", "interval", "density"]) {
         const d = await expect422(kind, withData({ x: 5, category: c }));
         expect(d).toEqual([
-          { loc: ["body", "data", "category"], msg: `category ${c} is not one of the model's categories 0..2`, type: "value_error.category", ctx: { levels: 3 } },
+          {
+            loc: ["body", "data", "category"],
+            msg: `category ${c} is not one of the model's categories 0..2`,
+            type: "value_error.category",
+            ctx: { levels: 3 },
+          },
         ]);
       }
     }
@@ -59,7 +64,9 @@ describe("features", () => {
     for (const lit of ["NaN", "Infinity", "-Infinity"]) {
       const r = await post(t.app, "interval", `{"data": {"x": ${lit}, "category": 2}}`);
       expect(r.status).toBe(422);
-      expect((r.json as { detail: Detail }).detail).toEqual([{ loc: ["body", "data", "x"], msg: "value is not a finite number", type: "value_error.number.not_finite" }]);
+      expect((r.json as { detail: Detail }).detail).toEqual([
+        { loc: ["body", "data", "x"], msg: "value is not a finite number", type: "value_error.number.not_finite" },
+      ]);
     }
     // Inside a string it is just a string: a type error, not a rescue.
     const r = await post(t.app, "interval", `{"data": {"x": "NaN", "category": 2}}`);
@@ -79,10 +86,16 @@ describe("features", () => {
   });
 
   it("x of the wrong type, missing features and unknown features", async () => {
-    expect((await expect422("point", withData({ x: "five", category: 2 })))[0]).toEqual({ loc: ["body", "data", "x"], msg: "value is not a valid float", type: "type_error.float" });
+    expect((await expect422("point", withData({ x: "five", category: 2 })))[0]).toEqual({
+      loc: ["body", "data", "x"],
+      msg: "value is not a valid float",
+      type: "type_error.float",
+    });
     expect(await expect422("point", withData({ category: 2 }))).toEqual([{ loc: ["body", "data", "x"], msg: "field required", type: "value_error.missing" }]);
     expect(await expect422("point", withData({ x: 5 }))).toEqual([{ loc: ["body", "data", "category"], msg: "field required", type: "value_error.missing" }]);
-    expect(await expect422("point", withData({ x: 5, category: 2, z: 1 }))).toEqual([{ loc: ["body", "data", "z"], msg: "extra fields not permitted", type: "value_error.extra" }]);
+    expect(await expect422("point", withData({ x: 5, category: 2, z: 1 }))).toEqual([
+      { loc: ["body", "data", "z"], msg: "extra fields not permitted", type: "value_error.extra" },
+    ]);
     const both = await expect422("point", withData({}));
     expect(both.map((d) => d.loc.join("."))).toEqual(["body.data.x", "body.data.category"]);
   });
@@ -91,10 +104,19 @@ describe("features", () => {
 describe("algorithm parameters", () => {
   it("n_samples must be an integer in 1..max", async () => {
     const d0 = await expect422("point", { ...SEED_BODY, algo_param: { n_samples: 0 } });
-    expect(d0).toEqual([{ loc: ["body", "algo_param", "n_samples"], msg: "ensure this value is greater than 0", type: "value_error.number.not_gt", ctx: { limit_value: 0 } }]);
+    expect(d0).toEqual([
+      { loc: ["body", "algo_param", "n_samples"], msg: "ensure this value is greater than 0", type: "value_error.number.not_gt", ctx: { limit_value: 0 } },
+    ]);
     expect((await expect422("point", { ...SEED_BODY, algo_param: { n_samples: -5 } }))[0].type).toBe("value_error.number.not_gt");
     const big = await expect422("point", { ...SEED_BODY, algo_param: { n_samples: 100_001 } });
-    expect(big).toEqual([{ loc: ["body", "algo_param", "n_samples"], msg: "ensure this value is less than or equal to 100000", type: "value_error.number.not_le", ctx: { limit_value: 100_000 } }]);
+    expect(big).toEqual([
+      {
+        loc: ["body", "algo_param", "n_samples"],
+        msg: "ensure this value is less than or equal to 100000",
+        type: "value_error.number.not_le",
+        ctx: { limit_value: 100_000 },
+      },
+    ]);
     expect((await expect422("point", { ...SEED_BODY, algo_param: { n_samples: 10.5 } }))[0].type).toBe("type_error.integer");
     expect((await expect422("point", { ...SEED_BODY, algo_param: { n_samples: "100" } }))[0].type).toBe("type_error.integer");
     expect((await expect422("point", { ...SEED_BODY, algo_param: 100 }))[0]).toMatchObject({ loc: ["body", "algo_param"], type: "type_error.dict" });
@@ -134,7 +156,9 @@ describe("algorithm parameters", () => {
   });
 
   it("each endpoint takes only its own parameters: a field of another endpoint is refused, not ignored", async () => {
-    expect(await expect422("point", { ...SEED_BODY, bins: 5 })).toEqual([{ loc: ["body", "bins"], msg: "extra fields not permitted", type: "value_error.extra" }]);
+    expect(await expect422("point", { ...SEED_BODY, bins: 5 })).toEqual([
+      { loc: ["body", "bins"], msg: "extra fields not permitted", type: "value_error.extra" },
+    ]);
     expect(await expect422("density", { ...SEED_BODY, hdi_probability: 0.9 })).toEqual([
       { loc: ["body", "hdi_probability"], msg: "extra fields not permitted", type: "value_error.extra" },
     ]);
@@ -163,7 +187,13 @@ describe("the body", () => {
   });
 
   it("malformed JSON is 400 with the parser's reason", async () => {
-    for (const text of ["{bad", '{"data": {"x": 5, "category": 2}', '{"data": {"x": 5,, "category": 2}}', "{'data': 1}", '{"data": {"x": NaN1, "category": 2}}']) {
+    for (const text of [
+      "{bad",
+      '{"data": {"x": 5, "category": 2}',
+      '{"data": {"x": 5,, "category": 2}}',
+      "{'data': 1}",
+      '{"data": {"x": NaN1, "category": 2}}',
+    ]) {
       const r = await post(t.app, "point", text);
       expect(r.status, text).toBe(400);
       expect(String((r.json as { detail: string }).detail)).toMatch(/^Malformed JSON in the request body: /);
@@ -225,7 +255,11 @@ describe("the body", () => {
       { loc: ["body", "data"], msg: "ensure this value has at least 1 items", type: "value_error.list.min_items", ctx: { limit_value: 1 } },
     ]);
     const tooMany = Array.from({ length: 51 }, () => ({ x: 1, category: 0 }));
-    expect((await expect422("point", { data: tooMany }))[0]).toMatchObject({ loc: ["body", "data"], type: "value_error.list.max_items", ctx: { limit_value: 50 } });
+    expect((await expect422("point", { data: tooMany }))[0]).toMatchObject({
+      loc: ["body", "data"],
+      type: "value_error.list.max_items",
+      ctx: { limit_value: 50 },
+    });
     const d = await expect422("point", { data: [{ x: 1, category: 0 }, { x: 2, category: 9 }, { x: "3", category: 1 }, 7] });
     expect(d.map((e) => [e.loc, e.type])).toEqual([
       [["body", "data", 1, "category"], "value_error.category"],
@@ -294,7 +328,21 @@ describe("no 5xx for anything a client can send", () => {
       return seed / 2147483648;
     };
     const atoms = [0, -1, 1.5, 1e308, -1e-308, 7, 2, "", "x", null, true, false, [], {}, 1e12, -1e12, 100000, 100001];
-    const keys = ["data", "x", "category", "algo_param", "n_samples", "seed", "hdi_probability", "bins", "__proto__", "constructor", "prototype", "toString", "0"];
+    const keys = [
+      "data",
+      "x",
+      "category",
+      "algo_param",
+      "n_samples",
+      "seed",
+      "hdi_probability",
+      "bins",
+      "__proto__",
+      "constructor",
+      "prototype",
+      "toString",
+      "0",
+    ];
     const value = (depth: number): unknown => {
       const r = rand();
       if (depth > 3 || r < 0.45) return atoms[Math.floor(rand() * atoms.length)];

@@ -112,7 +112,11 @@ export class OpenInferenceClient {
   }
 
   async serverMetadata(): Promise<{ name: string; version: string; extensions: string[] }> {
-    return (await this.get("/v2", schema("metadata_server_response"), schema("metadata_server_error_response"))) as { name: string; version: string; extensions: string[] };
+    return (await this.get("/v2", schema("metadata_server_response"), schema("metadata_server_error_response"))) as {
+      name: string;
+      version: string;
+      extensions: string[];
+    };
   }
 
   async modelMetadata(name: string, version?: string): Promise<ModelMetadata> {

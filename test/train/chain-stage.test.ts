@@ -168,11 +168,15 @@ describe("chains run apart and merged, staged in a folder", () => {
 describe("the command line: train --chain-index/--stage, train --merge", () => {
   const repo = path.resolve(import.meta.dirname, "../..");
   const cli = (args: string[]) =>
-    spawnSync(process.execPath, ["--import", "tsx", path.join(repo, "src/cli/main.ts"), "train", "--simulate", "--seed", "4", "--draws", "200", "--tune", "150", "--no-report", ...args], {
-      cwd: repo,
-      encoding: "utf8",
-      env: { ...process.env, NO_COLOR: "1" },
-    });
+    spawnSync(
+      process.execPath,
+      ["--import", "tsx", path.join(repo, "src/cli/main.ts"), "train", "--simulate", "--seed", "4", "--draws", "200", "--tune", "150", "--no-report", ...args],
+      {
+        cwd: repo,
+        encoding: "utf8",
+        env: { ...process.env, NO_COLOR: "1" },
+      },
+    );
 
   it("stages a chain, refuses a merge with the other missing (exit 4, naming it), and refuses mixed flags", () => {
     const stage = path.join(tmp(), "stage");

@@ -76,8 +76,12 @@ describe("CSV reader", () => {
       }
       return "read";
     };
-    expect(bad("exposure,y\n1,0\n-2,1\n")).toBe('d.csv, line 3, column "exposure": -2 is outside what the model allows: it must be a number ≥ 0 (the bounds the model declares)');
-    expect(bad("exposure,y\n1,0\n2,2\n")).toBe('d.csv, line 3, column "y": 2 is outside what the model allows: it must be an integer in 0..1 (observation "obs" has a BernoulliLogit likelihood)');
+    expect(bad("exposure,y\n1,0\n-2,1\n")).toBe(
+      'd.csv, line 3, column "exposure": -2 is outside what the model allows: it must be a number ≥ 0 (the bounds the model declares)',
+    );
+    expect(bad("exposure,y\n1,0\n2,2\n")).toBe(
+      'd.csv, line 3, column "y": 2 is outside what the model allows: it must be an integer in 0..1 (observation "obs" has a BernoulliLogit likelihood)',
+    );
     expect(bad("exposure,y\n0,1\n")).toBe("read");
   });
 

@@ -140,7 +140,9 @@ describe("local files", () => {
     expect(err.code).toBe("DATA_SOURCE");
     expect(err.message).toMatch(/bad\.csv\.gz: the gzip data are damaged \(Z_BUF_ERROR\)/);
     expect((await failure(readSourceTable(path.join(dir, "none.csv"), SPEC))).message).toBe(`${path.join(dir, "none.csv")}: cannot read the file (ENOENT)`);
-    expect((await failure(resolveSource("ftp://host/data.csv"))).message).toBe('ftp://host/data.csv: unsupported scheme "ftp" (use a path, file://, s3:// or https://)');
+    expect((await failure(resolveSource("ftp://host/data.csv"))).message).toBe(
+      'ftp://host/data.csv: unsupported scheme "ftp" (use a path, file://, s3:// or https://)',
+    );
     expect((await failure(resolveSource(path.join(dir, "d.csv"), { all: true }))).message).toMatch(/--data-all reads every object under an s3:\/\/ prefix/);
   });
 });
@@ -237,7 +239,11 @@ describe("from S3", () => {
     const manifest = await openStore(store).readManifest(result.version!);
     expect(manifest.data.source).toBe("s3://data/daily/");
     expect(manifest.data.rows).toBe(900);
-    expect(manifest.data.objects!.map((o) => o.uri)).toEqual(["s3://data/daily/2026-12-04.csv", "s3://data/daily/2026-12-05.csv.gz", "s3://data/daily/2026-12-06.parquet"]);
+    expect(manifest.data.objects!.map((o) => o.uri)).toEqual([
+      "s3://data/daily/2026-12-04.csv",
+      "s3://data/daily/2026-12-05.csv.gz",
+      "s3://data/daily/2026-12-06.parquet",
+    ]);
     expect(manifest.data.objects![2].sha256).toBe(sha(PARQUET));
   }, 300_000);
 });

@@ -40,7 +40,10 @@ describe("counts", () => {
     const h = integerHistogram(Float64Array.of(0, 0, 1, 3, 3, 3), 100);
     expect(Array.from(h.binMids)).toEqual([0, 1, 2, 3]);
     expect(Array.from(h.density)).toEqual([2 / 6, 1 / 6, 0, 3 / 6]);
-    const g = integerHistogram(Float64Array.from({ length: 10 }, (_, i) => i), 3);
+    const g = integerHistogram(
+      Float64Array.from({ length: 10 }, (_, i) => i),
+      3,
+    );
     expect(Array.from(g.binMids)).toEqual([1.5, 5.5, 8.5]); // bins of 4 integers: 0–3, 4–7, 8–9
     expect(Array.from(g.density)).toEqual([0.1, 0.1, 0.1]); // mass per integer
     expect(Array.from(g.edges)).toEqual([-0.5, 3.5, 7.5, 9.5]);
@@ -71,7 +74,12 @@ describe("evaluatePredictions per kind of target", () => {
     });
     const p = predictorOf(m, { a: () => 1 });
     const xs = [-2, -1, 1, 2];
-    const e = evaluatePredictions(p, xs.map((x) => ({ x })), Float64Array.of(0, 1, 1, 1), 1);
+    const e = evaluatePredictions(
+      p,
+      xs.map((x) => ({ x })),
+      Float64Array.of(0, 1, 1, 1),
+      1,
+    );
     expect(Object.keys(e.metrics).sort()).toEqual([...METRICS_BY_KIND.binary, "test_rows"].sort());
     const probs = xs.map((x) => 1 / (1 + Math.exp(-x)));
     probs.forEach((q, i) => expect(e.mean[i]).toBeCloseTo(q, 12));

@@ -85,12 +85,7 @@ describe("quality gate", () => {
     expect(qualityGate([row("beta[0]", 1.001, 5000, 4000)], 0).passed).toBe(true);
     const g = qualityGate([row("beta[0]", 1.05, 5000, 4000), row("sigma", 1.0, 120, 90)], 3);
     expect(g.passed).toBe(false);
-    expect(g.failures).toEqual([
-      "beta[0]: r_hat 1.0500 > 1.01",
-      "sigma: ess_bulk 120 < 400",
-      "sigma: ess_tail 90.0000 < 400",
-      "3 divergent transition(s) > 0",
-    ]);
+    expect(g.failures).toEqual(["beta[0]: r_hat 1.0500 > 1.01", "sigma: ess_bulk 120 < 400", "sigma: ess_tail 90.0000 < 400", "3 divergent transition(s) > 0"]);
     expect(qualityGate([row("x", NaN, 5000, 5000)], 0).failures[0]).toMatch(/x: r_hat NaN/);
   });
 });
@@ -119,7 +114,13 @@ function erf(x: number): number {
   const tau =
     t *
     Math.exp(
-      -x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+      -x * x -
+        1.26551223 +
+        t *
+          (1.00002368 +
+            t *
+              (0.37409196 +
+                t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
     );
   return x >= 0 ? 1 - tau : tau - 1;
 }

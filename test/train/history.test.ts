@@ -38,7 +38,7 @@ describe("models history, rollback and compare", () => {
     ];
     for (const f of fits) {
       const r = await train({ ...short, ...f, source: { simulate: SEED_SIMULATION }, store: dir, gate });
-      if (r.version === null) throw new Error(`fit ${f.seed} was not stored: ${r.gate.failures.join('; ')}`);
+      if (r.version === null) throw new Error(`fit ${f.seed} was not stored: ${r.gate.failures.join("; ")}`);
       versions.push(r.version);
     }
     writeFileSync(fresh, seedCsv({ ...SEED_SIMULATION, rows: 300, seed: 7 }));
@@ -70,7 +70,11 @@ describe("models history, rollback and compare", () => {
 
     const lines = (await run(["models", "history", "--store", dir])).trimEnd().split("\n");
     expect(lines[0]).toMatch(/^ {2}VERSION\s+MODEL\s+DATA\s+ELPD HELD-OUT\s+GATE\s+AGAINST LATEST$/);
-    expect(lines[1]).toMatch(new RegExp(`^\\* ${versions[2]}\\s+seed-regression\\s+2000 rows \\([0-9a-f]{8}\\)\\s+-?\\d+\\.\\d ± \\d+\\.\\d\\s+passed\\s+-?\\d+\\.\\d ± \\d+\\.\\d vs ${versions[0]}$`));
+    expect(lines[1]).toMatch(
+      new RegExp(
+        `^\\* ${versions[2]}\\s+seed-regression\\s+2000 rows \\([0-9a-f]{8}\\)\\s+-?\\d+\\.\\d ± \\d+\\.\\d\\s+passed\\s+-?\\d+\\.\\d ± \\d+\\.\\d vs ${versions[0]}$`,
+      ),
+    );
     expect(lines[2]).toMatch(new RegExp(`^  ${versions[1]}\\s+one-slope\\s.*FAILED \\(1\\)\\s+REFUSED -\\d+\\.\\d ± \\d+\\.\\d vs ${versions[0]}$`));
     expect(lines[3]).toMatch(new RegExp(`^  ${versions[0]}\\s.*passed\\s+-$`));
   });

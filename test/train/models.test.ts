@@ -39,7 +39,10 @@ module.exports = model("counts", (m) => {
 describe("model files", () => {
   const cases: [string, () => string][] = [
     ["TypeScript, ES module syntax, no package.json", () => (write("plain/settings.ts", "export const PRIOR_SD = 2;\n"), write("plain/m.ts", ESM_BODY))],
-    ["TypeScript in a CommonJS package (no type: module)", () => (write("cjs/package.json", '{"name":"mine"}'), write("cjs/settings.ts", "export const PRIOR_SD = 2;\n"), write("cjs/m.ts", ESM_BODY))],
+    [
+      "TypeScript in a CommonJS package (no type: module)",
+      () => (write("cjs/package.json", '{"name":"mine"}'), write("cjs/settings.ts", "export const PRIOR_SD = 2;\n"), write("cjs/m.ts", ESM_BODY)),
+    ],
     [".mts", () => (write("mts/settings.ts", "export const PRIOR_SD = 2;\n"), write("mts/m.mts", ESM_BODY))],
     ["JavaScript with require and module.exports", () => (write("js/package.json", '{"name":"mine"}'), write("js/m.js", CJS_BODY))],
     [".cjs", () => write("c/m.cjs", CJS_BODY)],

@@ -20,7 +20,13 @@ const tmp = () => mkdtempSync(path.join(tmpdir(), "train-"));
 describe("train pipeline", () => {
   it("fits, evaluates, gates and publishes a complete, verifiable artefact", async () => {
     const store = tmp();
-    const result = await train({ ...short, model: seedRegression, source: { simulate: SEED_SIMULATION }, store, gate: { maxRhat: 1.05, minEssBulk: 100, minEssTail: 100, maxDivergences: 0 } });
+    const result = await train({
+      ...short,
+      model: seedRegression,
+      source: { simulate: SEED_SIMULATION },
+      store,
+      gate: { maxRhat: 1.05, minEssBulk: 100, minEssTail: 100, maxDivergences: 0 },
+    });
     expect(result.published).toBe(true);
     expect(result.gate.passed).toBe(true);
     const mean = (name: string) => result.summary.find((r) => r.name === name)!.mean;
@@ -48,7 +54,14 @@ describe("train pipeline", () => {
 
   it("stores a fit that fails the gate but does not promote it, naming the parameter and the check", async () => {
     const store = tmp();
-    const result = await train({ ...short, model: seedRegression, source: { simulate: SEED_SIMULATION }, store, report: false, gate: { maxRhat: 1.01, minEssBulk: 1e9, minEssTail: 400, maxDivergences: 0 } });
+    const result = await train({
+      ...short,
+      model: seedRegression,
+      source: { simulate: SEED_SIMULATION },
+      store,
+      report: false,
+      gate: { maxRhat: 1.01, minEssBulk: 1e9, minEssTail: 400, maxDivergences: 0 },
+    });
     expect(result.published).toBe(true);
     expect(result.promoted).toBe(false);
     expect(result.gate.failures).toContain(`beta[0]: ess_bulk ${Math.round(result.summary[0].essBulk)} < 1000000000`);
@@ -69,14 +82,23 @@ describe("train pipeline", () => {
   describe("against a real S3-compatible server", () => {
     const s3 = useS3Server({ buckets: ["models"], setProcessEnv: true });
     it("publishes to s3://bucket/prefix", async () => {
-      const result = await train({ ...short, model: seedRegression, source: { simulate: SEED_SIMULATION }, store: "s3://models/seed", report: false, gate: { maxRhat: 1.05, minEssBulk: 100, minEssTail: 100, maxDivergences: 0 } });
+      const result = await train({
+        ...short,
+        model: seedRegression,
+        source: { simulate: SEED_SIMULATION },
+        store: "s3://models/seed",
+        report: false,
+        gate: { maxRhat: 1.05, minEssBulk: 100, minEssTail: 100, maxDivergences: 0 },
+      });
       expect(result.published).toBe(true);
       expect(await openStore("s3://models/seed").readLatest()).toBe(result.version);
       expect(s3.current.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:/);
     });
     it("an unknown bucket fails fast, naming the store and the operation, before any sampling", async () => {
       const t0 = performance.now();
-      const err = await train({ ...short, model: seedRegression, source: { simulate: SEED_SIMULATION }, store: "s3://no-such-bucket/x" }).catch((e: unknown) => e);
+      const err = await train({ ...short, model: seedRegression, source: { simulate: SEED_SIMULATION }, store: "s3://no-such-bucket/x" }).catch(
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(BayesServeError);
       expect((err as BayesServeError).code).toBe("STORE");
       expect((err as Error).message).toMatch(/s3:\/\/no-such-bucket\/x/);
@@ -91,7 +113,26 @@ describe("bayes-serve train (the command)", () => {
 
   it("--json prints one JSON object as the last line of stdout", async () => {
     const store = tmp();
-    const { stdout } = await cli(["train", "--simulate", "--draws", "400", "--tune", "300", "--seed", "5", "--store", store, "--no-report", "--min-ess-bulk", "100", "--min-ess-tail", "100", "--max-rhat", "1.05", "--json"]);
+    const { stdout } = await cli([
+      "train",
+      "--simulate",
+      "--draws",
+      "400",
+      "--tune",
+      "300",
+      "--seed",
+      "5",
+      "--store",
+      store,
+      "--no-report",
+      "--min-ess-bulk",
+      "100",
+      "--min-ess-tail",
+      "100",
+      "--max-rhat",
+      "1.05",
+      "--json",
+    ]);
     const last = stdout.trim().split("\n").at(-1)!;
     const out = JSON.parse(last);
     expect(out.store).toBe(store);
@@ -105,7 +146,9 @@ describe("bayes-serve train (the command)", () => {
 
   it("exits 3 with the failing checks when the gate refuses the fit, which is stored but not promoted", async () => {
     const store = tmp();
-    const err = (await cli(["train", "--simulate", "--draws", "200", "--tune", "200", "--store", store, "--no-report", "--min-ess-bulk", "1e9"]).catch((e: unknown) => e)) as { code: number; stderr: string };
+    const err = (await cli(["train", "--simulate", "--draws", "200", "--tune", "200", "--store", store, "--no-report", "--min-ess-bulk", "1e9"]).catch(
+      (e: unknown) => e,
+    )) as { code: number; stderr: string };
     expect(err.code).toBe(3);
     expect(err.stderr).toMatch(/quality gate failed: beta\[0\]: ess_bulk \d+ < 1000000000;.* stored as \S+ but not promoted/);
   });

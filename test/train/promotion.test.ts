@@ -20,7 +20,8 @@ describe("promotion against the version serving", () => {
     const first = await train({ ...short, seed: 1, model: seedRegression, source: { simulate: SEED_SIMULATION }, store: dir, gate });
     expect(first.promoted).toBe(true);
     expect(first.gate.comparison).toBeUndefined(); // nothing to compare with yet
-    for (const k of ["elpd_holdout", "elpd_holdout_se", "elpd_loo", "elpd_loo_se", "p_loo", "loo_pareto_k_above_0_7"]) expect(first.metrics[k], k).toBeTypeOf("number");
+    for (const k of ["elpd_holdout", "elpd_holdout_se", "elpd_loo", "elpd_loo_se", "p_loo", "loo_pareto_k_above_0_7"])
+      expect(first.metrics[k], k).toBeTypeOf("number");
     // p_loo near the number of parameters (4) for a well-specified regression.
     expect(first.metrics.p_loo).toBeGreaterThan(2.5);
     expect(first.metrics.p_loo).toBeLessThan(6);

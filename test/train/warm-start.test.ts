@@ -47,12 +47,25 @@ describe("warm starts", async () => {
 
   it("--warm-start latest starts every chain at the published one's state, warms up briefly, passes the gate and says so", async () => {
     const lines: string[] = [];
-    const warm = await train({ ...short, seed: 4, model: seedRegression, source: { simulate: { ...SEED_SIMULATION, seed: 4 } }, store, gate, warmStart: "latest", log: (l) => lines.push(l) });
+    const warm = await train({
+      ...short,
+      seed: 4,
+      model: seedRegression,
+      source: { simulate: { ...SEED_SIMULATION, seed: 4 } },
+      store,
+      gate,
+      warmStart: "latest",
+      log: (l) => lines.push(l),
+    });
     expect(warm.published).toBe(true);
     expect(warm.posterior.warmStarted).toEqual([true, true]);
     expect(lines).toContain(`warm start: from ${cold.version}`);
     const m = await openStore(store).readManifest(warm.version!);
-    expect(m.sampler).toMatchObject({ tune: WARM_START_TUNE, adaptation: "warm start (step size only)", warmStart: { requested: "latest", version: cold.version, reason: null } });
+    expect(m.sampler).toMatchObject({
+      tune: WARM_START_TUNE,
+      adaptation: "warm start (step size only)",
+      warmStart: { requested: "latest", version: cold.version, reason: null },
+    });
     // Far fewer gradients than the cold fit's warm-up needed.
     const warmupGradients = (p: typeof cold.posterior) => p.gradients.reduce((a, b) => a + b, 0) - sumStat(p, "n_leapfrog");
     expect(warmupGradients(warm.posterior)).toBeLessThan(0.5 * warmupGradients(cold.posterior));
@@ -61,7 +74,15 @@ describe("warm starts", async () => {
 
   it("latest of another model: a cold start, with the reason logged and recorded", async () => {
     const lines: string[] = [];
-    const r = await train({ ...short, model: wider, source: { simulate: SEED_SIMULATION }, store: tmp(), gate, warmStart: "latest", log: (l) => lines.push(l) });
+    const r = await train({
+      ...short,
+      model: wider,
+      source: { simulate: SEED_SIMULATION },
+      store: tmp(),
+      gate,
+      warmStart: "latest",
+      log: (l) => lines.push(l),
+    });
     expect(r.posterior.warmStarted).toEqual([false, false]);
     expect(lines.join("\n")).toMatch(/warm start: none, a cold start \(.* has no published version yet\)/);
 
@@ -78,8 +99,12 @@ describe("warm starts", async () => {
     const err = await train({ ...short, model: wider, source: { simulate: SEED_SIMULATION }, store, gate, warmStart: cold.version! }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BayesServeError);
     expect((err as BayesServeError).code).toBe("USAGE");
-    expect((err as Error).message).toBe(`--warm-start ${cold.version}: version ${cold.version} is a fit of another model ("seed-regression"), not of "seed-regression-wider"`);
-    const bad = await train({ ...short, model: seedRegression, source: { simulate: SEED_SIMULATION }, store, gate, warmStart: "yesterday" }).catch((e: unknown) => e);
+    expect((err as Error).message).toBe(
+      `--warm-start ${cold.version}: version ${cold.version} is a fit of another model ("seed-regression"), not of "seed-regression-wider"`,
+    );
+    const bad = await train({ ...short, model: seedRegression, source: { simulate: SEED_SIMULATION }, store, gate, warmStart: "yesterday" }).catch(
+      (e: unknown) => e,
+    );
     expect((bad as Error).message).toMatch(/--warm-start must be "latest" or a version id/);
   });
 
@@ -90,10 +115,14 @@ describe("warm starts", async () => {
     expect("starts" in startsFromManifest(m, seedRegression, bound)).toBe(true);
     const s = m.sampler as Record<string, unknown>;
     (s.invMetrics as number[][])[1][2] = -1;
-    expect(startsFromManifest(m, seedRegression, bound)).toEqual({ problem: expect.stringMatching(/sampler\.invMetrics\[1\]\[2\] is -1: it must be a positive finite number/) });
+    expect(startsFromManifest(m, seedRegression, bound)).toEqual({
+      problem: expect.stringMatching(/sampler\.invMetrics\[1\]\[2\] is -1: it must be a positive finite number/),
+    });
     delete s.finalPositions;
     (s.invMetrics as number[][])[1][2] = 1;
-    expect(startsFromManifest(m, seedRegression, bound)).toEqual({ problem: expect.stringMatching(/sampler\.finalPositions is missing \(the version was published before warm starts were recorded\)/) });
+    expect(startsFromManifest(m, seedRegression, bound)).toEqual({
+      problem: expect.stringMatching(/sampler\.finalPositions is missing \(the version was published before warm starts were recorded\)/),
+    });
   });
 });
 

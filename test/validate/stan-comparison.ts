@@ -25,7 +25,9 @@ export interface StanReference {
 }
 
 const repo = path.resolve(import.meta.dirname, "..", "..");
-export const REFERENCE = (JSON.parse(readFileSync(path.join(repo, "test", "fixtures", "stan-examples", "reference.json"), "utf8")) as { examples: Record<string, StanReference> }).examples;
+export const REFERENCE = (
+  JSON.parse(readFileSync(path.join(repo, "test", "fixtures", "stan-examples", "reference.json"), "utf8")) as { examples: Record<string, StanReference> }
+).examples;
 
 /**
  * Trains `model` on `csv` (every row, 4 chains × 10,000 draws), serves it, and checks the five answers at each of the
@@ -35,7 +37,18 @@ export async function compareWithStan(name: string, model: Model, csv: string, w
   const file = path.join(work, `${name}.csv`);
   writeFileSync(file, csv);
   const store = path.join(work, name);
-  const result = await train({ model, source: { data: file }, store, seed: 1, draws: 10_000, tune: 1000, chains: 4, testFraction: 0, report: false, progress: false });
+  const result = await train({
+    model,
+    source: { data: file },
+    store,
+    seed: 1,
+    draws: 10_000,
+    tune: 1000,
+    chains: 4,
+    testFraction: 0,
+    report: false,
+    progress: false,
+  });
   expect(result.published, result.gate.failures.join("; ")).toBe(true);
   const app = await testApp(openStore(store), { workers: 0 });
   try {
@@ -47,7 +60,10 @@ export async function compareWithStan(name: string, model: Model, csv: string, w
       const data = ref.instances[k];
       const stan = ref.stan.instances[k];
       const mean = (await post(app.app, "mean", { data, hdi_probability: 0.95, ...extra })).json as Record<string, number>;
-      const interval = (await post(app.app, "interval", { data, hdi_probability: 0.95, algo_param: { n_samples: 100_000, seed: 1 }, ...extra })).json as Record<string, number>;
+      const interval = (await post(app.app, "interval", { data, hdi_probability: 0.95, algo_param: { n_samples: 100_000, seed: 1 }, ...extra })).json as Record<
+        string,
+        number
+      >;
       const meanWidth = stan.mean_upper - stan.mean_lower;
       const predWidth = stan.pred_upper - stan.pred_lower;
       const checks: [string, number, number, number][] = [

@@ -10,13 +10,21 @@ import { BASE_CONFIG, placeholderSpec, round } from "./common.js";
 export function calibrationSpec(bins: readonly ReportCalibrationBin[], yName = "y"): TopLevelSpec {
   const title = "Calibration";
   if (bins.length === 0) return placeholderSpec(title, "No held-out rows to score", 420, 420);
-  const rows = bins.map((b) => ({ predicted: round(b.meanPredicted, 4), observed: round(b.observedRate, 4), rows: b.rows, bin: `${b.lower.toFixed(1)}–${b.upper.toFixed(1)}` }));
+  const rows = bins.map((b) => ({
+    predicted: round(b.meanPredicted, 4),
+    observed: round(b.observedRate, 4),
+    rows: b.rows,
+    bin: `${b.lower.toFixed(1)}–${b.upper.toFixed(1)}`,
+  }));
   const total = bins.reduce((n, b) => n + b.rows, 0);
   const ece = bins.reduce((e, b) => e + (b.rows / total) * Math.abs(b.meanPredicted - b.observedRate), 0);
   const axis = { domain: [0, 1], nice: false };
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: { text: title, subtitle: `${total} held-out rows in ${bins.length} bins of predicted P(${yName} = 1) · expected calibration error ${ece.toFixed(3)}` },
+    title: {
+      text: title,
+      subtitle: `${total} held-out rows in ${bins.length} bins of predicted P(${yName} = 1) · expected calibration error ${ece.toFixed(3)}`,
+    },
     width: 420,
     height: 420,
     layer: [

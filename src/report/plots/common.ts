@@ -4,10 +4,7 @@ import type { Config, TopLevelSpec } from "vega-lite";
 export const FONT = "DejaVu Sans, Verdana, Arial, sans-serif";
 
 /** ArviZ / matplotlib "tab10" colours, so chains look as they do in az.plot_trace. */
-export const TAB10 = [
-  "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-  "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
-];
+export const TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
 export const BASE_CONFIG: Config = {
   // No per-mark ARIA labels: for thousands of points they dominate both Vega's work and the SVG's size. The report

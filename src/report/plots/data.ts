@@ -34,9 +34,7 @@ export function dataPlotSpec(data: ReportData, options: DataPlotOptions = {}): T
     encoding: {
       x: { field: "x", type: "quantitative", title: data.xName, scale: { zero: false, nice: true } },
       y: { field: "y", type: "quantitative", title: data.yName, scale: { zero: false, nice: true } },
-      ...(data.category
-        ? { color: { field: "c", type: "nominal", title: categoryName, scale: { domain: categories } } }
-        : { color: { value: "#1f77b4" } }),
+      ...(data.category ? { color: { field: "c", type: "nominal", title: categoryName, scale: { domain: categories } } } : { color: { value: "#1f77b4" } }),
     },
     config: BASE_CONFIG,
   };

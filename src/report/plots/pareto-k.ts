@@ -26,7 +26,8 @@ export function paretoKSpec(loo: ReportLoo): TopLevelSpec {
   for (let i = 0; i < k.length; i++) {
     if (k[i] > K_BAD) above07++;
     else if (k[i] > K_GOOD) above05++;
-    if (k[i] > K_GOOD || i % stride === 0) points.push({ row: i + 1, k: round(k[i], 3), level: k[i] > K_BAD ? "k̂ > 0.7" : k[i] > K_GOOD ? "0.5 < k̂ ≤ 0.7" : "k̂ ≤ 0.5" });
+    if (k[i] > K_GOOD || i % stride === 0)
+      points.push({ row: i + 1, k: round(k[i], 3), level: k[i] > K_BAD ? "k̂ > 0.7" : k[i] > K_GOOD ? "0.5 < k̂ ≤ 0.7" : "k̂ ≤ 0.5" });
   }
   const subtitle = `${k.length} training rows · elpd_loo ${loo.elpd.toFixed(1)} (SE ${loo.se.toFixed(1)}) · p_loo ${loo.pLoo.toFixed(1)} · ${above05} with 0.5 < k̂ ≤ 0.7, ${above07} above 0.7${stride > 1 ? ` · every ${stride}th row below 0.5 shown` : ""}`;
   return {

@@ -47,7 +47,10 @@ export function ppcBarsSpec(ppc: ReportPpc, yName = "y"): TopLevelSpec {
   const x = { field: "value", type: "ordinal" as const, title: yName, sort: { field: "order" }, axis: { labelAngle: 0 } };
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: { text: title, subtitle: `${observed.length} observed values · ${replicated.length} replicated datasets · bars observed, points the replicates' median with a ${INTERVAL * 100}% interval` },
+    title: {
+      text: title,
+      subtitle: `${observed.length} observed values · ${replicated.length} replicated datasets · bars observed, points the replicates' median with a ${INTERVAL * 100}% interval`,
+    },
     width: Math.max(420, Math.min(720, 24 * values.length)),
     height: 320,
     data: { values: rows },
@@ -55,8 +58,14 @@ export function ppcBarsSpec(ppc: ReportPpc, yName = "y"): TopLevelSpec {
       { mark: { type: "bar", color: "#9ecae1" }, encoding: { x, y: { field: "observed", type: "quantitative", title: "frequency" } } },
       ...(replicated.length > 0
         ? [
-            { mark: { type: "rule" as const, color: "#08306b", strokeWidth: 1.5 }, encoding: { x, y: { field: "lower", type: "quantitative" as const }, y2: { field: "upper" } } },
-            { mark: { type: "point" as const, color: "#08306b", filled: true, size: 30 }, encoding: { x, y: { field: "median", type: "quantitative" as const } } },
+            {
+              mark: { type: "rule" as const, color: "#08306b", strokeWidth: 1.5 },
+              encoding: { x, y: { field: "lower", type: "quantitative" as const }, y2: { field: "upper" } },
+            },
+            {
+              mark: { type: "point" as const, color: "#08306b", filled: true, size: 30 },
+              encoding: { x, y: { field: "median", type: "quantitative" as const } },
+            },
           ]
         : []),
     ],

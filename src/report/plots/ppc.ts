@@ -21,7 +21,10 @@ const MEAN = "posterior predictive mean";
 export function ppcPlotSpec(ppc: ReportPpc, yName = "y", options: PpcPlotOptions = {}): TopLevelSpec {
   const title = "Posterior predictive check";
   const observed = finite(ppc.observed);
-  const replicated = ppc.replicated.slice(0, options.maxReplicates ?? 100).map(finite).filter((r) => r.length > 1);
+  const replicated = ppc.replicated
+    .slice(0, options.maxReplicates ?? 100)
+    .map(finite)
+    .filter((r) => r.length > 1);
   if (observed.length < 2 && replicated.length === 0) return placeholderSpec(title, "No observed or replicated data");
   const samples = [observed, ...replicated];
   const bws = samples.map((s) => silvermanBandwidth(s));

@@ -109,11 +109,7 @@ export function tracePlotSpec(parameters: ParameterDraws[], options: TracePlotOp
       },
     ];
   });
-  const parts = [
-    `${shown.length} parameter${shown.length === 1 ? "" : "s"}`,
-    `${nChains} chain${nChains === 1 ? "" : "s"}`,
-    `${maxDraws} draws per chain`,
-  ];
+  const parts = [`${shown.length} parameter${shown.length === 1 ? "" : "s"}`, `${nChains} chain${nChains === 1 ? "" : "s"}`, `${maxDraws} draws per chain`];
   if (stride > 1) parts.push(`trace shows 1 draw in ${stride}`);
   if (withDraws.length > shown.length) parts.push(`first ${shown.length} of ${withDraws.length} parameters`);
   return {
