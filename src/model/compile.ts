@@ -710,7 +710,8 @@ class Codegen {
 
   private emitMvNormal(t: { value: number; mean: number; cov: number }): string {
     const k = this.shapes[t.value][0];
-    const tag = this.counter++;
+    // Its workspace is named L…mv<n>, apart from every name built from a node id (the scatter lanes are L<id>).
+    const tag = `mv${this.counter++}`;
     for (const name of ["L", "R", "Z", "AL", "KI", "W"])
       this.closure.set(`${name}${tag}`, new Float64Array(name === "L" || name === "KI" || name === "W" ? k * k : k));
     const K = this.kinds[t.cov] === "mat" ? `M${t.cov}` : `S${t.cov}`;
