@@ -173,6 +173,25 @@ describe("gradients of operations", () => {
     expectGradientMatchesFiniteDifferences(compile(m, data));
   });
 
+  it("MvNormal beside an index scatter: their workspaces never share a name, whatever the node ids", () => {
+    // The scatter lanes are named after the index node's id, the MvNormal workspace after a counter of generated
+    // names. Four flat parameters before the indexed one made the two numbers equal (L6 for both), and one buffer
+    // overwrote the other: the gradient was wrong. Each count of leading parameters shifts the ids.
+    for (let lead = 0; lead < 6; lead++) {
+      const m = model(`mv-scatter-${lead}`, (m) => {
+        for (let k = 0; k < lead; k++) m.param(`v${k}`, Flat());
+        const b = m.param("b", Flat(), { shape: 3 });
+        const row = b.at(m.data("category", { levels: 3 }));
+        m.param("u0", Flat());
+        m.param("u1", Flat());
+        const s = m.param("s", HalfNormal(1));
+        m.observe("obs", Normal(row.mul(m.data("x")), s), m.data("yreal"));
+        m.observe("y", MvNormal(b.at(1), addDiag(covExpQuad(m.data("gx"), 1.5, 1.2), s)), m.data("yreal"));
+      });
+      expectGradientMatchesFiniteDifferences(compile(m, data));
+    }
+  });
+
   it("a factor on a parameter leaf and on a logp expression", () => {
     const m = model("factors", (m) => {
       const b = m.param("b", Normal(0, 1), { shape: 3 });
