@@ -4,14 +4,9 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { KubernetesObject, V1Job } from "@kubernetes/client-node";
-import { ObjectSerializer } from "@kubernetes/client-node/dist/gen/models/ObjectSerializer.js";
-import { ConfigMap, Namespace, Service, ServiceAccount } from "kubernetes-models/v1";
-import { Deployment } from "kubernetes-models/apps/v1";
-import { CronJob, Job } from "kubernetes-models/batch/v1";
-import { Ingress } from "kubernetes-models/networking.k8s.io/v1";
-import { Role, RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1";
+import type { V1Job } from "@kubernetes/client-node";
 import { BayesServeError } from "../../src/errors.js";
+import { asSerialized, validateK8s } from "./k8s-schemas.js";
 import { renderKServe, renderKServeRetraining } from "../../src/deploy/kserve.js";
 import { createKubeApi } from "../../src/deploy/kube-client.js";
 import { runPipeline } from "../../src/deploy/orchestrate.js";
@@ -23,29 +18,6 @@ import type { Obj } from "./fake-apiserver.js";
 import { quickPipeline } from "./fixtures.js";
 
 afterEach(stopClusters);
-
-type Validatable = { validate(): void };
-const MODELS: Record<string, new (data: never) => Validatable> = {
-  "v1/Namespace": Namespace,
-  "v1/Service": Service,
-  "v1/ServiceAccount": ServiceAccount,
-  "v1/ConfigMap": ConfigMap,
-  "apps/v1/Deployment": Deployment,
-  "batch/v1/Job": Job,
-  "batch/v1/CronJob": CronJob,
-  "networking.k8s.io/v1/Ingress": Ingress,
-  "rbac.authorization.k8s.io/v1/Role": Role,
-  "rbac.authorization.k8s.io/v1/RoleBinding": RoleBinding,
-};
-function validateK8s(obj: KubernetesObject): void {
-  const Model = MODELS[`${obj.apiVersion}/${obj.kind}`];
-  if (Model === undefined) throw new Error(`no schema model for ${obj.apiVersion}/${obj.kind}`);
-  new Model(JSON.parse(JSON.stringify(obj)) as never).validate();
-}
-function asSerialized(obj: KubernetesObject): unknown {
-  const version = (obj.apiVersion ?? "").split("/").pop() ?? "";
-  return JSON.parse(JSON.stringify(ObjectSerializer.serialize(obj, `${version.charAt(0).toUpperCase()}${version.slice(1)}${obj.kind}`, "")));
-}
 
 const seedText = readFileSync(resolve(import.meta.dirname, "../../bayes-serve.yaml"), "utf8");
 const podsText = seedText

@@ -7,16 +7,9 @@ import { createRequire } from "node:module";
 import { resolve } from "node:path";
 import { parseAllDocuments } from "yaml";
 import type { KubernetesObject, V1Container, V1CronJob, V1Job, V1PodSpec } from "@kubernetes/client-node";
-import { ObjectSerializer } from "@kubernetes/client-node/dist/gen/models/ObjectSerializer.js";
-import { ConfigMap, Namespace, Service, ServiceAccount } from "kubernetes-models/v1";
-import { Deployment } from "kubernetes-models/apps/v1";
-import { CronJob, Job } from "kubernetes-models/batch/v1";
 import { DEFAULT_SHUTDOWN_TIMEOUT_SECONDS, SERVING_NODE_OPTIONS, SHUTDOWN_GRACE_SECONDS } from "../../src/server/constants.js";
-import { Ingress } from "kubernetes-models/networking.k8s.io/v1";
-import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
-import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
-import { Role, RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1";
 import { BayesServeError } from "../../src/errors.js";
+import { asSerialized, validateK8s } from "./k8s-schemas.js";
 import { loadPipelineFile, parsePipeline } from "../../src/deploy/pipeline.js";
 import {
   cpuQuantity,
@@ -30,37 +23,6 @@ import {
   type RenderedServiceStage,
 } from "../../src/deploy/render.js";
 import { FULL_PIPELINE } from "./fixtures.js";
-
-type Validatable = { validate(): void };
-const MODELS: Record<string, new (data: never) => Validatable> = {
-  "v1/Namespace": Namespace,
-  "v1/Service": Service,
-  "v1/ServiceAccount": ServiceAccount,
-  "v1/ConfigMap": ConfigMap,
-  "apps/v1/Deployment": Deployment,
-  "batch/v1/Job": Job,
-  "batch/v1/CronJob": CronJob,
-  "networking.k8s.io/v1/Ingress": Ingress,
-  "autoscaling/v2/HorizontalPodAutoscaler": HorizontalPodAutoscaler,
-  "policy/v1/PodDisruptionBudget": PodDisruptionBudget,
-  "rbac.authorization.k8s.io/v1/Role": Role,
-  "rbac.authorization.k8s.io/v1/RoleBinding": RoleBinding,
-};
-
-/** Validate against the Kubernetes OpenAPI schema compiled into kubernetes-models. Throws with the schema's message. */
-function validateK8s(obj: KubernetesObject): void {
-  const Model = MODELS[`${obj.apiVersion}/${obj.kind}`];
-  if (Model === undefined) throw new Error(`no schema model for ${obj.apiVersion}/${obj.kind}`);
-  new Model(JSON.parse(JSON.stringify(obj)) as never).validate();
-}
-
-/** The object as @kubernetes/client-node would send it; fields its models do not know are dropped. */
-function asSerialized(obj: KubernetesObject): unknown {
-  const [group, version] = (obj.apiVersion ?? "").includes("/") ? (obj.apiVersion ?? "").split("/") : ["", obj.apiVersion ?? ""];
-  void group;
-  const type = `${version.charAt(0).toUpperCase()}${version.slice(1)}${obj.kind}`;
-  return JSON.parse(JSON.stringify(ObjectSerializer.serialize(obj, type, "")));
-}
 
 const seed = loadPipelineFile(resolve(import.meta.dirname, "../../bayes-serve.yaml"));
 const full = parsePipeline(FULL_PIPELINE, "full.yaml");
