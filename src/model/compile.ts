@@ -490,9 +490,9 @@ class Codegen {
         return {
           f: [
             `const ${mx} = Math.max(${xs.join(", ")});`,
-            ...xs.map((x, j) => `const ${es[j]} = Math.exp(${x} - ${mx});`),
+            ...xs.map((x, j) => `const ${es[j]} = F.exp(${x} - ${mx});`),
             `const ${sum} = ${es.join(" + ")};`,
-            `const ${v} = ${mx} === -Infinity ? -Infinity : ${mx} + Math.log(${sum});`,
+            `const ${v} = ${mx} === -Infinity ? -Infinity : ${mx} + F.log(${sum});`,
           ],
           b: n.args.map((k, j) => this.acc(k, ix, `(${v} === -Infinity ? 0 : ${a} * (${es[j]} / ${sum}))`)),
         };
@@ -669,7 +669,7 @@ class Codegen {
       const alpha = this.val(n.alpha, "0");
       const rho = this.val(n.rho, "0");
       // Symmetric: (xᵢ − xⱼ)² = (xⱼ − xᵢ)² exactly, so each off-diagonal exponential serves both halves.
-      return `{\nconst a2 = ${alpha} * ${alpha}, c = -0.5 / (${rho} * ${rho});\nfor (let i = 0; i < ${k}; i++) { for (let j = 0; j < i; j++) { const d = ${this.val(n.x, "i")} - ${this.val(n.x, "j")}; const kij = a2 * Math.exp(c * d * d); M${id}[i * ${k} + j] = kij; M${id}[j * ${k} + i] = kij; } const d = ${this.val(n.x, "i")} - ${this.val(n.x, "i")}; M${id}[i * ${k + 1}] = a2 * Math.exp(c * d * d); }\n}`;
+      return `{\nconst a2 = ${alpha} * ${alpha}, c = -0.5 / (${rho} * ${rho});\nfor (let i = 0; i < ${k}; i++) { for (let j = 0; j < i; j++) { const d = ${this.val(n.x, "i")} - ${this.val(n.x, "j")}; const kij = a2 * F.exp(c * d * d); M${id}[i * ${k} + j] = kij; M${id}[j * ${k} + i] = kij; } const d = ${this.val(n.x, "i")} - ${this.val(n.x, "i")}; M${id}[i * ${k + 1}] = a2 * F.exp(c * d * d); }\n}`;
     }
     if (n.op === "addDiag") {
       const k = this.shapes[id][0];
@@ -719,7 +719,7 @@ class Codegen {
       `if (!LA.cholesky(${K}, L${tag}, ${k})) return -Infinity;`,
       `for (let i = 0; i < ${k}; i++) R${tag}[i] = ${this.val(t.value, "i")} - ${this.val(t.mean, "i")};`,
       `LA.solveLower(L${tag}, R${tag}, Z${tag}, ${k});`,
-      `{ let q = 0, ld = 0; for (let i = 0; i < ${k}; i++) { q += Z${tag}[i] * Z${tag}[i]; ld += Math.log(L${tag}[i * ${k + 1}]); } lp += -0.5 * q - ld - ${k * 0.9189385332046727}; }`,
+      `{ let q = 0, ld = 0; for (let i = 0; i < ${k}; i++) { q += Z${tag}[i] * Z${tag}[i]; ld += F.log(L${tag}[i * ${k + 1}]); } lp += -0.5 * q - ld - ${k * 0.9189385332046727}; }`,
       `LA.solveUpperT(L${tag}, Z${tag}, AL${tag}, ${k});`,
     ];
     // ∂/∂K = ½(ααᵀ − K⁻¹); ∂/∂μ = α, where α = K⁻¹(y − μ).

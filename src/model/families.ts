@@ -6,6 +6,7 @@
 import { DistributionArgumentError } from "./distribution-argument.js";
 import type { FamilyName } from "./graph.js";
 import type { Rng } from "./random.js";
+import { exp } from "./elementary.js";
 import { SPECIAL } from "./special.js";
 import type { ValueBounds } from "./value-bounds.js";
 
@@ -91,7 +92,7 @@ const C_HALF_LOG_2_OVER_PI = "-0.22579135264472744";
 
 /** 1/σ and log σ of a scale argument (argument index k), hoisted out of the loop when σ is loop-invariant. */
 function scaleTerms(cx: EmitContext, s: string, k: number): { inv: string; logS: string } {
-  return { inv: cx.hoist(`1 / ${s}`, [k]), logS: cx.hoist(`Math.log(${s})`, [k]) };
+  return { inv: cx.hoist(`1 / ${s}`, [k]), logS: cx.hoist(`F.log(${s})`, [k]) };
 }
 
 /**
@@ -99,9 +100,9 @@ function scaleTerms(cx: EmitContext, s: string, k: number): { inv: string; logS:
  * each side of 0, so the same values to the bit, with one exponential per row instead of two or three.
  */
 function logisticTerms(cx: EmitContext, eta: string): { softplus: string; logistic: string } {
-  const e = cx.local(`Math.exp(-Math.abs(${eta}))`);
+  const e = cx.local(`F.exp(-Math.abs(${eta}))`);
   return {
-    softplus: cx.local(`(${eta} > 0 ? ${eta} + Math.log1p(${e}) : Math.log1p(${e}))`),
+    softplus: cx.local(`(${eta} > 0 ? ${eta} + F.log1p(${e}) : F.log1p(${e}))`),
     logistic: `(${eta} >= 0 ? 1 / (1 + ${e}) : ${e} / (1 + ${e}))`,
   };
 }
@@ -182,16 +183,16 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     mean: ([, mu]) => mu,
     emit(y, [nu, mu, s], cx) {
       const { inv, logS } = scaleTerms(cx, s, 2);
-      const norm = cx.hoist(`F.lgamma(0.5 * (${nu} + 1)) - F.lgamma(0.5 * ${nu}) - 0.5 * Math.log(${nu}) - ${C_LOG_PI} * 0.5`, [0]);
+      const norm = cx.hoist(`F.lgamma(0.5 * (${nu} + 1)) - F.lgamma(0.5 * ${nu}) - 0.5 * F.log(${nu}) - ${C_LOG_PI} * 0.5`, [0]);
       const z = cx.local(`(${y} - ${mu}) * ${inv}`);
       const z2 = cx.local(`${z} * ${z}`);
       const r = cx.local(`(${nu} + 1) / (${nu} + ${z2})`);
       return {
-        lp: `-0.5 * (${nu} + 1) * Math.log1p(${z2} / ${nu})`,
+        lp: `-0.5 * (${nu} + 1) * F.log1p(${z2} / ${nu})`,
         lpConst: { expr: `${norm} - ${logS}`, args: [0, 2] },
         dy: `-${r} * ${z} * ${inv}`,
         da: [
-          `0.5 * (F.digamma(0.5 * (${nu} + 1)) - F.digamma(0.5 * ${nu})) - 0.5 / ${nu} - 0.5 * Math.log1p(${z2} / ${nu}) + 0.5 * ${r} * ${z2} / ${nu}`,
+          `0.5 * (F.digamma(0.5 * (${nu} + 1)) - F.digamma(0.5 * ${nu})) - 0.5 / ${nu} - 0.5 * F.log1p(${z2} / ${nu}) + 0.5 * ${r} * ${z2} / ${nu}`,
           `${r} * ${z} * ${inv}`,
           `(${r} * ${z2} - 1) * ${inv}`,
         ],
@@ -217,7 +218,7 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
       const z = cx.local(`(${y} - ${mu}) * ${inv}`);
       const q = cx.local(`1 / (1 + ${z} * ${z})`);
       return {
-        lp: `-Math.log1p(${z} * ${z})`,
+        lp: `-F.log1p(${z} * ${z})`,
         lpConst: { expr: `-${C_LOG_PI} - ${logS}`, args: [1] },
         dy: `-2 * ${z} * ${q} * ${inv}`,
         da: [`2 * ${z} * ${q} * ${inv}`, `(2 * ${z} * ${z} * ${q} - 1) * ${inv}`],
@@ -242,7 +243,7 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
       const z = cx.local(`${y} * ${inv}`);
       const q = cx.local(`1 / (1 + ${z} * ${z})`);
       return {
-        lp: `(${y} < 0 ? -Infinity : -Math.log1p(${z} * ${z}))`,
+        lp: `(${y} < 0 ? -Infinity : -F.log1p(${z} * ${z}))`,
         lpConst: { expr: `${C_LOG_2} - ${C_LOG_PI} - ${logS}`, args: [0] },
         dy: `-2 * ${z} * ${q} * ${inv}`,
         da: [`(2 * ${z} * ${z} * ${q} - 1) * ${inv}`],
@@ -262,7 +263,7 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     domain: (a) => [positiveArg(a, 0)],
     mean: ([rate]) => `1 / ${rate}`,
     emit(y, [rate], cx) {
-      const logRate = cx.hoist(`Math.log(${rate})`, [0]);
+      const logRate = cx.hoist(`F.log(${rate})`, [0]);
       return {
         lp: `(${y} < 0 ? -Infinity : ${logRate} - ${rate} * ${y})`,
         dy: `-${rate}`,
@@ -283,9 +284,9 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     domain: (a) => [positiveArg(a, 0), positiveArg(a, 1)],
     mean: ([al, b]) => `${al} / ${b}`,
     emit(y, [a, b], cx) {
-      const logB = cx.hoist(`Math.log(${b})`, [1]);
+      const logB = cx.hoist(`F.log(${b})`, [1]);
       const norm = cx.hoist(`${a} * ${logB} - F.lgamma(${a})`, [0, 1]);
-      const logY = cx.local(`Math.log(${y})`);
+      const logY = cx.local(`F.log(${y})`);
       return {
         lp: `(${y} < 0 ? -Infinity : ${norm} + (${a} - 1) * ${logY} - ${b} * ${y})`,
         dy: `(${a} - 1) / ${y} - ${b}`,
@@ -307,9 +308,9 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     domain: (a) => [positiveArg(a, 0), positiveArg(a, 1)],
     mean: ([al, b]) => `(${al} > 1 ? ${b} / (${al} - 1) : Infinity)`,
     emit(y, [a, b], cx) {
-      const logB = cx.hoist(`Math.log(${b})`, [1]);
+      const logB = cx.hoist(`F.log(${b})`, [1]);
       const norm = cx.hoist(`${a} * ${logB} - F.lgamma(${a})`, [0, 1]);
-      const logY = cx.local(`Math.log(${y})`);
+      const logY = cx.local(`F.log(${y})`);
       const invY = cx.local(`1 / ${y}`);
       return {
         lp: `(${y} < 0 ? -Infinity : ${norm} - (${a} + 1) * ${logY} - ${b} * ${invY})`,
@@ -330,10 +331,10 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     discrete: false,
     values: { lower: 0, lowerOpen: true },
     domain: (a) => [finiteArg(a, 0), positiveArg(a, 1)],
-    mean: ([mu, s]) => `Math.exp(${mu} + 0.5 * ${s} * ${s})`,
+    mean: ([mu, s]) => `F.exp(${mu} + 0.5 * ${s} * ${s})`,
     emit(y, [mu, s], cx) {
       const { inv, logS } = scaleTerms(cx, s, 1);
-      const logY = cx.local(`Math.log(${y})`);
+      const logY = cx.local(`F.log(${y})`);
       const z = cx.local(`(${logY} - ${mu}) * ${inv}`);
       return {
         lp: `(${y} <= 0 ? -Infinity : -0.5 * ${z} * ${z} - ${logY})`,
@@ -345,9 +346,9 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     draw: (rng, args) => {
       const mu = args[0],
         s = args[1];
-      return Math.exp(mu + s * rng.normal());
+      return exp(mu + s * rng.normal());
     },
-    fromStandardNormal: ([mu, s], z) => `Math.exp((${mu}) + (${s}) * (${z}))`,
+    fromStandardNormal: ([mu, s], z) => `F.exp((${mu}) + (${s}) * (${z}))`,
   },
   Beta: {
     name: "Beta",
@@ -360,8 +361,8 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     emit(y, [a, b], cx) {
       const lb = cx.hoist(`F.lbeta(${a}, ${b})`, [0, 1]);
       const dab = cx.hoist(`F.digamma(${a} + ${b})`, [0, 1]);
-      const logY = cx.local(`Math.log(${y})`);
-      const log1mY = cx.local(`Math.log1p(-${y})`);
+      const logY = cx.local(`F.log(${y})`);
+      const log1mY = cx.local(`F.log1p(-${y})`);
       return {
         lp: `(${y} < 0 || ${y} > 1 ? -Infinity : (${a} - 1) * ${logY} + (${b} - 1) * ${log1mY} - ${lb})`,
         dy: `(${a} - 1) / ${y} - (${b} - 1) / (1 - ${y})`,
@@ -385,7 +386,7 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     emit(y, [lo, hi], cx) {
       const w = cx.hoist(`1 / (${hi} - ${lo})`, [0, 1]);
       return {
-        lp: `(${y} < ${lo} || ${y} > ${hi} ? -Infinity : Math.log(${w}))`,
+        lp: `(${y} < ${lo} || ${y} > ${hi} ? -Infinity : F.log(${w}))`,
         dy: `0`,
         da: [`${w}`, `-${w}`],
       };
@@ -403,7 +404,7 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     discrete: true,
     values: { lower: 0, upper: 1, integer: true },
     domain: (a) => [notNaNArg(a, 0)],
-    mean: ([eta]) => `1 / (1 + Math.exp(-${eta}))`,
+    mean: ([eta]) => `1 / (1 + F.exp(-${eta}))`,
     emit(y, [eta], cx) {
       const { softplus, logistic } = logisticTerms(cx, eta);
       return { lp: `${y} * ${eta} - ${softplus}`, da: [`${y} - ${logistic}`] };
@@ -420,7 +421,7 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     discrete: true,
     values: { lower: 0, integer: true },
     domain: (a) => [trialsArg(a, 0), notNaNArg(a, 1)],
-    mean: ([n, eta]) => `${n} / (1 + Math.exp(-${eta}))`,
+    mean: ([n, eta]) => `${n} / (1 + F.exp(-${eta}))`,
     emit(y, [n, eta], cx) {
       const { softplus, logistic } = logisticTerms(cx, eta);
       return {
@@ -441,9 +442,9 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     discrete: true,
     values: { lower: 0, integer: true },
     domain: (a) => [{ arg: 0, code: `${a[0]} <= ${MAX_LOG_RATE}`, requirement: `a number ≤ ${MAX_LOG_RATE} (its exponential, the rate, must be finite)` }],
-    mean: ([la]) => `Math.exp(${la})`,
+    mean: ([la]) => `F.exp(${la})`,
     emit(y, [la], cx) {
-      const rate = cx.local(`Math.exp(${la})`);
+      const rate = cx.local(`F.exp(${la})`);
       return { lp: `${y} * ${la} - ${rate} - F.lgamma(${y} + 1)`, da: [`${y} - ${rate}`] };
     },
     draw: (rng, args) => {
@@ -461,11 +462,11 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     domain: (a) => [positiveArg(a, 0), positiveArg(a, 1)],
     mean: ([mu]) => mu,
     emit(y, [mu, phi], cx) {
-      const logMuPhi = cx.local(`Math.log(${mu} + ${phi})`);
+      const logMuPhi = cx.local(`F.log(${mu} + ${phi})`);
       const ratio = cx.local(`(${y} + ${phi}) / (${mu} + ${phi})`);
       return {
-        lp: `F.lgamma(${y} + ${phi}) - F.lgamma(${y} + 1) - F.lgamma(${phi}) + ${y} * Math.log(${mu}) + ${phi} * Math.log(${phi}) - (${y} + ${phi}) * ${logMuPhi}`,
-        da: [`${y} / ${mu} - ${ratio}`, `F.digamma(${y} + ${phi}) - F.digamma(${phi}) + Math.log(${phi}) + 1 - ${logMuPhi} - ${ratio}`],
+        lp: `F.lgamma(${y} + ${phi}) - F.lgamma(${y} + 1) - F.lgamma(${phi}) + ${y} * F.log(${mu}) + ${phi} * F.log(${phi}) - (${y} + ${phi}) * ${logMuPhi}`,
+        da: [`${y} / ${mu} - ${ratio}`, `F.digamma(${y} + ${phi}) - F.digamma(${phi}) + F.log(${phi}) + 1 - ${logMuPhi} - ${ratio}`],
       };
     },
     draw: (rng, args) => {
@@ -484,13 +485,13 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     discrete: false,
     values: { lower: 0 },
     domain: (a) => [positiveArg(a, 0), positiveArg(a, 1)],
-    mean: ([al, s]) => `${s} * Math.exp(F.lgamma(1 + 1 / ${al}))`,
+    mean: ([al, s]) => `${s} * F.exp(F.lgamma(1 + 1 / ${al}))`,
     emit(y, [al, s], cx) {
-      const logS = cx.hoist(`Math.log(${s})`, [1]);
-      const logZ = cx.local(`Math.log(${y}) - ${logS}`);
-      const t = cx.local(`Math.exp(${al} * ${logZ})`);
+      const logS = cx.hoist(`F.log(${s})`, [1]);
+      const logZ = cx.local(`F.log(${y}) - ${logS}`);
+      const t = cx.local(`F.exp(${al} * ${logZ})`);
       return {
-        lp: `(${y} < 0 ? -Infinity : Math.log(${al}) - ${logS} + (${al} - 1) * ${logZ} - ${t})`,
+        lp: `(${y} < 0 ? -Infinity : F.log(${al}) - ${logS} + (${al} - 1) * ${logZ} - ${t})`,
         dy: `(${al} - 1 - ${al} * ${t}) / ${y}`,
         da: [`1 / ${al} + ${logZ} * (1 - ${t})`, `${al} * (${t} - 1) / ${s}`],
       };
@@ -512,8 +513,8 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     mean: ([mu]) => mu,
     emit(y, [mu, al], cx) {
       const rate = cx.local(`${al} / ${mu}`);
-      const logRate = cx.local(`Math.log(${rate})`);
-      const logY = cx.local(`Math.log(${y})`);
+      const logRate = cx.local(`F.log(${rate})`);
+      const logY = cx.local(`F.log(${y})`);
       return {
         lp: `(${y} < 0 ? -Infinity : ${al} * ${logRate} - F.lgamma(${al}) + (${al} - 1) * ${logY} - ${rate} * ${y})`,
         dy: `(${al} - 1) / ${y} - ${rate}`,
@@ -538,8 +539,8 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     emit(y, [mu, k], cx) {
       const al = cx.local(`${mu} * ${k}`);
       const be = cx.local(`(1 - ${mu}) * ${k}`);
-      const logY = cx.local(`Math.log(${y})`);
-      const log1mY = cx.local(`Math.log1p(-${y})`);
+      const logY = cx.local(`F.log(${y})`);
+      const log1mY = cx.local(`F.log1p(-${y})`);
       const psiA = cx.local(`F.digamma(${al})`);
       const psiB = cx.local(`F.digamma(${be})`);
       return {
@@ -636,14 +637,14 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
       { arg: 0, code: `${a[0]} <= ${MAX_LOG_RATE}`, requirement: `a number ≤ ${MAX_LOG_RATE} (its exponential, the mean, must be finite)` },
       positiveArg(a, 1),
     ],
-    mean: ([eta]) => `Math.exp(${eta})`,
+    mean: ([eta]) => `F.exp(${eta})`,
     emit(y, [eta, phi], cx) {
-      const logPhi = cx.hoist(`Math.log(${phi})`, [1]);
+      const logPhi = cx.hoist(`F.log(${phi})`, [1]);
       const logMuPhi = cx.local(`F.logAddExp(${eta}, ${logPhi})`);
-      const ratio = cx.local(`(${y} + ${phi}) / Math.exp(${logMuPhi})`);
+      const ratio = cx.local(`(${y} + ${phi}) / F.exp(${logMuPhi})`);
       return {
         lp: `F.lgamma(${y} + ${phi}) - F.lgamma(${y} + 1) - F.lgamma(${phi}) + ${y} * ${eta} + ${phi} * ${logPhi} - (${y} + ${phi}) * ${logMuPhi}`,
-        da: [`${y} - ${ratio} * Math.exp(${eta})`, `F.digamma(${y} + ${phi}) - F.digamma(${phi}) + ${logPhi} + 1 - ${logMuPhi} - ${ratio}`],
+        da: [`${y} - ${ratio} * F.exp(${eta})`, `F.digamma(${y} + ${phi}) - F.digamma(${phi}) + ${logPhi} + 1 - ${logMuPhi} - ${ratio}`],
       };
     },
     draw: (rng, args) => {

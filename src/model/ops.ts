@@ -8,13 +8,13 @@ export function unaryCode(fn: string, x: string, v: string): [string, string] {
     case "neg":
       return [`-${x}`, "-1"];
     case "exp":
-      return [`Math.exp(${x})`, v];
+      return [`F.exp(${x})`, v];
     case "log":
-      return [`Math.log(${x})`, `(1 / ${x})`];
+      return [`F.log(${x})`, `(1 / ${x})`];
     case "log1p":
-      return [`Math.log1p(${x})`, `(1 / (1 + ${x}))`];
+      return [`F.log1p(${x})`, `(1 / (1 + ${x}))`];
     case "log1m":
-      return [`Math.log1p(-${x})`, `(-1 / (1 - ${x}))`];
+      return [`F.log1p(-${x})`, `(-1 / (1 - ${x}))`];
     case "logistic":
       return [`F.logistic(${x})`, `(${v} * (1 - ${v}))`];
     case "softplus":
@@ -44,7 +44,7 @@ export function binaryCode(fn: string, x: string, y: string, v: string): [string
     case "div":
       return [`${x} / ${y}`, `(1 / ${y})`, `(-${v} / ${y})`];
     case "pow":
-      return [`Math.pow(${x}, ${y})`, `(${y} * Math.pow(${x}, ${y} - 1))`, `(${v} * Math.log(${x}))`];
+      return [`Math.pow(${x}, ${y})`, `(${y} * Math.pow(${x}, ${y} - 1))`, `(${v} * F.log(${x}))`];
     default:
       throw new Error(`unknown binary function ${fn}`);
   }

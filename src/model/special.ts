@@ -1,5 +1,6 @@
 // Special functions the log-densities and their gradients need. Plain functions over numbers, no allocation.
 import erfc from "@stdlib/math-base-special-erfc";
+import { exp, log, log1p } from "./elementary.js";
 
 /** 0.5·log(2π). */
 export const HALF_LOG_2PI = 0.9189385332046727;
@@ -134,5 +135,22 @@ export function normalPdf(x: number): number {
 }
 
 /** The functions generated code may call, passed in as one object. */
-export const SPECIAL = { lgamma, digamma, lbeta, lchoose, log1pExp, logistic, logAddExp, xlogy, xlog1my, Phi, logPhi, dlogPhi, normalPdf } as const;
+export const SPECIAL = {
+  exp,
+  log,
+  log1p,
+  lgamma,
+  digamma,
+  lbeta,
+  lchoose,
+  log1pExp,
+  logistic,
+  logAddExp,
+  xlogy,
+  xlog1my,
+  Phi,
+  logPhi,
+  dlogPhi,
+  normalPdf,
+} as const;
 export type Special = typeof SPECIAL;

@@ -20,13 +20,13 @@ export function transformCode(t: TransformJSON): TransformCode {
     case "lower":
       // x = lower + exp(u); log|J| = u.
       return {
-        forward: (o, n) => `for (let k = ${o}; k < ${o + n}; k++) { const e = Math.exp(T[k]); E[k] = e; P[k] = ${t.lower} + e; lp += T[k]; }`,
+        forward: (o, n) => `for (let k = ${o}; k < ${o + n}; k++) { const e = F.exp(T[k]); E[k] = e; P[k] = ${t.lower} + e; lp += T[k]; }`,
         backward: (o, n) => `for (let k = ${o}; k < ${o + n}; k++) G[k] = GP[k] * E[k] + 1;`,
       };
     case "upper":
       // x = upper - exp(u); log|J| = u.
       return {
-        forward: (o, n) => `for (let k = ${o}; k < ${o + n}; k++) { const e = Math.exp(T[k]); E[k] = e; P[k] = ${t.upper} - e; lp += T[k]; }`,
+        forward: (o, n) => `for (let k = ${o}; k < ${o + n}; k++) { const e = F.exp(T[k]); E[k] = e; P[k] = ${t.upper} - e; lp += T[k]; }`,
         backward: (o, n) => `for (let k = ${o}; k < ${o + n}; k++) G[k] = -GP[k] * E[k] + 1;`,
       };
     case "interval": {
@@ -43,8 +43,7 @@ export function transformCode(t: TransformJSON): TransformCode {
     case "ordered":
       // x0 = u0, xk = x(k-1) + exp(uk); log|J| = Σ_{k≥1} uk.
       return {
-        forward: (o, n) =>
-          `P[${o}] = T[${o}]; for (let k = ${o + 1}; k < ${o + n}; k++) { const e = Math.exp(T[k]); E[k] = e; P[k] = P[k - 1] + e; lp += T[k]; }`,
+        forward: (o, n) => `P[${o}] = T[${o}]; for (let k = ${o + 1}; k < ${o + n}; k++) { const e = F.exp(T[k]); E[k] = e; P[k] = P[k - 1] + e; lp += T[k]; }`,
         backward: (o, n) => `{ let acc = 0; for (let k = ${o + n - 1}; k > ${o}; k--) { acc += GP[k]; G[k] = acc * E[k] + 1; } G[${o}] = acc + GP[${o}]; }`,
       };
   }

@@ -1,6 +1,7 @@
 // Random draws: each family's `random` has the right mean and variance over many draws (loose z-tests: |z| < 5
 // with the variance's standard error estimated from the draws themselves), Cauchy-type families their quartiles;
 // and the Rng is deterministic for a seed and stream.
+import { SPECIAL } from "../../src/model/special.js";
 import { describe, expect, it } from "vitest";
 import { familyOf } from "../../src/model/families.js";
 import { Rng } from "../../src/model/random.js";
@@ -127,7 +128,7 @@ describe("fromStandardNormal", () => {
       args.map((_, k) => `a[${k}]`),
       "z",
     );
-    const fn = new Function("a", "z", `return ${code};`) as (a: number[], z: number) => number;
+    const fn = new Function("F", "a", "z", `return ${code};`).bind(null, SPECIAL) as (a: number[], z: number) => number;
     const a = new Rng(8, 1);
     const b = new Rng(8, 1);
     for (let i = 0; i < 2000; i++) expect(fn(args, a.normal())).toBe(f.random(b, args));
