@@ -8,7 +8,7 @@ import { bindModel, type BoundModel, type DataInput } from "../model/bind.js";
 import type { Model } from "../model/builder.js";
 import { compileModel, type CompiledModel } from "../model/compile.js";
 import { evaluateNodes } from "../model/evaluate.js";
-import { Rng } from "../model/random.js";
+import { Rng } from "../random/rng.js";
 import { findUndefinedRow } from "../model/row-check.js";
 import type { ChainJob, ChainMessage } from "./chain-worker.js";
 import { createProgress } from "./progress.js";

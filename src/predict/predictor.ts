@@ -16,7 +16,7 @@ import { bindModel, describeNode, nodeInputs, type DataInput } from "../model/bi
 import { evaluateNodes } from "../model/evaluate.js";
 import { familyOf, type Family } from "../model/families.js";
 import type { ModelJSON, NodeJSON } from "../model/graph.js";
-import { Rng } from "../model/random.js";
+import { Rng } from "../random/rng.js";
 import { SPECIAL } from "../model/special.js";
 import { scalarLogpFunction } from "../model/scalar-logp.js";
 import { unaryCode } from "../model/ops.js";

@@ -2,7 +2,7 @@
 // x ~ U(0, 10), category uniform over 0..2, y = beta[category]·x + 0.75·N(0, 1), beta = (1, 1.25, 1.5)), and
 // per-quantity views of a posterior.
 import { chainsOf, type Posterior } from "../../src/inference/fit.js";
-import { Rng } from "../../src/model/random.js";
+import { Rng } from "../../src/random/rng.js";
 
 export const SEED_BETA = [1, 1.25, 1.5];
 export const SEED_SIGMA = 0.75;

@@ -12,7 +12,7 @@ import { bindModel, type DataInput } from "../../src/model/bind.js";
 import type { Model } from "../../src/model/builder.js";
 import { type CompiledModel, compileModel, instantiateShardCode } from "../../src/model/compile.js";
 import { BernoulliLogit, HalfNormal, model, Normal, PoissonLog } from "../../src/model/index.js";
-import { Rng } from "../../src/model/random.js";
+import { Rng } from "../../src/random/rng.js";
 import { POSTERIORDB_MODELS } from "../../src/models/posteriordb/index.js";
 import { seedRegression } from "../../src/models/seed-regression.js";
 import { loadReference } from "../posteriordb/reference.js";

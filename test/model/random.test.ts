@@ -3,7 +3,7 @@
 // and the Rng is deterministic for a seed and stream.
 import { describe, expect, it } from "vitest";
 import { familyOf } from "../../src/model/families.js";
-import { Rng } from "../../src/model/random.js";
+import { Rng } from "../../src/random/rng.js";
 import { boundsProblem } from "../../src/model/value-bounds.js";
 import normalCdf from "@stdlib/stats-base-dists-normal-cdf";
 
