@@ -5,7 +5,8 @@
 import { describe, expect, it } from "vitest";
 import { meanOfChains, sdOfChains } from "../../src/diagnostics/chains.js";
 import { mcseMean, mcseSd } from "../../src/diagnostics/mcse.js";
-import { defaultThreadsPerChain, fit, SHARD_MIN_ROW_WORK } from "../../src/inference/fit.js";
+import { fit } from "../../src/inference/fit.js";
+import { defaultThreadsPerChain, SHARD_MIN_ROW_WORK } from "../../src/inference/fit-options.js";
 import { runChain } from "../../src/inference/sampler.js";
 import { startShardedDensity } from "../../src/inference/sharded-density.js";
 import { bindModel, type DataInput } from "../../src/model/bind.js";
