@@ -1,7 +1,8 @@
 // The general path of prediction, for likelihoods whose arguments are not elementwise in the features (a sum over a
 // parameter vector, a mixture): the model's graph evaluated by the general evaluator (model/evaluate.ts) for the
 // instances at one posterior draw at a time, then the family's draw, mean or log-density of the arguments. Slower than
-// the generated loops (generated-loops.ts) and the same answers' meaning: the same rows, the same checks.
+// the generated loops (generated-loops.ts), and reading the same rows with the same checks, so that an answer means
+// the same on either path.
 import { BayesServeError } from "../errors.js";
 import { bindModel, type DataInput } from "../model/bind.js";
 import { evaluateNodes } from "../model/evaluate.js";
