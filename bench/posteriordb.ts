@@ -15,7 +15,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { essBulk } from "../src/diagnostics/ess.js";
-import type { Posterior } from "../src/inference/fit.js";
+import type { Posterior } from "../src/inference/posterior.js";
 import { ADAPTATIONS, type Adaptation } from "../src/inference/sampler.js";
 import { benchCases, type BenchCase } from "./suite.js";
 import { cachedData, cachedProgram, compileStan, haveRstan, REPO, runStan, stanMicrosecondsPerLeapfrog, type StanRun, zeroBased } from "./stan-peer.js";

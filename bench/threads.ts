@@ -14,7 +14,9 @@
 // The load average is printed beside each part: the machine is shared. Last line: THREADS_RESULT {json}.
 import { loadavg } from "node:os";
 import { essBulk } from "../src/diagnostics/index.js";
-import { chainsOf, fit, SHARD_MIN_ROW_WORK } from "../src/inference/fit.js";
+import { fit } from "../src/inference/fit.js";
+import { SHARD_MIN_ROW_WORK } from "../src/inference/fit-options.js";
+import { chainsOf } from "../src/inference/posterior.js";
 import { startShardedDensity } from "../src/inference/sharded-density.js";
 import { bindModel, compileModel } from "../src/model/index.js";
 import type { DataInput } from "../src/model/bind.js";

@@ -1,7 +1,7 @@
 // What the phases of one chain (warm-up, sampling) work on, and the checks every iteration makes: a chain that has
 // left the finite numbers, or whose step size collapsed or exploded, stops with an error that names the parameter.
 import { BayesServeError } from "../errors.js";
-import type { Rng } from "../model/random.js";
+import type { Rng } from "../random/rng.js";
 import type { NutsKernel } from "./nuts.js";
 import type { LogDensityGradient, PhasePoint } from "./point.js";
 

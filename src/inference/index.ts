@@ -1,4 +1,6 @@
-export { fit, fitChain, assemblePosterior, samplerSettingsOf, chainsOf, type FitOptions, type Posterior } from "./fit.js";
+export { fit, fitChain, assemblePosterior } from "./fit.js";
+export { samplerSettingsOf, type FitOptions } from "./fit-options.js";
+export { chainsOf, type Posterior } from "./posterior.js";
 export {
   runChain,
   ADAPTATIONS,

@@ -1,5 +1,5 @@
 // The diagonal Euclidean metric (Stan's diag_e_metric): kinetic energy ½ pᵀ M⁻¹ p with M⁻¹ = diag(invMetric).
-import type { Rng } from "../model/random.js";
+import type { Rng } from "../random/rng.js";
 import type { PhasePoint } from "./point.js";
 
 /** Draws p ~ N(0, M), M = diag(1 / invMetric). */

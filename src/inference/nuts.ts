@@ -5,7 +5,7 @@
 // a leapfrog step whose energy error exceeds MAX_DELTA_H is a divergence and ends the trajectory.
 // Every buffer is allocated once per kernel, so a transition allocates nothing.
 import { SAMPLER_DEFAULTS } from "../defaults.js";
-import type { Rng } from "../model/random.js";
+import type { Rng } from "../random/rng.js";
 import { leapfrog } from "./integrator.js";
 import { hamiltonian, sampleMomentum } from "./metric.js";
 import { copyPoint, createPoint, type LogDensityGradient, type PhasePoint } from "./point.js";

@@ -4,7 +4,7 @@
 // only the step size.
 import { SAMPLER_DEFAULTS } from "../defaults.js";
 import { BayesServeError } from "../errors.js";
-import { Rng } from "../model/random.js";
+import { Rng } from "../random/rng.js";
 import { checkPosition, checkStepSize, type ChainLoop, type ChainTarget, reportProgress } from "./chain-loop.js";
 import { inverseMetricDiagonal, type LowRankMetric, lowRankMetricInit, toTheta, transformedDensity } from "./low-rank-adaptation.js";
 import { createNutsKernel } from "./nuts.js";

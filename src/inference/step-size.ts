@@ -1,7 +1,7 @@
 // Step-size adaptation by Nesterov dual averaging (Hoffman & Gelman 2014, §3.2.1; Stan's stepsize_adaptation.hpp),
 // and Stan's heuristic for a first step size (base_hmc::init_stepsize).
 import { SAMPLER_DEFAULTS } from "../defaults.js";
-import type { Rng } from "../model/random.js";
+import type { Rng } from "../random/rng.js";
 import { leapfrog } from "./integrator.js";
 import { hamiltonian, sampleMomentum } from "./metric.js";
 import { copyPoint, createPoint, type LogDensityGradient, type PhasePoint } from "./point.js";

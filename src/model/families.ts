@@ -4,11 +4,12 @@
 // one definition of every density. So are the arguments' domain (what makes a distribution: σ > 0, a finite mean)
 // and the mean E[y | args]: the predictor inlines them, and `random` checks the domain before it draws.
 import { DistributionArgumentError } from "./distribution-argument.js";
+import type { Rng } from "../random/rng.js";
 import type { FamilyName } from "./graph.js";
-import type { Rng } from "./random.js";
 import { exp } from "./elementary.js";
 import { SPECIAL } from "./special.js";
 import type { ValueBounds } from "./value-bounds.js";
+import { betaVariate, binomialVariate, gammaVariate, poissonVariate } from "./variates.js";
 
 /** Where a family's value lives; decides the default constraint transform of a parameter with this prior. */
 export type Support = "real" | "positive" | "unit" | "bounded" | "count" | "binary";
@@ -202,7 +203,7 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
       const nu = args[0],
         mu = args[1],
         s = args[2];
-      return mu + (s * rng.normal()) / Math.sqrt((2 * rng.gamma(nu / 2)) / nu);
+      return mu + (s * rng.normal()) / Math.sqrt((2 * gammaVariate(rng, nu / 2)) / nu);
     },
   },
   Cauchy: {
@@ -296,7 +297,7 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     draw: (rng, args) => {
       const a = args[0],
         b = args[1];
-      return rng.gamma(a) / b;
+      return gammaVariate(rng, a) / b;
     },
   },
   InverseGamma: {
@@ -321,7 +322,7 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     draw: (rng, args) => {
       const a = args[0],
         b = args[1];
-      return b / rng.gamma(a);
+      return b / gammaVariate(rng, a);
     },
   },
   LogNormal: {
@@ -372,7 +373,7 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     draw: (rng, args) => {
       const a = args[0],
         b = args[1];
-      return rng.beta(a, b);
+      return betaVariate(rng, a, b);
     },
   },
   Uniform: {
@@ -432,7 +433,7 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     draw: (rng, args) => {
       const n = args[0],
         eta = args[1];
-      return rng.binomial(n, 1 / (1 + Math.exp(-eta)));
+      return binomialVariate(rng, n, 1 / (1 + Math.exp(-eta)));
     },
   },
   PoissonLog: {
@@ -449,7 +450,7 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     },
     draw: (rng, args) => {
       const la = args[0];
-      return rng.poisson(Math.exp(la));
+      return poissonVariate(rng, Math.exp(la));
     },
   },
   NegativeBinomial: {
@@ -473,8 +474,8 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
       const mu = args[0],
         phi = args[1];
       // A gamma-Poisson mixture; a rate past the largest double (mu near it) is a draw too large to hold.
-      const rate = (rng.gamma(phi) * mu) / phi;
-      return rate < Infinity ? rng.poisson(rate) : Infinity;
+      const rate = (gammaVariate(rng, phi) * mu) / phi;
+      return rate < Infinity ? poissonVariate(rng, rate) : Infinity;
     },
   },
   Weibull: {
@@ -524,7 +525,7 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     draw: (rng, args) => {
       const mu = args[0],
         al = args[1];
-      return (rng.gamma(al) * mu) / al;
+      return (gammaVariate(rng, al) * mu) / al;
     },
   },
   BetaProportion: {
@@ -552,7 +553,7 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     draw: (rng, args) => {
       const mu = args[0],
         k = args[1];
-      return rng.beta(mu * k, (1 - mu) * k);
+      return betaVariate(rng, mu * k, (1 - mu) * k);
     },
   },
   Bernoulli: {
@@ -607,7 +608,7 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     draw: (rng, args) => {
       const n = args[0],
         p = args[1];
-      return rng.binomial(n, p);
+      return binomialVariate(rng, n, p);
     },
   },
   Poisson: {
@@ -623,7 +624,7 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     },
     draw: (rng, args) => {
       const rate = args[0];
-      return rng.poisson(rate);
+      return poissonVariate(rng, rate);
     },
   },
   NegativeBinomialLog: {
@@ -650,8 +651,8 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     draw: (rng, args) => {
       const mu = Math.exp(args[0]),
         phi = args[1];
-      const rate = (rng.gamma(phi) * mu) / phi;
-      return rate < Infinity ? rng.poisson(rate) : Infinity;
+      const rate = (gammaVariate(rng, phi) * mu) / phi;
+      return rate < Infinity ? poissonVariate(rng, rate) : Infinity;
     },
   },
 };

@@ -39,4 +39,4 @@ export type { ModelJSON, DataDecl, ParamDecl } from "./graph.js";
 export { bindModel, type BoundModel, type DataInput, type DataValue } from "./bind.js";
 export { compileModel, type CompiledModel } from "./compile.js";
 export { modelFromJSON } from "./serialize.js";
-export { Rng } from "./random.js";
+export { Rng } from "../random/rng.js";

@@ -7,7 +7,8 @@
 import { hdiInPlace, histogram, integerHistogram, lowerMedianInPlace, medianInPlace } from "../diagnostics/index.js";
 import { InstanceError } from "./instance-error.js";
 import type { PredictionKind } from "./prediction-kind.js";
-import type { Instance, Predictor } from "./predictor.js";
+import type { Instance } from "./instance-check.js";
+import type { Predictor } from "./predictor.js";
 
 export interface PredictParams {
   kind: PredictionKind;

@@ -1,13 +1,7 @@
-export {
-  Predictor,
-  type PredictorOptions,
-  type Standardization,
-  MAX_ABS_FEATURE,
-  DRAW_ORDER_SEED,
-  shuffledDrawTable,
-  type DrawTable,
-  type Instance,
-} from "./predictor.js";
+export { Predictor, type PredictorOptions } from "./predictor.js";
+export { DRAW_ORDER_SEED, shuffledDrawTable, type DrawTable } from "./draw-table.js";
+export { MAX_ABS_FEATURE, type Instance } from "./instance-check.js";
+export type { Standardization } from "./standardization.js";
 export { predictionSchema, targetObservation, dataReadBy, featureBounds, type FeatureSpec, type PredictionSchema } from "./features.js";
 export { InstanceError, type InstanceProblem } from "./instance-error.js";
 export { answerMeanings } from "./answer-meanings.js";

@@ -6,7 +6,8 @@
 import { hdiInPlace, histogram, integerHistogram, lowerMedianInPlace, lowerQuantileSorted, medianInPlace, quantileSorted } from "../diagnostics/index.js";
 import { allFinite, answerInstance, type MeanAnswer } from "./answer.js";
 import { InstanceError } from "./instance-error.js";
-import type { Instance, Predictor } from "./predictor.js";
+import type { Instance } from "./instance-check.js";
+import type { Predictor } from "./predictor.js";
 
 /** What to compute for every instance of a request (plain data: it crosses to the sampling workers). */
 export interface InferParams {

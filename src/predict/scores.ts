@@ -2,7 +2,8 @@
 // held-out rows, log mean_s p(y_i | x_i, θ_s), and PSIS-LOO of the rows it was trained on (Vehtari, Gelman & Gabry
 // 2017). Both use the first `draws` posterior draws of the serving order — a random subset of all of them.
 import { estimateWithSe, looByColumns, looCompare, type LooResult } from "../diagnostics/index.js";
-import type { Instance, Predictor } from "./predictor.js";
+import type { Instance } from "./instance-check.js";
+import type { Predictor } from "./predictor.js";
 
 /**
  * Rows to score, taken one at a time: an array of instances, or a table's rows made as they are asked for (a million

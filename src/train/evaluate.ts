@@ -7,7 +7,7 @@
 //   expected calibration error over ten equal-width bins (the calibration plot's bins).
 import { hdiSorted } from "../diagnostics/index.js";
 import { responseKindOf, type ResponseKind } from "../model/families.js";
-import { Rng } from "../model/random.js";
+import { Rng } from "../random/rng.js";
 import type { Instance, InstanceRows, Predictor } from "../predict/index.js";
 
 /** The seed's choice: 100 predictive samples per row for the point prediction and MAPE. */

@@ -1,6 +1,6 @@
 // The seed's data generator (train_model.ipynb): category uniform over {0, 1, 2}, x ~ Uniform(0, 10),
 // y = beta[category]·x + sigma·N(0, 1), with beta = (1, 1.25, 1.5), sigma = 0.75 and n = 2000. Seeded here.
-import { Rng } from "../model/random.js";
+import { Rng } from "../random/rng.js";
 
 export interface SimulationSettings {
   rows: number;

@@ -1,6 +1,6 @@
 // Train/test split, stratified by a category column when the model has one (as the seed's
 // train_test_split(stratify=category)), seeded.
-import { Rng } from "../model/random.js";
+import { Rng } from "../random/rng.js";
 
 export interface Split {
   train: Int32Array;

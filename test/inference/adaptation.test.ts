@@ -24,7 +24,7 @@ import {
   toTheta,
 } from "../../src/inference/low-rank-adaptation.js";
 import { learnVariance, welfordInit, windowScheduleInit } from "../../src/inference/windowed-adaptation.js";
-import { Rng } from "../../src/model/random.js";
+import { Rng } from "../../src/random/rng.js";
 
 describe("dual averaging", () => {
   it("matches Stan's learn_stepsize step by step (δ 0.8, γ 0.05, κ 0.75, t0 10, μ = log(10·ε0))", () => {

@@ -1,8 +1,8 @@
 // Shared by the sampler tests: the seed's data generator (as in bodywork-pymc3-project: 1,600 training rows,
 // x ~ U(0, 10), category uniform over 0..2, y = beta[category]·x + 0.75·N(0, 1), beta = (1, 1.25, 1.5)), and
 // per-quantity views of a posterior.
-import { chainsOf, type Posterior } from "../../src/inference/fit.js";
-import { Rng } from "../../src/model/random.js";
+import { chainsOf, type Posterior } from "../../src/inference/posterior.js";
+import { Rng } from "../../src/random/rng.js";
 
 export const SEED_BETA = [1, 1.25, 1.5];
 export const SEED_SIGMA = 0.75;

@@ -11,7 +11,7 @@ import { runChain } from "../../src/inference/sampler.js";
 import { bindModel } from "../../src/model/bind.js";
 import { compileModel } from "../../src/model/compile.js";
 import { model, Normal } from "../../src/model/index.js";
-import { Rng } from "../../src/model/random.js";
+import { Rng } from "../../src/random/rng.js";
 import { eightSchoolsNoncentered } from "../../src/models/posteriordb/eight-schools-noncentered.js";
 import { seedRegression } from "../../src/models/seed-regression.js";
 import { chainsOf, SEED_BETA, SEED_SIGMA, seedData, statColumn, sum } from "./helpers.js";

@@ -5,14 +5,15 @@
 import { describe, expect, it } from "vitest";
 import { meanOfChains, sdOfChains } from "../../src/diagnostics/chains.js";
 import { mcseMean, mcseSd } from "../../src/diagnostics/mcse.js";
-import { defaultThreadsPerChain, fit, SHARD_MIN_ROW_WORK } from "../../src/inference/fit.js";
+import { fit } from "../../src/inference/fit.js";
+import { defaultThreadsPerChain, SHARD_MIN_ROW_WORK } from "../../src/inference/fit-options.js";
 import { runChain } from "../../src/inference/sampler.js";
 import { startShardedDensity } from "../../src/inference/sharded-density.js";
 import { bindModel, type DataInput } from "../../src/model/bind.js";
 import type { Model } from "../../src/model/builder.js";
 import { type CompiledModel, compileModel, instantiateShardCode } from "../../src/model/compile.js";
 import { BernoulliLogit, HalfNormal, model, Normal, PoissonLog } from "../../src/model/index.js";
-import { Rng } from "../../src/model/random.js";
+import { Rng } from "../../src/random/rng.js";
 import { POSTERIORDB_MODELS } from "../../src/models/posteriordb/index.js";
 import { seedRegression } from "../../src/models/seed-regression.js";
 import { loadReference } from "../posteriordb/reference.js";

@@ -2,7 +2,7 @@
 // between its two subtrees) in one pass; here it is compared with the checks written out one at a time, as Stan
 // writes them, over random states in which every outcome occurs.
 import { describe, expect, it } from "vitest";
-import { Rng } from "../../src/model/random.js";
+import { Rng } from "../../src/random/rng.js";
 import { mergedTreePersists, noUTurn } from "../../src/inference/termination.js";
 
 function dot(a: Float64Array, b: Float64Array): number {

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { createNutsKernel, type Integrator, MAX_DELTA_H } from "../../src/inference/nuts.js";
 import { createPoint, type PhasePoint } from "../../src/inference/point.js";
-import { Rng } from "../../src/model/random.js";
+import { Rng } from "../../src/random/rng.js";
 
 const DIM = 3;
 const flat = () => 0;

@@ -5,7 +5,7 @@ import { bindModel, type BoundModel, type DataInput } from "../../src/model/bind
 import type { Model } from "../../src/model/builder.js";
 import { compileModel, type CompiledModel } from "../../src/model/compile.js";
 import { evaluateNodes } from "../../src/model/evaluate.js";
-import { Rng } from "../../src/model/random.js";
+import { Rng } from "../../src/random/rng.js";
 import { scalarLogp } from "../../src/model/scalar-logp.js";
 
 export function compile(m: Model, data: DataInput = {}): CompiledModel {

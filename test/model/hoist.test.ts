@@ -26,7 +26,7 @@ import {
   type Expr,
   type ModelBuilder,
 } from "../../src/model/index.js";
-import { Rng } from "../../src/model/random.js";
+import { Rng } from "../../src/random/rng.js";
 import { sampleData } from "./helpers.js";
 
 const data = sampleData();

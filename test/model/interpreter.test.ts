@@ -18,7 +18,7 @@ import {
   StudentT,
   type ModelBuilder,
 } from "../../src/model/index.js";
-import { Rng } from "../../src/model/random.js";
+import { Rng } from "../../src/random/rng.js";
 import { compile, expectGradientMatchesFiniteDifferences, interpretedLogDensity, logDensity, sampleData } from "./helpers.js";
 
 const data = sampleData(9);

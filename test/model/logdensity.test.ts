@@ -31,7 +31,7 @@ import {
   Weibull,
   type Dist,
 } from "../../src/model/index.js";
-import { Rng } from "../../src/model/random.js";
+import { Rng } from "../../src/random/rng.js";
 import { scalarLogp } from "../../src/model/scalar-logp.js";
 import { familyOf } from "../../src/model/families.js";
 import { compile, logDensity } from "./helpers.js";

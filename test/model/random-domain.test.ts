@@ -5,7 +5,8 @@
 import { describe, expect, it } from "vitest";
 import { DistributionArgumentError } from "../../src/model/distribution-argument.js";
 import { FAMILIES } from "../../src/model/families.js";
-import { Rng } from "../../src/model/random.js";
+import { betaVariate, binomialVariate, gammaVariate, poissonVariate } from "../../src/model/variates.js";
+import { Rng } from "../../src/random/rng.js";
 
 const EXTREMES = [
   Number.NaN,
@@ -38,15 +39,15 @@ function outcome(f: () => number): { threw: DistributionArgumentError } | { valu
   }
 }
 
-describe("Rng's generators on every input", () => {
+describe("the random variates on every input", () => {
   const rng = new Rng(5, 0);
   const cases: [string, number, (x: number) => number, (x: number) => boolean, (v: number) => boolean][] = [
-    ["gamma", 1, (x) => rng.gamma(x), (x) => x > 0 && x < Infinity, (v) => v >= 0],
-    ["poisson", 1, (x) => rng.poisson(x), (x) => x >= 0 && x < Infinity, (v) => v >= 0 && (Number.isInteger(v) || v > 2 ** 53)],
-    ["beta (a)", 1, (x) => rng.beta(x, 2), (x) => x > 0 && x < Infinity, (v) => v >= 0 && v <= 1],
-    ["beta (b)", 1, (x) => rng.beta(2, x), (x) => x > 0 && x < Infinity, (v) => v >= 0 && v <= 1],
-    ["binomial (n)", 1, (x) => rng.binomial(x, 0.3), (x) => Number.isInteger(x) && x >= 0 && x < 2 ** 53, (v) => Number.isInteger(v) && v >= 0],
-    ["binomial (p)", 1, (x) => rng.binomial(10, x), (x) => x >= 0 && x <= 1, (v) => Number.isInteger(v) && v >= 0 && v <= 10],
+    ["gamma", 1, (x) => gammaVariate(rng, x), (x) => x > 0 && x < Infinity, (v) => v >= 0],
+    ["poisson", 1, (x) => poissonVariate(rng, x), (x) => x >= 0 && x < Infinity, (v) => v >= 0 && (Number.isInteger(v) || v > 2 ** 53)],
+    ["beta (a)", 1, (x) => betaVariate(rng, x, 2), (x) => x > 0 && x < Infinity, (v) => v >= 0 && v <= 1],
+    ["beta (b)", 1, (x) => betaVariate(rng, 2, x), (x) => x > 0 && x < Infinity, (v) => v >= 0 && v <= 1],
+    ["binomial (n)", 1, (x) => binomialVariate(rng, x, 0.3), (x) => Number.isInteger(x) && x >= 0 && x < 2 ** 53, (v) => Number.isInteger(v) && v >= 0],
+    ["binomial (p)", 1, (x) => binomialVariate(rng, 10, x), (x) => x >= 0 && x <= 1, (v) => Number.isInteger(v) && v >= 0 && v <= 10],
   ];
   it.each(cases.map(([name, , draw, valid, inSupport]) => ({ name, draw, valid, inSupport })))(
     "$name: draws or refuses, never hangs",

@@ -4,7 +4,7 @@
 import { SPECIAL } from "../../src/model/special.js";
 import { describe, expect, it } from "vitest";
 import { familyOf } from "../../src/model/families.js";
-import { Rng } from "../../src/model/random.js";
+import { Rng } from "../../src/random/rng.js";
 import { boundsProblem } from "../../src/model/value-bounds.js";
 import normalCdf from "@stdlib/stats-base-dists-normal-cdf";
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { BayesServeError } from "../../src/errors.js";
 import { addDiag, Beta, covExpQuad, Flat, HalfCauchy, logSumExp, model, modelFromJSON, MvNormal, Normal, PoissonLog } from "../../src/model/index.js";
 import type { ModelJSON } from "../../src/model/graph.js";
-import { Rng } from "../../src/model/random.js";
+import { Rng } from "../../src/random/rng.js";
 import { eightSchoolsNoncentered } from "../../src/models/posteriordb/eight-schools-noncentered.js";
 import { seedRegression } from "../../src/models/seed-regression.js";
 import { compile, gradient, sampleData } from "./helpers.js";

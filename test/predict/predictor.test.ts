@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { seedRegression } from "../../src/models/seed-regression.js";
 import { Predictor, shuffledDrawTable } from "../../src/predict/index.js";
-import { Rng } from "../../src/model/random.js";
+import { Rng } from "../../src/random/rng.js";
 
 // A small draw table: names as a fitted posterior gives them, values from a seeded stream.
 const names = ["beta[0]", "beta[1]", "beta[2]", "sigma"];
