@@ -37,7 +37,7 @@ export interface CompiledModel {
   readonly shardCode: ShardCode | null;
   /**
    * How much row work one gradient does: Σ over the row loops a shard would split of rows × operations per row (the
-   * loop body's arithmetic operators and calls). Deterministic, so a thread count chosen from it (fit.ts) does not
+   * loop body's arithmetic operators and calls). Deterministic, so a thread count chosen from it (inference/fit-options.ts) does not
    * depend on the machine's load.
    */
   readonly rowWork: number;
