@@ -57,17 +57,16 @@ function resolve(data: unknown, segments: readonly string[]): { path: FieldPath;
 }
 
 /**
- * The problems in ajv's `errors` for `data`, in ajv's order, at most `limit` of them. A value of the wrong type gets
- * one problem, not also those of keywords meant for another type (ajv checks 2.5 against an integer's maximum, "x"
- * against a union's number bounds); repeats are dropped; a bad property name is reported once, at the name.
+ * The problems in ajv's `errors` for `data`, in ajv's order, each made when asked for (a caller that stops after 100
+ * does not resolve the ten thousandth). A value of the wrong type gets one problem, not also those of keywords meant
+ * for another type (ajv checks 2.5 against an integer's maximum, "x" against a union's number bounds); repeats are
+ * dropped; a bad property name is reported once, at the name.
  */
-export function schemaProblems(errors: readonly ErrorObject[], data: unknown, limit = Infinity): SchemaProblem[] {
+export function* eachSchemaProblem(errors: readonly ErrorObject[], data: unknown): Generator<SchemaProblem> {
   const typeFailed = new Set<string>();
   for (const e of errors) if (e.keyword === "type") typeFailed.add(e.instancePath);
-  const out: SchemaProblem[] = [];
   const seen = new Set<string>();
   for (const e of errors) {
-    if (out.length >= limit) break;
     // `propertyNames` reports the name's own failure (a pattern, a length) and then itself: keep the first.
     if (e.keyword === "propertyNames") continue;
     const byName = e.propertyName !== undefined;
@@ -84,7 +83,7 @@ export function schemaProblems(errors: readonly ErrorObject[], data: unknown, li
         : e.keyword === "additionalProperties"
           ? String(params.additionalProperty)
           : undefined;
-    out.push({
+    yield {
       path,
       ...(property === undefined ? {} : { property }),
       keyword: e.keyword,
@@ -92,8 +91,15 @@ export function schemaProblems(errors: readonly ErrorObject[], data: unknown, li
       message: e.message ?? "is invalid",
       value: byName ? e.propertyName : value,
       ...(e.parentSchema === undefined ? {} : { schema: e.parentSchema as SchemaHints }),
-    });
+    };
   }
+}
+
+/** The problems of `eachSchemaProblem`, at most `limit` of them. */
+export function schemaProblems(errors: readonly ErrorObject[], data: unknown, limit = Infinity): SchemaProblem[] {
+  const out: SchemaProblem[] = [];
+  if (limit <= 0) return out;
+  for (const p of eachSchemaProblem(errors, data)) if (out.push(p) >= limit) break;
   return out;
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { BayesServeError } from "../../src/errors.js";
-import { parseManifest, serializeManifest, validateManifest, type Manifest } from "../../src/artifact/manifest.js";
+import { Ajv } from "ajv";
+import { ManifestSchema, parseManifest, serializeManifest, validateManifest, type Manifest } from "../../src/artifact/manifest.js";
 import { isVersionId, newVersionId } from "../../src/artifact/version-id.js";
 import { parameterColumnNames, parameterGroups } from "../../src/artifact/parameter-layout.js";
 import { sampleBundle } from "./fixtures/bundles.js";
@@ -42,6 +43,11 @@ describe("manifest validation", () => {
   it("accepts what buildBundle writes, and round-trips through JSON", () => {
     const m = sampleBundle().manifest;
     expect(parseManifest(serializeManifest(m), "here")).toEqual(m);
+  });
+
+  it("has a schema that is a valid JSON Schema document", () => {
+    const ajv = new Ajv({ allowUnionTypes: true, strict: true });
+    expect(ajv.validateSchema(JSON.parse(JSON.stringify(ManifestSchema)) as object), ajv.errorsText()).toBe(true);
   });
 
   it("names every missing field", () => {
