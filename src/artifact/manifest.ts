@@ -1,8 +1,13 @@
-// The manifest of a published artefact: what the bundle contains and how to read it, with the checks that make a
-// manifest trustworthy when it is loaded back (every field present and of the right type, the parameter layout
-// consistent with the draws).
+// The manifest of a published artefact: what the bundle contains and how to read it. Its schema (TypeBox, checked by
+// ajv; the types below are derived from it) and, after the schema, the checks a schema cannot express (names and
+// shapes of the parameters agreeing with each other, a checksum for every file, JSON-faithful values), so that a
+// manifest loaded back is trusted only when complete and self-consistent.
+import { Type, type Static } from "@sinclair/typebox";
 import { BayesServeError } from "../errors.js";
-import { isVersionId } from "./version-id.js";
+import { fileSchemaChecker } from "../schema/file-schema.js";
+import { RecordOf, SchemaOf, StringEnum } from "../schema/forms.js";
+import { formatProblem, type SchemaProblem } from "../schema/problems.js";
+import { VERSION_ID_PATTERN } from "./version-id.js";
 import { parameterLayoutProblems, type ParametersInfo } from "./parameter-layout.js";
 
 export type { ParametersInfo };
@@ -24,11 +29,32 @@ export const SAMPLE_STATS_FILE = "sample-stats.bin";
 
 /** What a request must hold for each feature, as predict/ derives it from the model; stored as it is. */
 export type { FeatureSpec };
-const FEATURE_TYPES: readonly FeatureSpec["type"][] = ["float", "integer", "category"];
 
-export interface TargetSpec {
-  name: string;
-}
+// ---------------------------------------------------------------------------------------------------------------
+// The schema. Objects admit fields they do not name (a newer bayes-serve may add some); every number is finite (ajv's
+// strictNumbers).
+
+const NonEmptyString = Type.String({ minLength: 1 });
+const Count = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+const PositiveCount = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
+const Sha256Hex = Type.String({ pattern: "^[0-9a-f]{64}$", description: "a sha256 digest: 64 lower-case hex digits" });
+/** Any JSON value; what JSON cannot hold (NaN, a class instance) is found by `jsonValueProblems` after the schema. */
+const Json = (description: string) => Type.Unsafe<JsonValue>({ description });
+
+const FeatureSchema = SchemaOf<FeatureSpec>()(
+  Type.Object({
+    name: NonEmptyString,
+    type: StringEnum(["float", "integer", "category"]),
+    levels: Type.Optional(PositiveCount),
+    minimum: Type.Optional(Type.Number()),
+    maximum: Type.Optional(Type.Number()),
+    matrix: Type.Optional(NonEmptyString),
+    newLevels: Type.Optional(Type.Boolean()),
+  }),
+);
+
+const TargetSchema = Type.Object({ name: NonEmptyString });
+export type TargetSpec = Static<typeof TargetSchema>;
 
 /**
  * The sampler settings a version was fitted with, as its manifest records them: the run's settings
@@ -39,274 +65,125 @@ export type SamplerRecord = Pick<SamplerSettings, "draws" | "tune" | "seed" | "m
   chains: number;
   [setting: string]: JsonValue;
 };
+const SamplerRecordSchema = Type.Unsafe<SamplerRecord>(
+  SchemaOf<Pick<SamplerSettings, "draws" | "tune" | "seed" | "maxTreeDepth" | "targetAccept"> & { chains: number }>()(
+    Type.Object({ draws: PositiveCount, tune: Count, chains: PositiveCount, seed: Type.Number(), maxTreeDepth: PositiveCount, targetAccept: Type.Number() }),
+  ),
+);
 
-/** One object the training data were read from. */
-export interface DataObjectInfo {
-  uri: string;
-  bytes: number;
+const DataObjectSchema = Type.Object({
+  uri: NonEmptyString,
+  bytes: Count,
   /** sha256 (hex) of the object's bytes as stored (compressed, for gzip). */
-  sha256: string;
-  format: "csv" | "csv+gzip" | "parquet";
-  etag?: string;
-  versionId?: string;
-  lastModified?: string;
-}
+  sha256: Sha256Hex,
+  format: StringEnum(["csv", "csv+gzip", "parquet"]),
+  etag: Type.Optional(NonEmptyString),
+  versionId: Type.Optional(NonEmptyString),
+  lastModified: Type.Optional(NonEmptyString),
+});
+/** One object the training data were read from. */
+export type DataObjectInfo = Static<typeof DataObjectSchema>;
 
-export interface DataInfo {
+const DataSchema = Type.Object({
   /** sha256 (hex) of the model's columns as read (float64, column after column), whatever the source's format. */
-  sha256: string;
+  sha256: Sha256Hex,
   /** The data URI given to `train --data` (absent for simulated data). */
-  source?: string;
+  source: Type.Optional(NonEmptyString),
   /** The objects read from it, in order. */
-  objects?: DataObjectInfo[];
-  rows: number;
-  trainRows: number;
-  testRows: number;
+  objects: Type.Optional(Type.Array(DataObjectSchema)),
+  rows: Count,
+  trainRows: Count,
+  testRows: Count,
   /** Scalar data the model was trained with (sizes given with --data-scalar or inferred), used when serving too. */
-  scalars?: Record<string, number>;
+  scalars: Type.Optional(RecordOf(Type.Number())),
   /** Each standardised design matrix's column means and sds over the training rows, applied when serving. */
-  standardization?: Record<string, { means: number[]; sds: number[] }>;
-}
+  standardization: Type.Optional(RecordOf(Type.Object({ means: Type.Array(Type.Number()), sds: Type.Array(Type.Number()) }))),
+});
+export type DataInfo = Static<typeof DataSchema>;
 
-export interface DrawsInfo {
-  chains: number;
-  drawsPerChain: number;
-  file: typeof DRAWS_FILE;
-  dtype: "float64";
+const ParametersSchema = SchemaOf<ParametersInfo>()(
+  Type.Object({
+    names: Type.Array(NonEmptyString),
+    shapes: RecordOf(Type.Array(Count), { description: 'each parameter\'s shape, e.g. {"beta": [3], "sigma": []}' }),
+  }),
+);
+
+const DrawsSchema = Type.Object({
+  chains: PositiveCount,
+  drawsPerChain: PositiveCount,
+  file: Type.Literal(DRAWS_FILE),
+  dtype: Type.Literal("float64"),
   /** Little-endian float64, index ((chain * drawsPerChain) + draw) * names.length + param. */
-  layout: "chain,draw,param";
-}
+  layout: Type.Literal("chain,draw,param"),
+});
+export type DrawsInfo = Static<typeof DrawsSchema>;
 
-export interface SampleStatsInfo {
-  file: typeof SAMPLE_STATS_FILE;
-  dtype: "float64";
+const SampleStatsSchema = Type.Object({
+  file: Type.Literal(SAMPLE_STATS_FILE),
+  dtype: Type.Literal("float64"),
   /** Little-endian float64, index ((chain * drawsPerChain) + draw) * names.length + stat. */
-  layout: "chain,draw,stat";
+  layout: Type.Literal("chain,draw,stat"),
   /** Stat names, e.g. lp, accept_stat, step_size, tree_depth, n_leapfrog, diverging (0/1), energy. */
-  names: string[];
-}
+  names: Type.Array(NonEmptyString),
+});
+export type SampleStatsInfo = Static<typeof SampleStatsSchema>;
 
-/** A new fit against the version that was `latest` when training began, on the new data's held-out rows. */
-export interface ComparisonVerdict {
+/** A number, or null when there is none. */
+const NumberOrNull = Type.Unsafe<number | null>({ type: ["number", "null"] });
+
+const ComparisonSchema = Type.Object({
   /** The version compared with. */
-  against: string;
+  against: NonEmptyString,
   /** Held-out rows both were scored on. */
-  rows: number;
+  rows: Count,
   /** The scores (null when no comparison was made). */
-  elpd_new: number | null;
-  elpd_latest: number | null;
+  elpd_new: NumberOrNull,
+  elpd_latest: NumberOrNull,
   /** New minus latest, and the SE of that paired difference. */
-  elpd_diff: number | null;
-  se_diff: number | null;
-  max_elpd_drop: number;
-  refused: boolean;
+  elpd_diff: NumberOrNull,
+  se_diff: NumberOrNull,
+  max_elpd_drop: Type.Number(),
+  refused: Type.Boolean(),
   /** Why no comparison was made (no held-out rows, latest cannot predict these data), when none was. */
-  note?: string;
-}
+  note: Type.Optional(Type.String()),
+});
+/** A new fit against the version that was `latest` when training began, on the new data's held-out rows. */
+export type ComparisonVerdict = Static<typeof ComparisonSchema>;
 
-export interface GateVerdict {
-  passed: boolean;
-  failures: string[];
-  /** Absent when no version was serving. */
-  comparison?: ComparisonVerdict;
-}
+const GateSchema = Type.Object(
+  {
+    passed: Type.Boolean(),
+    failures: Type.Array(Type.String()),
+    /** Absent when no version was serving. */
+    comparison: Type.Optional(ComparisonSchema),
+  },
+  { description: "the quality gate's verdict" },
+);
+export type GateVerdict = Static<typeof GateSchema>;
 
-export interface Manifest {
-  formatVersion: typeof FORMAT_VERSION;
-  version: string;
-  createdAt: string;
-  /** The model's JSON form; opaque to the artefact layer. */
-  model: JsonValue;
-  features: FeatureSpec[];
-  target: TargetSpec;
-  sampler: SamplerRecord;
-  seed: number;
-  data: DataInfo;
-  parameters: ParametersInfo;
-  draws: DrawsInfo;
-  sampleStats?: SampleStatsInfo;
-  diagnostics: JsonValue;
-  metrics: JsonValue;
-  gate: GateVerdict;
+export const ManifestSchema = Type.Object({
+  formatVersion: Type.Literal(FORMAT_VERSION),
+  version: Type.String({ pattern: VERSION_ID_PATTERN, description: "a version id like 20261201T003000Z-a1b2c3" }),
+  createdAt: Type.String({ format: "timestamp", description: "an ISO-8601 time like 2026-12-01T00:30:00.000Z" }),
+  model: Json("the model's JSON form"),
+  features: Type.Array(FeatureSchema, { description: "what a request must hold for each feature" }),
+  target: TargetSchema,
+  sampler: SamplerRecordSchema,
+  seed: Type.Number(),
+  data: DataSchema,
+  parameters: ParametersSchema,
+  draws: DrawsSchema,
+  sampleStats: Type.Optional(SampleStatsSchema),
+  diagnostics: Json("the fit's diagnostics"),
+  metrics: Json("the held-out metrics"),
+  gate: GateSchema,
   /** sha256 (hex) of every file of the bundle except manifest.json, by path relative to the version's folder. */
-  files: Record<string, string>;
-}
+  files: RecordOf(Sha256Hex, { description: "the sha256 of every file of the bundle, by path" }),
+});
+export type Manifest = Static<typeof ManifestSchema>;
 
 // ---------------------------------------------------------------------------------------------------------------
-// Validation
-
-type Check = (value: unknown, path: string, problems: string[]) => void;
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "number" && !Number.isFinite(value)) return String(value);
-  return typeof value === "object" ? "an object" : `${typeof value} ${JSON.stringify(value)}`;
-}
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-
-const str: Check = (v, p, problems) => {
-  if (typeof v !== "string" || v.length === 0) problems.push(`${p} must be a non-empty string, not ${describe(v)}`);
-};
-const finite: Check = (v, p, problems) => {
-  if (typeof v !== "number" || !Number.isFinite(v)) problems.push(`${p} must be a finite number, not ${describe(v)}`);
-};
-const count: Check = (v, p, problems) => {
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
-    problems.push(`${p} must be a non-negative integer, not ${describe(v)}`);
-  }
-};
-const positive: Check = (v, p, problems) => {
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) {
-    problems.push(`${p} must be a positive integer, not ${describe(v)}`);
-  }
-};
-const bool: Check = (v, p, problems) => {
-  if (typeof v !== "boolean") problems.push(`${p} must be true or false, not ${describe(v)}`);
-};
-const exactly =
-  (expected: string | number): Check =>
-  (v, p, problems) => {
-    if (v !== expected) problems.push(`${p} must be ${JSON.stringify(expected)}, not ${describe(v)}`);
-  };
-const oneOf =
-  (allowed: readonly string[]): Check =>
-  (v, p, problems) => {
-    if (typeof v !== "string" || !allowed.includes(v)) {
-      problems.push(`${p} must be one of ${allowed.join(", ")}, not ${describe(v)}`);
-    }
-  };
-const arrayOf =
-  (item: Check): Check =>
-  (v, p, problems) => {
-    if (!Array.isArray(v)) problems.push(`${p} must be an array, not ${describe(v)}`);
-    else v.forEach((x, i) => item(x, `${p}[${i}]`, problems));
-  };
-const recordOf =
-  (item: Check): Check =>
-  (v, p, problems) => {
-    if (!isRecord(v)) problems.push(`${p} must be an object, not ${describe(v)}`);
-    else for (const [k, x] of Object.entries(v)) item(x, `${p}.${k}`, problems);
-  };
-const sha256Hex: Check = (v, p, problems) => {
-  if (typeof v !== "string" || !/^[0-9a-f]{64}$/.test(v)) problems.push(`${p} must be a sha256 hex digest, not ${describe(v)}`);
-};
-const json: Check = (v, p, problems) => {
-  if (v === undefined) problems.push(`missing field "${p}"`);
-  else jsonValueProblems(v, p, problems);
-};
-const isoDate: Check = (v, p, problems) => {
-  if (typeof v !== "string" || Number.isNaN(Date.parse(v))) problems.push(`${p} must be an ISO-8601 time, not ${describe(v)}`);
-};
-
-/** Checks `fields` of the object at `path`; a missing field is reported as such, not as a wrong type. */
-function object(fields: Record<string, Check>, optional: readonly string[] = []): Check {
-  return (v, path, problems) => {
-    if (!isRecord(v)) {
-      problems.push(`${path || "manifest"} must be an object, not ${describe(v)}`);
-      return;
-    }
-    for (const [key, check] of Object.entries(fields)) {
-      const at = path === "" ? key : `${path}.${key}`;
-      if (!(key in v) || v[key] === undefined) {
-        if (!optional.includes(key)) problems.push(`missing field "${at}"`);
-        continue;
-      }
-      check(v[key], at, problems);
-    }
-  };
-}
-
-const featureCheck: Check = (v, p, problems) => {
-  object({ name: str, type: oneOf(FEATURE_TYPES), levels: positive }, ["levels"])(v, p, problems);
-  if (!isRecord(v)) return;
-  if (v.type === "category" && v.levels === undefined) problems.push(`missing field "${p}.levels" (a category feature needs its number of levels)`);
-  if (v.type !== "category" && v.levels !== undefined) problems.push(`${p}.levels is only allowed on a category feature`);
-};
-
-const shapesCheck: Check = (v, p, problems) => {
-  if (!isRecord(v)) {
-    problems.push(`${p} must be an object of shapes, not ${describe(v)}`);
-    return;
-  }
-  for (const [name, shape] of Object.entries(v)) arrayOf(count)(shape, `${p}.${name}`, problems);
-};
-
-const filesCheck: Check = (v, p, problems) => {
-  if (!isRecord(v)) {
-    problems.push(`${p} must be an object of checksums, not ${describe(v)}`);
-    return;
-  }
-  for (const [path, digest] of Object.entries(v)) {
-    const bad = bundlePathProblem(path);
-    if (bad !== null) problems.push(`${p}: ${bad}`);
-    sha256Hex(digest, `${p}["${path}"]`, problems);
-  }
-};
-
-const samplerCheck: Check = (v, p, problems) => {
-  object({ draws: positive, tune: count, chains: positive, seed: finite, maxTreeDepth: positive, targetAccept: finite })(v, p, problems);
-  if (isRecord(v)) for (const [key, x] of Object.entries(v)) if (x !== undefined) jsonValueProblems(x, `${p}.${key}`, problems);
-};
-
-const manifestCheck = object(
-  {
-    formatVersion: exactly(FORMAT_VERSION),
-    version: (v, p, problems) => {
-      if (typeof v !== "string" || !isVersionId(v)) problems.push(`${p} must be a version id like 20261201T003000Z-a1b2c3, not ${describe(v)}`);
-    },
-    createdAt: isoDate,
-    model: json,
-    features: arrayOf(featureCheck),
-    target: object({ name: str }),
-    sampler: samplerCheck,
-    seed: finite,
-    data: object(
-      {
-        sha256: sha256Hex,
-        source: str,
-        objects: arrayOf(
-          object({ uri: str, bytes: count, sha256: sha256Hex, format: oneOf(["csv", "csv+gzip", "parquet"]), etag: str, versionId: str, lastModified: str }, [
-            "etag",
-            "versionId",
-            "lastModified",
-          ]),
-        ),
-        rows: count,
-        trainRows: count,
-        testRows: count,
-        scalars: recordOf(finite),
-        standardization: recordOf(object({ means: arrayOf(finite), sds: arrayOf(finite) })),
-      },
-      ["source", "objects", "scalars", "standardization"],
-    ),
-    parameters: object({ names: arrayOf(str), shapes: shapesCheck }),
-    draws: object({
-      chains: positive,
-      drawsPerChain: positive,
-      file: exactly(DRAWS_FILE),
-      dtype: exactly("float64"),
-      layout: exactly("chain,draw,param"),
-    }),
-    sampleStats: object({
-      file: exactly(SAMPLE_STATS_FILE),
-      dtype: exactly("float64"),
-      layout: exactly("chain,draw,stat"),
-      names: arrayOf(str),
-    }),
-    diagnostics: json,
-    metrics: json,
-    gate: object({
-      passed: bool,
-      failures: arrayOf((v, p, problems) => {
-        if (typeof v !== "string") problems.push(`${p} must be a string`);
-      }),
-    }),
-    files: filesCheck,
-  },
-  ["sampleStats"],
-);
+// The checks after the schema
 
 /** Why `path` cannot be a file of a bundle, or null when it can. */
 export function bundlePathProblem(path: string): string | null {
@@ -344,30 +221,79 @@ export function jsonValueProblems(value: unknown, path: string, problems: string
   problems.push(`${path} is ${typeof value}, not a JSON value`);
 }
 
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Every value under the fields JSON carries opaquely (and the sampler's extra records) is one JSON can hold. */
+function jsonProblems(m: Manifest, problems: string[]): void {
+  jsonValueProblems(m.model, "model", problems);
+  jsonValueProblems(m.diagnostics, "diagnostics", problems);
+  jsonValueProblems(m.metrics, "metrics", problems);
+  for (const [key, x] of Object.entries(m.sampler)) if (x !== undefined) jsonValueProblems(x, `sampler.${key}`, problems);
+}
+
+/** A category feature has its number of levels, no other feature has one, and no two features share a name. */
+function featureProblems(m: Manifest, problems: string[]): void {
+  const names = new Set<string>();
+  m.features.forEach((f, i) => {
+    if (f.type === "category" && f.levels === undefined)
+      problems.push(`features[${i}]: missing required field \`levels\` (a category feature needs its number of levels)`);
+    if (f.type !== "category" && f.levels !== undefined) problems.push(`features[${i}].levels: only allowed on a category feature`);
+    if (names.has(f.name)) problems.push(`features: "${f.name}" appears twice`);
+    names.add(f.name);
+  });
+}
+
+/** Every file named is a path inside the version's folder, and the draws (and sample stats, if any) have a checksum. */
+function fileProblems(m: Manifest, problems: string[]): void {
+  for (const path of Object.keys(m.files)) {
+    const bad = bundlePathProblem(path);
+    if (bad !== null) problems.push(`files: ${bad}`);
+  }
+  if (!(DRAWS_FILE in m.files)) problems.push(`files: no checksum for ${DRAWS_FILE}`);
+  if (m.sampleStats !== undefined && !(SAMPLE_STATS_FILE in m.files)) problems.push(`files: no checksum for ${SAMPLE_STATS_FILE}`);
+  if (m.sampleStats === undefined && SAMPLE_STATS_FILE in m.files) problems.push(`files lists ${SAMPLE_STATS_FILE} but sampleStats is missing`);
+}
+
+/** The checks after the schema, each with the fields it reads: it runs when the schema found those fields sound. */
+const CROSS_CHECKS: readonly { reads: readonly (keyof Manifest)[]; check: (m: Manifest, problems: string[]) => void }[] = [
+  { reads: ["model", "diagnostics", "metrics", "sampler"], check: jsonProblems },
+  { reads: ["features"], check: featureProblems },
+  { reads: ["parameters"], check: (m, problems) => parameterLayoutProblems(m.parameters, problems) },
+  { reads: ["files", "sampleStats"], check: fileProblems },
+];
+
+/** The top-level fields a schema problem lies in; null when the manifest is not even an object. */
+function fieldsWithProblems(problems: readonly SchemaProblem[]): Set<string> | null {
+  const fields = new Set<string>();
+  for (const p of problems) {
+    const field = p.path.length > 0 ? p.path[0] : p.property;
+    if (field === undefined) return null;
+    fields.add(String(field));
+  }
+  return fields;
+}
+
+const checkManifestSchema = fileSchemaChecker(ManifestSchema);
+
 /**
  * Checks that `value` is a complete, self-consistent manifest and returns it typed. `source` names where it came
  * from (a file or an object URI) for the error message, which lists every problem found.
  */
 export function validateManifest(value: unknown, source: string): Manifest {
-  const problems: string[] = [];
   if (isRecord(value) && typeof value.formatVersion === "number" && value.formatVersion > FORMAT_VERSION) {
     throw new BayesServeError(
       "ARTIFACT",
       `manifest ${source} has format version ${value.formatVersion}; this bayes-serve reads format version ${FORMAT_VERSION} — upgrade bayes-serve`,
     );
   }
-  manifestCheck(value, "", problems);
-  if (problems.length === 0) {
+  const checked = checkManifestSchema(value);
+  const schemaProblems = checked.problems ?? [];
+  const problems = schemaProblems.map(formatProblem);
+  const broken = fieldsWithProblems(schemaProblems);
+  if (broken !== null) {
+    // The fields a check reads passed the schema, so reading them as a Manifest's is sound.
     const m = value as Manifest;
-    parameterLayoutProblems(m.parameters, problems);
-    if (!(DRAWS_FILE in m.files)) problems.push(`files has no checksum for ${DRAWS_FILE}`);
-    if (m.sampleStats !== undefined && !(SAMPLE_STATS_FILE in m.files)) problems.push(`files has no checksum for ${SAMPLE_STATS_FILE}`);
-    if (m.sampleStats === undefined && SAMPLE_STATS_FILE in m.files) problems.push(`files lists ${SAMPLE_STATS_FILE} but sampleStats is missing`);
-    const featureNames = new Set<string>();
-    for (const f of m.features) {
-      if (featureNames.has(f.name)) problems.push(`features has "${f.name}" twice`);
-      featureNames.add(f.name);
-    }
+    for (const { reads, check } of CROSS_CHECKS) if (!reads.some((field) => broken.has(field))) check(m, problems);
   }
   if (problems.length > 0) {
     const shown = problems.slice(0, 20);

@@ -1,10 +1,11 @@
 // The deployment pipeline described by `bayes-serve.yaml`: its types, and loading/parsing the file into them.
-// The file's shape (snake_case, as in the seed's bodywork.yaml) and every check on it live in pipeline-schema.ts; this
+// The file's shape (snake_case, as in the seed's bodywork.yaml) is pipeline-schema.ts's, the checks on it pipeline-checks.ts's; this
 // file turns a checked document into the normalised, camelCase `Pipeline` the renderer and orchestrator use.
 import { readFileSync } from "node:fs";
 import { BayesServeError } from "../errors.js";
 import { TRAIN_DEFAULTS } from "../defaults.js";
-import { argValue, checkPipelineText, type PipelineFile, type StageFile, type SecretRefFile, type ProblemReport } from "./pipeline-schema.js";
+import { argValue, checkPipelineText, type ProblemReport } from "./pipeline-checks.js";
+import type { PipelineFile, StageFile, SecretRefFile } from "./pipeline-schema.js";
 
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal";
 

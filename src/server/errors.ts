@@ -4,6 +4,7 @@
 import type { ErrorObject } from "ajv";
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { FeatureSpec } from "../predict/index.js";
+import { eachSchemaProblem } from "../schema/problems.js";
 
 export type Loc = (string | number)[];
 
@@ -60,31 +61,6 @@ export const NON_FINITE_MARKER_PREFIX = "\u0000non-finite:";
 /** Most issues reported for one request: enough to fix it, bounded for a hostile one. */
 export const MAX_ISSUES = 100;
 
-function decodePointer(pointer: string): string[] {
-  if (pointer === "") return [];
-  return pointer
-    .slice(1)
-    .split("/")
-    .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
-}
-
-/** The value at a JSON pointer's segments, and the path with array indices as numbers. */
-function resolve(body: unknown, segments: readonly string[]): { loc: Loc; value: unknown } {
-  const loc: Loc = [];
-  let value: unknown = body;
-  for (const s of segments) {
-    if (Array.isArray(value)) {
-      const i = Number(s);
-      loc.push(i);
-      value = value[i];
-    } else {
-      loc.push(s);
-      value = typeof value === "object" && value !== null && Object.prototype.hasOwnProperty.call(value, s) ? (value as Record<string, unknown>)[s] : undefined;
-    }
-  }
-  return { loc, value };
-}
-
 const isNonFinite = (v: unknown): boolean =>
   (typeof v === "number" && !Number.isFinite(v)) || (typeof v === "string" && v.startsWith(NON_FINITE_MARKER_PREFIX));
 
@@ -105,29 +81,28 @@ const BOUND_MESSAGES: Record<string, [string, string]> = {
 };
 
 /**
- * ajv's errors in FastAPI's words (pydantic's messages and types), with `loc` from "body". A category out of range
- * gets its own message naming the model's categories; NaN and ±Infinity are named as such.
+ * ajv's errors in FastAPI's words (pydantic's messages and types), with `loc` from "body": the problems of
+ * schema/problems.ts (which field, the value found there, one problem per wrong type) worded as FastAPI words them.
+ * A category out of range gets its own message naming the model's categories; NaN and ±Infinity are named as such.
  */
 export function detailFromAjv(errors: readonly ErrorObject[], body: unknown, features: readonly FeatureSpec[]): ValidationIssue[] {
   const categories = new Map(features.filter((f) => f.type === "category").map((f) => [f.name, f.levels ?? 0]));
   const out: ValidationIssue[] = [];
   const seen = new Set<string>();
-  // A value of the wrong type gets one issue, not also its bounds' (ajv checks 2.5 against an integer's maximum).
-  const typeErrors = new Set(errors.filter((e) => e.keyword === "type").map((e) => e.instancePath));
-  for (const e of errors) {
-    if (e.keyword !== "type" && typeErrors.has(e.instancePath) && e.keyword !== "required" && e.keyword !== "additionalProperties") continue;
-    const { loc, value } = resolve(body, decodePointer(e.instancePath));
+  for (const p of eachSchemaProblem(errors, body)) {
+    // A missing or unknown field is named by its own path, as pydantic does.
+    const loc: Loc = p.property === undefined ? p.path : [...p.path, p.property];
+    const params = p.params;
     let issue: ValidationIssue;
-    const params = e.params as Record<string, unknown>;
-    switch (e.keyword) {
+    switch (p.keyword) {
       case "required":
-        issue = { loc: [...loc, String(params.missingProperty)], msg: "field required", type: "value_error.missing" };
+        issue = { loc, msg: "field required", type: "value_error.missing" };
         break;
       case "additionalProperties":
-        issue = { loc: [...loc, String(params.additionalProperty)], msg: "extra fields not permitted", type: "value_error.extra" };
+        issue = { loc, msg: "extra fields not permitted", type: "value_error.extra" };
         break;
       case "type": {
-        if (isNonFinite(value)) {
+        if (isNonFinite(p.value)) {
           issue = { loc, msg: "value is not a finite number", type: "value_error.number.not_finite" };
           break;
         }
@@ -147,13 +122,13 @@ export function detailFromAjv(errors: readonly ErrorObject[], body: unknown, fea
           const levels = categories.get(field) as number;
           issue = {
             loc,
-            msg: `${field} ${String(value)} is not one of the model's categories 0..${levels - 1}`,
+            msg: `${field} ${String(p.value)} is not one of the model's categories 0..${levels - 1}`,
             type: "value_error.category",
             ctx: { levels },
           };
           break;
         }
-        const [words, type] = BOUND_MESSAGES[e.keyword];
+        const [words, type] = BOUND_MESSAGES[p.keyword];
         issue = { loc, msg: `ensure this value is ${words} ${String(params.limit)}`, type, ctx: { limit_value: params.limit } };
         break;
       }
@@ -174,7 +149,7 @@ export function detailFromAjv(errors: readonly ErrorObject[], body: unknown, fea
         };
         break;
       default:
-        issue = { loc, msg: e.message ?? "invalid value", type: `value_error.${e.keyword}` };
+        issue = { loc, msg: p.message, type: `value_error.${p.keyword}` };
     }
     issue.loc = ["body", ...issue.loc];
     const key = `${JSON.stringify(issue.loc)} ${issue.type}`;

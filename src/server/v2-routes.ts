@@ -24,6 +24,7 @@ import {
   type InferParams,
 } from "../predict/index.js";
 import { responseKindOf } from "../model/families.js";
+import { formatPath, schemaProblems } from "../schema/problems.js";
 import { HttpProblem, logProblem, NON_FINITE_MARKER_PREFIX, problemFromFastify, type ValidationIssue } from "./errors.js";
 import type { LoadedModel, ModelHolder } from "./model-holder.js";
 import type { AnswerStream, Connection } from "./backpressure.js";
@@ -264,31 +265,26 @@ function instanceMessage(err: InstanceError, locate: Locate, batch: boolean): st
   return `${err.fields.map((f) => locate(err.index, f)).join(", ")}: ${err.reason}`;
 }
 
-/** ajv's first error as a sentence naming the field. */
-function structureMessage(e: ErrorObject, body: unknown): string {
-  const segments = e.instancePath === "" ? [] : e.instancePath.slice(1).split("/");
-  let path = "";
-  let value: unknown = body;
-  for (const s of segments) {
-    path += /^\d+$/.test(s) ? `[${s}]` : path === "" ? s : `.${s}`;
-    value = typeof value === "object" && value !== null ? (value as Record<string, unknown>)[s] : undefined;
-  }
+/** ajv's first error (schema/problems.ts's first problem) as a sentence naming the field. */
+function structureMessage(errors: readonly ErrorObject[], body: unknown): string {
+  const [p] = schemaProblems(errors, body, 1);
+  if (p === undefined) return "the body does not fit the protocol's inference request";
+  const path = formatPath(p.path);
   const at = path === "" ? "the body" : path;
-  const params = e.params as Record<string, unknown>;
-  switch (e.keyword) {
+  switch (p.keyword) {
     case "required":
-      return `${path === "" ? "" : `${path}.`}${String(params.missingProperty)}: required`;
+      return `${path === "" ? "" : `${path}.`}${String(p.property)}: required`;
     case "additionalProperties": {
-      const extra = String(params.additionalProperty);
+      const extra = String(p.property);
       if (path === "parameters") return `parameters.${extra}: not a parameter bayes-serve reads (it reads ${V2_PARAMETERS.join(", ")})`;
       return `${path === "" ? "" : `${path}.`}${extra}: not a field of the protocol's ${path === "" ? "inference request" : "object here"}`;
     }
     case "type":
-      if (typeof value === "string" && value.startsWith(NON_FINITE_MARKER_PREFIX))
-        return `${at}: ${value.slice(NON_FINITE_MARKER_PREFIX.length)} is not a finite number`;
-      return `${at}: must be ${String(params.type)}`;
+      if (typeof p.value === "string" && p.value.startsWith(NON_FINITE_MARKER_PREFIX))
+        return `${at}: ${p.value.slice(NON_FINITE_MARKER_PREFIX.length)} is not a finite number`;
+      return `${at}: must be ${String(p.params.type)}`;
     default:
-      return `${at}: ${e.message ?? "invalid"}`;
+      return `${at}: ${p.message}`;
   }
 }
 
@@ -509,7 +505,7 @@ export class InferEndpoint {
 
   /** A parsed body checked against the protocol's schema and the model (400 naming what is wrong). */
   prepare(model: LoadedModel, body: unknown): PreparedInfer {
-    if (!this.checkStructure(body)) throw badRequest(structureMessage((this.checkStructure.errors ?? [])[0], body));
+    if (!this.checkStructure(body)) throw badRequest(structureMessage(this.checkStructure.errors ?? [], body));
     return prepareInfer(model, body as V2Request, this.options.limits);
   }
 

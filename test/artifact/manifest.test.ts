@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { BayesServeError } from "../../src/errors.js";
-import { parseManifest, serializeManifest, validateManifest, type Manifest } from "../../src/artifact/manifest.js";
+import { Ajv } from "ajv";
+import { ManifestSchema, parseManifest, serializeManifest, validateManifest, type Manifest } from "../../src/artifact/manifest.js";
 import { isVersionId, newVersionId } from "../../src/artifact/version-id.js";
 import { parameterColumnNames, parameterGroups } from "../../src/artifact/parameter-layout.js";
 import { sampleBundle } from "./fixtures/bundles.js";
@@ -44,6 +45,11 @@ describe("manifest validation", () => {
     expect(parseManifest(serializeManifest(m), "here")).toEqual(m);
   });
 
+  it("has a schema that is a valid JSON Schema document", () => {
+    const ajv = new Ajv({ allowUnionTypes: true, strict: true });
+    expect(ajv.validateSchema(JSON.parse(JSON.stringify(ManifestSchema)) as object), ajv.errorsText()).toBe(true);
+  });
+
   it("names every missing field", () => {
     const m = manifestJson();
     delete m.gate;
@@ -51,9 +57,9 @@ describe("manifest validation", () => {
     delete (m.data as Record<string, unknown>).sha256;
     const msg = problemOf(m);
     expect(msg).toContain("versions/x/manifest.json is invalid");
-    expect(msg).toContain('missing field "gate"');
-    expect(msg).toContain('missing field "draws.chains"');
-    expect(msg).toContain('missing field "data.sha256"');
+    expect(msg).toContain("missing required field `gate` (expected the quality gate's verdict)");
+    expect(msg).toContain("draws: missing required field `chains`");
+    expect(msg).toContain("data: missing required field `sha256` (expected a sha256 digest: 64 lower-case hex digits)");
   });
 
   it("rejects wrong types with the field's path", () => {
@@ -62,9 +68,10 @@ describe("manifest validation", () => {
     (m.sampler as Record<string, unknown>).chains = 0;
     m.files = { ...(m.files as object), "../escape": "0".repeat(64) };
     const msg = problemOf(m);
-    expect(msg).toContain("features[1].type must be one of float, integer, category");
-    expect(msg).toContain("sampler.chains must be a positive integer");
-    expect(msg).toContain('"../escape" is not a relative path');
+    expect(msg).toContain('features[1].type: expected one of "float", "integer", "category", got "text"');
+    expect(msg).toContain("sampler.chains: expected a value >= 1, got 0");
+    // The files' names are checked after the schema, even when other fields failed it.
+    expect(msg).toContain('files: "../escape" is not a relative path');
   });
 
   it("requires levels on category features only", () => {
@@ -72,8 +79,45 @@ describe("manifest validation", () => {
     delete (m.features as Record<string, unknown>[])[1].levels;
     (m.features as Record<string, unknown>[])[0].levels = 2;
     const msg = problemOf(m);
-    expect(msg).toContain('missing field "features[1].levels"');
-    expect(msg).toContain("features[0].levels is only allowed on a category feature");
+    expect(msg).toContain("features[1]: missing required field `levels` (a category feature needs its number of levels)");
+    expect(msg).toContain("features[0].levels: only allowed on a category feature");
+  });
+
+  it("names the field and what was expected for wrong types, bad strings and non-integer counts", () => {
+    const m = manifestJson();
+    m.version = "v1";
+    m.createdAt = "yesterday";
+    (m.data as Record<string, unknown>).rows = 2.5;
+    (m.draws as Record<string, unknown>).layout = "draw,chain,param";
+    (m.gate as Record<string, unknown>).passed = "yes";
+    (m.files as Record<string, unknown>)["draws.bin"] = "ABC";
+    const msg = problemOf(m);
+    expect(msg).toContain('version: "v1" is not valid: expected a version id like 20261201T003000Z-a1b2c3');
+    expect(msg).toContain('createdAt: "yesterday" is not valid: expected an ISO-8601 time');
+    expect(msg).toContain("data.rows: expected integer, got 2.5");
+    expect(msg).toContain('draws.layout: expected "chain,draw,param", got "draw,chain,param"');
+    expect(msg).toContain('gate.passed: expected boolean, got "yes"');
+    expect(msg).toContain('files.draws.bin: "ABC" is not valid: expected a sha256 digest');
+  });
+
+  it("refuses what JSON cannot hold in a manifest built in memory, and a manifest that is not an object", () => {
+    const m = manifestJson();
+    m.seed = Number.NaN;
+    (m.sampler as Record<string, unknown>).stepSizes = [0.1, Number.POSITIVE_INFINITY];
+    m.metrics = { when: new Date(0) };
+    const msg = problemOf(m);
+    expect(msg).toContain("seed: expected number, got NaN");
+    expect(msg).toContain("sampler.stepSizes[1] is Infinity, which JSON cannot hold (use null)");
+    expect(msg).toContain("metrics.when is a Date object, not plain JSON");
+    expect(problemOf([])).toBe("manifest versions/x/manifest.json is invalid: expected object, got an array");
+  });
+
+  it("checks the comparison with latest when the gate holds one", () => {
+    const m = manifestJson();
+    (m.gate as Record<string, unknown>).comparison = { against: "20261201T003000Z-a1b2c3", rows: 10, elpd_new: "high" };
+    const msg = problemOf(m);
+    expect(msg).toContain('gate.comparison.elpd_new: expected number or null, got "high"');
+    expect(msg).toContain("gate.comparison: missing required field `refused`");
   });
 
   it("checks that parameter names and shapes agree", () => {

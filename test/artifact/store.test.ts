@@ -230,7 +230,7 @@ describe.each([
     await raw.write(`versions/${v2}/seal.json`, encodeSeal(makeSeal(v2, bytes, null)));
     await raw.write(`versions/${v2}/manifest.json`, bytes);
     const err = await rejection(store.readManifest(v2));
-    expect(err.message).toMatch(/manifest .*manifest\.json is invalid: missing field "draws"/);
+    expect(err.message).toMatch(/manifest .*manifest\.json is invalid: missing required field `draws`/);
     const list = await store.list();
     expect(list.map((v) => [v.version, v.problem === null])).toEqual([
       [v1, true],

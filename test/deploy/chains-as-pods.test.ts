@@ -11,7 +11,7 @@ import { renderKServe, renderKServeRetraining } from "../../src/deploy/kserve.js
 import { createKubeApi } from "../../src/deploy/kube-client.js";
 import { runPipeline } from "../../src/deploy/orchestrate.js";
 import { parsePipeline } from "../../src/deploy/pipeline.js";
-import { checkPipelineText } from "../../src/deploy/pipeline-schema.js";
+import { checkPipelineText } from "../../src/deploy/pipeline-checks.js";
 import { pipelineBudgetSeconds, renderPipeline, renderRetraining, renderedObjects, retrainingObjects } from "../../src/deploy/render.js";
 import { startCluster, stopClusters } from "./cluster.js";
 import type { Obj } from "./fake-apiserver.js";

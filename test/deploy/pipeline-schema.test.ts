@@ -1,8 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { Ajv } from "ajv";
+import { parse } from "yaml";
 import { BayesServeError } from "../../src/errors.js";
-import { checkPipelineText, looksSecret, parseDag, pipelineJsonSchema } from "../../src/deploy/pipeline-schema.js";
+import { checkPipelineText, looksSecret } from "../../src/deploy/pipeline-checks.js";
+import { parseDag } from "../../src/deploy/pipeline-dag.js";
+import { pipelineJsonSchema } from "../../src/deploy/pipeline-schema.js";
 import { loadPipelineFile, parsePipeline, referencedSecrets } from "../../src/deploy/pipeline.js";
 
 const REPO_FILE = resolve(import.meta.dirname, "../../bayes-serve.yaml");
@@ -62,9 +66,14 @@ describe("the repository's bayes-serve.yaml", () => {
     expect(pipeline.logLevel).toBe("info");
   });
 
-  it("the JSON Schema is itself a valid draft-07 schema document with every field described by type", () => {
+  it("the schema, written out as JSON, is a valid draft-07 schema document that admits the file", () => {
     expect(pipelineJsonSchema.$schema).toBe("http://json-schema.org/draft-07/schema#");
-    expect(JSON.parse(JSON.stringify(pipelineJsonSchema))).toEqual(pipelineJsonSchema);
+    const ajv = new Ajv({ allowUnionTypes: true, strict: true });
+    const json = JSON.parse(JSON.stringify(pipelineJsonSchema)) as object;
+    expect(ajv.validateSchema(json), ajv.errorsText()).toBe(true);
+    const validate = ajv.compile(json);
+    expect(validate(parse(readFileSync(REPO_FILE, "utf8")))).toBe(true);
+    expect(validate(parse(VALID.replace("retries: 2", "retries: 101")))).toBe(false);
   });
 });
 
@@ -94,6 +103,17 @@ describe("schema errors name the field's path, its position and what was expecte
     const p = problems(VALID.replace("name: demo", "name: Demo_Pipeline"));
     expect(p[0].path).toBe("pipeline.name");
     expect(p[0].message).toMatch(/"Demo_Pipeline" is not valid: expected a DNS label: lower-case letters/);
+  });
+
+  it("a bad stage or variable name is reported at the name; a bad list item at the item", () => {
+    const stage = problems(VALID.replace("  train:\n", "  Train_Stage:\n"));
+    expect(stage[0]).toMatchObject({ path: "stages.Train_Stage", line: 8, col: 3 });
+    expect(stage[0].message).toMatch(/^stages\.Train_Stage: name "Train_Stage" is not valid: expected a DNS label/);
+    const env = problems(VALID.replace("args: [train, --simulate]", "args: [train, --simulate]\n    env: {1BAD: x}"));
+    expect(env[0]).toMatchObject({ path: "stages.train.env.1BAD", line: 10, col: 11 });
+    const item = problems(VALID.replace("  image: ghcr", "  image_pull_secrets: [ok, Bad_One]\n  image: ghcr"));
+    expect(item[0]).toMatchObject({ path: "pipeline.image_pull_secrets[1]", line: 5, col: 28 });
+    expect(item[0].message).toMatch(/"Bad_One" is not valid: expected a Kubernetes object name/);
   });
 
   it("an out-of-range number", () => {
