@@ -21,6 +21,11 @@ export default tseslint.config(
     },
   },
   {
+    // The page's script runs in the browser (src/server/page/tsconfig.json type-checks it against the DOM).
+    files: ["src/server/page/browser.ts"],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     files: ["**/*.cjs"],
     languageOptions: { sourceType: "commonjs" },
     rules: { "@typescript-eslint/no-require-imports": "off" },

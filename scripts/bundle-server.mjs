@@ -15,18 +15,24 @@
 // Each bundle holds its own copy of the few modules of ours it imports; none of them shares state or errors with
 // the importer (the chain worker answers by message, the report layer with plain data).
 //
+// It also compiles the page's browser script (src/server/page/browser.ts, with the options the server uses when run from
+// the sources: dist/server/page/assets.js, tsc's output) into dist/server/page/browser.js and copies its style
+// sheet beside it: the server bundle reads both from there at start-up.
+//
 // It also marks the two entry points executable — the `bayes-serve` bin (dist/cli/main.js) and the lean server
 // (dist/server/main.js) — as tsc writes plain files: `npx bayes-serve` and the server's shebang (which carries the
 // serving V8 settings) need the execute bit.
 //   node scripts/bundle-server.mjs [DIST]   (default: the repository's dist/)
 import { build } from "esbuild";
-import { chmodSync } from "node:fs";
+import { copyFileSync, chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const dist = process.argv[2] ? resolve(process.argv[2]) : fileURLToPath(new URL("../dist", import.meta.url));
+const pageSource = fileURLToPath(new URL("../src/server/page", import.meta.url));
 const BUNDLES = [
-  { entry: resolve(dist, "server", "server.js"), external: ["@fastify/swagger-ui", "@aws-sdk/*"] },
+  // esbuild: the page module compiles the page's script with it only when run from the sources.
+  { entry: resolve(dist, "server", "server.js"), external: ["@fastify/swagger-ui", "@aws-sdk/*", "esbuild"] },
   { entry: resolve(dist, "inference", "chain-worker.js"), external: [] },
   { entry: resolve(dist, "inference", "shard-worker.js"), external: [] },
   { entry: resolve(dist, "report", "index.js"), external: ["@resvg/resvg-js"] },
@@ -46,4 +52,10 @@ for (const { entry, external } of BUNDLES)
     legalComments: "none",
     logLevel: "warning",
   });
+const { compileBrowserScript, PAGE_FILES } = await import(pathToFileURL(resolve(dist, "server", "page", "assets.js")).href);
+const pageOut = resolve(dist, "server", "page");
+mkdirSync(pageOut, { recursive: true });
+const scriptSource = resolve(pageSource, PAGE_FILES.scriptSource);
+writeFileSync(resolve(pageOut, PAGE_FILES.compiledScript), await compileBrowserScript(readFileSync(scriptSource, "utf8"), scriptSource));
+copyFileSync(resolve(pageSource, PAGE_FILES.styleSheet), resolve(pageOut, PAGE_FILES.styleSheet));
 for (const bin of [resolve(dist, "cli", "main.js"), resolve(dist, "server", "main.js")]) chmodSync(bin, 0o755);

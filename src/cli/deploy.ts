@@ -2,6 +2,7 @@
 // the pipeline in bayes-serve.yaml, against the cluster of the current kubeconfig context.
 import { execFileSync } from "node:child_process";
 import { dirname, resolve } from "node:path";
+import type { KubernetesObject } from "@kubernetes/client-node";
 import { Command, Option } from "commander";
 import { BayesServeError } from "../errors.js";
 import { createRetraining, deleteRetraining } from "../deploy/cronjob.js";
@@ -9,7 +10,7 @@ import { deletePipeline } from "../deploy/delete.js";
 import { createKubeApi, loadKubeConfig, type KubeApi } from "../deploy/kube-client.js";
 import { stageLogs } from "../deploy/logs.js";
 import { runPipeline } from "../deploy/orchestrate.js";
-import { loadPipelineFile, type LoadedPipeline } from "../deploy/pipeline.js";
+import { loadPipelineFile, type LoadedPipeline, type Pipeline } from "../deploy/pipeline.js";
 import { newRunId, renderPipeline, renderRetraining, renderedObjects, retrainingObjects, toYaml } from "../deploy/render.js";
 import { kserveObjects, renderKServe, renderKServeRetraining, type KServeDeploymentMode } from "../deploy/kserve.js";
 import { createSecret, deleteSecret, formatSecrets, listSecrets, secretData } from "../deploy/secrets.js";
@@ -46,52 +47,108 @@ export function register(program: Command): void {
 
 export function registerDeploy(program: Command, io: DeployIo = defaultIo): Command {
   const deploy = program.command("deploy").description("deploy the train-and-serve pipeline in bayes-serve.yaml to Kubernetes (current kubeconfig context)");
+  const context = deployContext(io);
+  registerValidate(deploy, context);
+  registerRender(deploy, context);
+  registerRun(deploy, context, "create", "first deployment: check, then create the namespace and run the DAG (fails if already deployed)");
+  registerRun(deploy, context, "update", "apply the pipeline again: run the batch stages, roll out the services, roll back on failure");
+  registerStatus(deploy, context);
+  registerLogs(deploy, context);
+  registerDelete(deploy, context);
+  registerSecrets(deploy, context);
+  registerRetraining(deploy, context);
+  return deploy;
+}
 
-  const load = (o: FileOpts): LoadedPipeline => {
-    const loaded = loadPipelineFile(o.file);
-    for (const w of loaded.warnings) io.err(`warning: ${w}\n`);
-    return loaded;
+/** What every subcommand's action uses: the output streams, the pipeline file loader and the cluster's API. */
+interface DeployContext {
+  io: DeployIo;
+  /** The pipeline file, its warnings written to stderr. */
+  load: (o: FileOpts) => LoadedPipeline;
+  /** The API of the cluster the options name. */
+  api: (o: ClusterOpts) => KubeApi;
+  /** A progress line on stderr. */
+  progress: (line: string) => void;
+}
+
+function deployContext(io: DeployIo): DeployContext {
+  return {
+    io,
+    load: (o) => {
+      const loaded = loadPipelineFile(o.file);
+      for (const w of loaded.warnings) io.err(`warning: ${w}\n`);
+      return loaded;
+    },
+    api: (o) => {
+      const timeout = Number(o.requestTimeout);
+      if (!Number.isFinite(timeout) || timeout <= 0)
+        throw new BayesServeError("USAGE", `--request-timeout ${o.requestTimeout}: expected a number of seconds > 0`);
+      return createKubeApi(loadKubeConfig({ ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}), ...(o.context ? { context: o.context } : {}) }), {
+        timeoutMs: timeout * 1000,
+      });
+    },
+    progress: (line) => io.err(`${line}\n`),
   };
-  const api = (o: ClusterOpts): KubeApi => {
-    const timeout = Number(o.requestTimeout);
-    if (!Number.isFinite(timeout) || timeout <= 0)
-      throw new BayesServeError("USAGE", `--request-timeout ${o.requestTimeout}: expected a number of seconds > 0`);
-    return createKubeApi(loadKubeConfig({ ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}), ...(o.context ? { context: o.context } : {}) }), {
-      timeoutMs: timeout * 1000,
-    });
-  };
-  const progress = (line: string) => io.err(`${line}\n`);
+}
 
-  const fileOption = () => new Option("-f, --file <path>", "pipeline file").default("bayes-serve.yaml");
-  const withCluster = (c: Command) =>
-    c
-      .option("--kubeconfig <path>", "kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster)")
-      .option("--context <name>", "kubeconfig context (default: the current one)")
-      .option("--request-timeout <seconds>", "give up on any single API request after this long", "30");
-  const withCommit = (c: Command) =>
-    c
-      .option("--git-commit <sha>", "recorded in the bayes-serve/git-commit label (default: git rev-parse HEAD)")
-      .option("--image <ref>", "run this image instead of pipeline.image (e.g. one tagged by CI)");
+// ---- options shared by the subcommands ----
 
+const fileOption = () => new Option("-f, --file <path>", "pipeline file").default("bayes-serve.yaml");
+
+function withCluster(c: Command): Command {
+  return c
+    .option("--kubeconfig <path>", "kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster)")
+    .option("--context <name>", "kubeconfig context (default: the current one)")
+    .option("--request-timeout <seconds>", "give up on any single API request after this long", "30");
+}
+
+function withCommit(c: Command): Command {
+  return c
+    .option("--git-commit <sha>", "recorded in the bayes-serve/git-commit label (default: git rev-parse HEAD)")
+    .option("--image <ref>", "run this image instead of pipeline.image (e.g. one tagged by CI)");
+}
+
+/** `--image` and `--time-zone`, when given, as the renderers' options take them. */
+const imageOption = (o: CommitOpts) => (o.image !== undefined ? { image: o.image } : {});
+const timeZoneOption = (o: { timeZone?: string }) => (o.timeZone !== undefined ? { timeZone: o.timeZone } : {});
+
+// ---- validate ----
+
+function registerValidate(deploy: Command, { io, load }: DeployContext): void {
   deploy
     .command("validate")
     .description("check the pipeline file against its schema and rules; apply nothing")
     .addOption(fileOption())
     .action((o: FileOpts) => {
       const { pipeline } = load(o);
-      const steps = pipeline.dag.map((step) =>
-        step
-          .map((name) => {
-            const s = pipeline.stages[name];
-            if (s.type === "batch") return `${name} (batch, ${s.batch.retries} retries, ${s.batch.maxCompletionTimeSeconds} s)`;
-            const ing = s.service.ingress ? `, ingress ${s.service.ingress.path}` : "";
-            return `${name} (service, port ${s.service.port}, ${s.service.replicas} replica${s.service.replicas === 1 ? "" : "s"}${ing})`;
-          })
-          .join(", "),
-      );
+      const steps = pipeline.dag.map((step) => step.map((name) => describeStage(pipeline, name)).join(", "));
       io.out(`${o.file}: valid pipeline "${pipeline.name}" → namespace ${pipeline.namespace}, image ${pipeline.image}\n  ${steps.join("\n  >> ")}\n`);
     });
+}
 
+/** One stage in `validate`'s summary: its kind and its budget or serving shape. */
+function describeStage(pipeline: Pipeline, name: string): string {
+  const s = pipeline.stages[name];
+  if (s.type === "batch") return `${name} (batch, ${s.batch.retries} retries, ${s.batch.maxCompletionTimeSeconds} s)`;
+  const ing = s.service.ingress ? `, ingress ${s.service.ingress.path}` : "";
+  return `${name} (service, port ${s.service.port}, ${s.service.replicas} replica${s.service.replicas === 1 ? "" : "s"}${ing})`;
+}
+
+// ---- render ----
+
+type RenderOpts = FileOpts &
+  CommitOpts & {
+    runId?: string;
+    schedule?: string;
+    timeZone?: string;
+    target: string;
+    canaryTrafficPercent?: string;
+    deploymentMode?: string;
+    modelVersion?: string;
+    serviceAccount?: string;
+  };
+
+function registerRender(deploy: Command, { io, load }: DeployContext): void {
   withCommit(
     deploy
       .command("render")
@@ -115,108 +172,97 @@ export function registerDeploy(program: Command, io: DeployIo = defaultIo): Comm
         "with --target kserve: pin this version of the store (default: the service stage's --model …@VERSION, else its latest)",
       )
       .option("--service-account <name>", "with --target kserve: the predictor's ServiceAccount, whose S3 secret KServe's storage initializer uses"),
-  ).action(
-    (
-      o: FileOpts &
-        CommitOpts & {
-          runId?: string;
-          schedule?: string;
-          timeZone?: string;
-          target: string;
-          canaryTrafficPercent?: string;
-          deploymentMode?: string;
-          modelVersion?: string;
-          serviceAccount?: string;
-        },
-    ) => {
-      const loaded = load(o);
-      const gitCommit = o.gitCommit ?? gitHead(o.file);
-      if (o.target !== "kubernetes" && o.target !== "kserve") throw new BayesServeError("USAGE", `--target ${o.target}: kubernetes or kserve`);
-      for (const [flag, given] of [
-        ["--canary-traffic-percent", o.canaryTrafficPercent],
-        ["--deployment-mode", o.deploymentMode],
-        ["--model-version", o.modelVersion],
-        ["--service-account", o.serviceAccount],
-      ] as const)
-        if (given !== undefined && o.target !== "kserve") throw new BayesServeError("USAGE", `${flag} is for --target kserve`);
-      if (o.target === "kserve") {
-        const runId = o.runId ?? newRunId();
-        const percent = o.canaryTrafficPercent;
-        if (percent !== undefined && !/^\d{1,3}$/.test(percent))
-          throw new BayesServeError("USAGE", `--canary-traffic-percent ${percent}: an integer from 0 to 100`);
-        const kserve = renderKServe(loaded.pipeline, {
-          gitCommit,
-          runId,
-          ...(o.image !== undefined ? { image: o.image } : {}),
-          ...(percent !== undefined ? { canaryTrafficPercent: Number(percent) } : {}),
-          ...(o.deploymentMode !== undefined ? { deploymentMode: o.deploymentMode as KServeDeploymentMode } : {}),
-          ...(o.modelVersion !== undefined ? { modelVersion: o.modelVersion } : {}),
-          ...(o.serviceAccount !== undefined ? { serviceAccountName: o.serviceAccount } : {}),
-        });
-        const objects = kserveObjects(kserve);
-        if (o.schedule !== undefined)
-          objects.push(
-            renderKServeRetraining(loaded.pipeline, {
-              schedule: o.schedule,
-              gitCommit,
-              runId,
-              pipelineText: loaded.text,
-              ...(o.timeZone !== undefined ? { timeZone: o.timeZone } : {}),
-              ...(o.image !== undefined ? { image: o.image } : {}),
-            }),
-          );
-        io.out(toYaml(objects));
-        return;
-      }
-      const rendered = renderPipeline(loaded.pipeline, {
-        gitCommit,
-        runId: o.runId ?? newRunId(),
-        ...(o.image !== undefined ? { image: o.image } : {}),
-      });
-      const objects = renderedObjects(rendered);
-      if (o.schedule !== undefined) {
-        objects.push(
-          ...retrainingObjects(
-            renderRetraining(loaded.pipeline, {
-              schedule: o.schedule,
-              gitCommit,
-              pipelineText: loaded.text,
-              ...(o.timeZone !== undefined ? { timeZone: o.timeZone } : {}),
-              ...(o.image !== undefined ? { image: o.image } : {}),
-            }),
-          ),
-        );
-      }
-      io.out(toYaml(objects));
-    },
-  );
+  ).action((o: RenderOpts) => {
+    const loaded = load(o);
+    const gitCommit = o.gitCommit ?? gitHead(o.file);
+    checkTarget(o);
+    const objects = o.target === "kserve" ? renderKServeObjects(loaded, o, gitCommit) : renderKubernetesObjects(loaded, o, gitCommit);
+    io.out(toYaml(objects));
+  });
+}
 
-  const runCommand = (mode: "create" | "update", description: string) => {
-    const c = withCluster(withCommit(deploy.command(mode).description(description).addOption(fileOption())));
-    if (mode === "update") {
-      c.option("--skip-namespace", "assume the namespace exists; do not apply it (used by the in-cluster CronJob)");
-      c.option("--restart", "roll the service stages out again even if nothing in them changed");
-    }
-    c.addOption(new Option("--poll-interval-ms <ms>", "between status polls").default("2000").hideHelp());
-    c.addOption(new Option("--grace-seconds <s>", "added to each stage's time budget").default("30").hideHelp());
-    c.action(async (o: FileOpts & ClusterOpts & CommitOpts & { skipNamespace?: boolean; restart?: boolean; pollIntervalMs: string; graceSeconds: string }) => {
-      const loaded = load(o);
-      const result = await runPipeline(api(o), loaded.pipeline, {
-        mode,
-        gitCommit: o.gitCommit ?? gitHead(o.file),
-        ...(o.image !== undefined ? { image: o.image } : {}),
-        ...(o.skipNamespace ? { skipNamespace: true } : {}),
-        ...(o.restart ? { restart: true } : {}),
-        pollIntervalMs: Number(o.pollIntervalMs),
-        graceSeconds: Number(o.graceSeconds),
-        log: progress,
-      });
-      for (const s of result.stages) io.out(`${s.stage}: ${s.detail}\n`);
+/** `--target` is one of the two, and KServe's options come only with `--target kserve`. */
+function checkTarget(o: RenderOpts): void {
+  if (o.target !== "kubernetes" && o.target !== "kserve") throw new BayesServeError("USAGE", `--target ${o.target}: kubernetes or kserve`);
+  for (const [flag, given] of [
+    ["--canary-traffic-percent", o.canaryTrafficPercent],
+    ["--deployment-mode", o.deploymentMode],
+    ["--model-version", o.modelVersion],
+    ["--service-account", o.serviceAccount],
+  ] as const)
+    if (given !== undefined && o.target !== "kserve") throw new BayesServeError("USAGE", `${flag} is for --target kserve`);
+}
+
+/** The plain target: the pipeline's objects, and with `--schedule` the retraining CronJob's. */
+function renderKubernetesObjects(loaded: LoadedPipeline, o: RenderOpts, gitCommit: string): KubernetesObject[] {
+  const rendered = renderPipeline(loaded.pipeline, { gitCommit, runId: o.runId ?? newRunId(), ...imageOption(o) });
+  const objects = renderedObjects(rendered);
+  if (o.schedule !== undefined) {
+    const retraining = renderRetraining(loaded.pipeline, {
+      schedule: o.schedule,
+      gitCommit,
+      pipelineText: loaded.text,
+      ...timeZoneOption(o),
+      ...imageOption(o),
     });
-  };
-  runCommand("create", "first deployment: check, then create the namespace and run the DAG (fails if already deployed)");
-  runCommand("update", "apply the pipeline again: run the batch stages, roll out the services, roll back on failure");
+    objects.push(...retrainingObjects(retraining));
+  }
+  return objects;
+}
 
+/** `--target kserve`: a ServingRuntime and an InferenceService per service stage, and with `--schedule` KServe's CronJob. */
+function renderKServeObjects(loaded: LoadedPipeline, o: RenderOpts, gitCommit: string): KubernetesObject[] {
+  const runId = o.runId ?? newRunId();
+  const percent = o.canaryTrafficPercent;
+  if (percent !== undefined && !/^\d{1,3}$/.test(percent)) throw new BayesServeError("USAGE", `--canary-traffic-percent ${percent}: an integer from 0 to 100`);
+  const kserve = renderKServe(loaded.pipeline, {
+    gitCommit,
+    runId,
+    ...imageOption(o),
+    ...(percent !== undefined ? { canaryTrafficPercent: Number(percent) } : {}),
+    ...(o.deploymentMode !== undefined ? { deploymentMode: o.deploymentMode as KServeDeploymentMode } : {}),
+    ...(o.modelVersion !== undefined ? { modelVersion: o.modelVersion } : {}),
+    ...(o.serviceAccount !== undefined ? { serviceAccountName: o.serviceAccount } : {}),
+  });
+  const objects = kserveObjects(kserve);
+  if (o.schedule !== undefined)
+    objects.push(
+      renderKServeRetraining(loaded.pipeline, { schedule: o.schedule, gitCommit, runId, pipelineText: loaded.text, ...timeZoneOption(o), ...imageOption(o) }),
+    );
+  return objects;
+}
+
+// ---- create / update ----
+
+type RunOpts = FileOpts & ClusterOpts & CommitOpts & { skipNamespace?: boolean; restart?: boolean; pollIntervalMs: string; graceSeconds: string };
+
+function registerRun(deploy: Command, { io, load, api, progress }: DeployContext, mode: "create" | "update", description: string): void {
+  const c = withCluster(withCommit(deploy.command(mode).description(description).addOption(fileOption())));
+  if (mode === "update") {
+    c.option("--skip-namespace", "assume the namespace exists; do not apply it (used by the in-cluster CronJob)");
+    c.option("--restart", "roll the service stages out again even if nothing in them changed");
+  }
+  c.addOption(new Option("--poll-interval-ms <ms>", "between status polls").default("2000").hideHelp());
+  c.addOption(new Option("--grace-seconds <s>", "added to each stage's time budget").default("30").hideHelp());
+  c.action(async (o: RunOpts) => {
+    const loaded = load(o);
+    const result = await runPipeline(api(o), loaded.pipeline, {
+      mode,
+      gitCommit: o.gitCommit ?? gitHead(o.file),
+      ...imageOption(o),
+      ...(o.skipNamespace ? { skipNamespace: true } : {}),
+      ...(o.restart ? { restart: true } : {}),
+      pollIntervalMs: Number(o.pollIntervalMs),
+      graceSeconds: Number(o.graceSeconds),
+      log: progress,
+    });
+    for (const s of result.stages) io.out(`${s.stage}: ${s.detail}\n`);
+  });
+}
+
+// ---- status, logs, delete ----
+
+function registerStatus(deploy: Command, { io, load, api }: DeployContext): void {
   withCluster(
     deploy
       .command("status")
@@ -228,7 +274,9 @@ export function registerDeploy(program: Command, io: DeployIo = defaultIo): Comm
     const s = await pipelineStatus(api(o), pipeline);
     io.out(o.json ? `${JSON.stringify(s, null, 2)}\n` : `${formatStatus(s)}\n`);
   });
+}
 
+function registerLogs(deploy: Command, { io, load, api }: DeployContext): void {
   withCluster(
     deploy
       .command("logs")
@@ -247,7 +295,9 @@ export function registerDeploy(program: Command, io: DeployIo = defaultIo): Comm
       io.out(l.text.endsWith("\n") || l.text === "" ? l.text : `${l.text}\n`);
     }
   });
+}
 
+function registerDelete(deploy: Command, { io, load, api }: DeployContext): void {
   withCluster(
     deploy
       .command("delete")
@@ -265,8 +315,11 @@ export function registerDeploy(program: Command, io: DeployIo = defaultIo): Comm
       deleted.length === 0 ? `nothing of pipeline ${pipeline.name} found in namespace ${pipeline.namespace}\n` : deleted.map((d) => `deleted ${d}\n`).join(""),
     );
   });
+}
 
-  // ---- secrets ----
+// ---- secrets ----
+
+function registerSecrets(deploy: Command, { io, api }: DeployContext): void {
   const secret = deploy.command("secret").description("named Secrets in the pipeline's namespace, mapped to stage environment variables");
   const secretNamespace = (o: FileOpts & { namespace?: string }) => o.namespace ?? loadPipelineFile(o.file).pipeline.namespace;
   const collect = (v: string, prev: string[]) => [...prev, v];
@@ -308,8 +361,11 @@ export function registerDeploy(program: Command, io: DeployIo = defaultIo): Comm
     await deleteSecret(api(o), ns, name);
     io.out(`deleted secret ${name} from namespace ${ns}\n`);
   });
+}
 
-  // ---- scheduled retraining ----
+// ---- scheduled retraining ----
+
+function registerRetraining(deploy: Command, { io, load, api, progress }: DeployContext): void {
   const cron = deploy.command("cronjob").description("scheduled retraining: a CronJob that runs `deploy update` in the cluster");
   withCluster(
     withCommit(
@@ -322,18 +378,9 @@ export function registerDeploy(program: Command, io: DeployIo = defaultIo): Comm
     ),
   ).action(async (o: FileOpts & ClusterOpts & CommitOpts & { schedule: string; timeZone?: string }) => {
     const loaded = load(o);
-    const applied = await createRetraining(
-      api(o),
-      loaded.pipeline,
-      {
-        schedule: o.schedule,
-        gitCommit: o.gitCommit ?? gitHead(o.file),
-        pipelineText: loaded.text,
-        ...(o.timeZone !== undefined ? { timeZone: o.timeZone } : {}),
-        ...(o.image !== undefined ? { image: o.image } : {}),
-      },
-      progress,
-    );
+    const cluster = api(o);
+    const options = { schedule: o.schedule, gitCommit: o.gitCommit ?? gitHead(o.file), pipelineText: loaded.text, ...timeZoneOption(o), ...imageOption(o) };
+    const applied = await createRetraining(cluster, loaded.pipeline, options, progress);
     io.out(applied.map((a) => `applied ${a}\n`).join(""));
   });
   withCluster(cron.command("delete").description("stop scheduled retraining").addOption(fileOption())).action(async (o: FileOpts & ClusterOpts) => {
@@ -341,8 +388,6 @@ export function registerDeploy(program: Command, io: DeployIo = defaultIo): Comm
     const deleted = await deleteRetraining(api(o), pipeline);
     io.out(deleted.map((d) => `deleted ${d}\n`).join(""));
   });
-
-  return deploy;
 }
 
 /** `git rev-parse HEAD` in the pipeline file's directory, or "unknown" outside a git checkout. */

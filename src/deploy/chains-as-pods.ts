@@ -17,7 +17,9 @@ import type { V1EnvVar, V1Job, V1PodFailurePolicyRule } from "@kubernetes/client
 import { EXIT_NOT_PROMOTED, EXIT_STAGE_REFUSED } from "../train/promotion.js";
 import { CHAINS_JOB_SUFFIX, MERGE_JOB_SUFFIX } from "./pipeline-schema.js";
 import { stageResourceName, type BatchStage, type Pipeline, type Resources } from "./pipeline.js";
-import { LABEL_RUN, podSpec, stageLabels, type RenderedBatchStage, type RenderOptions } from "./render.js";
+import { LABEL_RUN, stageLabels } from "./labels.js";
+import type { RenderedBatchStage, RenderOptions } from "./render.js";
+import { podSpec } from "./stage-pod.js";
 
 /** Label telling a chain pod from the merge pod. */
 export const LABEL_PART = "bayes-serve/part";

@@ -10,7 +10,7 @@ import { BayesServeError } from "../errors.js";
 import { compareScores, heldOutLpd, type InstanceRows, type Predictor } from "../predict/index.js";
 
 /** The exit status of `train` when the fit is stored but not promoted (the gate or the comparison refused it); the
- *  training Job fails at once on it rather than retrying (deploy/render.ts). */
+ *  training Job fails at once on it rather than retrying (deploy/render-job.ts). */
 export const EXIT_NOT_PROMOTED = 3;
 /**
  * Exit code of `train --merge` refusing the staged chains (one missing, damaged, of another fit: chain-stage.ts): running

@@ -1,11 +1,18 @@
 // The page at GET /, end to end in headless Chromium (Debian's chromium, driven by playwright-core): inputs built from
 // the model's features, the predictive density drawn with the HDI shaded and the median marked, the version and
-// metrics shown, no console errors (the CSP allows the inline script and style), and a screenshot to look at.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+// metrics shown, no console errors (the CSP allows the inline script and style), and a screenshot to look at. And the
+// script it serves: the TypeScript of src/server/page/browser.ts compiled, its hash in the CSP; a page asset missing,
+// empty or not compiling stops the server at start-up with its file named.
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { Script } from "node:vm";
 import { chromium, type BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadPageAssets } from "../../src/server/page.js";
+import { PAGE_FILES, compileBrowserScript } from "../../src/server/page/assets.js";
 import { startServer, type RunningServer } from "../../src/server/server.js";
 import { LogCapture, storeWithSeedModel, type TempStore } from "./fixtures.js";
 
@@ -123,5 +130,80 @@ describe.skipIf(!haveChromium)("the page", () => {
     expect(await page.textContent(".opblock-body")).toContain('"hdi_probability"');
     await page.screenshot({ path: join(SHOTS, "docs.png") });
     await page.close();
+  });
+});
+
+const PAGE_SOURCE = join(import.meta.dirname, "..", "..", "src", "server", "page");
+const parsesAsJavaScript = (code: string): boolean => {
+  try {
+    new Script(code);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe("the page's assets", () => {
+  it("serves browser.ts compiled: JavaScript with no TypeScript left, its hash in the CSP", async () => {
+    const store = await storeWithSeedModel();
+    const running = await startServer({
+      model: store.dir,
+      port: 0,
+      host: "127.0.0.1",
+      pollInterval: 0,
+      handleSignals: false,
+      logStream: new LogCapture().stream,
+    });
+    try {
+      const response = await fetch(`${running.url}/`);
+      expect(response.status).toBe(200);
+      const html = await response.text();
+      const script = /<script>([\s\S]*)<\/script>/.exec(html)?.[1] ?? "";
+      const style = /<style>([\s\S]*)<\/style>/.exec(html)?.[1] ?? "";
+      const source = readFileSync(join(PAGE_SOURCE, PAGE_FILES.scriptSource), "utf8");
+      // The source is TypeScript (it does not parse as JavaScript); what the page carries does, and is its compilation.
+      expect(source).toContain("function table(target: string, rows: Row[], columns: string[]): void");
+      expect(parsesAsJavaScript(source)).toBe(false);
+      expect(parsesAsJavaScript(script)).toBe(true);
+      expect(script).toBe(await compileBrowserScript(source, join(PAGE_SOURCE, PAGE_FILES.scriptSource)));
+      expect(script).not.toMatch(/\binterface\b|: string\b|as ModelInfo/);
+      expect(style).toBe(readFileSync(join(PAGE_SOURCE, PAGE_FILES.styleSheet), "utf8"));
+      const sha = (text: string) => `'sha256-${createHash("sha256").update(text).digest("base64")}'`;
+      const csp = response.headers.get("content-security-policy") ?? "";
+      expect(csp).toContain(`script-src ${sha(script)}`);
+      expect(csp).toContain(`style-src ${sha(style)}`);
+      expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(html).toContain('<body data-predict-prefix="/predict/v1.0.0">');
+    } finally {
+      await running.close();
+      store.cleanup();
+    }
+  }, 60_000);
+
+  it("refuses to start with an asset missing, empty or not compiling, naming the file", async () => {
+    const folder = mkdtempSync(join(tmpdir(), "bayes-serve-page-"));
+    const url = pathToFileURL(folder + "/");
+    try {
+      // The build's form: the compiled script is missing.
+      writeFileSync(join(folder, PAGE_FILES.styleSheet), "body { margin: 0; }\n");
+      await expect(loadPageAssets(url, false)).rejects.toThrow(`${join(folder, PAGE_FILES.compiledScript)} cannot be read (\`npm run build\` writes it)`);
+      writeFileSync(join(folder, PAGE_FILES.compiledScript), "\n");
+      await expect(loadPageAssets(url, false)).rejects.toThrow(`${join(folder, PAGE_FILES.compiledScript)} is empty`);
+      // The sources' form: a script that does not compile names its file and line.
+      writeFileSync(join(folder, PAGE_FILES.scriptSource), "const a: number = 1;\nconst b = (;\n");
+      await expect(loadPageAssets(url, true)).rejects.toThrow(`${join(folder, PAGE_FILES.scriptSource)} does not compile`);
+      await expect(loadPageAssets(url, true)).rejects.toThrow(`${join(folder, PAGE_FILES.scriptSource)}:2:`);
+      // A script that would close its own element early (esbuild escapes "</script" in strings; a file may not).
+      writeFileSync(join(folder, PAGE_FILES.compiledScript), 'console.log("</script>");\n');
+      await expect(loadPageAssets(url, false)).rejects.toThrow('contains "</script"');
+      // Both well formed: compiled, with the style sheet as it is.
+      writeFileSync(join(folder, PAGE_FILES.scriptSource), "const n: number = 1;\nconsole.log(n);\n");
+      const assets = await loadPageAssets(url, true);
+      expect(parsesAsJavaScript(assets.script)).toBe(true);
+      expect(assets.script).toContain("const n = 1;");
+      expect(assets.style).toBe("body { margin: 0; }\n");
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 });

@@ -1,11 +1,13 @@
 // What production runs: tsc's output with the server bundled by esbuild (scripts/bundle-server.mjs), built here into
 // a temporary folder inside the repository (so node_modules resolves) and started as `node …/server/main.js`. It must
 // become ready, answer a light request on the event loop and a heavy one on the sampling worker (whose file the bundle
-// finds beside itself), serve the docs' static assets (@fastify/swagger-ui, left outside the bundle), and stop on
-// SIGTERM. The other server tests run the TypeScript sources; this one guards the bundling.
-import { execFileSync, spawn } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+// finds beside itself), serve the docs' static assets (@fastify/swagger-ui, left outside the bundle) and the page with
+// the script the build compiled (server/page/browser.js), and stop on SIGTERM; without that script it must refuse to
+// start, naming it. The other server tests run the TypeScript sources; this one guards the bundling.
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Script } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERVING_NODE_OPTIONS } from "../../src/server/constants.js";
 import { storeWithSeedModel, type TempStore } from "./fixtures.js";
@@ -60,8 +62,35 @@ describe("the production build", () => {
     const css = await fetch(`${url}/docs/static/swagger-ui.css`);
     expect(css.status).toBe(200);
     expect((await css.text()).length).toBeGreaterThan(1000);
+    // The page: the build's compiled script and style sheet inline, as plain JavaScript (no TypeScript left).
+    const page = await fetch(`${url}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-security-policy")).toContain("script-src 'sha256-");
+    const html = await page.text();
+    const script = readFileSync(join(out, "server", "page", "browser.js"), "utf8");
+    expect(html).toContain(`<script>${script}</script>`);
+    expect(html).toContain(`<style>${readFileSync(join(out, "server", "page", "page.css"), "utf8")}</style>`);
+    expect(() => new Script(script)).not.toThrow();
+    expect(script).not.toContain("interface ");
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
+  }, 60_000);
+
+  it("refuses to start without the page's compiled script, naming it", () => {
+    const script = join(out, "server", "page", "browser.js");
+    renameSync(script, `${script}.away`);
+    try {
+      const r = spawnSync(join(out, "server", "main.js"), ["--model", store.dir, "--port", "0", "--host", "127.0.0.1"], {
+        cwd: ROOT,
+        encoding: "utf8",
+        timeout: 30_000,
+      });
+      expect(r.status).not.toBe(0);
+      expect(r.status).not.toBe(null);
+      expect(`${r.stdout}${r.stderr}`).toContain(`${script} cannot be read`);
+    } finally {
+      renameSync(`${script}.away`, script);
+    }
   }, 60_000);
 
   it("has executable entry points, and every copy of the serving V8 settings is SERVING_NODE_OPTIONS", () => {
