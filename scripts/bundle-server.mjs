@@ -12,8 +12,9 @@
 //   shard worker (dist/inference/shard-worker.js), one per helper thread of --threads-per-chain;
 // - the report layer (dist/report/index.js: Vega, Vega-Lite, d3 — ~300 modules), which train imports while the
 //   chains run. resvg stays outside: it loads a native binary from its own package.
-// Each bundle holds its own copy of the few modules of ours it imports; none of them shares state or errors with
-// the importer (the chain worker answers by message, the report layer with plain data).
+// Each bundle holds its own copy of the few modules of ours it imports; none of them shares state with the importer
+// (the chain worker answers by message, the report layer with plain data). Errors do cross from the server bundle to
+// the command line: BayesServeError is recognised by a global brand, not by its class object (src/errors.ts).
 //
 // It also compiles the page's browser script (src/server/page/browser.ts, with the options the server uses when run from
 // the sources: dist/server/page/assets.js, tsc's output) into dist/server/page/browser.js and copies its style

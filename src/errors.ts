@@ -20,6 +20,13 @@ export type ErrorCode =
   | "DEPLOY"
   | "USAGE";
 
+/**
+ * Marks every BayesServeError, whichever copy of this module made it: the bundled entry points (the server, the chain
+ * and shard workers, the report layer; scripts/bundle-server.mjs) each hold their own copy of this class, and an error
+ * thrown inside the server bundle reaches the command line's copy — where a plain `instanceof` would call it a bug.
+ */
+const BRAND = Symbol.for("bayes-serve.BayesServeError");
+
 export class BayesServeError extends Error {
   readonly code: ErrorCode;
   readonly exitCode: number;
@@ -28,5 +35,12 @@ export class BayesServeError extends Error {
     this.name = "BayesServeError";
     this.code = code;
     this.exitCode = options?.exitCode ?? 1;
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  /** `x instanceof BayesServeError` by the brand, so it holds across bundled copies; subclasses check their prototype. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== BayesServeError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
   }
 }

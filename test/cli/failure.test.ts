@@ -17,6 +17,21 @@ describe("a failed command", () => {
     expect(exitCodeOf(err)).toBe(3);
   });
 
+  it("a BayesServeError made by another copy of errors.ts (a bundled entry point's) is still the user's problem", async () => {
+    // @ts-expect-error -- the query makes a second module instance, as each bundle has its own copy
+    const copy = (await import("../../src/errors.js?bundled-copy")) as typeof import("../../src/errors.js");
+    expect(copy.BayesServeError).not.toBe(BayesServeError);
+    const err = new copy.BayesServeError("STORE", "store /x has no model yet", { exitCode: 4 });
+    expect(err instanceof BayesServeError).toBe(true);
+    expect(describeFailure(err, "serve --model /x")).toBe("bayes-serve: store /x has no model yet");
+    expect(exitCodeOf(err)).toBe(4);
+    // Subclasses still check their own prototype, and plain errors are not branded.
+    const { DataRowError } = await import("../../src/model/row-check.js");
+    expect(err instanceof DataRowError).toBe(false);
+    expect(new Error("x") instanceof BayesServeError).toBe(false);
+    expect((null as unknown) instanceof BayesServeError).toBe(false);
+  });
+
   it("a bug names the command, the error's type, the stack and the causes", () => {
     let err: unknown;
     try {
