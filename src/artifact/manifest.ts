@@ -66,6 +66,24 @@ export interface DataInfo {
   scalars?: Record<string, number>;
   /** Each standardised design matrix's column means and sds over the training rows, applied when serving. */
   standardization?: Record<string, { means: number[]; sds: number[] }>;
+  /** Present when a step ran on a random sample of the rows (train --sample-rows): which rows, and what used them. */
+  samples?: RowSamplesInfo;
+}
+
+/** One random sample of rows: `rows` of `of`, drawn with train's seed on a stream of its own, and what used it. */
+export interface RowSampleInfo {
+  rows: number;
+  of: number;
+  seed: number;
+  stream: number;
+  used: string[];
+}
+
+/** The samples of the training and held-out rows (each absent when every row was used). */
+export interface RowSamplesInfo {
+  method: string;
+  train?: RowSampleInfo;
+  test?: RowSampleInfo;
 }
 
 export interface DrawsInfo {

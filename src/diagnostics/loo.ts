@@ -102,3 +102,71 @@ export function looCompare(a: ArrayLike<number>, b: ArrayLike<number>): { elpdDi
   const d = estimateWithSe(diff);
   return { elpdDiff: d.estimate, seDiff: d.se };
 }
+
+/** PSIS-LOO of a simple random sample of the observations, scaled to all of them (`subsampleLoo`). */
+export interface SubsampledLoo {
+  /** N · mean of the sample's elpd_loo,i: the estimate of Σ over all N observations. */
+  elpd: number;
+  /** √(N · s²): the usual SE of elpd_loo (the spread of the observations), estimated from the sample. */
+  se: number;
+  /** √(N² (1 − m/N) s² / m): the SE added by computing on m of the N observations (0 when m = N). */
+  subsamplingSe: number;
+  pLoo: number;
+  pLooSe: number;
+  looic: number;
+  looicSe: number;
+  /** Observations in the sample (m) and in all (N). */
+  sampleSize: number;
+  total: number;
+  /** The sample's pointwise values and its k̂ warnings (counts within the sample). */
+  pointwise: LooResult["pointwise"];
+  warnings: LooResult["warnings"];
+}
+
+/**
+ * Scales PSIS-LOO of a simple random sample (without replacement) of m of N observations to all N: Magnusson,
+ * Andersen, Jonasson & Vehtari (2019), "Bayesian leave-one-out cross-validation for large data", ICML, the simple
+ * random sampling estimator — as R loo's `srs_est`: ŷ = N · mean(y), v(ŷ) = N² (1 − m/N) s²/m (the subsampling
+ * variance), and N · s² the estimate of the usual variance of the sum. With m = N it is the full `loo` exactly.
+ */
+export function subsampleLoo(sample: LooResult, total: number): SubsampledLoo {
+  const m = sample.pointwise.elpd.length;
+  if (!(Number.isSafeInteger(total) && m >= 2 && m <= total)) throw new RangeError(`subsampleLoo: a sample of ${m} of ${total} observations`);
+  const scale = (values: Float64Array) => {
+    const { estimate, se } = estimateWithSe(values); // se = √(m s²)
+    const s2 = (se * se) / m;
+    return { estimate: (total * estimate) / m, se: Math.sqrt(total * s2), subsamplingSe: Math.sqrt(((total * total * (1 - m / total)) / m) * s2) };
+  };
+  // Every observation: the sums themselves (N · mean(y) would differ from Σ y in the last bits).
+  if (m === total) return { ...sampleAsIs(sample), sampleSize: m, total };
+  const e = scale(sample.pointwise.elpd);
+  const p = scale(sample.pointwise.pLoo);
+  return {
+    elpd: e.estimate,
+    se: e.se,
+    subsamplingSe: e.subsamplingSe,
+    pLoo: p.estimate,
+    pLooSe: p.se,
+    looic: -2 * e.estimate,
+    looicSe: 2 * e.se,
+    sampleSize: m,
+    total,
+    pointwise: sample.pointwise,
+    warnings: sample.warnings,
+  };
+}
+
+/** A full LOO as a SubsampledLoo's fields: its own sums and SEs, nothing added by sampling. */
+function sampleAsIs(l: LooResult): Omit<SubsampledLoo, "sampleSize" | "total"> {
+  return {
+    elpd: l.elpd,
+    se: l.se,
+    subsamplingSe: 0,
+    pLoo: l.pLoo,
+    pLooSe: l.pLooSe,
+    looic: l.looic,
+    looicSe: l.looicSe,
+    pointwise: l.pointwise,
+    warnings: l.warnings,
+  };
+}

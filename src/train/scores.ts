@@ -1,6 +1,12 @@
 // The predictive scores training records beside the per-kind metrics: the held-out rows' log predictive density and
 // PSIS-LOO of the training rows (with how many observations have Pareto k̂ above 0.7), from the pointwise
 // log-likelihood (src/predict/scores.ts).
+//
+// The held-out elpd is exact over every held-out row whatever their number: it is accumulated a row at a time (one
+// log-likelihood column of `SCORE_DRAWS` values, and a number per row), never a rows × draws matrix. PSIS-LOO is given
+// the training rows it is to run on: all of them, or a random sample (row-sample.ts), which is then scaled to all the
+// training rows by Magnusson et al.'s (2019) simple random sampling estimator (diagnostics/loo.ts `subsampleLoo`).
+import { subsampleLoo } from "../diagnostics/index.js";
 import { heldOutLpd, looOfRows, SCORE_DRAWS, type InstanceRows, type Predictor } from "../predict/index.js";
 
 /** The scores this module adds to every kind's metrics (a gate may bound them too). */
@@ -9,18 +15,30 @@ export const SCORE_METRICS = ["elpd_holdout", "elpd_loo", "p_loo", "loo_pareto_k
 /** PSIS-LOO costs rows × draws log-likelihood evaluations and a sort per row: above this many, it is left out. */
 export const MAX_LOO_EVALUATIONS = 40_000_000;
 
-/** The scores as metrics, and PSIS-LOO's estimates with each training row's Pareto k̂ (for the report), if computed. */
+/** The scores as metrics, and PSIS-LOO's estimates with each (sampled) training row's Pareto k̂ (for the report), if computed. */
 export interface PredictiveScores {
   metrics: Record<string, number>;
-  loo: { elpd: number; se: number; pLoo: number; paretoK: Float64Array } | null;
+  loo: {
+    elpd: number;
+    se: number;
+    pLoo: number;
+    paretoK: Float64Array;
+    /** When computed on a sample of the training rows: its size, of how many, and the SE the sampling adds. */
+    subsample?: { rows: number; of: number; subsamplingSe: number };
+  } | null;
 }
 
+/**
+ * `looRows` are the training rows PSIS-LOO runs on: all `trainRowsTotal` of them, or a simple random sample of them
+ * (without replacement), whose estimate is scaled to all.
+ */
 export function predictiveScores(
   predictor: Predictor,
   testInstances: InstanceRows,
   testY: ArrayLike<number>,
-  trainInstances: InstanceRows,
-  trainY: ArrayLike<number>,
+  looRows: InstanceRows,
+  looY: ArrayLike<number>,
+  trainRowsTotal = looRows.length,
 ): PredictiveScores {
   const metrics: Record<string, number> = {};
   let loo: PredictiveScores["loo"] = null;
@@ -29,13 +47,23 @@ export function predictiveScores(
     metrics.elpd_holdout = h.elpd;
     metrics.elpd_holdout_se = h.se;
   }
-  if (trainInstances.length >= 2 && trainInstances.length * Math.min(SCORE_DRAWS, predictor.drawCount) <= MAX_LOO_EVALUATIONS) {
-    const l = looOfRows(predictor, trainInstances, trainY);
+  if (looRows.length >= 2 && looRows.length * Math.min(SCORE_DRAWS, predictor.drawCount) <= MAX_LOO_EVALUATIONS) {
+    const l = subsampleLoo(looOfRows(predictor, looRows, looY), trainRowsTotal);
+    const sampled = l.sampleSize < l.total;
     metrics.elpd_loo = l.elpd;
     metrics.elpd_loo_se = l.se;
+    if (sampled) metrics.elpd_loo_subsampling_se = l.subsamplingSe;
     metrics.p_loo = l.pLoo;
+    // Counted among the rows LOO ran on (the sample's, when sampled).
     metrics.loo_pareto_k_above_0_7 = l.warnings.above07;
-    loo = { elpd: l.elpd, se: l.se, pLoo: l.pLoo, paretoK: l.pointwise.k };
+    if (sampled) metrics.loo_sample_rows = l.sampleSize;
+    loo = {
+      elpd: l.elpd,
+      se: l.se,
+      pLoo: l.pLoo,
+      paretoK: l.pointwise.k,
+      ...(sampled ? { subsample: { rows: l.sampleSize, of: l.total, subsamplingSe: l.subsamplingSe } } : {}),
+    };
   }
   return { metrics, loo };
 }
