@@ -104,10 +104,13 @@ ${ordered.map(([name, elpd, diff, se]) => `<tr><th scope="row">${escapeHtml(name
 function sampleBlock(input: ReportInput): string {
   const { train, test } = input.samples ?? {};
   const items: string[] = [];
+  const sub = input.loo?.subsample;
+  const loo =
+    sub === undefined
+      ? ""
+      : `, PSIS-LOO (elpd_loo scaled to all training rows by Magnusson et al. (2019)'s ${sub.estimator === "difference" ? "difference" : "simple random sampling"} estimator, its subsampling SE ${sub.subsamplingSe.toFixed(1)}) and the Pareto k̂ figure`;
   if (train !== undefined)
-    items.push(
-      `the data and posterior predictive figures${input.loo?.subsample !== undefined ? ", PSIS-LOO (elpd_loo scaled to all rows by Magnusson et al. 2019's subsampling estimator) and the Pareto k̂ figure" : ""}: a random sample of ${train.rows} of ${train.of} training rows (seed ${train.seed})`,
-    );
+    items.push(`the data and posterior predictive figures${loo}: a random sample of ${train.rows} of ${train.of} training rows (seed ${train.seed})`);
   if (test !== undefined)
     items.push(
       `the held-out metrics from predictive samples and the predicted-vs-actual figure: a random sample of ${test.rows} of ${test.of} held-out rows (seed ${test.seed}); elpd_holdout is over every held-out row`,

@@ -91,7 +91,7 @@ export interface ReportInput {
   calibration?: ReportCalibrationBin[];
   ppc: ReportPpc;
   /** PSIS-LOO of the training rows (absent when it was not computed: too many rows × draws). */
-  loo?: ReportLoo & { subsample?: { rows: number; of: number; subsamplingSe: number } };
+  loo?: ReportLoo & { subsample?: { rows: number; of: number; subsamplingSe: number; estimator: "srs" | "difference" } };
   /** Rows like az.summary: {parameter, mean, sd, "hdi_3%", "hdi_97%", mcse_mean, mcse_sd, ess_bulk, ess_tail, r_hat}. */
   summaryTable: Record<string, string | number>[];
   gate: ReportGate;

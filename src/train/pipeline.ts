@@ -430,6 +430,14 @@ export async function finishTraining(prepared: PreparedTraining, fitted: FittedP
     tableRows(trainSample.table, featureNames),
     trainSample.table.columns[schema.target],
     trainTable.rows,
+    trainSample.indices === null
+      ? undefined
+      : {
+          all: tableRows(trainTable, featureNames),
+          allY: trainTable.columns[schema.target],
+          indices: trainSample.indices,
+          point: new Predictor(model.json, posteriorMean(posterior), { target: schema.target, fixedData: scalars, standardization }),
+        },
   );
   Object.assign(evaluation.metrics, scores.metrics);
   lap("evaluation", t0);
@@ -579,6 +587,16 @@ export async function finishTraining(prepared: PreparedTraining, fitted: FittedP
   };
 }
 
+/** The posterior collapsed to one draw, its mean: the point of subsampled LOO's approximation. */
+function posteriorMean(posterior: Posterior): { names: string[]; chains: number; draws: number; values: Float64Array; shuffled: true } {
+  const width = posterior.names.length;
+  const n = posterior.values.length / width;
+  const values = new Float64Array(width);
+  for (let d = 0; d < n; d++) for (let k = 0; k < width; k++) values[k] += posterior.values[d * width + k];
+  for (let k = 0; k < width; k++) values[k] /= n;
+  return { names: posterior.names, chains: 1, draws: 1, values, shuffled: true };
+}
+
 /**
  * The manifest's record of the steps run on a sample of the rows (data.samples), or undefined when every step saw
  * every row (then the manifest is as it was before sampling existed).
@@ -592,7 +610,11 @@ function samplesRecord(train: RowSampleRecord, test: RowSampleRecord, looSubsamp
       ? {
           train: entry(train, [
             "report: data, posterior predictive check" + (looSubsampled ? " and Pareto k figures" : " figures"),
-            ...(looSubsampled ? ["elpd_loo, p_loo: PSIS-LOO on the sample, scaled to all training rows (Magnusson et al. 2019, simple random sampling)"] : []),
+            ...(looSubsampled
+              ? [
+                  "elpd_loo: PSIS-LOO on the sample, scaled to all training rows by Magnusson et al. (2019)'s difference estimator with log p(y_i | posterior mean) of every row as the approximation; p_loo by the simple random sampling estimator",
+                ]
+              : []),
           ]),
         }
       : {}),

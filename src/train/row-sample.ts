@@ -18,6 +18,8 @@ export interface RowSampleRecord {
 export interface SampledTable {
   table: Table;
   record: RowSampleRecord;
+  /** The rows taken, in increasing order (null when every row was). */
+  indices: Int32Array | null;
 }
 
 /** Random streams of the two samples (the seed is train's): training rows (report, LOO) and held-out rows (metrics). */
@@ -40,9 +42,9 @@ export function sampleRowIndices(total: number, size: number, rng: Rng): Int32Ar
 /** The table, or a seeded random sample of `cap` of its rows when it holds more. */
 export function sampleTable(table: Table, cap: number, seed: number, stream: number): SampledTable {
   if (!(Number.isSafeInteger(cap) && cap >= 1)) throw new BayesServeError("USAGE", `--sample-rows must be a positive integer (got ${cap})`);
-  if (table.rows <= cap) return { table, record: { rows: table.rows, of: table.rows, sampled: false, seed, stream } };
+  if (table.rows <= cap) return { table, record: { rows: table.rows, of: table.rows, sampled: false, seed, stream }, indices: null };
   const rows = sampleRowIndices(table.rows, cap, new Rng(seed, stream));
-  return { table: selectRows(table, rows), record: { rows: cap, of: table.rows, sampled: true, seed, stream } };
+  return { table: selectRows(table, rows), record: { rows: cap, of: table.rows, sampled: true, seed, stream }, indices: rows };
 }
 
 /** "a random sample of 10000 of 8000000 training rows" or "all 1600 training rows", for logs, captions and the report. */

@@ -75,6 +75,69 @@ describe("subsampleLoo", () => {
     expect(Math.sqrt(meanSubsamplingVar / count)).toBeGreaterThan(0);
   });
 
+  it("the difference estimator, over every sample of 3 of 9 with any approximation: unbiased, v(ŷ) unbiased, the usual SE² as loo's", () => {
+    const c = LOO_CASES.find((k) => k.name === "normal-outliers")!;
+    const n = 9;
+    const m = 3;
+    const obs = Array.from({ length: n }, (_, i) => c.obs - n + i);
+    const full = loo(columns(c, obs), c.draws, n);
+    // A rough approximation: each observation's log-likelihood at the first draw (the estimator is unbiased whatever it is).
+    const approx = obs.map((i) => c.logLik[i]);
+    const sum = approx.reduce((a, b) => a + b, 0);
+    const sumOfSquares = approx.reduce((a, b) => a + b * b, 0);
+    let count = 0;
+    let mean = 0;
+    let meanSq = 0;
+    let meanV = 0;
+    let meanUsual = 0;
+    for (const chosen of subsets(n, m)) {
+      const s = subsampleLoo(
+        loo(
+          columns(
+            c,
+            chosen.map((i) => obs[i]),
+          ),
+          c.draws,
+          m,
+        ),
+        n,
+        { sum, sumOfSquares, sampled: chosen.map((i) => approx[i]) },
+      );
+      expect(s.estimator).toBe("difference");
+      count++;
+      mean += s.elpd;
+      meanSq += s.elpd ** 2;
+      meanV += s.subsamplingSe ** 2;
+      meanUsual += s.se ** 2;
+    }
+    mean /= count;
+    expect(mean).toBeCloseTo(full.elpd, 9);
+    expect(meanSq / count - mean ** 2).toBeCloseTo(meanV / count, 6);
+    // Σy² − (Σy)²/N on average: N times the population variance, (N − 1)/N of loo's N · sample variance.
+    expect(meanUsual / count).toBeCloseTo(((n - 1) / n) * full.se ** 2, 6);
+    // With every observation, the full LOO whatever the approximation.
+    expect(subsampleLoo(full, n, { sum, sumOfSquares, sampled: approx })).toMatchObject({ elpd: full.elpd, se: full.se, subsamplingSe: 0 });
+  });
+
+  it("the difference estimator with a close approximation adds far less SE than the simple one", () => {
+    const c = LOO_CASES[0];
+    const full = loo(c.logLik, c.draws, c.obs);
+    const idx = Array.from({ length: 10 }, (_, j) => j * Math.floor(c.obs / 10));
+    const sample = loo(columns(c, idx), c.draws, idx.length);
+    // An approximation off by a little noise (as log p(y_i | θ̄) is from elpd_loo,i on large data).
+    const approx = Array.from(full.pointwise.elpd, (e, i) => e + 0.01 * Math.sin(i));
+    const d = subsampleLoo(sample, c.obs, {
+      sum: approx.reduce((a, b) => a + b, 0),
+      sumOfSquares: approx.reduce((a, b) => a + b * b, 0),
+      sampled: idx.map((i) => approx[i]),
+    });
+    const srs = subsampleLoo(sample, c.obs);
+    expect(srs.estimator).toBe("srs");
+    expect(d.subsamplingSe).toBeLessThan(srs.subsamplingSe / 10);
+    expect(Math.abs(d.elpd - full.elpd)).toBeLessThan(3 * d.subsamplingSe + 1e-9);
+    expect(d.se).toBeCloseTo(full.se, 0);
+  });
+
   it("a sample of m of N: N times its mean, the SEs of Magnusson et al.'s simple random sampling estimator", () => {
     const c = LOO_CASES[0];
     const sample = loo(columns(c, [0, 2, 4, 6, 8]), c.draws, 5);

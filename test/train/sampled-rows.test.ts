@@ -31,6 +31,9 @@ describe("train on data above the sample cap", () => {
     expect(lines).toContain("evaluation: PSIS-LOO and the report's figures on a random sample of 500 of 2400 training rows (seed 4)");
     expect(result.metrics).toMatchObject({ test_rows: 600, evaluation_sample_rows: 500, loo_sample_rows: 500 });
     expect(result.metrics.elpd_loo_subsampling_se).toBeGreaterThan(0);
+    // The difference estimator (log p(y_i | posterior mean) of every row as the approximation) adds little to the SE;
+    // the simple one would add about twice the usual SE here (√(N/m − 1) with N/m = 4.8).
+    expect(result.metrics.elpd_loo_subsampling_se).toBeLessThan(result.metrics.elpd_loo_se / 10);
     // Scaled to all 2,400 training rows: about 2400 × the mean pointwise elpd of a σ = 0.75 normal (≈ −1.13).
     expect(result.metrics.elpd_loo / 2400).toBeCloseTo(-1.13, 0);
 
@@ -40,7 +43,7 @@ describe("train on data above the sample cap", () => {
       train: { rows: 500, of: 2400, seed: 4 },
       test: { rows: 500, of: 600, seed: 4 },
     });
-    expect(m.data.samples!.train!.used.join(" ")).toMatch(/PSIS-LOO on the sample, scaled to all training rows/);
+    expect(m.data.samples!.train!.used.join(" ")).toMatch(/PSIS-LOO on the sample, scaled to all training rows by .*difference estimator/);
     expect(m.data.samples!.test!.used.join(" ")).toMatch(/held-out metrics/);
     expect(m.metrics).toMatchObject({ loo_sample_rows: 500, evaluation_sample_rows: 500 });
 
@@ -48,6 +51,7 @@ describe("train on data above the sample cap", () => {
     expect(html).toContain('<div class="sample" id="sample">');
     expect(html).toContain("a random sample of 500 of 2400 training rows (seed 4)");
     expect(html).toContain("a random sample of 500 of 600 held-out rows (seed 4)");
+    expect(html).toContain("Magnusson et al. (2019)&#39;s difference estimator");
     const captions = [...html.matchAll(/<figcaption>([^<]*)<\/figcaption>/g)].map((c) => c[1]);
     expect(captions.filter((c) => c.includes("(on a random sample of 500 of 2400 training rows, seed 4)."))).toHaveLength(3); // data, ppc, pareto-k
     expect(captions.filter((c) => c.includes("(on a random sample of 500 of 600 held-out rows, seed 4)."))).toHaveLength(1);
