@@ -66,9 +66,9 @@ export interface TrainOptions {
   /** Skip the report (faster; for tests). */
   report?: boolean;
   /**
-   * Above this many training (held-out) rows, the report's figures and PSIS-LOO (the held-out metrics made from
-   * predictive samples) are computed on a seeded random sample of this many rows, and say so (default
-   * TRAIN_DEFAULTS.sampleRows).
+   * Above this many rows, a seeded random sample of this many is used, and recorded: of the training rows for the
+   * report's figures and PSIS-LOO, of the held-out rows for the metrics made from predictive samples (default
+   * TRAIN_DEFAULTS.sampleRows). elpd_holdout and the comparison with latest use every held-out row.
    */
   sampleRows?: number;
   log?: (line: string) => void;
