@@ -84,6 +84,24 @@ const DataObjectSchema = Type.Object({
 /** One object the training data were read from. */
 export type DataObjectInfo = Static<typeof DataObjectSchema>;
 
+/** One random sample of rows: `rows` of `of`, drawn with train's seed on a stream of its own, and what used it. */
+const RowSampleSchema = Type.Object({
+  rows: PositiveCount,
+  of: PositiveCount,
+  seed: Type.Number(),
+  stream: Count,
+  used: Type.Array(NonEmptyString),
+});
+export type RowSampleInfo = Static<typeof RowSampleSchema>;
+
+/** The samples of the training and held-out rows (each absent when every row was used). */
+const RowSamplesSchema = Type.Object({
+  method: NonEmptyString,
+  train: Type.Optional(RowSampleSchema),
+  test: Type.Optional(RowSampleSchema),
+});
+export type RowSamplesInfo = Static<typeof RowSamplesSchema>;
+
 const DataSchema = Type.Object({
   /** sha256 (hex) of the model's columns as read (float64, column after column), whatever the source's format. */
   sha256: Sha256Hex,
@@ -98,6 +116,8 @@ const DataSchema = Type.Object({
   scalars: Type.Optional(RecordOf(Type.Number())),
   /** Each standardised design matrix's column means and sds over the training rows, applied when serving. */
   standardization: Type.Optional(RecordOf(Type.Object({ means: Type.Array(Type.Number()), sds: Type.Array(Type.Number()) }))),
+  /** Present when a step ran on a random sample of the rows (train --sample-rows): which rows, and what used them. */
+  samples: Type.Optional(RowSamplesSchema),
 });
 export type DataInfo = Static<typeof DataSchema>;
 

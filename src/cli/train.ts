@@ -84,6 +84,7 @@ export interface TrainCommandOptions {
   maxElpdDrop: number;
   json?: boolean;
   report: boolean;
+  sampleRows?: number;
   chainIndex?: number;
   stage?: string;
   merge?: string;
@@ -115,6 +116,7 @@ async function trainOptionsOf(o: TrainCommandOptions, log: (line: string) => voi
     scalars: { ...(o.dataScalars !== undefined ? await readScalarsFile(o.dataScalars) : {}), ...o.dataScalar },
     gate: { maxRhat: o.maxRhat, minEssBulk: o.minEssBulk, minEssTail: o.minEssTail, maxDivergences: o.maxDivergences, metrics: o.gateMetric ?? [] },
     report: o.report,
+    sampleRows: o.sampleRows,
     log,
   };
 }
@@ -148,7 +150,21 @@ export async function runTrainCommand(o: TrainCommandOptions): Promise<TrainResu
   out.write(`\n${formatSummaryTable(result.summary)}\n`);
   if (Object.keys(result.metrics).length) {
     out.write(`\nheld-out metrics:\n`);
-    for (const [k, v] of Object.entries(result.metrics)) out.write(`  ${k.padEnd(12)} ${k === "test_rows" ? v : v.toFixed(4)}\n`);
+    for (const [k, v] of Object.entries(result.metrics)) out.write(`  ${k.padEnd(12)} ${ROW_COUNTS.has(k) ? v : v.toFixed(4)}\n`);
+    const sampled = result.metrics.evaluation_sample_rows !== undefined || result.metrics.loo_sample_rows !== undefined;
+    if (sampled)
+      out.write(
+        `  (${[
+          result.metrics.evaluation_sample_rows !== undefined
+            ? `held-out metrics but elpd_holdout on a random sample of ${result.metrics.evaluation_sample_rows} of ${result.metrics.test_rows} held-out rows`
+            : "",
+          result.metrics.loo_sample_rows !== undefined
+            ? `elpd_loo and p_loo on a random sample of ${result.metrics.loo_sample_rows} training rows, scaled to all (subsampled PSIS-LOO)`
+            : "",
+        ]
+          .filter((t) => t !== "")
+          .join("; ")})\n`,
+      );
   }
   out.write(`\nquality gate: ${result.gate.passed ? "passed" : "FAILED"}${result.divergences ? ` (${result.divergences} divergences)` : ""}\n`);
   for (const f of result.gate.failures) out.write(`  ${f}\n`);
@@ -191,6 +207,9 @@ export async function runTrainCommand(o: TrainCommandOptions): Promise<TrainResu
     );
   return result;
 }
+
+/** Metrics that are counts of rows, printed as integers. */
+const ROW_COUNTS = new Set(["test_rows", "evaluation_sample_rows", "loo_sample_rows"]);
 
 function finite(v: number): number | null {
   return Number.isFinite(v) ? v : null;
@@ -260,6 +279,16 @@ export function addTrainOptions(cmd: Command): Command {
     )
     .option("--no-compare", "promote without comparing with the version serving")
     .option("--no-report", "skip the plots and report.html")
+    .option(
+      "--sample-rows <n>",
+      "above this many training (held-out) rows, the report's figures and PSIS-LOO (the held-out metrics but elpd_holdout) use a seeded random sample of this many, recorded in the manifest and the report",
+      (v: string) => {
+        const n = int("--sample-rows")(v);
+        if (n < 2) throw new BayesServeError("USAGE", `--sample-rows must be an integer ≥ 2 (got ${n})`);
+        return n;
+      },
+      TRAIN_DEFAULTS.sampleRows,
+    )
     .option("--json", "print one JSON object as the last line of stdout")
     .option(
       "--chain-index <i>",

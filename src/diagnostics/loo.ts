@@ -102,3 +102,110 @@ export function looCompare(a: ArrayLike<number>, b: ArrayLike<number>): { elpdDi
   const d = estimateWithSe(diff);
   return { elpdDiff: d.estimate, seDiff: d.se };
 }
+
+/** PSIS-LOO of a simple random sample of the observations, scaled to all of them (`subsampleLoo`). */
+export interface SubsampledLoo {
+  /** N · mean of the sample's elpd_loo,i: the estimate of Σ over all N observations. */
+  elpd: number;
+  /** √(N · s²): the usual SE of elpd_loo (the spread of the observations), estimated from the sample. */
+  se: number;
+  /** √(N² (1 − m/N) s² / m): the SE added by computing on m of the N observations (0 when m = N). */
+  subsamplingSe: number;
+  pLoo: number;
+  pLooSe: number;
+  looic: number;
+  looicSe: number;
+  /** Observations in the sample (m) and in all (N). */
+  sampleSize: number;
+  total: number;
+  /** "srs": N · the sample's mean; "difference": an approximation's sum over all N plus N · the sample's mean error. */
+  estimator: "srs" | "difference";
+  /** The sample's pointwise values and its k̂ warnings (counts within the sample). */
+  pointwise: LooResult["pointwise"];
+  warnings: LooResult["warnings"];
+}
+
+/**
+ * A cheap approximation a_i of every observation's elpd_loo,i (Magnusson et al. use log p(y_i | posterior mean), their
+ * "point" approximation): its sum and sum of squares over all N observations, and its values at the sampled ones in
+ * sample order. The difference estimator is unbiased whatever the approximation; the closer it is, the smaller the SE
+ * sampling adds.
+ */
+export interface LooApproximation {
+  sum: number;
+  sumOfSquares: number;
+  sampled: ArrayLike<number>;
+}
+
+/**
+ * Scales PSIS-LOO of a simple random sample (without replacement) of m of N observations to all N: Magnusson,
+ * Andersen, Jonasson & Vehtari (2019), "Bayesian leave-one-out cross-validation for large data", ICML. Without an
+ * approximation, the simple random sampling estimator, as R loo's `srs_est`: ŷ = N · mean(y), v(ŷ) = N² (1 − m/N)
+ * s²/m (the subsampling variance), and N · s² the estimate of the usual variance of the sum. With one, their
+ * difference estimator, as loo's `diff_srs_est`: with e_i = y_i − a_i, ŷ = Σ_N a + N · mean(e), v(ŷ) = N² (1 − m/N)
+ * s_e²/m, and the usual variance Σ_N a² + N · mean(y² − a²) − (ŷ² − v(ŷ))/N. With m = N it is the full `loo` exactly.
+ * p_loo is scaled by the simple estimator either way.
+ */
+export function subsampleLoo(sample: LooResult, total: number, approximation?: LooApproximation): SubsampledLoo {
+  const m = sample.pointwise.elpd.length;
+  if (!(Number.isSafeInteger(total) && m >= 2 && m <= total)) throw new RangeError(`subsampleLoo: a sample of ${m} of ${total} observations`);
+  if (approximation !== undefined && approximation.sampled.length !== m)
+    throw new RangeError(`subsampleLoo: ${approximation.sampled.length} approximations for a sample of ${m}`);
+  const scale = (values: Float64Array) => {
+    const { estimate, se } = estimateWithSe(values); // se = √(m s²)
+    const s2 = (se * se) / m;
+    return { estimate: (total * estimate) / m, se: Math.sqrt(total * s2), subsamplingSe: Math.sqrt(((total * total * (1 - m / total)) / m) * s2) };
+  };
+  // Every observation: the sums themselves (N · mean(y) would differ from Σ y in the last bits).
+  if (m === total) return { ...sampleAsIs(sample), sampleSize: m, total, estimator: approximation === undefined ? "srs" : "difference" };
+  const e = approximation === undefined ? scale(sample.pointwise.elpd) : differenceEstimate(sample.pointwise.elpd, approximation, total);
+  const p = scale(sample.pointwise.pLoo);
+  return {
+    estimator: approximation === undefined ? "srs" : "difference",
+    elpd: e.estimate,
+    se: e.se,
+    subsamplingSe: e.subsamplingSe,
+    pLoo: p.estimate,
+    pLooSe: p.se,
+    looic: -2 * e.estimate,
+    looicSe: 2 * e.se,
+    sampleSize: m,
+    total,
+    pointwise: sample.pointwise,
+    warnings: sample.warnings,
+  };
+}
+
+/** Magnusson et al.'s difference estimator of Σ y over N from y at a sample of m and an approximation a (loo's diff_srs_est). */
+function differenceEstimate(y: Float64Array, a: LooApproximation, total: number): { estimate: number; se: number; subsamplingSe: number } {
+  const m = y.length;
+  let sumE = 0;
+  let sumSqDiff = 0;
+  for (let j = 0; j < m; j++) {
+    sumE += y[j] - a.sampled[j];
+    sumSqDiff += y[j] * y[j] - a.sampled[j] * a.sampled[j];
+  }
+  const meanE = sumE / m;
+  let ssE = 0;
+  for (let j = 0; j < m; j++) ssE += (y[j] - a.sampled[j] - meanE) ** 2;
+  const varE = ssE / (m - 1);
+  const estimate = a.sum + total * meanE;
+  const v = ((total * total * (1 - m / total)) / m) * varE;
+  const usual = a.sumOfSquares + (total * sumSqDiff) / m - (estimate * estimate - v) / total;
+  return { estimate, se: Math.sqrt(Math.max(0, usual)), subsamplingSe: Math.sqrt(v) };
+}
+
+/** A full LOO as a SubsampledLoo's fields: its own sums and SEs, nothing added by sampling. */
+function sampleAsIs(l: LooResult): Omit<SubsampledLoo, "sampleSize" | "total" | "estimator"> {
+  return {
+    elpd: l.elpd,
+    se: l.se,
+    subsamplingSe: 0,
+    pLoo: l.pLoo,
+    pLooSe: l.pLooSe,
+    looic: l.looic,
+    looicSe: l.looicSe,
+    pointwise: l.pointwise,
+    warnings: l.warnings,
+  };
+}

@@ -102,11 +102,18 @@ function toBoundData(decl: DataDecl, raw: DataValue | undefined): BoundData {
   } else if (decl.shape === "vector") {
     if (typeof raw === "number") fail("DATA_SHAPE", `data "${name}" must be a vector, got a single number`);
     const arr = raw as ArrayLike<unknown>;
-    values = new Float64Array(arr.length);
-    for (let i = 0; i < arr.length; i++) {
-      const v = arr[i];
-      if (typeof v !== "number") fail("DATA_SHAPE", `data "${name}"[${i}] must be a number, got ${typeof v === "object" ? "an array" : typeof v}`);
-      values[i] = v;
+    if (arr instanceof Float64Array) {
+      // Bound as it is, not copied (checked below like any other): the training rows of a large fit would otherwise be
+      // held once more by each of the fit, its chain workers and its checks. The caller must not change it while the
+      // model is bound.
+      values = arr;
+    } else {
+      values = new Float64Array(arr.length);
+      for (let i = 0; i < arr.length; i++) {
+        const v = arr[i];
+        if (typeof v !== "number") fail("DATA_SHAPE", `data "${name}"[${i}] must be a number, got ${typeof v === "object" ? "an array" : typeof v}`);
+        values[i] = v;
+      }
     }
     shape = [arr.length];
   } else if (isMatrixValue(raw)) {

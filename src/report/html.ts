@@ -100,6 +100,25 @@ ${ordered.map(([name, elpd, diff, se]) => `<tr><th scope="row">${escapeHtml(name
 </tbody></table></div>`;
 }
 
+/** What was computed on a random sample of the rows, said at the top of the page (empty when every row was used). */
+function sampleBlock(input: ReportInput): string {
+  const { train, test } = input.samples ?? {};
+  const items: string[] = [];
+  const sub = input.loo?.subsample;
+  const loo =
+    sub === undefined
+      ? ""
+      : `, PSIS-LOO (elpd_loo scaled to all training rows by Magnusson et al. (2019)'s ${sub.estimator === "difference" ? "difference" : "simple random sampling"} estimator, its subsampling SE ${sub.subsamplingSe.toFixed(1)}) and the Pareto k̂ figure`;
+  if (train !== undefined)
+    items.push(`the data and posterior predictive figures${loo}: a random sample of ${train.rows} of ${train.of} training rows (seed ${train.seed})`);
+  if (test !== undefined)
+    items.push(
+      `the held-out metrics from predictive samples and the predicted-vs-actual figure: a random sample of ${test.rows} of ${test.of} held-out rows (seed ${test.seed}); elpd_holdout is over every held-out row`,
+    );
+  if (items.length === 0) return "";
+  return `<div class="sample" id="sample"><p><strong>Computed on a sample of the rows:</strong></p><ul>\n${items.map((i) => `<li>${escapeHtml(i)}</li>`).join("\n")}\n</ul></div>`;
+}
+
 function failureList(failures: string[]): string {
   return `<ul class="failures">\n${failures.map((f) => `<li>${escapeHtml(f)}</li>`).join("\n")}\n</ul>`;
 }
@@ -118,6 +137,8 @@ body { font-family: "DejaVu Sans", Verdana, Arial, sans-serif; margin: 0 auto; p
 h1 { font-size: 1.6em; margin: 0 0 4px; word-break: break-word; }
 h2 { font-size: 1.2em; margin: 28px 0 10px; border-bottom: 1px solid #d0d7de; padding-bottom: 4px; }
 .muted { color: #656d76; }
+.sample { border-left: 4px solid #9a6700; background: #fff8c5; padding: 6px 14px; margin: 12px 0; }
+.sample p, .sample ul { margin: 4px 0; }
 .gate { border-radius: 6px; padding: 12px 16px; margin: 18px 0; border: 2px solid; }
 .gate .verdict { font-size: 1.25em; font-weight: bold; margin: 0; }
 .gate.pass { background: #e6f4ea; border-color: #188038; color: #0d5222; }
@@ -153,6 +174,7 @@ export function reportHtml(input: ReportInput, figures: HtmlFigure[]): string {
 <header>
 <h1>${title}</h1>
 <p class="muted">Bayesian regression fitted with NUTS: training report.</p>
+${sampleBlock(input)}
 </header>
 ${gateBlock(input.gate)}
 <div class="cols">

@@ -1,5 +1,5 @@
 import type { TopLevelSpec } from "vega-lite";
-import type { PlotName, RenderedReport, RenderOptions, ReportInput } from "./types.js";
+import type { PlotName, RenderedReport, RenderOptions, ReportInput, ReportSample } from "./types.js";
 import { dataPlotSpec } from "./plots/data.js";
 import { tracePlotSpec } from "./plots/trace.js";
 import { percentLabel, predictedVsActualSpec } from "./plots/predicted-vs-actual.js";
@@ -19,8 +19,25 @@ export interface ReportPlot {
   spec: TopLevelSpec;
 }
 
+/** " (on a random sample of 10000 of 8000000 training rows, seed 42)", or nothing when every row was used. */
+export function sampleNote(sample: ReportSample | undefined, what: string): string {
+  return sample === undefined ? "" : ` (on a random sample of ${sample.rows} of ${sample.of} ${what}, seed ${sample.seed})`;
+}
+
 /** The report's Vega-Lite specs, in page order. Pure: no rendering. */
 export function reportPlots(input: ReportInput, options: RenderOptions = {}): ReportPlot[] {
+  const plots = reportPlotsOfRows(input, options);
+  const train = sampleNote(input.samples?.train, "training rows");
+  const test = sampleNote(input.samples?.test, "held-out rows");
+  // Every figure drawn from rows says which rows: the trace alone is of the draws.
+  return plots.map((p) =>
+    p.name === "trace" || (p.name === "predicted-vs-actual" ? test : train) === ""
+      ? p
+      : { ...p, caption: `${p.caption.replace(/\.$/, "")}${p.name === "predicted-vs-actual" ? test : train}.` },
+  );
+}
+
+function reportPlotsOfRows(input: ReportInput, options: RenderOptions): ReportPlot[] {
   const yName = input.data.yName;
   const pct = percentLabel(input.predictions.hdiProb);
   const kind = input.kind ?? "continuous";

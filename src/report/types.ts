@@ -63,9 +63,22 @@ export interface ReportGate {
   comparison?: ReportComparison;
 }
 
+/** Rows a figure was computed on when they are a random sample: `rows` of `of`, drawn with `seed`. */
+export interface ReportSample {
+  rows: number;
+  of: number;
+  seed: number;
+}
+
 export interface ReportInput {
   /** e.g. "seed-regression 20261201T003000Z-a1b2c3" */
   title: string;
+  /**
+   * Present when the data held more rows than the report is drawn from: the training rows of the data and PPC figures
+   * (and PSIS-LOO's) and the held-out rows of the predicted-vs-actual figure and the sampled metrics. The page and the
+   * captions say so.
+   */
+  samples?: { train?: ReportSample; test?: ReportSample };
   /**
    * What the target is: continuous values get density curves and predicted-vs-actual; counts and 0/1 get bars in the
    * predictive check; 0/1 gets a calibration plot instead of predicted-vs-actual. Default "continuous".
@@ -78,7 +91,7 @@ export interface ReportInput {
   calibration?: ReportCalibrationBin[];
   ppc: ReportPpc;
   /** PSIS-LOO of the training rows (absent when it was not computed: too many rows × draws). */
-  loo?: ReportLoo;
+  loo?: ReportLoo & { subsample?: { rows: number; of: number; subsamplingSe: number; estimator: "srs" | "difference" } };
   /** Rows like az.summary: {parameter, mean, sd, "hdi_3%", "hdi_97%", mcse_mean, mcse_sd, ess_bulk, ess_tail, r_hat}. */
   summaryTable: Record<string, string | number>[];
   gate: ReportGate;

@@ -307,15 +307,18 @@ export async function readSourceTable(uri: string, spec: ColumnSpec[], options: 
           uri,
         );
   const starts = parts.map((_, i) => parts.slice(0, i).reduce((n, p) => n + p.table.rows, 0));
+  // Where a row is, from each part's line numbers alone: holding the parts would hold their columns too, as long as
+  // messages may be needed (the whole fit), beside the table's copy of them.
+  const located = parts.map((p) => ({ uri: p.object.uri, unit: p.unit, lines: p.table.lines }));
   return {
     table,
     ignored: [...new Set(parts.flatMap((p) => p.table.ignored))],
     objects: parts.map((p) => p.object),
     where: (row) => {
-      let k = parts.length - 1;
+      let k = located.length - 1;
       while (k > 0 && starts[k] > row) k--;
-      const p = parts[k];
-      return `${p.object.uri}, ${p.unit} ${p.table.lines[row - starts[k]]}`;
+      const p = located[k];
+      return `${p.uri}, ${p.unit} ${p.lines[row - starts[k]]}`;
     },
   };
 }

@@ -1,8 +1,10 @@
 // The train pipeline, one step after another: data in → split → fit → diagnose → evaluate → gate → report →
 // publish. Each step is a function of the previous one's output; this file only sequences them.
 import { createHash } from "node:crypto";
+import { TRAIN_DEFAULTS } from "../defaults.js";
 import { BayesServeError } from "../errors.js";
 import { buildBundle } from "../artifact/bundle.js";
+import type { RowSamplesInfo } from "../artifact/manifest.js";
 import { type ArtifactStore, openStore } from "../artifact/store.js";
 import { newVersionId } from "../artifact/version-id.js";
 import { summarize, type SummaryRow } from "../diagnostics/index.js";
@@ -24,6 +26,7 @@ import { checkMetricRules, DEFAULT_GATE, type GateResult, type GateThresholds, q
 import { SEED_SIMULATION, simulateSeedData, type SimulationSettings } from "./simulate.js";
 import { stratifiedSplit } from "./split.js";
 import { selectRows, tableRows, type Table } from "./table.js";
+import { describeSample, type RowSampleRecord, sampleTable, TEST_SAMPLE_STREAM, TRAIN_SAMPLE_STREAM } from "./row-sample.js";
 import { adaptationRecord, resolveWarmStart, WARM_START_TUNE, type ResolvedWarmStart } from "./warm-start.js";
 
 export interface TrainOptions {
@@ -62,6 +65,12 @@ export interface TrainOptions {
   progress?: boolean;
   /** Skip the report (faster; for tests). */
   report?: boolean;
+  /**
+   * Above this many rows, a seeded random sample of this many is used, and recorded: of the training rows for the
+   * report's figures and PSIS-LOO, of the held-out rows for the metrics made from predictive samples (default
+   * TRAIN_DEFAULTS.sampleRows). elpd_holdout and the comparison with latest use every held-out row.
+   */
+  sampleRows?: number;
   log?: (line: string) => void;
 }
 
@@ -215,7 +224,8 @@ export interface PreparedTraining {
   gateThresholds: GateThresholds;
   store: ArtifactStore;
   reportLayer: Promise<typeof import("../report/index.js")> | null;
-  table: Table;
+  /** The data's row count and where they came from (their columns are the training and held-out tables'). */
+  table: Pick<Table, "rows" | "source">;
   sha256: string;
   where?: (row: number) => string;
   provenance?: LoadedTable["provenance"];
@@ -271,7 +281,8 @@ export async function prepareTraining(options: TrainOptions, at: TrainStep): Pro
   const split = stratifiedSplit(table.rows, options.testFraction, options.seed, strata ? table.columns[strata.name] : null);
   if (split.train.length < 2) throw new BayesServeError("USAGE", `only ${split.train.length} training row(s) after the split`);
   at.step = "preparing the training data";
-  const trainTable = selectRows(table, split.train);
+  // Large training tables on shared memory: each chain's worker thread then reads them rather than a copy of its own.
+  const trainTable = selectRows(table, split.train, { shared: split.train.length >= SHARED_TRAINING_ROWS });
   const testTable = selectRows(table, split.test);
   // Sizes given or inferred, the model with them filled in (as recorded and served), design matrices standardised by
   // the training rows.
@@ -290,7 +301,8 @@ export async function prepareTraining(options: TrainOptions, at: TrainStep): Pro
     gateThresholds,
     store,
     reportLayer,
-    table,
+    // Not the table itself: its columns, copied into the training and held-out tables, are let go here.
+    table: { rows: table.rows, source: table.source },
     sha256,
     where,
     provenance,
@@ -305,6 +317,13 @@ export async function prepareTraining(options: TrainOptions, at: TrainStep): Pro
     data,
   };
 }
+
+/**
+ * From this many training rows their columns are put on SharedArrayBuffers (selectRows): every chain's worker would
+ * otherwise receive a copy — 192 MB each at 8 million rows of the seed's three columns — while a gradient over shared
+ * memory was measured up to ~1.2× slower on this VM (bench/README.md, train-memory), which small data need not pay.
+ */
+export const SHARED_TRAINING_ROWS = 1_000_000;
 
 /** The warm start asked for (resolved against the store) and the warm-up length that goes with it. */
 export async function resolveFitStart(prepared: PreparedTraining): Promise<{ warm: ResolvedWarmStart | null; tune: number }> {
@@ -386,21 +405,43 @@ export async function finishTraining(prepared: PreparedTraining, fitted: FittedP
   at.step = `evaluating the fit on ${testTable.rows} test rows`;
   const predictor = new Predictor(model.json, posterior, { target: schema.target, fixedData: scalars, standardization });
   const featureNames = schema.features.map((f) => f.name);
+  // What costs predictive samples or a log-likelihood column per row runs on a seeded sample of the rows when there
+  // are more than the cap (row-sample.ts): the held-out metrics, PSIS-LOO and the report's figures.
+  const cap = options.sampleRows ?? TRAIN_DEFAULTS.sampleRows;
+  const trainSample = sampleTable(trainTable, cap, options.seed, TRAIN_SAMPLE_STREAM);
+  const testSample = sampleTable(testTable, cap, options.seed, TEST_SAMPLE_STREAM);
+  if (testSample.record.sampled) log(`evaluation: held-out metrics on ${describeSample(testSample.record, "held-out rows")}; elpd_holdout on all`);
+  if (trainSample.record.sampled) log(`evaluation: PSIS-LOO and the report's figures on ${describeSample(trainSample.record, "training rows")}`);
   // The rows as instances, made one at a time as they are scored: a million rows held as objects would take GBs.
   const testInstances = tableRows(testTable, featureNames);
-  const evaluation = evaluatePredictions(predictor, testInstances, testTable.columns[schema.target], options.seed);
+  const evaluation = evaluatePredictions(predictor, tableRows(testSample.table, featureNames), testSample.table.columns[schema.target], options.seed);
+  if (testSample.record.sampled) {
+    evaluation.metrics.test_rows = testTable.rows;
+    evaluation.metrics.evaluation_sample_rows = testSample.record.rows;
+  }
 
-  // Predictive scores from the pointwise log-likelihood: held-out rows, and PSIS-LOO of the training rows.
+  // Predictive scores from the pointwise log-likelihood: every held-out row, and PSIS-LOO of the training rows (or of
+  // the sample of them, scaled to all).
   at.step = "computing the predictive scores (held-out elpd, PSIS-LOO)";
   const scores = predictiveScores(
     predictor,
     testInstances,
     testTable.columns[schema.target],
-    tableRows(trainTable, featureNames),
-    trainTable.columns[schema.target],
+    tableRows(trainSample.table, featureNames),
+    trainSample.table.columns[schema.target],
+    trainTable.rows,
+    trainSample.indices === null
+      ? undefined
+      : {
+          all: tableRows(trainTable, featureNames),
+          allY: trainTable.columns[schema.target],
+          indices: trainSample.indices,
+          point: new Predictor(model.json, posteriorMean(posterior), { target: schema.target, fixedData: scalars, standardization }),
+        },
   );
   Object.assign(evaluation.metrics, scores.metrics);
   lap("evaluation", t0);
+  const samples = samplesRecord(trainSample.record, testSample.record, scores.loo?.subsample !== undefined);
   const gate = qualityGate(gateRows, divergences, gateThresholds, evaluation.metrics);
   // Against the version serving now, on the same held-out rows: a worse fit is stored but not promoted.
   if (options.compare !== false) {
@@ -425,18 +466,22 @@ export async function finishTraining(prepared: PreparedTraining, fitted: FittedP
   if (reportLayer) {
     t0 = performance.now();
     at.step = "rendering the report";
-    const trainRows = tableRows(trainTable, featureNames);
-    const trainInstances = Array.from({ length: trainTable.rows }, (_, r) => trainRows.at(r)!);
+    // The training rows the figures are drawn from: all of them, or the sample (PSIS-LOO's too).
+    const shown = trainSample.table;
+    const trainRows = tableRows(shown, featureNames);
+    const trainInstances = Array.from({ length: shown.rows }, (_, r) => trainRows.at(r)!);
     const reps = predictor.sample(trainInstances, 50, options.seed + 2);
     const replicated = Array.from({ length: 50 }, (_, k) => Float64Array.from(reps, (r) => r[k]));
     const xName = schema.features.find((f) => f.type === "float")?.name ?? featureNames[0];
     const { renderReport } = await reportLayer;
+    const reportSample = (r: RowSampleRecord) => (r.sampled ? { rows: r.rows, of: r.of, seed: r.seed } : undefined);
     const rendered = await renderReport({
       title: `${model.name} ${version}`,
+      ...(samples !== undefined ? { samples: { train: reportSample(trainSample.record), test: reportSample(testSample.record) } } : {}),
       data: {
-        x: trainTable.columns[xName] ?? new Float64Array(trainTable.rows),
-        category: strata ? Int32Array.from(trainTable.columns[strata.name]) : null,
-        y: trainTable.columns[schema.target],
+        x: shown.columns[xName] ?? new Float64Array(shown.rows),
+        category: strata ? Int32Array.from(shown.columns[strata.name]) : null,
+        y: shown.columns[schema.target],
         xName,
         yName: schema.target,
         ...(strata ? { categoryName: strata.name } : {}),
@@ -444,14 +489,14 @@ export async function finishTraining(prepared: PreparedTraining, fitted: FittedP
       parameters: gateRows.map((r) => ({ name: r.name, chains: chainsOf(posterior, r.name) })),
       kind: evaluation.kind,
       predictions: {
-        actual: testTable.columns[schema.target],
+        actual: testSample.table.columns[schema.target],
         mean: evaluation.mean,
         lower: evaluation.lower,
         upper: evaluation.upper,
         hdiProb: PLOT_HDI_PROBABILITY,
       },
       calibration: evaluation.calibration,
-      ppc: { observed: trainTable.columns[schema.target], replicated },
+      ppc: { observed: shown.columns[schema.target], replicated },
       ...(scores.loo !== null ? { loo: scores.loo } : {}),
       summaryTable: summary.map(summaryRecord),
       gate,
@@ -465,6 +510,8 @@ export async function finishTraining(prepared: PreparedTraining, fitted: FittedP
         rows: table.rows,
         "train rows": trainTable.rows,
         "test rows": testTable.rows,
+        ...(trainSample.record.sampled ? { "training rows shown": describeSample(trainSample.record, "training rows") } : {}),
+        ...(testSample.record.sampled ? { "held-out rows scored": describeSample(testSample.record, "held-out rows") } : {}),
         chains: options.chains,
         draws: options.draws,
         tune,
@@ -509,6 +556,7 @@ export async function finishTraining(prepared: PreparedTraining, fitted: FittedP
         testRows: testTable.rows,
         ...(Object.keys(scalars).length > 0 ? { scalars } : {}),
         ...(Object.keys(standardization).length > 0 ? { standardization } : {}),
+        ...(samples !== undefined ? { samples } : {}),
       },
       parameters: { names: posterior.names, shapes: posterior.shapes },
       draws: { chains: posterior.chains, drawsPerChain: posterior.draws },
@@ -536,6 +584,48 @@ export async function finishTraining(prepared: PreparedTraining, fitted: FittedP
     seconds: (performance.now() - started) / 1000,
     posterior,
     timings,
+  };
+}
+
+/** The posterior collapsed to one draw, its mean: the point of subsampled LOO's approximation. */
+function posteriorMean(posterior: Posterior): { names: string[]; chains: number; draws: number; values: Float64Array; shuffled: true } {
+  const width = posterior.names.length;
+  const n = posterior.values.length / width;
+  const values = new Float64Array(width);
+  for (let d = 0; d < n; d++) for (let k = 0; k < width; k++) values[k] += posterior.values[d * width + k];
+  for (let k = 0; k < width; k++) values[k] /= n;
+  return { names: posterior.names, chains: 1, draws: 1, values, shuffled: true };
+}
+
+/**
+ * The manifest's record of the steps run on a sample of the rows (data.samples), or undefined when every step saw
+ * every row (then the manifest is as it was before sampling existed).
+ */
+function samplesRecord(train: RowSampleRecord, test: RowSampleRecord, looSubsampled: boolean): RowSamplesInfo | undefined {
+  if (!train.sampled && !test.sampled) return undefined;
+  const entry = (r: RowSampleRecord, used: string[]) => ({ rows: r.rows, of: r.of, seed: r.seed, stream: r.stream, used });
+  return {
+    method: "simple random sample without replacement (Knuth's Algorithm S), seeded",
+    ...(train.sampled
+      ? {
+          train: entry(train, [
+            "report: data, posterior predictive check" + (looSubsampled ? " and Pareto k figures" : " figures"),
+            ...(looSubsampled
+              ? [
+                  "elpd_loo: PSIS-LOO on the sample, scaled to all training rows by Magnusson et al. (2019)'s difference estimator with log p(y_i | posterior mean) of every row as the approximation; p_loo by the simple random sampling estimator",
+                ]
+              : []),
+          ]),
+        }
+      : {}),
+    ...(test.sampled
+      ? {
+          test: entry(test, [
+            "held-out metrics from predictive samples (all but elpd_holdout, which is over every held-out row)",
+            "report: predicted-vs-actual figure",
+          ]),
+        }
+      : {}),
   };
 }
 

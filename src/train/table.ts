@@ -8,9 +8,17 @@ export interface Table {
   source: string;
 }
 
-export function selectRows(table: Table, rows: Int32Array | number[]): Table {
+/**
+ * The given rows of the table, in that order. `shared`: the columns on SharedArrayBuffers, so that worker threads
+ * given them (the chains of a fit) read this copy instead of each receiving one of its own.
+ */
+export function selectRows(table: Table, rows: Int32Array | number[], options: { shared?: boolean } = {}): Table {
   const columns: Record<string, Float64Array> = {};
-  for (const [name, col] of Object.entries(table.columns)) columns[name] = Float64Array.from(rows, (r) => col[r]);
+  for (const [name, col] of Object.entries(table.columns)) {
+    const out = options.shared === true ? new Float64Array(new SharedArrayBuffer(8 * rows.length)) : new Float64Array(rows.length);
+    for (let i = 0; i < rows.length; i++) out[i] = col[rows[i]];
+    columns[name] = out;
+  }
   return { columns, rows: rows.length, source: table.source };
 }
 
