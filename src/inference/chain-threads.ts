@@ -66,7 +66,7 @@ export function runChainsOnWorkers(run: ChainsToRun, progress: ChainProgress | n
 
 function runChainInWorker(job: ChainJob, onProgress: (c: number, i: number, t: number, w: boolean) => void): Promise<ChainResult> {
   return new Promise((resolve, reject) => {
-    const worker = startWorker("chain-worker", job);
+    const worker = startWorker(import.meta.url, "chain-worker", { workerData: job });
     let settled = false;
     worker.on("message", (msg: ChainMessage) => {
       if (msg.type === "progress") onProgress(msg.chain, msg.iteration, msg.total, msg.warmup);

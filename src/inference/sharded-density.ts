@@ -139,7 +139,7 @@ export async function startShardedDensity(code: ShardCode, threads: number, labe
     await Promise.all(
       Array.from({ length: threads - 1 }, (_, h) => {
         const job: ShardJob = { code, helper: h + 1, ...buffers };
-        const worker = startWorker("shard-worker", job);
+        const worker = startWorker(import.meta.url, "shard-worker", { workerData: job });
         workers.push(worker);
         exited.push(new Promise((resolve) => worker.once("exit", () => resolve())));
         const what = `${label}: row-shard thread ${h + 1}`;

@@ -1,12 +1,15 @@
-// Starting one of this folder's worker entries (chain-worker, shard-worker) from compiled JavaScript or from the
-// TypeScript sources (tests, tsx).
-import { Worker } from "node:worker_threads";
+// Starting a worker entry from compiled JavaScript or from the TypeScript sources (tests, tsx): the chain and shard
+// workers here, the server's sampling workers.
+import { Worker, type WorkerOptions } from "node:worker_threads";
 
-/** From dist/ the worker is NAME.js; from TypeScript sources it is NAME.ts, loaded through tsx. */
-export function startWorker(name: string, workerData: unknown): Worker {
-  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL(`./${name}.js`, import.meta.url), { workerData });
+/**
+ * Starts the worker entry `name` beside the calling module (`from`: the caller's import.meta.url): NAME.js when the
+ * caller runs as compiled JavaScript (dist/, a bundle), NAME.ts loaded through tsx when it runs from the sources.
+ */
+export function startWorker(from: string, name: string, options: WorkerOptions = {}): Worker {
+  if (!from.endsWith(".ts")) return new Worker(new URL(`./${name}.js`, from), options);
   const tsxApi = import.meta.resolve("tsx/esm/api");
-  const entry = new URL(`./${name}.ts`, import.meta.url).href;
+  const entry = new URL(`./${name}.ts`, from).href;
   const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(boot, { eval: true, workerData });
+  return new Worker(boot, { ...options, eval: true });
 }

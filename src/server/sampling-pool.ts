@@ -6,7 +6,8 @@
 // so no request can hold a core for longer. A worker that dies fails its job (503) and is replaced. Workers start
 // with the first heavy request and stop after a while without one: a thread costs about 10 MB, which a service that
 // never sees a heavy request should not pay.
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { startWorker } from "../inference/worker-start.js";
 import type { FastifyBaseLogger } from "fastify";
 import { InstanceError, type InferParams, type PredictParams } from "../predict/index.js";
 import { DEFAULT_REQUEST_TIMEOUT_SECONDS } from "./constants.js";
@@ -59,15 +60,6 @@ const WORKER_LIMITS = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 256
 
 export const DEFAULT_JOB_TIMEOUT_MS = DEFAULT_REQUEST_TIMEOUT_SECONDS * 1000;
 
-/** From dist/ the worker is sampling-worker.js; from the TypeScript sources (tests, tsx) the .ts file through tsx. */
-function startWorker(): Worker {
-  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./sampling-worker.js", import.meta.url), { resourceLimits: WORKER_LIMITS });
-  const tsxApi = import.meta.resolve("tsx/esm/api");
-  const entry = new URL("./sampling-worker.ts", import.meta.url).href;
-  const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(boot, { eval: true, resourceLimits: WORKER_LIMITS });
-}
-
 export class SamplingPool {
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
@@ -108,7 +100,14 @@ export class SamplingPool {
   }
 
   private spawn(): Slot {
-    const slot: Slot = { worker: startWorker(), versions: new Set(), job: null, deadline: null, timedOut: false, retiring: false };
+    const slot: Slot = {
+      worker: startWorker(import.meta.url, "sampling-worker", { resourceLimits: WORKER_LIMITS }),
+      versions: new Set(),
+      job: null,
+      deadline: null,
+      timedOut: false,
+      retiring: false,
+    };
     slot.worker.unref();
     slot.worker.on("message", (msg: FromWorker) => this.onMessage(slot, msg));
     slot.worker.on("error", (err) => this.options.log.error({ err: { message: err.message } }, "sampling worker failed"));
