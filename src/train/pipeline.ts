@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { TRAIN_DEFAULTS } from "../defaults.js";
 import { BayesServeError } from "../errors.js";
 import { buildBundle } from "../artifact/bundle.js";
-import type { RowSamplesInfo } from "../artifact/manifest.js";
+import type { GateVerdict, RowSamplesInfo } from "../artifact/manifest.js";
 import { type ArtifactStore, openStore } from "../artifact/store.js";
 import { newVersionId } from "../artifact/version-id.js";
 import { summarize, type SummaryRow } from "../diagnostics/index.js";
@@ -386,22 +386,49 @@ async function fitInProcess(prepared: PreparedTraining, at: TrainStep): Promise<
  * gate, compare with latest, report, publish.
  */
 export async function finishTraining(prepared: PreparedTraining, fitted: FittedPosterior, at: TrainStep): Promise<TrainResult> {
-  const { options, started, timings, log, gateThresholds, store, reportLayer, table, sha256, provenance, strata, trainTable, testTable } = prepared;
-  const { scalars, model, schema, standardization } = prepared;
-  const { posterior, warm, tune } = fitted;
-  const lap = (name: string, t0: number) => (timings[name] = (performance.now() - t0) / 1000);
-  let t0: number;
-  t0 = performance.now();
+  const diagnosed = diagnose(prepared, fitted, at);
+  const evaluated = evaluateFit(prepared, fitted, at);
+  const gate = await gateAndCompare(prepared, diagnosed, evaluated, at);
+  const version = newVersionId();
+  if (!gate.passed) prepared.log(`quality gate failed; stored as ${version} but not promoted:\n  ${gate.failures.join("\n  ")}`);
+  const reportFiles = await renderTrainingReport(prepared, fitted, diagnosed, evaluated, gate, version, at);
+  return publishVersion(prepared, fitted, diagnosed, evaluated, gate, version, reportFiles, at);
+}
+
+/** The posterior's summary (R-hat, ESS, …), its divergences, and the rows the gate checks (the model's parameters). */
+interface Diagnosed {
+  summary: ReturnType<typeof summarize>;
+  divergences: number;
+  gateRows: ReturnType<typeof summarize>;
+}
+
+function diagnose(prepared: PreparedTraining, { posterior }: FittedPosterior, at: TrainStep): Diagnosed {
+  const t0 = performance.now();
   at.step = "computing the diagnostics";
   const summary = summarize({ names: posterior.names, chains: posterior.chains, draws: posterior.draws, values: posterior.values });
   const divCol = posterior.statNames.indexOf("diverging");
   let divergences = 0;
   for (let i = divCol; i < posterior.stats.length; i += posterior.statNames.length) divergences += posterior.stats[i];
-  const paramNames = new Set(model.json.params.map((p) => p.name));
+  const paramNames = new Set(prepared.model.json.params.map((p) => p.name));
   const gateRows = summary.filter((r) => paramNames.has(r.name.replace(/\[.*$/, "")));
-  lap("diagnostics", t0);
+  prepared.timings.diagnostics = (performance.now() - t0) / 1000;
+  return { summary, divergences, gateRows };
+}
 
-  t0 = performance.now();
+/** The fit's predictions scored: held-out metrics, held-out elpd and PSIS-LOO, on the rows or on samples of them. */
+interface Evaluated {
+  predictor: Predictor;
+  featureNames: string[];
+  trainSample: ReturnType<typeof sampleTable>;
+  testSample: ReturnType<typeof sampleTable>;
+  evaluation: ReturnType<typeof evaluatePredictions>;
+  scores: ReturnType<typeof predictiveScores>;
+  samples: RowSamplesInfo | undefined;
+}
+
+function evaluateFit(prepared: PreparedTraining, { posterior }: FittedPosterior, at: TrainStep): Evaluated {
+  const { options, log, trainTable, testTable, scalars, model, schema, standardization } = prepared;
+  const t0 = performance.now();
   at.step = `evaluating the fit on ${testTable.rows} test rows`;
   const predictor = new Predictor(model.json, posterior, { target: schema.target, fixedData: scalars, standardization });
   const featureNames = schema.features.map((f) => f.name);
@@ -440,93 +467,118 @@ export async function finishTraining(prepared: PreparedTraining, fitted: FittedP
         },
   );
   Object.assign(evaluation.metrics, scores.metrics);
-  lap("evaluation", t0);
+  prepared.timings.evaluation = (performance.now() - t0) / 1000;
   const samples = samplesRecord(trainSample.record, testSample.record, scores.loo?.subsample !== undefined);
-  const gate = qualityGate(gateRows, divergences, gateThresholds, evaluation.metrics);
-  // Against the version serving now, on the same held-out rows: a worse fit is stored but not promoted.
-  if (options.compare !== false) {
-    t0 = performance.now();
-    at.step = "comparing with the version serving";
-    // Every column of the rows, not only this model's features: latest may read others the data hold.
-    const rows = tableRows(testTable, Object.keys(testTable.columns));
-    const comparison = await compareWithLatest(store, predictor, rows, testTable.columns[schema.target], options.maxElpdDrop);
-    if (comparison !== null) {
-      gate.comparison = comparison;
-      log(`comparison: ${describeComparison(comparison)}`);
-      if (comparison.refused) {
-        gate.failures.push(describeComparison(comparison));
-        gate.passed = false;
-      }
+  return { predictor, featureNames, trainSample, testSample, evaluation, scores, samples };
+}
+
+/** The quality gate, and against the version serving now, on the same held-out rows: a worse fit is stored but not promoted. */
+async function gateAndCompare(prepared: PreparedTraining, diagnosed: Diagnosed, evaluated: Evaluated, at: TrainStep): Promise<GateVerdict> {
+  const { options, log, gateThresholds, store, testTable, schema } = prepared;
+  const gate = qualityGate(diagnosed.gateRows, diagnosed.divergences, gateThresholds, evaluated.evaluation.metrics);
+  if (options.compare === false) return gate;
+  const t0 = performance.now();
+  at.step = "comparing with the version serving";
+  // Every column of the rows, not only this model's features: latest may read others the data hold.
+  const rows = tableRows(testTable, Object.keys(testTable.columns));
+  const comparison = await compareWithLatest(store, evaluated.predictor, rows, testTable.columns[schema.target], options.maxElpdDrop);
+  if (comparison !== null) {
+    gate.comparison = comparison;
+    log(`comparison: ${describeComparison(comparison)}`);
+    if (comparison.refused) {
+      gate.failures.push(describeComparison(comparison));
+      gate.passed = false;
     }
-    lap("comparison", t0);
   }
+  prepared.timings.comparison = (performance.now() - t0) / 1000;
+  return gate;
+}
 
-  const version = newVersionId();
-  let extraFiles: Record<string, Uint8Array | string> = {};
-  if (reportLayer) {
-    t0 = performance.now();
-    at.step = "rendering the report";
-    // The training rows the figures are drawn from: all of them, or the sample (PSIS-LOO's too).
-    const shown = trainSample.table;
-    const trainRows = tableRows(shown, featureNames);
-    const trainInstances = Array.from({ length: shown.rows }, (_, r) => trainRows.at(r)!);
-    const reps = predictor.sample(trainInstances, 50, options.seed + 2);
-    const replicated = Array.from({ length: 50 }, (_, k) => Float64Array.from(reps, (r) => r[k]));
-    const xName = schema.features.find((f) => f.type === "float")?.name ?? featureNames[0];
-    const { renderReport } = await reportLayer;
-    const reportSample = (r: RowSampleRecord) => (r.sampled ? { rows: r.rows, of: r.of, seed: r.seed } : undefined);
-    const rendered = await renderReport({
-      title: `${model.name} ${version}`,
-      ...(samples !== undefined ? { samples: { train: reportSample(trainSample.record), test: reportSample(testSample.record) } } : {}),
-      data: {
-        x: shown.columns[xName] ?? new Float64Array(shown.rows),
-        category: strata ? Int32Array.from(shown.columns[strata.name]) : null,
-        y: shown.columns[schema.target],
-        xName,
-        yName: schema.target,
-        ...(strata ? { categoryName: strata.name } : {}),
-      },
-      parameters: gateRows.map((r) => ({ name: r.name, chains: chainsOf(posterior, r.name) })),
-      kind: evaluation.kind,
-      predictions: {
-        actual: testSample.table.columns[schema.target],
-        mean: evaluation.mean,
-        lower: evaluation.lower,
-        upper: evaluation.upper,
-        hdiProb: PLOT_HDI_PROBABILITY,
-      },
-      calibration: evaluation.calibration,
-      ppc: { observed: shown.columns[schema.target], replicated },
-      ...(scores.loo !== null ? { loo: scores.loo } : {}),
-      summaryTable: summary.map(summaryRecord),
-      gate,
-      metrics: evaluation.metrics,
-      meta: {
-        version,
-        model: model.name,
-        created: new Date().toISOString(),
-        data: table.source,
-        "data sha256": sha256.slice(0, 16),
-        rows: table.rows,
-        "train rows": trainTable.rows,
-        "test rows": testTable.rows,
-        ...(trainSample.record.sampled ? { "training rows shown": describeSample(trainSample.record, "training rows") } : {}),
-        ...(testSample.record.sampled ? { "held-out rows scored": describeSample(testSample.record, "held-out rows") } : {}),
-        chains: options.chains,
-        draws: options.draws,
-        tune,
-        seed: options.seed,
-        "sampling seconds": Number(timings.sampling.toFixed(2)),
-      },
-    });
-    extraFiles = Object.fromEntries(Object.entries(rendered.files).map(([k, v]) => [`report/${k}`, v]));
-    lap("report", t0);
-  }
+/** The training report's files (report/…), or none without the report layer. */
+async function renderTrainingReport(
+  prepared: PreparedTraining,
+  { posterior, tune }: FittedPosterior,
+  { summary, gateRows }: Diagnosed,
+  { predictor, featureNames, trainSample, testSample, evaluation, scores, samples }: Evaluated,
+  gate: GateVerdict,
+  version: string,
+  at: TrainStep,
+): Promise<Record<string, Uint8Array | string>> {
+  const { options, timings, reportLayer, table, sha256, strata, trainTable, testTable, model, schema } = prepared;
+  if (!reportLayer) return {};
+  const t0 = performance.now();
+  at.step = "rendering the report";
+  // The training rows the figures are drawn from: all of them, or the sample (PSIS-LOO's too).
+  const shown = trainSample.table;
+  const trainRows = tableRows(shown, featureNames);
+  const trainInstances = Array.from({ length: shown.rows }, (_, r) => trainRows.at(r)!);
+  const reps = predictor.sample(trainInstances, 50, options.seed + 2);
+  const replicated = Array.from({ length: 50 }, (_, k) => Float64Array.from(reps, (r) => r[k]));
+  const xName = schema.features.find((f) => f.type === "float")?.name ?? featureNames[0];
+  const { renderReport } = await reportLayer;
+  const reportSample = (r: RowSampleRecord) => (r.sampled ? { rows: r.rows, of: r.of, seed: r.seed } : undefined);
+  const rendered = await renderReport({
+    title: `${model.name} ${version}`,
+    ...(samples !== undefined ? { samples: { train: reportSample(trainSample.record), test: reportSample(testSample.record) } } : {}),
+    data: {
+      x: shown.columns[xName] ?? new Float64Array(shown.rows),
+      category: strata ? Int32Array.from(shown.columns[strata.name]) : null,
+      y: shown.columns[schema.target],
+      xName,
+      yName: schema.target,
+      ...(strata ? { categoryName: strata.name } : {}),
+    },
+    parameters: gateRows.map((r) => ({ name: r.name, chains: chainsOf(posterior, r.name) })),
+    kind: evaluation.kind,
+    predictions: {
+      actual: testSample.table.columns[schema.target],
+      mean: evaluation.mean,
+      lower: evaluation.lower,
+      upper: evaluation.upper,
+      hdiProb: PLOT_HDI_PROBABILITY,
+    },
+    calibration: evaluation.calibration,
+    ppc: { observed: shown.columns[schema.target], replicated },
+    ...(scores.loo !== null ? { loo: scores.loo } : {}),
+    summaryTable: summary.map(summaryRecord),
+    gate,
+    metrics: evaluation.metrics,
+    meta: {
+      version,
+      model: model.name,
+      created: new Date().toISOString(),
+      data: table.source,
+      "data sha256": sha256.slice(0, 16),
+      rows: table.rows,
+      "train rows": trainTable.rows,
+      "test rows": testTable.rows,
+      ...(trainSample.record.sampled ? { "training rows shown": describeSample(trainSample.record, "training rows") } : {}),
+      ...(testSample.record.sampled ? { "held-out rows scored": describeSample(testSample.record, "held-out rows") } : {}),
+      chains: options.chains,
+      draws: options.draws,
+      tune,
+      seed: options.seed,
+      "sampling seconds": Number(timings.sampling.toFixed(2)),
+    },
+  });
+  timings.report = (performance.now() - t0) / 1000;
+  return Object.fromEntries(Object.entries(rendered.files).map(([k, v]) => [`report/${k}`, v]));
+}
 
-  if (!gate.passed) log(`quality gate failed; stored as ${version} but not promoted:\n  ${gate.failures.join("\n  ")}`);
-  t0 = performance.now();
+/** The version stored with its manifest, draws, statistics and report; `latest` only when the gate passed. */
+async function publishVersion(
+  prepared: PreparedTraining,
+  { posterior, warm, tune }: FittedPosterior,
+  { summary, divergences }: Diagnosed,
+  { evaluation, samples }: Evaluated,
+  gate: GateVerdict,
+  version: string,
+  reportFiles: Record<string, Uint8Array | string>,
+  at: TrainStep,
+): Promise<TrainResult> {
+  const { options, started, timings, store, table, sha256, provenance, trainTable, testTable, scalars, model, schema, standardization } = prepared;
+  const t0 = performance.now();
   at.step = `publishing the version to ${options.store}`;
-  const statsFlat = posterior.stats;
   const bundle = buildBundle({
     manifest: {
       version,
@@ -566,12 +618,12 @@ export async function finishTraining(prepared: PreparedTraining, fitted: FittedP
       gate,
     },
     draws: posterior.values,
-    sampleStats: statsFlat,
-    extraFiles,
+    sampleStats: posterior.stats,
+    extraFiles: reportFiles,
   });
   // Always stored, so that it can be inspected, compared or promoted by hand; `latest` only when the gate passed.
   const published = await store.publish(bundle, { promote: gate.passed });
-  lap("publish", t0);
+  timings.publish = (performance.now() - t0) / 1000;
   return {
     version: published,
     store: store.uri,
