@@ -90,6 +90,21 @@ interface Term {
   perRow: boolean;
 }
 
+/**
+ * What a row loop collects while emitLoop emits its element (one per loop, not flags set and reset around it): the
+ * terms whose loop-invariant constant is added once after the loop, those constants, code to run after the loop (lane
+ * reductions, row-sum forms), whether index scatters go to lane buffers, and the loop's row count as code.
+ */
+interface LoopInProgress {
+  readonly splitConst: ReadonlySet<number>;
+  readonly constants: string[];
+  readonly epilogue: string[];
+  readonly laneScatter: boolean;
+  /** Set when the term's lp is summed by its family's row-sum form (see EmittedDensity.rowSum), not per row. */
+  summedByRowSum: boolean;
+  readonly rowCount: string | null;
+}
+
 export interface CompileOptions {
   /** Hoist loop-invariant and data-only subexpressions out of row loops (hoist.ts). Default true; the results are
    * identical either way, to the bit (the tests compare them). */
@@ -142,17 +157,8 @@ class Codegen {
   /** Closure names bound to parameter-free arrays (data, values computed from it), which hoisting may read early. */
   private readonly staticArrays = new Set<string>();
   private counter = 0;
-  /** Term roots whose loop-invariant constant may be added once per loop (set while a term loop is emitted). */
-  private splitConst = new Set<number>();
-  private loopConstants: string[] = [];
-  /** Inside a term's row loop: scatters through an integer index go to lane buffers (see the "index" case). */
-  private laneScatter = false;
-  /** Code to run after the current row loop (the lane buffers' reduction). */
-  private loopEpilogue: string[] = [];
-  /** Set when the current term's lp is summed by its family's row-sum form (see EmittedDensity.rowSum), not per row. */
-  private termSummedByRowSum = false;
-  /** The row count of the term loop being emitted, as code (a marker in a per-row loop); null outside one. */
-  private rowCount: string | null = null;
+  /** The loop emitLoop is emitting now, and what it collects; null outside one. */
+  private loop: LoopInProgress | null = null;
   /** In the element being emitted: how many of its nodes read each node. */
   private readers = new Map<number, number>();
 
@@ -456,7 +462,7 @@ class Codegen {
         const idxName = (this.nodes[n.index] as { name: string }).name;
         const k = `k${id}`;
         const f = [`const ${k} = I_${idxName}[${ix}];`, `const ${v} = ${this.val(n.a, k)};`];
-        if (!this.laneScatter || ix !== "i" || !this.dep[n.a]) return { f, b: [this.acc(n.a, k, a)] };
+        if (!this.loop?.laneScatter || ix !== "i" || !this.dep[n.a]) return { f, b: [this.acc(n.a, k, a)] };
         // The adjoint scatters into a[k] row by row; consecutive rows with the same k would chain their additions
         // through memory (store → load → add). Spreading rows over SCATTER_LANES partial sums (lane = row mod
         // lanes) breaks the chain; the lanes are summed once after the loop.
@@ -465,7 +471,7 @@ class Codegen {
         this.closure.set(lanes, new Float64Array(size * SCATTER_LANES));
         pre.push(`${lanes}.fill(0);`);
         const sum = Array.from({ length: SCATTER_LANES }, (_, l) => `${lanes}[q * ${SCATTER_LANES} + ${l}]`).join(" + ");
-        this.loopEpilogue.push(`for (let q = 0; q < ${size}; q++) { ${this.acc(n.a, "q", sum)} }`);
+        this.loop.epilogue.push(`for (let q = 0; q < ${size}; q++) { ${this.acc(n.a, "q", sum)} }`);
         return { f, b: [`${lanes}[${k} * ${SCATTER_LANES} + (i & ${SCATTER_LANES - 1})] += ${a};`] };
       }
       case "element":
@@ -519,7 +525,8 @@ class Codegen {
           argIds.map((k) => V(k)),
           cx,
         );
-        const split = out.lpConst && this.splitConst.has(id) && out.lpConst.args.every((k) => this.hoistable(argIds[k]));
+        const loop = this.loop;
+        const split = loop !== null && out.lpConst && loop.splitConst.has(id) && out.lpConst.args.every((k) => this.hoistable(argIds[k]));
         // A term root (adjoint 1) whose lp and invariant arguments' gradients come from the sum of one statistic
         // (EmittedDensity.rowSum): accumulate the statistic per row, the rest after the loop.
         const rowSum = split && ix === "i" && out.rowSum?.args.every((k) => this.hoistable(argIds[k])) ? out.rowSum : null;
@@ -527,14 +534,14 @@ class Codegen {
           const S = `S${id}`;
           pre.push(`let ${S} = 0;`);
           f.push(`${S} += ${rowSum.stat};`);
-          this.loopEpilogue.push(`lp += ${rowSum.lp(S)};`);
-          const summed = rowSum.da(S, this.rowCount ?? String(this.len(id)));
-          for (const j of rowSum.args) if (summed[j] !== null) this.loopEpilogue.push(this.acc(argIds[j], "0", summed[j]));
-          this.termSummedByRowSum = true;
+          loop!.epilogue.push(`lp += ${rowSum.lp(S)};`);
+          const summed = rowSum.da(S, loop!.rowCount ?? String(this.len(id)));
+          for (const j of rowSum.args) if (summed[j] !== null) loop!.epilogue.push(this.acc(argIds[j], "0", summed[j]));
+          loop!.summedByRowSum = true;
         } else if (split) f.push(`const ${v} = ${out.lp};`);
         else f.push(`const ${v} = ${out.lpConst ? `${out.lp} + (${out.lpConst.expr})` : out.lp};`);
         // A term summed into lp with its normalising constant loop-invariant: add the constant once per loop.
-        if (split) this.loopConstants.push(out.lpConst!.expr);
+        if (split) loop!.constants.push(out.lpConst!.expr);
         const b: string[] = [];
         if (out.dy !== undefined && !fam.discrete) b.push(this.acc(n.value, ix, `${a} * (${out.dy})`));
         argIds.forEach((k, j) => {
@@ -573,14 +580,15 @@ class Codegen {
         : kind === "mat"
           ? { array: `A${vec}`, offset: 0 }
           : null;
-    if (target === null || !this.laneScatter || ix !== "i" || (this.readers.get(vec) ?? 0) !== 1) {
+    const loop = this.loop;
+    if (target === null || loop === null || !loop.laneScatter || ix !== "i" || (this.readers.get(vec) ?? 0) !== 1) {
       return { f, b: Array.from({ length: c }, (_, j) => this.acc(vec, String(j), `a${id} * ${x(j)}`)) };
     }
     const b: string[] = [];
     for (let j = 0; j < c; j++) {
       const g = `g${id}_${j}`;
       pre.push(`let ${g} = ${target.array}[${target.offset + j}];`);
-      this.loopEpilogue.push(`${target.array}[${target.offset + j}] = ${g};`);
+      loop.epilogue.push(`${target.array}[${target.offset + j}] = ${g};`);
       b.push(`${g} += a${id} * ${x(j)};`);
     }
     return { f, b };
@@ -635,21 +643,21 @@ class Codegen {
   private emitLoop(root: number, seed: string, isTerm: boolean, perRow = false): string {
     const scalar = this.shapes[root].length === 0;
     const ix = scalar ? "0" : "i";
-    this.splitConst = isTerm ? new Set([root]) : new Set();
-    this.loopConstants = [];
-    this.loopEpilogue = [];
-    this.laneScatter = isTerm && !scalar;
-    this.termSummedByRowSum = false;
     const len = this.len(root);
     const count = perRow ? countMark(len) : String(len);
-    this.rowCount = isTerm && !scalar ? count : null;
+    const loop: LoopInProgress = {
+      splitConst: isTerm ? new Set([root]) : new Set(),
+      constants: [],
+      epilogue: [],
+      laneScatter: isTerm && !scalar,
+      summedByRowSum: false,
+      rowCount: isTerm && !scalar ? count : null,
+    };
+    this.loop = loop;
     const e = this.emitElement(root, ix, seed);
-    this.rowCount = null;
-    this.laneScatter = false;
-    this.splitConst = new Set();
-    const after = [...this.loopConstants.map((c) => `lp += ${count} * (${c});`), ...this.loopEpilogue].join("\n");
-    const perRowLp = isTerm && !this.termSummedByRowSum;
-    this.termSummedByRowSum = false;
+    this.loop = null;
+    const after = [...loop.constants.map((c) => `lp += ${count} * (${c});`), ...loop.epilogue].join("\n");
+    const perRowLp = isTerm && !loop.summedByRowSum;
     const body = [...e.fwd, perRowLp ? `lp += ${e.value};` : "", ...e.bwd].filter(Boolean);
     return this.loopCode(e.pre, body, scalar ? null : len, [after], perRow && !scalar);
   }
