@@ -31,6 +31,7 @@ import {
   type RetrainingOptions,
 } from "./render.js";
 import { stageResourceName, type BatchStage, type Pipeline, type ServiceStage } from "./pipeline.js";
+import { restrictedPodSecurity } from "./pod-security.js";
 
 export const KSERVE_API_VERSION = "serving.kserve.io/v1beta1";
 export const SERVING_RUNTIME_API_VERSION = "serving.kserve.io/v1alpha1";
@@ -155,6 +156,7 @@ export function renderKServeStage(pipeline: Pipeline, stage: ServiceStage, optio
         ...runtimeContainer.livenessProbe,
         initialDelaySeconds: (startup.periodSeconds ?? 10) * (startup.failureThreshold ?? 3),
       };
+    // Knative has no pod securityContext here (see above): the container's own carries the user and stays non-root.
     runtimeContainer.securityContext = {
       runAsNonRoot: true,
       runAsUser: pipeline.runAsUser,
@@ -199,13 +201,7 @@ export function renderKServeStage(pipeline: Pipeline, stage: ServiceStage, optio
           ? {}
           : {
               terminationGracePeriodSeconds: serviceTerminationSeconds(stage),
-              securityContext: {
-                runAsNonRoot: true,
-                runAsUser: pipeline.runAsUser,
-                runAsGroup: pipeline.runAsUser,
-                fsGroup: pipeline.runAsUser,
-                seccompProfile: { type: "RuntimeDefault" },
-              },
+              securityContext: restrictedPodSecurity(pipeline.runAsUser),
             }),
         model: {
           modelFormat: { name: KSERVE_MODEL_FORMAT, version: "1" },
