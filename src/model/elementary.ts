@@ -26,10 +26,10 @@ const ROUND_SHIFT = 6755399441055744;
 const EXP_FAST_MIN = -708;
 const EXP_FAST_MAX = 709;
 
-/** 2^e for e = −1022..1023 at index e + 1022. */
-const POW2 = new Float64Array(2046);
-const POW2_OFFSET = 1022;
-for (let e = -1022; e <= 1023; e++) POW2[e + POW2_OFFSET] = 2 ** e;
+/** 2^e for e = −1024..1023 at index e + 1024: exp scales by 2^e (e ≥ −1022), log by 2^−e (e ≤ 1024; 2^−1024 is subnormal but exact). */
+const POW2 = new Float64Array(2048);
+const POW2_OFFSET = 1024;
+for (let e = -1024; e <= 1023; e++) POW2[e + POW2_OFFSET] = 2 ** e;
 
 /** e^x. */
 export function exp(x: number): number {
@@ -65,9 +65,6 @@ for (let f = 0; f < N; f++) {
   LOG_INV_C[f] = 1 / c;
   LOG_LOG_C[f] = Math.log(c);
 }
-/** 2^−e for e = −1022..1024 at index e + 1022 (2^−1024 is subnormal but exact). */
-const NEG_POW2 = new Float64Array(2047);
-for (let e = -1022; e <= 1024; e++) NEG_POW2[e + 1022] = 2 ** -e;
 
 /** log x. */
 export function log(x: number): number {
@@ -91,7 +88,7 @@ function logPlus(x: number, d: number): number {
   if (!(hi >= 0x00100000 && hi < 0x7ff00000)) return Math.log(x + d);
   const f = (hi >>> 13) & (N - 1);
   const e = (hi >>> 20) - 1023 + ((f + HALVE_BIAS) >> 7);
-  const scale = NEG_POW2[e + 1022];
+  const scale = POW2[POW2_OFFSET - e];
   const invC = LOG_INV_C[f];
   const r = (x * scale - LOG_C[f]) * invC;
   // log1p(r) − r for |r| < 2^-7: Taylor to r^8; the next term is below 2^-59 relative.
