@@ -242,7 +242,10 @@ export function addTrainOptions(cmd: Command): Command {
     .option("--target-accept <p>", "target acceptance statistic (Stan's adapt_delta)", num("--target-accept"), TRAIN_DEFAULTS.targetAccept)
     .option("--max-tree-depth <n>", "NUTS maximum tree depth", int("--max-tree-depth"), TRAIN_DEFAULTS.maxTreeDepth)
     .addOption(
-      new Option("--adaptation <name>", "how warm-up learns the metric: Stan's windowed variance of draws, or nutpie's gradient-based estimate")
+      new Option(
+        "--adaptation <name>",
+        "how warm-up learns the metric: nutpie's gradient-based diagonal (grad-diag), Stan's windowed variance of draws (stan), or nutpie's low-rank-plus-diagonal (low-rank)",
+      )
         .choices([...ADAPTATIONS])
         .default(TRAIN_DEFAULTS.adaptation),
     )

@@ -45,7 +45,7 @@ export interface TrainOptions {
   testFraction: number;
   targetAccept?: number;
   maxTreeDepth?: number;
-  /** How the metric adapts in a cold start (default Stan's windowed variance). */
+  /** How the metric adapts in a cold start (default TRAIN_DEFAULTS.adaptation). */
   adaptation?: Adaptation;
   /**
    * "latest" or a version id: start from that published fit of the same model (its step sizes, metrics and final
@@ -347,7 +347,7 @@ export function fitOptionsOf(prepared: PreparedTraining, start: { warm: Resolved
     seed: options.seed,
     targetAccept: options.targetAccept,
     maxTreeDepth: options.maxTreeDepth,
-    adaptation: options.adaptation,
+    adaptation: options.adaptation ?? TRAIN_DEFAULTS.adaptation,
     warmStart: start.warm?.starts ?? undefined,
     progress: options.progress ?? true,
   };

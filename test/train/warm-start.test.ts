@@ -29,13 +29,13 @@ const wider = model("seed-regression-wider", (m) => {
 
 describe("warm starts", async () => {
   const store = tmp();
-  const cold = await train({ ...short, tune: 300, model: seedRegression, source: { simulate: SEED_SIMULATION }, store, gate });
+  const cold = await train({ ...short, model: seedRegression, source: { simulate: SEED_SIMULATION }, store, gate });
 
   it("a published fit records each chain's step size, inverse metric and last draw (unconstrained)", async () => {
     const m = await openStore(store).readManifest(cold.version!);
     const s = m.sampler as Record<string, unknown>;
     expect(s.warmStart).toBeNull();
-    expect(s.adaptation).toBe("stan");
+    expect(s.adaptation).toBe("grad-diag");
     expect(s.invMetrics).toEqual(cold.posterior.invMetrics.map((x) => Array.from(x)));
     const last = cold.posterior.finalPositions[1];
     expect((s.finalPositions as number[][])[1]).toEqual(Array.from(last));
