@@ -18,6 +18,13 @@ import { optimiseLoop, type LoopContext } from "./hoist.js";
  * the latency of a dependent floating-point add through memory. */
 const SCATTER_LANES = 4;
 
+/**
+ * Chains of adds a written-out row of X · v is summed in: a floating-point add waits ~4 cycles for the one before it
+ * (Agner Fog, instruction tables: ADDSD latency 3–4 on current x86), so one chain over 24 columns is bound by latency
+ * at ~100 cycles a row; four chains keep four adds in flight.
+ */
+const DOT_LANES = 4;
+
 /** Matrix-vector products with at most this many columns are written out column by column (emitMatvecUnrolled). */
 const UNROLLED_COLUMNS = 64;
 
@@ -562,16 +569,25 @@ class Codegen {
 
   /**
    * One row of X · v written out column by column: the row's elements read at fixed offsets from its start, v's
-   * elements (loop-invariant) hoisted, the sum taken in the same order as the loop (((0 + x₀v₀) + x₁v₁) + …, so the
-   * same value). Backward, when this row loop is a term's and nothing else in it reads v, v's adjoint is accumulated in
+   * elements (loop-invariant) hoisted, the sum taken in DOT_LANES chains added pairwise (so it can differ from the
+   * looped product's left-to-right sum in the last bits). Backward, when this row loop is a term's and nothing else in it reads v, v's adjoint is accumulated in
    * one local per column, loaded before the loop and stored after it, instead of through memory per element.
    */
   private emitMatvecUnrolled(id: number, m: number, vec: number, c: number, ix: string, pre: string[]): { f: string[]; b: string[] } {
     const r = `r${id}`;
     const x = (j: number) => this.val(m, `${r} + ${j}`);
-    let sum = "0";
-    for (let j = 0; j < c; j++) sum = `(${sum} + ${x(j)} * ${this.val(vec, String(j))})`;
-    const f = [`const ${r} = (${ix}) * ${c};`, `const v${id} = ${sum};`];
+    const term = (j: number) => `${x(j)} * ${this.val(vec, String(j))}`;
+    // DOT_LANES independent chains of adds (column j in chain j mod DOT_LANES), added pairwise at the end.
+    const lanes = Math.min(DOT_LANES, Math.floor(c / 2));
+    const chains = Array.from({ length: Math.max(1, lanes) }, (_, l) => {
+      let sum = c > 0 ? term(l) : "0";
+      for (let j = l + lanes; j < c; j += lanes) sum = `(${sum} + ${term(j)})`;
+      return sum;
+    });
+    let sums = chains;
+    while (sums.length > 1)
+      sums = Array.from({ length: Math.ceil(sums.length / 2) }, (_, k) => (2 * k + 1 < sums.length ? `(${sums[2 * k]} + ${sums[2 * k + 1]})` : sums[2 * k]));
+    const f = [`const ${r} = (${ix}) * ${c};`, `const v${id} = ${sums[0]};`];
     if (!this.dep[vec]) return { f, b: [] };
     const kind = this.kinds[vec];
     const target =
