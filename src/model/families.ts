@@ -185,15 +185,17 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     emit(y, [nu, mu, s], cx) {
       const { inv, logS } = scaleTerms(cx, s, 2);
       const norm = cx.hoist(`F.lgamma(0.5 * (${nu} + 1)) - F.lgamma(0.5 * ${nu}) - 0.5 * F.log(${nu}) - ${C_LOG_PI} * 0.5`, [0]);
+      // 1/ν hoisted like 1/σ: one division a row (r) instead of three.
+      const invNu = cx.hoist(`1 / ${nu}`, [0]);
       const z = cx.local(`(${y} - ${mu}) * ${inv}`);
       const z2 = cx.local(`${z} * ${z}`);
       const r = cx.local(`(${nu} + 1) / (${nu} + ${z2})`);
       return {
-        lp: `-0.5 * (${nu} + 1) * F.log1p(${z2} / ${nu})`,
+        lp: `-0.5 * (${nu} + 1) * F.log1p(${z2} * ${invNu})`,
         lpConst: { expr: `${norm} - ${logS}`, args: [0, 2] },
         dy: `-${r} * ${z} * ${inv}`,
         da: [
-          `0.5 * (F.digamma(0.5 * (${nu} + 1)) - F.digamma(0.5 * ${nu})) - 0.5 / ${nu} - 0.5 * F.log1p(${z2} / ${nu}) + 0.5 * ${r} * ${z2} / ${nu}`,
+          `0.5 * (F.digamma(0.5 * (${nu} + 1)) - F.digamma(0.5 * ${nu})) - 0.5 * ${invNu} - 0.5 * F.log1p(${z2} * ${invNu}) + 0.5 * ${r} * ${z2} * ${invNu}`,
           `${r} * ${z} * ${inv}`,
           `(${r} * ${z2} - 1) * ${inv}`,
         ],
