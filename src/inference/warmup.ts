@@ -28,6 +28,11 @@ import { learnVariance, welfordInit, windowScheduleInit } from "./windowed-adapt
 export interface MetricAdaptation {
   /** Sets the initial metric and returns the first step size. */
   start(loop: ChainLoop, scratch: PhasePoint): number;
+  /**
+   * The step size ε whose log(10·ε) is the first dual averaging's μ; without it, the first step size's. Stan's is its
+   * nominal step size, set before init_stepsize runs, so its first μ does not follow the heuristic's result.
+   */
+  firstMuStepSize?: number;
   /** Before iteration `it`'s transition. */
   before?(loop: ChainLoop): void;
   /**
@@ -55,7 +60,7 @@ export function warmUp(loop: ChainLoop, tune: number, targetAccept: number, adap
   const cfg = { ...DUAL_AVERAGING_DEFAULTS, delta: targetAccept };
   const scratch = createPoint(target.dim);
   let epsilon = adaptation.start(loop, scratch);
-  let da = dualAveragingInit(epsilon);
+  let da = dualAveragingInit(adaptation.firstMuStepSize ?? epsilon);
   let warmupDivergences = 0;
   for (let it = 0; it < tune; it++) {
     adaptation.before?.(loop);
@@ -76,9 +81,17 @@ export function warmUp(loop: ChainLoop, tune: number, targetAccept: number, adap
   return { epsilon, warmupDivergences };
 }
 
-/** Stan's first step size: the heuristic from ε = 1 at the initial point, with the metric as it starts. */
+/**
+ * Stan's nominal step size (its `stepsize` argument, default 1): init_stepsize starts from it, and the first dual
+ * averaging's μ is log(10 × it), set before init_stepsize runs (services/sample/hmc_nuts_diag_e_adapt.hpp, then
+ * util/run_adaptive_sampler.hpp); only the restarts after each window take μ from the heuristic's result
+ * (adapt_diag_e_nuts::transition).
+ */
+export const NOMINAL_STEP_SIZE = 1;
+
+/** Stan's first step size: the heuristic from the nominal step size at the initial point, with the metric as it starts. */
 function heuristicStart(loop: ChainLoop, scratch: PhasePoint): number {
-  return initStepSize(loop.z, 1, loop.invMetric, loop.target.logDensityGradient, loop.rng, scratch, loop);
+  return initStepSize(loop.z, NOMINAL_STEP_SIZE, loop.invMetric, loop.target.logDensityGradient, loop.rng, scratch, loop);
 }
 
 /** nutpie's first metric, 1/|g| at the initial point, and Stan's first step size with it. */
@@ -99,6 +112,7 @@ export function windowedVariance(tune: number, dim: number): MetricAdaptation {
   const welford = welfordInit(dim);
   return {
     start: heuristicStart,
+    firstMuStepSize: NOMINAL_STEP_SIZE,
     learn: (loop) => learnVariance(windows, welford, loop.invMetric, loop.z.q),
     restarted: (loop, it, epsilon) => checkCoordinateSteps(epsilon, loop.invMetric, loop.target.paramNames, loop.chain, it),
   };

@@ -24,6 +24,9 @@ import {
   toTheta,
 } from "../../src/inference/low-rank-adaptation.js";
 import { learnVariance, welfordInit, windowScheduleInit } from "../../src/inference/windowed-adaptation.js";
+import { warmUp, windowedVariance } from "../../src/inference/warmup.js";
+import type { ChainLoop } from "../../src/inference/chain-loop.js";
+import type { NutsKernel } from "../../src/inference/nuts.js";
 import { Rng } from "../../src/random/rng.js";
 
 describe("dual averaging", () => {
@@ -162,6 +165,49 @@ describe("init_stepsize", () => {
     expect(err).toBeInstanceOf(BayesServeError);
     expect((err as BayesServeError).code).toBe("SAMPLER_STEPSIZE");
     expect((err as Error).message).toMatch(/improper/);
+  });
+});
+
+describe("the first dual averaging of Stan's windowed adaptation", () => {
+  // rstan 2.21 on posteriordb's gp_pois_regr-gp_regr (seed 7, chain 1, adapt_delta 0.8), its warm-up's first four
+  // stepsize__ and accept_stat__ from get_sampler_params(inc_warmup = TRUE). Stan sets μ = log(10 × stepsize = 1)
+  // before init_stepsize runs, so from the second iteration on its step sizes do not depend on the heuristic's 0.25:
+  // with μ = log(10 × 0.25) the second would be 3.596.
+  const stanAcceptStats = [1, 0, 0, 0.87987692714862809];
+  const stanStepSizes = [0.25, 14.385510095776777, 2.4311673443421422, 0.23979140553843048];
+
+  it("aims at 10× Stan's nominal step size 1, not at 10× the heuristic's first step size", () => {
+    // A narrow normal (sd 0.01), so that the heuristic's first step size is far from both 1 and Stan's 0.25.
+    const logDensity = (q: Float64Array, g: Float64Array) => {
+      g[0] = -q[0] / 1e-4;
+      return (-0.5 * q[0] * q[0]) / 1e-4;
+    };
+    const z = createPoint(1);
+    z.q[0] = 0.003;
+    z.logp = logDensity(z.q, z.grad);
+    const used: number[] = [];
+    const kernel: NutsKernel = {
+      transition(_z, epsilon) {
+        const acceptStat = stanAcceptStats[used.length];
+        used.push(epsilon);
+        return { acceptStat, treeDepth: 1, nLeapfrog: 1, divergent: false, energy: 0 };
+      },
+    };
+    const loop: ChainLoop = {
+      target: { dim: 1, paramNames: ["x"], logDensityGradient: logDensity },
+      chain: 0,
+      rng: new Rng(3, 0),
+      z,
+      invMetric: Float64Array.of(1),
+      kernel,
+      total: 1000,
+      progressEvery: 1000,
+      gradients: 0,
+    };
+    warmUp(loop, stanAcceptStats.length, 0.8, windowedVariance(1000, 1));
+    expect(used).toHaveLength(4);
+    expect(used[0]).toBeLessThan(0.1);
+    for (let i = 1; i < 4; i++) expect(used[i] / stanStepSizes[i]).toBeCloseTo(1, 12);
   });
 });
 
