@@ -6,8 +6,8 @@ import { request as httpRequest, Agent, type IncomingHttpHeaders } from "node:ht
 import { connect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_HEADERS } from "../../src/server/http-server.js";
-import { startServer, type RunningServer, type ServerOptions } from "../../src/server/server.js";
-import { LogCapture, storeWithSeedModel, type TempStore } from "./fixtures.js";
+import type { RunningServer, ServerOptions } from "../../src/server/server.js";
+import { storeWithSeedModel, type TempStore, startTestServer } from "./fixtures.js";
 
 let store: TempStore & { version: string };
 beforeAll(async () => {
@@ -15,17 +15,7 @@ beforeAll(async () => {
 });
 afterAll(() => store.cleanup());
 
-const start = (options: ServerOptions): Promise<RunningServer> =>
-  startServer({
-    model: store.dir,
-    port: 0,
-    host: "127.0.0.1",
-    pollInterval: 0,
-    handleSignals: false,
-    logStream: new LogCapture().stream,
-    workers: 0,
-    ...options,
-  });
+const start = (options: ServerOptions): Promise<RunningServer> => startTestServer(store.dir, { workers: 0, ...options });
 
 const POINT = JSON.stringify({ data: { x: 5, category: 2 } });
 

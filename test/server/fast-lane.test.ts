@@ -5,29 +5,20 @@
 import { connect } from "node:net";
 import Fastify from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServer, type RunningServer } from "../../src/server/server.js";
+import type { RunningServer } from "../../src/server/server.js";
 import { problemResponse } from "../../src/server/errors.js";
 import { LaneRoutes, type LaneHandler } from "../../src/server/fast-lane.js";
 import { isRequestCounter, metricsPlugin, RequestMetrics } from "../../src/server/metrics.js";
 import type { ModelHolder } from "../../src/server/model-holder.js";
 import { PREDICTION_KINDS } from "../../src/server/schemas.js";
-import { LogCapture, storeWithSeedModel, type TempStore } from "./fixtures.js";
+import { LogCapture, storeWithSeedModel, type TempStore, startTestServer } from "./fixtures.js";
 
 let store: TempStore & { version: string };
 let server: RunningServer;
 
 beforeAll(async () => {
   store = await storeWithSeedModel();
-  server = await startServer({
-    model: store.dir,
-    port: 0,
-    host: "127.0.0.1",
-    pollInterval: 0,
-    handleSignals: false,
-    logStream: new LogCapture().stream,
-    workers: 1,
-    bodyLimit: 4096,
-  });
+  server = await startTestServer(store.dir, { workers: 1, bodyLimit: 4096 });
 });
 
 afterAll(async () => {
@@ -169,16 +160,7 @@ describe("the fast lane", () => {
 
   it("leaves every request to Fastify while each is to be logged (--log-level debug), so none goes unlogged", async () => {
     const logs = new LogCapture();
-    const debug = await startServer({
-      model: store.dir,
-      port: 0,
-      host: "127.0.0.1",
-      pollInterval: 0,
-      handleSignals: false,
-      logStream: logs.stream,
-      logLevel: "debug",
-      workers: 0,
-    });
+    const debug = await startTestServer(store.dir, { logStream: logs.stream, logLevel: "debug", workers: 0 });
     try {
       const r = await fetch(`${debug.url}/predict/v1.0.0/interval`, {
         method: "POST",
@@ -195,15 +177,7 @@ describe("the fast lane", () => {
   });
 
   it("finishes a request whose body is still arriving when the server closes, as Fastify would", async () => {
-    const s = await startServer({
-      model: store.dir,
-      port: 0,
-      host: "127.0.0.1",
-      pollInterval: 0,
-      handleSignals: false,
-      logStream: new LogCapture().stream,
-      workers: 1,
-    });
+    const s = await startTestServer(store.dir, { workers: 1 });
     const { port } = new URL(s.url);
     // Headers and a few bytes, then close(), then the rest: a 422 (Fastify's, through inject) and a heavy request.
     const answers = Promise.all(
@@ -227,16 +201,7 @@ describe("the fast lane", () => {
   });
 
   it("is off when switched off, and the answers are the same", async () => {
-    const off = await startServer({
-      model: store.dir,
-      port: 0,
-      host: "127.0.0.1",
-      pollInterval: 0,
-      handleSignals: false,
-      logStream: new LogCapture().stream,
-      workers: 0,
-      fastLane: false,
-    });
+    const off = await startTestServer(store.dir, { workers: 0, fastLane: false });
     try {
       expect(off.fastLane).toBeNull();
       const request = { method: "POST", headers: { "content-type": "application/json" }, body: sendable(CASES[0].body) };

@@ -19,6 +19,7 @@ import { simulateSeedData } from "../../src/train/simulate.js";
 import { buildApp, type AppOptions } from "../../src/server/app.js";
 import { createLogger, type LogLevel } from "../../src/server/logging.js";
 import { ModelHolder } from "../../src/server/model-holder.js";
+import { startServer, type RunningServer, type ServerOptions } from "../../src/server/server.js";
 import { DEFAULT_LIMITS, type Limits } from "../../src/server/schemas.js";
 
 const fits = new Map<number, Promise<Posterior>>();
@@ -184,4 +185,12 @@ export async function post(app: FastifyInstance, kind: string, body: unknown, he
     json = null;
   }
   return { status: res.statusCode, json: json as Record<string, unknown>, headers: res.headers, body: res.body };
+}
+
+/**
+ * startServer as the server tests run it: an ephemeral port on the loopback interface, no store polling, no signal
+ * handlers, logs captured out of sight; `options` adds to or overrides these.
+ */
+export function startTestServer(model: string, options: ServerOptions = {}): Promise<RunningServer> {
+  return startServer({ model, port: 0, host: "127.0.0.1", pollInterval: 0, handleSignals: false, logStream: new LogCapture().stream, ...options });
 }

@@ -3,8 +3,8 @@
 // past the time limit is stopped (503) while the server keeps answering. Over HTTP, fast lane included.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HalfNormal, model, Normal, PoissonLog } from "../../src/model/index.js";
-import { startServer, type RunningServer } from "../../src/server/server.js";
-import { LogCapture, madeUpBundle, post, tempStore, testApp, type TempStore } from "./fixtures.js";
+import type { RunningServer } from "../../src/server/server.js";
+import { madeUpBundle, post, tempStore, testApp, type TempStore, startTestServer } from "./fixtures.js";
 
 // Poisson counts with an exposure offset, and a varying intercept indexed by an *integer* (not a category) group.
 const exposureModel = model("poisson-exposure", (m) => {
@@ -27,16 +27,7 @@ beforeAll(async () => {
   // z[k] = k: a prediction for group k reads z[k], so an off-by-one would show.
   for (let k = 0; k < 12; k++) columns[`z[${k}]`] = () => k / 10;
   await store.store.publish(madeUpBundle(exposureModel, columns));
-  server = await startServer({
-    model: store.dir,
-    port: 0,
-    host: "127.0.0.1",
-    pollInterval: 0,
-    handleSignals: false,
-    logStream: new LogCapture().stream,
-    workers: 1,
-    requestTimeoutMs: 300,
-  });
+  server = await startTestServer(store.dir, { workers: 1, requestTimeoutMs: 300 });
 });
 
 afterAll(async () => {

@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseManifest } from "../../src/artifact/manifest.js";
 import { encodeSeal, makeSeal } from "../../src/artifact/seal.js";
 import { openStore } from "../../src/artifact/store.js";
-import { startServer, type RunningServer } from "../../src/server/server.js";
-import { LogCapture, seedBundle, storeWithSeedModel, type TempStore } from "./fixtures.js";
+import type { RunningServer } from "../../src/server/server.js";
+import { LogCapture, seedBundle, storeWithSeedModel, type TempStore, startTestServer } from "./fixtures.js";
 
 let store: TempStore & { version: string };
 let server: RunningServer;
@@ -18,7 +18,7 @@ const KEY = "0123456789abcdef0123456789abcdef-signing";
 
 beforeAll(async () => {
   store = await storeWithSeedModel();
-  server = await startServer({ model: store.dir, port: 0, host: "127.0.0.1", pollInterval: 0.1, handleSignals: false, logStream: logs.stream, workers: 0 });
+  server = await startTestServer(store.dir, { pollInterval: 0.1, logStream: logs.stream, workers: 0 });
 });
 
 afterAll(async () => {
@@ -74,24 +74,14 @@ describe("a manifest edited by one byte", () => {
     expect(await interval(server.url)).toEqual(before);
 
     // Nor will a new server start on it.
-    await expect(
-      startServer({ model: `${store.dir}@${edited}`, port: 0, host: "127.0.0.1", handleSignals: false, logStream: new LogCapture().stream, workers: 0 }),
-    ).rejects.toThrow(/does not match the digest recorded/);
+    await expect(startTestServer(`${store.dir}@${edited}`, { workers: 0 })).rejects.toThrow(/does not match the digest recorded/);
     await fs.writeFile(join(store.dir, "latest"), JSON.stringify({ version: store.version, updatedAt: new Date().toISOString() }));
   });
 
   it("with its digest rewritten too, would change the answers — which a signing key prevents", async () => {
     const signed = openStore(store.dir, { signingKey: KEY });
     const version = await signed.publish(await seedBundle(), { promote: false });
-    const genuine = await startServer({
-      model: `${store.dir}@${version}`,
-      port: 0,
-      host: "127.0.0.1",
-      handleSignals: false,
-      logStream: new LogCapture().stream,
-      workers: 0,
-      storeOptions: { signingKey: KEY },
-    });
+    const genuine = await startTestServer(`${store.dir}@${version}`, { workers: 0, storeOptions: { signingKey: KEY } });
     const answer = await interval(genuine.url);
     await genuine.close();
 
@@ -103,30 +93,14 @@ describe("a manifest edited by one byte", () => {
 
     // Without the key only the digest is checked, and it matches: the edited model is served and answers differently
     // (the issue measured [6.38, 8.75] becoming [4.24, 10.82]).
-    const unkeyed = await startServer({
-      model: `${store.dir}@${version}`,
-      port: 0,
-      host: "127.0.0.1",
-      handleSignals: false,
-      logStream: new LogCapture().stream,
-      workers: 0,
-      storeOptions: { signingKey: null },
-    });
+    const unkeyed = await startTestServer(`${store.dir}@${version}`, { workers: 0, storeOptions: { signingKey: null } });
     const [lower, upper] = await interval(unkeyed.url);
     await unkeyed.close();
     expect(upper - lower).toBeGreaterThan((answer[1] - answer[0]) * 1.5);
 
     // With the key, it is refused.
-    await expect(
-      startServer({
-        model: `${store.dir}@${version}`,
-        port: 0,
-        host: "127.0.0.1",
-        handleSignals: false,
-        logStream: new LogCapture().stream,
-        workers: 0,
-        storeOptions: { signingKey: KEY },
-      }),
-    ).rejects.toThrow(/the signature of version \S+ does not match/);
+    await expect(startTestServer(`${store.dir}@${version}`, { workers: 0, storeOptions: { signingKey: KEY } })).rejects.toThrow(
+      /the signature of version \S+ does not match/,
+    );
   });
 });

@@ -2,23 +2,15 @@
 // light request's latency stays low while they run. The bound here is loose (shared CI machines are noisy); the
 // benchmark (bench/service.ts) measures the same thing precisely.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServer, type RunningServer } from "../../src/server/server.js";
-import { LogCapture, post, storeWithSeedModel, testApp, type TempStore } from "./fixtures.js";
+import type { RunningServer } from "../../src/server/server.js";
+import { post, storeWithSeedModel, testApp, type TempStore, startTestServer } from "./fixtures.js";
 
 let store: TempStore & { version: string };
 let server: RunningServer;
 
 beforeAll(async () => {
   store = await storeWithSeedModel();
-  server = await startServer({
-    model: store.dir,
-    port: 0,
-    host: "127.0.0.1",
-    pollInterval: 0,
-    handleSignals: false,
-    logStream: new LogCapture().stream,
-    workers: 1,
-  });
+  server = await startTestServer(store.dir, { workers: 1 });
 });
 
 afterAll(async () => {

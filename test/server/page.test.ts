@@ -13,8 +13,8 @@ import { chromium, type BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadPageAssets } from "../../src/server/page.js";
 import { PAGE_FILES, compileBrowserScript } from "../../src/server/page/assets.js";
-import { startServer, type RunningServer } from "../../src/server/server.js";
-import { LogCapture, storeWithSeedModel, type TempStore } from "./fixtures.js";
+import type { RunningServer } from "../../src/server/server.js";
+import { storeWithSeedModel, type TempStore, startTestServer } from "./fixtures.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const SHOTS = "/tmp/page-check";
@@ -31,7 +31,7 @@ let profile: string;
 beforeAll(async () => {
   if (!haveChromium) return;
   store = await storeWithSeedModel();
-  server = await startServer({ model: store.dir, port: 0, host: "127.0.0.1", pollInterval: 0, handleSignals: false, logStream: new LogCapture().stream });
+  server = await startTestServer(store.dir);
   profile = mkdtempSync(join(tmpdir(), "bayes-serve-chromium-"));
   // A fresh profile: playwright passes it to Chromium as --user-data-dir.
   browser = await chromium.launchPersistentContext(profile, {
@@ -146,14 +146,7 @@ const parsesAsJavaScript = (code: string): boolean => {
 describe("the page's assets", () => {
   it("serves browser.ts compiled: JavaScript with no TypeScript left, its hash in the CSP", async () => {
     const store = await storeWithSeedModel();
-    const running = await startServer({
-      model: store.dir,
-      port: 0,
-      host: "127.0.0.1",
-      pollInterval: 0,
-      handleSignals: false,
-      logStream: new LogCapture().stream,
-    });
+    const running = await startTestServer(store.dir);
     try {
       const response = await fetch(`${running.url}/`);
       expect(response.status).toBe(200);

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/server/logging.js";
 import { ModelHolder } from "../../src/server/model-holder.js";
 import { DEFAULT_LIMITS } from "../../src/server/schemas.js";
-import { startServer, type RunningServer } from "../../src/server/server.js";
-import { LogCapture, seedBundle, storeWithSeedModel, type TempStore } from "./fixtures.js";
+import type { RunningServer } from "../../src/server/server.js";
+import { LogCapture, seedBundle, storeWithSeedModel, type TempStore, startTestServer } from "./fixtures.js";
 
 let store: TempStore & { version: string };
 let server: RunningServer;
@@ -16,7 +16,7 @@ const logs = new LogCapture();
 
 beforeAll(async () => {
   store = await storeWithSeedModel();
-  server = await startServer({ model: store.dir, port: 0, host: "127.0.0.1", pollInterval: 0.1, handleSignals: false, logStream: logs.stream, workers: 1 });
+  server = await startTestServer(store.dir, { pollInterval: 0.1, logStream: logs.stream, workers: 1 });
 });
 
 afterAll(async () => {

@@ -8,14 +8,14 @@ import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hdiSorted, quantileSorted } from "../../src/diagnostics/index.js";
 import { BernoulliLogit, model, Normal, PoissonLog } from "../../src/model/index.js";
-import { startServer, type RunningServer } from "../../src/server/server.js";
+import type { RunningServer } from "../../src/server/server.js";
 import { V2_OUTPUTS } from "../../src/server/v2-schemas.js";
 import { InferEndpoint } from "../../src/server/v2-routes.js";
 import { responseOf, responseText } from "../../src/server/v2-answer-body.js";
 import { inferAll } from "../../src/predict/index.js";
 import { DEFAULT_LIMITS } from "../../src/server/schemas.js";
 import { OpenInferenceClient, output, V2Error, type InferenceRequest, type Tensor } from "../support/open-inference-client.js";
-import { LogCapture, madeUpBundle, storeWithSeedModel, tempStore, type TempStore } from "./fixtures.js";
+import { madeUpBundle, storeWithSeedModel, tempStore, type TempStore, startTestServer } from "./fixtures.js";
 
 const NAME = "seed-regression";
 
@@ -25,16 +25,7 @@ let client: OpenInferenceClient;
 
 beforeAll(async () => {
   seedStore = await storeWithSeedModel();
-  server = await startServer({
-    model: seedStore.dir,
-    port: 0,
-    host: "127.0.0.1",
-    pollInterval: 0,
-    handleSignals: false,
-    logStream: new LogCapture().stream,
-    workers: 1,
-    shutdownGraceMs: 0,
-  });
+  server = await startTestServer(seedStore.dir, { workers: 1, shutdownGraceMs: 0 });
   client = new OpenInferenceClient(server.url);
 });
 
@@ -323,17 +314,7 @@ describe("heavy answers: written on the sampling worker and streamed as the seed
   });
 
   it("closes a connection whose client takes nothing of its heavy answers for the send timeout, and their memory comes back", async () => {
-    const s = await startServer({
-      model: seedStore.dir,
-      port: 0,
-      host: "127.0.0.1",
-      pollInterval: 0,
-      handleSignals: false,
-      logStream: new LogCapture().stream,
-      workers: 1,
-      sendTimeoutMs: 500,
-      shutdownGraceMs: 0,
-    });
+    const s = await startTestServer(seedStore.dir, { workers: 1, sendTimeoutMs: 500, shutdownGraceMs: 0 });
     try {
       // Each answer holds 200,000 draws (~4 MB of JSON); pipelined into a socket that is never read, they fill the
       // kernel's buffers and the next answer stops going out.
@@ -585,29 +566,10 @@ describe("other families: a logistic model's probabilities, a count model's inte
   beforeAll(async () => {
     store = tempStore();
     await store.store.publish(madeUpBundle(logistic, { a: (i) => -1 + 0.2 * Math.sin(i), b: (i) => 2 + 0.2 * Math.cos(i) }, { drawsPerChain: 500 }));
-    churn = await startServer({
-      model: store.dir,
-      port: 0,
-      host: "127.0.0.1",
-      pollInterval: 0,
-      handleSignals: false,
-      logStream: new LogCapture().stream,
-      workers: 0,
-      shutdownGraceMs: 0,
-      modelName: "churn-v2",
-    });
+    churn = await startTestServer(store.dir, { workers: 0, shutdownGraceMs: 0, modelName: "churn-v2" });
     counted = tempStore();
     await counted.store.publish(madeUpBundle(counts, { a: (i) => 1 + 0.05 * Math.sin(i), b: () => 0.5 }, { drawsPerChain: 500 }));
-    claims = await startServer({
-      model: counted.dir,
-      port: 0,
-      host: "127.0.0.1",
-      pollInterval: 0,
-      handleSignals: false,
-      logStream: new LogCapture().stream,
-      workers: 0,
-      shutdownGraceMs: 0,
-    });
+    claims = await startTestServer(counted.dir, { workers: 0, shutdownGraceMs: 0 });
   });
 
   afterAll(async () => {
