@@ -81,12 +81,7 @@ export function looByColumns(draws: number, obs: number, fill: (i: number, colum
     if (v > PARETO_K_OK) above07++;
   }
   return {
-    elpd: e.estimate,
-    se: e.se,
-    pLoo: p.estimate,
-    pLooSe: p.se,
-    looic: -2 * e.estimate,
-    looicSe: 2 * e.se,
+    ...looTotals(e, p),
     pointwise: { elpd, pLoo, k },
     warnings: { above05, above07 },
   };
@@ -162,13 +157,8 @@ export function subsampleLoo(sample: LooResult, total: number, approximation?: L
   const p = scale(sample.pointwise.pLoo);
   return {
     estimator: approximation === undefined ? "srs" : "difference",
-    elpd: e.estimate,
-    se: e.se,
+    ...looTotals(e, p),
     subsamplingSe: e.subsamplingSe,
-    pLoo: p.estimate,
-    pLooSe: p.se,
-    looic: -2 * e.estimate,
-    looicSe: 2 * e.se,
     sampleSize: m,
     total,
     pointwise: sample.pointwise,
@@ -196,6 +186,14 @@ function differenceEstimate(y: Float64Array, a: LooApproximation, total: number)
 }
 
 /** A full LOO as a SubsampledLoo's fields: its own sums and SEs, nothing added by sampling. */
+/** elpd_loo and p_loo with their SEs, and looic = −2 · elpd_loo with its SE (loo's `estimates` rows). */
+function looTotals(
+  e: { estimate: number; se: number },
+  p: { estimate: number; se: number },
+): Pick<LooResult, "elpd" | "se" | "pLoo" | "pLooSe" | "looic" | "looicSe"> {
+  return { elpd: e.estimate, se: e.se, pLoo: p.estimate, pLooSe: p.se, looic: -2 * e.estimate, looicSe: 2 * e.se };
+}
+
 function sampleAsIs(l: LooResult): Omit<SubsampledLoo, "sampleSize" | "total" | "estimator"> {
   return {
     elpd: l.elpd,
