@@ -13,6 +13,7 @@ import { transformCode } from "./transforms.js";
 import { binaryCode, unaryCode } from "./ops.js";
 import { evaluateNodes } from "./evaluate.js";
 import { optimiseLoop, type LoopContext } from "./hoist.js";
+import { DenseMatrixKernel } from "./dense-kernel.js";
 
 /** Partial sums per index-scatter target in a row loop (a power of two: the lane is row & (lanes − 1)). Four covers
  * the latency of a dependent floating-point add through memory. */
@@ -27,6 +28,14 @@ const DOT_LANES = 4;
 
 /** Matrix-vector products with at most this many columns are written out column by column (emitMatvecUnrolled). */
 const UNROLLED_COLUMNS = 64;
+
+/**
+ * A data matrix with at least this many columns, in a term's row loop, has its products computed by the SIMD kernel
+ * (dense-kernel.ts) rather than in the loop. Below it the written-out row keeps its coefficients and partial gradients
+ * in registers, and the kernel's fixed costs (two calls, copies of the vector and gradient, a store and a load per
+ * row) are not repaid; bench/README.md, "Dense design matrices", has the measurements behind the figure.
+ */
+const KERNEL_MIN_COLUMNS = 10;
 
 export interface CompiledModel {
   readonly bound: BoundModel;
@@ -168,6 +177,8 @@ class Codegen {
   private loop: LoopInProgress | null = null;
   /** In the element being emitted: how many of its nodes read each node. */
   private readers = new Map<number, number>();
+  /** The SIMD kernel of each matrix-vector product node that has one (null: it cannot run here). */
+  private readonly denseKernels = new Map<number, DenseMatrixKernel | null>();
 
   /** Row loops the sharded form splits: their lengths, and Σ rows × operations per row. */
   private readonly shardedLengths = new Set<number>();
@@ -485,6 +496,8 @@ class Codegen {
         return { f: [`const ${v} = ${this.val(n.a, String(n.k))};`], b: [this.acc(n.a, String(n.k), a)] };
       case "matvec": {
         const c = this.shapes[n.m][1];
+        const kernel = this.denseKernelFor(id, n.m, c, ix);
+        if (kernel) return this.emitMatvecKernel(id, n.v, c, kernel, pre);
         if (c <= UNROLLED_COLUMNS) return this.emitMatvecUnrolled(id, n.m, n.v, c, ix, pre);
         const m = (j: string) => this.val(n.m, `(${ix}) * ${c} + ${j}`);
         const back = this.acc(n.v, "j", `${a} * ${m("j")}`);
@@ -608,6 +621,34 @@ class Codegen {
       b.push(`${g} += a${id} * ${x(j)};`);
     }
     return { f, b };
+  }
+
+  /**
+   * The SIMD kernel for X · v when X is data with KERNEL_MIN_COLUMNS or more columns and the product is read row by row
+   * in a term's loop (which runs every row once, so that each row's adjoint is written once); not in the sharded form,
+   * whose threads share the data on SharedArrayBuffers. Null otherwise, or where the kernel cannot run. A product read
+   * in two terms' loops has one kernel: the loops run one after the other, each through forward and backward.
+   */
+  private denseKernelFor(id: number, m: number, c: number, ix: string): DenseMatrixKernel | null {
+    if (this.shared || this.kinds[m] !== "static" || c < KERNEL_MIN_COLUMNS || ix !== "i" || !this.loop?.laneScatter) return null;
+    if (!this.denseKernels.has(id)) this.denseKernels.set(id, DenseMatrixKernel.create(this.staticValues[m], this.shapes[m][0], c));
+    return this.denseKernels.get(id)!;
+  }
+
+  /**
+   * X · v by the kernel: v copied in and the product taken before the loop; each row reads its element, and writes its
+   * adjoint; after the loop Xᵀ · adjoint is taken and added to v's gradient.
+   */
+  private emitMatvecKernel(id: number, vec: number, c: number, kernel: DenseMatrixKernel, pre: string[]): { f: string[]; b: string[] } {
+    const [k, kv, kp, ka, kg] = ["K", "KV", "KP", "KA", "KG"].map((prefix) => `${prefix}${id}`);
+    this.closure.set(k, kernel);
+    this.closure.set(kv, kernel.vector);
+    this.closure.set(kp, kernel.product);
+    this.closure.set(ka, kernel.adjoint);
+    this.closure.set(kg, kernel.gradient);
+    pre.push(`for (let j = 0; j < ${c}; j++) ${kv}[j] = ${this.val(vec, "j")};`, `${k}.forward();`);
+    this.loop!.epilogue.push(`${k}.backward();`, `for (let j = 0; j < ${c}; j++) { ${this.acc(vec, "j", `${kg}[j]`)} }`);
+    return { f: [`const v${id} = ${kp}[i];`], b: [`${ka}[i] = a${id};`] };
   }
 
   // ---- loops --------------------------------------------------------------------------------------------------------

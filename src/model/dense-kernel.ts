@@ -1,0 +1,102 @@
+// A dense data matrix X held in WebAssembly memory with its two products for the generated log-density
+// (compile.ts): `product()` computes X·v into `product` from `vector`; after the row loop has written each row's
+// adjoint into `adjoint`, `transposedProduct()` computes Xᵀ·adjoint into `gradient`. The products run as SIMD
+// loops (dense-kernel.wat) with no bounds check per element, where the written-out JavaScript row is bound by
+// register spills (24 partial gradients and 24 hoisted coefficients do not fit in 16 registers).
+import { Buffer } from "node:buffer";
+import { DENSE_KERNEL_BASE64 } from "./dense-kernel-wasm.js";
+
+/** Columns are padded to a multiple of this (zeros in X and in the vector): the kernels take four at a time. */
+const COLUMN_MULTIPLE = 4;
+const PAGE_BYTES = 65536;
+/** WebAssembly memory is addressed with 32 bits; stay below 2 GiB so every byte offset is a positive i32. */
+const MAX_BYTES = 2 ** 31 - PAGE_BYTES;
+
+interface DenseExports {
+  product(x: number, v: number, out: number, rows: number, stride: number): void;
+  transposedProduct(x: number, a: number, out: number, rows: number, stride: number): void;
+}
+
+let compiled: WebAssembly.Module | null | undefined;
+
+/** The module, compiled once per thread; null where this engine has no WebAssembly SIMD. */
+function denseModule(): WebAssembly.Module | null {
+  if (compiled === undefined) {
+    try {
+      compiled = new WebAssembly.Module(Buffer.from(DENSE_KERNEL_BASE64, "base64"));
+    } catch {
+      compiled = null;
+    }
+  }
+  return compiled;
+}
+
+export class DenseMatrixKernel {
+  /** v, `cols` long: write it before `product()`. */
+  readonly vector: Float64Array;
+  /** X·v, `rows` long, after `product()`. */
+  readonly product: Float64Array;
+  /** a, `rows` long: write it before `transposedProduct()`. */
+  readonly adjoint: Float64Array;
+  /** Xᵀ·a, `cols` long, after `transposedProduct()`. */
+  readonly gradient: Float64Array;
+  private readonly run: DenseExports;
+  private readonly stride: number;
+  private readonly at: { x: number; vector: number; product: number; adjoint: number; gradient: number };
+
+  private constructor(
+    module: WebAssembly.Module,
+    matrix: Float64Array,
+    private readonly rows: number,
+    cols: number,
+  ) {
+    const stride = Math.ceil(cols / COLUMN_MULTIPLE) * COLUMN_MULTIPLE;
+    this.stride = stride;
+    // Byte offsets: X, then the two stride-long vectors (kept 32-byte aligned), then the two row-long ones.
+    const x = 0;
+    const vector = x + rows * stride * 8;
+    const gradient = vector + stride * 8;
+    const product = gradient + stride * 8;
+    const adjoint = product + rows * 8;
+    const bytes = adjoint + rows * 8;
+    const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / PAGE_BYTES) });
+    const instance = new WebAssembly.Instance(module, { env: { memory } });
+    this.run = instance.exports as unknown as DenseExports;
+    this.at = { x, vector, product, adjoint, gradient };
+    const buffer = memory.buffer;
+    const padded = new Float64Array(buffer, x, rows * stride);
+    for (let i = 0; i < rows; i++) padded.set(matrix.subarray(i * cols, (i + 1) * cols), i * stride);
+    this.vector = new Float64Array(buffer, vector, cols);
+    this.gradient = new Float64Array(buffer, gradient, cols);
+    this.product = new Float64Array(buffer, product, rows);
+    this.adjoint = new Float64Array(buffer, adjoint, rows);
+  }
+
+  /**
+   * A kernel over the row-major `rows` × `cols` matrix (copied), or null where it cannot run: no WebAssembly SIMD in
+   * this engine, a matrix too large for 32-bit addressing, or no memory to be had for it. The caller then uses its
+   * plain JavaScript products, which give the same values up to rounding.
+   */
+  static create(matrix: Float64Array, rows: number, cols: number): DenseMatrixKernel | null {
+    const module = denseModule();
+    if (module === null || rows < 1 || cols < 1) return null;
+    const stride = Math.ceil(cols / COLUMN_MULTIPLE) * COLUMN_MULTIPLE;
+    if ((rows * stride + 2 * stride + 2 * rows) * 8 > MAX_BYTES) return null;
+    try {
+      return new DenseMatrixKernel(module, matrix, rows, cols);
+    } catch (err) {
+      if (err instanceof RangeError) return null; // the memory could not be reserved
+      throw err;
+    }
+  }
+
+  /** product = X · vector. */
+  forward(): void {
+    this.run.product(this.at.x, this.at.vector, this.at.product, this.rows, this.stride);
+  }
+
+  /** gradient = Xᵀ · adjoint. */
+  backward(): void {
+    this.run.transposedProduct(this.at.x, this.at.adjoint, this.at.gradient, this.rows, this.stride);
+  }
+}
