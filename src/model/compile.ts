@@ -127,13 +127,20 @@ export interface CompileOptions {
   hoist?: boolean;
   /**
    * Also generate the sharded form (CompiledModel.shardCode), with the data and what is computed from them on
-   * SharedArrayBuffers. The unsharded function is the same code either way.
+   * SharedArrayBuffers. The unsharded function is then the same code as with `denseKernels: false`.
    */
   shards?: boolean;
+  /**
+   * Take the products of dense data matrices with the SIMD kernel (dense-kernel.ts) where it pays. Default true;
+   * always off with `shards`, whose threads share the data on SharedArrayBuffers and each sum only their rows. The
+   * values agree either way up to rounding (the sums are taken in a different order).
+   */
+  denseKernels?: boolean;
 }
 
 export function compileModel(bound: BoundModel, options: CompileOptions = {}): CompiledModel {
-  return new Codegen(bound, options.hoist !== false, options.shards === true).build();
+  const shards = options.shards === true;
+  return new Codegen(bound, options.hoist !== false, shards, !shards && options.denseKernels !== false).build();
 }
 
 // Row-loop bounds and counts in generated code are written as markers, filled in per variant: the whole range for the
@@ -188,6 +195,7 @@ class Codegen {
     private readonly bound: BoundModel,
     private readonly hoist: boolean,
     private readonly shared: boolean,
+    private readonly denseKernelsOn: boolean,
   ) {
     // Terms get synthetic logp nodes appended; copy so the model's JSON is untouched.
     this.nodes = bound.json.nodes.slice();
@@ -625,12 +633,12 @@ class Codegen {
 
   /**
    * The SIMD kernel for X · v when X is data with KERNEL_MIN_COLUMNS or more columns and the product is read row by row
-   * in a term's loop (which runs every row once, so that each row's adjoint is written once); not in the sharded form,
-   * whose threads share the data on SharedArrayBuffers. Null otherwise, or where the kernel cannot run. A product read
-   * in two terms' loops has one kernel: the loops run one after the other, each through forward and backward.
+   * in a term's loop (which runs every row once, so that each row's adjoint is written once), unless kernels are off
+   * (CompileOptions.denseKernels). Null otherwise, or where the kernel cannot run. A product read in two terms' loops
+   * has one kernel: the loops run one after the other, each through forward and backward.
    */
   private denseKernelFor(id: number, m: number, c: number, ix: string): DenseMatrixKernel | null {
-    if (this.shared || this.kinds[m] !== "static" || c < KERNEL_MIN_COLUMNS || ix !== "i" || !this.loop?.laneScatter) return null;
+    if (!this.denseKernelsOn || this.kinds[m] !== "static" || c < KERNEL_MIN_COLUMNS || ix !== "i" || !this.loop?.laneScatter) return null;
     if (!this.denseKernels.has(id)) this.denseKernels.set(id, DenseMatrixKernel.create(this.staticValues[m], this.shapes[m][0], c));
     return this.denseKernels.get(id)!;
   }

@@ -106,12 +106,12 @@ describe("a model whose design matrix has enough columns for the kernel", () => 
     describe(name, () => {
       const bound = bindModel(mdl.json, { X, y, yb });
       const withKernel = compileModel(bound);
-      // The sharded form's unsharded function writes the products out in JavaScript.
-      const plain = compileModel(bound, { shards: true });
+      const plain = compileModel(bound, { denseKernels: false });
 
-      it("is compiled to the kernel (and the sharded form is not)", () => {
+      it("is compiled to the kernel (not with denseKernels: false, nor in the sharded form)", () => {
         expect(withKernel.source).toMatch(/K\d+\.forward\(\)/);
         expect(plain.source).not.toMatch(/K\d+\.forward\(\)/);
+        expect(compileModel(bound, { shards: true }).source).not.toMatch(/K\d+\.forward\(\)/);
       });
 
       it("has the interpreter's log-density, and the plain products' gradient", () => {
