@@ -154,8 +154,7 @@ export function createNutsKernel(dim: number, maxDepth = DEFAULT_MAX_TREE_DEPTH,
     const wFinal = weights[finalSlot];
     const wSubtree = logSumExp(weights[initSlot], wFinal);
     weights[slot] = logSumExp(weights[slot], wSubtree);
-    if (wFinal > wSubtree) copyPoint(L.zProposeFinal, zProposeOut);
-    else if (random.uniform() < Math.exp(wFinal - wSubtree)) copyPoint(L.zProposeFinal, zProposeOut);
+    if (wFinal > wSubtree || random.uniform() < Math.exp(wFinal - wSubtree)) copyPoint(L.zProposeFinal, zProposeOut);
     return mergedTreePersists(pSharpBeg, L.pSharpInitEnd, L.pInitEnd, L.rhoInit, L.pSharpFinalBeg, L.pFinalBeg, pSharpEnd, L.rhoFinal, rhoOut);
   }
 
@@ -222,8 +221,7 @@ export function createNutsKernel(dim: number, maxDepth = DEFAULT_MAX_TREE_DEPTH,
         depth++;
         // Biased progressive sampling: prefer the new subtree.
         const wSubtree = weights[TOP];
-        if (wSubtree > logSumWeight) copyPoint(zPropose, zSample);
-        else if (rng.uniform() < Math.exp(wSubtree - logSumWeight)) copyPoint(zPropose, zSample);
+        if (wSubtree > logSumWeight || rng.uniform() < Math.exp(wSubtree - logSumWeight)) copyPoint(zPropose, zSample);
         logSumWeight = logSumExp(logSumWeight, wSubtree);
 
         rho.fill(0);
