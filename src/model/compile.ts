@@ -13,6 +13,7 @@ import { transformCode } from "./transforms.js";
 import { binaryCode, unaryCode } from "./ops.js";
 import { evaluateNodes } from "./evaluate.js";
 import { optimiseLoop, type LoopContext } from "./hoist.js";
+import { factorSums } from "./factor-sums.js";
 import { DenseMatrixKernel } from "./dense-kernel.js";
 
 /** Partial sums per index-scatter target in a row loop (a power of two: the lane is row & (lanes − 1)). Four covers
@@ -136,11 +137,17 @@ export interface CompileOptions {
    * values agree either way up to rounding (the sums are taken in a different order).
    */
   denseKernels?: boolean;
+  /**
+   * Take loop-invariant factors out of the row loops' sums (factor-sums.ts; with `hoist` only). Default true; the
+   * results differ from the plain loop's in the last bits.
+   */
+  factorSums?: boolean;
 }
 
 export function compileModel(bound: BoundModel, options: CompileOptions = {}): CompiledModel {
   const shards = options.shards === true;
-  return new Codegen(bound, options.hoist !== false, shards, !shards && options.denseKernels !== false).build();
+  const hoist = options.hoist !== false;
+  return new Codegen(bound, hoist, shards, !shards && options.denseKernels !== false, hoist && options.factorSums !== false).build();
 }
 
 // Row-loop bounds and counts in generated code are written as markers, filled in per variant: the whole range for the
@@ -196,6 +203,7 @@ class Codegen {
     private readonly hoist: boolean,
     private readonly shared: boolean,
     private readonly denseKernelsOn: boolean,
+    private readonly factor: boolean,
   ) {
     // Terms get synthetic logp nodes appended; copy so the model's JSON is untouched.
     this.nodes = bound.json.nodes.slice();
@@ -666,7 +674,15 @@ class Codegen {
    * (hoist.ts): `pre` runs once, `body` per row, `after` once after it.
    */
   private loopCode(pre: string[], body: string[], len: number | null, after: string[] = [], perRow = false): string {
-    const o = this.hoist ? optimiseLoop(pre, body, this.loopContext(len)) : { pre, body };
+    let o = this.hoist ? optimiseLoop(pre, body, this.loopContext(len)) : { pre, body };
+    if (this.factor && len !== null) {
+      const f = factorSums(o.pre, o.body, { loopVar: "i", rowCount: perRow ? countMark(len) : String(len), fresh: (p) => `${p}${this.counter++}` });
+      // The factored sums' accumulations first: what runs after the loop may read the accumulators.
+      if (f) {
+        o = f;
+        after = [...f.after, ...after];
+      }
+    }
     const tail = after.filter(Boolean).join("\n");
     if (len === null) return `{\n${o.pre.join("\n")}\n${o.body.join("\n")}\n${tail}\n}`;
     if (perRow) {

@@ -16,7 +16,7 @@
 // Statements the parser does not recognise (loops, lane scatters) are left as they are, and every name they assign
 // is treated as changing inside the loop.
 
-type Expr =
+export type Expr =
   | { k: "num"; text: string }
   | { k: "id"; name: string }
   | { k: "member"; obj: Expr; prop: string }
@@ -26,7 +26,7 @@ type Expr =
   | { k: "binary"; op: string; a: Expr; b: Expr }
   | { k: "cond"; test: Expr; then: Expr; else: Expr };
 
-type Statement =
+export type Statement =
   | { k: "decl"; kind: "const" | "let"; name: string; init: Expr }
   | { k: "assign"; target: Extract<Expr, { k: "id" } | { k: "index" }>; op: "=" | "+="; value: Expr }
   | { k: "opaque"; text: string };
@@ -199,7 +199,7 @@ export function printExpr(e: Expr): string {
   }
 }
 
-function printStatement(s: Statement): string {
+export function printStatement(s: Statement): string {
   switch (s.k) {
     case "decl":
       return `${s.kind} ${s.name} = ${printExpr(s.init)};`;
@@ -423,7 +423,7 @@ export function optimiseLoop(pre: string[], body: string[], ctx: LoopContext): {
  * The names an unparsed statement assigns (`x = …`, `x += …`, `x++`, a declaration) and the arrays it writes
  * (`a[…] += …`, the index possibly holding brackets of its own).
  */
-function assignmentsIn(text: string, assigned: Set<string>, writtenArrays: Set<string>): void {
+export function assignmentsIn(text: string, assigned: Set<string>, writtenArrays: Set<string>): void {
   for (const m of text.matchAll(/\b(?:let|const|var)\s+([A-Za-z_$][\w$]*)/g)) assigned.add(m[1]);
   for (const m of text.matchAll(/\+\+|--|(?<![=!<>])[-+*/%&|^]?=(?!=)/g)) {
     let end = m.index;
