@@ -9,7 +9,7 @@
 // Unlike hoisting (hoist.ts), this changes the order of floating-point operations, so results differ from the plain
 // loop in the last bits (CompileOptions.factorSums turns it off). It runs on the hoisted body, and leaves any statement it
 // cannot express this way (one reading a value of the row it cannot see through, an opaque one) as it was.
-import { assignmentsIn, type Expr, parseStatement, printExpr, printStatement, type Statement } from "./hoist.js";
+import { assignmentsIn, type Expr, forEachSubexpression, parseStatement, printExpr, printStatement, type Statement } from "./hoist.js";
 
 /** coef · atom; a null atom is the constant term. */
 interface Term {
@@ -230,36 +230,9 @@ export function factorSums(pre: string[], body: string[], ctx: FactorContext): {
 
 /** Calls `visit` with each name `e` reads. */
 function namesIn(e: Expr, visit: (name: string) => void): void {
-  switch (e.k) {
-    case "id":
-      visit(e.name);
-      break;
-    case "member":
-      namesIn(e.obj, visit);
-      break;
-    case "index":
-      namesIn(e.obj, visit);
-      namesIn(e.index, visit);
-      break;
-    case "call":
-      namesIn(e.fn, visit);
-      for (const a of e.args) namesIn(a, visit);
-      break;
-    case "unary":
-      namesIn(e.a, visit);
-      break;
-    case "binary":
-      namesIn(e.a, visit);
-      namesIn(e.b, visit);
-      break;
-    case "cond":
-      namesIn(e.test, visit);
-      namesIn(e.then, visit);
-      namesIn(e.else, visit);
-      break;
-    default:
-      break;
-  }
+  forEachSubexpression(e, (x) => {
+    if (x.k === "id") visit(x.name);
+  });
 }
 
 /** Calls `visit` with each name a parsed statement reads (its value, and an indexed target's array and index). */

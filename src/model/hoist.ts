@@ -495,44 +495,49 @@ function isConstant(e: Expr, ctx: LoopContext): boolean {
   }
 }
 
+/** Calls `f` on `e` and on every expression inside it, parents before their parts. */
+export function forEachSubexpression(e: Expr, f: (e: Expr) => void): void {
+  f(e);
+  switch (e.k) {
+    case "member":
+      forEachSubexpression(e.obj, f);
+      return;
+    case "index":
+      forEachSubexpression(e.obj, f);
+      forEachSubexpression(e.index, f);
+      return;
+    case "call":
+      forEachSubexpression(e.fn, f);
+      for (const a of e.args) forEachSubexpression(a, f);
+      return;
+    case "unary":
+      forEachSubexpression(e.a, f);
+      return;
+    case "binary":
+      forEachSubexpression(e.a, f);
+      forEachSubexpression(e.b, f);
+      return;
+    case "cond":
+      forEachSubexpression(e.test, f);
+      forEachSubexpression(e.then, f);
+      forEachSubexpression(e.else, f);
+      return;
+    default:
+      return;
+  }
+}
+
 /**
  * Inside the row loop: a function call over values that do not change between statements (constants of the row,
  * invariants) that appears more than once is computed once, into a constant declared before its first use.
  */
 function shareRepeatedCalls(statements: Statement[], ctx: LoopContext, analyse: (e: Expr) => Analysis): Statement[] {
   const counts = new Map<string, number>();
-  const visit = (e: Expr, f: (e: Expr) => void): void => {
-    f(e);
-    switch (e.k) {
-      case "member":
-        return;
-      case "index":
-        visit(e.index, f);
-        return;
-      case "call":
-        e.args.forEach((a) => visit(a, f));
-        return;
-      case "unary":
-        visit(e.a, f);
-        return;
-      case "binary":
-        visit(e.a, f);
-        visit(e.b, f);
-        return;
-      case "cond":
-        visit(e.test, f);
-        visit(e.then, f);
-        visit(e.else, f);
-        return;
-      default:
-        return;
-    }
-  };
   const candidate = (e: Expr) => e.k === "call" && analyse(e).stable;
   const exprsOf = (s: Statement): Expr[] => (s.k === "decl" ? [s.init] : s.k === "assign" ? [s.target, s.value] : []);
   for (const s of statements)
     for (const root of exprsOf(s))
-      visit(root, (e) => {
+      forEachSubexpression(root, (e) => {
         if (candidate(e)) {
           const key = printExpr(e);
           counts.set(key, (counts.get(key) ?? 0) + 1);

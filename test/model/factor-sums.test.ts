@@ -38,6 +38,18 @@ function run(code: { pre: string[]; body: string[]; after: string[] }, n: number
   return new Function(...names, src)(...names.map((k) => inputs[k])) as number[];
 }
 
+/** The factored loop's results equal the plain loop's, to rounding. */
+function expectSameResults(
+  body: string[],
+  factored: { pre: string[]; body: string[]; after: string[] },
+  n: number,
+  inputs: Record<string, unknown>,
+  results: string[],
+): void {
+  const plain = run({ pre: [], body, after: [] }, n, inputs, results);
+  run(factored, n, inputs, results).forEach((v, k) => expect(v, results[k]).toBeCloseTo(plain[k], 12));
+}
+
 describe("factorSums on a loop body", () => {
   const x = Float64Array.from([0.5, -1.25, 2, 0.75, -0.3]);
   const y = Float64Array.from([1, 2, -1, 0.5, 3]);
@@ -60,9 +72,7 @@ describe("factorSums on a loop body", () => {
     expect(f.body.filter((l) => /^R\d+ \+=/.test(l))).toHaveLength(4);
     expect(f.body.join("\n")).not.toMatch(/\b(lp|g0|g1|g2|g3) \+=/);
     const inputs = { x, y, F: { log1p: Math.log1p }, h1: 0.7, h2: 1.3, h3: -2.5, h4: 0.125 };
-    const plain = run({ pre: [], body, after: [] }, x.length, inputs, ["lp", "g0", "g1", "g2", "g3"]);
-    const factored = run(f, x.length, inputs, ["lp", "g0", "g1", "g2", "g3"]);
-    factored.forEach((v, k) => expect(v).toBeCloseTo(plain[k], 12));
+    expectSameResults(body, f, x.length, inputs, ["lp", "g0", "g1", "g2", "g3"]);
   });
 
   it("leaves alone an accumulator the row reads, and one set other than by +=", () => {
@@ -90,9 +100,7 @@ describe("factorSums on a loop body", () => {
     // g3 reads b, which the loop statement sets: it stays in the row as it was.
     expect(f.body).toContain("g3 += (b * h2);");
     const inputs = { x, y, h1: 0.7, h2: 1.3, h3: -0.4 };
-    const plain = run({ pre: [], body, after: [] }, x.length, inputs, ["g0", "g1", "g2", "g3"]);
-    const factored = run(f, x.length, inputs, ["g0", "g1", "g2", "g3"]);
-    factored.forEach((v, k) => expect(v).toBeCloseTo(plain[k], 12));
+    expectSameResults(body, f, x.length, inputs, ["g0", "g1", "g2", "g3"]);
   });
 
   it("counts an invariant term once per row, with the row count it is given", () => {
@@ -100,9 +108,7 @@ describe("factorSums on a loop body", () => {
     const f = factorSums([], body, ctx())!;
     expect(f.after.join("\n")).toContain("N * ");
     const inputs = { x, h1: 0.7, h2: 1.3, h3: -0.4 };
-    const plain = run({ pre: [], body, after: [] }, x.length, inputs, ["lp", "g"]);
-    const factored = run(f, x.length, inputs, ["lp", "g"]);
-    factored.forEach((v, k) => expect(v).toBeCloseTo(plain[k], 12));
+    expectSameResults(body, f, x.length, inputs, ["lp", "g"]);
   });
 });
 
