@@ -38,6 +38,13 @@ const UNROLLED_COLUMNS = 64;
  */
 const KERNEL_MIN_COLUMNS = 10;
 
+/**
+ * A row loop with kernel products runs in blocks of this many rows, each through the kernel's forward pass, the rows,
+ * and its backward pass, so that the backward pass reads the block's rows of X while they are still in the cache (a
+ * 1,024 × 24 block is 192 kB, within a core's L2). bench/README.md, "Dense design matrices", has the block sizes tried.
+ */
+const KERNEL_BLOCK_ROWS = 1024;
+
 export interface CompiledModel {
   readonly bound: BoundModel;
   /** Number of unconstrained (= constrained) scalar parameters. */
@@ -119,6 +126,9 @@ interface LoopInProgress {
   readonly laneScatter: boolean;
   /** Set when the term's lp is summed by its family's row-sum form (see EmittedDensity.rowSum), not per row. */
   summedByRowSum: boolean;
+  /** Kernel calls run before and after each block of rows (b$lo, b$hi); the loop runs in blocks when there are any. */
+  readonly blockStart: string[];
+  readonly blockEnd: string[];
   readonly rowCount: string | null;
 }
 
@@ -652,8 +662,9 @@ class Codegen {
   }
 
   /**
-   * X · v by the kernel: v copied in and the product taken before the loop; each row reads its element, and writes its
-   * adjoint; after the loop Xᵀ · adjoint is taken and added to v's gradient.
+   * X · v by the kernel: v copied in before the loop; each block of rows takes its product first, each row reads its
+   * element and writes its adjoint, and the block adds its Xᵀ · adjoint last; after the loop the sum is added to v's
+   * gradient.
    */
   private emitMatvecKernel(id: number, vec: number, c: number, kernel: DenseMatrixKernel, pre: string[]): { f: string[]; b: string[] } {
     const [k, kv, kp, ka, kg] = ["K", "KV", "KP", "KA", "KG"].map((prefix) => `${prefix}${id}`);
@@ -662,8 +673,10 @@ class Codegen {
     this.closure.set(kp, kernel.product);
     this.closure.set(ka, kernel.adjoint);
     this.closure.set(kg, kernel.gradient);
-    pre.push(`for (let j = 0; j < ${c}; j++) ${kv}[j] = ${this.val(vec, "j")};`, `${k}.forward();`);
-    this.loop!.epilogue.push(`${k}.backward();`, `for (let j = 0; j < ${c}; j++) { ${this.acc(vec, "j", `${kg}[j]`)} }`);
+    pre.push(`for (let j = 0; j < ${c}; j++) ${kv}[j] = ${this.val(vec, "j")};`, `${k}.clearGradient();`);
+    this.loop!.blockStart.push(`${k}.forward(b$lo, b$hi);`);
+    this.loop!.blockEnd.push(`${k}.backward(b$lo, b$hi);`);
+    this.loop!.epilogue.push(`for (let j = 0; j < ${c}; j++) { ${this.acc(vec, "j", `${kg}[j]`)} }`);
     return { f: [`const v${id} = ${kp}[i];`], b: [`${ka}[i] = a${id};`] };
   }
 
@@ -673,7 +686,14 @@ class Codegen {
    * A loop over `len` rows (`len` null: straight-line code), its invariant and data-only subexpressions hoisted
    * (hoist.ts): `pre` runs once, `body` per row, `after` once after it.
    */
-  private loopCode(pre: string[], body: string[], len: number | null, after: string[] = [], perRow = false): string {
+  private loopCode(
+    pre: string[],
+    body: string[],
+    len: number | null,
+    after: string[] = [],
+    perRow = false,
+    blocks: { start: string[]; end: string[] } | null = null,
+  ): string {
     let o = this.hoist ? optimiseLoop(pre, body, this.loopContext(len)) : { pre, body };
     if (this.factor && len !== null) {
       const f = factorSums(o.pre, o.body, { loopVar: "i", rowCount: perRow ? countMark(len) : String(len), fresh: (p) => `${p}${this.counter++}` });
@@ -690,7 +710,12 @@ class Codegen {
       this.rowWork += len * operationsPerRow(o.body);
     }
     const [lo, hi] = perRow ? [loMark(len), hiMark(len)] : ["0", String(len)];
-    return `{\n${o.pre.join("\n")}\nfor (let i = ${lo}; i < ${hi}; i++) {\n${o.body.join("\n")}\n}\n${tail}\n}`;
+    const rows = `for (let i = ${blocks ? "b$lo" : lo}; i < ${blocks ? "b$hi" : hi}; i++) {\n${o.body.join("\n")}\n}`;
+    const loop = blocks
+      ? `for (let b$lo = ${lo}; b$lo < ${hi}; b$lo += ${KERNEL_BLOCK_ROWS}) {\nconst b$hi = Math.min(b$lo + ${KERNEL_BLOCK_ROWS}, ${hi});\n` +
+        `${blocks.start.join("\n")}\n${rows}\n${blocks.end.join("\n")}\n}`
+      : rows;
+    return `{\n${o.pre.join("\n")}\n${loop}\n${tail}\n}`;
   }
 
   private loopContext(len: number | null): LoopContext {
@@ -733,6 +758,8 @@ class Codegen {
       laneScatter: isTerm && !scalar,
       summedByRowSum: false,
       rowCount: isTerm && !scalar ? count : null,
+      blockStart: [],
+      blockEnd: [],
     };
     this.loop = loop;
     const e = this.emitElement(root, ix, seed);
@@ -740,7 +767,8 @@ class Codegen {
     const after = [...loop.constants.map((c) => `lp += ${count} * (${c});`), ...loop.epilogue].join("\n");
     const perRowLp = isTerm && !loop.summedByRowSum;
     const body = [...e.fwd, perRowLp ? `lp += ${e.value};` : "", ...e.bwd].filter(Boolean);
-    return this.loopCode(e.pre, body, scalar ? null : len, [after], perRow && !scalar);
+    const blocks = loop.blockStart.length > 0 ? { start: loop.blockStart, end: loop.blockEnd } : null;
+    return this.loopCode(e.pre, body, scalar ? null : len, [after], perRow && !scalar, blocks);
   }
 
   private emitMaterialisedForward(id: number): string {

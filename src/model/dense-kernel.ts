@@ -1,8 +1,10 @@
 // A dense data matrix X held in WebAssembly memory with its two products for the generated log-density
-// (compile.ts): `product()` computes X·v into `product` from `vector`; after the row loop has written each row's
-// adjoint into `adjoint`, `transposedProduct()` computes Xᵀ·adjoint into `gradient`. The products run as SIMD
-// loops (dense-kernel.wat) with no bounds check per element, where the written-out JavaScript row is bound by
-// register spills (24 partial gradients and 24 hoisted coefficients do not fit in 16 registers).
+// (compile.ts), taken over blocks of rows: for each block, `forward(lo, hi)` writes X·v into `product` for those rows
+// (from `vector`); the row loop then writes those rows' adjoints into `adjoint`; `backward(lo, hi)` adds Xᵀ·adjoint
+// over them into `gradient` (zeroed by `clearGradient()`). A block's rows are read by both passes while they are still
+// in the cache. The products run as SIMD loops (dense-kernel.wat) with no bounds check per element, where the
+// written-out JavaScript row is bound by register spills (24 partial gradients and 24 hoisted coefficients do not fit
+// in 16 registers).
 import { Buffer } from "node:buffer";
 import { DENSE_KERNEL_BASE64 } from "./dense-kernel-wasm.js";
 
@@ -32,24 +34,19 @@ function denseModule(): WebAssembly.Module | null {
 }
 
 export class DenseMatrixKernel {
-  /** v, `cols` long: write it before `product()`. */
+  /** v, `cols` long: write it before `forward`. */
   readonly vector: Float64Array;
-  /** X·v, `rows` long, after `product()`. */
+  /** X·v, `rows` long: each block's rows after its `forward`. */
   readonly product: Float64Array;
-  /** a, `rows` long: write it before `transposedProduct()`. */
+  /** a, `rows` long: write a block's rows before its `backward`. */
   readonly adjoint: Float64Array;
-  /** Xᵀ·a, `cols` long, after `transposedProduct()`. */
+  /** Σ over the blocks given to `backward` of Xᵀ·a, `cols` long. */
   readonly gradient: Float64Array;
   private readonly run: DenseExports;
   private readonly stride: number;
   private readonly at: { x: number; vector: number; product: number; adjoint: number; gradient: number };
 
-  private constructor(
-    module: WebAssembly.Module,
-    matrix: Float64Array,
-    private readonly rows: number,
-    cols: number,
-  ) {
+  private constructor(module: WebAssembly.Module, matrix: Float64Array, rows: number, cols: number) {
     const stride = Math.ceil(cols / COLUMN_MULTIPLE) * COLUMN_MULTIPLE;
     this.stride = stride;
     // Byte offsets: X, then the two stride-long vectors (kept 32-byte aligned), then the two row-long ones.
@@ -90,13 +87,17 @@ export class DenseMatrixKernel {
     }
   }
 
-  /** product = X · vector. */
-  forward(): void {
-    this.run.product(this.at.x, this.at.vector, this.at.product, this.rows, this.stride);
+  /** product[lo, hi) = X[lo, hi) · vector. */
+  forward(lo: number, hi: number): void {
+    if (hi > lo) this.run.product(this.at.x + lo * this.stride * 8, this.at.vector, this.at.product + lo * 8, hi - lo, this.stride);
   }
 
-  /** gradient = Xᵀ · adjoint. */
-  backward(): void {
-    this.run.transposedProduct(this.at.x, this.at.adjoint, this.at.gradient, this.rows, this.stride);
+  /** gradient += X[lo, hi)ᵀ · adjoint[lo, hi). */
+  backward(lo: number, hi: number): void {
+    if (hi > lo) this.run.transposedProduct(this.at.x + lo * this.stride * 8, this.at.adjoint + lo * 8, this.at.gradient, hi - lo, this.stride);
+  }
+
+  clearGradient(): void {
+    this.gradient.fill(0);
   }
 }

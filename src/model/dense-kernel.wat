@@ -2,7 +2,7 @@
 ;; as two streaming passes over X, two doubles to a SIMD register (f64x2). Assembled into dense-kernel-wasm.ts by
 ;; scripts/assemble-dense-kernel.ts; used by dense-kernel.ts.
 ;;
-;; X is row-major, `rows` × `stride` doubles, `stride` a multiple of 4 (the columns past the model's are zero, and so
+;; X is row-major, `rows` × `stride` doubles (a caller may pass a block of its rows), `stride` a multiple of 4 (the columns past the model's are zero, and so
 ;; are the vector's entries past them). Addresses are byte offsets into the imported memory; nothing here allocates.
 (module
   (import "env" "memory" (memory 1))
@@ -61,8 +61,8 @@
     (if (i32.and (local.get $rows) (i32.const 1))
       (then (f64.store (local.get $o) (call $rowDot (local.get $p) (local.get $v) (local.get $vEnd))))))
 
-  ;; out[j .. j + 8) = Σᵢ a[i]·X[i, j .. j + 8) for the block of columns starting at $p (in row 0), a at $a .. $aEnd:
-  ;; four f64x2 sums, one per pair of columns.
+  ;; out[j .. j + 8) += Σᵢ a[i]·X[i, j .. j + 8) for the block of columns starting at $p (in the first row), a at
+  ;; $a .. $aEnd: four f64x2 sums, one per pair of columns.
   (func $columns8 (param $p i32) (param $a i32) (param $aEnd i32) (param $bytes i32) (param $out i32)
     (local $s v128) (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128)
     (loop $rows
@@ -74,10 +74,10 @@
       (local.set $p (i32.add (local.get $p) (local.get $bytes)))
       (local.set $a (i32.add (local.get $a) (i32.const 8)))
       (br_if $rows (i32.lt_u (local.get $a) (local.get $aEnd))))
-    (v128.store (local.get $out) (local.get $c0))
-    (v128.store offset=16 (local.get $out) (local.get $c1))
-    (v128.store offset=32 (local.get $out) (local.get $c2))
-    (v128.store offset=48 (local.get $out) (local.get $c3)))
+    (v128.store (local.get $out) (f64x2.add (v128.load (local.get $out)) (local.get $c0)))
+    (v128.store offset=16 (local.get $out) (f64x2.add (v128.load offset=16 (local.get $out)) (local.get $c1)))
+    (v128.store offset=32 (local.get $out) (f64x2.add (v128.load offset=32 (local.get $out)) (local.get $c2)))
+    (v128.store offset=48 (local.get $out) (f64x2.add (v128.load offset=48 (local.get $out)) (local.get $c3))))
 
   ;; As $columns8, for a block of four columns.
   (func $columns4 (param $p i32) (param $a i32) (param $aEnd i32) (param $bytes i32) (param $out i32)
@@ -89,12 +89,13 @@
       (local.set $p (i32.add (local.get $p) (local.get $bytes)))
       (local.set $a (i32.add (local.get $a) (i32.const 8)))
       (br_if $rows (i32.lt_u (local.get $a) (local.get $aEnd))))
-    (v128.store (local.get $out) (local.get $c0))
-    (v128.store offset=16 (local.get $out) (local.get $c1)))
+    (v128.store (local.get $out) (f64x2.add (v128.load (local.get $out)) (local.get $c0)))
+    (v128.store offset=16 (local.get $out) (f64x2.add (v128.load offset=16 (local.get $out)) (local.get $c1))))
 
-  ;; out[j] = Σᵢ a[i]·X[i, j] for j < stride (rows ≥ 1): column blocks of 8, then one of 4 when stride is 4 mod 8. A
+  ;; out[j] += Σᵢ a[i]·X[i, j] for j < stride (rows ≥ 1): column blocks of 8, then one of 4 when stride is 4 mod 8. A
   ;; block's sums stay in registers over all rows (no store per row), and its reads of X go down the rows at a fixed
-  ;; stride, which the hardware prefetcher follows.
+  ;; stride, which the hardware prefetcher follows. Adds rather than stores, so that a gradient can be summed over
+  ;; blocks of rows.
   (func (export "transposedProduct") (param $x i32) (param $a i32) (param $out i32) (param $rows i32) (param $stride i32)
     (local $bytes i32) (local $aEnd i32) (local $j i32) (local $offset i32)
     (local.set $bytes (i32.shl (local.get $stride) (i32.const 3)))
