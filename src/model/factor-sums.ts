@@ -219,6 +219,8 @@ export function factorSums(pre: string[], body: string[], ctx: FactorContext): {
     for (const t of terms) if (t.atom) byAtom.set(printExpr(t.atom), [...(byAtom.get(printExpr(t.atom)) ?? []), printExpr(t.coef)]);
     for (const [key, coefs] of byAtom) parts.push(`(${coefs.join(" + ")}) * ${sums.get(key)!.name}`);
     if (constants.length > 0) parts.push(`${ctx.rowCount} * (${constants.join(" + ")})`);
+    // Every term was a literal zero (a data weight of 0, say): nothing to add.
+    if (parts.length === 0) continue;
     after.push(`${name} += ${parts.join(" + ")};`);
   }
   return {

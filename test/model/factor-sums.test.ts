@@ -169,3 +169,21 @@ describe("compiled models: the same log-density and gradient with and without fa
     expect(loop).not.toMatch(/\b(lp|gp\d+) \+=/);
   });
 });
+
+describe("accumulations whose every term is zero", () => {
+  it("a likelihood tempered by a data weight of 0 (a prior-only run) compiles, with the plain loop's values", () => {
+    const tempered = model("tempered", (b) => {
+      const a = b.param("a", Normal(0, 1));
+      const s = b.param("s", Gamma(2, 2));
+      b.factor("lik", Normal(b.data("x").mul(a), s).logp(b.data("y")).mul(b.data("w", { shape: "scalar" })));
+    });
+    const bound = bindModel(tempered.json, { x: [1, 2, 3], y: [0.5, -1, 2], w: 0 });
+    const plain = compileModel(bound, { factorSums: false });
+    const factored = compileModel(bound);
+    const theta = Float64Array.from([0.3, 0.1]);
+    const g1 = new Float64Array(2);
+    const g2 = new Float64Array(2);
+    expect(factored.logDensityGradient(theta, g1)).toBeCloseTo(plain.logDensityGradient(theta, g2), 12);
+    expect(Array.from(g1)).toEqual(Array.from(g2));
+  });
+});
