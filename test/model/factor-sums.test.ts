@@ -175,7 +175,12 @@ describe("accumulations whose every term is zero", () => {
     const tempered = model("tempered", (b) => {
       const a = b.param("a", Normal(0, 1));
       const s = b.param("s", Gamma(2, 2));
-      b.factor("lik", Normal(b.data("x").mul(a), s).logp(b.data("y")).mul(b.data("w", { shape: "scalar" })));
+      b.factor(
+        "lik",
+        Normal(b.data("x").mul(a), s)
+          .logp(b.data("y"))
+          .mul(b.data("w", { shape: "scalar" })),
+      );
     });
     const bound = bindModel(tempered.json, { x: [1, 2, 3], y: [0.5, -1, 2], w: 0 });
     const plain = compileModel(bound, { factorSums: false });
