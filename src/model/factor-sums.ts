@@ -18,6 +18,7 @@ interface Term {
 }
 type Linear = Term[] | null;
 
+const ZERO: Expr = { k: "num", text: "0" };
 const ONE: Expr = { k: "num", text: "1" };
 const MINUS_ONE: Expr = { k: "num", text: "-1" };
 
@@ -142,9 +143,12 @@ export function factorSums(pre: string[], body: string[], ctx: FactorContext): {
           const a = linear(e.a);
           const b = linear(e.b);
           if (a === null || b === null) return null;
-          if (a.length === 0 || b.length === 0) return [];
-          const constant = (l: Term[]): Expr | null =>
-            l.every((t) => t.atom === null) ? l.map((t) => t.coef).reduce((x, y) => ({ k: "binary", op: "+", a: x, b: y })) : null;
+          // An empty form is an exact zero: as a factor it stays a coefficient of 0, so that 0 · ∞ is NaN after the
+          // loop as it was in the row.
+          const constant = (l: Term[]): Expr | null => {
+            if (l.length === 0) return ZERO;
+            return l.every((t) => t.atom === null) ? l.map((t) => t.coef).reduce((x, y) => ({ k: "binary", op: "+", a: x, b: y })) : null;
+          };
           const ca = constant(a);
           if (ca) return scale(b, ca);
           const cb = constant(b);
@@ -258,7 +262,8 @@ function eliminateDead(statements: Statement[], opaqueText: string[], sums: Map<
     const dead = (name: string) => !reads.has(name) && !opaqueText.some((t) => t.includes(name));
     const next = current.filter((s) => {
       if (s.k === "decl") return !dead(s.name);
-      if (s.k === "assign" && s.target.k === "id" && s.op === "+=" && current.some((d) => d.k === "decl" && d.name === (s.target as { name: string }).name))
+      // A dead row variable goes with every assignment to it.
+      if (s.k === "assign" && s.target.k === "id" && current.some((d) => d.k === "decl" && d.name === (s.target as { name: string }).name))
         return !dead(s.target.name);
       return true;
     });

@@ -192,3 +192,37 @@ describe("accumulations whose every term is zero", () => {
     expect(Array.from(g1)).toEqual(Array.from(g2));
   });
 });
+
+describe("zeros and dead row variables", () => {
+  it("a data weight of 0 on a term that overflows still gives NaN, as the plain loop does (0 · ∞), not a finite value", () => {
+    const m = model("zero-times-overflow", (b) => {
+      const a = b.param("a", Normal(0, 1));
+      const c = b.param("c", Normal(0, 1));
+      const x = b.data("x");
+      b.factor(
+        "f",
+        x
+          .mul(a)
+          .exp()
+          .mul(b.data("w", { shape: "scalar" }))
+          .add(x.mul(c)),
+      );
+    });
+    const bound = bindModel(m.json, { x: [1, 2, 3], w: 0 });
+    const theta = Float64Array.from([400, 0.2]);
+    const plain = compileModel(bound, { factorSums: false }).logDensityGradient(theta, new Float64Array(2));
+    const g = new Float64Array(2);
+    const factored = compileModel(bound).logDensityGradient(theta, g);
+    expect(plain).toBeNaN();
+    expect(factored).toBeNaN();
+    expect(g[0]).toBeNaN();
+  });
+
+  it("removes a row variable nothing reads together with every assignment to it", () => {
+    const x = Float64Array.from([0.5, -1.25, 2]);
+    const body = ["let a = 0;", "a = (x[i] * h1);", "g0 += (a * h2);", "g1 += (a * h3);", "g2 += (x[i] * h2);"];
+    const f = factorSums([], body, ctx())!;
+    expect(f.body.join("\n")).not.toMatch(/\ba =/);
+    expectSameResults(body, f, x.length, { x, h1: 0.7, h2: 1.3, h3: -0.4 }, ["g0", "g1", "g2"]);
+  });
+});
