@@ -448,7 +448,7 @@ class Codegen {
    * Code for one element (index `ix`) of node `root`, with the inlined nodes beneath it: `fwd` defines `v<root>`;
    * `bwd` (given the adjoint expression `seed`) pushes adjoints to the inputs. `pre` holds loop-invariant hoists.
    */
-  private emitElement(root: number, ix: string, seed: string): { pre: string[]; fwd: string[]; bwd: string[]; value: string } {
+  private emitElement(root: number, ix: string, seed: string, isTerm = false): { pre: string[]; fwd: string[]; bwd: string[]; value: string } {
     const pre: string[] = [];
     const fwd: string[] = [];
     const bwd: string[] = [];
@@ -461,9 +461,11 @@ class Codegen {
       for (const r of nodeInputs(this.nodes[id])) visit(r, false);
       order.push(id);
     };
-    const rootComputed = this.kinds[root] === "inline" || this.kinds[root] === "mat";
+    // A materialised node is computed here when this is its own materialisation; as a term's root it is read.
+    const rootComputed = this.kinds[root] === "inline" || (this.kinds[root] === "mat" && !isTerm);
     if (!rootComputed) {
-      // A leaf as a term (a factor on a parameter, say): nothing to compute.
+      // A leaf as a term (a factor on a parameter, say), or a value materialised before the terms (a factor on a
+      // sum): nothing to compute; its adjoint goes where that value's backward pass reads it.
       return { pre, fwd, bwd: [this.acc(root, ix, seed)], value: this.val(root, ix) };
     }
     visit(root, true);
@@ -762,7 +764,7 @@ class Codegen {
       blockEnd: [],
     };
     this.loop = loop;
-    const e = this.emitElement(root, ix, seed);
+    const e = this.emitElement(root, ix, seed, isTerm);
     this.loop = null;
     const after = [...loop.constants.map((c) => `lp += ${count} * (${c});`), ...loop.epilogue].join("\n");
     const perRowLp = isTerm && !loop.summedByRowSum;

@@ -166,4 +166,20 @@ describe("compiled log-density = forward interpreter", () => {
     const theta = [0.3, -0.2, 0.1, 0.4, -0.5, 0.6, 0.7, -0.8, 0.9];
     expect(logDensity(c, theta)).toBeCloseTo(interpretedLogDensity(bindModel(m.json, data), theta), 10);
   });
+
+  it("a factor whose value is materialised before the terms: a sum, and a vector that is also gathered", () => {
+    const m = model("materialised-factors", (m) => {
+      const a = m.param("a", Normal(0, 1));
+      const z = m.param("z", Normal(0, 1), { shape: 3 });
+      const effect = z.mul(a.exp());
+      // Each factor's root is itself the materialised node.
+      m.factor("total", m.data("x").mul(a).sum());
+      m.factor("effects", effect);
+      m.observe("y", Normal(effect.at(m.data("category", { levels: 3 })), 1), m.data("yreal"));
+    });
+    const c = compile(m, data);
+    const theta = [0.3, -0.2, 0.4, 0.1];
+    expect(logDensity(c, theta)).toBeCloseTo(interpretedLogDensity(bindModel(m.json, data), theta), 10);
+    expectGradientMatchesFiniteDifferences(c);
+  });
 });
