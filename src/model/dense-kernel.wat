@@ -64,16 +64,34 @@
   ;; out[j .. j + 8) += Σᵢ a[i]·X[i, j .. j + 8) for the block of columns starting at $p (in the first row), a at
   ;; $a .. $aEnd: four f64x2 sums, one per pair of columns.
   (func $columns8 (param $p i32) (param $a i32) (param $aEnd i32) (param $bytes i32) (param $out i32)
-    (local $s v128) (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128)
-    (loop $rows
-      (local.set $s (v128.load64_splat (local.get $a)))
-      (local.set $c0 (f64x2.add (local.get $c0) (f64x2.mul (local.get $s) (v128.load (local.get $p)))))
-      (local.set $c1 (f64x2.add (local.get $c1) (f64x2.mul (local.get $s) (v128.load offset=16 (local.get $p)))))
-      (local.set $c2 (f64x2.add (local.get $c2) (f64x2.mul (local.get $s) (v128.load offset=32 (local.get $p)))))
-      (local.set $c3 (f64x2.add (local.get $c3) (f64x2.mul (local.get $s) (v128.load offset=48 (local.get $p)))))
-      (local.set $p (i32.add (local.get $p) (local.get $bytes)))
-      (local.set $a (i32.add (local.get $a) (i32.const 8)))
-      (br_if $rows (i32.lt_u (local.get $a) (local.get $aEnd))))
+    (local $s v128) (local $u v128) (local $q i32) (local $pairsEnd i32) (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128)
+    ;; Rows in pairs, the pair's two products added before they join the sum: half as many dependent adds per sum.
+    (local.set $pairsEnd (i32.sub (local.get $aEnd) (i32.and (i32.sub (local.get $aEnd) (local.get $a)) (i32.const 8))))
+    (block $pairsDone
+      (loop $pairs
+        (br_if $pairsDone (i32.ge_u (local.get $a) (local.get $pairsEnd)))
+        (local.set $q (i32.add (local.get $p) (local.get $bytes)))
+        (local.set $s (v128.load64_splat (local.get $a)))
+        (local.set $u (v128.load64_splat offset=8 (local.get $a)))
+        (local.set $c0 (f64x2.add (local.get $c0)
+          (f64x2.add (f64x2.mul (local.get $s) (v128.load offset=0 (local.get $p))) (f64x2.mul (local.get $u) (v128.load offset=0 (local.get $q))))))
+        (local.set $c1 (f64x2.add (local.get $c1)
+          (f64x2.add (f64x2.mul (local.get $s) (v128.load offset=16 (local.get $p))) (f64x2.mul (local.get $u) (v128.load offset=16 (local.get $q))))))
+        (local.set $c2 (f64x2.add (local.get $c2)
+          (f64x2.add (f64x2.mul (local.get $s) (v128.load offset=32 (local.get $p))) (f64x2.mul (local.get $u) (v128.load offset=32 (local.get $q))))))
+        (local.set $c3 (f64x2.add (local.get $c3)
+          (f64x2.add (f64x2.mul (local.get $s) (v128.load offset=48 (local.get $p))) (f64x2.mul (local.get $u) (v128.load offset=48 (local.get $q))))))
+        (local.set $p (i32.add (local.get $q) (local.get $bytes)))
+        (local.set $a (i32.add (local.get $a) (i32.const 16)))
+        (br $pairs)))
+    ;; An odd last row.
+    (if (i32.lt_u (local.get $a) (local.get $aEnd))
+      (then
+        (local.set $s (v128.load64_splat (local.get $a)))
+        (local.set $c0 (f64x2.add (local.get $c0) (f64x2.mul (local.get $s) (v128.load offset=0 (local.get $p)))))
+        (local.set $c1 (f64x2.add (local.get $c1) (f64x2.mul (local.get $s) (v128.load offset=16 (local.get $p)))))
+        (local.set $c2 (f64x2.add (local.get $c2) (f64x2.mul (local.get $s) (v128.load offset=32 (local.get $p)))))
+        (local.set $c3 (f64x2.add (local.get $c3) (f64x2.mul (local.get $s) (v128.load offset=48 (local.get $p)))))))
     (v128.store (local.get $out) (f64x2.add (v128.load (local.get $out)) (local.get $c0)))
     (v128.store offset=16 (local.get $out) (f64x2.add (v128.load offset=16 (local.get $out)) (local.get $c1)))
     (v128.store offset=32 (local.get $out) (f64x2.add (v128.load offset=32 (local.get $out)) (local.get $c2)))
@@ -81,14 +99,28 @@
 
   ;; As $columns8, for a block of four columns.
   (func $columns4 (param $p i32) (param $a i32) (param $aEnd i32) (param $bytes i32) (param $out i32)
-    (local $s v128) (local $c0 v128) (local $c1 v128)
-    (loop $rows
-      (local.set $s (v128.load64_splat (local.get $a)))
-      (local.set $c0 (f64x2.add (local.get $c0) (f64x2.mul (local.get $s) (v128.load (local.get $p)))))
-      (local.set $c1 (f64x2.add (local.get $c1) (f64x2.mul (local.get $s) (v128.load offset=16 (local.get $p)))))
-      (local.set $p (i32.add (local.get $p) (local.get $bytes)))
-      (local.set $a (i32.add (local.get $a) (i32.const 8)))
-      (br_if $rows (i32.lt_u (local.get $a) (local.get $aEnd))))
+    (local $s v128) (local $u v128) (local $q i32) (local $pairsEnd i32) (local $c0 v128) (local $c1 v128)
+    ;; Rows in pairs, the pair's two products added before they join the sum: half as many dependent adds per sum.
+    (local.set $pairsEnd (i32.sub (local.get $aEnd) (i32.and (i32.sub (local.get $aEnd) (local.get $a)) (i32.const 8))))
+    (block $pairsDone
+      (loop $pairs
+        (br_if $pairsDone (i32.ge_u (local.get $a) (local.get $pairsEnd)))
+        (local.set $q (i32.add (local.get $p) (local.get $bytes)))
+        (local.set $s (v128.load64_splat (local.get $a)))
+        (local.set $u (v128.load64_splat offset=8 (local.get $a)))
+        (local.set $c0 (f64x2.add (local.get $c0)
+          (f64x2.add (f64x2.mul (local.get $s) (v128.load offset=0 (local.get $p))) (f64x2.mul (local.get $u) (v128.load offset=0 (local.get $q))))))
+        (local.set $c1 (f64x2.add (local.get $c1)
+          (f64x2.add (f64x2.mul (local.get $s) (v128.load offset=16 (local.get $p))) (f64x2.mul (local.get $u) (v128.load offset=16 (local.get $q))))))
+        (local.set $p (i32.add (local.get $q) (local.get $bytes)))
+        (local.set $a (i32.add (local.get $a) (i32.const 16)))
+        (br $pairs)))
+    ;; An odd last row.
+    (if (i32.lt_u (local.get $a) (local.get $aEnd))
+      (then
+        (local.set $s (v128.load64_splat (local.get $a)))
+        (local.set $c0 (f64x2.add (local.get $c0) (f64x2.mul (local.get $s) (v128.load offset=0 (local.get $p)))))
+        (local.set $c1 (f64x2.add (local.get $c1) (f64x2.mul (local.get $s) (v128.load offset=16 (local.get $p)))))))
     (v128.store (local.get $out) (f64x2.add (v128.load (local.get $out)) (local.get $c0)))
     (v128.store offset=16 (local.get $out) (f64x2.add (v128.load offset=16 (local.get $out)) (local.get $c1))))
 
