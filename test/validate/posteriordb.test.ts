@@ -24,11 +24,19 @@ const ALL = [...SUITE_POSTERIORS, "robust-student_t", "poisson-exposure"];
 /** Posteriors that need another metric adaptation than the sampler's default. */
 const ADAPTATION: Record<string, Adaptation> = { "diamonds-diamonds": "low-rank" };
 
+/**
+ * Posteriors that need more draws than the reference's 1,000 a chain for R-hat < 1.01 to be a test of the sampler
+ * rather than of the seed. diamonds with 1,000: min bulk ESS ~500, and a single fit passed at 4 and at 6 of seeds 1–8
+ * (two builds whose arithmetic differs in the last bits), failing only on R-hat (1.010–1.017), so two of three failed
+ * a quarter of the time or more. With 2,000: 8 of 8, R-hat ≤ 1.0067, ESS ≥ 1,000, and tighter sd limits (8–9 %).
+ */
+const DRAWS: Record<string, number> = { "diamonds-diamonds": 2000 };
+
 const results: ValidationResult[] = [];
 
 describe("posteriordb reference posteriors (full set)", () => {
   it.each(ALL)("%s matches the reference draws (two fits of three)", async (name) => {
-    const { fits, failures } = await validateTwoOfThree(name, { threads: true, adaptation: ADAPTATION[name] });
+    const { fits, failures } = await validateTwoOfThree(name, { threads: true, adaptation: ADAPTATION[name], ...(DRAWS[name] ? { draws: DRAWS[name] } : {}) });
     results.push(...fits);
     expect(failures).toEqual([]);
   });
