@@ -9,7 +9,7 @@
 // Unlike hoisting (hoist.ts), this changes the order of floating-point operations, so results differ from the plain
 // loop in the last bits (CompileOptions.factorSums turns it off). It runs on the hoisted body, and leaves any statement it
 // cannot express this way (one reading a value of the row it cannot see through, an opaque one) as it was.
-import { assignmentsIn, type Expr, forEachSubexpression, parseStatement, printExpr, printStatement, type Statement } from "./hoist.js";
+import { assignmentsIn, type Expr, forEachSubexpression, loopWrites, parseStatement, printExpr, printStatement, type Statement } from "./hoist.js";
 
 /** coef · atom; a null atom is the constant term. */
 interface Term {
@@ -47,16 +47,8 @@ export interface FactorContext {
  */
 export function factorSums(pre: string[], body: string[], ctx: FactorContext): { pre: string[]; body: string[]; after: string[] } | null {
   const statements = body.map(parseStatement);
-  const declared = new Set<string>();
-  const assigned = new Set<string>();
-  const writtenArrays = new Set<string>();
-  for (const s of statements) {
-    if (s.k === "decl") declared.add(s.name);
-    else if (s.k === "assign") {
-      if (s.target.k === "id") assigned.add(s.target.name);
-      else if (s.target.obj.k === "id") writtenArrays.add(s.target.obj.name);
-    } else assignmentsIn(s.text, assigned, writtenArrays);
-  }
+  const { declaredConst, declaredLet, assigned, writtenArrays } = loopWrites(statements);
+  const declared = new Set([...declaredConst, ...declaredLet]);
   const opaqueText = statements.filter((s) => s.k === "opaque").map((s) => (s as { text: string }).text);
 
   // Accumulators: names from outside the loop that the body only adds to (never reads, never sets otherwise).

@@ -259,17 +259,10 @@ export function optimiseLoop(pre: string[], body: string[], ctx: LoopContext): {
   const preStatements = pre.map(parseStatement).map((s) => foldStatement(s, ctx));
   const statements = body.map(parseStatement);
 
-  // What changes inside the loop: names declared in it, names assigned, and arrays written element by element.
-  const assigned = new Set<string>();
-  const writtenArrays = new Set<string>();
-  const declaredConst = new Set<string>();
-  for (const s of statements) {
-    if (s.k === "decl") (s.kind === "const" ? declaredConst : assigned).add(s.name);
-    else if (s.k === "assign") {
-      if (s.target.k === "id") assigned.add(s.target.name);
-      else if (s.target.obj.k === "id") writtenArrays.add(s.target.obj.name);
-    } else assignmentsIn(s.text, assigned, writtenArrays);
-  }
+  // What changes inside the loop: its `let`s and whatever it assigns count as assigned.
+  const writes = loopWrites(statements);
+  const { declaredConst, writtenArrays } = writes;
+  const assigned = new Set([...writes.declaredLet, ...writes.assigned]);
   // A name both declared const and assigned elsewhere (should not happen) counts as changing.
   for (const n of assigned) declaredConst.delete(n);
 
@@ -423,6 +416,28 @@ export function optimiseLoop(pre: string[], body: string[], ctx: LoopContext): {
  * The names an unparsed statement assigns (`x = …`, `x += …`, `x++`, a declaration) and the arrays it writes
  * (`a[…] += …`, the index possibly holding brackets of its own).
  */
+/** What a loop body changes: the names it declares (const, let), the names it assigns (by `=`, `+=`, or inside an
+ * opaque statement), and the arrays it writes element by element. */
+export function loopWrites(statements: Statement[]): {
+  declaredConst: Set<string>;
+  declaredLet: Set<string>;
+  assigned: Set<string>;
+  writtenArrays: Set<string>;
+} {
+  const declaredConst = new Set<string>();
+  const declaredLet = new Set<string>();
+  const assigned = new Set<string>();
+  const writtenArrays = new Set<string>();
+  for (const s of statements) {
+    if (s.k === "decl") (s.kind === "const" ? declaredConst : declaredLet).add(s.name);
+    else if (s.k === "assign") {
+      if (s.target.k === "id") assigned.add(s.target.name);
+      else if (s.target.obj.k === "id") writtenArrays.add(s.target.obj.name);
+    } else assignmentsIn(s.text, assigned, writtenArrays);
+  }
+  return { declaredConst, declaredLet, assigned, writtenArrays };
+}
+
 export function assignmentsIn(text: string, assigned: Set<string>, writtenArrays: Set<string>): void {
   for (const m of text.matchAll(/\b(?:let|const|var)\s+([A-Za-z_$][\w$]*)/g)) assigned.add(m[1]);
   for (const m of text.matchAll(/\+\+|--|(?<![=!<>])[-+*/%&|^]?=(?!=)/g)) {
