@@ -2,11 +2,12 @@
 // (compile.ts), taken over blocks of rows: for each block, `forward(lo, hi)` writes X·v into `product` for those rows
 // (from `vector`); the row loop then writes those rows' adjoints into `adjoint`; `backward(lo, hi)` adds Xᵀ·adjoint
 // over them into `gradient` (zeroed by `clearGradient()`). A block's rows are read by both passes while they are still
-// in the cache. The products run as SIMD loops (dense-kernel.wat) with no bounds check per element, where the
-// written-out JavaScript row is bound by register spills (24 partial gradients and 24 hoisted coefficients do not fit
-// in 16 registers).
+// in the cache. The products run as SIMD loops (dense-kernel.wat; X·v for rows of up to 24 doubles is emitted per width
+// with v in registers, dense-product-emit.ts) with no bounds check per element, where the written-out JavaScript row is
+// bound by register spills (24 partial gradients and 24 hoisted coefficients do not fit in 16 registers).
 import { Buffer } from "node:buffer";
 import { DENSE_KERNEL_BASE64 } from "./dense-kernel-wasm.js";
+import { emitRegisterProduct, REGISTER_PRODUCT_MAX_STRIDE } from "./dense-product-emit.js";
 
 /** Columns are padded to a multiple of this (zeros in X and in the vector): the kernels take four at a time. */
 const COLUMN_MULTIPLE = 4;
@@ -14,9 +15,11 @@ const PAGE_BYTES = 65536;
 /** WebAssembly memory is addressed with 32 bits; stay below 2 GiB so every byte offset is a positive i32. */
 const MAX_BYTES = 2 ** 31 - PAGE_BYTES;
 
+type Product = (x: number, v: number, out: number, rows: number, stride: number) => void;
+
 interface DenseExports {
-  product(x: number, v: number, out: number, rows: number, stride: number): void;
-  transposedProduct(x: number, a: number, out: number, rows: number, stride: number): void;
+  product: Product;
+  transposedProduct: Product;
 }
 
 let compiled: WebAssembly.Module | null | undefined;
@@ -33,6 +36,18 @@ function denseModule(): WebAssembly.Module | null {
   return compiled;
 }
 
+const registerProducts = new Map<number, WebAssembly.Module>();
+
+/** X·v with v in registers for rows of `stride` doubles (dense-product-emit.ts), compiled once per width and thread. */
+function registerProductModule(stride: number): WebAssembly.Module {
+  let module = registerProducts.get(stride);
+  if (module === undefined) {
+    module = new WebAssembly.Module(emitRegisterProduct(stride));
+    registerProducts.set(stride, module);
+  }
+  return module;
+}
+
 export class DenseMatrixKernel {
   /** v, `cols` long: write it before `forward`. */
   readonly vector: Float64Array;
@@ -43,6 +58,8 @@ export class DenseMatrixKernel {
   /** Σ over the blocks given to `backward` of Xᵀ·a, `cols` long. */
   readonly gradient: Float64Array;
   private readonly run: DenseExports;
+  /** run.product, or the product emitted for this width where the vector fits in registers. */
+  private readonly rowProduct: Product;
   private readonly stride: number;
   private readonly at: { x: number; vector: number; product: number; adjoint: number; gradient: number };
 
@@ -59,6 +76,10 @@ export class DenseMatrixKernel {
     const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / PAGE_BYTES) });
     const instance = new WebAssembly.Instance(module, { env: { memory } });
     this.run = instance.exports as unknown as DenseExports;
+    this.rowProduct =
+      stride <= REGISTER_PRODUCT_MAX_STRIDE
+        ? (new WebAssembly.Instance(registerProductModule(stride), { env: { memory } }).exports as unknown as { product: Product }).product
+        : this.run.product;
     this.at = { x, vector, product, adjoint, gradient };
     const buffer = memory.buffer;
     const padded = new Float64Array(buffer, x, rows * stride);
@@ -89,7 +110,7 @@ export class DenseMatrixKernel {
 
   /** product[lo, hi) = X[lo, hi) · vector. */
   forward(lo: number, hi: number): void {
-    if (hi > lo) this.run.product(this.at.x + lo * this.stride * 8, this.at.vector, this.at.product + lo * 8, hi - lo, this.stride);
+    if (hi > lo) this.rowProduct(this.at.x + lo * this.stride * 8, this.at.vector, this.at.product + lo * 8, hi - lo, this.stride);
   }
 
   /** gradient += X[lo, hi)ᵀ · adjoint[lo, hi). */

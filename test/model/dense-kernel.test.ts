@@ -7,6 +7,8 @@ import { bindModel } from "../../src/model/bind.js";
 import { compileModel } from "../../src/model/compile.js";
 import { DenseMatrixKernel } from "../../src/model/dense-kernel.js";
 import { DENSE_KERNEL_BASE64 } from "../../src/model/dense-kernel-wasm.js";
+import { emitRegisterProduct, REGISTER_PRODUCT_MAX_STRIDE } from "../../src/model/dense-product-emit.js";
+import wabt from "wabt";
 import { Bernoulli, BernoulliLogit, model, Normal, StudentT } from "../../src/model/index.js";
 import { Rng } from "../../src/random/rng.js";
 import { expectGradientMatchesFiniteDifferences, gradient, interpretedLogDensity } from "./helpers.js";
@@ -23,9 +25,33 @@ describe("dense-kernel.wat", () => {
   });
 });
 
+describe("dense-product-emit.ts", () => {
+  const strides = Array.from({ length: REGISTER_PRODUCT_MAX_STRIDE / 4 }, (_, k) => 4 * (k + 1));
+
+  it.each(strides)("stride %i: a module that wabt reads back and validates, exporting product", async (stride) => {
+    const bytes = emitRegisterProduct(stride);
+    expect(WebAssembly.validate(bytes)).toBe(true);
+    const tools = await wabt();
+    const read = tools.readWasm(bytes, { simd: true });
+    try {
+      read.validate();
+      const text = read.toText({});
+      expect(text).toContain('(export "product" (func 0))');
+      expect(text.match(/f64x2\.mul/g)).toHaveLength(3 * (stride / 2)); // a pair of rows and an odd last row
+    } finally {
+      read.destroy();
+    }
+  });
+
+  it.each([0, 2, 6, REGISTER_PRODUCT_MAX_STRIDE + 4, 4.5])("refuses a stride of %s", (stride) => {
+    expect(() => emitRegisterProduct(stride)).toThrow(RangeError);
+  });
+});
+
 describe("DenseMatrixKernel", () => {
-  // Odd and even row counts (rows go in pairs), columns below, at and past multiples of 4 and 8 (padding, blocks).
-  const shapes = [1, 2, 3, 8, 33].flatMap((rows) => [1, 3, 4, 5, 8, 9, 12, 13, 24, 31].map((cols) => [rows, cols] as const));
+  // Odd and even row counts (rows go in pairs), columns below, at and past multiples of 4 and 8 (padding, blocks), and
+  // on both sides of the widest row whose vector is kept in registers (24: dense-product-emit.ts).
+  const shapes = [1, 2, 3, 8, 33].flatMap((rows) => [1, 3, 4, 5, 8, 9, 12, 13, 20, 24, 25, 31, 40].map((cols) => [rows, cols] as const));
 
   it.each(shapes)("%i × %i: X·v and Xᵀ·a equal plain sums", (rows, cols) => {
     const X = matrix(rows, cols, rows * 100 + cols);
