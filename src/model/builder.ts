@@ -13,6 +13,14 @@ import { BayesServeError } from "../errors.js";
 import type { BinaryFn, DataDecl, DataKind, DataShape, DistJSON, Extent, FamilyName, ModelJSON, NodeJSON, ParamDecl, TransformJSON, UnaryFn } from "./graph.js";
 import { familyOf } from "./families.js";
 
+/**
+ * What a data input, parameter, observation, factor or deterministic may be called. The compiler writes these names
+ * into the code it generates (closure names, comments), so a model read from JSON is held to this too (serialize.ts).
+ */
+export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** What a design matrix's column may be called: a CSV header such as `carat.log` is one. */
+export const COLUMN_NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/;
+
 export type ExprLike = Expr | number;
 
 /** A node of a model graph, with the operations users compose. */
@@ -236,8 +244,7 @@ export class GraphBuilder {
     return this.add({ op: "binary", fn, a: a.id, b: this.node(b) });
   }
   claim(name: string, what: string): void {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
-      throw new BayesServeError("MODEL_DEFINITION", `${what} name "${name}" must be an identifier (letters, digits, _)`);
+    if (!IDENTIFIER.test(name)) throw new BayesServeError("MODEL_DEFINITION", `${what} name "${name}" must be an identifier (letters, digits, _)`);
     if (this.names.has(name)) throw new BayesServeError("MODEL_DEFINITION", `the name "${name}" is used twice`);
     this.names.add(name);
   }
@@ -311,7 +318,7 @@ function designColumns(name: string, kind: DataKind, options: DataOptions): { co
   if (options.shape !== undefined && options.shape !== "matrix")
     throw new BayesServeError("MODEL_DEFINITION", `data "${name}": columns make a matrix, not a ${options.shape}`);
   for (const c of columns)
-    if (typeof c !== "string" || !/^[A-Za-z_][A-Za-z0-9_.]*$/.test(c))
+    if (typeof c !== "string" || !COLUMN_NAME.test(c))
       throw new BayesServeError("MODEL_DEFINITION", `data "${name}": column ${JSON.stringify(c)} must be a name (letters, digits, _ and .)`);
   const twice = columns.find((c, i) => columns.indexOf(c) !== i);
   if (twice !== undefined) throw new BayesServeError("MODEL_DEFINITION", `data "${name}": column "${twice}" is listed twice`);

@@ -1,7 +1,7 @@
 // A model's JSON form, read back with checks: a trained artefact carries its model, and a server rebuilds it from
 // this without any of the training code.
 import { BayesServeError } from "../errors.js";
-import { Model } from "./builder.js";
+import { COLUMN_NAME, IDENTIFIER, Model } from "./builder.js";
 import { FAMILIES } from "./families.js";
 import type { ModelJSON } from "./graph.js";
 import { nodeInputs } from "./bind.js";
@@ -12,6 +12,10 @@ const BINARY = new Set(["add", "sub", "mul", "div", "pow"]);
 
 function bad(where: string, msg: string): never {
   throw new BayesServeError("MODEL_DEFINITION", `model JSON: ${where}: ${msg}`);
+}
+
+function checkName(where: string, name: unknown): void {
+  if (typeof name !== "string" || !IDENTIFIER.test(name)) bad(where, `name ${JSON.stringify(name)} must be an identifier (letters, digits, _)`);
 }
 
 function checkFamily(where: string, d: unknown, nodes: number): void {
@@ -41,21 +45,31 @@ export function modelFromJSON(input: unknown): Model {
   });
   j.data!.forEach((d, k) => {
     const where = `data[${k}]`;
-    if (typeof d !== "object" || d === null || typeof d.name !== "string") bad(where, "must be an object with a name");
+    if (typeof d !== "object" || d === null) bad(where, "must be an object with a name");
+    checkName(where, d.name);
+    if (d.levelsDim !== undefined) checkName(`${where}.levelsDim`, d.levelsDim);
     if (!["float", "integer", "category"].includes(d.kind)) bad(where, `unknown kind ${JSON.stringify(d.kind)}`);
     if (!["scalar", "vector", "matrix"].includes(d.shape)) bad(where, `unknown shape ${JSON.stringify(d.shape)}`);
     if (d.kind === "category" && !(Number.isInteger(d.levels) && (d.levels as number) >= 1) && typeof d.levelsDim !== "string")
       bad(where, "a category needs a positive integer number of levels (or the size that gives it)");
     if (d.standardize !== undefined && d.standardize !== true && d.standardize !== false && d.standardize !== "center")
       bad(where, 'standardize must be true, false or "center"');
-    if (d.columns !== undefined && !(Array.isArray(d.columns) && d.columns.length > 0 && d.columns.every((c) => typeof c === "string") && d.shape === "matrix"))
-      bad(where, "columns must be a non-empty list of names, on a matrix");
+    if (
+      d.columns !== undefined &&
+      !(Array.isArray(d.columns) && d.columns.length > 0 && d.columns.every((c) => typeof c === "string" && COLUMN_NAME.test(c)) && d.shape === "matrix")
+    )
+      bad(where, "columns must be a non-empty list of names (letters, digits, _ and .), on a matrix");
     for (const side of ["lower", "upper"] as const)
       if (d[side] !== undefined && !(typeof d[side] === "number" && Number.isFinite(d[side]))) bad(where, `${side} must be a finite number`);
     if (d.lower !== undefined && d.upper !== undefined && !(d.lower < d.upper)) bad(where, "lower must be below upper");
   });
-  j.params!.forEach((p, k) => checkFamily(`params[${k}].prior`, p.prior, nodes.length));
+  j.params!.forEach((p, k) => {
+    checkName(`params[${k}]`, (p as { name?: unknown }).name);
+    checkFamily(`params[${k}].prior`, p.prior, nodes.length);
+  });
+  for (const key of ["factors", "deterministics"] as const) j[key]!.forEach((f, k) => checkName(`${key}[${k}]`, (f as { name?: unknown }).name));
   j.observes!.forEach((o, k) => {
+    checkName(`observes[${k}]`, (o as { name?: unknown }).name);
     checkFamily(`observes[${k}].dist`, o.dist, nodes.length);
     if (!Number.isInteger(o.value) || o.value < 0 || o.value >= nodes.length) bad(`observes[${k}].value`, "must be a node id");
   });

@@ -145,6 +145,48 @@ describe("serialisation", () => {
       },
       /observes\[0\]\.value: must be a node id/,
     ],
+    // Names are written into the generated code: one that is not an identifier could end a comment and run as code.
+    [
+      "an observation's name that is not an identifier (code after a newline)",
+      (j) => {
+        j.observes[0].name = 'y"\nglobalThis.injected = 1; //';
+        return j;
+      },
+      /observes\[0\]: name "y\\"\\nglobalThis.injected = 1; \/\/" must be an identifier/,
+    ],
+    [
+      "a data input's name that is not an identifier",
+      (j) => {
+        j.data[0].name = "x y";
+        return j;
+      },
+      /data\[0\]: name "x y" must be an identifier/,
+    ],
+    [
+      "a parameter's name with a line separator (U+2028, which ends a // comment)",
+      (j) => {
+        j.params[0].name = "b\u2028x";
+        return j;
+      },
+      /params\[0\]: name "b\u2028x" must be an identifier/,
+    ],
+    [
+      "a deterministic without a name",
+      (j) => {
+        j.deterministics.push({ node: 0 } as never);
+        return j;
+      },
+      /deterministics\[\d+\]: name undefined must be an identifier/,
+    ],
+    [
+      "a column name with a newline",
+      (j) => {
+        const d = j.data.find((x) => x.shape === "matrix")!;
+        d.columns = ["a", "b\nc"];
+        return j;
+      },
+      /columns must be a non-empty list of names/,
+    ],
     [
       "an observation without a distribution",
       (j) => {
