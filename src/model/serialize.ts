@@ -18,6 +18,18 @@ function checkName(where: string, name: unknown): void {
   if (typeof name !== "string" || !IDENTIFIER.test(name)) bad(where, `name ${JSON.stringify(name)} must be an identifier (letters, digits, _)`);
 }
 
+const TRANSFORM_KINDS = new Set(["identity", "lower", "upper", "interval", "ordered"]);
+
+/** A parameter's transform: a known kind with finite bounds (the compiler writes them into the generated code). */
+function checkTransform(where: string, t: unknown): void {
+  if (typeof t !== "object" || t === null || !TRANSFORM_KINDS.has((t as { kind?: unknown }).kind as string))
+    bad(where, `must be one of ${[...TRANSFORM_KINDS].map((k) => `{ "kind": "${k}" }`).join(", ")} (with its bounds)`);
+  const bounds = t as { kind: string; lower?: unknown; upper?: unknown };
+  const needs = { identity: [], ordered: [], lower: ["lower"], upper: ["upper"], interval: ["lower", "upper"] }[bounds.kind] as ("lower" | "upper")[];
+  for (const side of needs) if (typeof bounds[side] !== "number" || !Number.isFinite(bounds[side])) bad(where, `${side} must be a finite number`);
+  if (bounds.kind === "interval" && !((bounds.lower as number) < (bounds.upper as number))) bad(where, "lower must be below upper");
+}
+
 function checkFamily(where: string, d: unknown, nodes: number): void {
   if (typeof d !== "object" || d === null) bad(where, "distribution must be an object");
   const dist = d as { family?: unknown; args?: unknown };
@@ -41,6 +53,7 @@ export function modelFromJSON(input: unknown): Model {
     if (n.op === "binary" && !BINARY.has(n.fn)) bad(where, `unknown binary function ${JSON.stringify(n.fn)}`);
     if (n.op === "const" && !Number.isFinite(n.value)) bad(where, "constant must be finite");
     if (n.op === "logp") checkFamily(where, n.dist, id);
+    if (n.op === "element" && !(Number.isInteger(n.k) && n.k >= 0)) bad(where, "k must be a non-negative integer");
     for (const r of nodeInputs(n)) if (!Number.isInteger(r) || r < 0 || r >= id) bad(where, `input ${r} must be an earlier node`);
   });
   j.data!.forEach((d, k) => {
@@ -65,6 +78,7 @@ export function modelFromJSON(input: unknown): Model {
   });
   j.params!.forEach((p, k) => {
     checkName(`params[${k}]`, (p as { name?: unknown }).name);
+    checkTransform(`params[${k}].transform`, (p as { transform?: unknown }).transform);
     checkFamily(`params[${k}].prior`, p.prior, nodes.length);
   });
   for (const key of ["factors", "deterministics"] as const) j[key]!.forEach((f, k) => checkName(`${key}[${k}]`, (f as { name?: unknown }).name));

@@ -155,6 +155,41 @@ describe("serialisation", () => {
       /observes\[0\]: name "y\\"\\nglobalThis.injected = 1; \/\/" must be an identifier/,
     ],
     [
+      "a transform bound that is not a number (code in the bound)",
+      (j) => {
+        const p = j.params.find((x) => x.transform.kind === "interval")!;
+        (p.transform as { lower: unknown }).lower = "0; globalThis.injected = 1; 0";
+        return j;
+      },
+      /params\[\d+\]\.transform: lower must be a finite number/,
+    ],
+    [
+      "an unknown transform",
+      (j) => {
+        (j.params[0] as { transform: unknown }).transform = { kind: "logit" };
+        return j;
+      },
+      /params\[0\]\.transform: must be one of/,
+    ],
+    [
+      "an interval transform whose lower bound is not below its upper",
+      (j) => {
+        const p = j.params.find((x) => x.transform.kind === "interval")!;
+        p.transform = { kind: "interval", lower: 4, upper: -1 };
+        return j;
+      },
+      /params\[\d+\]\.transform: lower must be below upper/,
+    ],
+    [
+      "an element index that is not an integer",
+      (j) => {
+        const k = j.nodes.findIndex((n) => n.op === "element");
+        (j.nodes[k] as { k: unknown }).k = "0]; globalThis.injected = 1; P[0";
+        return j;
+      },
+      /nodes\[\d+\]: k must be a non-negative integer/,
+    ],
+    [
       "a data input's name that is not an identifier",
       (j) => {
         j.data[0].name = "x y";
