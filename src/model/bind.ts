@@ -1,7 +1,7 @@
 // Binding data to a model: checks every input (present, right shape, finite, categories within their levels), resolves
 // every node's shape, lays the parameters out in one vector, and describes nodes in words for error messages.
 import { BayesServeError } from "../errors.js";
-import type { DataDecl, ModelJSON, NodeJSON, ParamDecl } from "./graph.js";
+import { type DataDecl, MAX_PARAMETER_ELEMENTS, type ModelJSON, type NodeJSON, type ParamDecl } from "./graph.js";
 import { familyOf } from "./families.js";
 import { boundsProblem, type ValueBounds } from "./value-bounds.js";
 
@@ -227,6 +227,7 @@ export function bindModel(json: ModelJSON, input: DataInput, options: BindOption
     if (!d || d.decl.shape !== "scalar") fail("MODEL_DEFINITION", `${what}: size "${e}" must name a scalar integer data input`);
     const v = d.values[0];
     if (!(Number.isInteger(v) && v >= 1)) fail("DATA_VALUE", `data "${e}" is ${v}: as a size it must be a positive integer`);
+    if (v > MAX_PARAMETER_ELEMENTS) fail("DATA_VALUE", `data "${e}" is ${v}: as a size it must be at most ${MAX_PARAMETER_ELEMENTS}`);
     return v;
   };
 
@@ -235,6 +236,8 @@ export function bindModel(json: ModelJSON, input: DataInput, options: BindOption
   for (const decl of json.params) {
     const shape = decl.shape.map((e) => resolveExtent(e, `parameter "${decl.name}"`));
     const size = shape.length === 0 ? 1 : shape[0];
+    if (dim + size > MAX_PARAMETER_ELEMENTS)
+      fail("MODEL_DEFINITION", `parameter "${decl.name}": the parameters would have ${dim + size} elements together, more than ${MAX_PARAMETER_ELEMENTS}`);
     const elementNames = shape.length === 0 ? [decl.name] : Array.from({ length: size }, (_, i) => `${decl.name}[${i}]`);
     params.push({ decl: { ...decl, shape }, size, offset: dim, elementNames });
     dim += size;

@@ -83,6 +83,13 @@ export interface DataDecl {
   upper?: number;
 }
 
+/**
+ * The most elements a model's parameters may have together (each is a dimension of the sampler's state). Beyond it a
+ * single chain's draws could not be held: 1,000 draws of 10⁶ doubles are 8 GB. A size from the model file or from the
+ * data above it is refused rather than allocated.
+ */
+export const MAX_PARAMETER_ELEMENTS = 1_000_000;
+
 /** Size of one axis: a number, or the name of a scalar integer data input (like Stan's `int<lower=0> J;`). */
 export type Extent = number | string;
 

@@ -3,7 +3,7 @@
 import { BayesServeError } from "../errors.js";
 import { COLUMN_NAME, IDENTIFIER, Model } from "./builder.js";
 import { FAMILIES } from "./families.js";
-import type { ModelJSON } from "./graph.js";
+import { MAX_PARAMETER_ELEMENTS, type ModelJSON } from "./graph.js";
 import { nodeInputs } from "./bind.js";
 
 const OPS = new Set(["const", "param", "data", "unary", "binary", "index", "element", "matvec", "sum", "logSumExp", "logp", "covExpQuad", "addDiag"]);
@@ -28,13 +28,23 @@ function checkTransform(where: string, t: unknown): void {
   const needs = { identity: [], ordered: [], lower: ["lower"], upper: ["upper"], interval: ["lower", "upper"] }[bounds.kind] as ("lower" | "upper")[];
   for (const side of needs) if (typeof bounds[side] !== "number" || !Number.isFinite(bounds[side])) bad(where, `${side} must be a finite number`);
   if (bounds.kind === "interval" && !((bounds.lower as number) < (bounds.upper as number))) bad(where, "lower must be below upper");
+  if (bounds.kind === "interval" && !Number.isFinite((bounds.upper as number) - (bounds.lower as number)))
+    bad(where, "upper − lower must be a finite number (the transform scales by it)");
+}
+
+/** A parameter's shape: [] for a scalar, or one extent — a positive integer, or the name of a scalar integer data input. */
+function checkShape(where: string, shape: unknown): void {
+  if (!Array.isArray(shape) || shape.length > 1) bad(where, "must be [] (a scalar) or [size] (a vector)");
+  for (const e of shape)
+    if (!(typeof e === "string" ? IDENTIFIER.test(e) : Number.isSafeInteger(e) && (e as number) >= 1 && (e as number) <= MAX_PARAMETER_ELEMENTS))
+      bad(where, `size ${JSON.stringify(e)} must be a positive integer up to ${MAX_PARAMETER_ELEMENTS} or the name of a scalar integer data input`);
 }
 
 function checkFamily(where: string, d: unknown, nodes: number): void {
   if (typeof d !== "object" || d === null) bad(where, "distribution must be an object");
   const dist = d as { family?: unknown; args?: unknown };
   const fam = dist.family;
-  if (typeof fam !== "string" || !(fam in FAMILIES || fam === "Flat" || fam === "MvNormal")) bad(where, `unknown family ${JSON.stringify(fam)}`);
+  if (typeof fam !== "string" || !(Object.hasOwn(FAMILIES, fam) || fam === "Flat" || fam === "MvNormal")) bad(where, `unknown family ${JSON.stringify(fam)}`);
   if (!Array.isArray(dist.args) || dist.args.some((a) => !Number.isInteger(a) || a < 0 || a >= nodes)) bad(where, "args must be node ids");
 }
 
@@ -63,7 +73,9 @@ export function modelFromJSON(input: unknown): Model {
     if (d.levelsDim !== undefined) checkName(`${where}.levelsDim`, d.levelsDim);
     if (!["float", "integer", "category"].includes(d.kind)) bad(where, `unknown kind ${JSON.stringify(d.kind)}`);
     if (!["scalar", "vector", "matrix"].includes(d.shape)) bad(where, `unknown shape ${JSON.stringify(d.shape)}`);
-    if (d.kind === "category" && !(Number.isInteger(d.levels) && (d.levels as number) >= 1) && typeof d.levelsDim !== "string")
+    // levels is written into generated prediction code (predict/argument-code.ts): checked whenever it is present.
+    if (d.levels !== undefined && !(Number.isSafeInteger(d.levels) && (d.levels as number) >= 1)) bad(`${where}.levels`, "must be a positive integer");
+    if (d.kind === "category" && d.levels === undefined && d.levelsDim === undefined)
       bad(where, "a category needs a positive integer number of levels (or the size that gives it)");
     if (d.standardize !== undefined && d.standardize !== true && d.standardize !== false && d.standardize !== "center")
       bad(where, 'standardize must be true, false or "center"');
@@ -78,10 +90,16 @@ export function modelFromJSON(input: unknown): Model {
   });
   j.params!.forEach((p, k) => {
     checkName(`params[${k}]`, (p as { name?: unknown }).name);
+    checkShape(`params[${k}].shape`, (p as { shape?: unknown }).shape);
     checkTransform(`params[${k}].transform`, (p as { transform?: unknown }).transform);
     checkFamily(`params[${k}].prior`, p.prior, nodes.length);
   });
-  for (const key of ["factors", "deterministics"] as const) j[key]!.forEach((f, k) => checkName(`${key}[${k}]`, (f as { name?: unknown }).name));
+  for (const key of ["factors", "deterministics"] as const)
+    j[key]!.forEach((f, k) => {
+      checkName(`${key}[${k}]`, (f as { name?: unknown }).name);
+      const node = (f as { node?: unknown }).node;
+      if (!Number.isInteger(node) || (node as number) < 0 || (node as number) >= nodes.length) bad(`${key}[${k}].node`, "must be a node id");
+    });
   j.observes!.forEach((o, k) => {
     checkName(`observes[${k}]`, (o as { name?: unknown }).name);
     checkFamily(`observes[${k}].dist`, o.dist, nodes.length);

@@ -4,6 +4,7 @@
 // once by name, parameters by their column, a design matrix's dot product unrolled. An operation that is not
 // elementwise (a sum over a vector, a mixture) gives null: those models take the general path
 // (likelihood-interpreter.ts).
+import { BayesServeError } from "../errors.js";
 import { familyOf } from "../model/families.js";
 import type { ModelJSON, NodeJSON } from "../model/graph.js";
 import { unaryCode } from "../model/ops.js";
@@ -12,6 +13,13 @@ import type { FeatureSpec } from "./features.js";
 import type { Standardization } from "./standardization.js";
 
 /** The arguments' code, and what it needs computed first for each posterior draw: the elements of new levels. */
+
+/** A number written into the generated source; anything else is refused, so that no text from an input reaches it. */
+function numberLiteral(value: unknown, what: string): string {
+  if (typeof value !== "number" || Number.isNaN(value)) throw new BayesServeError("MODEL_DEFINITION", `${what}: ${JSON.stringify(value)} is not a number`);
+  return String(value);
+}
+
 export interface ArgumentCode {
   args: string[];
   /** Statements computed once per draw before the arguments (`const nl0 = …;`). */
@@ -67,7 +75,7 @@ export function compileArgumentCode(
         return `(${n.value})`;
       case "data": {
         if (featureIndex.has(n.name)) return `f${featureIndex.get(n.name)}`;
-        if (n.name in fixedData) return `(${fixedData[n.name]})`;
+        if (Object.hasOwn(fixedData, n.name)) return `(${numberLiteral(fixedData[n.name], `data "${n.name}"`)})`;
         throw unsupported;
       }
       case "param": {
@@ -100,7 +108,9 @@ export function compileArgumentCode(
         if (local === undefined) {
           local = `nl${newLevelReads.size}`;
           newLevelReads.set(key, local);
-          prelude.push(`const ${local} = f${k} < ${spec.levels} ? ${read(`${first} + f${k}`)} : NL[${newElements.length}](rng, V, off);`);
+          prelude.push(
+            `const ${local} = f${k} < ${numberLiteral(spec.levels, `category "${spec.name}"'s levels`)} ? ${read(`${first} + f${k}`)} : NL[${newElements.length}](rng, V, off);`,
+          );
           newElements.push(newElementDraw(model, a.name, col));
         }
         return local;

@@ -63,7 +63,7 @@ function vectorLength(model: ModelJSON, id: number, sizes: Record<string, number
     case "param": {
       const extent = model.params.find((p) => p.name === n.name)?.shape[0];
       if (extent === undefined) return null;
-      return typeof extent === "number" ? extent : sizes[extent];
+      return typeof extent === "number" ? extent : Object.hasOwn(sizes, extent) ? sizes[extent] : undefined;
     }
     case "unary":
       return vectorLength(model, n.a, sizes);
@@ -192,7 +192,7 @@ export function predictionSchema(model: ModelJSON, sizes: Record<string, number>
     const spec: FeatureSpec = { name: d.name, type: d.kind };
     if (d.kind === "category") {
       if (newLevels.get(d.name) === true) spec.newLevels = true;
-      spec.levels = d.levels ?? (d.levelsDim !== undefined ? sizes[d.levelsDim] : undefined);
+      spec.levels = d.levels ?? (d.levelsDim !== undefined && Object.hasOwn(sizes, d.levelsDim) ? sizes[d.levelsDim] : undefined);
       if (spec.levels === undefined) throw new BayesServeError("MODEL_DEFINITION", `category "${d.name}": its number of levels (${d.levelsDim}) is not known`);
     } else {
       const declared: ValueBounds = { lower: d.lower, upper: d.upper };

@@ -27,7 +27,7 @@ const PACKAGE = "bayes-serve";
 const API_KEY = "bayes-serve.api";
 
 export async function resolveModel(spec: string = DEFAULT_MODEL): Promise<Model> {
-  const builtin = BUILTIN_MODELS[spec];
+  const builtin = Object.hasOwn(BUILTIN_MODELS, spec) ? BUILTIN_MODELS[spec] : undefined;
   if (builtin) return builtin;
   const file = path.resolve(spec);
   const ext = path.extname(file);

@@ -34,6 +34,10 @@ const indexModel = model("indexed", (m) => {
   const a = m.param("a", Normal(0, 1), { shape: 3 });
   m.observe("obs", Normal(a.at(m.data("k", { kind: "integer" })), 1), m.data("y"));
 });
+const sizedModel = model("sized", (m) => {
+  const a = m.param("a", Normal(0, 1), { shape: m.dim("J") });
+  m.observe("obs", Normal(a.at(m.data("k", { kind: "integer" })), 1), m.data("y"));
+});
 const countModel = model("counts", (m) => {
   const rate = m.param("log_rate", Normal(0, 1));
   m.observe("obs", PoissonLog(rate), m.data("n", { kind: "integer" }));
@@ -171,6 +175,13 @@ const CASES: { what: string; model: Model; data: DataInput; code: ErrorCode; mes
     data: { k: [0, 2 ** 32 + 1, 2], y: [1, 2, 3] },
     code: "DATA_VALUE",
     message: /data "k"\[1\] is 4294967297: it indexes a vector of length 3/,
+  },
+  {
+    what: "a size from the data too large to allocate",
+    model: sizedModel,
+    data: { J: 1e9, k: [0, 1], y: [1, 2] },
+    code: "DATA_VALUE",
+    message: /data "J" is 1000000000: as a size it must be at most 1000000/,
   },
   {
     what: "an array where a scalar is needed",

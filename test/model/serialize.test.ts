@@ -190,6 +190,66 @@ describe("serialisation", () => {
       /nodes\[\d+\]: k must be a non-negative integer/,
     ],
     [
+      "a category's levels that are not an integer, beside a levelsDim (written into prediction code)",
+      (j) => {
+        const d = j.data.find((x) => x.kind === "category")!;
+        d.levelsDim = "n";
+        (d as { levels: unknown }).levels = "(globalThis.injected = 1, 3)";
+        return j;
+      },
+      /data\[\d+\]\.levels: must be a positive integer/,
+    ],
+    [
+      "a category with neither levels nor levelsDim",
+      (j) => {
+        const d = j.data.find((x) => x.kind === "category")!;
+        delete d.levels;
+        return j;
+      },
+      /a category needs a positive integer number of levels/,
+    ],
+    [
+      "a parameter size too large to allocate",
+      (j) => {
+        j.params[0].shape = [1e21];
+        return j;
+      },
+      /params\[0\]\.shape: size 1e\+21 must be a positive integer up to 1000000/,
+    ],
+    [
+      "a parameter with two axes",
+      (j) => {
+        j.params[0].shape = [3, 3];
+        return j;
+      },
+      /params\[0\]\.shape: must be \[\] \(a scalar\) or \[size\]/,
+    ],
+    [
+      "a factor whose node is not a node id",
+      (j) => {
+        j.factors[0].node = "length" as never;
+        return j;
+      },
+      /factors\[0\]\.node: must be a node id/,
+    ],
+    [
+      "a family named after an Object.prototype property",
+      (j) => {
+        (j.params[0].prior as { family: string }).family = "constructor";
+        return j;
+      },
+      /params\[0\]\.prior: unknown family "constructor"/,
+    ],
+    [
+      "an interval transform whose width overflows",
+      (j) => {
+        const p = j.params.find((x) => x.transform.kind === "interval")!;
+        p.transform = { kind: "interval", lower: -1e308, upper: 1e308 };
+        return j;
+      },
+      /upper − lower must be a finite number/,
+    ],
+    [
       "a data input's name that is not an identifier",
       (j) => {
         j.data[0].name = "x y";
