@@ -113,6 +113,8 @@ function closureParameter(name: string): string {
  * The closure's values copied into the generated function's own `const`s at its start. Read from the closure in a loop,
  * an array is reloaded from the context, its map checked and its bounds fetched on every row (TurboFan does not hoist
  * context loads out of loops); a local is loaded once. bench/README.md, "Measurements behind the code", has the figures.
+ * The generated body follows in a block of its own, so that its declarations may shadow these names as they shadowed
+ * the closure's parameters before.
  */
 function closureLocals(names: readonly string[]): string {
   return names.map((n) => `const ${n} = ${closureParameter(n)};`).join("\n");
@@ -375,7 +377,7 @@ class Codegen {
     this.closure.set("F", SPECIAL);
     this.closure.set("LA", LINALG);
     const names = [...this.closure.keys()];
-    const source = `"use strict";\nreturn function logDensityGradient(T, G) {\n${closureLocals(names)}\n${out.join("\n")}\n};`;
+    const source = `"use strict";\nreturn function logDensityGradient(T, G) {\n${closureLocals(names)}\n{\n${out.join("\n")}\n}\n};`;
     let fn: (T: Float64Array, G: Float64Array) => number;
     try {
       fn = new Function(...names.map(closureParameter), source)(...names.map((n) => this.closure.get(n)));
@@ -396,8 +398,8 @@ class Codegen {
       const partial = ["let lp = 0;", ...ranges, ...body.map((p) => (p.once ? `if (first) {\n${wholeRange(p.code)}\n}` : shardRange(p.code))), "return lp;"];
       const locals = closureLocals(names);
       const factory =
-        `"use strict";\nreturn {\nforward(T) {\n${locals}\n${forward.join("\n")}\nreturn lp;\n},\n` +
-        `partial(s, S, first) {\n${locals}\n${partial.join("\n")}\n},\nbackward(G) {\n${locals}\n${backward.join("\n")}\n},\n};`;
+        `"use strict";\nreturn {\nforward(T) {\n${locals}\n{\n${forward.join("\n")}\nreturn lp;\n}\n},\n` +
+        `partial(s, S, first) {\n${locals}\n{\n${partial.join("\n")}\n}\n},\nbackward(G) {\n${locals}\n{\n${backward.join("\n")}\n}\n},\n};`;
       const sharedArrays: Record<string, Float64Array | IntegerData> = {};
       const scratch: Record<string, number> = {};
       for (const [name, value] of this.closure) {
