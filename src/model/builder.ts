@@ -17,7 +17,15 @@ import { familyOf } from "./families.js";
  * What a data input, parameter, observation, factor or deterministic may be called. The compiler writes these names
  * into the code it generates (closure names, comments), so a model read from JSON is held to this too (serialize.ts).
  */
-export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Whether `name` may name a model's input or quantity: an identifier, and not a property every object inherits
+ * (`constructor`, `toString`, `__proto__`, …), since data and sizes are looked up by name in plain objects.
+ */
+export function isModelName(name: unknown): name is string {
+  return typeof name === "string" && IDENTIFIER.test(name) && !(name in Object.prototype);
+}
 /** What a design matrix's column may be called: a CSV header such as `carat.log` is one. */
 export const COLUMN_NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/;
 
@@ -244,7 +252,8 @@ export class GraphBuilder {
     return this.add({ op: "binary", fn, a: a.id, b: this.node(b) });
   }
   claim(name: string, what: string): void {
-    if (!IDENTIFIER.test(name)) throw new BayesServeError("MODEL_DEFINITION", `${what} name "${name}" must be an identifier (letters, digits, _)`);
+    if (!isModelName(name))
+      throw new BayesServeError("MODEL_DEFINITION", `${what} name "${name}" must be an identifier (letters, digits, _) and not a built-in property of objects`);
     if (this.names.has(name)) throw new BayesServeError("MODEL_DEFINITION", `the name "${name}" is used twice`);
     this.names.add(name);
   }

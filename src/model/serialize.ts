@@ -1,7 +1,7 @@
 // A model's JSON form, read back with checks: a trained artefact carries its model, and a server rebuilds it from
 // this without any of the training code.
 import { BayesServeError } from "../errors.js";
-import { COLUMN_NAME, IDENTIFIER, Model } from "./builder.js";
+import { COLUMN_NAME, isModelName, Model } from "./builder.js";
 import { FAMILIES } from "./families.js";
 import { MAX_PARAMETER_ELEMENTS, type ModelJSON } from "./graph.js";
 import { nodeInputs } from "./bind.js";
@@ -15,7 +15,7 @@ function bad(where: string, msg: string): never {
 }
 
 function checkName(where: string, name: unknown): void {
-  if (typeof name !== "string" || !IDENTIFIER.test(name)) bad(where, `name ${JSON.stringify(name)} must be an identifier (letters, digits, _)`);
+  if (!isModelName(name)) bad(where, `name ${JSON.stringify(name)} must be an identifier (letters, digits, _) and not a built-in property of objects`);
 }
 
 const TRANSFORM_KINDS = new Set(["identity", "lower", "upper", "interval", "ordered"]);
@@ -36,7 +36,7 @@ function checkTransform(where: string, t: unknown): void {
 function checkShape(where: string, shape: unknown): void {
   if (!Array.isArray(shape) || shape.length > 1) bad(where, "must be [] (a scalar) or [size] (a vector)");
   for (const e of shape)
-    if (!(typeof e === "string" ? IDENTIFIER.test(e) : Number.isSafeInteger(e) && (e as number) >= 1 && (e as number) <= MAX_PARAMETER_ELEMENTS))
+    if (!(typeof e === "string" ? isModelName(e) : Number.isSafeInteger(e) && (e as number) >= 1 && (e as number) <= MAX_PARAMETER_ELEMENTS))
       bad(where, `size ${JSON.stringify(e)} must be a positive integer up to ${MAX_PARAMETER_ELEMENTS} or the name of a scalar integer data input`);
 }
 
@@ -88,6 +88,10 @@ export function modelFromJSON(input: unknown): Model {
       if (d[side] !== undefined && !(typeof d[side] === "number" && Number.isFinite(d[side]))) bad(where, `${side} must be a finite number`);
     if (d.lower !== undefined && d.upper !== undefined && !(d.lower < d.upper)) bad(where, "lower must be below upper");
   });
+  for (const key of ["params", "observes", "factors", "deterministics"] as const)
+    j[key]!.forEach((entry, k) => {
+      if (typeof entry !== "object" || entry === null) bad(`${key}[${k}]`, "must be an object");
+    });
   j.params!.forEach((p, k) => {
     checkName(`params[${k}]`, (p as { name?: unknown }).name);
     checkShape(`params[${k}].shape`, (p as { shape?: unknown }).shape);
@@ -104,6 +108,19 @@ export function modelFromJSON(input: unknown): Model {
     checkName(`observes[${k}]`, (o as { name?: unknown }).name);
     checkFamily(`observes[${k}].dist`, o.dist, nodes.length);
     if (!Number.isInteger(o.value) || o.value < 0 || o.value >= nodes.length) bad(`observes[${k}].value`, "must be a node id");
+  });
+  // One namespace, as the builder keeps it; and every data or param node names a declared one.
+  const declared = new Set<string>();
+  for (const key of ["data", "params", "observes", "factors", "deterministics"] as const)
+    j[key]!.forEach((entry, k) => {
+      if (declared.has(entry.name)) bad(`${key}[${k}]`, `the name "${entry.name}" is used twice`);
+      declared.add(entry.name);
+    });
+  const dataNames = new Set(j.data!.map((d) => d.name));
+  const paramNames = new Set(j.params!.map((p) => p.name));
+  nodes.forEach((n, id) => {
+    if (n.op === "data" && !dataNames.has(n.name)) bad(`nodes[${id}]`, `data "${n.name}" is not declared in data`);
+    if (n.op === "param" && !paramNames.has(n.name)) bad(`nodes[${id}]`, `parameter "${n.name}" is not declared in params`);
   });
   return new Model(j as ModelJSON);
 }

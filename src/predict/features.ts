@@ -194,6 +194,13 @@ export function predictionSchema(model: ModelJSON, sizes: Record<string, number>
       if (newLevels.get(d.name) === true) spec.newLevels = true;
       spec.levels = d.levels ?? (d.levelsDim !== undefined && Object.hasOwn(sizes, d.levelsDim) ? sizes[d.levelsDim] : undefined);
       if (spec.levels === undefined) throw new BayesServeError("MODEL_DEFINITION", `category "${d.name}": its number of levels (${d.levelsDim}) is not known`);
+      // Training checks these against the data (bindModel); a served model is not bound, so its JSON is held to them
+      // here: a level past a vector's end would read the next parameter's draws.
+      if (d.levels !== undefined && d.levelsDim !== undefined && Object.hasOwn(sizes, d.levelsDim) && d.levels !== sizes[d.levelsDim])
+        throw new BayesServeError("MODEL_DEFINITION", `category "${d.name}": ${d.levels} levels, but its size ${d.levelsDim} is ${sizes[d.levelsDim]}`);
+      const indexed = indexBounds.get(d.name)?.upper;
+      if (indexed !== undefined && spec.levels > indexed + 1)
+        throw new BayesServeError("MODEL_DEFINITION", `category "${d.name}": ${spec.levels} levels, but it indexes a vector of ${indexed + 1} elements`);
     } else {
       const declared: ValueBounds = { lower: d.lower, upper: d.upper };
       const index = indexBounds.get(d.name);

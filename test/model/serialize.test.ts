@@ -250,6 +250,38 @@ describe("serialisation", () => {
       /upper − lower must be a finite number/,
     ],
     [
+      "a null parameter entry",
+      (j) => {
+        (j.params as unknown[])[0] = null;
+        return j;
+      },
+      /params\[0\]: must be an object/,
+    ],
+    [
+      "a null deterministic entry",
+      (j) => {
+        (j.deterministics as unknown[]).push(null);
+        return j;
+      },
+      /deterministics\[\d+\]: must be an object/,
+    ],
+    [
+      "a name used twice (a second parameter would sample without its prior)",
+      (j) => {
+        j.params.push({ ...j.params[0] });
+        return j;
+      },
+      /params\[\d+\]: the name "\w+" is used twice/,
+    ],
+    [
+      "a data input named after an Object.prototype property (looked up in plain objects)",
+      (j) => {
+        j.data[0].name = "constructor";
+        return j;
+      },
+      /data\[0\]: name "constructor" must be an identifier .* not a built-in property of objects/,
+    ],
+    [
       "a data input's name that is not an identifier",
       (j) => {
         j.data[0].name = "x y";
@@ -303,12 +335,15 @@ describe("serialisation", () => {
     expect((err as Error).message).toMatch(msg);
   });
 
-  it("a structurally valid JSON naming an undeclared parameter fails at binding, naming it", () => {
+  it("a JSON naming an undeclared parameter or data input is refused when read, naming the node (a served model is never bound)", () => {
     const j = base();
     const k = j.nodes.findIndex((n) => n.op === "param");
     (j.nodes[k] as { name: string }).name = "ghost";
-    const m = modelFromJSON(j);
-    expect(() => compile(m, data)).toThrow(/parameter "ghost", which is not declared/);
+    expect(() => modelFromJSON(j)).toThrow(new RegExp(`nodes\\[${k}\\]: parameter "ghost" is not declared in params`));
+    const d = base();
+    const q = d.nodes.findIndex((n) => n.op === "data");
+    (d.nodes[q] as { name: string }).name = "ghost";
+    expect(() => modelFromJSON(d)).toThrow(new RegExp(`nodes\\[${q}\\]: data "ghost" is not declared in data`));
   });
 
   it("a rebuilt model keeps the deterministic quantities and data declarations", () => {
