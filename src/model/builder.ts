@@ -285,17 +285,31 @@ export class Model {
   }
 }
 
+/** An interval transform, refused unless its width is finite (the transform scales by it; serialize.ts holds JSON to the same). */
+function interval(name: string, lower: number, upper: number): TransformJSON {
+  if (!(upper > lower)) throw new BayesServeError("MODEL_DEFINITION", `parameter "${name}": upper must exceed lower`);
+  if (!Number.isFinite(upper - lower))
+    throw new BayesServeError("MODEL_DEFINITION", `parameter "${name}": upper − lower must be finite (${lower} to ${upper})`);
+  return { kind: "interval", lower, upper };
+}
+
+/** A bound given as an option: ±Infinity on its own side means none; anything else must be finite. */
+function bound(name: string, side: "lower" | "upper", value: number | undefined): number | undefined {
+  if (value === undefined || value === (side === "lower" ? -Infinity : Infinity)) return undefined;
+  if (!Number.isFinite(value)) throw new BayesServeError("MODEL_DEFINITION", `parameter "${name}": ${side} must be a finite number, not ${value}`);
+  return value;
+}
+
 function defaultTransform(prior: Dist, options: ParamOptions, name: string): TransformJSON {
-  const { lower, upper, ordered } = options;
+  const { ordered } = options;
+  const lower = bound(name, "lower", options.lower);
+  const upper = bound(name, "upper", options.upper);
   if (ordered) {
     if (lower !== undefined || upper !== undefined)
       throw new BayesServeError("MODEL_DEFINITION", `parameter "${name}": ordered cannot be combined with bounds`);
     return { kind: "ordered" };
   }
-  if (lower !== undefined && upper !== undefined) {
-    if (!(upper > lower)) throw new BayesServeError("MODEL_DEFINITION", `parameter "${name}": upper must exceed lower`);
-    return { kind: "interval", lower, upper };
-  }
+  if (lower !== undefined && upper !== undefined) return interval(name, lower, upper);
   if (lower !== undefined) return { kind: "lower", lower };
   if (upper !== undefined) return { kind: "upper", upper };
   if (prior.family === "Flat" || prior.family === "MvNormal") return { kind: "identity" };
@@ -306,7 +320,7 @@ function defaultTransform(prior: Dist, options: ParamOptions, name: string): Tra
     const [lo, hi] = prior.args;
     if (typeof lo !== "number" || typeof hi !== "number")
       throw new BayesServeError("MODEL_DEFINITION", `parameter "${name}": a Uniform prior with non-constant bounds needs explicit lower/upper options`);
-    return { kind: "interval", lower: lo, upper: hi };
+    return interval(name, lo, hi);
   }
   if (support === "count" || support === "binary")
     throw new BayesServeError("MODEL_DEFINITION", `parameter "${name}": discrete priors (${prior.family}) cannot be sampled by NUTS`);

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { BayesServeError, type ErrorCode } from "../../src/errors.js";
 import { fit } from "../../src/inference/fit.js";
 import { bindModel, type DataInput } from "../../src/model/bind.js";
-import { model, Normal, PoissonLog, type Model } from "../../src/model/index.js";
+import { model, modelFromJSON, Normal, PoissonLog, Uniform, type Model } from "../../src/model/index.js";
 import { seedRegression } from "../../src/models/seed-regression.js";
 
 const good = { x: [1, 2, 3, 4], category: [0, 1, 2, 1], y: [1.1, 2.4, 4.4, 5.1] };
@@ -249,6 +249,19 @@ describe("bad input names the variable and the problem", () => {
     expect(() => model("nan", (m) => void m.param("a", Normal(NaN, 1)))).toThrow(/constant NaN is not finite/);
     expect(() => model("levels", (m) => void m.param("a", Normal(m.data("c", { levels: 0 }), 1)))).toThrow(/levels must be a positive integer/);
     expect(() => model("bounds", (m) => void m.param("a", Normal(0, 1), { lower: 2, upper: 1 }))).toThrow(/upper must exceed lower/);
+    expect(() => model("nan bound", (m) => void m.param("a", Normal(0, 1), { lower: NaN }))).toThrow(/lower must be a finite number, not NaN/);
+    expect(() => model("wrong-side infinity", (m) => void m.param("a", Normal(0, 1), { upper: -Infinity }))).toThrow(/upper must be a finite number/);
+    expect(() => model("wide", (m) => void m.param("a", Normal(0, 1), { lower: -1e308, upper: 1e308 }))).toThrow(/upper − lower must be finite/);
+    expect(() => model("wide uniform", (m) => void m.param("a", Uniform(-1e308, 1e308)))).toThrow(/upper − lower must be finite/);
+  });
+
+  it("an infinite bound on its own side means none, and the model survives its JSON round trip", () => {
+    const m = model("half-open", (m) => {
+      m.param("a", Normal(0, 1), { lower: 0, upper: Infinity });
+      m.param("b", Normal(0, 1), { lower: -Infinity });
+    });
+    expect(m.json.params.map((p) => p.transform)).toEqual([{ kind: "lower", lower: 0 }, { kind: "identity" }]);
+    expect(modelFromJSON(JSON.parse(JSON.stringify(m.json))).json.params.map((p) => p.transform)).toEqual(m.json.params.map((p) => p.transform));
   });
 
   it("a category data input with more levels than the vector it indexes is rejected", () => {
