@@ -236,8 +236,12 @@ export function bindModel(json: ModelJSON, input: DataInput, options: BindOption
   for (const decl of json.params) {
     const shape = decl.shape.map((e) => resolveExtent(e, `parameter "${decl.name}"`));
     const size = shape.length === 0 ? 1 : shape[0];
+    // A size given by the data makes this the data's problem; sizes written in the model make it the model's.
     if (dim + size > MAX_PARAMETER_ELEMENTS)
-      fail("MODEL_DEFINITION", `parameter "${decl.name}": the parameters would have ${dim + size} elements together, more than ${MAX_PARAMETER_ELEMENTS}`);
+      fail(
+        decl.shape.some((e) => typeof e === "string") ? "DATA_VALUE" : "MODEL_DEFINITION",
+        `parameter "${decl.name}": the parameters would have ${dim + size} elements together, more than ${MAX_PARAMETER_ELEMENTS}`,
+      );
     const elementNames = shape.length === 0 ? [decl.name] : Array.from({ length: size }, (_, i) => `${decl.name}[${i}]`);
     params.push({ decl: { ...decl, shape }, size, offset: dim, elementNames });
     dim += size;

@@ -64,7 +64,7 @@ export function modelFromJSON(input: unknown): Model {
     if (n.op === "const" && !Number.isFinite(n.value)) bad(where, "constant must be finite");
     if (n.op === "logp") checkFamily(where, n.dist, id);
     if (n.op === "element" && !(Number.isInteger(n.k) && n.k >= 0)) bad(where, "k must be a non-negative integer");
-    for (const r of nodeInputs(n)) if (!Number.isInteger(r) || r < 0 || r >= id) bad(where, `input ${r} must be an earlier node`);
+    for (const r of nodeInputs(n)) if (!Number.isInteger(r) || r < 0 || r >= id) bad(where, `input ${JSON.stringify(r)} must be the id of an earlier node`);
   });
   j.data!.forEach((d, k) => {
     const where = `data[${k}]`;

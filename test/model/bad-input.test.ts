@@ -38,6 +38,13 @@ const sizedModel = model("sized", (m) => {
   const a = m.param("a", Normal(0, 1), { shape: m.dim("J") });
   m.observe("obs", Normal(a.at(m.data("k", { kind: "integer" })), 1), m.data("y"));
 });
+const twoSizedModel = model("two-sized", (m) => {
+  const J = m.dim("J");
+  const a = m.param("a", Normal(0, 1), { shape: J });
+  const b = m.param("b", Normal(0, 1), { shape: J });
+  const k = m.data("k", { kind: "integer" });
+  m.observe("obs", Normal(a.at(k).add(b.at(k)), 1), m.data("y"));
+});
 const countModel = model("counts", (m) => {
   const rate = m.param("log_rate", Normal(0, 1));
   m.observe("obs", PoissonLog(rate), m.data("n", { kind: "integer" }));
@@ -182,6 +189,13 @@ const CASES: { what: string; model: Model; data: DataInput; code: ErrorCode; mes
     data: { J: 1e9, k: [0, 1], y: [1, 2] },
     code: "DATA_VALUE",
     message: /data "J" is 1000000000: as a size it must be at most 1000000/,
+  },
+  {
+    what: "sizes from the data whose parameters together are too many",
+    model: twoSizedModel,
+    data: { J: 600_000, k: [0, 1], y: [1, 2] },
+    code: "DATA_VALUE",
+    message: /parameter "b": the parameters would have 1200000 elements together, more than 1000000/,
   },
   {
     what: "an array where a scalar is needed",

@@ -101,7 +101,16 @@ describe("serialisation", () => {
         (j.nodes[k] as { a: number }).a = j.nodes.length + 5;
         return j;
       },
-      /nodes\[\d+\]: input \d+ must be an earlier node/,
+      /nodes\[\d+\]: input \d+ must be the id of an earlier node/,
+    ],
+    [
+      "a node input given as a string",
+      (j) => {
+        const k = j.nodes.findIndex((n) => n.op === "binary");
+        (j.nodes[k] as { a: unknown }).a = "0";
+        return j;
+      },
+      /nodes\[\d+\]: input "0" must be the id of an earlier node/,
     ],
     [
       "a non-finite constant",
