@@ -13,19 +13,17 @@ import { BayesServeError } from "../errors.js";
 import type { BinaryFn, DataDecl, DataKind, DataShape, DistJSON, Extent, FamilyName, ModelJSON, NodeJSON, ParamDecl, TransformJSON, UnaryFn } from "./graph.js";
 import { familyOf } from "./families.js";
 
-/**
- * What a data input, parameter, observation, factor or deterministic may be called. The compiler writes these names
- * into the code it generates (closure names, comments), so a model read from JSON is held to this too (serialize.ts).
- */
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
- * Whether `name` may name a model's input or quantity: an identifier, and not a property every object inherits
- * (`constructor`, `toString`, `__proto__`, …), since data and sizes are looked up by name in plain objects.
+ * Whether `name` may name a data input, parameter, observation, factor or deterministic: an identifier (the compiler
+ * writes these names into the code it generates), and not a property every object inherits (`constructor`,
+ * `__proto__`, …: data and sizes are looked up by name in plain objects). A model read from JSON is held to it too.
  */
 export function isModelName(name: unknown): name is string {
   return typeof name === "string" && IDENTIFIER.test(name) && !(name in Object.prototype);
 }
+
 /** What a design matrix's column may be called: a CSV header such as `carat.log` is one. */
 export const COLUMN_NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/;
 
@@ -285,11 +283,19 @@ export class Model {
   }
 }
 
-/** An interval transform, refused unless its width is finite (the transform scales by it; serialize.ts holds JSON to the same). */
+/**
+ * What is wrong with an interval transform's bounds, or null: the lower must be below the upper, and the width finite
+ * (the transform scales by it). A model read from JSON is held to the same (serialize.ts).
+ */
+export function intervalProblem(lower: number, upper: number): string | null {
+  if (!(upper > lower)) return "upper must exceed lower";
+  if (!Number.isFinite(upper - lower)) return `upper − lower must be finite (${lower} to ${upper})`;
+  return null;
+}
+
 function interval(name: string, lower: number, upper: number): TransformJSON {
-  if (!(upper > lower)) throw new BayesServeError("MODEL_DEFINITION", `parameter "${name}": upper must exceed lower`);
-  if (!Number.isFinite(upper - lower))
-    throw new BayesServeError("MODEL_DEFINITION", `parameter "${name}": upper − lower must be finite (${lower} to ${upper})`);
+  const problem = intervalProblem(lower, upper);
+  if (problem !== null) throw new BayesServeError("MODEL_DEFINITION", `parameter "${name}": ${problem}`);
   return { kind: "interval", lower, upper };
 }
 

@@ -1,7 +1,7 @@
 // A model's JSON form, read back with checks: a trained artefact carries its model, and a server rebuilds it from
 // this without any of the training code.
 import { BayesServeError } from "../errors.js";
-import { COLUMN_NAME, isModelName, Model } from "./builder.js";
+import { COLUMN_NAME, intervalProblem, isModelName, Model } from "./builder.js";
 import { FAMILIES } from "./families.js";
 import { MAX_PARAMETER_ELEMENTS, type ModelJSON } from "./graph.js";
 import { nodeInputs } from "./bind.js";
@@ -27,9 +27,8 @@ function checkTransform(where: string, t: unknown): void {
   const bounds = t as { kind: string; lower?: unknown; upper?: unknown };
   const needs = { identity: [], ordered: [], lower: ["lower"], upper: ["upper"], interval: ["lower", "upper"] }[bounds.kind] as ("lower" | "upper")[];
   for (const side of needs) if (typeof bounds[side] !== "number" || !Number.isFinite(bounds[side])) bad(where, `${side} must be a finite number`);
-  if (bounds.kind === "interval" && !((bounds.lower as number) < (bounds.upper as number))) bad(where, "lower must be below upper");
-  if (bounds.kind === "interval" && !Number.isFinite((bounds.upper as number) - (bounds.lower as number)))
-    bad(where, "upper − lower must be a finite number (the transform scales by it)");
+  const problem = bounds.kind === "interval" ? intervalProblem(bounds.lower as number, bounds.upper as number) : null;
+  if (problem !== null) bad(where, problem);
 }
 
 /** A parameter's shape: [] for a scalar, or one extent — a positive integer, or the name of a scalar integer data input. */

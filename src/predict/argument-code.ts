@@ -12,14 +12,13 @@ import type { Rng } from "../random/rng.js";
 import type { FeatureSpec } from "./features.js";
 import type { Standardization } from "./standardization.js";
 
-/** The arguments' code, and what it needs computed first for each posterior draw: the elements of new levels. */
-
 /** A number written into the generated source; anything else is refused, so that no text from an input reaches it. */
 function numberLiteral(value: unknown, what: string): string {
   if (typeof value !== "number" || Number.isNaN(value)) throw new BayesServeError("MODEL_DEFINITION", `${what}: ${JSON.stringify(value)} is not a number`);
   return String(value);
 }
 
+/** The arguments' code, and what it needs computed first for each posterior draw: the elements of new levels. */
 export interface ArgumentCode {
   args: string[];
   /** Statements computed once per draw before the arguments (`const nl0 = …;`). */

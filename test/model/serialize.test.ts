@@ -187,7 +187,7 @@ describe("serialisation", () => {
         p.transform = { kind: "interval", lower: 4, upper: -1 };
         return j;
       },
-      /params\[\d+\]\.transform: lower must be below upper/,
+      /params\[\d+\]\.transform: upper must exceed lower/,
     ],
     [
       "an element index that is not an integer",
@@ -256,7 +256,7 @@ describe("serialisation", () => {
         p.transform = { kind: "interval", lower: -1e308, upper: 1e308 };
         return j;
       },
-      /upper − lower must be a finite number/,
+      /params\[\d+\]\.transform: upper − lower must be finite/,
     ],
     [
       "a null parameter entry",
