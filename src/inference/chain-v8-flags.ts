@@ -1,6 +1,6 @@
 // The V8 settings that apply while a fit's chains run on worker threads. Each worker starts cold and V8 optimises the
-// sampler (buildTree, transition, runChain) and the model's gradient, which on a two-core machine competes with the
-// chains themselves. No concurrent recompilation: each worker compiles on its own thread when the code is hot, instead
+// sampler's loops (warm-up, sampling, adaptation; the NUTS transition itself is WebAssembly, nuts.wat) and the model's
+// gradient, which on a two-core machine competes with the chains themselves. No concurrent recompilation: each worker compiles on its own thread when the code is hot, instead
 // of handing the job to a background thread that competes with both chains for the cores while the worker goes on in
 // slower code. The inlining budget stays V8's: generated row loops call model/elementary.ts's exp and log, which must be
 // inlined to pay off. The figures behind both are in bench/README.md ("Measurements behind the code"). V8 flags are per process and read

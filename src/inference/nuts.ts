@@ -4,6 +4,10 @@
 // generalised U-turn criterion, checked across each merged subtree and twice more across the seam between its halves;
 // a leapfrog step whose energy error exceeds MAX_DELTA_H is a divergence and ends the trajectory.
 // Every buffer is allocated once per kernel, so a transition allocates nothing.
+// Chains run this transition as nuts.wat (nuts-wasm.ts), written from it statement for statement, so that a fresh chain
+// worker does not spend its first tens of milliseconds in TurboFan compiling it; this file stays the readable
+// reference and the kernel of tests that pass their own integrator. A change here is a change there:
+// test/inference/nuts-wasm.test.ts fails on the first transition where the two differ.
 import { SAMPLER_DEFAULTS } from "../defaults.js";
 import type { Rng } from "../random/rng.js";
 import { leapfrog } from "./integrator.js";

@@ -8,6 +8,7 @@ import { Rng } from "../random/rng.js";
 import { checkPosition, checkStepSize, type ChainLoop, type ChainTarget, reportProgress } from "./chain-loop.js";
 import { inverseMetricDiagonal, type LowRankMetric, lowRankMetricInit, toTheta, transformedDensity } from "./low-rank-adaptation.js";
 import { createNutsKernel } from "./nuts.js";
+import { createWasmNutsKernel } from "./nuts-wasm.js";
 import { createPoint, type PhasePoint } from "./point.js";
 import { frozenMetric, gradientDiagonal, lowRankPlusDiagonal, type MetricAdaptation, warmUp, windowedVariance } from "./warmup.js";
 
@@ -128,7 +129,7 @@ export function runChain(
     rng,
     z,
     invMetric,
-    kernel: createNutsKernel(dim, settings.maxTreeDepth),
+    kernel: createWasmNutsKernel(dim, settings.maxTreeDepth) ?? createNutsKernel(dim, settings.maxTreeDepth),
     total,
     progressEvery: Math.max(1, Math.floor(total / 100)),
     onProgress,

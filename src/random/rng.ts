@@ -43,6 +43,16 @@ export class Rng {
     return result;
   }
 
+  /** Writes the generator's state (four int32) into `to` at `at`: a kernel that draws from the same stream elsewhere. */
+  saveState(to: Int32Array, at: number): void {
+    for (let i = 0; i < 4; i++) to[at + i] = this.s[i];
+  }
+
+  /** Takes the state back from `from` at `at` (what saveState wrote, advanced by the other kernel's draws). */
+  restoreState(from: Int32Array, at: number): void {
+    for (let i = 0; i < 4; i++) this.s[i] = from[at + i];
+  }
+
   /** Uniform on [0, 1) with 53 random bits. */
   uniform(): number {
     const hi = this.nextUint32() >>> 5; // 27 bits
@@ -112,8 +122,9 @@ export class Rng {
   /**
    * The ziggurat's rare cases (~1 % of draws), kept apart so that the fast path stays small enough to inline: the
    * wedge of layer idx, or the tail beyond r (Marsaglia 1964) for the base layer; a rejected point starts a new draw.
+   * Public for a kernel that draws the fast path itself (inference/nuts.wat) from the same state.
    */
-  private normalBeyondLayer(idx: number, sign: number, rabs: number): number {
+  normalBeyondLayer(idx: number, sign: number, rabs: number): number {
     if (idx === 0) {
       for (;;) {
         const xx = -ZIG_INV_R * Math.log1p(-this.uniform());
@@ -142,8 +153,9 @@ const ZIG_R = 3.6541528853610088;
 const ZIG_INV_R = 1 / ZIG_R;
 const ZIG_V = 4.92867323399e-3;
 const ZIG_M = 4503599627370496; // 2^52
-const ZIG_K = new Float64Array(256);
-const ZIG_W = new Float64Array(256);
+/** The ziggurat's acceptance bounds K and scales W by layer (nuts.wat keeps a copy for its fast path). */
+export const ZIG_K = new Float64Array(256);
+export const ZIG_W = new Float64Array(256);
 const ZIG_F = new Float64Array(256);
 {
   let dn = ZIG_R;

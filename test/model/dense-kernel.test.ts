@@ -2,7 +2,7 @@
 // sums for every shape its padding and pairing have edge cases for, and a model compiled with it has the log-density
 // of the interpreter and the gradient of finite differences and of the plain JavaScript products.
 import { describe, expect, it } from "vitest";
-import { assembleDenseKernel } from "../../scripts/assemble-dense-kernel.js";
+import { assembleWat } from "../../scripts/assemble-wat.js";
 import { bindModel } from "../../src/model/bind.js";
 import { compileModel } from "../../src/model/compile.js";
 import { DenseMatrixKernel } from "../../src/model/dense-kernel.js";
@@ -20,7 +20,7 @@ function matrix(rows: number, cols: number, seed: number): Float64Array {
 
 describe("dense-kernel.wat", () => {
   it("dense-kernel-wasm.ts holds the bytes the .wat source assembles to", async () => {
-    const assembled = await assembleDenseKernel();
+    const assembled = await assembleWat("src/model/dense-kernel.wat");
     expect(Buffer.from(DENSE_KERNEL_BASE64, "base64").equals(assembled)).toBe(true);
   });
 });
