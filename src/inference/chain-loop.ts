@@ -33,14 +33,21 @@ export function reportProgress(loop: ChainLoop, it: number, warmup: boolean): vo
   if (loop.onProgress && (it % loop.progressEvery === 0 || it === loop.total - 1)) loop.onProgress(it + 1, loop.total, warmup);
 }
 
-/** A coordinate that left the finite numbers (or went past 1e100) on the unconstrained scale: an improper posterior. */
-export function checkPosition(loop: ChainLoop, it: number): void {
-  const q = loop.z.q;
-  for (let i = 0; i < q.length; i++)
-    if (!Number.isFinite(q[i]) || Math.abs(q[i]) > 1e100)
+/** The first iteration from `it` on whose progress reportProgress reports. */
+export function nextReportedIteration(loop: ChainLoop, it: number): number {
+  return Math.min(Math.ceil(it / loop.progressEvery) * loop.progressEvery, loop.total - 1);
+}
+
+/**
+ * A coordinate that left the finite numbers (or went past 1e100) on the unconstrained scale: an improper posterior.
+ * The position is the current state's, or iteration `it`'s recorded at q[at..at+dim).
+ */
+export function checkPosition(loop: ChainLoop, it: number, q: Float64Array = loop.z.q, at = 0): void {
+  for (let i = 0; i < loop.target.dim; i++)
+    if (!Number.isFinite(q[at + i]) || Math.abs(q[at + i]) > 1e100)
       throw new BayesServeError(
         "SAMPLER_DIVERGED",
-        `chain ${loop.chain}, iteration ${it}: parameter ${loop.target.paramNames[i]} drifted to ${q[i]} on the unconstrained scale; the posterior is improper (check its prior and that data inform it)`,
+        `chain ${loop.chain}, iteration ${it}: parameter ${loop.target.paramNames[i]} drifted to ${q[at + i]} on the unconstrained scale; the posterior is improper (check its prior and that data inform it)`,
       );
 }
 

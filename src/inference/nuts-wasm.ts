@@ -5,7 +5,7 @@
 // ziggurat's rare path on the same random stream.
 import { Buffer } from "node:buffer";
 import { type Rng, ZIG_K, ZIG_W } from "../random/rng.js";
-import type { NutsKernel, TransitionInfo } from "./nuts.js";
+import { type NutsKernel, SAMPLE_STATS, type TransitionInfo } from "./nuts.js";
 import { NUTS_KERNEL_BASE64 } from "./nuts-wasm-binary.js";
 import type { LogDensityGradient, PhasePoint } from "./point.js";
 
@@ -40,15 +40,19 @@ const HEADER = [
   "rho",
   "rhoFwd",
   "rhoBck",
+  "draws",
 ] as const;
 type Layout = Record<(typeof HEADER)[number], number> & { bytes: number };
 const HEADER_BYTES = 128;
 /** acceptStat, treeDepth, nLeapfrog, divergent, energy: the doubles `transition` leaves at `out`. */
 const OUTPUTS = 5;
+/** Draws `transitions` records in one call (its block holds this many rows of position and statistics). */
+const DRAWS_PER_CALL = 64;
 
 interface NutsExports {
   setup(): void;
   transition(epsilon: number): void;
+  transitions(n: number, epsilon: number): void;
 }
 
 let compiled: WebAssembly.Module | null | undefined;
@@ -103,6 +107,7 @@ function layout(dim: number, maxDepth: number): Layout {
     rho: take(vector),
     rhoFwd: take(vector),
     rhoBck: take(vector),
+    draws: take(DRAWS_PER_CALL * (vector + 8 * SAMPLE_STATS.length)),
   };
   return { ...l, bytes: at };
 }
@@ -116,6 +121,8 @@ class WasmNutsKernel implements NutsKernel {
   private readonly z0LogpAt: number;
   private readonly doubles: Float64Array;
   private readonly outAt: number;
+  private readonly drawsAt: number;
+  private readonly dim: number;
   // The transition's model and random stream, for the imports.
   private logDensity: LogDensityGradient = () => 0;
   private rng: Rng | null = null;
@@ -132,6 +139,8 @@ class WasmNutsKernel implements NutsKernel {
     this.doubles.set(ZIG_W, l.zigW / 8);
     this.rngAt = l.rngState / 4;
     this.outAt = l.out / 8;
+    this.drawsAt = l.draws / 8;
+    this.dim = dim;
     this.minv = vector(l.minv);
     this.z0 = { q: vector(l.z0), p: vector(l.z0 + 8 * dim), grad: vector(l.z0 + 16 * dim) };
     this.z0LogpAt = (l.z0 + 24 * dim) / 8;
@@ -159,20 +168,9 @@ class WasmNutsKernel implements NutsKernel {
   }
 
   transition(z: PhasePoint, epsilon: number, invMetric: Float64Array, logDensity: LogDensityGradient, rng: Rng): TransitionInfo {
-    this.logDensity = logDensity;
-    this.rng = rng;
-    const z0 = this.z0;
-    this.minv.set(invMetric);
-    z0.q.set(z.q);
-    z0.grad.set(z.grad);
-    this.doubles[this.z0LogpAt] = z.logp;
-    rng.saveState(this.words, this.rngAt);
+    this.enter(z, invMetric, logDensity, rng);
     this.run.transition(epsilon);
-    rng.restoreState(this.words, this.rngAt);
-    z.q.set(z0.q);
-    z.p.set(z0.p);
-    z.grad.set(z0.grad);
-    z.logp = this.doubles[this.z0LogpAt];
+    this.leave(z, rng);
     const out = this.outAt;
     return {
       acceptStat: this.doubles[out],
@@ -181,6 +179,57 @@ class WasmNutsKernel implements NutsKernel {
       divergent: this.doubles[out + 3] !== 0,
       energy: this.doubles[out + 4],
     };
+  }
+
+  transitions(
+    z: PhasePoint,
+    n: number,
+    epsilon: number,
+    invMetric: Float64Array,
+    logDensity: LogDensityGradient,
+    rng: Rng,
+    positions: Float64Array,
+    stats: Float64Array,
+    at: number,
+  ): void {
+    this.enter(z, invMetric, logDensity, rng);
+    const dim = this.dim;
+    const nStats = SAMPLE_STATS.length;
+    const doubles = this.doubles;
+    for (let done = 0; done < n;) {
+      const m = Math.min(DRAWS_PER_CALL, n - done);
+      this.run.transitions(m, epsilon);
+      // The rows nuts.wat wrote: each draw's position, then its statistics.
+      let from = this.drawsAt;
+      for (let d = at + done; d < at + done + m; d++) {
+        for (let i = 0; i < dim; i++) positions[d * dim + i] = doubles[from + i];
+        from += dim;
+        for (let k = 0; k < nStats; k++) stats[d * nStats + k] = doubles[from + k];
+        from += nStats;
+      }
+      done += m;
+    }
+    this.leave(z, rng);
+  }
+
+  /** The transition's state into the kernel's memory: the point, the metric, the model and the random stream. */
+  private enter(z: PhasePoint, invMetric: Float64Array, logDensity: LogDensityGradient, rng: Rng): void {
+    this.logDensity = logDensity;
+    this.rng = rng;
+    this.minv.set(invMetric);
+    this.z0.q.set(z.q);
+    this.z0.grad.set(z.grad);
+    this.doubles[this.z0LogpAt] = z.logp;
+    rng.saveState(this.words, this.rngAt);
+  }
+
+  /** The selected point and the advanced stream back out. */
+  private leave(z: PhasePoint, rng: Rng): void {
+    rng.restoreState(this.words, this.rngAt);
+    z.q.set(this.z0.q);
+    z.p.set(this.z0.p);
+    z.grad.set(this.z0.grad);
+    z.logp = this.doubles[this.z0LogpAt];
   }
 }
 

@@ -45,9 +45,27 @@ function logSumExp(a: number, b: number): number {
   return a > b ? a + Math.log1p(Math.exp(b - a)) : b + Math.log1p(Math.exp(a - b));
 }
 
+/** Stan's per-draw statistics, in this column order (Stan's names without the trailing "__"). */
+export const SAMPLE_STATS = ["lp", "accept_stat", "step_size", "tree_depth", "n_leapfrog", "diverging", "energy"] as const;
+
 export interface NutsKernel {
   /** One transition from `z` (q, grad, logp set); on return `z` holds the selected state. */
   transition(z: PhasePoint, epsilon: number, invMetric: Float64Array, logDensity: LogDensityGradient, rng: Rng): TransitionInfo;
+  /**
+   * `n` transitions from `z` with the step size and metric fixed (sampling), recorded as draws at..at+n−1: draw d's
+   * position at positions[d·dim], its SAMPLE_STATS row at stats[d·SAMPLE_STATS.length]. `z` ends on the last.
+   */
+  transitions(
+    z: PhasePoint,
+    n: number,
+    epsilon: number,
+    invMetric: Float64Array,
+    logDensity: LogDensityGradient,
+    rng: Rng,
+    positions: Float64Array,
+    stats: Float64Array,
+    at: number,
+  ): void;
 }
 
 // The per-dimension work is written as few passes over the state as the algorithm allows (one after each leapfrog
@@ -162,84 +180,102 @@ export function createNutsKernel(dim: number, maxDepth = DEFAULT_MAX_TREE_DEPTH,
     return mergedTreePersists(pSharpBeg, L.pSharpInitEnd, L.pInitEnd, L.rhoInit, L.pSharpFinalBeg, L.pFinalBeg, pSharpEnd, L.rhoFinal, rhoOut);
   }
 
-  return {
-    transition(z0, epsilon, invMetric, logDensity, rng) {
-      eps = epsilon;
-      minv = invMetric;
-      logDensityFn = logDensity;
-      random = rng;
-      nLeapfrog = 0;
-      sumMetroProb = 0;
-      divergent = false;
+  function transition(z0: PhasePoint, epsilon: number, invMetric: Float64Array, logDensity: LogDensityGradient, rng: Rng): TransitionInfo {
+    eps = epsilon;
+    minv = invMetric;
+    logDensityFn = logDensity;
+    random = rng;
+    nLeapfrog = 0;
+    sumMetroProb = 0;
+    divergent = false;
 
-      sampleMomentum(z0.p, minv, rng);
-      // The trajectory starts as the one state z0: both ends, the sample, Σp = p; its energy H0 (as `hamiltonian`).
-      let twiceKinetic = 0;
-      for (let i = 0; i < dim; i++) {
-        const pi = z0.p[i];
-        const sharp = minv[i] * pi;
-        twiceKinetic += sharp * pi;
-        pSharpFwdFwd[i] = sharp;
-        pSharpFwdBck[i] = sharp;
-        pSharpBckFwd[i] = sharp;
-        pSharpBckBck[i] = sharp;
-        pFwdFwd[i] = pi;
-        pFwdBck[i] = pi;
-        pBckFwd[i] = pi;
-        pBckBck[i] = pi;
-        rho[i] = pi;
-      }
-      copyPoint(z0, zFwd);
-      copyPoint(z0, zBck);
-      copyPoint(z0, zSample);
-      H0 = -z0.logp + 0.5 * twiceKinetic;
-      let logSumWeight = 0; // log of the weight of the initial state, e^{H0 − H0}
-      let depth = 0;
+    sampleMomentum(z0.p, minv, rng);
+    // The trajectory starts as the one state z0: both ends, the sample, Σp = p; its energy H0 (as `hamiltonian`).
+    let twiceKinetic = 0;
+    for (let i = 0; i < dim; i++) {
+      const pi = z0.p[i];
+      const sharp = minv[i] * pi;
+      twiceKinetic += sharp * pi;
+      pSharpFwdFwd[i] = sharp;
+      pSharpFwdBck[i] = sharp;
+      pSharpBckFwd[i] = sharp;
+      pSharpBckBck[i] = sharp;
+      pFwdFwd[i] = pi;
+      pFwdBck[i] = pi;
+      pBckFwd[i] = pi;
+      pBckBck[i] = pi;
+      rho[i] = pi;
+    }
+    copyPoint(z0, zFwd);
+    copyPoint(z0, zBck);
+    copyPoint(z0, zSample);
+    H0 = -z0.logp + 0.5 * twiceKinetic;
+    let logSumWeight = 0; // log of the weight of the initial state, e^{H0 − H0}
+    let depth = 0;
 
-      while (depth < maxDepth) {
-        weights[TOP] = -Infinity;
-        let valid: boolean;
-        if (rng.uniform() > 0.5) {
-          // Extend forward from the forward end. The old trajectory becomes the backward subtree: its Σp is ρ and its
-          // forward end is the old forward end.
-          z = zFwd;
-          for (let i = 0; i < dim; i++) {
-            rhoFwd[i] = 0;
-            rhoBck[i] = rho[i];
-            pBckFwd[i] = pFwdFwd[i];
-            pSharpBckFwd[i] = pSharpFwdFwd[i];
-          }
-          valid = buildTree(depth, zPropose, pSharpFwdBck, pSharpFwdFwd, rhoFwd, pFwdBck, pFwdFwd, 1, TOP);
-        } else {
-          // Extend backward; the old trajectory becomes the forward subtree, its backward end the old backward end.
-          z = zBck;
-          for (let i = 0; i < dim; i++) {
-            rhoBck[i] = 0;
-            rhoFwd[i] = rho[i];
-            pFwdBck[i] = pBckBck[i];
-            pSharpFwdBck[i] = pSharpBckBck[i];
-          }
-          valid = buildTree(depth, zPropose, pSharpBckFwd, pSharpBckBck, rhoBck, pBckFwd, pBckBck, -1, TOP);
+    while (depth < maxDepth) {
+      weights[TOP] = -Infinity;
+      let valid: boolean;
+      if (rng.uniform() > 0.5) {
+        // Extend forward from the forward end. The old trajectory becomes the backward subtree: its Σp is ρ and its
+        // forward end is the old forward end.
+        z = zFwd;
+        for (let i = 0; i < dim; i++) {
+          rhoFwd[i] = 0;
+          rhoBck[i] = rho[i];
+          pBckFwd[i] = pFwdFwd[i];
+          pSharpBckFwd[i] = pSharpFwdFwd[i];
         }
-        if (!valid) break;
-        depth++;
-        // Biased progressive sampling: prefer the new subtree.
-        const wSubtree = weights[TOP];
-        if (wSubtree > logSumWeight || rng.uniform() < Math.exp(wSubtree - logSumWeight)) copyPoint(zPropose, zSample);
-        logSumWeight = logSumExp(logSumWeight, wSubtree);
-
-        rho.fill(0);
-        if (!mergedTreePersists(pSharpBckBck, pSharpBckFwd, pBckFwd, rhoBck, pSharpFwdBck, pFwdBck, pSharpFwdFwd, rhoFwd, rho)) break;
+        valid = buildTree(depth, zPropose, pSharpFwdBck, pSharpFwdFwd, rhoFwd, pFwdBck, pFwdFwd, 1, TOP);
+      } else {
+        // Extend backward; the old trajectory becomes the forward subtree, its backward end the old backward end.
+        z = zBck;
+        for (let i = 0; i < dim; i++) {
+          rhoBck[i] = 0;
+          rhoFwd[i] = rho[i];
+          pFwdBck[i] = pBckBck[i];
+          pSharpFwdBck[i] = pSharpBckBck[i];
+        }
+        valid = buildTree(depth, zPropose, pSharpBckFwd, pSharpBckBck, rhoBck, pBckFwd, pBckBck, -1, TOP);
       }
+      if (!valid) break;
+      depth++;
+      // Biased progressive sampling: prefer the new subtree.
+      const wSubtree = weights[TOP];
+      if (wSubtree > logSumWeight || rng.uniform() < Math.exp(wSubtree - logSumWeight)) copyPoint(zPropose, zSample);
+      logSumWeight = logSumExp(logSumWeight, wSubtree);
 
-      copyPoint(zSample, z0);
-      return {
-        acceptStat: nLeapfrog > 0 ? sumMetroProb / nLeapfrog : 0,
-        treeDepth: depth,
-        nLeapfrog,
-        divergent,
-        energy: hamiltonian(z0, minv),
-      };
+      rho.fill(0);
+      if (!mergedTreePersists(pSharpBckBck, pSharpBckFwd, pBckFwd, rhoBck, pSharpFwdBck, pFwdBck, pSharpFwdFwd, rhoFwd, rho)) break;
+    }
+
+    copyPoint(zSample, z0);
+    return {
+      acceptStat: nLeapfrog > 0 ? sumMetroProb / nLeapfrog : 0,
+      treeDepth: depth,
+      nLeapfrog,
+      divergent,
+      energy: hamiltonian(z0, minv),
+    };
+  }
+
+  return {
+    transition,
+    transitions(z0, n, epsilon, invMetric, logDensity, rng, positions, stats, at) {
+      const nStats = SAMPLE_STATS.length;
+      for (let d = at; d < at + n; d++) {
+        const info = transition(z0, epsilon, invMetric, logDensity, rng);
+        positions.set(z0.q, d * dim);
+        const row = d * nStats;
+        stats[row] = z0.logp;
+        stats[row + 1] = info.acceptStat;
+        // Stan records the step size used for the draw.
+        stats[row + 2] = epsilon;
+        stats[row + 3] = info.treeDepth;
+        stats[row + 4] = info.nLeapfrog;
+        stats[row + 5] = info.divergent ? 1 : 0;
+        stats[row + 6] = info.energy;
+      }
     },
   };
 }

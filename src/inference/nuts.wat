@@ -8,8 +8,8 @@
 ;; Memory (laid out by nuts-wasm.ts, its byte offsets in the i32 header at 0, read by `setup`): a vector is `dim`
 ;; doubles (`bytes` = 8·dim); a point is q, p, grad (three vectors) then logp (one double), so one memory.copy copies a
 ;; point; a tree level is its six vectors then its zProposeFinal point. The ziggurat's tables, the generator's state
-;; (four i32: xoshiro128**, held in globals during a transition), the weights' slots and the outputs have their own
-;; blocks. The gradient, the ziggurat's rare path (~1 % of normals, through the JavaScript generator on the same
+;; (four i32: xoshiro128**, held in globals during a call), the weights' slots, the outputs of `transition` and the
+;; rows `transitions` records have their own blocks. The gradient, the ziggurat's rare path (~1 % of normals, through the JavaScript generator on the same
 ;; state), exp and log1p (Math's, so the arithmetic is the JavaScript kernel's) are imports.
 (module
   (import "nuts" "memory" (memory 1))
@@ -47,6 +47,7 @@
   (global $rho (mut i32) (i32.const 0))
   (global $rhoFwd (mut i32) (i32.const 0))
   (global $rhoBck (mut i32) (i32.const 0))
+  (global $draws (mut i32) (i32.const 0))
   ;; The generator's state during a transition.
   (global $s0 (mut i32) (i32.const 0))
   (global $s1 (mut i32) (i32.const 0))
@@ -89,7 +90,8 @@
     (global.set $pSharpBckBck (i32.load offset=88 (i32.const 0)))
     (global.set $rho (i32.load offset=92 (i32.const 0)))
     (global.set $rhoFwd (i32.load offset=96 (i32.const 0)))
-    (global.set $rhoBck (i32.load offset=100 (i32.const 0))))
+    (global.set $rhoBck (i32.load offset=100 (i32.const 0)))
+    (global.set $draws (i32.load offset=104 (i32.const 0))))
 
   (func $rngLoad
     (global.set $s0 (i32.load offset=0 (global.get $rngState)))
@@ -337,16 +339,16 @@
       (i32.add (local.get $level) (i32.mul (global.get $bytes) (i32.const 5)))
       (local.get $rhoOut)))
 
-  ;; nuts.ts transition from the point at $z0 (q, grad, logp set) with the metric at $minv; on return $z0 holds the
-  ;; selected state and the outputs acceptStat, treeDepth, nLeapfrog, divergent, energy (as doubles) are at $out.
-  (func (export "transition") (param $epsilon f64)
+  ;; nuts.ts transition from the point at $z0 (q, grad, logp set) with the metric at $minv and the generator's state
+  ;; in its globals: $z0 becomes the selected state, $nLeapfrog, $sumMetroProb and $divergent the trajectory's; returns
+  ;; the tree depth.
+  (func $transit (param $epsilon f64) (result i32)
     (local $o i32) (local $p0 i32) (local $pi f64) (local $sharp f64) (local $twiceKinetic f64) (local $valid i32)
-    (local $logSumWeight f64) (local $depth i32) (local $top i32) (local $wSubtree f64) (local $t f64)
+    (local $logSumWeight f64) (local $depth i32) (local $top i32) (local $wSubtree f64)
     (global.set $eps (local.get $epsilon))
     (global.set $nLeapfrog (i32.const 0))
     (global.set $sumMetroProb (f64.const 0))
     (global.set $divergent (i32.const 0))
-    (call $rngLoad)
     (local.set $p0 (i32.add (global.get $z0) (global.get $bytes)))
     ;; metric.ts sampleMomentum: p ~ N(0, M).
     (block $done
@@ -439,16 +441,12 @@
               (global.get $rhoFwd) (global.get $rho))))
         (br $grow)))
     (call $copyPoint (global.get $zSample) (global.get $z0))
-    (call $rngStore)
-    ;; The outputs; energy is metric.ts hamiltonian at the selected state.
-    (f64.store offset=0 (global.get $out)
-      (if (result f64) (i32.gt_s (global.get $nLeapfrog) (i32.const 0))
-        (then (f64.div (global.get $sumMetroProb) (f64.convert_i32_s (global.get $nLeapfrog))))
-        (else (f64.const 0))))
-    (f64.store offset=8 (global.get $out) (f64.convert_i32_s (local.get $depth)))
-    (f64.store offset=16 (global.get $out) (f64.convert_i32_s (global.get $nLeapfrog)))
-    (f64.store offset=24 (global.get $out) (f64.convert_i32_s (global.get $divergent)))
-    (local.set $o (i32.const 0))
+    (local.get $depth))
+
+  ;; metric.ts hamiltonian at $z0: −log p + ½ pᵀM⁻¹p (Stan's energy__).
+  (func $energy (result f64)
+    (local $o i32) (local $p0 i32) (local $pi f64) (local $t f64)
+    (local.set $p0 (i32.add (global.get $z0) (global.get $bytes)))
     (block $done
       (loop $each
         (br_if $done (i32.ge_u (local.get $o) (global.get $bytes)))
@@ -457,8 +455,51 @@
           (f64.add (local.get $t) (f64.mul (f64.mul (f64.load (i32.add (global.get $minv) (local.get $o))) (local.get $pi)) (local.get $pi))))
         (local.set $o (i32.add (local.get $o) (i32.const 8)))
         (br $each)))
-    (f64.store offset=32 (global.get $out)
-      (f64.add
-        (f64.neg (f64.load (i32.add (global.get $z0) (i32.mul (global.get $bytes) (i32.const 3)))))
-        (f64.mul (f64.const 0.5) (local.get $t)))))
+    (f64.add
+      (f64.neg (f64.load (i32.add (global.get $z0) (i32.mul (global.get $bytes) (i32.const 3)))))
+      (f64.mul (f64.const 0.5) (local.get $t))))
+
+  ;; nuts.ts acceptStat: the mean Metropolis acceptance over the trajectory.
+  (func $acceptStat (result f64)
+    (if (result f64) (i32.gt_s (global.get $nLeapfrog) (i32.const 0))
+      (then (f64.div (global.get $sumMetroProb) (f64.convert_i32_s (global.get $nLeapfrog))))
+      (else (f64.const 0))))
+
+  ;; One transition (nuts.ts NutsKernel.transition); the outputs acceptStat, treeDepth, nLeapfrog, divergent, energy
+  ;; (as doubles) at $out.
+  (func (export "transition") (param $epsilon f64)
+    (local $depth i32)
+    (call $rngLoad)
+    (local.set $depth (call $transit (local.get $epsilon)))
+    (call $rngStore)
+    (f64.store offset=0 (global.get $out) (call $acceptStat))
+    (f64.store offset=8 (global.get $out) (f64.convert_i32_s (local.get $depth)))
+    (f64.store offset=16 (global.get $out) (f64.convert_i32_s (global.get $nLeapfrog)))
+    (f64.store offset=24 (global.get $out) (f64.convert_i32_s (global.get $divergent)))
+    (f64.store offset=32 (global.get $out) (call $energy)))
+
+  ;; `n` transitions with ε and the metric fixed (nuts.ts NutsKernel.transitions): draw d's row at $draws + d·(8·dim +
+  ;; 56) is its position q, then its seven statistics in sampler.ts SAMPLE_STATS order (lp, accept_stat, step_size,
+  ;; tree_depth, n_leapfrog, diverging, energy).
+  (func (export "transitions") (param $n i32) (param $epsilon f64)
+    (local $d i32) (local $depth i32) (local $row i32) (local $stats i32)
+    (call $rngLoad)
+    (local.set $row (global.get $draws))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $d) (local.get $n)))
+        (local.set $depth (call $transit (local.get $epsilon)))
+        (memory.copy (local.get $row) (global.get $z0) (global.get $bytes))
+        (local.set $stats (i32.add (local.get $row) (global.get $bytes)))
+        (f64.store offset=0 (local.get $stats) (f64.load (i32.add (global.get $z0) (i32.mul (global.get $bytes) (i32.const 3)))))
+        (f64.store offset=8 (local.get $stats) (call $acceptStat))
+        (f64.store offset=16 (local.get $stats) (local.get $epsilon))
+        (f64.store offset=24 (local.get $stats) (f64.convert_i32_s (local.get $depth)))
+        (f64.store offset=32 (local.get $stats) (f64.convert_i32_s (global.get $nLeapfrog)))
+        (f64.store offset=40 (local.get $stats) (f64.convert_i32_s (global.get $divergent)))
+        (f64.store offset=48 (local.get $stats) (call $energy))
+        (local.set $row (i32.add (local.get $stats) (i32.const 56)))
+        (local.set $d (i32.add (local.get $d) (i32.const 1)))
+        (br $each)))
+    (call $rngStore))
 )

@@ -5,9 +5,9 @@
 import { SAMPLER_DEFAULTS } from "../defaults.js";
 import { BayesServeError } from "../errors.js";
 import { Rng } from "../random/rng.js";
-import { checkPosition, checkStepSize, type ChainLoop, type ChainTarget, reportProgress } from "./chain-loop.js";
+import { checkPosition, checkStepSize, type ChainLoop, type ChainTarget, nextReportedIteration, reportProgress } from "./chain-loop.js";
 import { inverseMetricDiagonal, type LowRankMetric, lowRankMetricInit, toTheta, transformedDensity } from "./low-rank-adaptation.js";
-import { createNutsKernel } from "./nuts.js";
+import { createNutsKernel, SAMPLE_STATS } from "./nuts.js";
 import { createWasmNutsKernel } from "./nuts-wasm.js";
 import { createPoint, type PhasePoint } from "./point.js";
 import { frozenMetric, gradientDiagonal, lowRankPlusDiagonal, type MetricAdaptation, warmUp, windowedVariance } from "./warmup.js";
@@ -46,8 +46,7 @@ export const DEFAULT_SAMPLER_SETTINGS: SamplerSettings = {
   adaptation: SAMPLER_DEFAULTS.adaptation,
 };
 
-/** Per-draw sampler statistics, in this column order (Stan's names without the trailing "__"). */
-export const SAMPLE_STATS = ["lp", "accept_stat", "step_size", "tree_depth", "n_leapfrog", "diverging", "energy"] as const;
+export { SAMPLE_STATS };
 
 /** Where a warm-started chain begins: an adapted step size and inverse metric, and a point (unconstrained). */
 export interface ChainStart {
@@ -172,28 +171,24 @@ function sample(loop: ChainLoop, settings: SamplerSettings, epsilon: number): { 
   const { target, rng, z, invMetric, kernel } = loop;
   const dim = target.dim;
   const nStats = SAMPLE_STATS.length;
+  const leapfrogColumn = SAMPLE_STATS.indexOf("n_leapfrog");
   const unconstrained = new Float64Array(settings.draws * dim);
   const stats = new Float64Array(settings.draws * nStats);
   const theta = new Float64Array(dim);
-  for (let d = 0; d < settings.draws; d++) {
-    const it = settings.tune + d;
-    const info = kernel.transition(z, epsilon, invMetric, target.logDensityGradient, rng);
-    loop.gradients += info.nLeapfrog;
-    // Stan records the step size used for the draw.
-    const row = d * nStats;
-    stats[row] = z.logp;
-    stats[row + 1] = info.acceptStat;
-    stats[row + 2] = epsilon;
-    stats[row + 3] = info.treeDepth;
-    stats[row + 4] = info.nLeapfrog;
-    stats[row + 5] = info.divergent ? 1 : 0;
-    stats[row + 6] = info.energy;
-    if (loop.record) {
-      loop.record(z.q, theta);
-      unconstrained.set(theta, d * dim);
-    } else unconstrained.set(z.q, d * dim);
-    checkPosition(loop, it);
-    reportProgress(loop, it, false);
+  // The kernel records the draws in runs that end where progress is reported: the per-draw work stays in the kernel
+  // (nuts.wat for chains), not in a JavaScript loop each fresh worker would have to compile.
+  for (let d = 0; d < settings.draws;) {
+    const last = Math.min(settings.draws - 1, nextReportedIteration(loop, settings.tune + d) - settings.tune);
+    kernel.transitions(z, last - d + 1, epsilon, invMetric, target.logDensityGradient, rng, unconstrained, stats, d);
+    for (; d <= last; d++) {
+      loop.gradients += stats[d * nStats + leapfrogColumn];
+      checkPosition(loop, settings.tune + d, unconstrained, d * dim);
+      if (loop.record) {
+        loop.record(unconstrained.subarray(d * dim, (d + 1) * dim), theta);
+        unconstrained.set(theta, d * dim);
+      }
+    }
+    reportProgress(loop, settings.tune + last, false);
   }
   return { unconstrained, stats };
 }

@@ -192,6 +192,9 @@ describe("the first dual averaging of Stan's windowed adaptation", () => {
         used.push(epsilon);
         return { acceptStat, treeDepth: 1, nLeapfrog: 1, divergent: false, energy: 0 };
       },
+      transitions() {
+        throw new Error("warm-up makes single transitions");
+      },
     };
     const loop: ChainLoop = {
       target: { dim: 1, paramNames: ["x"], logDensityGradient: logDensity },

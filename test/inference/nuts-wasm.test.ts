@@ -2,10 +2,11 @@
 // from the same state and random stream every transition gives bit-identical results — the selected point, its
 // momentum and gradient, every statistic, and the stream left behind — over targets that reach each branch: long
 // trees and the depth cap, divergences (an energy error past MAX_DELTA_H, a NaN log-density), the ziggurat's rare
-// path, one coordinate and many, a compiled model. A whole chain through runChain is the JavaScript kernel's too.
+// path, one coordinate and many, a compiled model; runs of draws recorded by `transitions` alike. A whole chain
+// through runChain (its sampling in runs of draws) is the JavaScript kernel's draw for draw.
 import { describe, expect, it } from "vitest";
 import { assembleWat } from "../../scripts/assemble-wat.js";
-import { createNutsKernel, type NutsKernel, type TransitionInfo } from "../../src/inference/nuts.js";
+import { createNutsKernel, type NutsKernel, SAMPLE_STATS, type TransitionInfo } from "../../src/inference/nuts.js";
 import { createWasmNutsKernel } from "../../src/inference/nuts-wasm.js";
 import { NUTS_KERNEL_BASE64 } from "../../src/inference/nuts-wasm-binary.js";
 import { createPoint, type LogDensityGradient, type PhasePoint } from "../../src/inference/point.js";
@@ -127,6 +128,30 @@ describe("nuts.wat", () => {
     expect(r.firstDifference).toBe(-1);
   });
 
+  it("transitions: runs of draws (several calls' worth) recorded as nuts.ts records them, at an offset", () => {
+    const dim = 7;
+    const f = correlatedGaussian(dim, 0.3);
+    const invMetric = Float64Array.from({ length: dim }, (_, i) => 0.6 + 0.1 * i);
+    const record = (kernel: NutsKernel) => {
+      const z = startAt(dim, f);
+      const rng = new Rng(5, 3);
+      const positions = new Float64Array(400 * dim);
+      const stats = new Float64Array(400 * SAMPLE_STATS.length);
+      kernel.transitions(z, 150, 0.35, invMetric, f, rng, positions, stats, 10);
+      kernel.transitions(z, 1, 1.9, invMetric, f, rng, positions, stats, 160);
+      kernel.transitions(z, 200, 0.35, invMetric, f, rng, positions, stats, 161);
+      return { z, positions, stats, next: rng.nextUint32() };
+    };
+    const js = record(createNutsKernel(dim, 10));
+    const wasm = record(createWasmNutsKernel(dim, 10)!);
+    expect(Array.from(wasm.positions)).toEqual(Array.from(js.positions));
+    expect(Array.from(wasm.stats)).toEqual(Array.from(js.stats));
+    expect(samePoint(wasm.z, js.z)).toBe(true);
+    expect(wasm.next).toBe(js.next);
+    expect(js.stats[10 * SAMPLE_STATS.length + SAMPLE_STATS.indexOf("step_size")]).toBe(0.35);
+    expect(js.positions.subarray(0, 10 * dim).every((v) => v === 0)).toBe(true); // before `at`: untouched
+  });
+
   it("an error thrown by the gradient reaches the caller as it was thrown", () => {
     const kernel = createWasmNutsKernel(3, 10)!;
     const failure = new Error("gradient failed");
@@ -156,9 +181,12 @@ describe("nuts.wat", () => {
     const z = createPoint(dim);
     z.q.set(start.position);
     z.logp = f(z.q, z.grad);
+    const nStats = SAMPLE_STATS.length;
     for (let d = 0; d < settings.draws; d++) {
-      kernel.transition(z, start.stepSize, start.invMetric, f, rng);
+      const info = kernel.transition(z, start.stepSize, start.invMetric, f, rng);
       expect(Array.from(chain.unconstrained.subarray(d * dim, (d + 1) * dim)), `draw ${d}`).toEqual(Array.from(z.q));
+      const stats = [z.logp, info.acceptStat, start.stepSize, info.treeDepth, info.nLeapfrog, info.divergent ? 1 : 0, info.energy];
+      expect(Array.from(chain.stats.subarray(d * nStats, (d + 1) * nStats)), `draw ${d}'s statistics`).toEqual(stats);
     }
   });
 });
