@@ -156,8 +156,104 @@
     (if (f64.eq (local.get $a) (f64.const -inf)) (then (return (local.get $b))))
     (if (f64.eq (local.get $b) (f64.const -inf)) (then (return (local.get $a))))
     (if (result f64) (f64.gt (local.get $a) (local.get $b))
-      (then (f64.add (local.get $a) (call $log1p (call $exp (f64.sub (local.get $b) (local.get $a))))))
-      (else (f64.add (local.get $b) (call $log1p (call $exp (f64.sub (local.get $a) (local.get $b))))))))
+      (then (f64.add (local.get $a) (call $log1pUnit (call $exp (f64.sub (local.get $b) (local.get $a))))))
+      (else (f64.add (local.get $b) (call $log1pUnit (call $exp (f64.sub (local.get $a) (local.get $b))))))))
+
+  ;; Math.log1p, for the arguments logSumExp gives it (e^{−|a−b|}, in [0, 1]) computed here, bit for bit, by the
+  ;; method Math.log1p uses (fdlibm's s_log1p.c, Sun Microsystems 1993, freely distributable: 1 + x = 2^k (1 + f),
+  ;; log(1 + f) = 2s + s·R(s²) with s = f/(2 + f) and its Remez polynomial); V8 calls only Math.exp and Math.log
+  ;; from WebAssembly without a JavaScript call, and a call to Math.log1p cost ~20 ns more. Other arguments (negative,
+  ;; NaN) go to Math.log1p itself. test/inference/nuts-wasm.test.ts compares the two on [0, 1].
+  (func $log1pUnit (export "log1pUnit") (param $x f64) (result f64)
+    (local $hx i32) (local $k i32) (local $hu i32) (local $u f64) (local $c f64) (local $f f64) (local $hfsq f64)
+    (local $s f64) (local $z f64) (local $R f64) (local $dk f64)
+    (if (i32.eqz (i32.and (f64.ge (local.get $x) (f64.const 0)) (f64.le (local.get $x) (f64.const 1))))
+      (then (return (call $log1p (local.get $x)))))
+    (local.set $hx (i32.wrap_i64 (i64.shr_u (i64.reinterpret_f64 (local.get $x)) (i64.const 32))))
+    (if (i32.lt_s (local.get $hx) (i32.const 0x3FDA827A))
+      (then
+        ;; x < √2 − 1: f = x, k = 0 (below 2^-29: x or x − x²/2).
+        (if (i32.lt_s (local.get $hx) (i32.const 0x3e200000))
+          (then
+            (if (i32.lt_s (local.get $hx) (i32.const 0x3c900000)) (then (return (local.get $x))))
+            (return (f64.sub (local.get $x) (f64.mul (f64.mul (local.get $x) (local.get $x)) (f64.const 0.5))))))
+        (local.set $f (local.get $x))
+        (local.set $hu (i32.const 1)))
+      (else
+        ;; u = 1 + x = 2^k (1 + f), with the rounding of 1 + x carried as c/u.
+        (local.set $k (i32.const 1))
+        (local.set $u (f64.add (f64.const 1) (local.get $x)))
+        (local.set $hu (i32.wrap_i64 (i64.shr_u (i64.reinterpret_f64 (local.get $u)) (i64.const 32))))
+        (local.set $k (i32.sub (i32.shr_s (local.get $hu) (i32.const 20)) (i32.const 1023)))
+        (local.set $c
+          (if (result f64) (i32.gt_s (local.get $k) (i32.const 0))
+            (then (f64.sub (f64.const 1) (f64.sub (local.get $u) (local.get $x))))
+            (else (f64.sub (local.get $x) (f64.sub (local.get $u) (f64.const 1))))))
+        (local.set $c (f64.div (local.get $c) (local.get $u)))
+        (local.set $hu (i32.and (local.get $hu) (i32.const 0x000fffff)))
+        (if (i32.lt_s (local.get $hu) (i32.const 0x6a09e))
+          (then (local.set $u (call $withHighWord (local.get $u) (i32.or (local.get $hu) (i32.const 0x3ff00000)))))
+          (else
+            (local.set $k (i32.add (local.get $k) (i32.const 1)))
+            (local.set $u (call $withHighWord (local.get $u) (i32.or (local.get $hu) (i32.const 0x3fe00000))))
+            (local.set $hu (i32.shr_s (i32.sub (i32.const 0x00100000) (local.get $hu)) (i32.const 2)))))
+        (local.set $f (f64.sub (local.get $u) (f64.const 1)))))
+    (local.set $hfsq (f64.mul (f64.mul (f64.const 0.5) (local.get $f)) (local.get $f)))
+    (local.set $dk (f64.convert_i32_s (local.get $k)))
+    (if (i32.eqz (local.get $hu))
+      (then
+        ;; |f| < 2^-20.
+        (if (f64.eq (local.get $f) (f64.const 0))
+          (then
+            (if (i32.eqz (local.get $k)) (then (return (f64.const 0))))
+            (local.set $c (f64.add (local.get $c) (f64.mul (local.get $dk) (f64.const 1.90821492927058770002e-10))))
+            (return (f64.add (f64.mul (local.get $dk) (f64.const 6.93147180369123816490e-01)) (local.get $c)))))
+        (local.set $R
+          (f64.mul (local.get $hfsq) (f64.sub (f64.const 1) (f64.mul (f64.const 0.66666666666666666) (local.get $f)))))
+        (if (i32.eqz (local.get $k)) (then (return (f64.sub (local.get $f) (local.get $R)))))
+        (return
+          (f64.sub
+            (f64.mul (local.get $dk) (f64.const 6.93147180369123816490e-01))
+            (f64.sub
+              (f64.sub (local.get $R)
+                (f64.add (f64.mul (local.get $dk) (f64.const 1.90821492927058770002e-10)) (local.get $c)))
+              (local.get $f))))))
+    (local.set $s (f64.div (local.get $f) (f64.add (f64.const 2) (local.get $f))))
+    (local.set $z (f64.mul (local.get $s) (local.get $s)))
+    (local.set $R
+      (f64.mul (local.get $z)
+        (f64.add (f64.const 6.666666666666735130e-01)
+          (f64.mul (local.get $z)
+            (f64.add (f64.const 3.999999999940941908e-01)
+              (f64.mul (local.get $z)
+                (f64.add (f64.const 2.857142874366239149e-01)
+                  (f64.mul (local.get $z)
+                    (f64.add (f64.const 2.222219843214978396e-01)
+                      (f64.mul (local.get $z)
+                        (f64.add (f64.const 1.818357216161805012e-01)
+                          (f64.mul (local.get $z)
+                            (f64.add (f64.const 1.531383769920937332e-01)
+                              (f64.mul (local.get $z) (f64.const 1.479819860511658591e-01)))))))))))))))
+    (if (i32.eqz (local.get $k))
+      (then
+        (return
+          (f64.sub (local.get $f)
+            (f64.sub (local.get $hfsq) (f64.mul (local.get $s) (f64.add (local.get $hfsq) (local.get $R))))))))
+    (f64.sub
+      (f64.mul (local.get $dk) (f64.const 6.93147180369123816490e-01))
+      (f64.sub
+        (f64.sub (local.get $hfsq)
+          (f64.add
+            (f64.mul (local.get $s) (f64.add (local.get $hfsq) (local.get $R)))
+            (f64.add (f64.mul (local.get $dk) (f64.const 1.90821492927058770002e-10)) (local.get $c))))
+        (local.get $f))))
+
+  ;; x with its high 32 bits replaced by `high` (fdlibm's SET_HIGH_WORD).
+  (func $withHighWord (param $x f64) (param $high i32) (result f64)
+    (f64.reinterpret_i64
+      (i64.or
+        (i64.and (i64.reinterpret_f64 (local.get $x)) (i64.const 0xffffffff))
+        (i64.shl (i64.extend_i32_u (local.get $high)) (i64.const 32)))))
 
   (func $copyPoint (param $from i32) (param $to i32)
     (memory.copy (local.get $to) (local.get $from) (i32.add (i32.mul (global.get $bytes) (i32.const 3)) (i32.const 8))))

@@ -152,6 +152,27 @@ describe("nuts.wat", () => {
     expect(js.positions.subarray(0, 10 * dim).every((v) => v === 0)).toBe(true); // before `at`: untouched
   });
 
+  it("its log1p is Math.log1p, bit for bit, on [0, 1] (logSumExp's arguments) and around each branch's threshold", () => {
+    const module = new WebAssembly.Module(Buffer.from(NUTS_KERNEL_BASE64, "base64"));
+    const imports = { memory: new WebAssembly.Memory({ initial: 1 }), gradient: () => 0, normalBeyondLayer: () => 0, exp: Math.exp, log1p: Math.log1p };
+    const log1pUnit = new WebAssembly.Instance(module, { nuts: imports }).exports.log1pUnit as (x: number) => number;
+    const rng = new Rng(17, 4);
+    const words = new DataView(new ArrayBuffer(8));
+    const atHighWord = (high: number, low: number) => {
+      words.setUint32(0, high);
+      words.setUint32(4, low);
+      return words.getFloat64(0);
+    };
+    const args = [0, -0, 1, 0.5, 2 ** -54, 2 ** -53, 2 ** -29, Math.SQRT2 - 1, 1 - 2 ** -53, 5e-324, NaN, -0.5, 2, Infinity, -1];
+    for (let i = 0; i < 200_000; i++) args.push(rng.uniform(), Math.exp(-40 * rng.uniform()), Math.exp(-700 * rng.uniform()));
+    // √2 − 1 (k = 0 or the reduction), 2^-29 and 2^-54 (the short cuts), and 1 + x near √2 (u normalised or halved).
+    for (const high of [0x3fda827a, 0x3e200000, 0x3c900000, 0x3fda8279])
+      for (let i = -3000; i < 3000; i++) args.push(atHighWord(high + (i >> 6), (i & 63) * 0x04000001));
+    for (let i = 0; i <= 100_000; i++) args.push(0.4 + (0.6 * i) / 100_000);
+    const differ = args.filter((x) => !Object.is(log1pUnit(x), Math.log1p(x)));
+    expect(differ.slice(0, 5)).toEqual([]);
+  });
+
   it("an error thrown by the gradient reaches the caller as it was thrown", () => {
     const kernel = createWasmNutsKernel(3, 10)!;
     const failure = new Error("gradient failed");
