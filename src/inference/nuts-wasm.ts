@@ -1,8 +1,8 @@
 // The NUTS transition of nuts.ts run as WebAssembly (nuts.wat): the same transition, draw for draw, without the tens
 // of milliseconds TurboFan spends compiling the JavaScript kernel in every fresh chain worker. This module lays out
-// the kernel's memory (the header nuts.wat's `setup` reads), copies the state in and out of it around each
-// transition, and gives the module its imports: the model's gradient on the point being integrated, and the
-// ziggurat's rare path on the same random stream.
+// the kernel's memory (the header nuts.wat's `setup` reads), copies the state in and out of it around each call (one
+// transition in warm-up, a run of draws in sampling), and gives the module its imports: the model's gradient on the
+// point being integrated, the ziggurat's rare path on the same random stream, and Math.exp and Math.log1p.
 import { Buffer } from "node:buffer";
 import { type Rng, ZIG_K, ZIG_W } from "../random/rng.js";
 import { type NutsKernel, SAMPLE_STATS, type TransitionInfo } from "./nuts.js";
