@@ -46,8 +46,18 @@ type Layout = Record<(typeof HEADER)[number], number> & { bytes: number };
 const HEADER_BYTES = 128;
 /** acceptStat, treeDepth, nLeapfrog, divergent, energy: the doubles `transition` leaves at `out`. */
 const OUTPUTS = 5;
-/** Draws `transitions` records in one call (its block holds this many rows of position and statistics). */
+/**
+ * Rows of position and statistics `transitions` records in one call: up to 64, fewer where rows are long, so that the
+ * block stays within DRAWS_BLOCK_BYTES (for many coordinates a call's own cost is nothing beside its gradients).
+ */
 const DRAWS_PER_CALL = 64;
+const DRAWS_BLOCK_BYTES = 2 ** 20;
+
+/** Rows of `dim` coordinates and the statistics that one call of `transitions` records. */
+export function drawsPerCall(dim: number): number {
+  const rowBytes = 8 * (dim + SAMPLE_STATS.length);
+  return Math.max(1, Math.min(DRAWS_PER_CALL, Math.floor(DRAWS_BLOCK_BYTES / rowBytes)));
+}
 
 interface NutsExports {
   setup(): void;
@@ -107,7 +117,7 @@ function layout(dim: number, maxDepth: number): Layout {
     rho: take(vector),
     rhoFwd: take(vector),
     rhoBck: take(vector),
-    draws: take(DRAWS_PER_CALL * (vector + 8 * SAMPLE_STATS.length)),
+    draws: take(drawsPerCall(dim) * (vector + 8 * SAMPLE_STATS.length)),
   };
   return { ...l, bytes: at };
 }
@@ -123,6 +133,7 @@ class WasmNutsKernel implements NutsKernel {
   private readonly outAt: number;
   private readonly drawsAt: number;
   private readonly dim: number;
+  private readonly rowsPerCall: number;
   // The transition's model and random stream, for the imports.
   private logDensity: LogDensityGradient = () => 0;
   private rng: Rng | null = null;
@@ -141,6 +152,7 @@ class WasmNutsKernel implements NutsKernel {
     this.outAt = l.out / 8;
     this.drawsAt = l.draws / 8;
     this.dim = dim;
+    this.rowsPerCall = drawsPerCall(dim);
     this.minv = vector(l.minv);
     this.z0 = { q: vector(l.z0), p: vector(l.z0 + 8 * dim), grad: vector(l.z0 + 16 * dim) };
     this.z0LogpAt = (l.z0 + 24 * dim) / 8;
@@ -197,7 +209,7 @@ class WasmNutsKernel implements NutsKernel {
     const nStats = SAMPLE_STATS.length;
     const doubles = this.doubles;
     for (let done = 0; done < n;) {
-      const m = Math.min(DRAWS_PER_CALL, n - done);
+      const m = Math.min(this.rowsPerCall, n - done);
       this.run.transitions(m, epsilon);
       // The rows nuts.wat wrote: each draw's position, then its statistics.
       let from = this.drawsAt;

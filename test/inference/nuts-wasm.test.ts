@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { assembleWat } from "../../scripts/assemble-wat.js";
 import { createNutsKernel, type NutsKernel, SAMPLE_STATS, type TransitionInfo } from "../../src/inference/nuts.js";
-import { createWasmNutsKernel } from "../../src/inference/nuts-wasm.js";
+import { createWasmNutsKernel, drawsPerCall } from "../../src/inference/nuts-wasm.js";
 import { NUTS_KERNEL_BASE64 } from "../../src/inference/nuts-wasm-binary.js";
 import { createPoint, type LogDensityGradient, type PhasePoint } from "../../src/inference/point.js";
 import { DEFAULT_SAMPLER_SETTINGS, runChain } from "../../src/inference/sampler.js";
@@ -150,6 +150,26 @@ describe("nuts.wat", () => {
     expect(wasm.next).toBe(js.next);
     expect(js.stats[10 * SAMPLE_STATS.length + SAMPLE_STATS.indexOf("step_size")]).toBe(0.35);
     expect(js.positions.subarray(0, 10 * dim).every((v) => v === 0)).toBe(true); // before `at`: untouched
+  });
+
+  it("transitions with long rows (40,000 coordinates: a few draws a call) records what nuts.ts records", () => {
+    const dim = 40_000;
+    expect(drawsPerCall(dim)).toBe(3);
+    expect(drawsPerCall(7)).toBe(64);
+    const f = correlatedGaussian(dim, 0.2);
+    const invMetric = new Float64Array(dim).fill(1);
+    const record = (kernel: NutsKernel) => {
+      const z = startAt(dim, f);
+      const rng = new Rng(8, 1);
+      const positions = new Float64Array(7 * dim);
+      const stats = new Float64Array(7 * SAMPLE_STATS.length);
+      kernel.transitions(z, 7, 0.05, invMetric, f, rng, positions, stats, 0);
+      return { positions, stats };
+    };
+    const js = record(createNutsKernel(dim, 4));
+    const wasm = record(createWasmNutsKernel(dim, 4)!);
+    expect(Array.from(wasm.stats)).toEqual(Array.from(js.stats));
+    expect(wasm.positions.every((v, i) => Object.is(v, js.positions[i]))).toBe(true);
   });
 
   it("its log1p is Math.log1p, bit for bit, on [0, 1] (logSumExp's arguments) and around each branch's threshold", () => {
