@@ -43,7 +43,8 @@ const HEADER = [
   "draws",
 ] as const;
 type Layout = Record<(typeof HEADER)[number], number> & { bytes: number };
-const HEADER_BYTES = 128;
+/** The header's bytes, rounded up to whole doubles so that the blocks after it stay 8-byte aligned. */
+const HEADER_BYTES = 8 * Math.ceil(HEADER.length / 2);
 /** acceptStat, treeDepth, nLeapfrog, divergent, energy: the doubles `transition` leaves at `out`. */
 const OUTPUTS = 5;
 /**

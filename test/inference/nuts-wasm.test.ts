@@ -95,6 +95,17 @@ function compareKernels(dim: number, maxDepth: number, f: LogDensityGradient, st
   return { firstDifference, leapfrogs, divergences, capped };
 }
 
+/** Draws recorded by `kernel.transitions` over `runs`, from the same start and stream, into room for `draws` draws. */
+function recordRuns(kernel: NutsKernel, f: LogDensityGradient, invMetric: Float64Array, draws: number, runs: { n: number; epsilon: number; at: number }[]) {
+  const dim = invMetric.length;
+  const z = startAt(dim, f);
+  const rng = new Rng(5, 3);
+  const positions = new Float64Array(draws * dim);
+  const stats = new Float64Array(draws * SAMPLE_STATS.length);
+  for (const { n, epsilon, at } of runs) kernel.transitions(z, n, epsilon, invMetric, f, rng, positions, stats, at);
+  return { z, positions, stats, next: rng.nextUint32() };
+}
+
 describe("nuts.wat", () => {
   it("nuts-wasm-binary.ts holds the bytes the .wat source assembles to", async () => {
     const assembled = await assembleWat("src/inference/nuts.wat");
@@ -130,20 +141,14 @@ describe("nuts.wat", () => {
 
   it("transitions: runs of draws (several calls' worth) recorded as nuts.ts records them, at an offset", () => {
     const dim = 7;
-    const f = correlatedGaussian(dim, 0.3);
     const invMetric = Float64Array.from({ length: dim }, (_, i) => 0.6 + 0.1 * i);
-    const record = (kernel: NutsKernel) => {
-      const z = startAt(dim, f);
-      const rng = new Rng(5, 3);
-      const positions = new Float64Array(400 * dim);
-      const stats = new Float64Array(400 * SAMPLE_STATS.length);
-      kernel.transitions(z, 150, 0.35, invMetric, f, rng, positions, stats, 10);
-      kernel.transitions(z, 1, 1.9, invMetric, f, rng, positions, stats, 160);
-      kernel.transitions(z, 200, 0.35, invMetric, f, rng, positions, stats, 161);
-      return { z, positions, stats, next: rng.nextUint32() };
-    };
-    const js = record(createNutsKernel(dim, 10));
-    const wasm = record(createWasmNutsKernel(dim, 10)!);
+    const runs = [
+      { n: 150, epsilon: 0.35, at: 10 },
+      { n: 1, epsilon: 1.9, at: 160 },
+      { n: 200, epsilon: 0.35, at: 161 },
+    ];
+    const js = recordRuns(createNutsKernel(dim, 10), correlatedGaussian(dim, 0.3), invMetric, 400, runs);
+    const wasm = recordRuns(createWasmNutsKernel(dim, 10)!, correlatedGaussian(dim, 0.3), invMetric, 400, runs);
     expect(Array.from(wasm.positions)).toEqual(Array.from(js.positions));
     expect(Array.from(wasm.stats)).toEqual(Array.from(js.stats));
     expect(samePoint(wasm.z, js.z)).toBe(true);
@@ -158,18 +163,12 @@ describe("nuts.wat", () => {
     expect(drawsPerCall(7)).toBe(64);
     const f = correlatedGaussian(dim, 0.2);
     const invMetric = new Float64Array(dim).fill(1);
-    const record = (kernel: NutsKernel) => {
-      const z = startAt(dim, f);
-      const rng = new Rng(8, 1);
-      const positions = new Float64Array(7 * dim);
-      const stats = new Float64Array(7 * SAMPLE_STATS.length);
-      kernel.transitions(z, 7, 0.05, invMetric, f, rng, positions, stats, 0);
-      return { positions, stats };
-    };
-    const js = record(createNutsKernel(dim, 4));
-    const wasm = record(createWasmNutsKernel(dim, 4)!);
+    const runs = [{ n: 7, epsilon: 0.05, at: 0 }];
+    const js = recordRuns(createNutsKernel(dim, 4), f, invMetric, 7, runs);
+    const wasm = recordRuns(createWasmNutsKernel(dim, 4)!, f, invMetric, 7, runs);
     expect(Array.from(wasm.stats)).toEqual(Array.from(js.stats));
     expect(wasm.positions.every((v, i) => Object.is(v, js.positions[i]))).toBe(true);
+    expect(samePoint(wasm.z, js.z)).toBe(true);
   });
 
   it("its log1p is Math.log1p, bit for bit, on [0, 1] (logSumExp's arguments) and around each branch's threshold", () => {
