@@ -7,7 +7,7 @@ import { BayesServeError } from "../errors.js";
 import { type BoundModel, describeNode, type IntegerData, nodeInputs } from "./bind.js";
 import { familyOf, type EmitContext } from "./families.js";
 import type { DistJSON, NodeJSON } from "./graph.js";
-import { LINALG } from "./linalg.js";
+import { LINALG } from "./linalg-wasm.js";
 import { SPECIAL } from "./special.js";
 import { transformCode } from "./transforms.js";
 import { binaryCode, unaryCode } from "./ops.js";
@@ -804,8 +804,10 @@ class Codegen {
       const k = this.shapes[id][0];
       const alpha = this.val(n.alpha, "0");
       const rho = this.val(n.rho, "0");
-      // Symmetric: (xᵢ − xⱼ)² = (xⱼ − xᵢ)² exactly, so each off-diagonal exponential serves both halves.
-      return `{\nconst a2 = ${alpha} * ${alpha}, c = -0.5 / (${rho} * ${rho});\nfor (let i = 0; i < ${k}; i++) { for (let j = 0; j < i; j++) { const d = ${this.val(n.x, "i")} - ${this.val(n.x, "j")}; const kij = a2 * F.exp(c * d * d); M${id}[i * ${k} + j] = kij; M${id}[j * ${k} + i] = kij; } const d = ${this.val(n.x, "i")} - ${this.val(n.x, "i")}; M${id}[i * ${k + 1}] = a2 * F.exp(c * d * d); }\n}`;
+      const d2 = this.squaredDistances(n.x, k);
+      // Symmetric: (xᵢ − xⱼ)² = (xⱼ − xᵢ)² exactly, so each off-diagonal exponential serves both halves. x is data
+      // (finite, checked when bound): the diagonal's distance is 0 and its entry α².
+      return `{\nconst a2 = ${alpha} * ${alpha}, c = -0.5 / (${rho} * ${rho});\nfor (let i = 0; i < ${k}; i++) { for (let j = 0; j < i; j++) { const kij = a2 * F.exp(c * ${d2}[i * ${k} + j]); M${id}[i * ${k} + j] = kij; M${id}[j * ${k} + i] = kij; } M${id}[i * ${k + 1}] = a2; }\n}`;
     }
     if (n.op === "addDiag") {
       const k = this.shapes[id][0];
@@ -831,8 +833,9 @@ class Codegen {
       const k = this.shapes[id][0];
       const alpha = this.val(n.alpha, "0");
       const rho = this.val(n.rho, "0");
+      const d2 = this.squaredDistances(n.x, k);
       // ∂K/∂α = 2K/α; ∂K/∂ρ = K·d²/ρ³.
-      return `{\nlet ga = 0, gr = 0;\nfor (let i = 0; i < ${k}; i++) for (let j = 0; j < ${k}; j++) { const d = ${this.val(n.x, "i")} - ${this.val(n.x, "j")}; const w = A${id}[i * ${k} + j] * M${id}[i * ${k} + j]; ga += w; gr += w * d * d; }\n${this.acc(n.alpha, "0", `2 * ga / ${alpha}`)}\n${this.acc(n.rho, "0", `gr / (${rho} * ${rho} * ${rho})`)}\n}`;
+      return `{\nlet ga = 0, gr = 0;\nfor (let i = 0; i < ${k}; i++) for (let j = 0; j < ${k}; j++) { const w = A${id}[i * ${k} + j] * M${id}[i * ${k} + j]; ga += w; gr += w * ${d2}[i * ${k} + j]; }\n${this.acc(n.alpha, "0", `2 * ga / ${alpha}`)}\n${this.acc(n.rho, "0", `gr / (${rho} * ${rho} * ${rho})`)}\n}`;
     }
     if (n.op === "addDiag") {
       const k = this.shapes[id][0];
@@ -844,27 +847,45 @@ class Codegen {
     return this.loopCode(e.pre, [...e.fwd, ...e.bwd], this.len(id));
   }
 
+  /**
+   * The name of a k × k table of (xᵢ − xⱼ)² over a covariance's points x (data: the constructor refuses anything else),
+   * made once when the model is compiled and shared by the forward and backward passes.
+   */
+  private squaredDistances(x: number, k: number): string {
+    const name = `DD${x}`;
+    if (this.closure.has(name)) return name;
+    if (this.kinds[x] !== "static") throw new Error(`internal error: covariance points (node ${x}) are not data`);
+    const xs = this.staticValues[x];
+    const table = this.shared ? new Float64Array(new SharedArrayBuffer(8 * k * k)) : new Float64Array(k * k);
+    for (let i = 0; i < k; i++)
+      for (let j = 0; j < k; j++) {
+        const d = xs[i] - xs[j];
+        table[i * k + j] = d * d;
+      }
+    this.closure.set(name, table);
+    this.staticArrays.add(name);
+    return name;
+  }
+
   private emitMvNormal(t: { value: number; mean: number; cov: number }): string {
     const k = this.shapes[t.value][0];
     // Its workspace is named L…mv<n>, apart from every name built from a node id (the scatter lanes are L<id>).
     const tag = `mv${this.counter++}`;
-    for (const name of ["L", "R", "Z", "AL", "KI", "W"])
-      this.closure.set(`${name}${tag}`, new Float64Array(name === "L" || name === "KI" || name === "W" ? k * k : k));
+    const withInverse = this.dep[t.cov];
+    for (const name of ["L", "R", "Z", "AL", ...(withInverse ? ["KI"] : [])])
+      this.closure.set(`${name}${tag}`, new Float64Array(name === "L" || name === "KI" ? k * k : k));
     const K = this.kinds[t.cov] === "mat" ? `M${t.cov}` : `S${t.cov}`;
     const lines = [
-      `if (!LA.cholesky(${K}, L${tag}, ${k})) return -Infinity;`,
       `for (let i = 0; i < ${k}; i++) R${tag}[i] = ${this.val(t.value, "i")} - ${this.val(t.mean, "i")};`,
-      `LA.solveLower(L${tag}, R${tag}, Z${tag}, ${k});`,
+      // L (K = L Lᵀ), Z = L⁻¹ R, AL = α = K⁻¹ R and, for the gradient in K, KI = K⁻¹.
+      `if (!LA.gaussianFactors(${K}, R${tag}, ${k}, L${tag}, Z${tag}, AL${tag}, ${withInverse ? `KI${tag}` : "null"})) return -Infinity;`,
       `{ let q = 0, ld = 0; for (let i = 0; i < ${k}; i++) { q += Z${tag}[i] * Z${tag}[i]; ld += F.log(L${tag}[i * ${k + 1}]); } lp += -0.5 * q - ld - ${k * 0.9189385332046727}; }`,
-      `LA.solveUpperT(L${tag}, Z${tag}, AL${tag}, ${k});`,
     ];
     // ∂/∂K = ½(ααᵀ − K⁻¹); ∂/∂μ = α, where α = K⁻¹(y − μ).
-    if (this.dep[t.cov]) {
-      lines.push(`LA.inverseFromCholesky(L${tag}, KI${tag}, W${tag}, ${k});`);
+    if (withInverse)
       lines.push(
         `for (let i = 0; i < ${k}; i++) for (let j = 0; j < ${k}; j++) A${t.cov}[i * ${k} + j] += 0.5 * (AL${tag}[i] * AL${tag}[j] - KI${tag}[i * ${k} + j]);`,
       );
-    }
     if (this.dep[t.mean]) lines.push(`for (let i = 0; i < ${k}; i++) { ${this.acc(t.mean, "i", `AL${tag}[i]`)} }`);
     return `{\n${lines.join("\n")}\n}`;
   }

@@ -1,5 +1,6 @@
 // Dense linear algebra for small matrices (Gaussian-process covariances, the sampler's low-rank metric): row-major
-// Float64Arrays, written into caller-provided buffers so the log-density allocates nothing.
+// Float64Arrays, written into caller-provided buffers so the log-density allocates nothing. The generated log-density
+// runs the first four as WebAssembly (linalg.wat, the same operations in the same order; linalg-wasm.ts).
 
 /** Lower Cholesky factor L of a symmetric positive-definite K (K = L Lᵀ). Returns false when K is not positive definite. */
 export function cholesky(K: Float64Array, L: Float64Array, n: number): boolean {
@@ -107,4 +108,3 @@ export function symmetricEigen(a: Float64Array, n: number, values: Float64Array,
   for (let i = 0; i < n; i++) values[i] = a[i * n + i];
 }
 
-export const LINALG = { cholesky, solveLower, solveUpperT, inverseFromCholesky } as const;
