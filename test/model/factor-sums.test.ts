@@ -68,10 +68,12 @@ describe("factorSums on a loop body", () => {
     ];
     const f = factorSums([], body, ctx())!;
     expect(f).not.toBeNull();
-    // Five accumulations from four sums: c (lp, g0), t (g0, g3), t·x (g1), t² (g2).
-    expect(f.body.filter((l) => /^R\d+ \+=/.test(l))).toHaveLength(4);
+    // Five accumulations from four sums: c (lp, g0; a sum of logs, taken as a running product), t (g0, g3), t·x (g1),
+    // t² (g2).
+    expect(f.body.filter((l) => /^R\d+ \+=/.test(l))).toHaveLength(3);
+    expect(f.body.filter((l) => /^\{ const R\d+u = 1 \+ \(t \* t\);/.test(l))).toHaveLength(1);
     expect(f.body.join("\n")).not.toMatch(/\b(lp|g0|g1|g2|g3) \+=/);
-    const inputs = { x, y, F: { log1p: Math.log1p }, h1: 0.7, h2: 1.3, h3: -2.5, h4: 0.125 };
+    const inputs = { x, y, F: { log: Math.log, log1p: Math.log1p }, h1: 0.7, h2: 1.3, h3: -2.5, h4: 0.125 };
     expectSameResults(body, f, x.length, inputs, ["lp", "g0", "g1", "g2", "g3"]);
   });
 
@@ -101,6 +103,41 @@ describe("factorSums on a loop body", () => {
     expect(f.body).toContain("g3 += (b * h2);");
     const inputs = { x, y, h1: 0.7, h2: 1.3, h3: -0.4 };
     expectSameResults(body, f, x.length, inputs, ["g0", "g1", "g2", "g3"]);
+  });
+
+  it("sums logs as the log of a running product, with the plain loop's value for every kind of factor", () => {
+    const body = ["const c = F.log(x[i]);", "lp += (h1 * c);", "g += c;", "const d = F.log1p(y[i]);", "lp += d;", "g += (h2 * d);"];
+    const f = factorSums([], body, ctx())!;
+    const text = f.body.join("\n");
+    expect(text).toMatch(/R\d+p \*= R\d+u;/);
+    // One log a row only where a factor is out of range; the products' logs after the loop.
+    expect(f.after.filter((l) => /^R\d+ \+= F\.log\(R\d+p\);$/.test(l))).toHaveLength(2);
+    const near1 = Array.from({ length: 5000 }, (_, k) => 1 + 1e-3 * Math.sin(k));
+    const cases: Record<string, [number[], number[]]> = {
+      "products that would overflow and underflow": [
+        [1e200, 1e200, 1e200, 1e-250, 1e-250, 1e-250, 3, 0.5, 1e140, 1e140, 1e140, 1e140],
+        [1e200, 1e200, 1e200, 1e-20, 5, 0.5, -0.5, 1e-300, 1e140, 1e140, 1e140, 1e140],
+      ],
+      "factors beyond the range (huge, subnormal, near -1 for log1p)": [
+        [1e300, 1e-320, 2, 1e-160, 7],
+        [1e300, -0.9999999999, 1e-320, 2, -1 + 1e-160],
+      ],
+      "5,000 factors near 1": [near1, near1.map((v) => v - 1)],
+      "a zero": [[2, 0, 3], [1, 1, 1]],
+      "a negative": [[2, -1, 3], [1, 1, 1]],
+      "a NaN": [[2, 3, 4], [1, NaN, 1]],
+      "an infinity": [[2, Infinity, 4], [1, 1, 1]],
+      "log1p of -1": [[2, 3, 4], [1, -1, 1]],
+    };
+    for (const [what, [xs, ys]] of Object.entries(cases)) {
+      const inputs = { x: Float64Array.from(xs), y: Float64Array.from(ys), F: { log: Math.log, log1p: Math.log1p }, h1: 0.7, h2: -1.3 };
+      const plain = run({ pre: [], body, after: [] }, xs.length, inputs, ["lp", "g"]);
+      const factored = run(f, xs.length, inputs, ["lp", "g"]);
+      plain.forEach((v, k) => {
+        if (Number.isFinite(v)) expect(Math.abs(factored[k] - v), what).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(v)));
+        else expect(factored[k], what).toBe(v);
+      });
+    }
   });
 
   it("counts an invariant term once per row, with the row count it is given", () => {
@@ -164,8 +201,9 @@ describe("compiled models: the same log-density and gradient with and without fa
     const m = model("robust", (b) => scalarFamilies(b).StudentT());
     const source = compileModel(bindModel(m.json, data)).source;
     const loop = source.slice(source.indexOf("for (let i"), source.indexOf("\n}\n", source.indexOf("for (let i")));
+    // log1p(t²/ν) as a running product of 1 + t²/ν, with log1p itself only for a factor out of the product's range.
     expect(loop.match(/F\.log1p/g)).toHaveLength(1);
-    expect(loop).toMatch(/R\d+ \+= c\d+;/);
+    expect(loop).toMatch(/const R(\d+)u = 1 \+ \(t\d+ \* h\d+\);.*R\1p \*= R\1u;/);
     expect(loop).not.toMatch(/\b(lp|gp\d+) \+=/);
   });
 });
