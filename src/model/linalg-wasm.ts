@@ -74,7 +74,7 @@ function blocksFor(n: number): Blocks | null {
  * At a covariance K (n × n) and a residual r = y − μ: L with K = L Lᵀ, z = L⁻¹ r, alpha = K⁻¹ r and, when `inverse`
  * is given, K⁻¹. False, with only L written, when K is not positive definite.
  */
-export function gaussianFactors(
+export type GaussianFactors = (
   K: Float64Array,
   r: Float64Array,
   n: number,
@@ -82,7 +82,10 @@ export function gaussianFactors(
   z: Float64Array,
   alpha: Float64Array,
   inverse: Float64Array | null,
-): boolean {
+) => boolean;
+
+/** GaussianFactors by linalg.wat, or by linalg.ts beyond the module's memory. */
+export const gaussianFactors: GaussianFactors = (K, r, n, L, z, alpha, inverse) => {
   const b = blocksFor(n);
   if (b === null) return gaussianFactorsInJavaScript(K, r, n, L, z, alpha, inverse);
   b.K.set(K);
@@ -94,24 +97,16 @@ export function gaussianFactors(
   alpha.set(b.alpha);
   if (inverse !== null) inverse.set(b.inv);
   return true;
-}
+};
 
-/** gaussianFactors by linalg.ts's functions, for matrices beyond the module's memory. */
-export function gaussianFactorsInJavaScript(
-  K: Float64Array,
-  r: Float64Array,
-  n: number,
-  L: Float64Array,
-  z: Float64Array,
-  alpha: Float64Array,
-  inverse: Float64Array | null,
-): boolean {
+/** GaussianFactors by linalg.ts's functions (allocating K⁻¹'s workspace: it runs where n is in the thousands). */
+export const gaussianFactorsInJavaScript: GaussianFactors = (K, r, n, L, z, alpha, inverse) => {
   if (!cholesky(K, L, n)) return false;
   solveLower(L, r, z, n);
   solveUpperT(L, z, alpha, n);
   if (inverse !== null) inverseFromCholesky(L, inverse, new Float64Array(n * n), n);
   return true;
-}
+};
 
 /** What the generated log-density calls as `LA`. */
 export const LINALG = { gaussianFactors } as const;
