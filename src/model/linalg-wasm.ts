@@ -28,8 +28,8 @@ interface Blocks {
 }
 
 let runtime: { memory: WebAssembly.Memory; run: LinalgExports } | null | undefined;
-/** The last size's blocks (a model's MvNormal terms rarely differ in size; another size re-makes the views). */
-let blocks: Blocks | null = null;
+/** Each size's blocks over the memory as it is (all start at offset 0: one call runs at a time); emptied when it grows. */
+const blocksBySize = new Map<number, Blocks>();
 
 /** The module's instance on this thread, made on first use; null where WebAssembly is unavailable. */
 function linalgRuntime(): { memory: WebAssembly.Memory; run: LinalgExports } | null {
@@ -47,17 +47,21 @@ function linalgRuntime(): { memory: WebAssembly.Memory; run: LinalgExports } | n
 
 /** The blocks for n × n matrices, the memory grown to hold them; null when they would pass MAX_BYTES. */
 function blocksFor(n: number): Blocks | null {
-  if (blocks !== null && blocks.n === n && blocks.K.buffer === runtime?.memory.buffer) return blocks;
+  const made = blocksBySize.get(n);
+  if (made !== undefined) return made;
   const rt = linalgRuntime();
   const matrix = 8 * n * n;
   const bytes = 4 * matrix + 3 * 8 * n;
   if (rt === null || bytes > MAX_BYTES) return null;
   const pages = Math.ceil(bytes / PAGE_BYTES);
   const have = rt.memory.buffer.byteLength / PAGE_BYTES;
-  if (pages > have) rt.memory.grow(pages - have);
+  if (pages > have) {
+    rt.memory.grow(pages - have);
+    blocksBySize.clear(); // the views of the old buffer are detached
+  }
   const at = { K: 0, L: matrix, inv: 2 * matrix, W: 3 * matrix, r: 4 * matrix, z: 4 * matrix + 8 * n, alpha: 4 * matrix + 16 * n };
   const buffer = rt.memory.buffer;
-  blocks = {
+  const blocks: Blocks = {
     n,
     K: new Float64Array(buffer, at.K, n * n),
     L: new Float64Array(buffer, at.L, n * n),
@@ -67,6 +71,7 @@ function blocksFor(n: number): Blocks | null {
     alpha: new Float64Array(buffer, at.alpha, n),
     at,
   };
+  blocksBySize.set(n, blocks);
   return blocks;
 }
 
