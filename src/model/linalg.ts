@@ -107,4 +107,3 @@ export function symmetricEigen(a: Float64Array, n: number, values: Float64Array,
   }
   for (let i = 0; i < n; i++) values[i] = a[i * n + i];
 }
-

@@ -123,11 +123,26 @@ describe("factorSums on a loop body", () => {
         [1e300, -0.9999999999, 1e-320, 2, -1 + 1e-160],
       ],
       "5,000 factors near 1": [near1, near1.map((v) => v - 1)],
-      "a zero": [[2, 0, 3], [1, 1, 1]],
-      "a negative": [[2, -1, 3], [1, 1, 1]],
-      "a NaN": [[2, 3, 4], [1, NaN, 1]],
-      "an infinity": [[2, Infinity, 4], [1, 1, 1]],
-      "log1p of -1": [[2, 3, 4], [1, -1, 1]],
+      "a zero": [
+        [2, 0, 3],
+        [1, 1, 1],
+      ],
+      "a negative": [
+        [2, -1, 3],
+        [1, 1, 1],
+      ],
+      "a NaN": [
+        [2, 3, 4],
+        [1, NaN, 1],
+      ],
+      "an infinity": [
+        [2, Infinity, 4],
+        [1, 1, 1],
+      ],
+      "log1p of -1": [
+        [2, 3, 4],
+        [1, -1, 1],
+      ],
     };
     for (const [what, [xs, ys]] of Object.entries(cases)) {
       const inputs = { x: Float64Array.from(xs), y: Float64Array.from(ys), F: { log: Math.log, log1p: Math.log1p }, h1: 0.7, h2: -1.3 };
