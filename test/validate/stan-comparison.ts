@@ -1,5 +1,6 @@
 // Training a model as a user does, serving it, and comparing its /mean and /interval at some instances with a long
-// Stan run's (test/fixtures/stan-examples/reference.json): every bound within 3 % of the width of Stan's interval.
+// Stan run's (test/fixtures/stan-examples/reference.json): every bound within 3 % of the width of Stan's interval
+// (/interval's bounds the mean of PREDICTIVE_SEEDS requests).
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { expect } from "vitest";
@@ -9,6 +10,13 @@ import { train } from "../../src/train/pipeline.js";
 import { post, testApp } from "../server/fixtures.js";
 
 export const TOLERANCE = 0.03;
+/**
+ * /interval is asked this many times (seeds 1, 2, …, 100,000 predictive samples each) and its bounds averaged: an HDI
+ * end of a heavy-tailed predictive moves ~1 % of the width from one seed to the next (the robust example's Student-t:
+ * −3.05 %, −1.84 %, −1.13 % of Stan's width at x = 5 for seeds 1–3 of the same fit), too close to TOLERANCE for one
+ * request to decide.
+ */
+const PREDICTIVE_SEEDS = 4;
 
 interface StanInstance {
   mean: number;
@@ -60,10 +68,15 @@ export async function compareWithStan(name: string, model: Model, csv: string, w
       const data = ref.instances[k];
       const stan = ref.stan.instances[k];
       const mean = (await post(app.app, "mean", { data, hdi_probability: 0.95, ...extra })).json as Record<string, number>;
-      const interval = (await post(app.app, "interval", { data, hdi_probability: 0.95, algo_param: { n_samples: 100_000, seed: 1 }, ...extra })).json as Record<
-        string,
-        number
-      >;
+      const interval = { y_pred_lower: 0, y_pred_upper: 0 };
+      for (let seed = 1; seed <= PREDICTIVE_SEEDS; seed++) {
+        const one = (await post(app.app, "interval", { data, hdi_probability: 0.95, algo_param: { n_samples: 100_000, seed }, ...extra })).json as Record<
+          string,
+          number
+        >;
+        interval.y_pred_lower += one.y_pred_lower / PREDICTIVE_SEEDS;
+        interval.y_pred_upper += one.y_pred_upper / PREDICTIVE_SEEDS;
+      }
       const meanWidth = stan.mean_upper - stan.mean_lower;
       const predWidth = stan.pred_upper - stan.pred_lower;
       const checks: [string, number, number, number][] = [
