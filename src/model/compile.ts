@@ -805,9 +805,10 @@ class Codegen {
       const alpha = this.val(n.alpha, "0");
       const rho = this.val(n.rho, "0");
       const d2 = this.squaredDistances(n.x, k);
-      // Symmetric: (xᵢ − xⱼ)² = (xⱼ − xᵢ)² exactly, so each off-diagonal exponential serves both halves. x is data
-      // (finite, checked when bound): the diagonal's distance is 0 and its entry α².
-      return `{\nconst a2 = ${alpha} * ${alpha}, c = -0.5 / (${rho} * ${rho});\nfor (let i = 0; i < ${k}; i++) { for (let j = 0; j < i; j++) { const kij = a2 * F.exp(c * ${d2}[i * ${k} + j]); M${id}[i * ${k} + j] = kij; M${id}[j * ${k} + i] = kij; } M${id}[i * ${k + 1}] = a2; }\n}`;
+      // Symmetric: (xᵢ − xⱼ)² = (xⱼ − xᵢ)² exactly, so each off-diagonal exponential serves both halves. The points are
+      // finite (squaredDistances), so every diagonal entry is α²·exp(c·0), computed once: NaN, as the entries beside it,
+      // when c is not finite (ρ² underflowed), so that the factorisation refuses K.
+      return `{\nconst a2 = ${alpha} * ${alpha}, c = -0.5 / (${rho} * ${rho}), kii = a2 * F.exp(c * 0);\nfor (let i = 0; i < ${k}; i++) { for (let j = 0; j < i; j++) { const kij = a2 * F.exp(c * ${d2}[i * ${k} + j]); M${id}[i * ${k} + j] = kij; M${id}[j * ${k} + i] = kij; } M${id}[i * ${k + 1}] = kii; }\n}`;
     }
     if (n.op === "addDiag") {
       const k = this.shapes[id][0];
@@ -849,13 +850,17 @@ class Codegen {
 
   /**
    * The name of a k × k table of (xᵢ − xⱼ)² over a covariance's points x (data: the constructor refuses anything else),
-   * made once when the model is compiled and shared by the forward and backward passes.
+   * made once when the model is compiled and shared by the forward and backward passes. Points computed from data
+   * (log x, say) must come out finite: a covariance over an infinite point is no covariance.
    */
   private squaredDistances(x: number, k: number): string {
     const name = `DD${x}`;
     if (this.closure.has(name)) return name;
     if (this.kinds[x] !== "static") throw new Error(`internal error: covariance points (node ${x}) are not data`);
     const xs = this.staticValues[x];
+    const bad = xs.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0)
+      throw new BayesServeError("DATA_VALUE", `${describeNode(this.bound.json, x)}[${bad}] is ${xs[bad]}: the points of a covariance must be finite`);
     const table = this.shared ? new Float64Array(new SharedArrayBuffer(8 * k * k)) : new Float64Array(k * k);
     for (let i = 0; i < k; i++)
       for (let j = 0; j < k; j++) {

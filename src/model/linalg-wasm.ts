@@ -56,7 +56,11 @@ function blocksFor(n: number): Blocks | null {
   const pages = Math.ceil(bytes / PAGE_BYTES);
   const have = rt.memory.buffer.byteLength / PAGE_BYTES;
   if (pages > have) {
-    rt.memory.grow(pages - have);
+    try {
+      rt.memory.grow(pages - have);
+    } catch {
+      return null; // no memory for it on this thread: linalg.ts
+    }
     blocksBySize.clear(); // the views of the old buffer are detached
   }
   const at = { K: 0, L: matrix, inv: 2 * matrix, W: 3 * matrix, r: 4 * matrix, z: 4 * matrix + 8 * n, alpha: 4 * matrix + 16 * n };
@@ -104,12 +108,18 @@ export const gaussianFactors: GaussianFactors = (K, r, n, L, z, alpha, inverse) 
   return true;
 };
 
-/** GaussianFactors by linalg.ts's functions (allocating K⁻¹'s workspace: it runs where n is in the thousands). */
+/** K⁻¹'s workspace for gaussianFactorsInJavaScript, kept for the last size. */
+let inverseWork = new Float64Array(0);
+
+/** GaussianFactors by linalg.ts's functions. */
 export const gaussianFactorsInJavaScript: GaussianFactors = (K, r, n, L, z, alpha, inverse) => {
   if (!cholesky(K, L, n)) return false;
   solveLower(L, r, z, n);
   solveUpperT(L, z, alpha, n);
-  if (inverse !== null) inverseFromCholesky(L, inverse, new Float64Array(n * n), n);
+  if (inverse !== null) {
+    if (inverseWork.length !== n * n) inverseWork = new Float64Array(n * n);
+    inverseFromCholesky(L, inverse, inverseWork, n);
+  }
   return true;
 };
 

@@ -152,6 +152,30 @@ describe("gradients of operations", () => {
     expectGradientMatchesFiniteDifferences(compile(m, data));
   });
 
+  it("a covariance whose length scale underflows is no covariance: −∞, not a finite log-density with a NaN gradient", () => {
+    const m = model("gp-underflow", (m) => {
+      const rho = m.param("rho", Gamma(4, 2));
+      const alpha = m.param("alpha", HalfNormal(2));
+      const sigma = m.param("sigma", HalfNormal(1));
+      m.observe("y", MvNormal(0, addDiag(covExpQuad(m.data("gx"), alpha, rho), sigma)), m.data("yreal"));
+    });
+    const c = compile(m, data);
+    // ρ = e^−400: ρ² underflows to 0 and every entry of K, the diagonal's too, is NaN.
+    expect(c.logDensityGradient(Float64Array.of(-400, 0, -1), new Float64Array(3))).toBe(-Infinity);
+  });
+
+  it("refuses covariance points computed from data that are not finite, naming them", () => {
+    const m = model("gp-log-points", (m) => {
+      const rho = m.param("rho", Gamma(4, 2));
+      const alpha = m.param("alpha", HalfNormal(2));
+      m.observe("y", MvNormal(0, addDiag(covExpQuad(m.data("gx").log(), alpha, rho), 0.5)), m.data("yreal"));
+    });
+    // gx[0] = −2: log gives NaN.
+    expect(() => compile(m, data)).toThrow(
+      expect.objectContaining({ code: "DATA_VALUE", message: expect.stringMatching(/\[0\] is NaN: the points of a covariance must be finite/) }),
+    );
+  });
+
   it("covExpQuad + addDiag (vector) + MvNormal (vector mean)", () => {
     const m = model("gp2", (m) => {
       const rho = m.param("rho", Gamma(4, 2));

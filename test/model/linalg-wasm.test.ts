@@ -104,6 +104,24 @@ describe("the WebAssembly Gaussian factors (linalg.wat)", () => {
     f.inverse!.forEach((v, q) => expect(Math.abs(v - published[q]) / Math.abs(published[q])).toBeLessThan(1e-9));
   });
 
+  it("falls back to linalg.ts where the module's memory cannot grow", () => {
+    const n = 150; // 4 n² + 3 n doubles: more than the sizes above made the memory hold
+    const rng = new Rng(5);
+    const K = randomCovariance(rng, n);
+    const r = Float64Array.from({ length: n }, () => rng.normal());
+    const grow = WebAssembly.Memory.prototype.grow;
+    WebAssembly.Memory.prototype.grow = () => {
+      throw new RangeError("WebAssembly.Memory.grow(): Maximum memory size exceeded");
+    };
+    try {
+      const wasm = factorsBy(gaussianFactors, K, r, n, true);
+      const js = factorsBy(gaussianFactorsInJavaScript, K, r, n, true);
+      expect(wasm).toEqual(js);
+    } finally {
+      WebAssembly.Memory.prototype.grow = grow;
+    }
+  });
+
   it("refuses a matrix that is not positive definite as linalg.ts does, with the same partial factor", () => {
     const n = 6;
     const rng = new Rng(3);
