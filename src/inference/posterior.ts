@@ -3,7 +3,7 @@
 import { BayesServeError } from "../errors.js";
 import type { BoundModel } from "../model/bind.js";
 import type { CompiledModel } from "../model/compile.js";
-import { evaluateNodes } from "../model/evaluate.js";
+import { evaluateNodes, nodesFeeding } from "../model/evaluate.js";
 import { type ChainResult, SAMPLE_STATS, type SamplerSettings } from "./sampler.js";
 
 export interface Posterior {
@@ -62,6 +62,12 @@ export function posteriorOf(compiled: CompiledModel, settings: SamplerSettings, 
   const stats = new Float64Array(chains * draws * nStats);
   const constrained = new Float64Array(dim);
   const lastDet = json.deterministics.reduce((m, d) => Math.max(m, d.node), -1);
+  // Only what the deterministics read: a deterministic declared after the likelihood would otherwise evaluate every
+  // row of it at every draw (a 20,000-row regression: 0.7 ms a draw).
+  const needed = nodesFeeding(
+    bound,
+    json.deterministics.map((d) => d.node),
+  );
   for (const r of results) {
     stats.set(r.stats, r.chain * draws * nStats);
     for (let d = 0; d < draws; d++) {
@@ -69,7 +75,7 @@ export function posteriorOf(compiled: CompiledModel, settings: SamplerSettings, 
       const row = (r.chain * draws + d) * width;
       values.set(constrained, row);
       if (lastDet >= 0) {
-        const vals = evaluateNodes(bound, constrained, 0, lastDet);
+        const vals = evaluateNodes(bound, constrained, 0, lastDet, needed);
         let k = row + dim;
         for (const det of json.deterministics) {
           const v = vals[det.node];

@@ -1,12 +1,25 @@
 // Forward evaluation of a bound model's nodes, one parameter draw at a time, as whole arrays. Used for what does not
 // need gradients: data-only sub-expressions at compile time, deterministic quantities, and simulation. The compiled
 // log-density (compile.ts) is checked against the log-density computed here (scalar-logp.ts), written independently.
-import type { BoundModel } from "./bind.js";
+import { type BoundModel, nodeInputs } from "./bind.js";
 import type { NodeJSON } from "./graph.js";
 import { logistic, log1pExp, Phi } from "./special.js";
 import { scalarLogp } from "./scalar-logp.js";
 
 export type Value = Float64Array;
+
+/** The nodes `roots` are computed from (themselves included): evaluateNodes' `needed` for just those. */
+export function nodesFeeding(bound: BoundModel, roots: number[]): boolean[] {
+  const needed = new Array<boolean>(bound.json.nodes.length).fill(false);
+  const stack = [...roots];
+  while (stack.length > 0) {
+    const id = stack.pop()!;
+    if (needed[id]) continue;
+    needed[id] = true;
+    stack.push(...nodeInputs(bound.json.nodes[id]));
+  }
+  return needed;
+}
 
 /**
  * Evaluate nodes [0, upTo] for one draw. `params` holds constrained parameter values laid out as `bound.params`

@@ -3,6 +3,7 @@
 // gradient of the same random models against finite differences.
 import { describe, expect, it } from "vitest";
 import { bindModel } from "../../src/model/bind.js";
+import { evaluateNodes, nodesFeeding } from "../../src/model/evaluate.js";
 import {
   addDiag,
   Beta,
@@ -181,5 +182,30 @@ describe("compiled log-density = forward interpreter", () => {
     const theta = [0.3, -0.2, 0.4, 0.1];
     expect(logDensity(c, theta)).toBeCloseTo(interpretedLogDensity(bindModel(m.json, data), theta), 10);
     expectGradientMatchesFiniteDifferences(c);
+  });
+});
+
+describe("nodesFeeding", () => {
+  it("marks what a deterministic is computed from, and not the likelihood's rows beside it", () => {
+    const m = model("feeding", (b) => {
+      const a = b.param("a", Normal(0, 5));
+      const s = b.param("s", HalfNormal(2));
+      const k = b.param("k", Normal(0, 5));
+      b.observe("obs", Normal(b.data("x").mul(k).add(a), s), b.data("yreal"));
+      b.deterministic("s2", s.mul(s).add(a));
+    });
+    const bound = bindModel(m.json, sampleData());
+    const det = m.json.deterministics[0].node;
+    const needed = nodesFeeding(bound, [det]);
+    const names = (id: number) => {
+      const n = m.json.nodes[id];
+      return "name" in n ? n.name : n.op;
+    };
+    const marked = m.json.nodes.map((_, id) => id).filter((id) => needed[id]);
+    expect(marked.map(names).sort()).toEqual(["a", "binary", "binary", "s"].sort());
+    expect(marked).toContain(det);
+    // The deterministic's values from only those nodes are the ones every node gives.
+    const point = Float64Array.of(0.3, 1.7, -0.4);
+    expect(evaluateNodes(bound, point, 0, det, needed)[det]).toEqual(evaluateNodes(bound, point, 0, det)[det]);
   });
 });
