@@ -3,10 +3,10 @@
 // the kernel's memory (the header nuts.wat's `setup` reads), copies the state in and out of it around each call (one
 // transition in warm-up, a run of draws in sampling), and gives the module its imports: the model's gradient on the
 // point being integrated, the ziggurat's rare path on the same random stream, and Math.exp and Math.log1p.
-import { Buffer } from "node:buffer";
 import { type Rng, ZIG_K, ZIG_W } from "../random/rng.js";
 import { type NutsKernel, SAMPLE_STATS, type TransitionInfo } from "./nuts.js";
 import { NUTS_KERNEL_BASE64 } from "./nuts-wasm-binary.js";
+import { compiledOnce } from "../model/wasm-module.js";
 import type { LogDensityGradient, PhasePoint } from "./point.js";
 
 const PAGE_BYTES = 65536;
@@ -66,19 +66,8 @@ interface NutsExports {
   transitions(n: number, epsilon: number): void;
 }
 
-let compiled: WebAssembly.Module | null | undefined;
-
-/** The module, compiled once per thread; null where this engine cannot compile it (no bulk memory). */
-function nutsModule(): WebAssembly.Module | null {
-  if (compiled === undefined) {
-    try {
-      compiled = new WebAssembly.Module(Buffer.from(NUTS_KERNEL_BASE64, "base64"));
-    } catch {
-      compiled = null;
-    }
-  }
-  return compiled;
-}
+/** The module; null where this engine cannot compile it (no bulk memory). */
+const nutsModule = compiledOnce(NUTS_KERNEL_BASE64);
 
 /** Byte offsets of every block for `dim` coordinates and trees up to `maxDepth` (nuts.wat's comment: the blocks). */
 function layout(dim: number, maxDepth: number): Layout {
@@ -194,17 +183,7 @@ class WasmNutsKernel implements NutsKernel {
     };
   }
 
-  transitions(
-    z: PhasePoint,
-    n: number,
-    epsilon: number,
-    invMetric: Float64Array,
-    logDensity: LogDensityGradient,
-    rng: Rng,
-    positions: Float64Array,
-    stats: Float64Array,
-    at: number,
-  ): void {
+  readonly transitions: NutsKernel["transitions"] = (z, n, epsilon, invMetric, logDensity, rng, positions, stats, at) => {
     this.enter(z, invMetric, logDensity, rng);
     const dim = this.dim;
     const nStats = SAMPLE_STATS.length;
@@ -223,7 +202,7 @@ class WasmNutsKernel implements NutsKernel {
       done += m;
     }
     this.leave(z, rng);
-  }
+  };
 
   /** The transition's state into the kernel's memory: the point, the metric, the model and the random stream. */
   private enter(z: PhasePoint, invMetric: Float64Array, logDensity: LogDensityGradient, rng: Rng): void {

@@ -5,8 +5,8 @@
 // in the cache. The products run as SIMD loops (dense-kernel.wat; X·v for rows of up to 24 doubles is emitted per width
 // with v in registers, dense-product-emit.ts) with no bounds check per element, where the written-out JavaScript row is
 // bound by register spills (24 partial gradients and 24 hoisted coefficients do not fit in 16 registers).
-import { Buffer } from "node:buffer";
 import { DENSE_KERNEL_BASE64 } from "./dense-kernel-wasm.js";
+import { compiledOnce } from "./wasm-module.js";
 import { emitRegisterProduct, REGISTER_PRODUCT_MAX_STRIDE } from "./dense-product-emit.js";
 
 /** Columns are padded to a multiple of this (zeros in X and in the vector): the kernels take four at a time. */
@@ -22,19 +22,8 @@ interface DenseExports {
   transposedProduct: Product;
 }
 
-let compiled: WebAssembly.Module | null | undefined;
-
-/** The module, compiled once per thread; null where this engine has no WebAssembly SIMD. */
-function denseModule(): WebAssembly.Module | null {
-  if (compiled === undefined) {
-    try {
-      compiled = new WebAssembly.Module(Buffer.from(DENSE_KERNEL_BASE64, "base64"));
-    } catch {
-      compiled = null;
-    }
-  }
-  return compiled;
-}
+/** The module; null where this engine has no WebAssembly SIMD. */
+const denseModule = compiledOnce(DENSE_KERNEL_BASE64);
 
 const registerProducts = new Map<number, WebAssembly.Module>();
 

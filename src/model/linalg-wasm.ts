@@ -3,9 +3,9 @@
 // (bench/README.md, "Gaussian processes"). The arguments are the generated code's own arrays; they are copied into
 // and out of the module's memory around the call (a few hundred bytes at n = 11, against O(n³) work), so the
 // generated code, its shards and their per-thread buffers stay plain Float64Arrays.
-import { Buffer } from "node:buffer";
 import { cholesky, inverseFromCholesky, solveLower, solveUpperT } from "./linalg.js";
 import { LINALG_BASE64 } from "./linalg-wasm-binary.js";
+import { compiledOnce } from "./wasm-module.js";
 
 const PAGE_BYTES = 65536;
 /** The module's memory stays below this (every byte offset a positive i32); larger matrices use linalg.ts. */
@@ -31,15 +31,16 @@ let runtime: { memory: WebAssembly.Memory; run: LinalgExports } | null | undefin
 /** Each size's blocks over the memory as it is (all start at offset 0: one call runs at a time); emptied when it grows. */
 const blocksBySize = new Map<number, Blocks>();
 
+const linalgModule = compiledOnce(LINALG_BASE64);
+
 /** The module's instance on this thread, made on first use; null where WebAssembly is unavailable. */
 function linalgRuntime(): { memory: WebAssembly.Memory; run: LinalgExports } | null {
   if (runtime === undefined) {
-    try {
+    const module = linalgModule();
+    if (module === null) runtime = null;
+    else {
       const memory = new WebAssembly.Memory({ initial: 1 });
-      const instance = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(LINALG_BASE64, "base64")), { env: { memory } });
-      runtime = { memory, run: instance.exports as unknown as LinalgExports };
-    } catch {
-      runtime = null;
+      runtime = { memory, run: new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as LinalgExports };
     }
   }
   return runtime;
