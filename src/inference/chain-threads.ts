@@ -6,6 +6,7 @@ import { BayesServeError, type ErrorCode } from "../errors.js";
 import type { DataInput } from "../model/bind.js";
 import { compileModel, type CompiledModel } from "../model/compile.js";
 import type { ModelJSON } from "../model/graph.js";
+import { compiledModules } from "../model/wasm-module.js";
 import type { ChainJob, ChainMessage } from "./chain-worker.js";
 import { withChainV8Flags } from "./chain-v8-flags.js";
 import { chainStartOf } from "./fit-options.js";
@@ -44,6 +45,8 @@ export async function runChainsHere(run: ChainsToRun, progress: ChainProgress | 
 
 /** Each chain on a worker thread of its own, all at once. */
 export function runChainsOnWorkers(run: ChainsToRun, progress: ChainProgress | null): Promise<ChainResult[]> {
+  // Compiled here once a process, not by each chain on its own clock (model/wasm-module.ts).
+  const wasm = compiledModules();
   return withChainV8Flags(() =>
     Promise.all(
       Array.from({ length: run.chains }, (_, c) =>
@@ -56,6 +59,7 @@ export function runChainsOnWorkers(run: ChainsToRun, progress: ChainProgress | n
             threadsPerChain: run.threadsPerChain,
             progress: progress !== null,
             start: chainStartOf(run.warmStart, c),
+            wasm,
           },
           (...a) => progress?.update(...a),
         ),

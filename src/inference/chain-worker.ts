@@ -5,6 +5,7 @@ import { BayesServeError } from "../errors.js";
 import { bindModel, type DataInput } from "../model/bind.js";
 import { compileModel } from "../model/compile.js";
 import type { ModelJSON } from "../model/graph.js";
+import { adoptCompiled } from "../model/wasm-module.js";
 import { type ChainStart, runChain, type SamplerSettings } from "./sampler.js";
 import { startShardedDensity } from "./sharded-density.js";
 
@@ -19,6 +20,8 @@ export interface ChainJob {
   progress: boolean;
   /** A warm start for this chain. */
   start?: ChainStart;
+  /** The WebAssembly modules, compiled by the starting thread (model/wasm-module.ts). */
+  wasm: Record<string, WebAssembly.Module>;
 }
 
 export type ChainMessage =
@@ -32,6 +35,7 @@ if (port) {
   const sharded = job.threadsPerChain > 1;
   let close = async (): Promise<void> => {};
   try {
+    adoptCompiled(job.wasm);
     const compiled = compileModel(bindModel(job.model, job.data), { shards: sharded });
     const density = sharded ? await startShardedDensity(compiled.shardCode!, job.threadsPerChain, `chain ${job.chain}`) : null;
     if (density) close = density.close;

@@ -41,6 +41,7 @@ const HEADER = [
   "rhoFwd",
   "rhoBck",
   "draws",
+  "drawStats",
 ] as const;
 type Layout = Record<(typeof HEADER)[number], number> & { bytes: number };
 /** The header's bytes, rounded up to whole doubles so that the blocks after it stay 8-byte aligned. */
@@ -67,7 +68,7 @@ interface NutsExports {
 }
 
 /** The module; null where this engine cannot compile it (no bulk memory). */
-const nutsModule = compiledOnce(NUTS_KERNEL_BASE64);
+const nutsModule = compiledOnce("nuts", NUTS_KERNEL_BASE64);
 
 /** Byte offsets of every block for `dim` coordinates and trees up to `maxDepth` (nuts.wat's comment: the blocks). */
 function layout(dim: number, maxDepth: number): Layout {
@@ -107,7 +108,8 @@ function layout(dim: number, maxDepth: number): Layout {
     rho: take(vector),
     rhoFwd: take(vector),
     rhoBck: take(vector),
-    draws: take(drawsPerCall(dim) * (vector + 8 * SAMPLE_STATS.length)),
+    draws: take(drawsPerCall(dim) * vector),
+    drawStats: take(drawsPerCall(dim) * 8 * SAMPLE_STATS.length),
   };
   return { ...l, bytes: at };
 }
@@ -122,6 +124,7 @@ class WasmNutsKernel implements NutsKernel {
   private readonly doubles: Float64Array;
   private readonly outAt: number;
   private readonly drawsAt: number;
+  private readonly drawStatsAt: number;
   private readonly dim: number;
   private readonly rowsPerCall: number;
   // The transition's model and random stream, for the imports.
@@ -141,6 +144,7 @@ class WasmNutsKernel implements NutsKernel {
     this.rngAt = l.rngState / 4;
     this.outAt = l.out / 8;
     this.drawsAt = l.draws / 8;
+    this.drawStatsAt = l.drawStats / 8;
     this.dim = dim;
     this.rowsPerCall = drawsPerCall(dim);
     this.minv = vector(l.minv);
@@ -188,17 +192,12 @@ class WasmNutsKernel implements NutsKernel {
     const dim = this.dim;
     const nStats = SAMPLE_STATS.length;
     const doubles = this.doubles;
+    // Two block copies a call, no per-draw loop: a loop here would be one more function each fresh worker compiles.
     for (let done = 0; done < n;) {
       const m = Math.min(this.rowsPerCall, n - done);
       this.run.transitions(m, epsilon);
-      // The rows nuts.wat wrote: each draw's position, then its statistics.
-      let from = this.drawsAt;
-      for (let d = at + done; d < at + done + m; d++) {
-        for (let i = 0; i < dim; i++) positions[d * dim + i] = doubles[from + i];
-        from += dim;
-        for (let k = 0; k < nStats; k++) stats[d * nStats + k] = doubles[from + k];
-        from += nStats;
-      }
+      positions.set(doubles.subarray(this.drawsAt, this.drawsAt + m * dim), (at + done) * dim);
+      stats.set(doubles.subarray(this.drawStatsAt, this.drawStatsAt + m * nStats), (at + done) * nStats);
       done += m;
     }
     this.leave(z, rng);

@@ -48,6 +48,7 @@
   (global $rhoFwd (mut i32) (i32.const 0))
   (global $rhoBck (mut i32) (i32.const 0))
   (global $draws (mut i32) (i32.const 0))
+  (global $drawStats (mut i32) (i32.const 0))
   ;; The generator's state during a transition.
   (global $s0 (mut i32) (i32.const 0))
   (global $s1 (mut i32) (i32.const 0))
@@ -91,7 +92,8 @@
     (global.set $rho (i32.load offset=92 (i32.const 0)))
     (global.set $rhoFwd (i32.load offset=96 (i32.const 0)))
     (global.set $rhoBck (i32.load offset=100 (i32.const 0)))
-    (global.set $draws (i32.load offset=104 (i32.const 0))))
+    (global.set $draws (i32.load offset=104 (i32.const 0)))
+    (global.set $drawStats (i32.load offset=108 (i32.const 0))))
 
   (func $rngLoad
     (global.set $s0 (i32.load offset=0 (global.get $rngState)))
@@ -574,19 +576,19 @@
     (f64.store offset=24 (global.get $out) (f64.convert_i32_s (global.get $divergent)))
     (f64.store offset=32 (global.get $out) (call $energy)))
 
-  ;; `n` transitions with ε and the metric fixed (nuts.ts NutsKernel.transitions): draw d's row at $draws + d·(8·dim +
-  ;; 56) is its position q, then its seven statistics in sampler.ts SAMPLE_STATS order (lp, accept_stat, step_size,
-  ;; tree_depth, n_leapfrog, diverging, energy).
+  ;; `n` transitions with ε and the metric fixed (nuts.ts NutsKernel.transitions): draw d's position q at
+  ;; $draws + d·8·dim, its seven statistics in sampler.ts SAMPLE_STATS order (lp, accept_stat, step_size, tree_depth,
+  ;; n_leapfrog, diverging, energy) at $drawStats + d·56 — two blocks, so that the caller copies each out in one piece.
   (func (export "transitions") (param $n i32) (param $epsilon f64)
     (local $d i32) (local $depth i32) (local $row i32) (local $stats i32)
     (call $rngLoad)
     (local.set $row (global.get $draws))
+    (local.set $stats (global.get $drawStats))
     (block $done
       (loop $each
         (br_if $done (i32.ge_u (local.get $d) (local.get $n)))
         (local.set $depth (call $transit (local.get $epsilon)))
         (memory.copy (local.get $row) (global.get $z0) (global.get $bytes))
-        (local.set $stats (i32.add (local.get $row) (global.get $bytes)))
         (f64.store offset=0 (local.get $stats) (f64.load (i32.add (global.get $z0) (i32.mul (global.get $bytes) (i32.const 3)))))
         (f64.store offset=8 (local.get $stats) (call $acceptStat))
         (f64.store offset=16 (local.get $stats) (local.get $epsilon))
@@ -594,7 +596,8 @@
         (f64.store offset=32 (local.get $stats) (f64.convert_i32_s (global.get $nLeapfrog)))
         (f64.store offset=40 (local.get $stats) (f64.convert_i32_s (global.get $divergent)))
         (f64.store offset=48 (local.get $stats) (call $energy))
-        (local.set $row (i32.add (local.get $stats) (i32.const 56)))
+        (local.set $row (i32.add (local.get $row) (global.get $bytes)))
+        (local.set $stats (i32.add (local.get $stats) (i32.const 56)))
         (local.set $d (i32.add (local.get $d) (i32.const 1)))
         (br $each)))
     (call $rngStore))

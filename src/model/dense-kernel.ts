@@ -23,7 +23,7 @@ interface DenseExports {
 }
 
 /** The module; null where this engine has no WebAssembly SIMD. */
-const denseModule = compiledOnce(DENSE_KERNEL_BASE64);
+const denseModule = compiledOnce("dense-kernel", DENSE_KERNEL_BASE64);
 
 const registerProducts = new Map<number, WebAssembly.Module>();
 

@@ -31,7 +31,7 @@ let runtime: { memory: WebAssembly.Memory; run: LinalgExports } | null | undefin
 /** Each size's blocks over the memory as it is (all start at offset 0: one call runs at a time); emptied when it grows. */
 const blocksBySize = new Map<number, Blocks>();
 
-const linalgModule = compiledOnce(LINALG_BASE64);
+const linalgModule = compiledOnce("linalg", LINALG_BASE64);
 
 /** The module's instance on this thread, made on first use; null where WebAssembly is unavailable. */
 function linalgRuntime(): { memory: WebAssembly.Memory; run: LinalgExports } | null {
