@@ -4,7 +4,7 @@
 // and nothing is allocated per call. Nodes that cannot be fused (reductions, gathered vectors, matrices) are
 // "materialised" into preallocated buffers with adjoint buffers beside them, and back-propagated after the terms.
 import { BayesServeError } from "../errors.js";
-import { type BoundModel, describeNode, type IntegerData, nodeInputs } from "./bind.js";
+import { type BoundModel, describeNode, type IntegerData, nodeInputs, type ParamLayout } from "./bind.js";
 import { familyOf, type EmitContext } from "./families.js";
 import type { DistJSON, NodeJSON } from "./graph.js";
 import { LINALG } from "./linalg-wasm.js";
@@ -102,6 +102,23 @@ export function instantiateShardCode(code: ShardCode, P: Float64Array, GP: Float
   for (const [name, len] of Object.entries(code.scratch)) closure.set(name, new Float64Array(len));
   const names = [...closure.keys()];
   return new Function(...names.map(closureParameter), code.source)(...names.map((n) => closure.get(n))) as ShardFunctions;
+}
+
+/**
+ * Code that runs once per evaluation with Math's exp, log and log1p in place of F's (special.ts, from elementary.ts).
+ * F's exist to be inlined into row loops, where a call per row would cost more than the row; once per evaluation a
+ * call costs nothing, while every inlined copy is more for TurboFan to compile in each fresh chain worker — eight
+ * schools' gradient 8.4 → 5.8 ms of a ~70 ms chain (bench/README.md, "A chain's first milliseconds"). Both are
+ * accurate to within an ulp or so (test/model/elementary.test.ts), so only the last bit of a value can change.
+ */
+function callsOnce(code: string): string {
+  return code.replace(/\bF\.(exp|log|log1p)\(/g, "Math.$1(");
+}
+
+/** A parameter's transform, unconstrained T to constrained P (a scalar's loop runs once: callsOnce). */
+function transformForward(p: ParamLayout): string {
+  const code = transformCode(p.decl.transform).forward(p.offset, p.size);
+  return p.size === 1 ? callsOnce(code) : code;
 }
 
 /** The generated functions' closure: the factory's parameter that carries `name`'s value. */
@@ -343,7 +360,7 @@ class Codegen {
     const matIds = this.nodes.map((_, id) => id).filter((id) => needed[id] && this.kinds[id] === "mat");
     const scalarParamOffsets = b.params.filter((p) => p.decl.shape.length === 0).map((p) => p.offset);
 
-    const forward = ["let lp = 0;", ...b.params.map((p) => transformCode(p.decl.transform).forward(p.offset, p.size))];
+    const forward = ["let lp = 0;", ...b.params.map(transformForward)];
     const backward = b.params.map((p) => transformCode(p.decl.transform).backward(p.offset, p.size));
     // The terms and what they need, between the transforms: `once` parts are not split over shards.
     const body: { code: string; once: boolean }[] = [];
@@ -385,7 +402,7 @@ class Codegen {
       throw new Error(`internal error: generated code for model "${json.name}" does not parse: ${(err as Error).message}\n${source}`);
     }
 
-    const constrainBody = ["let lp = 0;", ...b.params.map((p) => transformCode(p.decl.transform).forward(p.offset, p.size)), "OUT.set(P);"].join("\n");
+    const constrainBody = ["let lp = 0;", ...b.params.map(transformForward), "OUT.set(P);"].join("\n");
     const constrainFn = new Function("P", "E", "F", `"use strict";\nreturn function (T, OUT) {\n${constrainBody}\n};`)(
       new Float64Array(dim),
       new Float64Array(dim),
@@ -723,7 +740,7 @@ class Codegen {
       }
     }
     const tail = after.filter(Boolean).join("\n");
-    if (len === null) return `{\n${o.pre.join("\n")}\n${o.body.join("\n")}\n${tail}\n}`;
+    if (len === null) return callsOnce(`{\n${o.pre.join("\n")}\n${o.body.join("\n")}\n${tail}\n}`);
     if (perRow) {
       this.shardedLengths.add(len);
       this.rowWork += len * operationsPerRow(o.body);
