@@ -1,6 +1,6 @@
 // The hand-written WebAssembly modules are kept as base64 in TypeScript (scripts/assemble-wat.ts writes them); each
 // is compiled on first use, once per thread — or handed over compiled: a process's first WebAssembly compile costs
-// 3–7 ms however small the module (bench/README.md, "The kernel compiled once a process"), and a fresh chain worker
+// 3–7 ms however small the module (bench/README.md, "A chain's first milliseconds"), and a fresh chain worker
 // paid it on its own clock. So the thread that starts chain workers compiles every module once (`compiledModules`)
 // and passes them in the job; a worker `adoptCompiled`s them (a WebAssembly.Module crosses threads without being
 // compiled again).
