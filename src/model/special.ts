@@ -39,17 +39,52 @@ export function lgamma(x: number): number {
   return (y - 0.5) * Math.log(y) - y + HALF_LOG_2PI + lgammaCorrection(y) - Math.log(prod);
 }
 
-/** ψ(x), the digamma function: recurrence up to x ≥ 6, then the asymptotic series (Abramowitz & Stegun 6.3.18). */
+/**
+ * From here on ψ is its asymptotic series (Abramowitz & Stegun 6.3.18); below, the recurrence shifts x up first. The
+ * first term left out, B₁₆/(16 x¹⁶), is 1.6e-13 at x = 6 and 4e-17 at x = 10.
+ */
+const DIGAMMA_ASYMPTOTIC_FROM = 10;
+
+/** log x − ψ(x) − 1/(2x), the tail of ψ's asymptotic series: Σₖ B₂ₖ / (2k x²ᵏ) for k = 1..7. */
+function digammaSeries(x: number): number {
+  const f = 1 / (x * x);
+  return f * (1 / 12 - f * (1 / 120 - f * (1 / 252 - f * (1 / 240 - f * (1 / 132 - f * (691 / 32760 - f / 12))))));
+}
+
+/** ψ(x), the digamma function: recurrence up to x ≥ 10, then the asymptotic series (Abramowitz & Stegun 6.3.18). */
 export function digamma(x: number): number {
   let result = 0;
   if (x <= 0 && Math.floor(x) === x) return NaN;
   if (x < 0) return digamma(1 - x) - Math.PI / Math.tan(Math.PI * x);
-  while (x < 6) {
+  while (x < DIGAMMA_ASYMPTOTIC_FROM) {
     result -= 1 / x;
     x += 1;
   }
-  const f = 1 / (x * x);
-  return result + Math.log(x) - 0.5 / x - f * (1 / 12 - f * (1 / 120 - f * (1 / 252 - f * (1 / 240 - f * (1 / 132 - f * (691 / 32760 - f / 12))))));
+  return result + Math.log(x) - 0.5 / x - digammaSeries(x);
+}
+
+/**
+ * log Γ(x + ½) − log Γ(x): the Student-t's normalising constant at x = ν/2. For large x the two log Γ are large
+ * (~x log x) and their difference small (~½ log x), so subtracting them keeps only ~16 − log₁₀(x log x) digits (a
+ * millionth absolute at ν = 10⁷, a tenth at ν = 10¹¹). From Stirling's range on it is Stirling's series for both with
+ * the large parts cancelled analytically: x·log1p(1/(2x)) − ½ + ½ log x + corr(x + ½) − corr(x).
+ */
+export function lgammaHalfStep(x: number): number {
+  if (!(x >= STIRLING_FROM)) return lgamma(x + 0.5) - lgamma(x);
+  if (x === Infinity) return Infinity;
+  return x * Math.log1p(0.5 / x) - 0.5 + 0.5 * Math.log(x) + (lgammaCorrection(x + 0.5) - lgammaCorrection(x));
+}
+
+/**
+ * ψ(x + ½) − ψ(x): the Student-t's gradient in ν at x = ν/2. As lgammaHalfStep, the log x of each ψ (large beside
+ * their difference, ~1/(2x)) cancels analytically in the asymptotic range: log1p(1/(2x)) + 1/(4x(x + ½)) minus the
+ * difference of the series' tails.
+ */
+export function digammaHalfStep(x: number): number {
+  if (!(x >= DIGAMMA_ASYMPTOTIC_FROM)) return digamma(x + 0.5) - digamma(x);
+  if (x === Infinity) return 0;
+  const a = x + 0.5;
+  return Math.log1p(0.5 / x) + 0.25 / (x * a) - (digammaSeries(a) - digammaSeries(x));
 }
 
 /**
@@ -141,6 +176,8 @@ export const SPECIAL = {
   log1p,
   lgamma,
   digamma,
+  lgammaHalfStep,
+  digammaHalfStep,
   lbeta,
   lchoose,
   log1pExp,
