@@ -86,6 +86,14 @@ export interface Family extends FamilyDefinition {
 }
 
 const C_HALF_LOG_2PI = "0.9189385332046727";
+/**
+ * From this φ on, the negative binomial's terms in φ are computed with their large parts cancelled analytically
+ * (special.ts negBinomialPhiTerms). Below it the plain form, whose subtraction of log Γ(φ) costs ~2e-16·φ log φ a row
+ * (1.5e-12 at φ = 1,000; 3e-7 at 10⁸) but whose log Γ(φ), ψ(φ) and φ log φ are computed once per evaluation rather
+ * than per row (bench/README.md, "Measurements behind the code").
+ */
+export const NB_LARGE_PHI = 1000;
+
 const C_LOG_PI = "1.1447298858494002";
 const C_LOG_2 = "0.6931471805599453";
 /** 0.5·log(2/π), the half-normal's constant. */
@@ -469,9 +477,16 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     emit(y, [mu, phi], cx) {
       const logMuPhi = cx.local(`F.log(${mu} + ${phi})`);
       const ratio = cx.local(`(${y} + ${phi}) / (${mu} + ${phi})`);
+      // From NB_LARGE_PHI on, the terms in φ with their large parts cancelled analytically (special.ts).
+      const large = `${phi} >= ${NB_LARGE_PHI}`;
       return {
-        lp: `F.lgamma(${y} + ${phi}) - F.lgamma(${y} + 1) - F.lgamma(${phi}) + ${y} * F.log(${mu}) + ${phi} * F.log(${phi}) - (${y} + ${phi}) * ${logMuPhi}`,
-        da: [`${y} / ${mu} - ${ratio}`, `F.digamma(${y} + ${phi}) - F.digamma(${phi}) + F.log(${phi}) + 1 - ${logMuPhi} - ${ratio}`],
+        lp:
+          `(${large} ? F.negBinomialPhiTerms(${y}, ${mu}, ${phi}, ${logMuPhi}) - F.lgamma(${y} + 1) + ${y} * F.log(${mu})` +
+          ` : F.lgamma(${y} + ${phi}) - F.lgamma(${y} + 1) - F.lgamma(${phi}) + ${y} * F.log(${mu}) + ${phi} * F.log(${phi}) - (${y} + ${phi}) * ${logMuPhi})`,
+        da: [
+          `${y} / ${mu} - ${ratio}`,
+          `(${large} ? F.negBinomialPhiGradient(${y}, ${mu}, ${phi}) : F.digamma(${y} + ${phi}) - F.digamma(${phi}) + F.log(${phi}) + 1 - ${logMuPhi} - ${ratio})`,
+        ],
       };
     },
     draw: (rng, args) => {
@@ -647,9 +662,16 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
       const logPhi = cx.hoist(`F.log(${phi})`, [1]);
       const logMuPhi = cx.local(`F.logAddExp(${eta}, ${logPhi})`);
       const ratio = cx.local(`(${y} + ${phi}) / F.exp(${logMuPhi})`);
+      // As NegativeBinomial, μ = e^η.
+      const large = `${phi} >= ${NB_LARGE_PHI}`;
       return {
-        lp: `F.lgamma(${y} + ${phi}) - F.lgamma(${y} + 1) - F.lgamma(${phi}) + ${y} * ${eta} + ${phi} * ${logPhi} - (${y} + ${phi}) * ${logMuPhi}`,
-        da: [`${y} - ${ratio} * F.exp(${eta})`, `F.digamma(${y} + ${phi}) - F.digamma(${phi}) + ${logPhi} + 1 - ${logMuPhi} - ${ratio}`],
+        lp:
+          `(${large} ? F.negBinomialPhiTerms(${y}, F.exp(${eta}), ${phi}, ${logMuPhi}) - F.lgamma(${y} + 1) + ${y} * ${eta}` +
+          ` : F.lgamma(${y} + ${phi}) - F.lgamma(${y} + 1) - F.lgamma(${phi}) + ${y} * ${eta} + ${phi} * ${logPhi} - (${y} + ${phi}) * ${logMuPhi})`,
+        da: [
+          `${y} - ${ratio} * F.exp(${eta})`,
+          `(${large} ? F.negBinomialPhiGradient(${y}, F.exp(${eta}), ${phi}) : F.digamma(${y} + ${phi}) - F.digamma(${phi}) + ${logPhi} + 1 - ${logMuPhi} - ${ratio})`,
+        ],
       };
     },
     draw: (rng, args) => {

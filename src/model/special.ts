@@ -88,6 +88,53 @@ export function digammaHalfStep(x: number): number {
 }
 
 /**
+ * log Γ(x + a) − log Γ(x) for a ≥ 0: the negative binomial's count term at x = φ, a = y. As lgammaHalfStep, for large
+ * x the two log Γ are large beside their difference (~a log x); from Stirling's range on it is written out from the
+ * series, (x − ½)·log1p(a/x) + a·log(x + a) − a + corr(x + a) − corr(x), so only terms of the size of the result are
+ * added. Below, the plain difference.
+ */
+export function lgammaStep(x: number, a: number): number {
+  if (!(x >= STIRLING_FROM) || !(a >= 0)) return lgamma(x + a) - lgamma(x);
+  if (a === 0) return 0;
+  if (x === Infinity) return a === Infinity ? NaN : Infinity;
+  if (a === Infinity) return Infinity;
+  return (x - 0.5) * Math.log1p(a / x) + a * Math.log(x + a) - a + (lgammaCorrection(x + a) - lgammaCorrection(x));
+}
+
+/**
+ * ψ(x + a) − ψ(x) for a ≥ 0: the negative binomial's gradient in φ at x = φ, a = y. In the asymptotic range the log of
+ * each cancels analytically: log1p(a/x) + a/(2x(x + a)) minus the difference of the series' tails.
+ */
+export function digammaStep(x: number, a: number): number {
+  if (!(x >= DIGAMMA_ASYMPTOTIC_FROM) || !(a >= 0)) return digamma(x + a) - digamma(x);
+  if (a === 0) return 0;
+  if (x === Infinity) return a === Infinity ? NaN : 0;
+  if (a === Infinity) return Infinity;
+  const b = x + a;
+  return Math.log1p(a / x) + (0.5 * a) / (x * b) - (digammaSeries(b) - digammaSeries(x));
+}
+
+/** log(1 + a/b) for a ≥ 0, b > 0: log1p(a/b), or log a − log b where a/b overflows (log1p(b/a) is then below 1e-300). */
+export function log1pRatio(a: number, b: number): number {
+  const r = a / b;
+  return r < Infinity ? log1p(r) : Math.log(a) - Math.log(b);
+}
+
+/**
+ * The negative binomial's terms in φ, log Γ(y + φ) − log Γ(φ) + φ log φ − (y + φ) log(μ + φ) (logMuPhi = log(μ + φ)),
+ * for large φ: with log Γ's difference as lgammaStep and φ (log φ − log(μ + φ)) as −φ log1p(μ/φ), what is left to
+ * cancel is y log(φ + y) against y log(μ + φ), a few ulps of y log φ (against ~2e-16·φ log φ in the plain form).
+ */
+export function negBinomialPhiTerms(y: number, mu: number, phi: number, logMuPhi: number): number {
+  return lgammaStep(phi, y) - phi * log1pRatio(mu, phi) - y * logMuPhi;
+}
+
+/** ∂/∂φ of negBinomialPhiTerms: ψ(y + φ) − ψ(φ) − log1p(μ/φ) + (μ − y)/(μ + φ), each a term of order 1/φ. */
+export function negBinomialPhiGradient(y: number, mu: number, phi: number): number {
+  return digammaStep(phi, y) - log1pRatio(mu, phi) + (mu - y) / (mu + phi);
+}
+
+/**
  * log B(a, b) = log Γ(a) + log Γ(b) − log Γ(a + b), split as R's nmath/lbeta.c does: when one or both arguments are
  * large, the huge log Γ values cancel analytically instead of numerically.
  */
@@ -178,6 +225,8 @@ export const SPECIAL = {
   digamma,
   lgammaHalfStep,
   digammaHalfStep,
+  negBinomialPhiTerms,
+  negBinomialPhiGradient,
   lbeta,
   lchoose,
   log1pExp,
