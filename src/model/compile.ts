@@ -755,9 +755,11 @@ class Codegen {
   }
 
   private loopContext(len: number | null): LoopContext {
+    // A constant folded now is the value the code it replaces would compute: in straight-line code, with Math's calls.
     const evaluate = (code: string): number => {
       const names = [...this.closure.keys()].filter((n) => n !== "F");
-      const f = new Function(...names, "F", `"use strict";\nreturn (${code});`) as (...a: unknown[]) => number;
+      const folded = len === null ? callsOnce(code) : code;
+      const f = new Function(...names, "F", `"use strict";\nreturn (${folded});`) as (...a: unknown[]) => number;
       return f(...names.map((n) => this.closure.get(n)), SPECIAL);
     };
     return {
