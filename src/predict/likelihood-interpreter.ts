@@ -5,7 +5,7 @@
 // the same on either path.
 import { BayesServeError } from "../errors.js";
 import { bindModel, type DataInput } from "../model/bind.js";
-import { evaluateNodes } from "../model/evaluate.js";
+import { evaluateNodes, nodesFeeding } from "../model/evaluate.js";
 import type { Family } from "../model/families.js";
 import type { ModelJSON } from "../model/graph.js";
 import { scalarLogpFunction } from "../model/scalar-logp.js";
@@ -130,13 +130,15 @@ export class LikelihoodInterpreter {
       throw err;
     }
     const last = Math.max(...this.argIds);
+    // Only what the likelihood's arguments are computed from (priors, deterministics declared before them: skipped).
+    const needed = nodesFeeding(bound, this.argIds);
     const params = new Float64Array(bound.dim);
     const names = bound.params.flatMap((p) => p.elementNames);
     const cols = names.map((n) => this.table.names.indexOf(n));
     return (row: number): Float64Array[] => {
       const off = row * this.width;
       for (let k = 0; k < cols.length; k++) params[k] = this.table.values[off + cols[k]];
-      return evaluateNodes(bound, params, 0, last);
+      return evaluateNodes(bound, params, 0, last, needed);
     };
   }
 }
