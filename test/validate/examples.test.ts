@@ -26,9 +26,16 @@ afterAll(() => {
 
 const names = Object.keys(REFERENCE).filter((n) => existsSync(path.join(repo, "examples", n, "model.ts")));
 
+/**
+ * Trained as docs/models.md trains them. The hierarchical example with a target acceptance of 0.9: at 0.8 the default
+ * (gradient-based) adaptation leaves one or two divergent transitions in about one fit of 4 × 10,000 in eight (6 of
+ * 48 seeds; Stan's windowed adaptation 1 of 48), and the gate refuses a fit with any.
+ */
+const SAMPLER: Record<string, { targetAccept?: number }> = { hierarchical: { targetAccept: 0.9 } };
+
 describe("the worked examples against long Stan runs", () => {
   it.each(names)("%s: /mean and /interval within 3 % of Stan's interval widths", async (name) => {
     const model = await resolveModel(path.join(repo, "examples", name, "model.ts"));
-    lines.push(await compareWithStan(name, model, simulatedCsv(name), work, REFERENCE[name]));
+    lines.push(await compareWithStan(name, model, simulatedCsv(name), work, REFERENCE[name], SAMPLER[name]));
   });
 });
