@@ -61,7 +61,12 @@ export function qualityGate(
     if (!(r.essBulk >= t.minEssBulk)) failures.push(`${name}: ess_bulk ${fmt(r.essBulk)} < ${t.minEssBulk}`);
     if (!(r.essTail >= t.minEssTail)) failures.push(`${name}: ess_tail ${fmt(r.essTail)} < ${t.minEssTail}`);
   }
-  if (divergences > t.maxDivergences) failures.push(`${divergences} divergent transition(s) > ${t.maxDivergences}`);
+  // With Stan's advice on what to do about them (its sampler's warning).
+  if (divergences > t.maxDivergences)
+    failures.push(
+      `${divergences} divergent transition(s) > ${t.maxDivergences}: the sampler could not follow the posterior's curvature somewhere; ` +
+        `retrain with a higher --target-accept (0.9, 0.95) or reparameterise the model (non-centred groups); --max-divergences accepts some`,
+    );
   for (const rule of t.metrics ?? []) {
     const v = metrics[rule.metric];
     if (v === undefined) failures.push(`${rule.metric}: not measured (no held-out rows, or not defined for this data)`);
