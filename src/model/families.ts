@@ -193,8 +193,8 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     emit(y, [nu, mu, s], cx) {
       const { inv, logS } = scaleTerms(cx, s, 2);
       // log Γ((ν+1)/2) − log Γ(ν/2) and ψ((ν+1)/2) − ψ(ν/2) as one function each: subtracted, the two lose all but a
-      // few digits once ν is large (special.ts lgammaHalfStep).
-      const norm = cx.hoist(`F.lgammaHalfStep(0.5 * ${nu}) - 0.5 * F.log(${nu}) - ${C_LOG_PI} * 0.5`, [0]);
+      // few digits once ν is large (special.ts lgammaStep).
+      const norm = cx.hoist(`F.lgammaStep(0.5 * ${nu}, 0.5) - 0.5 * F.log(${nu}) - ${C_LOG_PI} * 0.5`, [0]);
       // 1/ν hoisted like 1/σ: one division a row (r) instead of three.
       const invNu = cx.hoist(`1 / ${nu}`, [0]);
       const z = cx.local(`(${y} - ${mu}) * ${inv}`);
@@ -205,7 +205,7 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
         lpConst: { expr: `${norm} - ${logS}`, args: [0, 2] },
         dy: `-${r} * ${z} * ${inv}`,
         da: [
-          `0.5 * F.digammaHalfStep(0.5 * ${nu}) - 0.5 * ${invNu} - 0.5 * F.log1p(${z2} * ${invNu}) + 0.5 * ${r} * ${z2} * ${invNu}`,
+          `0.5 * F.digammaStep(0.5 * ${nu}, 0.5) - 0.5 * ${invNu} - 0.5 * F.log1p(${z2} * ${invNu}) + 0.5 * ${r} * ${z2} * ${invNu}`,
           `${r} * ${z} * ${inv}`,
           `(${r} * ${z2} - 1) * ${inv}`,
         ],

@@ -64,33 +64,10 @@ export function digamma(x: number): number {
 }
 
 /**
- * log Γ(x + ½) − log Γ(x): the Student-t's normalising constant at x = ν/2. For large x the two log Γ are large
- * (~x log x) and their difference small (~½ log x), so subtracting them keeps only ~16 − log₁₀(x log x) digits (a
- * millionth absolute at ν = 10⁷, a tenth at ν = 10¹¹). From Stirling's range on it is Stirling's series for both with
- * the large parts cancelled analytically: x·log1p(1/(2x)) − ½ + ½ log x + corr(x + ½) − corr(x).
- */
-export function lgammaHalfStep(x: number): number {
-  if (!(x >= STIRLING_FROM)) return lgamma(x + 0.5) - lgamma(x);
-  if (x === Infinity) return Infinity;
-  return x * Math.log1p(0.5 / x) - 0.5 + 0.5 * Math.log(x) + (lgammaCorrection(x + 0.5) - lgammaCorrection(x));
-}
-
-/**
- * ψ(x + ½) − ψ(x): the Student-t's gradient in ν at x = ν/2. As lgammaHalfStep, the log x of each ψ (large beside
- * their difference, ~1/(2x)) cancels analytically in the asymptotic range: log1p(1/(2x)) + 1/(4x(x + ½)) minus the
- * difference of the series' tails.
- */
-export function digammaHalfStep(x: number): number {
-  if (!(x >= DIGAMMA_ASYMPTOTIC_FROM)) return digamma(x + 0.5) - digamma(x);
-  if (x === Infinity) return 0;
-  const a = x + 0.5;
-  return Math.log1p(0.5 / x) + 0.25 / (x * a) - (digammaSeries(a) - digammaSeries(x));
-}
-
-/**
- * log Γ(x + a) − log Γ(x) for a ≥ 0: the negative binomial's count term at x = φ, a = y. As lgammaHalfStep, for large
- * x the two log Γ are large beside their difference (~a log x); from Stirling's range on it is written out from the
- * series, (x − ½)·log1p(a/x) + a·log(x + a) − a + corr(x + a) − corr(x), so only terms of the size of the result are
+ * log Γ(x + a) − log Γ(x) for a ≥ 0: the Student-t's normalising constant at x = ν/2, a = ½, and the negative
+ * binomial's count term at x = φ, a = y. For large x the two log Γ are large (~x log x) beside their difference
+ * (~a log x): subtracting them keeps only ~16 − log₁₀(x log x) digits (a millionth absolute at ν = 10⁷). From
+ * Stirling's range on it is written out from the series, (x − ½)·log1p(a/x) + a·log(x + a) − a + corr(x + a) − corr(x), so only terms of the size of the result are
  * added. Below, the plain difference.
  */
 export function lgammaStep(x: number, a: number): number {
@@ -102,8 +79,8 @@ export function lgammaStep(x: number, a: number): number {
 }
 
 /**
- * ψ(x + a) − ψ(x) for a ≥ 0: the negative binomial's gradient in φ at x = φ, a = y. In the asymptotic range the log of
- * each cancels analytically: log1p(a/x) + a/(2x(x + a)) minus the difference of the series' tails.
+ * ψ(x + a) − ψ(x) for a ≥ 0: the Student-t's gradient in ν at x = ν/2, a = ½, and the negative binomial's in φ at
+ * x = φ, a = y. In the asymptotic range the log x of each (large beside their difference, ~a/x) cancels analytically: log1p(a/x) + a/(2x(x + a)) minus the difference of the series' tails.
  */
 export function digammaStep(x: number, a: number): number {
   if (!(x >= DIGAMMA_ASYMPTOTIC_FROM) || !(a >= 0)) return digamma(x + a) - digamma(x);
@@ -223,8 +200,8 @@ export const SPECIAL = {
   log1p,
   lgamma,
   digamma,
-  lgammaHalfStep,
-  digammaHalfStep,
+  lgammaStep,
+  digammaStep,
   negBinomialPhiTerms,
   negBinomialPhiGradient,
   lbeta,

@@ -1,9 +1,9 @@
 // digamma, and the Student-t's normalising constant and its gradient in ν for large ν, where log Γ((ν+1)/2) − log Γ(ν/2) and
-// ψ((ν+1)/2) − ψ(ν/2) are small differences of large numbers (special.ts lgammaHalfStep, digammaHalfStep). Reference
+// ψ((ν+1)/2) − ψ(ν/2) are small differences of large numbers (special.ts lgammaStep, digammaStep). Reference
 // values from mpmath 1.3.0 at 50 significant digits (300 for x = 1e100): loggamma(x + 1/2) − loggamma(x),
 // digamma(x + 1/2) − digamma(x), digamma(x), and the Student-t log-density and mpmath.diff of it in ν.
 import { describe, expect, it } from "vitest";
-import { digamma, digammaHalfStep, lgamma, lgammaHalfStep } from "../../src/model/special.js";
+import { digamma, digammaStep, lgamma, lgammaStep } from "../../src/model/special.js";
 import { scalarLogp } from "../../src/model/scalar-logp.js";
 import { Flat, model, StudentT } from "../../src/model/index.js";
 import { compile, gradient } from "./helpers.js";
@@ -31,11 +31,11 @@ const HALF_STEPS: [number, number, number][] = [
   [1e100, 115.1292546497022842, 5.0e-101],
 ];
 
-describe("lgammaHalfStep and digammaHalfStep", () => {
+describe("lgammaStep and digammaStep with a = ½", () => {
   it.each(HALF_STEPS)("at x = %s: log Γ(x + ½) − log Γ(x) = %s, ψ(x + ½) − ψ(x) = %s", (x, lg, dg) => {
     // Absolute below 1: the plain difference's log Γ values are accurate to ~1e-15 absolute, not relative to it.
-    expect(Math.abs(lgammaHalfStep(x) - lg)).toBeLessThan(6e-15 * Math.max(1, Math.abs(lg)));
-    expect(rel(digammaHalfStep(x), dg)).toBeLessThan(4e-14);
+    expect(Math.abs(lgammaStep(x, 0.5) - lg)).toBeLessThan(6e-15 * Math.max(1, Math.abs(lg)));
+    expect(rel(digammaStep(x, 0.5), dg)).toBeLessThan(4e-14);
   });
 
   it("are needed: the plain differences lose all but a few digits for large x", () => {
@@ -45,12 +45,12 @@ describe("lgammaHalfStep and digammaHalfStep", () => {
   });
 
   it("are the plain differences below the asymptotic ranges, and handle the ends", () => {
-    for (const x of [0.1, 1, 5.5, 9.9]) expect(lgammaHalfStep(x)).toBe(lgamma(x + 0.5) - lgamma(x));
-    for (const x of [0.1, 1, 5.9]) expect(digammaHalfStep(x)).toBe(digamma(x + 0.5) - digamma(x));
-    expect(lgammaHalfStep(Infinity)).toBe(Infinity);
-    expect(digammaHalfStep(Infinity)).toBe(0);
-    expect(lgammaHalfStep(NaN)).toBeNaN();
-    expect(digammaHalfStep(NaN)).toBeNaN();
+    for (const x of [0.1, 1, 5.5, 9.9]) expect(lgammaStep(x, 0.5)).toBe(lgamma(x + 0.5) - lgamma(x));
+    for (const x of [0.1, 1, 5.9]) expect(digammaStep(x, 0.5)).toBe(digamma(x + 0.5) - digamma(x));
+    expect(lgammaStep(Infinity, 0.5)).toBe(Infinity);
+    expect(digammaStep(Infinity, 0.5)).toBe(0);
+    expect(lgammaStep(NaN, 0.5)).toBeNaN();
+    expect(digammaStep(NaN, 0.5)).toBeNaN();
   });
 });
 
