@@ -44,6 +44,12 @@ export const TRAIN_DEFAULTS = {
   /** Warm-up of a warm-started fit: the step size's dual averaging only (the metric is the earlier fit's). */
   warmStartTune: 150,
   /**
+   * Fits made again, each at the next of DIVERGENCE_RETRY_TARGETS, while a fit has more divergent transitions than the
+   * gate allows: what Stan's warning asks its users to do by hand. One, so that a model that diverges whatever the
+   * step size costs at most two fits before the gate refuses it.
+   */
+  divergenceRetries: 1,
+  /**
    * Rows the costs per row × draw are paid on when the data hold more (a seeded random sample, recorded as such):
    * the report's figures, the held-out metrics made from predictive samples, and PSIS-LOO (subsampled as Magnusson et
    * al. 2019). 10,000 rows put the sampling SE of a mean metric at 1 % of the rows' sd, and keep LOO at 10,000 × 2,000
@@ -51,6 +57,12 @@ export const TRAIN_DEFAULTS = {
    */
   sampleRows: 10_000,
 } as const;
+
+/**
+ * The target acceptance statistics a fit with divergent transitions is made again at, the first above the one it had:
+ * the steps Stan's users take when its divergence warning asks for a higher adapt_delta (rstanarm's default is 0.95).
+ */
+export const DIVERGENCE_RETRY_TARGETS = [0.9, 0.95, 0.99] as const;
 
 /**
  * The quality gate: Vehtari et al. (2021), "Rank-normalization, folding, and localization", recommend R-hat < 1.01

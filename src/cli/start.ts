@@ -40,6 +40,7 @@ export async function runStart(flags: StartFlags): Promise<void> {
       minEssBulk: DEFAULT_GATE.minEssBulk,
       minEssTail: DEFAULT_GATE.minEssTail,
       maxDivergences: DEFAULT_GATE.maxDivergences,
+      divergenceRetries: TRAIN_DEFAULTS.divergenceRetries,
       gateMetric: [],
       dataScalar: {},
       compare: true,

@@ -1,6 +1,6 @@
 // `bayes-serve train`: data in, fit, evaluate, gate, report, publish — one command.
 import { DEFAULT_STORE_URI } from "../artifact/store.js";
-import { TRAIN_DEFAULTS } from "../defaults.js";
+import { DIVERGENCE_RETRY_TARGETS, TRAIN_DEFAULTS } from "../defaults.js";
 import { readFile } from "node:fs/promises";
 import { type Command, Option } from "commander";
 import { parse as parseYaml } from "yaml";
@@ -79,6 +79,7 @@ export interface TrainCommandOptions {
   minEssBulk: number;
   minEssTail: number;
   maxDivergences: number;
+  divergenceRetries: number;
   gateMetric: MetricRule[];
   compare: boolean;
   maxElpdDrop: number;
@@ -115,6 +116,7 @@ async function trainOptionsOf(o: TrainCommandOptions, log: (line: string) => voi
     maxElpdDrop: o.maxElpdDrop,
     scalars: { ...(o.dataScalars !== undefined ? await readScalarsFile(o.dataScalars) : {}), ...o.dataScalar },
     gate: { maxRhat: o.maxRhat, minEssBulk: o.minEssBulk, minEssTail: o.minEssTail, maxDivergences: o.maxDivergences, metrics: o.gateMetric ?? [] },
+    divergenceRetries: o.divergenceRetries,
     report: o.report,
     sampleRows: o.sampleRows,
     log,
@@ -195,6 +197,7 @@ export async function runTrainCommand(o: TrainCommandOptions): Promise<TrainResu
         parameters,
         metrics: result.metrics,
         gate: result.gate,
+        divergent_fits: result.divergentFits,
         seconds: result.seconds,
       }) + "\n",
     );
@@ -268,6 +271,17 @@ export function addTrainOptions(cmd: Command): Command {
     .option("--min-ess-bulk <n>", "gate: smallest bulk ESS allowed", num("--min-ess-bulk"), DEFAULT_GATE.minEssBulk)
     .option("--min-ess-tail <n>", "gate: smallest tail ESS allowed", num("--min-ess-tail"), DEFAULT_GATE.minEssTail)
     .option("--max-divergences <n>", "gate: most divergent transitions allowed", int("--max-divergences"), DEFAULT_GATE.maxDivergences)
+    .option(
+      "--divergence-retries <n>",
+      `fit again at a higher --target-accept (the next of ${DIVERGENCE_RETRY_TARGETS.join(", ")}) while the fit has more divergent transitions than --max-divergences, up to n times (0: never; not for staged fits)`,
+      (v: string) => {
+        const n = int("--divergence-retries")(v);
+        if (n < 0 || n > DIVERGENCE_RETRY_TARGETS.length)
+          throw new BayesServeError("USAGE", `--divergence-retries must be an integer in 0..${DIVERGENCE_RETRY_TARGETS.length} (got ${n})`);
+        return n;
+      },
+      TRAIN_DEFAULTS.divergenceRetries,
+    )
     .option(
       "--gate-metric <rule>",
       'gate: a bound on a held-out metric of the target\'s kind, e.g. "coverage_90>=0.85" or "brier<=0.2" (repeatable)',

@@ -1,7 +1,7 @@
 // The train pipeline, one step after another: data in → split → fit → diagnose → evaluate → gate → report →
 // publish. Each step is a function of the previous one's output; this file only sequences them.
 import { createHash } from "node:crypto";
-import { TRAIN_DEFAULTS } from "../defaults.js";
+import { DIVERGENCE_RETRY_TARGETS, TRAIN_DEFAULTS } from "../defaults.js";
 import { BayesServeError } from "../errors.js";
 import { buildBundle } from "../artifact/bundle.js";
 import type { GateVerdict, RowSamplesInfo } from "../artifact/manifest.js";
@@ -61,6 +61,11 @@ export interface TrainOptions {
   /** How many SEs worse than latest a new fit may be and still be promoted (default 2). */
   maxElpdDrop?: number;
   gate?: GateThresholds;
+  /**
+   * Fit again at a higher target acceptance (the next of DIVERGENCE_RETRY_TARGETS) while the fit has more divergent
+   * transitions than the gate allows, up to this many times (default TRAIN_DEFAULTS.divergenceRetries; 0: never).
+   */
+  divergenceRetries?: number;
   /** Progress bars (only shown on a terminal). */
   progress?: boolean;
   /** Skip the report (faster; for tests). */
@@ -85,6 +90,8 @@ export interface TrainResult {
   metrics: Record<string, number>;
   gate: GateResult;
   divergences: number;
+  /** Fits set aside for their divergent transitions before this one (`divergenceRetries`); empty when none was. */
+  divergentFits: DivergentFit[];
   seconds: number;
   posterior: Posterior;
   timings: Record<string, number>;
@@ -196,7 +203,7 @@ export interface TrainStep {
 
 async function trainSteps(options: TrainOptions, at: TrainStep): Promise<TrainResult> {
   const prepared = await prepareTraining(options, at);
-  const fitted = await fitInProcess(prepared, at);
+  const fitted = await fitWithRetries(prepared, at);
   return finishTraining(prepared, fitted, at);
 }
 
@@ -248,7 +255,16 @@ export interface FittedPosterior {
   posterior: Posterior;
   warm: ResolvedWarmStart | null;
   tune: number;
+  /** The fits made before this one and set aside for their divergent transitions (fitWithRetries). */
+  divergentFits?: DivergentFit[];
 }
+
+/** A fit set aside for its divergent transitions, as the manifest records it (`sampler.divergentFits`). */
+export type DivergentFit = {
+  targetAccept: number;
+  divergences: number;
+  samplingSeconds: number;
+};
 
 /** The steps before the fit: check the options, open the store, read the data, split it, prepare the training rows. */
 export async function prepareTraining(options: TrainOptions, at: TrainStep): Promise<PreparedTraining> {
@@ -367,18 +383,55 @@ export async function namingDataRows<T>(prepared: PreparedTraining, sampling: ()
   }
 }
 
-/** The fit, in this process: every chain on a worker thread. */
-async function fitInProcess(prepared: PreparedTraining, at: TrainStep): Promise<FittedPosterior> {
+/** The fit, in this process: every chain on a worker thread; `targetAccept` overrides the options'. */
+async function fitInProcess(prepared: PreparedTraining, at: TrainStep, targetAccept?: number): Promise<FittedPosterior> {
   const { options, trainTable, timings } = prepared;
   const t0 = performance.now();
   at.step = `sampling (${options.chains} chains of ${options.tune ?? DEFAULT_TUNE} + ${options.draws} iterations on ${trainTable.rows} rows)`;
   const fitted = await namingDataRows(prepared, async () => {
     const start = await resolveFitStart(prepared);
     at.step = `sampling (${options.chains} chains of ${start.tune} + ${options.draws} iterations on ${trainTable.rows} rows)`;
-    return { posterior: await fit(prepared.model, prepared.data, fitOptionsOf(prepared, start)), ...start };
+    const fitOptions = fitOptionsOf(prepared, start);
+    if (targetAccept !== undefined) fitOptions.targetAccept = targetAccept;
+    return { posterior: await fit(prepared.model, prepared.data, fitOptions), ...start };
   });
   timings.sampling = (performance.now() - t0) / 1000;
   return fitted;
+}
+
+/** The next target acceptance to fit again at, or null: none is left above `current`. */
+export function nextRetryTarget(current: number): number | null {
+  return DIVERGENCE_RETRY_TARGETS.find((t) => t > current) ?? null;
+}
+
+/**
+ * The fit, made again at a higher target acceptance while it has more divergent transitions than the gate allows (a
+ * smaller step size follows the curvature the larger one could not), up to `divergenceRetries` times; the fits set
+ * aside are recorded. Staged fits (chain-stage.ts) are not retried: their chains ran apart.
+ */
+async function fitWithRetries(prepared: PreparedTraining, at: TrainStep): Promise<FittedPosterior> {
+  const { options, gateThresholds, log, timings } = prepared;
+  const retries = options.divergenceRetries ?? TRAIN_DEFAULTS.divergenceRetries;
+  let fitted = await fitInProcess(prepared, at);
+  const divergentFits: DivergentFit[] = [];
+  for (let retry = 0; retry < retries; retry++) {
+    const divergences = divergencesOf(fitted.posterior);
+    const current = fitted.posterior.settings.targetAccept;
+    const next = nextRetryTarget(current);
+    if (divergences <= gateThresholds.maxDivergences || next === null) break;
+    log(`${divergences} divergent transition(s) at target acceptance ${current}: fitting again at ${next} (--divergence-retries ${retries})`);
+    divergentFits.push({ targetAccept: current, divergences, samplingSeconds: timings.sampling });
+    fitted = await fitInProcess(prepared, at, next);
+  }
+  return divergentFits.length > 0 ? { ...fitted, divergentFits } : fitted;
+}
+
+/** The divergent transitions of every chain's sampling phase. */
+function divergencesOf(posterior: Posterior): number {
+  const divCol = posterior.statNames.indexOf("diverging");
+  let divergences = 0;
+  for (let i = divCol; i < posterior.stats.length; i += posterior.statNames.length) divergences += posterior.stats[i];
+  return divergences;
 }
 
 /**
@@ -406,9 +459,7 @@ function diagnose(prepared: PreparedTraining, { posterior }: FittedPosterior, at
   const t0 = performance.now();
   at.step = "computing the diagnostics";
   const summary = summarize({ names: posterior.names, chains: posterior.chains, draws: posterior.draws, values: posterior.values });
-  const divCol = posterior.statNames.indexOf("diverging");
-  let divergences = 0;
-  for (let i = divCol; i < posterior.stats.length; i += posterior.statNames.length) divergences += posterior.stats[i];
+  const divergences = divergencesOf(posterior);
   const paramNames = new Set(prepared.model.json.params.map((p) => p.name));
   const gateRows = summary.filter((r) => paramNames.has(r.name.replace(/\[.*$/, "")));
   prepared.timings.diagnostics = (performance.now() - t0) / 1000;
@@ -568,7 +619,7 @@ async function renderTrainingReport(
 /** The version stored with its manifest, draws, statistics and report; `latest` only when the gate passed. */
 async function publishVersion(
   prepared: PreparedTraining,
-  { posterior, warm, tune }: FittedPosterior,
+  { posterior, warm, tune, divergentFits }: FittedPosterior,
   { summary, divergences }: Diagnosed,
   { evaluation, samples }: Evaluated,
   gate: GateVerdict,
@@ -597,6 +648,7 @@ async function publishVersion(
         algorithm: "NUTS (multinomial, generalised U-turn, diagonal metric)",
         adaptation: warm?.starts ? "warm start (step size only)" : posterior.settings.adaptation,
         warmStart: warm?.record ?? null,
+        ...(divergentFits !== undefined ? { divergentFits } : {}),
         ...adaptationRecord(posterior),
       },
       seed: options.seed,
@@ -633,6 +685,7 @@ async function publishVersion(
     metrics: evaluation.metrics,
     gate,
     divergences,
+    divergentFits: divergentFits ?? [],
     seconds: (performance.now() - started) / 1000,
     posterior,
     timings,
