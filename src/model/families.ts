@@ -116,6 +116,14 @@ function logisticTerms(cx: EmitContext, eta: string): { softplus: string; logist
   };
 }
 
+/**
+ * α·log β − log Γ(α), the gamma and inverse gamma's normalising constant; NaN for α ≤ 0, where log Γ's reflection
+ * would give a finite value and the log-density would not reject a shape outside the domain.
+ */
+function shapeNorm(a: string, logB: string): string {
+  return `(${a} > 0 ? ${a} * ${logB} - F.lgamma(${a}) : NaN)`;
+}
+
 /** A finite argument (a location): x − x is 0 for finite x, NaN for NaN and ±Infinity. */
 const finiteArg = (a: string[], k: number): ArgCondition => ({ arg: k, code: `${a[k]} - ${a[k]} === 0`, requirement: "a finite number" });
 /** A positive, finite argument (a scale, a shape, a rate). */
@@ -128,6 +136,14 @@ const trialsArg = (a: string[], k: number): ArgCondition => ({
   code: `${a[k]} >= 0 && ${a[k]} <= 9007199254740991 && Math.floor(${a[k]}) === ${a[k]}`,
   requirement: "a non-negative integer",
 });
+/**
+ * log(n choose y) of a binomial; NaN where n is not a trial count (log Γ would give one for any real n, and the
+ * log-density would not reject it).
+ */
+function binomialCoefficient(n: string, y: string): string {
+  return `(${trialsArg([n], 0).code} ? F.lchoose(${n}, ${y}) : NaN)`;
+}
+
 /** log(Number.MAX_VALUE): a log-rate above it has an infinite rate. */
 const MAX_LOG_RATE = 709.782712893384;
 
@@ -298,7 +314,7 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     mean: ([al, b]) => `${al} / ${b}`,
     emit(y, [a, b], cx) {
       const logB = cx.hoist(`F.log(${b})`, [1]);
-      const norm = cx.hoist(`${a} * ${logB} - F.lgamma(${a})`, [0, 1]);
+      const norm = cx.hoist(shapeNorm(a, logB), [0, 1]);
       const logY = cx.local(`F.log(${y})`);
       return {
         lp: `(${y} < 0 ? -Infinity : ${norm} + (${a} - 1) * ${logY} - ${b} * ${y})`,
@@ -322,7 +338,7 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     mean: ([al, b]) => `(${al} > 1 ? ${b} / (${al} - 1) : Infinity)`,
     emit(y, [a, b], cx) {
       const logB = cx.hoist(`F.log(${b})`, [1]);
-      const norm = cx.hoist(`${a} * ${logB} - F.lgamma(${a})`, [0, 1]);
+      const norm = cx.hoist(shapeNorm(a, logB), [0, 1]);
       const logY = cx.local(`F.log(${y})`);
       const invY = cx.local(`1 / ${y}`);
       return {
@@ -438,7 +454,7 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     emit(y, [n, eta], cx) {
       const { softplus, logistic } = logisticTerms(cx, eta);
       return {
-        lp: `F.lchoose(${n}, ${y}) + ${y} * ${eta} - ${n} * ${softplus}`,
+        lp: `${binomialCoefficient(n, y)} + ${y} * ${eta} - ${n} * ${softplus}`,
         da: [null, `${y} - ${n} * ${logistic}`],
       };
     },
@@ -619,7 +635,7 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     mean: ([n, p]) => `${n} * ${p}`,
     emit(y, [n, p]) {
       return {
-        lp: `F.lchoose(${n}, ${y}) + F.xlogy(${y}, ${p}) + F.xlog1my(${n} - ${y}, ${p})`,
+        lp: `${binomialCoefficient(n, y)} + F.xlogy(${y}, ${p}) + F.xlog1my(${n} - ${y}, ${p})`,
         // Written so that y = 0 (or y = n) at p = 0 (or 1) has no 0/0 term.
         da: [null, `(${y} === 0 ? 0 : ${y} / ${p}) - (${n} === ${y} ? 0 : (${n} - ${y}) / (1 - ${p}))`],
       };

@@ -155,14 +155,18 @@ export function logAddExp(a: number, b: number): number {
   return a > b ? a + Math.log1p(Math.exp(b - a)) : b + Math.log1p(Math.exp(a - b));
 }
 
-/** x·log(y), 0 where x = 0 (whatever y): a Bernoulli or Poisson term with a zero count and a zero probability or rate. */
+/**
+ * x·log(y), 0 where x = 0 and y ≥ 0: a Bernoulli or Poisson term with a zero count and a zero probability or rate.
+ * NaN for y < 0 even where x = 0, so that a probability or rate outside its domain makes the log-density NaN (a
+ * rejected state), as it does at every other count.
+ */
 export function xlogy(x: number, y: number): number {
-  return x === 0 ? 0 : x * Math.log(y);
+  return x === 0 ? (y >= 0 ? 0 : Number.NaN) : x * Math.log(y);
 }
 
-/** x·log(1 − y), 0 where x = 0. */
+/** x·log(1 − y), 0 where x = 0 and y ≤ 1; NaN for y > 1 (xlogy's reason). */
 export function xlog1my(x: number, y: number): number {
-  return x === 0 ? 0 : x * Math.log1p(-y);
+  return x === 0 ? (y <= 1 ? 0 : Number.NaN) : x * Math.log1p(-y);
 }
 
 /** 1/√2 */
