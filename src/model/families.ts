@@ -514,12 +514,13 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     },
   },
   Weibull: {
-    // Stan's weibull(alpha, sigma): shape alpha, scale sigma.
+    // Stan's weibull(alpha, sigma): shape alpha, scale sigma. Observed values > 0: at 0 the density is infinite for a
+    // shape below 1 (so is the likelihood: no posterior) and 0 above it.
     name: "Weibull",
     argNames: ["alpha", "sigma"],
     support: "positive",
     discrete: false,
-    values: { lower: 0 },
+    values: { lower: 0, lowerOpen: true },
     domain: (a) => [positiveArg(a, 0), positiveArg(a, 1)],
     mean: ([al, s]) => `${s} * F.exp(F.lgamma(1 + 1 / ${al}))`,
     emit(y, [al, s], cx) {
