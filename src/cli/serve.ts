@@ -33,7 +33,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   return server.startServer(options);
 }
 
-function integer(name: string, min: number, max: number): (value: string) => number {
+/** An option's integer in min..max, written in decimal digits. */
+export function integer(name: string, min: number, max: number): (value: string) => number {
   return (value) => {
     const n = Number(value);
     if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {

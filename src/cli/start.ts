@@ -4,7 +4,7 @@ import { TRAIN_DEFAULTS } from "../defaults.js";
 import type { Command } from "commander";
 import { DEFAULT_STORE_URI, openStore } from "../artifact/store.js";
 import { runTrainCommand, type TrainCommandOptions } from "./train.js";
-import { startServer } from "./serve.js";
+import { integer, startServer } from "./serve.js";
 import { DEFAULT_GATE } from "../train/gate.js";
 import { DEFAULT_MAX_ELPD_DROP } from "../train/promotion.js";
 import { SEED_SIMULATION } from "../train/simulate.js";
@@ -57,7 +57,7 @@ export function register(program: Command): void {
     .command("start")
     .description("train the seed's model into the store if it holds none, then serve it (what `npm start` runs)")
     .option("--store <uri>", "artefact store: a folder or s3://bucket/prefix", DEFAULT_STORE_URI)
-    .option("--port <port>", "TCP port", (v) => Number(v), 8000)
+    .option("--port <port>", "TCP port", integer("--port", 0, 65535), 8000)
     .option("--host <host>", "interface to listen on", "0.0.0.0")
     .action(async (flags: StartFlags) => {
       await runStart(flags);

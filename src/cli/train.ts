@@ -14,13 +14,14 @@ import { mergeChains, type StagedChain, trainChain } from "../train/chain-stage.
 import { WARM_START_TUNE } from "../train/warm-start.js";
 import { ADAPTATIONS, type Adaptation } from "../inference/index.js";
 
+// Decimal integers only: Number() would read "" as 0 and accept "0x10" or "1e3".
 const int = (flag: string) => (v: string) => {
-  const n = Number(v);
+  const n = /^\s*[+-]?\d+\s*$/.test(v) ? Number(v) : Number.NaN;
   if (!Number.isSafeInteger(n)) throw new BayesServeError("USAGE", `${flag} must be an integer (got "${v}")`);
   return n;
 };
 const num = (flag: string) => (v: string) => {
-  const n = Number(v);
+  const n = v.trim() === "" ? Number.NaN : Number(v);
   if (!Number.isFinite(n)) throw new BayesServeError("USAGE", `${flag} must be a number (got "${v}")`);
   return n;
 };

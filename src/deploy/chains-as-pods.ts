@@ -7,7 +7,8 @@
 //   at once (maxFailedIndexes 0): a merge without it could not succeed. Evictions and pre-emptions (the
 //   DisruptionTarget condition) do not count against a chain's retries.
 // - a Job that runs `train --merge <the same prefix>` with the same args: it checks every chain is there, whole and of
-//   this fit, then diagnoses, gates, evaluates, reports and publishes as a one-pod training Job does.
+//   this fit, then diagnoses, gates, evaluates, reports and publishes as a one-pod training Job does (except that it
+//   cannot fit again at a higher target acceptance when the fit diverges: `--divergence-retries` needs one process).
 //
 // Each chain pod gets its share of the stage's CPU (the stage's request and limit divided by the chains: a stage that
 // asked for 2 cores for 2 chains in one pod gets a core per chain pod) and the stage's memory (every pod reads all the

@@ -2,7 +2,8 @@
 // --stage URI` runs chain i of the n-chain fit (the random stream chain i has in the in-process fit with the same
 // seed, so the merged posterior is bit-identical to it) and writes it to the staging area; `train --merge URI` checks
 // that all n chains are there, whole and of one fit, assembles the posterior and runs the rest of train (diagnostics,
-// gate, evaluation, report, publish) as an in-process fit would.
+// gate, evaluation, report, publish) as an in-process fit would — except fitting again when the fit diverges
+// (pipeline.ts fitWithRetries): the merge can only say which --target-accept to stage the chains again with.
 //
 // One file per chain, `chain-<i>.bin`, written whole (stage-store.ts):
 //   "BSCHAIN1"                      8 bytes, the format
@@ -17,13 +18,16 @@
 // (the table's sha256 and the training rows) and the settings that decide the draws; the merge computes its own from
 // its own options and data and refuses a chain whose fingerprint differs, naming what differs.
 import { createHash } from "node:crypto";
+import { TRAIN_DEFAULTS } from "../defaults.js";
 import { BayesServeError } from "../errors.js";
 import { openStageStore, type StageStore } from "../artifact/stage-store.js";
 import { assemblePosterior, type ChainResult, fitChain, SAMPLE_STATS, samplerSettingsOf } from "../inference/index.js";
 import {
+  divergencesOf,
   finishTraining,
   fitOptionsOf,
   namingDataRows,
+  nextRetryTarget,
   prepareTraining,
   type PreparedTraining,
   resolveFitStart,
@@ -336,6 +340,13 @@ export async function mergeChains(options: TrainOptions, stageUri: string): Prom
     // What the steps after the fit read of a warm start: its record, and whether chains began from one (the starts
     // themselves were used by the chains and are not needed again).
     const warm = warmStart === null ? null : { record: warmStart, starts: warmStart.version !== null ? [] : null };
+    const divergences = divergencesOf(posterior);
+    const next = nextRetryTarget(settings.targetAccept);
+    if (divergences > prepared.gateThresholds.maxDivergences && (options.divergenceRetries ?? TRAIN_DEFAULTS.divergenceRetries) > 0 && next !== null)
+      prepared.log(
+        `${divergences} divergent transition(s) at target acceptance ${settings.targetAccept}: a staged fit is not fitted again (its chains ran apart); ` +
+          `stage its chains again with --target-accept ${next}`,
+      );
     return finishTraining(prepared, { posterior, warm, tune }, at);
   });
 }

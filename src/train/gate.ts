@@ -65,7 +65,7 @@ export function qualityGate(
   if (divergences > t.maxDivergences)
     failures.push(
       `${divergences} divergent transition(s) > ${t.maxDivergences}: the sampler could not follow the posterior's curvature somewhere; ` +
-        `retrain with a higher --target-accept (0.9, 0.95, 0.99; --divergence-retries tries them in turn) or reparameterise the model ` +
+        `retrain with a higher --target-accept (0.9, 0.95, 0.99; --divergence-retries tries them in turn in one process) or reparameterise the model ` +
         `(groups non-centred where they have few rows each, centred where they have many); --max-divergences accepts some`,
     );
   for (const rule of t.metrics ?? []) {

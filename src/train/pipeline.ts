@@ -257,6 +257,8 @@ export interface FittedPosterior {
   tune: number;
   /** The fits made before this one and set aside for their divergent transitions (fitWithRetries). */
   divergentFits?: DivergentFit[];
+  /** A refit that failed (fitWithRetries), this fit being kept instead: its target acceptance and our error's message. */
+  failedRefit?: { targetAccept: number; error: string };
 }
 
 /** A fit set aside for its divergent transitions, as the manifest records it (`sampler.divergentFits`). */
@@ -278,6 +280,9 @@ export async function prepareTraining(options: TrainOptions, at: TrainStep): Pro
   checkMetricRules(gateThresholds.metrics ?? [], [...METRICS_BY_KIND[kind], ...SCORE_METRICS], kind);
   if (!(options.testFraction >= 0 && options.testFraction < 1))
     throw new BayesServeError("USAGE", `--test-fraction must be in [0, 1) (got ${options.testFraction})`);
+  const retries = options.divergenceRetries;
+  if (retries !== undefined && !(Number.isInteger(retries) && retries >= 0 && retries <= DIVERGENCE_RETRY_TARGETS.length))
+    throw new BayesServeError("USAGE", `--divergence-retries must be an integer in 0..${DIVERGENCE_RETRY_TARGETS.length} (got ${retries})`);
   // Open the store first: an unreachable store or bad credentials fail before minutes of sampling.
   at.step = `opening the store ${options.store}`;
   const store = await openStore(options.store);
@@ -384,13 +389,16 @@ export async function namingDataRows<T>(prepared: PreparedTraining, sampling: ()
 }
 
 /** The fit, in this process: every chain on a worker thread; `targetAccept` overrides the options'. */
-async function fitInProcess(prepared: PreparedTraining, at: TrainStep, targetAccept?: number): Promise<FittedPosterior> {
+async function fitInProcess(
+  prepared: PreparedTraining,
+  at: TrainStep,
+  start: { warm: ResolvedWarmStart | null; tune: number },
+  targetAccept?: number,
+): Promise<FittedPosterior> {
   const { options, trainTable, timings } = prepared;
   const t0 = performance.now();
-  at.step = `sampling (${options.chains} chains of ${options.tune ?? DEFAULT_TUNE} + ${options.draws} iterations on ${trainTable.rows} rows)`;
+  at.step = `sampling (${options.chains} chains of ${start.tune} + ${options.draws} iterations on ${trainTable.rows} rows)`;
   const fitted = await namingDataRows(prepared, async () => {
-    const start = await resolveFitStart(prepared);
-    at.step = `sampling (${options.chains} chains of ${start.tune} + ${options.draws} iterations on ${trainTable.rows} rows)`;
     const fitOptions = fitOptionsOf(prepared, start);
     if (targetAccept !== undefined) fitOptions.targetAccept = targetAccept;
     return { posterior: await fit(prepared.model, prepared.data, fitOptions), ...start };
@@ -407,27 +415,44 @@ export function nextRetryTarget(current: number): number | null {
 /**
  * The fit, made again at a higher target acceptance while it has more divergent transitions than the gate allows (a
  * smaller step size follows the curvature the larger one could not), up to `divergenceRetries` times; the fits set
- * aside are recorded. Staged fits (chain-stage.ts) are not retried: their chains ran apart.
+ * aside are recorded. Every fit starts where the first did (one warm start, resolved once). A refit that fails with
+ * one of our errors leaves the fit before it to be gated and stored, the failure recorded. Staged fits
+ * (chain-stage.ts) are not retried: their chains ran apart.
  */
 async function fitWithRetries(prepared: PreparedTraining, at: TrainStep): Promise<FittedPosterior> {
   const { options, gateThresholds, log, timings } = prepared;
   const retries = options.divergenceRetries ?? TRAIN_DEFAULTS.divergenceRetries;
-  let fitted = await fitInProcess(prepared, at);
+  at.step = "resolving where the chains start";
+  const start = await namingDataRows(prepared, () => resolveFitStart(prepared));
+  let fitted = await fitInProcess(prepared, at, start);
   const divergentFits: DivergentFit[] = [];
   for (let retry = 0; retry < retries; retry++) {
     const divergences = divergencesOf(fitted.posterior);
+    if (divergences <= gateThresholds.maxDivergences) break;
     const current = fitted.posterior.settings.targetAccept;
     const next = nextRetryTarget(current);
-    if (divergences <= gateThresholds.maxDivergences || next === null) break;
+    if (next === null) {
+      log(`${divergences} divergent transition(s) at target acceptance ${current}: no higher target (${DIVERGENCE_RETRY_TARGETS.join(", ")}) to fit again at`);
+      break;
+    }
     log(`${divergences} divergent transition(s) at target acceptance ${current}: fitting again at ${next} (--divergence-retries ${retries})`);
-    divergentFits.push({ targetAccept: current, divergences, samplingSeconds: timings.sampling });
-    fitted = await fitInProcess(prepared, at, next);
+    const setAside: DivergentFit = { targetAccept: current, divergences, samplingSeconds: timings.sampling };
+    try {
+      fitted = await fitInProcess(prepared, at, start, next);
+    } catch (err) {
+      if (!(err instanceof BayesServeError)) throw err;
+      timings.sampling = setAside.samplingSeconds;
+      log(`the fit at target acceptance ${next} failed, so the fit at ${current} is kept: ${err.message}`);
+      return { ...fitted, ...(divergentFits.length > 0 ? { divergentFits } : {}), failedRefit: { targetAccept: next, error: err.message } };
+    }
+    divergentFits.push(setAside);
+    timings.samplingSetAside = (timings.samplingSetAside ?? 0) + setAside.samplingSeconds;
   }
   return divergentFits.length > 0 ? { ...fitted, divergentFits } : fitted;
 }
 
 /** The divergent transitions of every chain's sampling phase. */
-function divergencesOf(posterior: Posterior): number {
+export function divergencesOf(posterior: Posterior): number {
   const divCol = posterior.statNames.indexOf("diverging");
   let divergences = 0;
   for (let i = divCol; i < posterior.stats.length; i += posterior.statNames.length) divergences += posterior.stats[i];
@@ -619,7 +644,7 @@ async function renderTrainingReport(
 /** The version stored with its manifest, draws, statistics and report; `latest` only when the gate passed. */
 async function publishVersion(
   prepared: PreparedTraining,
-  { posterior, warm, tune, divergentFits }: FittedPosterior,
+  { posterior, warm, tune, divergentFits, failedRefit }: FittedPosterior,
   { summary, divergences }: Diagnosed,
   { evaluation, samples }: Evaluated,
   gate: GateVerdict,
@@ -649,6 +674,7 @@ async function publishVersion(
         adaptation: warm?.starts ? "warm start (step size only)" : posterior.settings.adaptation,
         warmStart: warm?.record ?? null,
         ...(divergentFits !== undefined ? { divergentFits } : {}),
+        ...(failedRefit !== undefined ? { failedRefit } : {}),
         ...adaptationRecord(posterior),
       },
       seed: options.seed,

@@ -3,13 +3,14 @@
 // and the result, the log says so, and the gate still decides on the fit that is kept. Eight schools in the centred
 // parameterisation (Rubin 1981; the data as Gelman et al., BDA3 §5.5) diverges at any target acceptance Stan's users
 // try, so both fits here have divergent transitions.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { openStore } from "../../src/artifact/store.js";
 import { DIVERGENCE_RETRY_TARGETS } from "../../src/defaults.js";
 import { HalfCauchy, model, Normal } from "../../src/model/index.js";
+import { mergeChains, trainChain } from "../../src/train/chain-stage.js";
 import { nextRetryTarget, train } from "../../src/train/pipeline.js";
 
 const Y = [28, 8, -3, 7, -1, 1, 18, 12];
@@ -24,8 +25,14 @@ const centredSchools = model("eight-schools-centred", (m) => {
   m.observe("likelihood", Normal(theta.at(school), sd), m.data("y"));
 });
 
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
 function schoolsCsv(): string {
   const dir = mkdtempSync(path.join(tmpdir(), "divergence-retries-"));
+  dirs.push(dir);
   const file = path.join(dir, "schools.csv");
   writeFileSync(file, ["school,sd,y", ...Y.map((y, j) => `${j},${SD[j]},${y}`)].join("\n") + "\n");
   return file;
@@ -59,9 +66,14 @@ describe("fitting again when a fit diverges", () => {
     expect(r.divergences).toBeGreaterThan(0);
     expect(r.promoted).toBe(false);
     expect(r.gate.failures.join("\n")).toMatch(/divergent transition\(s\) > 0: .*--divergence-retries/);
-    const sampler = (await openStore(store).readManifest(r.version!)).sampler as Record<string, unknown>;
+    const manifest = await openStore(store).readManifest(r.version!);
+    const sampler = manifest.sampler as Record<string, unknown>;
     expect(sampler.targetAccept).toBe(0.9);
     expect(sampler.divergentFits).toEqual(r.divergentFits);
+    // Timings: the kept fit's sampling, and the time the fit set aside took beside it.
+    expect((manifest.diagnostics as { samplingSeconds: number }).samplingSeconds).toBe(r.timings.sampling);
+    expect(r.timings.samplingSetAside).toBe(r.divergentFits[0].samplingSeconds);
+    expect(r.divergentFits[0].samplingSeconds).not.toBe(r.timings.sampling);
   });
 
   it("tries each target in turn up to --divergence-retries, and never with 0", async () => {
@@ -100,6 +112,7 @@ describe("fitting again when a fit diverges", () => {
     expect(tolerant.divergentFits).toEqual([]);
     expect(tolerant.posterior.settings.targetAccept).toBe(0.8);
 
+    const lines: string[] = [];
     const last = await train({
       ...short,
       model: centredSchools,
@@ -107,8 +120,30 @@ describe("fitting again when a fit diverges", () => {
       store: path.join(path.dirname(schoolsCsv()), "s"),
       targetAccept: 0.99,
       divergenceRetries: 3,
+      log: (l) => lines.push(l),
     });
+    expect(last.divergences).toBeGreaterThan(0);
     expect(last.divergentFits).toEqual([]);
     expect(last.posterior.settings.targetAccept).toBe(0.99);
+    expect(lines.join("\n")).toMatch(/at target acceptance 0.99: no higher target \(0.9, 0.95, 0.99\) to fit again at/);
+  });
+
+  it("a merge of staged chains cannot fit again, and says which target to stage them with", async () => {
+    const data = schoolsCsv();
+    const dir = path.dirname(data);
+    const options = { ...short, model: centredSchools, source: { data }, store: path.join(dir, "s") };
+    for (const c of [0, 1]) await trainChain(options, c, path.join(dir, "stage"));
+    const lines: string[] = [];
+    const merged = await mergeChains({ ...options, log: (l) => lines.push(l) }, path.join(dir, "stage"));
+    expect(merged.divergences).toBeGreaterThan(0);
+    expect(merged.divergentFits).toEqual([]);
+    expect(lines.join("\n")).toMatch(/a staged fit is not fitted again \(its chains ran apart\); stage its chains again with --target-accept 0.9/);
+  });
+
+  it("refuses a retry count that is not 0..3", async () => {
+    for (const divergenceRetries of [-1, 2.5, 4, Number.NaN])
+      await expect(train({ ...short, model: centredSchools, source: { data: schoolsCsv() }, store: "unused", divergenceRetries })).rejects.toThrow(
+        /--divergence-retries must be an integer in 0..3/,
+      );
   });
 });
