@@ -500,7 +500,9 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
           `(${large} ? F.negBinomialPhiTerms(${y}, ${mu}, ${phi}, ${logMuPhi}) - F.lgamma(${y} + 1) + ${y} * F.log(${mu})` +
           ` : F.lgamma(${y} + ${phi}) - F.lgamma(${y} + 1) - F.lgamma(${phi}) + ${y} * F.log(${mu}) + ${phi} * F.log(${phi}) - (${y} + ${phi}) * ${logMuPhi})`,
         da: [
-          `${y} / ${mu} - ${ratio}`,
+          // y/μ − (y + φ)/(μ + φ) with the subtraction done exactly on y − μ (the two ratios agree to many digits at
+          // large μ: 1.6e-4 relative error at μ = 1e12 the plain way).
+          `${phi} * (${y} - ${mu}) / (${mu} * (${mu} + ${phi}))`,
           `(${large} ? F.negBinomialPhiGradient(${y}, ${mu}, ${phi}) : F.digamma(${y} + ${phi}) - F.digamma(${phi}) + F.log(${phi}) + 1 - ${logMuPhi} - ${ratio})`,
         ],
       };
@@ -686,7 +688,8 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
           `(${large} ? F.negBinomialPhiTerms(${y}, F.exp(${eta}), ${phi}, ${logMuPhi}) - F.lgamma(${y} + 1) + ${y} * ${eta}` +
           ` : F.lgamma(${y} + ${phi}) - F.lgamma(${y} + 1) - F.lgamma(${phi}) + ${y} * ${eta} + ${phi} * ${logPhi} - (${y} + ${phi}) * ${logMuPhi})`,
         da: [
-          `${y} - ${ratio} * F.exp(${eta})`,
+          // y − (y + φ)·μ/(μ + φ), as φ(y − μ)/(μ + φ) (NegativeBinomial's reason).
+          `${phi} * (${y} - F.exp(${eta})) / F.exp(${logMuPhi})`,
           `(${large} ? F.negBinomialPhiGradient(${y}, F.exp(${eta}), ${phi}) : F.digamma(${y} + ${phi}) - F.digamma(${phi}) + ${logPhi} + 1 - ${logMuPhi} - ${ratio})`,
         ],
       };
