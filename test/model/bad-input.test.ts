@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { BayesServeError, type ErrorCode } from "../../src/errors.js";
 import { fit } from "../../src/inference/fit.js";
 import { bindModel, type DataInput } from "../../src/model/bind.js";
-import { model, modelFromJSON, Normal, PoissonLog, Uniform, type Model } from "../../src/model/index.js";
+import { HalfNormal, model, modelFromJSON, Normal, PoissonLog, Uniform, Weibull, type Model } from "../../src/model/index.js";
 import { seedRegression } from "../../src/models/seed-regression.js";
 
 const good = { x: [1, 2, 3, 4], category: [0, 1, 2, 1], y: [1.1, 2.4, 4.4, 5.1] };
@@ -94,6 +94,13 @@ const CASES: { what: string; model: Model; data: DataInput; code: ErrorCode; mes
     data: { ...good, category: [0, 1, -1, 1] },
     code: "DATA_VALUE",
     message: /data "category"\[2\] is -1: categories must be 0\.\.2/,
+  },
+  {
+    what: "a Weibull target at 0 (its density there is infinite or 0 but for shape 1)",
+    model: model("weibull", (m) => m.observe("y", Weibull(m.param("k", HalfNormal(2)), m.param("s", HalfNormal(2))), m.data("t"))),
+    data: { t: [1.5, 0, 2] },
+    code: "DATA_VALUE",
+    message: /data "t"\[1\] is 0: it must be a number > 0 \(observation "y" has a Weibull likelihood\)/,
   },
   {
     what: "a non-integer category",

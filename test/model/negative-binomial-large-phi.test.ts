@@ -130,7 +130,8 @@ describe("the negative binomial near its Poisson limit", () => {
   });
 
   // [y, μ, φ, ∂/∂μ log p, ∂/∂η log p with η = log μ] from mpmath 1.3.0 (50 digits): φ(y − μ)/(μ(μ + φ)) and
-  // φ(y − μ)/(μ + φ), checked against mpmath.diff of log p. At large μ, y/μ and (y + φ)/(μ + φ) agree to many digits and
+  // φ(y − μ)/(μ + φ), checked against mpmath.diff of log p (the last two rows at μ too large for mpmath.diff's
+  // defaults: by the formula alone). At large μ, y/μ and (y + φ)/(μ + φ) agree to many digits and
   // their plain difference kept only the last few (1.6e-4 relative error at μ = 1e12).
   const MEAN_GRADIENT: [number, number, number, number, number][] = [
     [3, 2.5, 4, 0.12307692307692307692, 0.30769230769230769231],
@@ -138,6 +139,9 @@ describe("the negative binomial near its Poisson limit", () => {
     [2414213562373, 1e12, 0.5, 7.0710678118614644661e-13, 0.70710678118614644661],
     [1000000, 1e6, 0.5, 0, 0],
     [0, 1e-3, 2, -0.99950024987506246876, -0.00099950024987506248956],
+    // μ(μ + φ) and φ·μ beyond the largest double, the result not (μ = e^355, e^700 as doubles).
+    [0, 1.4946554004725342e154, 2, -1.3381010762532296967e-154, -2],
+    [0, 1.0142320547350045e304, 1e5, -9.8596765437597710187e-300, -100000],
   ];
   it.each(MEAN_GRADIENT)("∂/∂μ and ∂/∂η log p(%s | μ = %s, φ = %s)", (y, mu, phi, dmu, deta) => {
     const meanParam = (link: "identity" | "log") =>
