@@ -573,8 +573,8 @@ async function gateAndCompare(prepared: PreparedTraining, diagnosed: Diagnosed, 
 /** The training report's files (report/…), or none without the report layer. */
 async function renderTrainingReport(
   prepared: PreparedTraining,
-  { posterior, tune }: FittedPosterior,
-  { summary, gateRows }: Diagnosed,
+  { posterior, warm, tune, divergentFits, failedRefit }: FittedPosterior,
+  { summary, gateRows, divergences }: Diagnosed,
   { predictor, featureNames, trainSample, testSample, evaluation, scores, samples }: Evaluated,
   gate: GateVerdict,
   version: string,
@@ -634,6 +634,17 @@ async function renderTrainingReport(
       draws: options.draws,
       tune,
       seed: options.seed,
+      adaptation: warm?.starts ? "warm start (step size only)" : posterior.settings.adaptation,
+      "target acceptance": posterior.settings.targetAccept,
+      "divergent transitions": divergences,
+      ...(divergentFits !== undefined
+        ? {
+            "fits set aside": divergentFits
+              .map((f) => `at ${f.targetAccept}: ${f.divergences} divergent transition(s), ${f.samplingSeconds.toFixed(2)} s`)
+              .join("; "),
+          }
+        : {}),
+      ...(failedRefit !== undefined ? { "refit that failed": `at ${failedRefit.targetAccept}: ${failedRefit.error}` } : {}),
       "sampling seconds": Number(timings.sampling.toFixed(2)),
     },
   });

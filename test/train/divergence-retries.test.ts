@@ -53,7 +53,7 @@ describe("fitting again when a fit diverges", () => {
   it("fits again at 0.9, records the fit set aside, and the gate judges the fit kept", async () => {
     const store = path.join(path.dirname(schoolsCsv()), "store");
     const lines: string[] = [];
-    const r = await train({ ...short, model: centredSchools, source: { data: schoolsCsv() }, store, log: (l) => lines.push(l) });
+    const r = await train({ ...short, report: true, model: centredSchools, source: { data: schoolsCsv() }, store, log: (l) => lines.push(l) });
     expect(r.divergentFits).toHaveLength(1);
     expect(r.divergentFits[0].targetAccept).toBe(0.8);
     expect(r.divergentFits[0].divergences).toBeGreaterThan(0);
@@ -74,6 +74,10 @@ describe("fitting again when a fit diverges", () => {
     expect((manifest.diagnostics as { samplingSeconds: number }).samplingSeconds).toBe(r.timings.sampling);
     expect(r.timings.samplingSetAside).toBe(r.divergentFits[0].samplingSeconds);
     expect(r.divergentFits[0].samplingSeconds).not.toBe(r.timings.sampling);
+    // The report's run table says so too.
+    const html = new TextDecoder().decode(await openStore(store).readFile(r.version!, "report/report.html"));
+    expect(html).toMatch(/target acceptance<\/t[hd]>\s*<td>0\.9</);
+    expect(html).toContain(`at 0.8: ${r.divergentFits[0].divergences} divergent transition(s)`);
   });
 
   it("tries each target in turn up to --divergence-retries, and never with 0", async () => {
