@@ -11,7 +11,7 @@ import { openStore } from "../../src/artifact/store.js";
 import { DIVERGENCE_RETRY_TARGETS } from "../../src/defaults.js";
 import { HalfCauchy, model, Normal } from "../../src/model/index.js";
 import { mergeChains, trainChain } from "../../src/train/chain-stage.js";
-import { nextRetryTarget, train } from "../../src/train/pipeline.js";
+import { nextRetryTarget, train, type TrainOptions, type TrainResult } from "../../src/train/pipeline.js";
 
 const Y = [28, 8, -3, 7, -1, 1, 18, 12];
 const SD = [15, 10, 16, 11, 9, 11, 10, 18];
@@ -40,6 +40,12 @@ function schoolsCsv(): string {
 
 const short = { seed: 5, draws: 1000, chains: 2, testFraction: 0, compare: false, progress: false, report: false } as const;
 
+/** train() on the schools with the short settings above, data and store in a folder of their own, and `more`. */
+function trainSchools(more: Partial<TrainOptions> = {}): Promise<TrainResult> {
+  const data = schoolsCsv();
+  return train({ ...short, model: centredSchools, source: { data }, store: path.join(path.dirname(data), "store"), ...more });
+}
+
 describe("fitting again when a fit diverges", () => {
   it("steps through Stan's users' targets, the first above the current one", () => {
     expect(DIVERGENCE_RETRY_TARGETS).toEqual([0.9, 0.95, 0.99]);
@@ -51,9 +57,9 @@ describe("fitting again when a fit diverges", () => {
   });
 
   it("fits again at 0.9, records the fit set aside, and the gate judges the fit kept", async () => {
-    const store = path.join(path.dirname(schoolsCsv()), "store");
     const lines: string[] = [];
-    const r = await train({ ...short, report: true, model: centredSchools, source: { data: schoolsCsv() }, store, log: (l) => lines.push(l) });
+    const r = await trainSchools({ report: true, log: (l) => lines.push(l) });
+    const store = r.store;
     expect(r.divergentFits).toHaveLength(1);
     expect(r.divergentFits[0].targetAccept).toBe(0.8);
     expect(r.divergentFits[0].divergences).toBeGreaterThan(0);
@@ -81,23 +87,11 @@ describe("fitting again when a fit diverges", () => {
   });
 
   it("tries each target in turn up to --divergence-retries, and never with 0", async () => {
-    const twice = await train({
-      ...short,
-      model: centredSchools,
-      source: { data: schoolsCsv() },
-      store: path.join(path.dirname(schoolsCsv()), "s"),
-      divergenceRetries: 2,
-    });
+    const twice = await trainSchools({ divergenceRetries: 2 });
     expect(twice.divergentFits.map((f) => f.targetAccept)).toEqual([0.8, 0.9]);
     expect(twice.posterior.settings.targetAccept).toBe(0.95);
 
-    const never = await train({
-      ...short,
-      model: centredSchools,
-      source: { data: schoolsCsv() },
-      store: path.join(path.dirname(schoolsCsv()), "s"),
-      divergenceRetries: 0,
-    });
+    const never = await trainSchools({ divergenceRetries: 0 });
     expect(never.divergentFits).toEqual([]);
     expect(never.divergences).toBeGreaterThan(0);
     expect(never.posterior.settings.targetAccept).toBe(0.8);
@@ -106,26 +100,12 @@ describe("fitting again when a fit diverges", () => {
   });
 
   it("a fit within the gate's divergences is kept as it is, and the last target has no retry", async () => {
-    const tolerant = await train({
-      ...short,
-      model: centredSchools,
-      source: { data: schoolsCsv() },
-      store: path.join(path.dirname(schoolsCsv()), "s"),
-      gate: { maxRhat: 1.01, minEssBulk: 400, minEssTail: 400, maxDivergences: 1_000_000 },
-    });
+    const tolerant = await trainSchools({ gate: { maxRhat: 1.01, minEssBulk: 400, minEssTail: 400, maxDivergences: 1_000_000 } });
     expect(tolerant.divergentFits).toEqual([]);
     expect(tolerant.posterior.settings.targetAccept).toBe(0.8);
 
     const lines: string[] = [];
-    const last = await train({
-      ...short,
-      model: centredSchools,
-      source: { data: schoolsCsv() },
-      store: path.join(path.dirname(schoolsCsv()), "s"),
-      targetAccept: 0.99,
-      divergenceRetries: 3,
-      log: (l) => lines.push(l),
-    });
+    const last = await trainSchools({ targetAccept: 0.99, divergenceRetries: 3, log: (l) => lines.push(l) });
     expect(last.divergences).toBeGreaterThan(0);
     expect(last.divergentFits).toEqual([]);
     expect(last.posterior.settings.targetAccept).toBe(0.99);
@@ -146,8 +126,6 @@ describe("fitting again when a fit diverges", () => {
 
   it("refuses a retry count that is not 0..3", async () => {
     for (const divergenceRetries of [-1, 2.5, 4, Number.NaN])
-      await expect(train({ ...short, model: centredSchools, source: { data: schoolsCsv() }, store: "unused", divergenceRetries })).rejects.toThrow(
-        /--divergence-retries must be an integer in 0..3/,
-      );
+      await expect(trainSchools({ store: "unused", divergenceRetries })).rejects.toThrow(/--divergence-retries must be an integer in 0..3/);
   });
 });
