@@ -10,6 +10,7 @@ export const WAT_MODULES = [
   { source: "src/model/dense-kernel.wat", output: "src/model/dense-kernel-wasm.ts", constant: "DENSE_KERNEL_BASE64" },
   { source: "src/inference/nuts.wat", output: "src/inference/nuts-wasm-binary.ts", constant: "NUTS_KERNEL_BASE64" },
   { source: "src/model/linalg.wat", output: "src/model/linalg-wasm-binary.ts", constant: "LINALG_BASE64" },
+  { source: "src/inference/grad-estimate.wat", output: "src/inference/grad-estimate-wasm-binary.ts", constant: "GRAD_ESTIMATE_BASE64" },
 ] as const;
 
 const ROOT = new URL("..", import.meta.url);

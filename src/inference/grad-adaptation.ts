@@ -20,8 +20,8 @@ export const GRAD_ADAPTATION_DEFAULTS = {
 } as const;
 
 /** nuts-rs's clamp on the metric's diagonal (mass_matrix_adapt.rs LOWER_LIMIT, UPPER_LIMIT). */
-const MIN_VARIANCE = 1e-20;
-const MAX_VARIANCE = 1e20;
+export const MIN_VARIANCE = 1e-20;
+export const MAX_VARIANCE = 1e20;
 
 /** Running mean and sum of squared deviations (Welford) of draws and of their gradients. */
 export interface DrawGradEstimate {
@@ -75,6 +75,19 @@ export function invMetricFromEstimate(e: DrawGradEstimate, invMetric: Float64Arr
   return true;
 }
 
+/**
+ * The estimates' storage and their two loops: the functions of this file, or the same in WebAssembly
+ * (grad-estimate-wasm.ts), bit for bit.
+ */
+export interface DrawGradOps {
+  /** A new, empty estimate over `dim` coordinates (a chain makes two). */
+  estimate(dim: number): DrawGradEstimate;
+  add(e: DrawGradEstimate, q: Float64Array, grad: Float64Array): void;
+  invMetric(e: DrawGradEstimate, invMetric: Float64Array): boolean;
+}
+
+export const DRAW_GRAD_OPS: DrawGradOps = { estimate: drawGradEstimateInit, add: drawGradAdd, invMetric: invMetricFromEstimate };
+
 export interface GradAdaptation {
   tune: number;
   earlyEnd: number;
@@ -84,6 +97,7 @@ export interface GradAdaptation {
   background: DrawGradEstimate;
   /** Whether the metric has been updated from draws yet (the first update restarts the step size's adaptation). */
   updated: boolean;
+  ops: DrawGradOps;
 }
 
 /** The schedule for `tune` iterations, both estimators holding the initial point (as nuts-rs starts them). */
@@ -92,17 +106,19 @@ export function gradAdaptationInit(
   grad0: Float64Array,
   tune: number,
   cfg: typeof GRAD_ADAPTATION_DEFAULTS = GRAD_ADAPTATION_DEFAULTS,
+  ops: DrawGradOps = DRAW_GRAD_OPS,
 ): GradAdaptation {
   const a: GradAdaptation = {
     tune,
     earlyEnd: Math.trunc(cfg.earlyWindow * tune),
     finalWindowStart: tune - Math.trunc(cfg.stepSizeWindow * tune),
-    foreground: drawGradEstimateInit(q0.length),
-    background: drawGradEstimateInit(q0.length),
+    foreground: ops.estimate(q0.length),
+    background: ops.estimate(q0.length),
     updated: false,
+    ops,
   };
-  drawGradAdd(a.foreground, q0, grad0);
-  drawGradAdd(a.background, q0, grad0);
+  ops.add(a.foreground, q0, grad0);
+  ops.add(a.background, q0, grad0);
   return a;
 }
 
@@ -127,8 +143,8 @@ export function learnFromGradients(
 ): MetricUpdate {
   if (it >= a.finalWindowStart) return "none";
   if (usable) {
-    drawGradAdd(a.foreground, q, grad);
-    drawGradAdd(a.background, q, grad);
+    a.ops.add(a.foreground, q, grad);
+    a.ops.add(a.background, q, grad);
   }
   const switchEvery = it < a.earlyEnd ? cfg.earlySwitchEvery : cfg.switchEvery;
   // Switch only when the background holds enough draws and the switch is not too late to be followed by updates.
@@ -142,7 +158,7 @@ export function learnFromGradients(
     a.background.gradMean.fill(0);
     a.background.gradM2.fill(0);
   }
-  if (!invMetricFromEstimate(a.foreground, invMetric)) return "none";
+  if (!a.ops.invMetric(a.foreground, invMetric)) return "none";
   if (!a.updated) {
     a.updated = true;
     return "first";

@@ -6,7 +6,15 @@
 // - none, for a warm start: the earlier fit's metric stays frozen and only the step size adapts.
 // Whenever an adaptation changes the metric enough to ask for it, the step size restarts from Stan's heuristic with
 // fresh dual averaging (Stan's adapt_diag_e_nuts after each window).
-import { gradAdaptationInit, invMetricFromGradient, learnFromGradients, type GradAdaptation } from "./grad-adaptation.js";
+import {
+  DRAW_GRAD_OPS,
+  GRAD_ADAPTATION_DEFAULTS,
+  gradAdaptationInit,
+  invMetricFromGradient,
+  learnFromGradients,
+  type GradAdaptation,
+} from "./grad-adaptation.js";
+import { wasmDrawGradOps } from "./grad-estimate-wasm.js";
 import { checkCoordinateSteps, checkPosition, checkStepSize, type ChainLoop, reportProgress } from "./chain-loop.js";
 import {
   fromTheta,
@@ -128,7 +136,7 @@ export function gradientDiagonal(tune: number, dim: number): MetricAdaptation {
   return {
     start(loop, scratch) {
       const epsilon = gradientStart(loop, scratch);
-      state = gradAdaptationInit(loop.z.q, loop.z.grad, tune);
+      state = gradAdaptationInit(loop.z.q, loop.z.grad, tune, GRAD_ADAPTATION_DEFAULTS, wasmDrawGradOps(dim) ?? DRAW_GRAD_OPS);
       return epsilon;
     },
     before: (loop) => previous.set(loop.z.q),
