@@ -79,8 +79,12 @@ export function findUndefinedRow(bound: BoundModel, points: Float64Array[]): Dat
         const problem = family.argumentProblem(args);
         if (problem !== null) {
           const what = describeNode(json, o.dist.args[problem.arg]);
+          const v = args[problem.arg];
+          // A count computed from data (n = share · 100) can miss its integer by a rounding error: say so.
+          const nearInteger = Math.abs(v - Math.round(v)) <= 1e-9 * Math.max(1, Math.abs(v)) && v !== Math.round(v);
           failing[r] =
-            `the likelihood of observation "${o.name}" is undefined there: its argument ${family.argNames[problem.arg]} = ${what} is ${args[problem.arg]} whatever the parameters, but must be ${problem.requirement} for a ${family.name} distribution`;
+            `the likelihood of observation "${o.name}" is undefined there: its argument ${family.argNames[problem.arg]} = ${what} is ${v} whatever the parameters, but must be ${problem.requirement} for a ${family.name} distribution` +
+            (nearInteger ? ` (${v} is ${Math.round(v)} plus a rounding error: give the count itself as data)` : "");
           continue;
         }
         const lp = scalarLogp(family.name, at(o.value, r), args);

@@ -4,7 +4,7 @@
 // at a fractional n), the sampler accepted parameter values the model does not allow and the posterior was wrong.
 import { describe, expect, it } from "vitest";
 import { fit } from "../../src/inference/index.js";
-import { Binomial, BinomialLogit, Bernoulli, Flat, Gamma, InverseGamma, model, Normal, Poisson } from "../../src/model/index.js";
+import { Beta, Binomial, BinomialLogit, Bernoulli, Flat, Gamma, InverseGamma, model, Normal, Poisson } from "../../src/model/index.js";
 import { scalarLogp } from "../../src/model/scalar-logp.js";
 import type { FamilyName } from "../../src/model/graph.js";
 import { familyOf } from "../../src/model/families.js";
@@ -93,5 +93,17 @@ describe("arguments outside a family's domain", () => {
     const p = await fit(m, { counts: [0, 0, 0, 0] }, { chains: 1, tune: 300, draws: 500, seed: 3, progress: false });
     const rate = p.values.filter((_, i) => i % p.names.length === p.names.indexOf("rate"));
     expect(Math.min(...rate)).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe("a trial count computed from data", () => {
+  it("that misses its integer by a rounding error is refused, naming the row and saying so", async () => {
+    const m = model("shares", (b) => {
+      const p = b.param("p", Beta(1, 1));
+      b.observe("y", Binomial(b.data("share").mul(100), p), b.data("k"));
+    });
+    await expect(fit(m, { share: [0.03, 0.07, 0.04], k: [1, 1, 2] }, { chains: 1, tune: 50, draws: 50, progress: false })).rejects.toThrow(
+      /data row 1 \(k = 1, share = 0\.07\): .* is 7\.000000000000001 .* \(7\.000000000000001 is 7 plus a rounding error: give the count itself as data\)/,
+    );
   });
 });
