@@ -275,12 +275,7 @@ export function addTrainOptions(cmd: Command): Command {
     .option(
       "--divergence-retries <n>",
       `fit again at a higher --target-accept (the next of ${DIVERGENCE_RETRY_TARGETS.join(", ")}) while the fit has more divergent transitions than --max-divergences, up to n times (0: never; not for staged fits)`,
-      (v: string) => {
-        const n = int("--divergence-retries")(v);
-        if (n < 0 || n > DIVERGENCE_RETRY_TARGETS.length)
-          throw new BayesServeError("USAGE", `--divergence-retries must be an integer in 0..${DIVERGENCE_RETRY_TARGETS.length} (got ${n})`);
-        return n;
-      },
+      int("--divergence-retries"),
       TRAIN_DEFAULTS.divergenceRetries,
     )
     .option(

@@ -121,7 +121,12 @@ function logisticTerms(cx: EmitContext, eta: string): { softplus: string; logist
  * would give a finite value and the log-density would not reject a shape outside the domain.
  */
 function shapeNorm(a: string, logB: string): string {
-  return `(${a} > 0 ? ${a} * ${logB} - F.lgamma(${a}) : NaN)`;
+  return `${a} * ${logB} - ${lgammaOfShape(a)}`;
+}
+
+/** log Γ(α) of a shape, NaN for α ≤ 0 (shapeNorm's reason). */
+function lgammaOfShape(a: string): string {
+  return `(${a} > 0 ? F.lgamma(${a}) : NaN)`;
 }
 
 /** A finite argument (a location): x − x is 0 for finite x, NaN for NaN and ±Infinity. */
@@ -555,8 +560,8 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
       const rate = cx.local(`${al} / ${mu}`);
       const logRate = cx.local(`F.log(${rate})`);
       const logY = cx.local(`F.log(${y})`);
-      // NaN for α ≤ 0 (shapeNorm's reason): with μ < 0 too the rate is positive and nothing else would be NaN.
-      const lgammaShape = cx.hoist(`(${al} > 0 ? F.lgamma(${al}) : NaN)`, [1]);
+      // With μ < 0 and α < 0 the rate is positive: only the guarded log Γ(α) makes the log-density NaN there.
+      const lgammaShape = cx.hoist(lgammaOfShape(al), [1]);
       return {
         lp: `(${y} < 0 ? -Infinity : ${al} * ${logRate} - ${lgammaShape} + (${al} - 1) * ${logY} - ${rate} * ${y})`,
         dy: `(${al} - 1) / ${y} - ${rate}`,
@@ -683,17 +688,18 @@ const FAMILY_DEFINITIONS: Record<FamilyName, FamilyDefinition> = {
     emit(y, [eta, phi], cx) {
       const logPhi = cx.hoist(`F.log(${phi})`, [1]);
       const logMuPhi = cx.local(`F.logAddExp(${eta}, ${logPhi})`);
-      const ratio = cx.local(`(${y} + ${phi}) / F.exp(${logMuPhi})`);
-      // As NegativeBinomial, μ = e^η.
+      // As NegativeBinomial, with μ = e^η: one exponential a row.
+      const mu = cx.local(`F.exp(${eta})`);
+      const ratio = cx.local(`(${y} + ${phi}) / (${mu} + ${phi})`);
       const large = `${phi} >= ${NB_LARGE_PHI}`;
       return {
         lp:
-          `(${large} ? F.negBinomialPhiTerms(${y}, F.exp(${eta}), ${phi}, ${logMuPhi}) - F.lgamma(${y} + 1) + ${y} * ${eta}` +
+          `(${large} ? F.negBinomialPhiTerms(${y}, ${mu}, ${phi}, ${logMuPhi}) - F.lgamma(${y} + 1) + ${y} * ${eta}` +
           ` : F.lgamma(${y} + ${phi}) - F.lgamma(${y} + 1) - F.lgamma(${phi}) + ${y} * ${eta} + ${phi} * ${logPhi} - (${y} + ${phi}) * ${logMuPhi})`,
         da: [
           // y − (y + φ)·μ/(μ + φ), as φ(y − μ)/(μ + φ) (NegativeBinomial's reason).
-          `(${phi} / (F.exp(${eta}) + ${phi})) * (${y} - F.exp(${eta}))`,
-          `(${large} ? F.negBinomialPhiGradient(${y}, F.exp(${eta}), ${phi}) : F.digamma(${y} + ${phi}) - F.digamma(${phi}) + ${logPhi} + 1 - ${logMuPhi} - ${ratio})`,
+          `(${phi} / (${mu} + ${phi})) * (${y} - ${mu})`,
+          `(${large} ? F.negBinomialPhiGradient(${y}, ${mu}, ${phi}) : F.digamma(${y} + ${phi}) - F.digamma(${phi}) + ${logPhi} + 1 - ${logMuPhi} - ${ratio})`,
         ],
       };
     },

@@ -451,6 +451,11 @@ async function fitWithRetries(prepared: PreparedTraining, at: TrainStep): Promis
   return divergentFits.length > 0 ? { ...fitted, divergentFits } : fitted;
 }
 
+/** How the fit's metric was adapted, as the manifest and the report name it. */
+function adaptationOf(posterior: Posterior, warm: ResolvedWarmStart | null): string {
+  return warm?.starts ? "warm start (step size only)" : posterior.settings.adaptation;
+}
+
 /** The divergent transitions of every chain's sampling phase. */
 export function divergencesOf(posterior: Posterior): number {
   const divCol = posterior.statNames.indexOf("diverging");
@@ -634,7 +639,7 @@ async function renderTrainingReport(
       draws: options.draws,
       tune,
       seed: options.seed,
-      adaptation: warm?.starts ? "warm start (step size only)" : posterior.settings.adaptation,
+      adaptation: adaptationOf(posterior, warm),
       "target acceptance": posterior.settings.targetAccept,
       "divergent transitions": divergences,
       ...(divergentFits !== undefined
@@ -682,7 +687,7 @@ async function publishVersion(
         targetAccept: posterior.settings.targetAccept,
         stepSizes: posterior.stepSizes,
         algorithm: "NUTS (multinomial, generalised U-turn, diagonal metric)",
-        adaptation: warm?.starts ? "warm start (step size only)" : posterior.settings.adaptation,
+        adaptation: adaptationOf(posterior, warm),
         warmStart: warm?.record ?? null,
         ...(divergentFits !== undefined ? { divergentFits } : {}),
         ...(failedRefit !== undefined ? { failedRefit } : {}),
