@@ -66,7 +66,7 @@ export interface TrainCommandOptions {
   chains: number;
   threadsPerChain?: number;
   testFraction: number;
-  targetAccept: number;
+  targetAccept?: number;
   maxTreeDepth: number;
   adaptation: Adaptation;
   warmStart?: string;
@@ -243,7 +243,11 @@ export function addTrainOptions(cmd: Command): Command {
       },
     )
     .option("--test-fraction <f>", "held-out fraction, stratified by category (0 = no evaluation)", num("--test-fraction"), TRAIN_DEFAULTS.testFraction)
-    .option("--target-accept <p>", "target acceptance statistic (Stan's adapt_delta)", num("--target-accept"), TRAIN_DEFAULTS.targetAccept)
+    .option(
+      "--target-accept <p>",
+      `target acceptance statistic (Stan's adapt_delta; default: ${TRAIN_DEFAULTS.targetAccept}, or with --warm-start the published fit's)`,
+      num("--target-accept"),
+    )
     .option("--max-tree-depth <n>", "NUTS maximum tree depth", int("--max-tree-depth"), TRAIN_DEFAULTS.maxTreeDepth)
     .addOption(
       new Option(

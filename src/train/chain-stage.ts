@@ -42,7 +42,8 @@ import { canonicalJson, type WarmStartRecord } from "./warm-start.js";
 export { EXIT_STAGE_REFUSED };
 
 const MAGIC = "BSCHAIN1";
-const FORMAT = 1;
+/** 2: the header records the target acceptance the chain ran at (a warm start's may be the published fit's). */
+const FORMAT = 2;
 const DIGEST_BYTES = 32;
 
 export const chainFileName = (chain: number): string => `chain-${chain}.bin`;
@@ -75,6 +76,8 @@ export interface StagedChainHeader {
   warmupSeconds: number;
   /** Warm-up iterations run (the default depends on whether a warm start was found). */
   tune: number;
+  /** The step size's target acceptance the chain ran at (without --target-accept, a warm start's is the published fit's). */
+  targetAccept: number;
   /** The warm start this chain resolved (null: none asked for); every chain of a merge must agree on it. */
   warmStart: WarmStartRecord | null;
   stagedAt: string;
@@ -96,7 +99,8 @@ export function fitIdentity(prepared: PreparedTraining): { identity: FitIdentity
       tune: options.tune ?? null,
       seed: settings.seed,
       maxTreeDepth: settings.maxTreeDepth,
-      targetAccept: settings.targetAccept,
+      // As given; null: the default, or the warm start's published fit's (the header's `targetAccept` says what ran).
+      targetAccept: options.targetAccept ?? null,
       initRadius: settings.initRadius,
       adaptation: settings.adaptation,
       warmStart: options.warmStart ?? null,
@@ -154,6 +158,8 @@ export function decodeChain(bytes: Uint8Array, file: string): { header: StagedCh
   if (!Array.isArray(header.statNames) || header.statNames.join() !== SAMPLE_STATS.join())
     damaged(`its sample statistics are ${JSON.stringify(header.statNames)}, expected ${SAMPLE_STATS.join(", ")}`);
   if (!(header.stepSize > 0 && Number.isFinite(header.stepSize))) damaged(`its step size is ${header.stepSize}`);
+  if (typeof header.targetAccept !== "number" || !(header.targetAccept > 0 && header.targetAccept < 1))
+    damaged(`its target acceptance is ${JSON.stringify(header.targetAccept)}`);
   const { dim, draws } = header;
   const nStats = SAMPLE_STATS.length;
   const bodyStart = Math.ceil((12 + headerLength) / 8) * 8;
@@ -219,10 +225,11 @@ export async function trainChain(options: TrainOptions, chain: number, stageUri:
     const { identity, fingerprint } = fitIdentity(prepared);
     const t0 = performance.now();
     at.step = `sampling chain ${chain} of ${options.chains}`;
-    const { result, start } = await namingDataRows(prepared, async () => {
+    const { result, start, targetAccept } = await namingDataRows(prepared, async () => {
       const start = await resolveFitStart(prepared);
       at.step = `sampling chain ${chain} of ${options.chains} (${start.tune} + ${options.draws} iterations on ${prepared.trainTable.rows} rows)`;
-      return { result: fitChain(prepared.model, prepared.data, fitOptionsOf(prepared, start), chain), start };
+      const fitOptions = fitOptionsOf(prepared, start);
+      return { result: fitChain(prepared.model, prepared.data, fitOptions, chain), start, targetAccept: samplerSettingsOf(fitOptions).targetAccept };
     });
     const header: StagedChainHeader = {
       format: FORMAT,
@@ -240,6 +247,7 @@ export async function trainChain(options: TrainOptions, chain: number, stageUri:
       seconds: result.seconds,
       warmupSeconds: result.warmupSeconds,
       tune: start.tune,
+      targetAccept,
       warmStart: start.warm?.record ?? null,
       stagedAt: new Date().toISOString(),
     };
@@ -303,9 +311,13 @@ async function readStagedChains(stage: StageStore, prepared: PreparedTraining): 
       );
     if (c > 0 && header.dim !== headers[0].dim) refuse(`chain ${c} (${file}) has ${header.dim} parameters, chain 0 ${headers[0].dim}`);
     const first = headers[0];
-    if (first !== undefined && (first.tune !== header.tune || first.warmStart?.version !== header.warmStart?.version))
+    if (
+      first !== undefined &&
+      (first.tune !== header.tune || first.warmStart?.version !== header.warmStart?.version || first.targetAccept !== header.targetAccept)
+    )
       refuse(
-        `chain ${c} (${file}) started from ${header.warmStart?.version ?? "a cold start"} with ${header.tune} warm-up iterations, chain 0 from ${first.warmStart?.version ?? "a cold start"} with ${first.tune}: ` +
+        `chain ${c} (${file}) started from ${header.warmStart?.version ?? "a cold start"} with ${header.tune} warm-up iterations at target acceptance ${header.targetAccept}, ` +
+          `chain 0 from ${first.warmStart?.version ?? "a cold start"} with ${first.tune} at ${first.targetAccept}: ` +
           "`latest` moved while the chains started; run them again",
       );
     const twin = results.findIndex(
@@ -328,10 +340,9 @@ export async function mergeChains(options: TrainOptions, stageUri: string): Prom
     const t0 = performance.now();
     at.step = `reading ${options.chains} chains from ${stage.uri}`;
     const { headers, results } = await readStagedChains(stage, prepared);
-    const tune = headers[0].tune;
-    const warmStart = headers[0].warmStart;
+    const { tune, warmStart, targetAccept } = headers[0];
     at.step = `assembling the posterior of ${options.chains} staged chains`;
-    const settings = samplerSettingsOf(fitOptionsOf(prepared, { warm: null, tune }));
+    const settings = { ...samplerSettingsOf(fitOptionsOf(prepared, { warm: null, tune })), targetAccept };
     const posterior = assemblePosterior(prepared.model, prepared.data, settings, results);
     prepared.timings.merge = (performance.now() - t0) / 1000;
     // The fit's sampling time is its slowest chain's, as for chains on threads (each measured in its own process).
@@ -339,7 +350,7 @@ export async function mergeChains(options: TrainOptions, stageUri: string): Prom
     prepared.log(`merged ${options.chains} chains from ${stage.uri} (slowest chain ${posterior.seconds.toFixed(2)} s)`);
     // What the steps after the fit read of a warm start: its record, and whether chains began from one (the starts
     // themselves were used by the chains and are not needed again).
-    const warm = warmStart === null ? null : { record: warmStart, starts: warmStart.version !== null ? [] : null };
+    const warm = warmStart === null ? null : { record: warmStart, starts: warmStart.version !== null ? [] : null, targetAccept: null };
     const divergences = divergencesOf(posterior);
     const next = nextRetryTarget(settings.targetAccept);
     if (divergences > prepared.gateThresholds.maxDivergences && (options.divergenceRetries ?? TRAIN_DEFAULTS.divergenceRetries) > 0 && next !== null)

@@ -43,6 +43,7 @@ export interface TrainOptions {
   /** Threads per chain evaluating the gradient over row shards (FitOptions.threadsPerChain; default automatic). */
   threadsPerChain?: number;
   testFraction: number;
+  /** The step size's target acceptance; default TRAIN_DEFAULTS.targetAccept, or a warm start's published fit's. */
   targetAccept?: number;
   maxTreeDepth?: number;
   /** How the metric adapts in a cold start (default TRAIN_DEFAULTS.adaptation). */
@@ -352,7 +353,10 @@ export async function resolveFitStart(prepared: PreparedTraining): Promise<{ war
   let warm: ResolvedWarmStart | null = null;
   if (options.warmStart !== undefined) {
     warm = await resolveWarmStart(store, options.warmStart, model, bindModel(model.json, data));
-    log(warm.starts ? `warm start: from ${warm.record.version}` : `warm start: none, a cold start (${warm.record.reason})`);
+    if (warm.starts === null) log(`warm start: none, a cold start (${warm.record.reason})`);
+    else if (options.targetAccept === undefined && warm.targetAccept !== null)
+      log(`warm start: from ${warm.record.version}, at its target acceptance ${warm.targetAccept} (--target-accept to change it)`);
+    else log(`warm start: from ${warm.record.version}`);
   }
   return { warm, tune: options.tune ?? (warm?.starts ? WARM_START_TUNE : DEFAULT_TUNE) };
 }
@@ -366,7 +370,7 @@ export function fitOptionsOf(prepared: PreparedTraining, start: { warm: Resolved
     chains: options.chains,
     threadsPerChain: options.threadsPerChain,
     seed: options.seed,
-    targetAccept: options.targetAccept,
+    targetAccept: options.targetAccept ?? start.warm?.targetAccept ?? TRAIN_DEFAULTS.targetAccept,
     maxTreeDepth: options.maxTreeDepth,
     adaptation: options.adaptation ?? TRAIN_DEFAULTS.adaptation,
     warmStart: start.warm?.starts ?? undefined,

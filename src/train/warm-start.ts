@@ -7,6 +7,7 @@
 //   stepSizes: number[]          one per chain (recorded since the first format version)
 //   invMetrics: number[][]       per chain, the diagonal inverse metric, one value per unconstrained coordinate
 //   finalPositions: number[][]   per chain, the last draw on the unconstrained scale
+//   targetAccept: number         what the step sizes were adapted to (a warm start keeps it unless told otherwise)
 //   warmStart: {requested, version, reason?}   what this fit itself started from (null version: a cold start)
 import { TRAIN_DEFAULTS } from "../defaults.js";
 import { BayesServeError } from "../errors.js";
@@ -34,6 +35,12 @@ export interface ResolvedWarmStart {
   record: WarmStartRecord;
   /** The chains' starts; null for a cold start. */
   starts: ChainStart[] | null;
+  /**
+   * The target acceptance the published fit's step sizes were adapted to (null for a cold start): the new fit's unless
+   * --target-accept is given, so that a version `train` fitted again at a higher target after divergent transitions
+   * does not start the next scheduled run back at the default, diverge and fit twice again.
+   */
+  targetAccept: number | null;
 }
 
 /** The sampler fields a later warm start reads, from a finished fit. */
@@ -76,7 +83,7 @@ function matrixProblem(value: unknown, field: string, chains: number, width: num
  * The chains' starts from a manifest, for the model as bound to the new data; or why the manifest cannot give them
  * (another model, other parameters, fields missing or malformed).
  */
-export function startsFromManifest(manifest: Manifest, model: Model, bound: BoundModel): { starts: ChainStart[] } | { problem: string } {
+export function startsFromManifest(manifest: Manifest, model: Model, bound: BoundModel): { starts: ChainStart[]; targetAccept: number } | { problem: string } {
   if (canonicalJson(manifest.model) !== canonicalJson(model.json))
     return { problem: `version ${manifest.version} is a fit of another model ("${nameOf(manifest.model)}"), not of "${model.name}"` };
   const names = bound.params.flatMap((p) => p.elementNames);
@@ -91,9 +98,12 @@ export function startsFromManifest(manifest: Manifest, model: Model, bound: Boun
     matrixProblem(s.invMetrics, "invMetrics", steps.length, names.length, true) ??
     matrixProblem(s.finalPositions, "finalPositions", steps.length, names.length, false);
   if (problem !== null) return { problem: `version ${manifest.version}: ${problem}` };
+  const targetAccept = s.targetAccept;
+  if (typeof targetAccept !== "number" || !(targetAccept > 0 && targetAccept < 1))
+    return { problem: `version ${manifest.version}: sampler.targetAccept is ${JSON.stringify(targetAccept)}: it must be a number in (0, 1)` };
   const inv = s.invMetrics as number[][];
   const pos = s.finalPositions as number[][];
-  return { starts: (steps as number[]).map((stepSize, c) => ({ stepSize, invMetric: inv[c], position: pos[c] })) };
+  return { starts: (steps as number[]).map((stepSize, c) => ({ stepSize, invMetric: inv[c], position: pos[c] })), targetAccept };
 }
 
 function nameOf(modelJson: JsonValue): string {
@@ -107,7 +117,7 @@ function nameOf(modelJson: JsonValue): string {
  * id must be usable: otherwise a USAGE error says why.
  */
 export async function resolveWarmStart(store: ArtifactStore, requested: string, model: Model, bound: BoundModel): Promise<ResolvedWarmStart> {
-  const cold = (reason: string): ResolvedWarmStart => ({ record: { requested, version: null, reason }, starts: null });
+  const cold = (reason: string): ResolvedWarmStart => ({ record: { requested, version: null, reason }, starts: null, targetAccept: null });
   let version: string;
   if (requested === "latest") {
     const latest = await store.readLatest();
@@ -121,5 +131,5 @@ export async function resolveWarmStart(store: ArtifactStore, requested: string, 
     if (requested === "latest") return cold(`latest (${version}) cannot warm-start this fit: ${from.problem}`);
     throw new BayesServeError("USAGE", `--warm-start ${requested}: ${from.problem}`);
   }
-  return { record: { requested, version, reason: null }, starts: from.starts };
+  return { record: { requested, version, reason: null }, starts: from.starts, targetAccept: from.targetAccept };
 }

@@ -59,7 +59,7 @@ describe("warm starts", async () => {
     });
     expect(warm.published).toBe(true);
     expect(warm.posterior.warmStarted).toEqual([true, true]);
-    expect(lines).toContain(`warm start: from ${cold.version}`);
+    expect(lines).toContain(`warm start: from ${cold.version}, at its target acceptance 0.8 (--target-accept to change it)`);
     const m = await openStore(store).readManifest(warm.version!);
     expect(m.sampler).toMatchObject({
       tune: WARM_START_TUNE,
@@ -70,6 +70,24 @@ describe("warm starts", async () => {
     const warmupGradients = (p: typeof cold.posterior) => p.gradients.reduce((a, b) => a + b, 0) - sumStat(p, "n_leapfrog");
     expect(warmupGradients(warm.posterior)).toBeLessThan(0.5 * warmupGradients(cold.posterior));
     expect(warm.gate.passed).toBe(true);
+  });
+
+  it("keeps the published fit's target acceptance (as a refit after divergences left it) unless --target-accept is given", async () => {
+    const own = tmp();
+    const at09 = await train({ ...short, model: seedRegression, source: { simulate: SEED_SIMULATION }, store: own, gate, targetAccept: 0.9 });
+    const lines: string[] = [];
+    const next = { ...short, seed: 5, model: seedRegression, source: { simulate: { ...SEED_SIMULATION, seed: 5 } }, store: own, gate, warmStart: "latest" };
+    const kept = await train({ ...next, log: (l) => lines.push(l) });
+    expect(kept.posterior.settings.targetAccept).toBe(0.9);
+    expect(lines).toContain(`warm start: from ${at09.version}, at its target acceptance 0.9 (--target-accept to change it)`);
+    expect((await openStore(own).readManifest(kept.version!)).sampler).toMatchObject({ targetAccept: 0.9, warmStart: { version: at09.version } });
+    const lines2: string[] = [];
+    const given = await train({ ...next, targetAccept: 0.85, log: (l) => lines2.push(l) });
+    expect(given.posterior.settings.targetAccept).toBe(0.85);
+    expect(lines2).toContain(`warm start: from ${kept.version}`);
+    // A cold start (nothing published yet) takes the default.
+    const first = await train({ ...next, store: tmp() });
+    expect(first.posterior.settings.targetAccept).toBe(0.8);
   });
 
   it("latest of another model: a cold start, with the reason logged and recorded", async () => {
@@ -118,8 +136,13 @@ describe("warm starts", async () => {
     expect(startsFromManifest(m, seedRegression, bound)).toEqual({
       problem: expect.stringMatching(/sampler\.invMetrics\[1\]\[2\] is -1: it must be a positive finite number/),
     });
-    delete s.finalPositions;
     (s.invMetrics as number[][])[1][2] = 1;
+    s.targetAccept = 1;
+    expect(startsFromManifest(m, seedRegression, bound)).toEqual({
+      problem: expect.stringMatching(/sampler\.targetAccept is 1: it must be a number in \(0, 1\)/),
+    });
+    s.targetAccept = 0.8;
+    delete s.finalPositions;
     expect(startsFromManifest(m, seedRegression, bound)).toEqual({
       problem: expect.stringMatching(/sampler\.finalPositions is missing \(the version was published before warm starts were recorded\)/),
     });
