@@ -125,3 +125,59 @@ export function autocovariancePairInto(
 export function autocovariance(x: ArrayLike<number>): Float64Array {
   return autocovarianceInto(x, new Float64Array(x.length));
 }
+
+/**
+ * Every chain minus its own mean, chain after chain in one buffer, with each chain's sum of squares: what
+ * {@link meanAutocovarianceLags} sums lag by lag. The centring and the sums of squares are computed as
+ * {@link autocovariancePairInto} computes them, so lag 0 is the same number either way.
+ */
+export function centredChains(chains: readonly ArrayLike<number>[], n: number): { centred: Float64Array; sumsOfSquares: Float64Array } {
+  const centred = new Float64Array(chains.length * n);
+  const sumsOfSquares = new Float64Array(chains.length);
+  for (let c = 0; c < chains.length; c++) {
+    const x = chains[c];
+    const m = mean(x);
+    let ss = 0;
+    for (let i = 0; i < n; i++) {
+      const d = x[i] - m;
+      centred[c * n + i] = d;
+      ss += d * d;
+    }
+    sumsOfSquares[c] = ss;
+  }
+  return { centred, sumsOfSquares };
+}
+
+/**
+ * The mean over the `m` chains of their autocovariances at lags `from`..`to`−1, written into `out`: each
+ * acov[t] = (1/n) Σ_{i < n−t} d_i d_{i+t} summed directly — the same estimate as the FFT's (which is this sum, zero
+ * padding making its circular correlation linear), at m·n multiply-adds a lag. Chains are added two at a time and the
+ * sum divided by m, as the FFT path adds them, so that lag 0 (ss/n) is the same number either way.
+ */
+export function meanAutocovarianceLags(
+  centred: Float64Array,
+  sumsOfSquares: Float64Array,
+  m: number,
+  n: number,
+  out: Float64Array,
+  from: number,
+  to: number,
+): void {
+  for (let t = from; t < to; t++) {
+    let total = 0;
+    for (let c = 0; c < m; c += 2) {
+      const a = lagOf(centred, sumsOfSquares, c, n, t);
+      total += c + 1 < m ? a + lagOf(centred, sumsOfSquares, c + 1, n, t) : a;
+    }
+    out[t] = total / m;
+  }
+}
+
+/** One centred chain's autocovariance at lag t. */
+function lagOf(centred: Float64Array, sumsOfSquares: Float64Array, c: number, n: number, t: number): number {
+  if (t === 0) return sumsOfSquares[c] / n;
+  const base = c * n;
+  let s = 0;
+  for (let i = base, end = base + n - t; i < end; i++) s += centred[i] * centred[i + t];
+  return s / n;
+}

@@ -7,7 +7,8 @@
  * Vehtari, Gelman, Simpson, Carpenter & Bürkner (2021), "Rank-normalization, folding, and
  * localization: an improved R-hat for assessing convergence of MCMC", Bayesian Analysis 16(2).
  */
-import { autocovarianceInto, autocovariancePairInto, autocovarianceWorkspace } from "./autocovariance.js";
+import { autocovarianceInto, autocovariancePairInto, autocovarianceWorkspace, centredChains, meanAutocovarianceLags } from "./autocovariance.js";
+import { nextPowerOfTwo } from "./fft.js";
 import { drawsPerChain, mapChains, meanOfChains, sampleVariance, shouldReturnNaN, sortedDraws, splitChains, type Chains } from "./chains.js";
 import { quantileSorted } from "./quantile.js";
 import { zScale } from "./rank-normalize.js";
@@ -31,21 +32,14 @@ export function essOfChains(chains: Chains): number {
   const m = chains.length;
   if (n < 3 || shouldReturnNaN(chains)) return Number.NaN;
 
-  // Mean over chains of the autocovariance at each lag (posterior: rowMeans2(acov)); chains
-  // are transformed two at a time.
-  const ws = autocovarianceWorkspace(n);
-  const acovA = new Float64Array(n);
-  const acovB = new Float64Array(n);
-  const acovMeans = new Float64Array(n);
-  for (let c = 0; c < m; c += 2) {
-    if (c + 1 < m) {
-      autocovariancePairInto(chains[c], chains[c + 1], acovA, acovB, ws);
-      for (let t = 0; t < n; t++) acovMeans[t] += acovA[t] + acovB[t];
-    } else {
-      autocovarianceInto(chains[c], acovA, ws);
-      for (let t = 0; t < n; t++) acovMeans[t] += acovA[t];
-    }
-  }
+  // The mean over chains of the autocovariance at each lag (posterior: rowMeans2(acov)), summed lag by lag while
+  // Geyer's sequence needs few lags — it ends within a few lags for a well-mixed chain — and for every lag by FFT once
+  // it needs more than DIRECT_LAGS(n): the same estimate, equal to rounding (lag 0 exactly).
+  const acov = new Float64Array(n);
+  const { centred, sumsOfSquares } = centredChains(chains, n);
+  const directLimit = Math.min(n, directLags(n));
+  let known = Math.min(directLimit, FIRST_LAGS);
+  meanAutocovarianceLags(centred, sumsOfSquares, m, n, acov, 0, known);
   const chainMeans = new Float64Array(m);
   for (let c = 0; c < m; c++) {
     let s = 0;
@@ -53,24 +47,75 @@ export function essOfChains(chains: Chains): number {
     for (let i = 0; i < n; i++) s += x[i];
     chainMeans[c] = s / n;
   }
-  for (let t = 0; t < n; t++) acovMeans[t] /= m;
-
-  const meanVar = (acovMeans[0] * n) / (n - 1); // W: mean within-chain variance
+  const meanVar = (acov[0] * n) / (n - 1); // W: mean within-chain variance
   let varPlus = (meanVar * (n - 1)) / n;
   if (m > 1) varPlus += sampleVariance(chainMeans);
 
-  // Geyer's initial positive sequence (posterior `.ess`, 0-based lags here; the R loop
-  // condition `t < NROW(acov) - 5` is kept exactly).
   const rho = new Float64Array(n);
+  let tau = geyerTau(acov, known, n, m, meanVar, varPlus, rho);
+  while (tau === null) {
+    if (known < directLimit) {
+      const to = Math.min(directLimit, 2 * known);
+      meanAutocovarianceLags(centred, sumsOfSquares, m, n, acov, known, to);
+      known = to;
+    } else {
+      meanAutocovarianceFft(chains, n, acov);
+      known = n;
+    }
+    tau = geyerTau(acov, known, n, m, meanVar, varPlus, rho);
+  }
+  return (m * n) / tau;
+}
+
+/** Lags summed directly before the first check of Geyer's sequence: enough for most well-mixed chains. */
+const FIRST_LAGS = 8;
+
+/**
+ * The lags summed directly (m·n multiply-adds each) before one FFT of every lag takes over. The FFT of every lag costs
+ * as much as 6–10 × log2(its length) lags summed directly (bench/README.md, "Diagnostics"); stopping at 3 × log2 keeps
+ * a sequence that needs the FFT after all within ~1.5× the FFT's cost.
+ */
+function directLags(n: number): number {
+  return 2 * Math.ceil(1.5 * Math.log2(nextPowerOfTwo(2 * n))); // even: Geyer's sequence reads lags in pairs
+}
+
+/** Every lag's autocovariance by FFT, averaged over chains; chains are transformed two at a time. */
+function meanAutocovarianceFft(chains: Chains, n: number, out: Float64Array): void {
+  const m = chains.length;
+  const ws = autocovarianceWorkspace(n);
+  const acovA = new Float64Array(n);
+  const acovB = new Float64Array(n);
+  out.fill(0);
+  for (let c = 0; c < m; c += 2) {
+    if (c + 1 < m) {
+      autocovariancePairInto(chains[c], chains[c + 1], acovA, acovB, ws);
+      for (let t = 0; t < n; t++) out[t] += acovA[t] + acovB[t];
+    } else {
+      autocovarianceInto(chains[c], acovA, ws);
+      for (let t = 0; t < n; t++) out[t] += acovA[t];
+    }
+  }
+  for (let t = 0; t < n; t++) out[t] /= m;
+}
+
+/**
+ * τ = −1 + 2 Σ ρ̂_t from the mean autocovariances, Geyer's initial positive and monotone sequences as posterior's
+ * `.ess` (0-based lags here; the R loop condition `t < NROW(acov) - 5` kept exactly); null when it would read a lag
+ * at or beyond `known`. `rho` is scratch of n numbers.
+ */
+function geyerTau(acov: Float64Array, known: number, n: number, m: number, meanVar: number, varPlus: number, rho: Float64Array): number | null {
+  if (known < 2) return null;
+  rho.fill(0); // a sequence that stops at lag t leaves ρ̂_t unset (0, as in posterior's fresh vector)
   let t = 0;
   let rhoEven = 1;
   rho[0] = rhoEven;
-  let rhoOdd = 1 - (meanVar - acovMeans[1]) / varPlus;
+  let rhoOdd = 1 - (meanVar - acov[1]) / varPlus;
   rho[1] = rhoOdd;
   while (t < n - 5 && !Number.isNaN(rhoEven + rhoOdd) && rhoEven + rhoOdd > 0) {
     t += 2;
-    rhoEven = 1 - (meanVar - acovMeans[t]) / varPlus;
-    rhoOdd = 1 - (meanVar - acovMeans[t + 1]) / varPlus;
+    if (t + 1 >= known) return null;
+    rhoEven = 1 - (meanVar - acov[t]) / varPlus;
+    rhoOdd = 1 - (meanVar - acov[t + 1]) / varPlus;
     if (rhoEven + rhoOdd >= 0) {
       rho[t] = rhoEven;
       rho[t + 1] = rhoOdd;
@@ -96,11 +141,10 @@ export function essOfChains(chains: Chains): number {
   if (maxT === 0) sum = rho[0];
   else for (let k = 0; k < maxT; k++) sum += rho[k];
   let tau = -1 + 2 * sum + rho[maxT];
-  const S = m * n;
   // Safety cap: ESS at most S * log10(S) (posterior `tau_bound`).
-  const tauBound = 1 / Math.log10(S);
+  const tauBound = 1 / Math.log10(m * n);
   if (tau < tauBound) tau = tauBound;
-  return S / tau;
+  return tau;
 }
 
 /**

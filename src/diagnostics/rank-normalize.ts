@@ -11,8 +11,9 @@ export const BLOM_OFFSET = 3 / 8;
 /**
  * 1-based ranks of `values`, ties given their average rank (R `rank(ties.method = "average")`,
  * scipy `rankdata(method="average")`). NaN values must have been excluded by the caller.
- * A value equal to sorted[lo..hi-1] (0-based) holds ranks lo+1..hi, whose average is
- * (lo + 1 + hi) / 2; lo and hi are found by binary search in a sorted copy.
+ * A value equal to sorted[lo..up-1] (0-based) holds ranks lo+1..up, whose average is
+ * (lo + 1 + up) / 2; lo and up are found by binary search in a sorted copy (up only when the
+ * value has a tie).
  */
 export function averageRanks(values: ArrayLike<number>, sorted?: Float64Array): Float64Array {
   const n = values.length;
@@ -21,25 +22,40 @@ export function averageRanks(values: ArrayLike<number>, sorted?: Float64Array): 
   const ranks = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const v = values[i];
-    // lo: first index with s[lo] >= v
-    let lo = 0;
-    let hi = n;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (s[mid] < v) lo = mid + 1;
-      else hi = mid;
-    }
-    // hi: first index with s[hi] > v
-    let up = lo;
-    hi = n;
-    while (up < hi) {
-      const mid = (up + hi) >>> 1;
-      if (s[mid] <= v) up = mid + 1;
-      else hi = mid;
-    }
+    const lo = firstNotBelow(s, v);
+    const up = lo + 1 < n && s[lo + 1] === v ? firstAbove(s, v) : lo + 1;
     ranks[i] = (lo + 1 + up) / 2;
   }
   return ranks;
+}
+
+// The two searches add each comparison's outcome to the index instead of branching on it: on draws in random order
+// a branch is mispredicted half the time, and these searches were ~4× faster (bench/README.md, "Diagnostics").
+
+/** The first index i of ascending `s` with s[i] >= v (s.length if none). */
+function firstNotBelow(s: Float64Array, v: number): number {
+  const n = s.length;
+  if (n === 0) return 0;
+  let base = 0;
+  for (let len = n; len > 1;) {
+    const half = len >>> 1;
+    base += half * +(s[base + half - 1] < v);
+    len -= half;
+  }
+  return base + +(s[base] < v);
+}
+
+/** The first index i of ascending `s` with s[i] > v (s.length if none). */
+function firstAbove(s: Float64Array, v: number): number {
+  const n = s.length;
+  if (n === 0) return 0;
+  let base = 0;
+  for (let len = n; len > 1;) {
+    const half = len >>> 1;
+    base += half * +(s[base + half - 1] <= v);
+    len -= half;
+  }
+  return base + +(s[base] <= v);
 }
 
 /**

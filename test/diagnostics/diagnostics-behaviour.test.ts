@@ -97,6 +97,26 @@ describe("building blocks", () => {
     expect(Array.from(averageRanks([0.5, -1, 0.5]))).toEqual([2.5, 1, 2.5]);
   });
 
+  it("averageRanks equals the definition (count below, count equal) on random draws with and without ties", () => {
+    const r = normalSampler(17);
+    for (const n of [1, 2, 3, 7, 64, 1000, 4097]) {
+      for (const ties of [false, true]) {
+        const x = Float64Array.from({ length: n }, () => (ties ? Math.round(r() * 2) : r()));
+        if (ties && n > 2) x[1] = -0; // -0 and 0 are one value, as R's rank has them
+        const ranks = averageRanks(x);
+        for (let i = 0; i < n; i++) {
+          let below = 0;
+          let equal = 0;
+          for (let j = 0; j < n; j++) {
+            if (x[j] < x[i]) below++;
+            else if (x[j] === x[i]) equal++;
+          }
+          if (ranks[i] !== below + (equal + 1) / 2) expect.fail(`n=${n} ties=${ties} i=${i}: rank ${ranks[i]}, want ${below + (equal + 1) / 2}`);
+        }
+      }
+    }
+  });
+
   it("zScale uses Blom's offset over all chains", () => {
     const z = zScale([Float64Array.of(10, 30), Float64Array.of(20, 40)]);
     // ranks 1, 3 | 2, 4 of S = 4 -> qnorm((r - 3/8) / 4.25); values from scipy norm.ppf
@@ -151,6 +171,55 @@ describe("building blocks", () => {
     autocovariancePairInto(x, new Float64Array(20).fill(7), ax, ay);
     expect(Array.from(ay)).toEqual(new Array(20).fill(0));
     expect(ax[3]).toBeCloseTo(autocovariance(x)[3], 14);
+  });
+
+  it("ESS with lags summed directly equals ESS from the FFT of every lag, however many lags Geyer's sequence needs", () => {
+    // The reference: posterior's .ess with every chain's autocovariance by FFT (autocovariance()).
+    const byFft = (chains: Float64Array[]): number => {
+      const m = chains.length;
+      const n = chains[0].length;
+      const acov = new Float64Array(n);
+      for (const x of chains) {
+        const a = autocovariance(x);
+        for (let t = 0; t < n; t++) acov[t] += a[t] / m;
+      }
+      const means = chains.map((x) => x.reduce((s, v) => s + v, 0) / n);
+      const grand = means.reduce((s, v) => s + v, 0) / m;
+      const w = (acov[0] * n) / (n - 1);
+      const varPlus = (w * (n - 1)) / n + (m > 1 ? means.reduce((s, v) => s + (v - grand) ** 2, 0) / (m - 1) : 0);
+      const rho = new Float64Array(n);
+      let t = 0;
+      let even = 1;
+      let odd = 1 - (w - acov[1]) / varPlus;
+      rho[0] = even;
+      rho[1] = odd;
+      while (t < n - 5 && even + odd > 0) {
+        t += 2;
+        even = 1 - (w - acov[t]) / varPlus;
+        odd = 1 - (w - acov[t + 1]) / varPlus;
+        if (even + odd >= 0) {
+          rho[t] = even;
+          rho[t + 1] = odd;
+        }
+      }
+      const maxT = t;
+      if (even > 0) rho[maxT] = even;
+      for (t = 2; t <= maxT - 2; t += 2) if (rho[t] + rho[t + 1] > rho[t - 2] + rho[t - 1]) rho[t + 1] = rho[t] = (rho[t - 2] + rho[t - 1]) / 2;
+      let sum = maxT === 0 ? rho[0] : 0;
+      for (let k = 0; k < maxT; k++) sum += rho[k];
+      return (m * n) / Math.max(-1 + 2 * sum + rho[maxT], 1 / Math.log10(m * n));
+    };
+    // φ from antithetic to very sticky: sequences ending at lag 2 and ones needing hundreds of lags (the FFT path).
+    for (const n of [4, 9, 100, 1000, 2500]) {
+      for (const phi of [-0.7, 0, 0.5, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.99, 0.999]) {
+        for (const m of [1, 3, 4]) {
+          const chains = Array.from({ length: m }, (_, c) => ar1Chain(n, phi, 100 * c + n));
+          const got = essBasic(chains);
+          const want = byFft(chains);
+          expect(Math.abs(got - want), `n=${n} φ=${phi} m=${m}: ${got} vs ${want}`).toBeLessThan(1e-11 * want);
+        }
+      }
+    }
   });
 
   it("ESS is the same with an odd number of chains (one chain transformed alone)", () => {
