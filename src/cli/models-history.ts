@@ -97,7 +97,9 @@ export function registerHistoryCommands(
         e.comparison === null
           ? "-"
           : e.comparison.note !== undefined
-            ? "not compared"
+            ? e.comparison.refused
+              ? `REFUSED: other requests than ${e.comparison.against}`
+              : "not compared"
             : `${e.comparison.refused ? "REFUSED " : ""}${fmt(e.comparison.elpd_diff, 1)} ± ${fmt(e.comparison.se_diff, 1)} vs ${e.comparison.against}`,
       ]);
       const header = ["  VERSION", "MODEL", "DATA", "ELPD HELD-OUT", "GATE", "AGAINST LATEST"];

@@ -82,7 +82,7 @@ function gateBlock(gate: ReportInput["gate"]): string {
 function comparisonBlock(c: ReportComparison | undefined): string {
   if (c === undefined) return '<p class="comparison">No version was serving: nothing to compare with.</p>';
   if (c.note !== undefined || c.elpd_diff === null || c.se_diff === null || c.elpd_new === null || c.elpd_latest === null)
-    return `<p class="comparison">Not compared with ${escapeHtml(c.against)}: ${escapeHtml(c.note ?? "no scores")}.</p>`;
+    return `<p class="comparison">${c.refused ? "Not promoted over" : "Not compared with"} ${escapeHtml(c.against)}: ${escapeHtml(c.note ?? "no scores")}.</p>`;
   const rows: [string, number, number, number][] = [
     ["this fit", c.elpd_new, 0, 0],
     [c.against, c.elpd_latest, 0, 0],

@@ -44,11 +44,30 @@ export async function compareWithLatest(
     max_elpd_drop: maxElpdDrop,
     refused: false,
   };
+  // A fit that answers other requests than latest (another target, other features) would break latest's clients the
+  // moment it is served: not promoted unless asked for (--no-compare, `models promote`), whatever its scores.
+  let serving;
+  try {
+    serving = await store.readManifest(latest);
+  } catch (err) {
+    if (err instanceof BayesServeError) return { ...base, note: `version ${latest} cannot be read: ${err.message}` };
+    throw err;
+  }
+  const servingForm = requestForm(serving.features, serving.target.name);
+  const freshForm = requestForm(fresh.schema.features, target);
+  if (servingForm !== freshForm)
+    return {
+      ...base,
+      refused: true,
+      note:
+        `version ${latest}, serving now, answers other requests (${servingForm}) than this fit (${freshForm}): promoting it would break ` +
+        `the service's clients. Train it into a store of its own (--store), or promote it on purpose: --no-compare, or ` +
+        `\`bayes-serve models promote VERSION\``,
+    };
   if (instances.length < 2) return { ...base, note: "fewer than 2 held-out rows: nothing to compare on (use --test-fraction > 0)" };
   let latestScore;
   try {
     const bundle = await store.readBundle(latest, { files: "posterior" });
-    if (bundle.manifest.target.name !== target) return { ...base, note: `version ${latest} predicts "${bundle.manifest.target.name}", not "${target}"` };
     latestScore = heldOutLpd(servedModel(bundle.manifest, bundle.draws).predictor, instances, ys);
   } catch (err) {
     // A latest that cannot score these rows (another model, other columns) is not a comparison: say why.
@@ -61,9 +80,18 @@ export async function compareWithLatest(
   return { ...base, elpd_new: freshScore.elpd, elpd_latest: latestScore.elpd, elpd_diff: elpdDiff, se_diff: seDiff, refused };
 }
 
+/** What a request to a model holds and what it predicts, e.g. `age, exposure → "claims"`. */
+function requestForm(features: readonly { name: string }[], target: string): string {
+  return `${features
+    .map((f) => f.name)
+    .sort()
+    .join(", ")} → "${target}"`;
+}
+
 /** The verdict in one line, for the gate's failures and the report. */
 export function describeComparison(v: ComparisonVerdict): string {
-  if (v.note !== undefined || v.elpd_diff === null || v.se_diff === null) return `no comparison with ${v.against}: ${v.note ?? "not scored"}`;
+  if (v.note !== undefined || v.elpd_diff === null || v.se_diff === null)
+    return `${v.refused ? "not promoted over" : "no comparison with"} ${v.against}: ${v.note ?? "not scored"}`;
   const diff = `elpd ${v.elpd_diff >= 0 ? "+" : ""}${v.elpd_diff.toFixed(2)} (SE ${v.se_diff.toFixed(2)}) against ${v.against} on ${v.rows} held-out rows`;
   return v.refused ? `predicts worse than ${v.against}: ${diff}, beyond ${v.max_elpd_drop} SE` : diff;
 }

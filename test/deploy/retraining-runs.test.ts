@@ -120,7 +120,8 @@ describe("scheduled retraining from S3 data, two runs", () => {
       throw new Error(`${err.message}\nserver log:\n${serverLog.slice(-3000)}`);
     });
 
-    // Day 2: new data, and someone replaced the model with one slope for every category.
+    // Day 2: new data, and someone replaced the model with one slope for every category (an intercept for each: the
+    // same requests as the seed's model, so that the comparison decides).
     await put("data/daily/2026-12-06.csv", dayCsv(2));
     const oneSlope = join(dir, "one-slope.ts");
     writeFileSync(
@@ -128,10 +129,11 @@ describe("scheduled retraining from S3 data, two runs", () => {
       `import { model, Normal, HalfNormal } from "bayes-serve";
 export default model("one-slope", (m) => {
   const x = m.data("x");
-  m.data("category", { levels: 3 });
+  const category = m.data("category", { levels: 3 });
+  const alpha = m.param("alpha", Normal(0, 2), { shape: 3 });
   const beta = m.param("beta", Normal(0, 2));
   const sigma = m.param("sigma", HalfNormal(2));
-  m.observe("obs", Normal(beta.mul(x), sigma), m.data("y"));
+  m.observe("obs", Normal(alpha.at(category).add(beta.mul(x)), sigma), m.data("y"));
 });
 `,
     );
