@@ -1,6 +1,7 @@
 // Binding data to a model: checks every input (present, right shape, finite, categories within their levels), resolves
 // every node's shape, lays the parameters out in one vector, and describes nodes in words for error messages.
 import { BayesServeError } from "../errors.js";
+import { DataRowError } from "./data-row-error.js";
 import { type DataDecl, MAX_PARAMETER_ELEMENTS, type ModelJSON, type NodeJSON, type ParamDecl } from "./graph.js";
 import { familyOf } from "./families.js";
 import { boundsProblem, type ValueBounds } from "./value-bounds.js";
@@ -141,13 +142,12 @@ function toBoundData(decl: DataDecl, raw: DataValue | undefined): BoundData {
   }
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (!Number.isFinite(v)) fail("DATA_VALUE", `data "${name}"${shape.length ? `[${i}]` : ""} is ${v}: every value must be finite`);
-    if (decl.kind !== "float" && !Number.isInteger(v)) fail("DATA_VALUE", `data "${name}"${shape.length ? `[${i}]` : ""} is ${v}: it must be an integer`);
-    if (decl.kind === "category" && (v < 0 || v >= (decl.levels ?? 0)))
-      fail("DATA_VALUE", `data "${name}"${shape.length ? `[${i}]` : ""} is ${v}: categories must be 0..${(decl.levels ?? 0) - 1}`);
+    if (!Number.isFinite(v)) badValue(name, shape, i, v, "every value must be finite");
+    if (decl.kind !== "float" && !Number.isInteger(v)) badValue(name, shape, i, v, "it must be an integer");
+    if (decl.kind === "category" && (v < 0 || v >= (decl.levels ?? 0))) badValue(name, shape, i, v, `categories must be 0..${(decl.levels ?? 0) - 1}`);
   }
   const declared = declaredBounds(decl);
-  if (declared !== null) checkValues(name, values, declared, "as declared");
+  if (declared !== null) checkValues(name, values, shape, declared, "as declared");
   const ints = decl.kind === "float" ? null : narrowestIntegers(values);
   return { decl, values, ints, shape };
 }
@@ -186,11 +186,21 @@ export function declaredBounds(decl: DataDecl): ValueBounds | null {
   return { lower: decl.lower, upper: decl.upper };
 }
 
-function checkValues(name: string, values: Float64Array, bounds: ValueBounds, why: string): void {
+function checkValues(name: string, values: Float64Array, shape: number[], bounds: ValueBounds, why: string): void {
   for (let i = 0; i < values.length; i++) {
     const problem = boundsProblem(bounds, values[i]);
-    if (problem !== null) fail("DATA_VALUE", `data "${name}"[${i}] is ${values[i]}: it ${problem} (${why})`);
+    if (problem !== null) badValue(name, shape, i, values[i], `it ${problem} (${why})`);
   }
+}
+
+/**
+ * A value of data `name` the model cannot take. For a vector — a column of rows — a DataRowError, which the train
+ * pipeline turns into the row's file and line (`data "group"[229] is 8: …` named nothing a user could find).
+ */
+function badValue(name: string, shape: number[], i: number, v: number, reason: string): never {
+  const message = `data "${name}"${shape.length > 0 ? `[${i}]` : ""} is ${v}: ${reason}`;
+  if (shape.length === 1) throw new DataRowError(i, { [name]: v }, reason, message);
+  throw new BayesServeError("DATA_VALUE", message);
 }
 
 function broadcast(json: ModelJSON, id: number, shapes: number[][], parts: number[]): number[] {
@@ -289,8 +299,7 @@ export function bindModel(json: ModelJSON, input: DataInput, options: BindOption
         // Checked on the exact values: the integer view of data past 32 bits has wrapped.
         const values = d.values;
         for (let i = 0; i < values.length; i++)
-          if (values[i] < 0 || values[i] >= a[0])
-            fail("DATA_VALUE", `data "${idxNode.name}"[${i}] is ${values[i]}: it indexes a vector of length ${a[0]} (valid 0..${a[0] - 1})`);
+          if (values[i] < 0 || values[i] >= a[0]) badValue(idxNode.name, d.shape, i, values[i], `it indexes a vector of length ${a[0]} (valid 0..${a[0] - 1})`);
         shapes[id] = d.shape;
         break;
       }
@@ -378,7 +387,7 @@ function checkObservedValues(json: ModelJSON, o: ModelJSON["observes"][number], 
   if (valueNode.op !== "data" || o.dist.family === "MvNormal" || o.dist.family === "Flat") return;
   const family = familyOf(o.dist.family);
   const values = data.get(valueNode.name)!.values;
-  checkValues(valueNode.name, values, family.values, `observation "${o.name}" has a ${family.name} likelihood`);
+  checkValues(valueNode.name, values, data.get(valueNode.name)!.shape, family.values, `observation "${o.name}" has a ${family.name} likelihood`);
   if (family.argNames[0] !== "n") return; // the binomials: at most n successes
   const trialsNode = json.nodes[o.dist.args[0]];
   const trials = trialsNode.op === "const" ? Float64Array.of(trialsNode.value) : trialsNode.op === "data" ? data.get(trialsNode.name)!.values : null;

@@ -230,6 +230,11 @@ export class GraphBuilder {
     return new Expr(this, this.nodes.length - 1);
   }
   own(e: Expr): void {
+    if (!(e instanceof Expr)) {
+      const value = e as unknown;
+      const got = typeof value === "string" ? `the string ${JSON.stringify(value)}` : typeof value === "object" && value !== null ? "an object" : String(value);
+      throw new BayesServeError("MODEL_DEFINITION", `an expression or a number was expected, got ${got}`);
+    }
     if (e.graph !== this) throw new BayesServeError("MODEL_DEFINITION", "an expression from another model was used here");
   }
   node(x: ExprLike): number {
@@ -252,7 +257,12 @@ export class GraphBuilder {
   claim(name: string, what: string): void {
     if (!isModelName(name))
       throw new BayesServeError("MODEL_DEFINITION", `${what} name "${name}" must be an identifier (letters, digits, _) and not a built-in property of objects`);
-    if (this.names.has(name)) throw new BayesServeError("MODEL_DEFINITION", `the name "${name}" is used twice`);
+    if (this.names.has(name))
+      throw new BayesServeError(
+        "MODEL_DEFINITION",
+        `the name "${name}" is used twice: parameters, data, dimensions, observations and deterministics share one namespace` +
+          (what === "observation" ? ` (an observation of data "${name}" needs a name of its own: m.observe("${name}_obs", …, m.data("${name}")))` : ""),
+      );
     this.names.add(name);
   }
 }

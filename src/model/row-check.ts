@@ -2,41 +2,13 @@
 // usually one row — a negative exposure whose log is NaN, a value outside a uniform's bounds — at which an
 // observation's likelihood is undefined whatever the parameters. Found by evaluating each observation row by row at
 // a few parameter points and keeping the rows that fail at every one of them.
-import { BayesServeError } from "../errors.js";
 import { describeNode, nodeInputs, type BoundModel } from "./bind.js";
 import { evaluateNodes } from "./evaluate.js";
 import { familyOf } from "./families.js";
 import { scalarLogp } from "./scalar-logp.js";
+import { DataRowError } from "./data-row-error.js";
 
-/** A data row at which the model is undefined: its position in the data given to the fit, and the data it reads. */
-export class DataRowError extends BayesServeError {
-  constructor(
-    /** 0-based row of the data given to the fit. */
-    readonly row: number,
-    /** The data inputs involved, with their values at this row. */
-    readonly values: Record<string, number>,
-    /** What is undefined, without the row: "the likelihood's argument logRate = … is NaN". */
-    readonly reason: string,
-  ) {
-    super(
-      "DATA_VALUE",
-      `data row ${row} (${Object.entries(values)
-        .map(([k, v]) => `${k} = ${v}`)
-        .join(", ")}): ${reason}`,
-    );
-    this.name = "DataRowError";
-  }
-
-  /** The same problem described at another place (a file's line), keeping the data values. */
-  describedAt(where: string): BayesServeError {
-    return new BayesServeError(
-      "DATA_VALUE",
-      `${where} (${Object.entries(this.values)
-        .map(([k, v]) => `${k} = ${v}`)
-        .join(", ")}): ${this.reason}`,
-    );
-  }
-}
+export { DataRowError };
 
 /** The vector data inputs a node reads. */
 function dataRead(bound: BoundModel, id: number): string[] {

@@ -13,7 +13,10 @@ const MEANINGS: Record<ResponseKind, Record<PredictionKind, string>> = {
   count: {
     point: "an integer: the median of the predictive draws (the smallest count with at least half of them at or below it)",
     interval: "integers: the highest-density interval of the predictive draws",
-    density: "the probability of each count (bins of width 1 centred on the integers; grouped only beyond `bins` values)",
+    density:
+      "the probability of each count, in bins of width 1 centred on the integers; when the draws span more than `bins` integers, " +
+      "each bin holds several whole integers (edges at half-integers, the last may hold fewer) and its density is their mean probability: " +
+      "density × width is the bin's probability",
     mean: "the expected count E[y | x, θ] for every posterior draw, averaged, with its HDI",
   },
   binary: {

@@ -1,6 +1,6 @@
 export { Predictor, type PredictorOptions } from "./predictor.js";
 export { DRAW_ORDER_SEED, shuffledDrawTable, type DrawTable } from "./draw-table.js";
-export { MAX_ABS_FEATURE, type Instance } from "./instance-check.js";
+export { featureValueProblem, MAX_ABS_FEATURE, type Instance } from "./instance-check.js";
 export type { Standardization } from "./standardization.js";
 export { predictionSchema, targetObservation, dataReadBy, featureBounds, type FeatureSpec, type PredictionSchema } from "./features.js";
 export { InstanceError, type InstanceProblem } from "./instance-error.js";

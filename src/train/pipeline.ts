@@ -28,6 +28,7 @@ import { stratifiedSplit } from "./split.js";
 import { selectRows, tableRows, type Table } from "./table.js";
 import { describeSample, type RowSampleRecord, sampleTable, TEST_SAMPLE_STREAM, TRAIN_SAMPLE_STREAM } from "./row-sample.js";
 import { adaptationRecord, resolveWarmStart, WARM_START_TUNE, type ResolvedWarmStart } from "./warm-start.js";
+import { checkFeatureRows } from "./value-check.js";
 
 export interface TrainOptions {
   model: Model;
@@ -311,6 +312,7 @@ export async function prepareTraining(options: TrainOptions, at: TrainStep): Pro
   const scalars = resolveScalars(options.model, table, trainTable.rows, options.scalars);
   const model = withSizes(options.model, scalars);
   const schema = predictionSchema(model.json, scalars, options.target);
+  checkFeatureRows(table, schema.features, where ?? ((row) => `${table.source}, row ${row + 1}`));
   const standardization = standardizationOf(model, trainTable);
   lap("data", t0);
   log(`data: ${table.rows} rows from ${table.source} (${trainTable.rows} train, ${testTable.rows} test)`);

@@ -265,6 +265,19 @@ describe("bad input names the variable and the problem", () => {
         m.param("a", Normal(0, 1));
       }),
     ).toThrow(/"a" is used twice/);
+    // PyMC's habit, observed=df["y"] under the name "y": the message says the names share one namespace, and what to do.
+    expect(() =>
+      model("pymc-habit", (m) => {
+        const x = m.data("x");
+        m.observe("y", Normal(m.param("b", Normal(0, 1)).mul(x), 1), m.data("y"));
+      }),
+    ).toThrow(
+      'the name "y" is used twice: parameters, data, dimensions, observations and deterministics share one namespace (an observation of data "y" needs a name of its own: m.observe("y_obs", …, m.data("y")))',
+    );
+    // From JavaScript, where no type checker stops it: a string where an expression belongs.
+    expect(() => model("js", (m) => void m.param("a", Normal((m.data("x") as unknown as { mul: (v: unknown) => never }).mul("two"), 1)))).toThrow(
+      'an expression or a number was expected, got the string "two"',
+    );
     expect(() => model("bad", (m) => void m.param("a b", Normal(0, 1)))).toThrow(/must be an identifier/);
     expect(() => model("args", (m) => void m.param("a", (Normal as (...a: number[]) => never)(0)))).toThrow(/Normal takes 2 argument/);
     expect(() => model("nan", (m) => void m.param("a", Normal(NaN, 1)))).toThrow(/constant NaN is not finite/);
