@@ -227,7 +227,11 @@ export function addTrainOptions(cmd: Command): Command {
       "training data: a path or file://, s3://bucket/key, s3://bucket/prefix/ (its newest object), or http(s)://; CSV (also gzip) or Parquet with a column per model input (seed: x,category,y; category 0-based)",
     )
     .option("--data-all", "with an s3:// prefix: read every object under it, in key order, as one table")
-    .option("--model <name|file>", "built-in model name, or a model file (.ts/.js exporting a model, or its .json form)", DEFAULT_MODEL)
+    .option(
+      "--model <name|file|uri>",
+      "built-in model name, or a model file (.ts/.js exporting a model, or its .json form): a path, s3://bucket/key or https://…",
+      DEFAULT_MODEL,
+    )
     .option("--store <uri>", "artefact store: a folder or s3://bucket/prefix", DEFAULT_STORE_URI)
     .option("--seed <n>", "random seed (data simulation, split, sampler)", int("--seed"), TRAIN_DEFAULTS.seed)
     .option("--draws <n>", "draws per chain after warm-up", int("--draws"), TRAIN_DEFAULTS.draws)

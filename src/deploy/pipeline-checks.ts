@@ -4,6 +4,7 @@
 // in the file, and what was expected.
 import { LineCounter, parseDocument } from "yaml";
 import { TRAIN_DEFAULTS } from "../defaults.js";
+import { BUILTIN_MODELS } from "../train/models.js";
 import { fileSchemaChecker } from "../schema/file-schema.js";
 import { problemLocation, problemText, formatPath, type FieldPath } from "../schema/problems.js";
 import { checkDag } from "./pipeline-dag.js";
@@ -127,6 +128,13 @@ function checkSemantics(doc: PipelineFile, add: AddProblem, warnings: string[]):
         true,
       );
     }
+    const stageArgs = (s.args ?? []).map(String);
+    const modelArg = stageArgs[0] === "train" ? argValue(stageArgs, "--model") : undefined;
+    if (modelArg !== undefined && !Object.hasOwn(BUILTIN_MODELS, modelArg) && !/^(s3|https?):\/\//i.test(modelArg))
+      warnings.push(
+        `stages.${name}.args: --model ${modelArg} is read from the container's filesystem when the Job runs: it must be in the image ` +
+          `or a mounted volume; an s3:// or https:// URI is read as the data are (docs/deploy.md, "Your own model")`,
+      );
     if (s.batch?.chains_as_pods === true)
       checkChainsAsPods(
         s,

@@ -29,6 +29,7 @@ const API_KEY = "bayes-serve.api";
 export async function resolveModel(spec: string = DEFAULT_MODEL): Promise<Model> {
   const builtin = Object.hasOwn(BUILTIN_MODELS, spec) ? BUILTIN_MODELS[spec] : undefined;
   if (builtin) return builtin;
+  if (/^(s3|https?):\/\//i.test(spec)) return readRemoteModel(spec);
   const file = path.resolve(spec);
   const ext = path.extname(file);
   if (ext === ".json") {
@@ -38,13 +39,7 @@ export async function resolveModel(spec: string = DEFAULT_MODEL): Promise<Model>
     } catch (err) {
       throw new BayesServeError("USAGE", `--model ${spec}: cannot read (${(err as NodeJS.ErrnoException).code ?? err})`);
     }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (err) {
-      throw new BayesServeError("MODEL_DEFINITION", `${spec}: not valid JSON (${(err as Error).message})`);
-    }
-    return modelFromJSON(json);
+    return modelFromJSONText(text, spec);
   }
   if (MODEL_FILE_EXTENSIONS.includes(ext)) return loadModelFile(file, spec);
   throw new BayesServeError(
@@ -53,10 +48,61 @@ export async function resolveModel(spec: string = DEFAULT_MODEL): Promise<Model>
   );
 }
 
+/** The largest model object read from S3 or HTTP: a model file is kilobytes; this only stops a wrong URI's download. */
+export const MAX_REMOTE_MODEL_BYTES = 1 << 20;
+
+/**
+ * `--model s3://bucket/key` or `https://…`: one object — a model's JSON form or one self-contained model file (its
+ * `bayes-serve` imports work; relative imports have no folder to come from) — read as the data are (the same
+ * credentials), so that a Kubernetes Job can train a user's model without an image of its own.
+ */
+async function readRemoteModel(spec: string): Promise<Model> {
+  if (spec.endsWith("/")) throw new BayesServeError("USAGE", `--model ${spec}: name one object (a model file), not a prefix`);
+  const ext = path.extname(new URL(spec).pathname).toLowerCase();
+  if (ext !== ".json" && !MODEL_FILE_EXTENSIONS.includes(ext))
+    throw new BayesServeError(
+      "USAGE",
+      `--model ${spec}: a model object must be a model's JSON form (.json) or a model file (${MODEL_FILE_EXTENSIONS.join(", ")})`,
+    );
+  const { resolveSource } = await import("./data-source.js");
+  const [object] = await resolveSource(spec);
+  const { body } = await object.open();
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of body) {
+    bytes += (chunk as Buffer).length;
+    if (bytes > MAX_REMOTE_MODEL_BYTES) {
+      body.destroy();
+      throw new BayesServeError("USAGE", `--model ${spec}: more than ${MAX_REMOTE_MODEL_BYTES} bytes: not a model file`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (ext === ".json") return modelFromJSONText(text, spec);
+  return loadModelCode({ contents: text, loader: ext.includes("ts") ? "ts" : "js" }, spec);
+}
+
+function modelFromJSONText(text: string, spec: string): Model {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new BayesServeError("MODEL_DEFINITION", `${spec}: not valid JSON (${(err as Error).message})`);
+  }
+  return modelFromJSON(json);
+}
+
 async function loadModelFile(file: string, spec: string): Promise<Model> {
+  return loadModelCode({ file }, spec);
+}
+
+/** A model file on disk, or one file's source read from elsewhere. */
+type ModelCode = { file: string } | { contents: string; loader: "ts" | "js" };
+
+async function loadModelCode(source: ModelCode, spec: string): Promise<Model> {
   const api = (await import("../index.js")) as Record<string, unknown>;
   (globalThis as Record<symbol, unknown>)[Symbol.for(API_KEY)] = api;
-  const code = await bundle(file, spec, Object.keys(api));
+  const code = await bundle(source, spec, Object.keys(api));
   let mod: Record<string, unknown>;
   try {
     mod = (await import(`data:text/javascript;base64,${Buffer.from(code).toString("base64")}`)) as Record<string, unknown>;
@@ -76,12 +122,16 @@ async function loadModelFile(file: string, spec: string): Promise<Model> {
 }
 
 /** The model file and what it imports, as one ES module whose `bayes-serve` imports read this copy's API. */
-async function bundle(file: string, spec: string, apiNames: string[]): Promise<string> {
+async function bundle(source: ModelCode, spec: string, apiNames: string[]): Promise<string> {
   const { build } = await import("esbuild");
+  // A file read from elsewhere is bundled from memory, as if it sat in the working directory (under its URI's name).
+  const file = "file" in source ? source.file : path.resolve(path.basename(new URL(spec).pathname));
   const shim = `const api = globalThis[Symbol.for(${JSON.stringify(API_KEY)})];\n${apiNames.map((n) => `export const ${n} = api.${n};`).join("\n")}\nexport default api;\n`;
   try {
     const result = await build({
-      entryPoints: [file],
+      ...("file" in source
+        ? { entryPoints: [file] }
+        : { stdin: { contents: source.contents, loader: source.loader, sourcefile: path.basename(file), resolveDir: path.dirname(file) } }),
       bundle: true,
       write: false,
       format: "esm",
@@ -111,7 +161,9 @@ async function bundle(file: string, spec: string, apiNames: string[]): Promise<s
     if (errors === undefined) throw new BayesServeError("MODEL_DEFINITION", `${spec}: cannot read the model file (${(err as Error).message})`);
     const first = errors[0];
     // esbuild names files relative to the working directory.
-    const at = first.location ? `${path.resolve(first.location.file)}:${first.location.line}:${first.location.column}: ` : "";
+    const at = first.location
+      ? `${"file" in source ? path.resolve(first.location.file) : first.location.file}:${first.location.line}:${first.location.column}: `
+      : "";
     throw new BayesServeError("MODEL_DEFINITION", `${spec}: ${at}${first.text}${errors.length > 1 ? ` (and ${errors.length - 1} more error(s))` : ""}`);
   }
 }

@@ -198,6 +198,17 @@ describe("the DAG", () => {
     expect(p[0].message).toMatch(/stage "train" is listed twice in step 1 \(duplicate\)/);
   });
 
+  it("a training stage's local model file is a warning (the image must hold it); a built-in or an s3:// one is not", () => {
+    const withModel = (m: string) => checkPipelineText(VALID.replace("args: [train, --simulate]", `args: [train, --simulate, --model, ${m}]`));
+    expect(withModel("/models/claims.ts").problems).toEqual([]);
+    expect(withModel("/models/claims.ts").warnings).toEqual([
+      "stages.train.args: --model /models/claims.ts is read from the container's filesystem when the Job runs: it must be in the image or a mounted volume; " +
+        'an s3:// or https:// URI is read as the data are (docs/deploy.md, "Your own model")',
+    ]);
+    expect(withModel("seed-regression").warnings).toEqual([]);
+    expect(withModel("s3://your-bucket/models/claims.ts").warnings).toEqual([]);
+  });
+
   it("a stage left out of the DAG is a warning, not an error", () => {
     const r = checkPipelineText(VALID.replace("DAG: train >> scoring-service", "DAG: scoring-service"));
     expect(r.problems).toEqual([]);
