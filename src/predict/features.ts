@@ -4,7 +4,7 @@
 // is checked exactly as training data were.
 import { BayesServeError } from "../errors.js";
 import { nodeInputs } from "../model/bind.js";
-import type { ModelJSON } from "../model/graph.js";
+import type { ModelJSON, NodeJSON } from "../model/graph.js";
 import { familyOf } from "../model/families.js";
 import { intersectBounds, type ValueBounds } from "../model/value-bounds.js";
 
@@ -73,6 +73,40 @@ function vectorLength(model: ModelJSON, id: number, sizes: Record<string, number
     }
     default:
       return undefined;
+  }
+}
+
+/** Whether node `id`'s value differs from row to row: it reads a vector or matrix data input (a column of the rows). */
+function readsRows(model: ModelJSON, id: number, memo: Map<number, boolean>): boolean {
+  const known = memo.get(id);
+  if (known !== undefined) return known;
+  const n = model.nodes[id];
+  let rows = false;
+  if (n.op === "data") rows = model.data.find((d) => d.name === n.name)?.shape !== "scalar";
+  else for (const r of nodeInputs(n)) if (readsRows(model, r, memo)) rows = true;
+  memo.set(id, rows);
+  return rows;
+}
+
+/**
+ * What node `n` computes across rows — a sum over a column, one row's value, a column gathered by an index, a kernel
+ * between rows — as a phrase for a message; null when it reads each row alone (elementwise, or a design matrix's row
+ * times a parameter vector).
+ */
+function acrossRows(model: ModelJSON, n: NodeJSON, memo: Map<number, boolean>): string | null {
+  switch (n.op) {
+    case "sum":
+      return readsRows(model, n.a, memo) ? "sum a column of the rows (sum over the data)" : null;
+    case "element":
+      return readsRows(model, n.a, memo) ? `read row ${n.k} of the data (element ${n.k} of a column)` : null;
+    case "index":
+      return readsRows(model, n.a, memo) ? "gather a column of the rows by an index (another row's value)" : null;
+    case "matvec":
+      return readsRows(model, n.v, memo) ? "multiply by a vector computed from the rows" : null;
+    case "covExpQuad":
+      return readsRows(model, n.x, memo) ? "relate the rows to one another (a kernel between rows)" : null;
+    default:
+      return null;
   }
 }
 
@@ -154,11 +188,25 @@ export function predictionSchema(model: ModelJSON, sizes: Record<string, number>
   /** For each category used as an index: whether every vector it indexes can draw a new element from its prior. */
   const newLevels = new Map<string, boolean>();
   const seen = new Set<number>();
+  const rowMemo = new Map<number, boolean>();
   const visit = (id: number) => {
     if (seen.has(id)) return;
     seen.add(id);
     const n = model.nodes[id];
     if (n.op === "data") used.add(n.name);
+    if (n.op === "data" && n.name === valueNode.name)
+      throw new BayesServeError(
+        "MODEL_DEFINITION",
+        `observation "${obs.name}"'s arguments read "${n.name}", the data it observes: a prediction has no "${n.name}" to read (did you mean another input?)`,
+      );
+    const across = acrossRows(model, n, rowMemo);
+    if (across !== null)
+      throw new BayesServeError(
+        "MODEL_DEFINITION",
+        `observation "${obs.name}"'s arguments ${across}: a prediction sees one instance, not the training rows, so it would be computed ` +
+          "from that instance alone. Give what it computes from the training rows as a scalar data input (--data-scalar), or " +
+          "standardise the columns (m.data(…, { columns, standardize }))",
+      );
     if (n.op === "index") {
       const idx = model.nodes[n.index];
       const length = vectorLength(model, n.a, sizes);
