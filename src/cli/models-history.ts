@@ -124,7 +124,10 @@ export function registerHistoryCommands(
       const store = open(opts.store);
       const current = await resolveVersion(store, "latest");
       const entries = await historyOf(store);
-      const previous = entries.find((e) => e.version < current && e.gate.passed);
+      // In the store's order (newest first; within one second by createdAt, not by the ids' random suffixes).
+      const at = entries.findIndex((e) => e.version === current);
+      const older = at >= 0 ? entries.slice(at + 1) : entries.filter((e) => e.version < current);
+      const previous = older.find((e) => e.gate.passed);
       if (previous === undefined)
         throw new BayesServeError("ARTIFACT", `no version before ${current} in ${store.uri} passed its gate: nothing to roll back to`);
       await store.readBundle(previous.version);

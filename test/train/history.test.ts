@@ -113,4 +113,17 @@ describe("models history, rollback and compare", () => {
     expect(err).toBeInstanceOf(BayesServeError);
     expect((err as BayesServeError).message).toBe(`no version before ${versions[0]} in ${dir} passed its gate: nothing to roll back to`);
   });
+
+  it("rolls back in the order versions were made, within one second too (not by their ids' random suffixes)", async () => {
+    const same = mkdtempSync(path.join(tmpdir(), "history-same-second-"));
+    const store = openStore(same);
+    const bundle = await openStore(dir).readBundle(versions[0]);
+    // Three versions made in one second, their ids' suffixes in the opposite order.
+    const ids = ["20261207T221418Z-f00000", "20261207T221418Z-a00000", "20261207T221418Z-000000"];
+    for (const [k, id] of ids.entries())
+      await store.publish({ ...bundle, manifest: { ...bundle.manifest, version: id, createdAt: `2026-12-07T22:14:18.${100 + k}Z` } });
+    expect(await run(["models", "rollback", "--store", same])).toBe(`latest: ${ids[2]} -> ${ids[1]} in ${same}\n`);
+    expect(await run(["models", "rollback", "--store", same])).toBe(`latest: ${ids[1]} -> ${ids[0]} in ${same}\n`);
+    await expect(run(["models", "rollback", "--store", same])).rejects.toThrow(`no version before ${ids[0]} in ${same} passed its gate`);
+  });
 });
