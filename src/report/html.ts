@@ -35,8 +35,9 @@ export function formatValue(key: string, value: string | number): string {
   return significant(value, 4);
 }
 
-function cell(key: string, value: string | number | undefined, numeric: boolean): string {
+function cell(key: string, value: string | number | null | undefined, numeric: boolean): string {
   if (value === undefined) return "<td></td>";
+  if (value === null) return `<td${numeric ? ' class="num"' : ""}>–</td>`;
   return `<td${numeric ? ' class="num"' : ""}>${escapeHtml(formatValue(key, value))}</td>`;
 }
 
@@ -47,18 +48,18 @@ function keyValueTable(record: Record<string, string | number>, empty: string): 
   return `<table class="kv">\n${rows}\n</table>`;
 }
 
-function summaryTable(rows: Record<string, string | number>[]): string {
+function summaryTable(rows: Record<string, string | number | null>[]): string {
   if (rows.length === 0) return '<p class="muted">No summary.</p>';
   const columns: string[] = [];
   for (const row of rows) for (const k of Object.keys(row)) if (!columns.includes(k)) columns.push(k);
   // Columns whose every value is a number are right-aligned, header included.
-  const numeric = columns.map((c) => rows.every((r) => r[c] === undefined || typeof r[c] === "number"));
+  const numeric = columns.map((c) => rows.every((r) => r[c] === undefined || r[c] === null || typeof r[c] === "number"));
   const head = columns.map((c, i) => `<th scope="col"${numeric[i] && i > 0 ? ' class="num"' : ""}>${escapeHtml(c)}</th>`).join("");
   const body = rows
     .map((row) => {
       const cells = columns.map((c, i) => {
         const v = row[c];
-        if (i === 0 && v !== undefined) return `<th scope="row">${escapeHtml(formatValue(c, v))}</th>`;
+        if (i === 0 && v !== undefined && v !== null) return `<th scope="row">${escapeHtml(formatValue(c, v))}</th>`;
         return cell(c, v, numeric[i]);
       });
       return `<tr>${cells.join("")}</tr>`;

@@ -93,7 +93,7 @@ export interface ReportInput {
   /** PSIS-LOO of the training rows (absent when it was not computed: too many rows × draws). */
   loo?: ReportLoo & { subsample?: { rows: number; of: number; subsamplingSe: number; estimator: "srs" | "difference" } };
   /** Rows like az.summary: {parameter, mean, sd, "hdi_3%", "hdi_97%", mcse_mean, mcse_sd, ess_bulk, ess_tail, r_hat}. */
-  summaryTable: Record<string, string | number>[];
+  summaryTable: Record<string, string | number | null>[];
   gate: ReportGate;
   /** mape, rmse, coverage_50/90/95, crps, ... */
   metrics: Record<string, number>;

@@ -479,7 +479,7 @@ export async function finishTraining(prepared: PreparedTraining, fitted: FittedP
   const evaluated = evaluateFit(prepared, fitted, at);
   const gate = await gateAndCompare(prepared, diagnosed, evaluated, at);
   const version = newVersionId();
-  if (!gate.passed) prepared.log(`quality gate failed; stored as ${version} but not promoted:\n  ${gate.failures.join("\n  ")}`);
+  if (!gate.passed) prepared.log(`quality gate failed; storing it as ${version}, not promoted:\n  ${gate.failures.join("\n  ")}`);
   const reportFiles = await renderTrainingReport(prepared, fitted, diagnosed, evaluated, gate, version, at);
   return publishVersion(prepared, fitted, diagnosed, evaluated, gate, version, reportFiles, at);
 }
@@ -782,18 +782,20 @@ function samplesRecord(train: RowSampleRecord, test: RowSampleRecord, looSubsamp
   };
 }
 
-export function summaryRecord(r: SummaryRow): Record<string, string | number> {
+export function summaryRecord(r: SummaryRow): Record<string, string | number | null> {
+  // A diagnostic posterior cannot compute (R posterior's NA: constant draws, too few of them) is null, as JSON holds it.
+  const value = (x: number): number | null => (Number.isFinite(x) ? x : null);
   return {
     parameter: r.name,
-    mean: r.mean,
-    sd: r.sd,
-    "hdi_3%": r.hdiLow,
-    "hdi_97%": r.hdiHigh,
-    mcse_mean: r.mcseMean,
-    mcse_sd: r.mcseSd,
-    ess_bulk: r.essBulk,
-    ess_tail: r.essTail,
-    r_hat: r.rHat,
+    mean: value(r.mean),
+    sd: value(r.sd),
+    "hdi_3%": value(r.hdiLow),
+    "hdi_97%": value(r.hdiHigh),
+    mcse_mean: value(r.mcseMean),
+    mcse_sd: value(r.mcseSd),
+    ess_bulk: value(r.essBulk),
+    ess_tail: value(r.essTail),
+    r_hat: value(r.rHat),
   };
 }
 

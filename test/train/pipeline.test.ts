@@ -69,6 +69,19 @@ describe("train pipeline", () => {
     expect((await openStore(store).list()).map((v) => v.version)).toEqual([result.version]);
   });
 
+  it("stores a degenerate fit whose diagnostics cannot be computed (null in the manifest, as R posterior's NA), not promoted", async () => {
+    const store = tmp();
+    // No warm-up: the first step size diverges everywhere, the chains stand still, R-hat and tail ESS are undefined.
+    const result = await train({ ...short, tune: 0, draws: 50, model: seedRegression, source: { simulate: SEED_SIMULATION }, store });
+    expect(result.published).toBe(true);
+    expect(result.promoted).toBe(false);
+    expect(result.summary.some((r) => Number.isNaN(r.rHat) || Number.isNaN(r.essTail))).toBe(true);
+    const m = await openStore(store).readManifest(result.version!);
+    const rows = (m.diagnostics as { summary: Record<string, number | null>[] }).summary;
+    expect(rows.some((r) => r.r_hat === null || r.ess_tail === null)).toBe(true);
+    expect((await openStore(store).verify(result.version!)).problems).toEqual([]);
+  });
+
   it("fails before sampling on bad data, naming file, line and column; nothing is published", async () => {
     const store = tmp();
     const file = path.join(tmp(), "bad.csv");
