@@ -111,55 +111,140 @@ interface DecodedInputs {
   locate: Locate;
 }
 
-/** A tensor's elements as numbers, flat, checked against its shape and datatype. */
-function flatten(input: V2Input, where: string): number[] {
-  const expected = input.shape.length === 1 ? input.shape[0] : input.shape[0] * input.shape[1];
-  const integer = input.datatype.startsWith("INT") || input.datatype.startsWith("UINT");
-  const unsigned = input.datatype.startsWith("UINT");
-  // The usual tensor: flat, of finite numbers (the JSON parser gives no others), as many as the shape says.
-  const data = input.data;
-  if (data.length === expected) {
-    let plain = true;
+/** What a tensor's datatype allows of an element: an integer in min..max, or a finite number of magnitude below `below`. */
+interface DatatypeRule {
+  integer: boolean;
+  min: number;
+  max: number;
+  below: number;
+  /** The range, as a message says it. */
+  range: string;
+}
+
+const intRule = (min: number, max: number): DatatypeRule => ({ integer: true, min, max, below: Infinity, range: `${min}..${max}` });
+/** A 64-bit integer as JSON carries it exactly: a double holds every integer up to 2^53 − 1, and not all beyond. */
+const int64Rule = (min: number): DatatypeRule => ({
+  integer: true,
+  min,
+  max: Number.MAX_SAFE_INTEGER,
+  below: Infinity,
+  range: `${min}..${Number.MAX_SAFE_INTEGER} (2^53 − 1: beyond it a JSON number holds integers inexactly)`,
+});
+/** A float: a finite number below `below` in magnitude rounds to a finite value of the type (to nearest, ties to even). */
+const floatRule = (below: number, largest: number): DatatypeRule => ({ integer: false, min: -Infinity, max: Infinity, below, range: `±${largest}` });
+
+/** What each numeric datatype (NUMERIC_DATATYPES) allows. */
+const DATATYPE_RULES: ReadonlyMap<string, DatatypeRule> = new Map([
+  ["FP64", floatRule(Infinity, Number.MAX_VALUE)],
+  // 2^128 − 2^103: half an ulp above FP32's largest, 3.4028234663852886e38 (which numpy prints as 3.4028235e38).
+  ["FP32", floatRule(3.4028235677973366e38, 3.4028234663852886e38)],
+  // Half an ulp above FP16's largest, 65504.
+  ["FP16", floatRule(65520, 65504)],
+  ["INT64", int64Rule(-Number.MAX_SAFE_INTEGER)],
+  ["INT32", intRule(-2147483648, 2147483647)],
+  ["INT16", intRule(-32768, 32767)],
+  ["INT8", intRule(-128, 127)],
+  ["UINT64", int64Rule(0)],
+  ["UINT32", intRule(0, 4294967295)],
+  ["UINT16", intRule(0, 65535)],
+  ["UINT8", intRule(0, 255)],
+]);
+
+/** Whether `v` is an element the datatype allows (on the hot path: a type test and one or two comparisons). */
+const allowed = (v: unknown, rule: DatatypeRule): v is number =>
+  typeof v === "number" && (rule.integer ? Number.isInteger(v) && v >= rule.min && v <= rule.max : v > -rule.below && v < rule.below);
+
+/** A JSON value in a message, briefly (never walking into it: it may be nested arbitrarily deep). */
+function brief(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (Array.isArray(v)) return "an array";
+  if (v !== null && typeof v === "object") return "an object";
+  return String(v);
+}
+
+/** What is wrong with an element its datatype does not allow (`allowed` is false). */
+function elementProblem(v: unknown, datatype: string, rule: DatatypeRule): string {
+  if (typeof v !== "number") {
+    return typeof v === "string" && v.startsWith(NON_FINITE_MARKER_PREFIX)
+      ? `${v.slice(NON_FINITE_MARKER_PREFIX.length)}, not a finite number`
+      : `${brief(v)}, not a number`;
+  }
+  // Infinity: a JSON number beyond a double's range, which JSON.parse reads so.
+  if (!Number.isFinite(v)) return `${v}, not a finite number`;
+  if (rule.integer && !Number.isInteger(v)) return `${v} is not an integer as ${datatype} requires`;
+  return `${v} is outside ${datatype}'s range ${rule.range}`;
+}
+
+/** Element `i` (row-major) of a tensor, in a message; `features` as flatten's. */
+function elementName(where: string, shape: readonly number[], features: readonly string[] | null, i: number): string {
+  const k = shape.length === 2 ? shape[1] : 1;
+  if (features !== null) return `${where} element [${Math.floor(i / k)}, ${i % k}] (feature "${features[i % k]}")`;
+  return `${where} element ${k === 1 ? i : `[${Math.floor(i / k)}, ${i % k}]`}`;
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+/**
+ * A tensor's elements as numbers, flat, checked against its shape and its datatype's rule (checkDatatype's). Its data
+ * is flat (row-major, as many elements as the shape says) or nested exactly as its shape; anything else is a 400
+ * saying where the nesting differs. The walk goes no deeper than the shape's rank (1 or 2), however deep the data.
+ * `features`: for one [n, k] tensor of every feature, their names (an element is then named by row, column, feature).
+ */
+function flatten(input: V2Input, rule: DatatypeRule, where: string, features: readonly string[] | null = null): number[] {
+  const { shape, data } = input;
+  const n = shape[0];
+  const k = shape.length === 2 ? shape[1] : 1;
+  const expected = n * k;
+
+  if (!(shape.length === 2 && data.length > 0 && Array.isArray(data[0]))) {
+    // The usual tensor: flat, as many numbers as the shape says.
     for (let i = 0; i < data.length; i++) {
       const v = data[i];
-      if (typeof v !== "number" || (integer && (!Number.isInteger(v) || (unsigned && v < 0)))) {
-        plain = false;
-        break;
-      }
-    }
-    if (plain) return data as number[];
-  }
-  const out: number[] = [];
-  const visit = (a: unknown[]): void => {
-    for (const v of a) {
+      if (allowed(v, rule)) continue;
       if (Array.isArray(v)) {
-        visit(v);
+        throw badRequest(
+          shape.length === 1
+            ? `${where} data[${i}] is an array; shape ${JSON.stringify(shape)} needs a number there (its data: ${plural(expected, "number")}, flat)`
+            : `${where} data[${i}] is an array, but data[0] is a number; shape ${JSON.stringify(shape)} needs its data flat (${plural(expected, "number")}) or nested as the shape (${plural(n, "row")} of ${k}), not mixed`,
+        );
+      }
+      if (i < expected) throw badRequest(`${elementName(where, shape, features, i)}: ${elementProblem(v, input.datatype, rule)}`);
+    }
+    if (data.length !== expected)
+      throw badRequest(
+        `${where}: holds ${plural(data.length, "element")}, but its shape ${JSON.stringify(shape)} has ${expected}${shape.length === 2 ? ` (flat, or nested as ${plural(n, "row")} of ${k})` : ""}`,
+      );
+    return data as number[];
+  }
+
+  // Nested as the shape [n, k]: n rows of k numbers.
+  if (data.length !== n) throw badRequest(`${where} data has ${plural(data.length, "element")}; shape ${JSON.stringify(shape)} needs ${n} (rows of ${k})`);
+  const out = new Array<number>(expected);
+  for (let r = 0; r < n; r++) {
+    const row: unknown = data[r];
+    if (!Array.isArray(row)) throw badRequest(`${where} data[${r}] is ${brief(row)}, not an array; shape ${JSON.stringify(shape)} needs a row of ${k} there`);
+    if (row.length !== k) throw badRequest(`${where} data[${r}] has ${plural(row.length, "element")}; shape ${JSON.stringify(shape)} needs ${k}`);
+    for (let c = 0; c < k; c++) {
+      const v: unknown = row[c];
+      if (allowed(v, rule)) {
+        out[r * k + c] = v;
         continue;
       }
-      if (out.length >= expected) throw badRequest(`${where}: holds more elements than its shape ${JSON.stringify(input.shape)} has (${expected})`);
-      if (typeof v !== "number") {
-        const what =
-          typeof v === "string" && v.startsWith(NON_FINITE_MARKER_PREFIX)
-            ? `${v.slice(NON_FINITE_MARKER_PREFIX.length)}, not a finite number`
-            : `${JSON.stringify(v)}, not a number`;
-        throw badRequest(`${where} element ${out.length}: ${what}`);
-      }
-      if (integer && (!Number.isInteger(v) || (unsigned && v < 0)))
-        throw badRequest(`${where} element ${out.length}: ${v} is not ${unsigned ? "a non-negative integer" : "an integer"} as ${input.datatype} requires`);
-      out.push(v);
+      if (Array.isArray(v)) throw badRequest(`${where} data[${r}][${c}] is an array; shape ${JSON.stringify(shape)} needs a number there`);
+      throw badRequest(`${elementName(where, shape, features, r * k + c)}: ${elementProblem(v, input.datatype, rule)}`);
     }
-  };
-  visit(input.data);
-  if (out.length !== expected) throw badRequest(`${where}: holds ${out.length} elements, but its shape ${JSON.stringify(input.shape)} has ${expected}`);
+  }
   return out;
 }
 
-function checkDatatype(input: V2Input, where: string): void {
-  if (!NUMERIC_DATATYPES.has(input.datatype))
-    throw badRequest(`${where}: datatype ${input.datatype} cannot carry a feature; send FP64 (or INT64 for an integer or a category)`);
+/** The tensor's datatype's rule, for one that can carry a feature (else a 400). */
+function checkDatatype(input: V2Input, where: string): DatatypeRule {
+  const rule = NUMERIC_DATATYPES.has(input.datatype) ? DATATYPE_RULES.get(input.datatype) : undefined;
+  if (rule === undefined) throw badRequest(`${where}: datatype ${input.datatype} cannot carry a feature; send FP64 (or INT64 for an integer or a category)`);
   const p = input.parameters;
   if (p !== undefined && typeof p.binary_data_size === "number")
     throw badRequest(`${where}: binary tensor data (binary_data_size) is not supported; send the data as JSON`);
+  return rule;
 }
 
 /** What decoding a model's tensors needs, made once per model: its feature names and an instance builder. */
@@ -200,12 +285,12 @@ function decodeInputs(inputs: V2Input[], features: readonly FeatureSpec[], maxBa
   if (inputs.length === 1 && inputs[0].shape.length === 2 && !(names.length === 1 && inputs[0].name === names[0])) {
     const input = inputs[0];
     const where = `input "${input.name}"`;
-    checkDatatype(input, where);
+    const rule = checkDatatype(input, where);
     const [n, k] = input.shape;
     if (k !== names.length)
       throw badRequest(`${where}: shape [${n}, ${k}], but the model has ${names.length} features: [n, ${names.length}] in the order ${listNames()}`);
     checkRows(n, where);
-    const values = flatten(input, where);
+    const values = flatten(input, rule, where, names);
     const columns = names.map((_, j) => {
       const c = new Array<number>(n);
       for (let r = 0; r < n; r++) c[r] = values[r * k + j];
@@ -226,7 +311,7 @@ function decodeInputs(inputs: V2Input[], features: readonly FeatureSpec[], maxBa
         `${where}: not a feature of the model; its inputs are ${listNames()} (one [n] tensor each), or one [n, ${names.length}] tensor of them in that order`,
       );
     if (columns[k] !== undefined) throw badRequest(`${where}: given twice`);
-    checkDatatype(input, where);
+    const rule = checkDatatype(input, where);
     if (!(input.shape.length === 1 || (input.shape.length === 2 && input.shape[1] === 1)))
       throw badRequest(`${where}: shape ${JSON.stringify(input.shape)}; a feature's tensor is [n] (one value per instance)`);
     const n = input.shape[0];
@@ -236,7 +321,7 @@ function decodeInputs(inputs: V2Input[], features: readonly FeatureSpec[], maxBa
       rows = n;
       first = input.name;
     }
-    columns[k] = flatten(input, where);
+    columns[k] = flatten(input, rule, where);
   }
   if (columns.includes(undefined)) {
     const missing = names.filter((_, k) => columns[k] === undefined);

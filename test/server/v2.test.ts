@@ -401,7 +401,7 @@ describe("a client's mistakes: 400 with the protocol's error object, naming what
           { name: "category", shape: [2], datatype: "INT64", data: [1, 2] },
         ],
       },
-      /input "x": holds 1 elements, but its shape \[2\] has 2/,
+      /input "x": holds 1 element, but its shape \[2\] has 2/,
     ],
     [
       "data longer than its shape",
@@ -411,7 +411,123 @@ describe("a client's mistakes: 400 with the protocol's error object, naming what
           { name: "category", shape: [1], datatype: "INT64", data: [1] },
         ],
       },
-      /input "x": holds more elements than its shape \[1\] has/,
+      /input "x": holds 2 elements, but its shape \[1\] has 1/,
+    ],
+    // Data flat (row-major) or nested exactly as the shape; nothing else is re-read into it.
+    [
+      "a ragged [2, 2] tensor: rows of 3 and 1 elements",
+      { inputs: [{ name: "X", shape: [2, 2], datatype: "FP64", data: [[1, 0, 5], [2]] }] },
+      /input "X" data\[0\] has 3 elements; shape \[2,2\] needs 2/,
+    ],
+    [
+      "a [2, 2] tensor nested deeper and deeper",
+      { inputs: [{ name: "X", shape: [2, 2], datatype: "FP64", data: [1, [0, [5, [2]]]] }] },
+      /input "X" data\[1\] is an array, but data\[0\] is a number; shape \[2,2\] needs its data flat \(4 numbers\) or nested as the shape \(2 rows of 2\)/,
+    ],
+    [
+      "a [2, 2] tensor of three rows",
+      { inputs: [{ name: "X", shape: [2, 2], datatype: "FP64", data: [[[1]], [[0], [5]], 2] }] },
+      /input "X" data has 3 elements; shape \[2,2\] needs 2 \(rows of 2\)/,
+    ],
+    [
+      "a [2, 2] tensor nested three deep",
+      {
+        inputs: [
+          {
+            name: "X",
+            shape: [2, 2],
+            datatype: "FP64",
+            data: [
+              [[1], [0]],
+              [[5], [2]],
+            ],
+          },
+        ],
+      },
+      /input "X" data\[0\]\[0\] is an array; shape \[2,2\] needs a number there/,
+    ],
+    [
+      "a row of a nested [2, 2] tensor that is a number",
+      { inputs: [{ name: "X", shape: [2, 2], datatype: "FP64", data: [[1, 0], 5] }] },
+      /input "X" data\[1\] is 5, not an array; shape \[2,2\] needs a row of 2 there/,
+    ],
+    [
+      "an [n] tensor nested",
+      {
+        inputs: [
+          { name: "x", shape: [2], datatype: "FP64", data: [[5], [6]] },
+          { name: "category", shape: [2], datatype: "INT64", data: [1, 2] },
+        ],
+      },
+      /input "x" data\[0\] is an array; shape \[2\] needs a number there/,
+    ],
+    [
+      "a string in a nested [n, k] tensor",
+      {
+        inputs: [
+          {
+            name: "X",
+            shape: [2, 2],
+            datatype: "FP64",
+            data: [
+              [1, 0],
+              [5, "2"],
+            ],
+          },
+        ],
+      },
+      /input "X" element \[1, 1\] \(feature "category"\): "2", not a number/,
+    ],
+    // A value must be one its datatype can hold.
+    [
+      "INT8 300",
+      {
+        inputs: [
+          { name: "x", shape: [1], datatype: "INT8", data: [300] },
+          { name: "category", shape: [1], datatype: "INT64", data: [2] },
+        ],
+      },
+      /input "x" element 0: 300 is outside INT8's range -128\.\.127/,
+    ],
+    [
+      "UINT8 -1",
+      {
+        inputs: [
+          { name: "x", shape: [1], datatype: "FP64", data: [5] },
+          { name: "category", shape: [1], datatype: "UINT8", data: [-1] },
+        ],
+      },
+      /input "category" element 0: -1 is outside UINT8's range 0\.\.255/,
+    ],
+    [
+      "INT64 beyond 2^53",
+      {
+        inputs: [
+          { name: "x", shape: [1], datatype: "INT64", data: [2 ** 53 + 2] },
+          { name: "category", shape: [1], datatype: "INT64", data: [2] },
+        ],
+      },
+      /input "x" element 0: 9007199254740994 is outside INT64's range -9007199254740991\.\.9007199254740991/,
+    ],
+    [
+      "INT32 beyond its range, in the [n, k] form",
+      { inputs: [{ name: "X", shape: [1, 2], datatype: "INT32", data: [3e9, 1] }] },
+      /input "X" element \[0, 0\] \(feature "x"\): 3000000000 is outside INT32's range -2147483648\.\.2147483647/,
+    ],
+    [
+      "FP16 1e10",
+      {
+        inputs: [
+          { name: "x", shape: [1], datatype: "FP16", data: [1e10] },
+          { name: "category", shape: [1], datatype: "INT64", data: [2] },
+        ],
+      },
+      /input "x" element 0: 10000000000 is outside FP16's range ±65504/,
+    ],
+    [
+      "FP32 1e39, nested",
+      { inputs: [{ name: "X", shape: [1, 2], datatype: "FP32", data: [[1e39, 1]] }] },
+      /input "X" element \[0, 0\] \(feature "x"\): 1e\+39 is outside FP32's range ±3\.4028234663852886e\+38/,
     ],
     [
       "a string element",
@@ -500,6 +616,53 @@ describe("a client's mistakes: 400 with the protocol's error object, naming what
       expect(e.error).toMatch(message);
     });
   }
+
+  it("data nested 10,000 deep is a 400 saying where, not a stack overflow's 500", async () => {
+    const deep = `${"[".repeat(10_000)}5${"]".repeat(10_000)}`;
+    const category = '{"name": "category", "shape": [1], "datatype": "INT64", "data": [2]}';
+    const column = await refused(`{"inputs": [{"name": "x", "shape": [1], "datatype": "FP64", "data": ${deep}}, ${category}]}`);
+    expect(column.status).toBe(400);
+    expect(column.error).toMatch(/input "x" data\[0\] is an array; shape \[1\] needs a number there/);
+    const matrix = await refused(`{"inputs": [{"name": "X", "shape": [1, 2], "datatype": "FP64", "data": [[${deep}, 2]]}]}`);
+    expect(matrix.status).toBe(400);
+    expect(matrix.error).toMatch(/input "X" data\[0\]\[0\] is an array; shape \[1,2\] needs a number there/);
+    const object = await refused(
+      `{"inputs": [{"name": "x", "shape": [1], "datatype": "FP64", "data": [${'{"a":'.repeat(10_000)}1${"}".repeat(10_000)}]}, ${category}]}`,
+    );
+    expect(object.status).toBe(400);
+    expect(object.error).toMatch(/input "x" element 0: an object, not a number/);
+  });
+
+  it("every numeric datatype carries values it holds, answered as FP64 and INT64 are; the largest FP32 and FP16 are in range", async () => {
+    const parameters = { seed: 3 };
+    const outputs = [{ name: "y_pred" }];
+    const expected = await client.infer(NAME, { parameters, outputs, inputs: perFeature([5, 100], [2, 1]) });
+    for (const datatype of ["FP64", "FP32", "FP16", "INT64", "INT32", "INT16", "INT8", "UINT64", "UINT32", "UINT16", "UINT8"]) {
+      const r = await client.infer(NAME, {
+        parameters,
+        outputs,
+        inputs: [
+          { name: "x", shape: [2], datatype, data: [5, 100] },
+          { name: "category", shape: [2], datatype, data: [2, 1] },
+        ],
+      });
+      expect(r.outputs, datatype).toEqual(expected.outputs);
+    }
+    // The largest of each float type, as numpy prints float32's (3.4028235e+38, a double above it that rounds to it),
+    // and 65519 (which rounds to FP16's 65504): values of their type, refused, if at all, by the feature's own bounds.
+    for (const [datatype, value, status] of [
+      ["FP32", 3.4028235e38, 400],
+      ["FP16", 65504, 200],
+      ["FP16", 65519, 200],
+    ] as const) {
+      const answer = await client.infer(NAME, { inputs: [{ name: "X", shape: [1, 2], datatype, data: [[value, 1]] }] }).catch((e: unknown) => e);
+      if (status === 200) expect(answer, `${datatype} ${value}`).not.toBeInstanceOf(V2Error);
+      else
+        expect((answer as V2Error).error, `${datatype} ${value}`).toMatch(
+          /input "X" element \[0, 0\] \(feature "x"\): ensure this value is less than or equal to/,
+        );
+    }
+  });
 
   it("a body that is not JSON is a 415, in the protocol's shape", async () => {
     await expect(client.inferRaw(NAME, "x=5", undefined, "text/plain")).rejects.toMatchObject({
