@@ -24,6 +24,7 @@ import {
   type InferParams,
 } from "../predict/index.js";
 import { responseKindOf } from "../model/families.js";
+import { parseDecimal } from "../schema/decimal.js";
 import { formatPath, schemaProblems } from "../schema/problems.js";
 import { HttpProblem, logProblem, NON_FINITE_MARKER_PREFIX, problemFromFastify, type ValidationIssue } from "./errors.js";
 import type { LoadedModel, ModelHolder } from "./model-holder.js";
@@ -382,9 +383,11 @@ function parseQuantiles(given: string | number[] | undefined): readonly number[]
   if (list.length === 0 || (typeof given === "string" && given.trim() === ""))
     throw badRequest('parameters.quantiles: no probabilities; give them as "0.05,0.5,0.95"');
   return list.map((q) => {
-    const p = typeof q === "string" && q !== "" ? Number(q) : q;
-    if (typeof p !== "number" || !Number.isFinite(p) || p < 0 || p > 1)
-      throw badRequest(`parameters.quantiles: ${JSON.stringify(q)} is not a probability in [0, 1]`);
+    // Decimal notation only, as the CSV reader reads numbers (Number() would also take "0x1", "0b1", "0o1").
+    const p = typeof q === "string" ? parseDecimal(q) : q;
+    if (typeof q === "string" && Number.isNaN(p))
+      throw badRequest(`parameters.quantiles: ${JSON.stringify(q)} is not a decimal number; give probabilities as "0.05,0.5,0.95"`);
+    if (!Number.isFinite(p) || p < 0 || p > 1) throw badRequest(`parameters.quantiles: ${JSON.stringify(q)} is not a probability in [0, 1]`);
     return p;
   });
 }

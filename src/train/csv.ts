@@ -10,6 +10,7 @@ import { pipeline } from "node:stream/promises";
 import { CsvError, parse, type Options } from "csv-parse";
 import { parse as parseSync } from "csv-parse/sync";
 import { BayesServeError } from "../errors.js";
+import { DECIMAL } from "../schema/decimal.js";
 import type { ValueBounds } from "../model/value-bounds.js";
 import type { FeatureSpec } from "../predict/features.js";
 import type { Table } from "./table.js";
@@ -30,8 +31,6 @@ export interface ColumnSpec {
 /** The longest record (line) read: far beyond any row of numbers. */
 export const MAX_RECORD_BYTES = 1024 * 1024;
 
-/** A decimal number as people write them (no hex, binary or octal literals, no `_` separators, no blank padding). */
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const NON_FINITE_WORD = /^[+-]?(nan|inf|infinity)$/i;
 
 function fail(file: string, line: number | null, column: string | null, msg: string, cause?: unknown): never {

@@ -587,6 +587,16 @@ describe("a client's mistakes: 400 with the protocol's error object, naming what
       { parameters: { quantiles: "0.5,1.5" }, inputs: perFeature([5], [2]) },
       /parameters\.quantiles: "1\.5" is not a probability in \[0, 1\]/,
     ],
+    [
+      "a quantile in hexadecimal",
+      { parameters: { quantiles: "0x1,0.5" }, inputs: perFeature([5], [2]) },
+      /parameters\.quantiles: "0x1" is not a decimal number/,
+    ],
+    [
+      "a quantile in binary, padded",
+      { parameters: { quantiles: "0.5, 0b0 " }, inputs: perFeature([5], [2]) },
+      /parameters\.quantiles: "0b0" is not a decimal number/,
+    ],
     ["an hdi_probability of 1", { parameters: { hdi_probability: 1 }, inputs: perFeature([5], [2]) }, /parameters\.hdi_probability: must be < 1/],
     ["no inputs", { inputs: [] }, /inputs: must NOT have fewer than 1 items/],
     ["a tensor without its shape", '{"inputs": [{"name": "x", "datatype": "FP64", "data": [5]}]}', /inputs\[0\]\.shape: required/],
@@ -662,6 +672,15 @@ describe("a client's mistakes: 400 with the protocol's error object, naming what
           /input "X" element \[0, 0\] \(feature "x"\): ensure this value is less than or equal to/,
         );
     }
+  });
+
+  it("quantiles given as a string are read in decimal notation: signs, points and exponents", async () => {
+    const r = await client.infer(NAME, {
+      parameters: { quantiles: " .25, 5e-1,+0.75 " },
+      inputs: perFeature([5], [2]),
+      outputs: [{ name: "y_pred_quantiles" }],
+    });
+    expect(output(r, "y_pred_quantiles").parameters?.quantiles).toBe("0.25,0.5,0.75");
   });
 
   it("a body that is not JSON is a 415, in the protocol's shape", async () => {
