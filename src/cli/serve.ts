@@ -21,6 +21,7 @@ import {
   type LogLevel,
 } from "../server/constants.js";
 import type { RunningServer, ServerOptions } from "../server/server.js";
+import { parseDecimal } from "../schema/decimal.js";
 
 export type { RunningServer, ServerOptions };
 
@@ -45,13 +46,13 @@ export function integer(name: string, min: number, max: number): (value: string)
 }
 
 function seconds(value: string): number {
-  const n = Number(value);
+  const n = parseDecimal(value.trim());
   if (value.trim() === "" || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError("must be a number of seconds ≥ 0 (0 disables)");
   return n;
 }
 
 function positiveSeconds(value: string): number {
-  const n = Number(value);
+  const n = parseDecimal(value.trim());
   if (value.trim() === "" || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("must be a number of seconds > 0");
   return n;
 }

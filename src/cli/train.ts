@@ -13,6 +13,7 @@ import { DEFAULT_TUNE, SEED_SIMULATION, train, type TrainOptions, type TrainResu
 import { mergeChains, type StagedChain, trainChain } from "../train/chain-stage.js";
 import { WARM_START_TUNE } from "../train/warm-start.js";
 import { ADAPTATIONS, type Adaptation } from "../inference/index.js";
+import { parseDecimal } from "../schema/decimal.js";
 
 // Decimal integers only: Number() would read "" as 0 and accept "0x10" or "1e3".
 const int = (flag: string) => (v: string) => {
@@ -21,7 +22,7 @@ const int = (flag: string) => (v: string) => {
   return n;
 };
 const num = (flag: string) => (v: string) => {
-  const n = v.trim() === "" ? Number.NaN : Number(v);
+  const n = parseDecimal(v.trim());
   if (!Number.isFinite(n)) throw new BayesServeError("USAGE", `${flag} must be a number (got "${v}")`);
   return n;
 };

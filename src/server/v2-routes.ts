@@ -377,11 +377,13 @@ function structureMessage(errors: readonly ErrorObject[], body: unknown): string
 /** The outputs a model can answer when a request names none: all, but the mean's for a likelihood without one. */
 const defaultOutputs = (model: LoadedModel): V2Output[] => V2_OUTPUTS.filter((o) => model.predictor.hasMean || !V2_MEAN_OUTPUTS.has(o));
 
-function parseQuantiles(given: string | number[] | undefined): readonly number[] {
+function parseQuantiles(given: string | number[] | undefined, most: number): readonly number[] {
   if (given === undefined) return DEFAULT_QUANTILES;
   const list = typeof given === "string" ? given.split(",").map((s) => s.trim()) : given;
   if (list.length === 0 || (typeof given === "string" && given.trim() === ""))
     throw badRequest('parameters.quantiles: no probabilities; give them as "0.05,0.5,0.95"');
+  // The list form's schema holds it to `most` items; the string form is held to the same here.
+  if (list.length > most) throw badRequest(`parameters.quantiles: ${list.length} probabilities, more than the ${most} allowed`);
   return list.map((q) => {
     // Decimal notation only, as the CSV reader reads numbers (Number() would also take "0x1", "0b1", "0o1").
     const p = typeof q === "string" ? parseDecimal(q) : q;
@@ -445,7 +447,7 @@ export function prepareInfer(model: LoadedModel, body: V2Request, limits: Limits
     seed: given.seed,
     hdiProbability: given.hdi_probability ?? DEFAULT_HDI_PROBABILITY,
     bins: given.bins ?? defaultBins(spec.discrete),
-    quantiles: parseQuantiles(given.quantiles),
+    quantiles: parseQuantiles(given.quantiles, limits.maxBins),
     allowNewLevels: given.allow_new_levels ?? spec.newLevelsByDefault,
     median: false,
     interval: false,

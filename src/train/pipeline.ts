@@ -181,6 +181,9 @@ export async function loadTable(model: Model, source: TrainOptions["source"]): P
       "USAGE",
       `--simulate generates the seed's columns x, category, y; model "${model.name}" needs ${names.join(", ")}: use --data FILE.csv`,
     );
+  const { sigma, rows } = source.simulate;
+  if (!(sigma > 0 && Number.isFinite(sigma))) throw new BayesServeError("USAGE", `--sigma is the simulated noise's sd: it must be > 0 (got ${sigma})`);
+  if (!(Number.isInteger(rows) && rows >= 2)) throw new BayesServeError("USAGE", `--rows must be an integer ≥ 2 (got ${rows})`);
   const levels = spec.find((s) => s.name === "category")?.levels;
   if (levels !== source.simulate.beta.length)
     throw new BayesServeError("USAGE", `--simulate: ${source.simulate.beta.length} betas but the model's category has ${levels} levels`);

@@ -593,6 +593,11 @@ describe("a client's mistakes: 400 with the protocol's error object, naming what
       /parameters\.quantiles: "0x1" is not a decimal number/,
     ],
     [
+      "more quantiles in a string than the list form allows",
+      { parameters: { quantiles: Array(200_000).fill("0.5").join(",") }, inputs: perFeature([5], [2]) },
+      /parameters\.quantiles: 200000 probabilities, more than the \d+ allowed/,
+    ],
+    [
       "a quantile in binary, padded",
       { parameters: { quantiles: "0.5, 0b0 " }, inputs: perFeature([5], [2]) },
       /parameters\.quantiles: "0b0" is not a decimal number/,

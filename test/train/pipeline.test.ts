@@ -124,6 +124,18 @@ describe("bayes-serve train (the command)", () => {
   const cli = (args: string[]) =>
     run(process.execPath, ["--import", "tsx", path.join(repo, "src/cli/main.ts"), ...args], { cwd: repo, env: { ...process.env, NO_COLOR: "1" } });
 
+  it("refuses simulation settings that make no data (a noise sd ≤ 0, one row) and numbers that are not decimals", async () => {
+    for (const [args, message] of [
+      [["--sigma", "-1"], "--sigma is the simulated noise's sd: it must be > 0 (got -1)"],
+      [["--rows", "1"], "--rows must be an integer ≥ 2 (got 1)"],
+      [["--sigma", "0x10"], '--sigma must be a number (got "0x10")'],
+    ] as const) {
+      const err = (await cli(["train", "--simulate", "--store", tmp(), ...args]).catch((e: unknown) => e)) as { code: number; stderr: string };
+      expect(err.code).toBe(1);
+      expect(err.stderr.trim()).toBe(`bayes-serve: ${message}`);
+    }
+  });
+
   it("--json prints one JSON object as the last line of stdout", async () => {
     const store = tmp();
     const { stdout } = await cli([
