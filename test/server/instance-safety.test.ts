@@ -142,4 +142,18 @@ describe("loading a model whose docs' example instance is outside its domain", (
       s.cleanup();
     }
   });
+
+  it("refuses draws outside a parameter's support (a negative scale, a probability above 1): the version was altered", async () => {
+    const scaled = model("scaled", (m) => {
+      const x = m.data("x");
+      m.observe("obs", Normal(m.param("a", Normal(0, 1)).mul(x), m.param("sigma", HalfNormal(1))), m.data("y"));
+    });
+    const s = tempStore();
+    try {
+      await s.store.publish(madeUpBundle(scaled, { a: () => 1, sigma: (i) => (i === 3 ? -0.5 : 0.7) }));
+      await expect(testApp(s.store)).rejects.toThrow(/its posterior draws of sigma hold -0\.5, not ≥ 0: the version is damaged/);
+    } finally {
+      s.cleanup();
+    }
+  });
 });
