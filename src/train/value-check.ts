@@ -3,7 +3,8 @@
 // Parquet); each says where the value was.
 import { BayesServeError } from "../errors.js";
 import { boundsProblem } from "../model/value-bounds.js";
-import { featureValueProblem, type FeatureSpec } from "../predict/index.js";
+import type { FeatureSpec } from "../predict/features.js";
+import { featureValueProblem } from "../predict/instance-check.js";
 import type { ColumnSpec } from "./csv.js";
 import type { Table } from "./table.js";
 
