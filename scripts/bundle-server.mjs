@@ -10,6 +10,8 @@
 // - the chain worker (dist/inference/chain-worker.js): each chain of a fit starts a worker thread that loads the model
 //   compiler and the sampler before its first gradient — a fixed cost of every fit, paid once per chain; and the
 //   shard worker (dist/inference/shard-worker.js), one per helper thread of --threads-per-chain;
+// - the Parquet worker (dist/train/parquet-worker.js): train decodes each Parquet object on a thread of its own, which
+//   loads hyparquet and the value checks before it reads a page;
 // - the report layer (dist/report/index.js: Vega, Vega-Lite, d3 — ~300 modules), which train imports while the
 //   chains run. resvg stays outside: it loads a native binary from its own package.
 // Each bundle holds its own copy of the few modules of ours it imports; none of them shares state with the importer
@@ -36,6 +38,7 @@ const BUNDLES = [
   { entry: resolve(dist, "server", "server.js"), external: ["@fastify/swagger-ui", "@aws-sdk/*", "esbuild"] },
   { entry: resolve(dist, "inference", "chain-worker.js"), external: [] },
   { entry: resolve(dist, "inference", "shard-worker.js"), external: [] },
+  { entry: resolve(dist, "train", "parquet-worker.js"), external: [] },
   { entry: resolve(dist, "report", "index.js"), external: ["@resvg/resvg-js"] },
 ];
 for (const { entry, external } of BUNDLES)

@@ -1,80 +1,92 @@
-// Reading training data from Parquet (hyparquet, pure JS): the file's schema must hold every one of the model's
-// inputs (other columns are ignored, and listed); each is read by itself, and every value must be a number — not
-// null, finite, of the declared type, inside the column's bounds. Errors name the file, the row and the column.
-import { parquetMetadata, parquetRead, parquetSchema } from "hyparquet";
+// Reading training data from Parquet: decoded on a worker thread of its own (parquet-worker.ts, parquet-decode.ts),
+// stopped past a deadline. hyparquet decodes synchronously, and a damaged page header can send its page loop round
+// forever: on this thread nothing could end it, so the file is refused as damaged once its decoding has taken far
+// longer than a sound file of its size would. Errors name the file, the row and the column.
+import type { Worker } from "node:worker_threads";
 import { BayesServeError } from "../errors.js";
+import { startWorker } from "../inference/worker-start.js";
 import type { ColumnSpec, CsvTable } from "./csv.js";
-import { valueProblem } from "./value-check.js";
+import type { ParquetJob, ParquetMessage } from "./parquet-worker.js";
 
-function fail(file: string, row: number | null, column: string | null, msg: string): never {
-  const where = [file, row !== null ? `row ${row}` : null, column !== null ? `column "${column}"` : null].filter(Boolean).join(", ");
-  throw new BayesServeError("PARQUET_FORMAT", `${where}: ${msg}`);
+/** Decoding time any file is allowed: starting the thread and loading the reader on a busy machine, with room to spare. */
+export const PARQUET_DEADLINE_FLOOR_MS = 30_000;
+/** Added per byte of the file: a rate far below the reader's own for reading and decompressing pages. */
+export const PARQUET_MIN_BYTES_PER_S = 1024 * 1024;
+/**
+ * Added per value of the model's columns (the footer's rows times the columns read): an order of magnitude below the
+ * reader's slowest type, 64-bit integers made BigInts. A small file may hold many rows (a constant column is a few
+ * bytes a page), so its size alone would not do.
+ */
+export const PARQUET_MIN_VALUES_PER_S = 100_000;
+
+/** The decoding deadline for a file of `bytes` bytes of which `values` values are read (0 before the footer is read). */
+export function parquetDeadlineMs(bytes: number, values: number): number {
+  return PARQUET_DEADLINE_FLOOR_MS + Math.ceil((bytes / PARQUET_MIN_BYTES_PER_S) * 1000 + (values / PARQUET_MIN_VALUES_PER_S) * 1000);
 }
 
-/** A table read from Parquet; `lines` holds the 1-based row of each row (Parquet has no lines). */
-export async function parseParquet(bytes: ArrayBuffer, file: string, spec: ColumnSpec[]): Promise<CsvTable> {
-  let rows: number;
-  let names: string[];
-  try {
-    const metadata = parquetMetadata(bytes);
-    rows = Number(metadata.num_rows);
-    names = parquetSchema(metadata).children.map((c) => c.element.name);
-  } catch (err) {
-    return fail(file, null, null, `not a readable Parquet file (${(err as Error).message})`);
-  }
-  const wanted = spec.map((s) => s.name);
-  const missing = wanted.filter((w) => !names.includes(w));
-  if (missing.length > 0) fail(file, null, null, `missing column(s) ${missing.map((m) => `"${m}"`).join(", ")}; the model reads ${wanted.join(",")}`);
-  if (rows === 0) fail(file, null, null, "no rows");
-  const columns: Record<string, Float64Array> = {};
-  for (const s of spec) {
-    const out = new Float64Array(rows).fill(Number.NaN);
-    // Values that are not plain numbers, kept as read, checked in row order once the column is in (nothing may be
-    // thrown from inside the reader's callback).
-    const odd = new Map<number, unknown>();
-    const filled = new Uint8Array(rows);
+export interface ParquetOptions {
+  /** The decoding deadline, in place of parquetDeadlineMs's (tests). */
+  deadlineMs?: number;
+}
+
+/**
+ * A table read from Parquet; `lines` holds the 1-based row of each row (Parquet has no lines). `bytes` moves to the
+ * decoding thread: the caller's ArrayBuffer is detached.
+ */
+export function parseParquet(bytes: ArrayBuffer, file: string, spec: ColumnSpec[], options: ParquetOptions = {}): Promise<CsvTable> {
+  const size = bytes.byteLength;
+  const job: ParquetJob = { bytes, file, spec };
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    let worker: Worker;
     try {
-      await parquetRead({
-        file: bytes,
-        columns: [s.name],
-        onChunk: (chunk) => {
-          const data = chunk.columnData as ArrayLike<unknown>;
-          for (let i = 0; i < data.length && chunk.rowStart + i < rows; i++) {
-            const r = chunk.rowStart + i;
-            const value = data[i];
-            if (typeof value === "number") out[r] = value;
-            else odd.set(r, value);
-            filled[r] = 1;
-          }
-        },
-      });
+      worker = startWorker(import.meta.url, "parquet-worker", { workerData: job, transferList: [bytes] });
     } catch (err) {
-      fail(file, null, s.name, `cannot be read (${(err as Error).message})`);
+      reject(err as Error);
+      return;
     }
-    for (let r = 0; r < rows; r++) {
-      if (filled[r] === 0) fail(file, r + 1, s.name, "has no value");
-      out[r] = odd.has(r) ? numberOf(odd.get(r), file, r + 1, s) : out[r];
-      checkValue(out[r], file, r + 1, s);
-    }
-    columns[s.name] = out;
-  }
-  const lines = new Int32Array(rows);
-  for (let r = 0; r < rows; r++) lines[r] = r + 1;
-  return { columns, rows, source: file, lines, ignored: names.filter((n) => !wanted.includes(n)) };
-}
-
-function numberOf(value: unknown, file: string, row: number, spec: ColumnSpec): number {
-  if (typeof value === "bigint") {
-    const v = Number(value);
-    if (!Number.isSafeInteger(v)) fail(file, row, spec.name, `${value} is too large to be read exactly`);
-    return v;
-  }
-  if (value === null || value === undefined) return fail(file, row, spec.name, "is null");
-  return fail(file, row, spec.name, `${JSON.stringify(value)} is not a number (the column's type is not numeric)`);
-}
-
-function checkValue(v: number, file: string, row: number, spec: ColumnSpec): void {
-  if (!Number.isFinite(v)) fail(file, row, spec.name, `${v} is not finite`);
-  const problem = valueProblem(spec, v);
-  if (problem !== null) fail(file, row, spec.name, `${v} ${problem}`);
+    let allowed = options.deadlineMs ?? parquetDeadlineMs(size, 0);
+    let settled = false;
+    const settle = (finish: () => void): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      finish();
+    };
+    const expire = (): void =>
+      settle(() => {
+        void worker.terminate();
+        const seconds = Number((allowed / 1000).toFixed(1));
+        reject(new BayesServeError("PARQUET_FORMAT", `${file}: did not finish decoding in ${seconds} s: the file is damaged or not Parquet`));
+      });
+    let timer = setTimeout(expire, allowed);
+    worker.on("message", (msg: ParquetMessage) => {
+      if (msg.type === "rows") {
+        // The footer read and its row count checked: the deadline now counts the values to decode too.
+        if (options.deadlineMs !== undefined) return;
+        clearTimeout(timer);
+        allowed = parquetDeadlineMs(size, msg.rows * spec.length);
+        timer = setTimeout(expire, Math.max(0, started + allowed - Date.now()));
+      } else if (msg.type === "done") {
+        const { columns, rows, ignored } = msg.table;
+        const lines = new Int32Array(rows);
+        for (let r = 0; r < rows; r++) lines[r] = r + 1;
+        settle(() => resolve({ columns, rows, source: file, lines, ignored }));
+      } else
+        settle(() => {
+          if (msg.code !== null) return reject(new BayesServeError(msg.code, msg.message));
+          const err = new Error(msg.message);
+          if (msg.stack !== undefined) err.stack = msg.stack;
+          reject(err);
+        });
+    });
+    worker.on("error", (err: NodeJS.ErrnoException) =>
+      settle(() => {
+        // Its heap full (columns of strings, say): the file's contents, not a fault of ours.
+        if (err.code === "ERR_WORKER_OUT_OF_MEMORY") reject(new BayesServeError("PARQUET_FORMAT", `${file}: decoding ran out of memory (${err.message})`));
+        else reject(err);
+      }),
+    );
+    worker.on("exit", (code) => settle(() => reject(new Error(`${file}: the Parquet decoding thread exited with code ${code} before it answered`))));
+  });
 }

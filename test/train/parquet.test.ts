@@ -1,0 +1,107 @@
+// Parquet decoded on a worker thread with a deadline: a file whose page loop never ends (one byte of a page header
+// changed) is refused once its deadline passes, the thread ended; a sound file reads as before, its bytes moved to the
+// thread, not copied.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { parquetMetadata } from "hyparquet";
+import { ByteWriter, parquetWriteBuffer } from "hyparquet-writer";
+import { writeMetadata } from "hyparquet-writer/src/metadata.js";
+import { describe, expect, it } from "vitest";
+import { BayesServeError } from "../../src/errors.js";
+import type { ColumnSpec } from "../../src/train/csv.js";
+import { parquetDeadlineMs, parseParquet, PARQUET_DEADLINE_FLOOR_MS } from "../../src/train/parquet.js";
+import { decodeParquet } from "../../src/train/parquet-decode.js";
+import { simulateSeedData, SEED_SIMULATION } from "../../src/train/simulate.js";
+
+const SPEC: ColumnSpec[] = [
+  { name: "x", type: "float" },
+  { name: "category", type: "category", levels: 3 },
+  { name: "y", type: "float" },
+];
+const dir = mkdtempSync(path.join(tmpdir(), "parquet-"));
+const data = simulateSeedData({ ...SEED_SIMULATION, rows: 300 });
+const PARQUET = new Uint8Array(
+  parquetWriteBuffer({
+    columnData: [
+      { name: "x", data: Array.from(data.x), type: "DOUBLE" },
+      { name: "category", data: Array.from(data.category, (c) => BigInt(c)), type: "INT64" },
+      { name: "y", data: Array.from(data.y), type: "DOUBLE" },
+      { name: "region", data: Array.from(data.x, () => "north"), type: "STRING" },
+    ],
+  }),
+);
+
+/** A fresh ArrayBuffer of the bytes (parseParquet detaches the one it is given). */
+const bufferOf = (bytes: Uint8Array): ArrayBuffer => bytes.slice().buffer;
+
+/** The file with its footer written again, the file's and (if given) each row group's row count replaced. */
+function withRowCounts(bytes: Uint8Array, fileRows: bigint, groupRows?: bigint): Uint8Array {
+  const metadata = parquetMetadata(bufferOf(bytes));
+  const footerStart = bytes.length - 8 - metadata.metadata_length;
+  const writer = new ByteWriter();
+  const rewritten = { ...metadata, num_rows: fileRows, row_groups: metadata.row_groups.map((g) => ({ ...g, num_rows: groupRows ?? g.num_rows })) };
+  // hyparquet-writer holds its own copy of hyparquet's types.
+  writeMetadata(writer, rewritten as unknown as Parameters<typeof writeMetadata>[1]);
+  const footer = new Uint8Array(writer.getBuffer());
+  const out = new Uint8Array(footerStart + footer.length + 8);
+  out.set(bytes.subarray(0, footerStart));
+  out.set(footer, footerStart);
+  new DataView(out.buffer).setUint32(footerStart + footer.length, footer.length, true);
+  out.set(new TextEncoder().encode("PAR1"), out.length - 4);
+  return out;
+}
+
+async function failure(p: Promise<unknown>): Promise<BayesServeError> {
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(BayesServeError);
+  expect((err as BayesServeError).code).toBe("PARQUET_FORMAT");
+  return err as BayesServeError;
+}
+
+describe("Parquet on its worker thread", () => {
+  it("reads a sound file as before, the bytes transferred to the thread", async () => {
+    const bytes = bufferOf(PARQUET);
+    const table = await parseParquet(bytes, "d.parquet", SPEC);
+    expect(bytes.byteLength).toBe(0);
+    expect(table.rows).toBe(300);
+    expect(table.source).toBe("d.parquet");
+    expect(table.columns).toEqual({ x: data.x, category: Float64Array.from(data.category), y: data.y });
+    expect(table.lines).toEqual(Int32Array.from({ length: 300 }, (_, r) => r + 1));
+    expect(table.ignored).toEqual(["region"]);
+    // The same as decoded on this thread, and as the file with its footer written again (the helper below).
+    const here = await decodeParquet(bufferOf(PARQUET), "d.parquet", SPEC);
+    expect(here.columns).toEqual(table.columns);
+    expect((await parseParquet(bufferOf(withRowCounts(PARQUET, 300n)), "d.parquet", SPEC)).columns).toEqual(table.columns);
+  });
+
+  it("refuses a file whose decoding never ends once its deadline passes, naming it", async () => {
+    // The first data page header's num_rows field (DataPageHeaderV2 field 3, then 300) as hyparquet-writer lays it
+    // out: the reviewer's one changed byte makes it field 5, the definition levels' length, a negative one — and
+    // hyparquet's level decoding loops for ever.
+    const damaged = PARQUET.slice();
+    expect([damaged[18], damaged[19], damaged[20]]).toEqual([0x15, 0xd8, 0x04]);
+    damaged[18] = 0x33;
+    const file = path.join(dir, "damaged.parquet");
+    const deadline = 5000;
+    // The sound file, with the same deadline, is read: the deadline is not what refuses the damaged one.
+    expect((await parseParquet(bufferOf(PARQUET), file, SPEC, { deadlineMs: deadline })).rows).toBe(300);
+    const started = Date.now();
+    const err = await failure(parseParquet(bufferOf(damaged), file, SPEC, { deadlineMs: deadline }));
+    const took = Date.now() - started;
+    expect(err.message).toBe(`${file}: did not finish decoding in 5 s: the file is damaged or not Parquet`);
+    expect(took).toBeGreaterThanOrEqual(deadline - 50);
+    expect(took).toBeLessThan(deadline + 5000);
+  });
+
+  it("allows the floor, and more for a larger file or more values to decode", () => {
+    expect(parquetDeadlineMs(5000, 1500)).toBeLessThan(PARQUET_DEADLINE_FLOOR_MS + 100);
+    expect(parquetDeadlineMs(5000, 1500)).toBeGreaterThanOrEqual(PARQUET_DEADLINE_FLOOR_MS);
+    expect(parquetDeadlineMs(1 << 30, 0)).toBeGreaterThan(parquetDeadlineMs(1 << 20, 0) + 60_000);
+    // Many rows in few bytes (a constant column): the values count, not the size alone.
+    expect(parquetDeadlineMs(5000, 3e8)).toBeGreaterThan(parquetDeadlineMs(5000, 0) + 600_000);
+  });
+});
