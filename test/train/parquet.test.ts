@@ -1,7 +1,8 @@
 // Parquet decoded on a worker thread with a deadline: a file whose page loop never ends (one byte of a page header
-// changed) is refused once its deadline passes, the thread ended; a sound file reads as before, its bytes moved to the
-// thread, not copied.
-import { mkdtempSync } from "node:fs";
+// changed) is refused once its deadline passes, the thread ended; a footer whose row count is negative, disagrees with
+// its row groups, or is more than a table or the memory can hold is refused naming the file and the count, before any
+// column is made that long; a sound file reads as before, its bytes moved to the thread, not copied.
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parquetMetadata } from "hyparquet";
@@ -10,8 +11,9 @@ import { writeMetadata } from "hyparquet-writer/src/metadata.js";
 import { describe, expect, it } from "vitest";
 import { BayesServeError } from "../../src/errors.js";
 import type { ColumnSpec } from "../../src/train/csv.js";
+import { readSourceTable } from "../../src/train/data-source.js";
 import { parquetDeadlineMs, parseParquet, PARQUET_DEADLINE_FLOOR_MS } from "../../src/train/parquet.js";
-import { decodeParquet } from "../../src/train/parquet-decode.js";
+import { decodeParquet, MAX_PARQUET_ROWS } from "../../src/train/parquet-decode.js";
 import { simulateSeedData, SEED_SIMULATION } from "../../src/train/simulate.js";
 
 const SPEC: ColumnSpec[] = [
@@ -103,5 +105,33 @@ describe("Parquet on its worker thread", () => {
     expect(parquetDeadlineMs(1 << 30, 0)).toBeGreaterThan(parquetDeadlineMs(1 << 20, 0) + 60_000);
     // Many rows in few bytes (a constant column): the values count, not the size alone.
     expect(parquetDeadlineMs(5000, 3e8)).toBeGreaterThan(parquetDeadlineMs(5000, 0) + 600_000);
+  });
+
+  it("refuses a footer row count that is negative, not its row groups' or more than a table holds, naming the file", async () => {
+    const cases: [string, Uint8Array, string][] = [
+      ["negative.parquet", withRowCounts(PARQUET, -5n), "the footer's row count -5 is negative"],
+      [
+        "huge.parquet",
+        withRowCounts(PARQUET, 2_000_000_000_000_000n),
+        "the footer's row count 2000000000000000 does not match its row groups' 300 (the footer is damaged)",
+      ],
+      ["group.parquet", withRowCounts(PARQUET, 300n, -5n), "row group 1's row count (-5) is not a count"],
+      [
+        "table.parquet",
+        withRowCounts(PARQUET, 3_000_000_000n, 3_000_000_000n),
+        `the footer's row count 3000000000 is more than the ${MAX_PARQUET_ROWS} rows a table can hold`,
+      ],
+    ];
+    for (const [name, bytes, message] of cases) {
+      const file = path.join(dir, name);
+      writeFileSync(file, bytes);
+      expect((await failure(readSourceTable(file, SPEC))).message, name).toBe(`${file}: ${message}`);
+    }
+  });
+
+  it("refuses a row count whose columns would not fit in memory before making them", async () => {
+    const big = bufferOf(withRowCounts(PARQUET, 1_000_000_000n, 1_000_000_000n));
+    const err = await failure(decodeParquet(big, "big.parquet", SPEC, { memory: 2 ** 30 }));
+    expect(err.message).toBe("big.parquet: its 1000000000 rows need 22.4 GiB for the model's 3 column(s), more than the 1.0 GiB of memory here");
   });
 });
