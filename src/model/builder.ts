@@ -222,7 +222,6 @@ export class GraphBuilder {
   readonly observes: ModelJSON["observes"] = [];
   readonly factors: ModelJSON["factors"] = [];
   readonly deterministics: ModelJSON["deterministics"] = [];
-  private readonly dataNodes = new Map<string, number>();
   private readonly names = new Set<string>();
 
   add(node: NodeJSON): Expr {
@@ -233,7 +232,12 @@ export class GraphBuilder {
     if (!(e instanceof Expr)) {
       const value = e as unknown;
       const got = typeof value === "string" ? `the string ${JSON.stringify(value)}` : typeof value === "object" && value !== null ? "an object" : String(value);
-      throw new BayesServeError("MODEL_DEFINITION", `an expression or a number was expected, got ${got}`);
+      const size =
+        typeof value === "string" && this.data.some((d) => d.name === value && d.shape === "scalar")
+          ? ` — the name m.dim(${JSON.stringify(value)}) returns, a size for shapes; for its value in an expression declare it as data instead, ` +
+            `const ${/^[A-Za-z_]\w*$/.test(value) ? value : "n"} = m.data(${JSON.stringify(value)}, { kind: "integer", shape: "scalar" }), and give shapes as ${JSON.stringify(value)}`
+          : "";
+      throw new BayesServeError("MODEL_DEFINITION", `an expression or a number was expected, got ${got}${size}`);
     }
     if (e.graph !== this) throw new BayesServeError("MODEL_DEFINITION", "an expression from another model was used here");
   }

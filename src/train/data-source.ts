@@ -38,9 +38,12 @@ export interface ResolveOptions {
   /** For a prefix (a URI ending in "/"): read every object under it instead of the newest. */
   all?: boolean;
   env?: NodeJS.ProcessEnv;
-  /** Milliseconds an HTTP source may take to answer with its headers (default 30 s). */
+  /** Milliseconds an HTTP source may take to send its whole answer, headers and body (default 30 s). */
   httpTimeoutMs?: number;
 }
+
+/** How long an HTTP(S) data source may take to send its whole answer (fetch's deadline covers the body too). */
+const HTTP_TIMEOUT_MS = 30_000;
 
 const fail = (uri: string, msg: string): never => {
   throw new BayesServeError("DATA_SOURCE", `${uri}: ${msg}`);
@@ -51,7 +54,7 @@ export async function resolveSource(uri: string, options: ResolveOptions = {}): 
   if (uri.startsWith("s3://")) return resolveS3(uri, options);
   if (uri.startsWith("https://") || uri.startsWith("http://")) {
     if (options.all === true) fail(uri, "--data-all reads every object under an s3:// prefix; an http(s) URL names one object");
-    return [httpObject(uri, options.httpTimeoutMs ?? 30_000)];
+    return [httpObject(uri, options.httpTimeoutMs ?? HTTP_TIMEOUT_MS)];
   }
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri);
   if (scheme !== null && scheme[1].toLowerCase() !== "file") fail(uri, `unsupported scheme "${scheme[1]}" (use a path, file://, s3:// or https://)`);
@@ -292,8 +295,12 @@ export async function readSourceTable(uri: string, spec: ColumnSpec[], options: 
         const cause = err instanceof BayesServeError ? err.cause : err;
         const code = (cause as NodeJS.ErrnoException | undefined)?.code;
         if (content.format === "csv+gzip" && code?.startsWith("Z_") === true) fail(source.uri, `the gzip data are damaged (${code})`);
-        if (err instanceof BayesServeError && !(cause instanceof CsvError) && cause !== undefined)
-          throw new BayesServeError("DATA_SOURCE", `${source.uri}: reading failed (${code ?? (cause as Error).message})`, { cause });
+        if (err instanceof BayesServeError && !(cause instanceof CsvError) && cause !== undefined) {
+          // fetch's whole-answer deadline ends the body with a TimeoutError, whose numeric `code` (23) says nothing.
+          if ((cause as Error).name === "TimeoutError")
+            fail(source.uri, `the answer did not finish within ${(options.httpTimeoutMs ?? HTTP_TIMEOUT_MS) / 1000} s`);
+          throw new BayesServeError("DATA_SOURCE", `${source.uri}: reading failed (${typeof code === "string" ? code : (cause as Error).message})`, { cause });
+        }
         throw err;
       }
     }

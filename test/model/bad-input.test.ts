@@ -278,6 +278,10 @@ describe("bad input names the variable and the problem", () => {
     expect(() => model("js", (m) => void m.param("a", Normal((m.data("x") as unknown as { mul: (v: unknown) => never }).mul("two"), 1)))).toThrow(
       'an expression or a number was expected, got the string "two"',
     );
+    // A size's name where its value was meant: the message says how to have its value.
+    expect(() => model("dim", (m) => void m.param("a", Normal((m.data("x") as unknown as { div: (v: unknown) => never }).div(m.dim("N")), 1)))).toThrow(
+      'got the string "N" — the name m.dim("N") returns, a size for shapes; for its value in an expression declare it as data instead',
+    );
     expect(() => model("bad", (m) => void m.param("a b", Normal(0, 1)))).toThrow(/must be an identifier/);
     expect(() => model("args", (m) => void m.param("a", (Normal as (...a: number[]) => never)(0)))).toThrow(/Normal takes 2 argument/);
     expect(() => model("nan", (m) => void m.param("a", Normal(NaN, 1)))).toThrow(/constant NaN is not finite/);

@@ -157,6 +157,11 @@ describe("over HTTP", () => {
         res.end(gzipSync(CSV));
       } else if (req.url === "/slow.csv") {
         setTimeout(() => res.end(CSV), 2000);
+      } else if (req.url === "/drip.csv") {
+        // Headers and the first line at once, then nothing more for longer than the test's deadline.
+        res.writeHead(200, { "content-type": "text/csv" });
+        res.write(CSV.split("\n")[0] + "\n");
+        setTimeout(() => res.end(), 2000);
       } else {
         res.writeHead(404, "Not Found");
         res.end("no");
@@ -177,6 +182,10 @@ describe("over HTTP", () => {
     expect((await failure(readSourceTable(`${base}/missing.csv`, SPEC))).message).toBe(`${base}/missing.csv: HTTP 404 Not Found`);
     const slow = (await resolveSource(`${base}/slow.csv`, { httpTimeoutMs: 200 }))[0];
     expect((await failure(slow.open())).message).toBe(`${base}/slow.csv: no answer within 0.2 s`);
+    // Headers in time, the body not: the deadline covers the whole answer, and says so.
+    expect((await failure(readSourceTable(`${base}/drip.csv`, SPEC, { httpTimeoutMs: 300 }))).message).toBe(
+      `${base}/drip.csv: the answer did not finish within 0.3 s`,
+    );
   });
 });
 
