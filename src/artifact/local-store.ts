@@ -3,8 +3,12 @@
 // renames, so a crash or power cut at any point leaves either the old state or the new one. A version is removed the
 // same way round: renamed to a hidden folder in one step, then deleted. What a crash leaves (`.partial-*`,
 // `.removing-*` folders, `.latest-*.tmp` files) is hidden from `list` and removed by later publishes and prunes.
+//
+// Only regular files are read (a symbolic link is followed, as ever, to the file it names): a FIFO in the store's
+// place — `latest` made a named pipe by mistake or malice — would block its reader until some writer came, on one of
+// libuv's few threads, which no timeout frees and which process exit waits for; a device (/dev/zero) never ends.
 import { randomBytes } from "node:crypto";
-import { promises as fs } from "node:fs";
+import { constants, promises as fs, type Stats } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { BayesServeError } from "../errors.js";
 import { BaseStore, LATEST_KEY, type Leftover } from "./base-store.js";
@@ -12,6 +16,7 @@ import type { BundleEntry } from "./bundle.js";
 
 /** The file operations a local store uses; replaceable so that tests can inject faults and crashes. */
 export interface LocalIo {
+  /** The bytes of a regular file (a symbolic link followed); anything else is refused with a NotARegularFileError. */
   readFile(path: string): Promise<Uint8Array>;
   /** Creates or truncates the file, writes the bytes and fsyncs it. */
   writeFile(path: string, bytes: Uint8Array): Promise<void>;
@@ -27,11 +32,55 @@ export interface LocalIo {
   mtimeMs(path: string): Promise<number>;
 }
 
+const errno = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | null)?.code;
+
+/** A path a store reads that is not a regular file (a FIFO, a device, a socket, a folder). */
+export class NotARegularFileError extends Error {
+  constructor(
+    readonly path: string,
+    /** What it is instead, e.g. "a FIFO (named pipe)". */
+    readonly what: string,
+  ) {
+    super(`${path} is ${what}, not a regular file`);
+    this.name = "NotARegularFileError";
+  }
+}
+
+function kindOf(st: Stats): string {
+  if (st.isFIFO()) return "a FIFO (named pipe)";
+  if (st.isCharacterDevice()) return "a character device";
+  if (st.isBlockDevice()) return "a block device";
+  if (st.isSocket()) return "a socket";
+  if (st.isDirectory()) return "a folder";
+  return "not a file";
+}
+
+/**
+ * Opening with O_NONBLOCK returns at once whatever the path is (a FIFO without a writer included; on a regular file
+ * the flag changes nothing), and the type is taken from the open file, not from the path beforehand, so that nothing
+ * can be swapped in between the check and the read. Windows has no O_NONBLOCK, nor FIFOs in the file system.
+ */
+const READ_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+
 export const nodeLocalIo: LocalIo = {
   async readFile(path) {
-    // A plain Uint8Array view on the Buffer's memory (no copy), so that both stores return the same type.
-    const b = await fs.readFile(path);
-    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(path, READ_FLAGS);
+    } catch (err) {
+      // A socket's path (or a device without its driver) cannot be opened at all.
+      if (errno(err) === "ENXIO") throw new NotARegularFileError(path, "a socket or a device");
+      throw err;
+    }
+    try {
+      const st = await handle.stat();
+      if (!st.isFile()) throw new NotARegularFileError(path, kindOf(st));
+      const b = await handle.readFile();
+      // A plain Uint8Array view on the Buffer's memory (no copy), so that both stores return the same type.
+      return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+    } finally {
+      await handle.close();
+    }
   },
   async writeFile(path, bytes) {
     const handle = await fs.open(path, "w");
@@ -61,8 +110,6 @@ export const nodeLocalIo: LocalIo = {
     }
   },
 };
-
-const errno = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | null)?.code;
 
 function explain(err: unknown): string {
   const code = errno(err);
@@ -112,6 +159,10 @@ export class LocalStore extends BaseStore {
       return await this.io.readFile(file);
     } catch (err) {
       if (errno(err) === "ENOENT") return null;
+      if (err instanceof NotARegularFileError) {
+        // Not the store failing: something that is not an artefact's file stands where one should be.
+        throw this.artifactError(operation, `${file} is ${err.what}, not a regular file: a store holds only regular files (or symbolic links to them)`);
+      }
       throw this.storeError(operation, err, file);
     }
   }
