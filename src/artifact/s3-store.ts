@@ -26,7 +26,25 @@ export interface S3StoreOptions {
   idleTimeoutMs?: number;
   /** Attempts per request, first included (default AWS_MAX_ATTEMPTS or 2). */
   maxAttempts?: number;
+  /** The time a whole object read may take besides its transfer (default S3_READ_DEADLINE_MS). */
+  readDeadlineMs?: number;
+  /** The slowest transfer a read may make: its deadline grows by the object's size at this rate (default S3_READ_MIN_BYTES_PER_SECOND). */
+  readMinBytesPerSecond?: number;
 }
+
+/**
+ * The longest a read of one object may take, from the request to its last byte, before it is aborted — besides its
+ * transfer, see below. The idle timeout alone does not bound a read: an endpoint or proxy that sends the headers and
+ * then a byte every few seconds never trips it, and the read (and a server's hot reload waiting on it) would last
+ * forever. A dead endpoint fails by itself within about 25 s (a 2.5 s connection timeout and a 10 s idle timeout, for
+ * each of 2 attempts); 30 s lets that and a sound endpoint's slowest answers through.
+ */
+export const S3_READ_DEADLINE_MS = 30_000;
+/**
+ * The slowest transfer accepted, 1 MiB/s: a read's deadline grows by its object's size (Content-Length) at this rate,
+ * so a large draws file has the time a slow link needs (100 MiB: 100 s more) while a small pointer gets no more.
+ */
+export const S3_READ_MIN_BYTES_PER_SECOND = 1024 * 1024;
 
 export interface ResolvedS3Settings {
   config: S3ClientConfig;
@@ -134,6 +152,8 @@ export class S3Store extends BaseStore {
   readonly prefix: string;
   private readonly settings: ResolvedS3Settings;
   private readonly givenClient: S3Client | undefined;
+  private readonly readDeadlineMs: number;
+  private readonly readMinBytesPerSecond: number;
   private sdk: Promise<{ sdk: Sdk; client: S3Client }> | undefined;
 
   constructor(bucket: string, prefix: string, options: S3StoreOptions = {}, integrity: { signingKey?: string | null; leftoverAgeMs?: number } = {}) {
@@ -143,6 +163,8 @@ export class S3Store extends BaseStore {
     this.uri = `s3://${bucket}${prefix === "" ? "" : `/${this.prefix.slice(0, -1)}`}`;
     this.settings = s3Settings(options);
     this.givenClient = options.client;
+    this.readDeadlineMs = options.readDeadlineMs ?? S3_READ_DEADLINE_MS;
+    this.readMinBytesPerSecond = options.readMinBytesPerSecond ?? S3_READ_MIN_BYTES_PER_SECOND;
   }
 
   private connect(): Promise<{ sdk: Sdk; client: S3Client }> {
@@ -163,14 +185,53 @@ export class S3Store extends BaseStore {
     return new BayesServeError("STORE", `store ${this.uri}: cannot ${operation}: ${why} (object ${this.describe(key)})`, { cause: err });
   }
 
+  /**
+   * The object's bytes, read whole within its deadline (S3_READ_DEADLINE_MS, more by its size once that is known);
+   * past it the request is aborted and the read fails with a STORE error naming the object.
+   */
   protected async readObject(key: string, operation: string): Promise<Uint8Array | null> {
     const { sdk, client } = await this.connect();
+    const started = performance.now();
+    const abort = new AbortController();
+    let allowedMs = this.readDeadlineMs;
+    let body: { destroy?: (error?: Error) => void } | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(
+        () => {
+          abort.abort();
+          // The response stream too: the request's abort may no longer reach a response already under way.
+          body?.destroy?.(new Error("the read's deadline passed"));
+        },
+        Math.max(0, started + allowedMs - performance.now()),
+      );
+    };
+    arm();
     try {
-      const res = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
-      return res.Body === undefined ? new Uint8Array(0) : await res.Body.transformToByteArray();
+      const res = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }), { abortSignal: abort.signal });
+      if (res.Body === undefined) return new Uint8Array(0);
+      body = res.Body as { destroy?: (error?: Error) => void };
+      const size = res.ContentLength ?? 0;
+      if (size > 0) {
+        allowedMs += (size / this.readMinBytesPerSecond) * 1000;
+        arm();
+      }
+      return await res.Body.transformToByteArray();
     } catch (err) {
+      if (abort.signal.aborted) {
+        const seconds = (allowedMs / 1000).toFixed(allowedMs < 10_000 ? 1 : 0);
+        throw new BayesServeError(
+          "STORE",
+          `store ${this.uri}: cannot ${operation}: ${this.describe(key)} was not read whole within ${seconds} s: the S3 endpoint ` +
+            `${this.settings.endpoint} is too slow or stalled mid-answer; the read was aborted`,
+          { cause: err },
+        );
+      }
       if ((err as SdkErrorShape | null)?.name === "NoSuchKey") return null;
       throw this.storeError(operation, err, key);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -1,9 +1,11 @@
 // Bad stores fail fast with a STORE error naming the store, the operation and the cause: a bucket that does not
-// exist, an endpoint nobody listens on, one that accepts connections and never answers, wrong credentials.
+// exist, an endpoint nobody listens on, one that accepts connections and never answers, one that sends its headers and
+// then drips the body (never idle long enough for the idle timeout), wrong credentials.
 //
 // About wrong credentials: s3rver knows one key pair (S3RVER/S3RVER). It refuses an unknown access key id
 // (InvalidAccessKeyId, tested against the real server below) but does not verify SigV4 signatures, so a wrong
 // *secret* key is accepted by it; SignatureDoesNotMatch is therefore only tested through the error mapping.
+import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { BayesServeError } from "../../src/errors.js";
@@ -30,7 +32,7 @@ async function timedRejection(p: Promise<unknown>): Promise<{ err: BayesServeErr
   throw new Error("expected a rejection");
 }
 
-function listen(server: Server): Promise<number> {
+function listen(server: Server | HttpServer): Promise<number> {
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)));
 }
 
@@ -81,6 +83,78 @@ describe("S3 store failures", () => {
       expect(err.message).toContain(`cannot read latest: the S3 endpoint http://127.0.0.1:${port} did not answer in time (TimeoutError)`);
       expect(ms).toBeLessThan(AT_ONCE_MS);
     });
+  });
+
+  describe("an endpoint that sends its headers and then drips the body", () => {
+    const sockets: Socket[] = [];
+    const timers: NodeJS.Timeout[] = [];
+    let requests = 0;
+    let closed = 0;
+    /** One byte of a 1 MB body every 100 ms: never idle for the idle timeout, never done. */
+    const drip = createHttpServer((req, res) => {
+      requests++;
+      sockets.push(req.socket);
+      req.socket.once("close", () => closed++);
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": "1000000" });
+      res.write("{");
+      timers.push(setInterval(() => res.write(" "), 100));
+    });
+    afterAll(async () => {
+      for (const t of timers) clearInterval(t);
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => drip.close(r));
+    });
+
+    it("aborts the read at its deadline and says which object it was", async () => {
+      const port = await listen(drip);
+      const store = openStore("s3://models/x", {
+        env: { ...s3.current.env, AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port}` },
+        // The idle timeout far beyond the deadline: only the deadline can end this read.
+        s3: { idleTimeoutMs: 60_000, maxAttempts: 2, readDeadlineMs: 500, readMinBytesPerSecond: 1e9 },
+      });
+      const { err, ms } = await timedRejection(store.readLatest());
+      expect(err.message).toBe(
+        `store s3://models/x: cannot read latest: s3://models/x/latest was not read whole within 0.5 s: the S3 endpoint ` +
+          `http://127.0.0.1:${port} is too slow or stalled mid-answer; the read was aborted`,
+      );
+      expect(ms).toBeGreaterThanOrEqual(450);
+      expect(ms).toBeLessThan(AT_ONCE_MS);
+      // The request was given up, its connection closed, and not tried again.
+      for (const deadline = Date.now() + AT_ONCE_MS; closed < 1 && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 20));
+      expect(closed).toBe(1);
+      expect(requests).toBe(1);
+    }, 15_000);
+  });
+
+  it("a slow read's deadline grows with the object's size, so a large object read at the slowest accepted rate completes", async () => {
+    const pointer = JSON.stringify({ version: "20261201T000000Z-a1b2c3", updatedAt: "2026-12-01T00:00:00.000Z" });
+    const body = Buffer.from(pointer.padEnd(2000, " "));
+    const timers: NodeJS.Timeout[] = [];
+    // 2000 bytes in four parts 150 ms apart: longer than the 200 ms deadline, well within 200 ms + 2000 B at 1000 B/s.
+    const slow = createHttpServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(body.length) });
+      let part = 0;
+      const next = (): void => {
+        res.write(body.subarray(part * 500, (part + 1) * 500));
+        if (++part === 4) res.end();
+        else timers.push(setTimeout(next, 150));
+      };
+      next();
+    });
+    const port = await listen(slow);
+    try {
+      const store = openStore("s3://models/x", {
+        env: { ...s3.current.env, AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port}` },
+        s3: { maxAttempts: 1, readDeadlineMs: 200, readMinBytesPerSecond: 1000 },
+      });
+      const t0 = performance.now();
+      expect(await store.readLatest()).toBe("20261201T000000Z-a1b2c3");
+      expect(performance.now() - t0).toBeGreaterThan(400);
+    } finally {
+      for (const t of timers) clearTimeout(t);
+      slow.closeAllConnections();
+      await new Promise((r) => slow.close(r));
+    }
   });
 
   it("an access key id the store does not know", async () => {
