@@ -26,6 +26,14 @@ export const PACKAGE_VERSION = "0.1.0";
 export const DEFAULT_PORT = 8000;
 export const DEFAULT_HOST = "0.0.0.0";
 export const DEFAULT_POLL_INTERVAL_SECONDS = 30;
+/**
+ * The longest one check of the store may take — reading `latest`, then reading, verifying and preparing a new version —
+ * before it is given up as failed: the version serving stays, and the next poll starts a new check. Far beyond a sound
+ * load (S3 reads have deadlines of their own, 30 s plus a second per MiB; verifying and compiling take seconds), it
+ * ends only what would never end by itself — a read on a hung network file system, say — which would otherwise hold
+ * every later check (they share the one in flight) and so keep the server on its old version for good.
+ */
+export const DEFAULT_CHECK_TIMEOUT_SECONDS = 300;
 /** The longest a heavy request may compute (one within the default limits takes about a second). */
 export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 30;
 

@@ -3,7 +3,9 @@
 // compiled, a smoke prediction made — and only then swapped in by one reference assignment. A request takes the
 // reference once and keeps it to the end, so a swap never fails or mixes a request. A version that cannot be loaded
 // is logged and the old one keeps serving; it is tried again with backoff (a missing file may be restored, a store
-// may come back), at once when `latest` is rewritten (promoted again), and served as soon as it loads.
+// may come back), at once when `latest` is rewritten (promoted again), and served as soon as it loads. A check (or the
+// first load) that does not finish within its deadline is given up as failed, so that a read that never ends cannot
+// hold every later check; what it was doing can then no longer swap anything in.
 import type { FastifyBaseLogger } from "fastify";
 import type { ArtifactStore } from "../artifact/store.js";
 import type { Manifest, JsonValue } from "../artifact/manifest.js";
@@ -15,6 +17,7 @@ import { servedModel } from "../artifact/served-model.js";
 import { answerMeanings, InstanceError, type Predictor, type Standardization, type FeatureSpec, type PredictionKind as AnswerKind } from "../predict/index.js";
 import { exampleInstance, type Limits, type ModelSchemaSpec, type PredictionKind } from "./schemas.js";
 import { compileValidators, type RequestValidator } from "./validation.js";
+import { DEFAULT_CHECK_TIMEOUT_SECONDS } from "./constants.js";
 
 /** What a sampling worker needs to rebuild the predictor: plain data, the draws in shared memory (no copy). */
 export interface ModelTransfer {
@@ -166,6 +169,8 @@ export interface ModelHolderOptions {
   maxRetrySeconds?: number;
   /** Requests answer unseen levels of categories that can draw them unless they say otherwise (default false). */
   allowNewLevels?: boolean;
+  /** The longest one check (or the first load) may take before it is given up (default DEFAULT_CHECK_TIMEOUT_SECONDS). */
+  checkTimeoutSeconds?: number;
 }
 
 export type SwapListener = (next: LoadedModel, previous: LoadedModel | null) => void;
@@ -202,6 +207,28 @@ interface Target {
 
 const DEFAULT_MAX_RETRY_SECONDS = 300;
 
+/**
+ * Checks given up at their deadline whose reads are still under way, beyond which a poll starts no new one: a read
+ * that cannot be cancelled (a local file on a hung file system) holds one of libuv's threads (4 by default), which the
+ * server's logging and every other file operation share, so new checks stuck the same way must not take them all.
+ * A poll starts checks again as soon as one of those reads ends.
+ */
+const MAX_STUCK_CHECKS = 2;
+
+type CheckResult = "unchanged" | "swapped" | "failed";
+
+/** One check of the store, or the first load. */
+interface Attempt {
+  /** Given up (past its deadline, or the holder stopped): it may no longer swap a model in nor record its outcome. */
+  abandoned: boolean;
+  /** When it was given up at its deadline (ms since the epoch), else null. */
+  timedOutAt: number | null;
+  /** What it is loading, once `latest` was read. */
+  target: Target | null;
+  /** ms since the epoch. */
+  startedAt: number;
+}
+
 const PUBLIC_REASONS: Record<LoadFailureKind, string> = {
   damaged: "the version is damaged or cannot be served (details in the server log)",
   store: "the artefact store cannot be read (details in the server log)",
@@ -233,7 +260,10 @@ function failureKind(err: unknown): LoadFailureKind {
 export class ModelHolder {
   private model: LoadedModel | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private checking: Promise<"unchanged" | "swapped" | "failed"> | null = null;
+  private checking: Promise<CheckResult> | null = null;
+  /** Attempts whose work has not settled, given up or not. */
+  private readonly inFlight = new Set<Attempt>();
+  private stopped = false;
   private readonly listeners: SwapListener[] = [];
   private readonly failureListeners: ((version: string | null, err: Error) => void)[] = [];
   /** The target that last failed, and when it may be tried again (ms since the epoch). */
@@ -266,28 +296,82 @@ export class ModelHolder {
     return pointer === null ? null : { version: pointer.version, manifestSha256: pointer.manifestSha256, updatedAt: pointer.updatedAt };
   }
 
-  /** Loads the first model; throws when there is none or it cannot be loaded. */
+  /** Loads the first model; throws when there is none, it cannot be loaded, or loading outlasts the check deadline. */
   async loadInitial(): Promise<LoadedModel> {
-    let target: Target | null = null;
+    const attempt = this.begin();
     try {
-      target = await this.target();
-      if (target === null) {
-        throw new BayesServeError("ARTIFACT", `store ${this.options.store.uri} has no model yet (no latest version): train and publish one first`);
-      }
-      const next = await loadModel(
-        this.options.store,
-        target.version,
-        this.options.limits,
-        this.options.log,
-        target.manifestSha256,
-        this.options.allowNewLevels,
-      );
-      this.swap(next);
-      return next;
+      return await this.bounded(attempt, async () => {
+        attempt.target = await this.target();
+        const target = attempt.target;
+        if (target === null) {
+          throw new BayesServeError("ARTIFACT", `store ${this.options.store.uri} has no model yet (no latest version): train and publish one first`);
+        }
+        const next = await loadModel(
+          this.options.store,
+          target.version,
+          this.options.limits,
+          this.options.log,
+          target.manifestSha256,
+          this.options.allowNewLevels,
+        );
+        if (!attempt.abandoned) this.swap(next);
+        return next;
+      });
     } catch (err) {
-      this.recordFailure(target, err as Error, false);
+      if (!this.stopped) this.recordFailure(attempt.target, err as Error, false);
       throw err;
     }
+  }
+
+  private begin(): Attempt {
+    return { abandoned: false, timedOutAt: null, target: null, startedAt: Date.now() };
+  }
+
+  /**
+   * Runs an attempt's work within the check deadline. Past it the attempt is given up: this rejects with a STORE error
+   * saying so, and the work — which cannot be cancelled — goes on unheard (`abandoned`), tracked until it settles.
+   */
+  private bounded<T>(attempt: Attempt, work: () => Promise<T>): Promise<T> {
+    const running = work();
+    this.inFlight.add(attempt);
+    const settledAfterGivingUp = (outcome: string): void => {
+      this.inFlight.delete(attempt);
+      if (attempt.timedOutAt === null) return;
+      // Worth knowing: the read that held it has ended, and checks may start again.
+      this.options.log.info(
+        { version: attempt.target?.version ?? null, outcome, seconds: Math.round((Date.now() - attempt.startedAt) / 1000) },
+        "a check given up at its deadline has ended",
+      );
+    };
+    running.then(
+      () => settledAfterGivingUp("finished"),
+      (err: unknown) => settledAfterGivingUp(`failed: ${(err as Error | null)?.message ?? String(err)}`),
+    );
+    const timeoutSeconds = this.options.checkTimeoutSeconds ?? DEFAULT_CHECK_TIMEOUT_SECONDS;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        attempt.abandoned = true;
+        attempt.timedOutAt = Date.now();
+        const what = attempt.target === null ? "reading latest" : `loading version ${attempt.target.version}`;
+        reject(
+          new BayesServeError(
+            "STORE",
+            `store ${this.options.store.uri}: ${what} did not finish within ${timeoutSeconds} s: a read of the store is stuck ` +
+              `(a hung network file system, or an S3 endpoint that stalls?); given up, to be tried again at the next check`,
+          ),
+        );
+      }, timeoutSeconds * 1000);
+      running.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err as Error);
+        },
+      );
+    });
   }
 
   /**
@@ -295,18 +379,37 @@ export class ModelHolder {
    * counted, and leave the current model serving; the failed version is tried again after a backoff (the poll
    * interval, doubling to maxRetrySeconds), or at once when `latest` is rewritten. Concurrent calls share one check.
    */
-  check(): Promise<"unchanged" | "swapped" | "failed"> {
-    this.checking ??= this.runCheck().finally(() => {
+  check(): Promise<CheckResult> {
+    if (this.stopped) return Promise.resolve("unchanged");
+    this.checking ??= this.boundedCheck().finally(() => {
       this.checking = null;
     });
     return this.checking;
   }
 
-  private async runCheck(): Promise<"unchanged" | "swapped" | "failed"> {
+  /** A check within the check deadline; past it, a failure of the store (retried at the next poll). */
+  private async boundedCheck(): Promise<CheckResult> {
+    let stuck = 0;
+    for (const a of this.inFlight) if (a.timedOutAt !== null) stuck++;
+    // The failure recorded when they were given up stands, and says what is wrong.
+    if (stuck >= MAX_STUCK_CHECKS) return "failed";
+    const attempt = this.begin();
+    try {
+      return await this.bounded(attempt, () => this.runCheck(attempt));
+    } catch (err) {
+      // runCheck never throws: this is the deadline.
+      if (!this.stopped) this.recordFailure(attempt.target, err as Error, true);
+      return "failed";
+    }
+  }
+
+  private async runCheck(attempt: Attempt): Promise<CheckResult> {
     let target: Target | null = null;
     try {
       this.status.lastCheckAt = new Date().toISOString();
       target = await this.target();
+      attempt.target = target;
+      if (attempt.abandoned) return "failed";
       if (target === null) return "unchanged";
       if (target.version === this.model?.version) {
         // Back to the version serving (a rollback after a failed promote): nothing is failing any more.
@@ -329,6 +432,8 @@ export class ModelHolder {
         target.manifestSha256,
         this.options.allowNewLevels,
       );
+      // Given up meanwhile: a later check may have swapped in a newer version, and a stopped server takes none.
+      if (attempt.abandoned) return "failed";
       this.swap(next);
       this.options.log.info(
         { version: target.version, ms: Math.round(performance.now() - started), ...(retry > 0 ? { attempts: retry + 1 } : {}) },
@@ -336,7 +441,7 @@ export class ModelHolder {
       );
       return "swapped";
     } catch (err) {
-      this.recordFailure(target, err as Error, true);
+      if (!attempt.abandoned) this.recordFailure(target, err as Error, true);
       return "failed";
     }
   }
@@ -392,7 +497,7 @@ export class ModelHolder {
 
   /** Starts polling (no-op for a pinned version that is loaded, or a zero interval). */
   startPolling(): void {
-    if (this.options.pollIntervalSeconds <= 0 || this.timer !== null) return;
+    if (this.stopped || this.options.pollIntervalSeconds <= 0 || this.timer !== null) return;
     if (this.options.pinned !== null && this.model !== null) return;
     this.timer = setInterval(() => {
       // A pinned version, once loaded, never changes: stop looking.
@@ -406,10 +511,16 @@ export class ModelHolder {
     this.timer.unref();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops polling. A check under way is not waited for — it may be stuck in a read that never ends — but can no longer
+   * swap a model in.
+   */
+  stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
-    await this.checking?.catch(() => undefined);
+    for (const a of this.inFlight) a.abandoned = true;
+    return Promise.resolve();
   }
 }
 

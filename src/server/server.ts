@@ -8,7 +8,8 @@
 //   3. then the listener closes, idle connections close, in-flight requests finish;
 //   4. at the drain deadline, connections still open (a client stalled mid-body, say) are closed;
 //   5. the process exits 0.
-// SIGINT (Ctrl-C at a terminal) skips the grace period.
+// SIGINT (Ctrl-C at a terminal) skips the grace period. A check of the store under way is not waited for (it may be
+// stuck in a read that never ends).
 import type { Socket } from "node:net";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
@@ -84,6 +85,8 @@ export interface ServerOptions {
   logStream?: DestinationStream;
   /** The name Open Inference Protocol clients call the model by (/v2/models/NAME); default the model's own name. */
   modelName?: string;
+  /** The longest one check of the store (or the first load) may take before it is given up (default 300 s). */
+  checkTimeoutMs?: number;
 }
 
 export interface RunningServer {
@@ -133,7 +136,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
   const pollInterval = options.pollInterval ?? DEFAULT_POLL_INTERVAL_SECONDS;
   if (!(pollInterval >= 0 && Number.isFinite(pollInterval))) throw new BayesServeError("USAGE", `poll interval must be ≥ 0 seconds (got ${pollInterval})`);
-  const holder = new ModelHolder({ store, pinned, limits, log: logger, pollIntervalSeconds: pollInterval, allowNewLevels: options.allowNewLevels === true });
+  const holder = new ModelHolder({
+    store,
+    pinned,
+    limits,
+    log: logger,
+    pollIntervalSeconds: pollInterval,
+    allowNewLevels: options.allowNewLevels === true,
+    checkTimeoutSeconds: options.checkTimeoutMs === undefined ? undefined : options.checkTimeoutMs / 1000,
+  });
   const built = await buildApp({
     holder,
     logger,
