@@ -9,7 +9,7 @@
 //   4. at the drain deadline, connections still open (a client stalled mid-body, say) are closed;
 //   5. the process exits 0.
 // SIGINT (Ctrl-C at a terminal) skips the grace period. A check of the store under way is not waited for (it may be
-// stuck in a read that never ends).
+// stuck in a read that never ends), and the exit does not wait for ever on a file read that is stuck (exit.ts).
 import type { Socket } from "node:net";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
@@ -17,6 +17,7 @@ import { openStore, parseModelRef, DEFAULT_STORE_URI, type OpenStoreOptions } fr
 import { BayesServeError } from "../errors.js";
 import { buildApp } from "./app.js";
 import type { FastLane } from "./fast-lane.js";
+import { exitProcess } from "./exit.js";
 import { createLogger, type LogLevel } from "./logging.js";
 import { ModelHolder, type LoadedModel } from "./model-holder.js";
 import type { DestinationStream } from "pino";
@@ -238,8 +239,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       const backstop = setTimeout(
         () => {
           logger.error({ graceMs: grace, timeoutMs }, "shutdown did not finish after the grace period and the drain deadline; exiting anyway");
-          logger.flush();
-          process.exit(1);
+          void exitProcess(1, logger);
         },
         grace + timeoutMs + 5_000,
       );
@@ -248,14 +248,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         (summary) => {
           if (summary.closedAtDeadline > 0) logger.warn(summary, "shut down: connections still open at the drain deadline were closed");
           else logger.info(summary, "shut down cleanly");
-          logger.flush();
-          process.exit(0);
+          void exitProcess(0, logger);
         },
         (err: unknown) => {
           const e = err as Error;
           logger.error({ err: { type: e.name, message: e.message, stack: e.stack } }, "error while shutting down");
-          logger.flush();
-          process.exit(1);
+          void exitProcess(1, logger);
         },
       );
     };

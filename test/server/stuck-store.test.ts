@@ -1,6 +1,9 @@
 // A store read that never ends — a hung network file system, a FIFO, an S3 endpoint that drips — must not freeze the
 // server: a check of the store that outlasts its deadline is given up as a store failure (the old version serving on)
-// and the next check starts afresh; what the given-up check was loading never swaps in; and shutdown does not wait for it.
+// and the next check starts afresh; what the given-up check was loading never swaps in; and shutdown neither waits for
+// it nor hangs at exit on a thread blocked in the kernel.
+import { spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { join, sep } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nodeLocalIo, type LocalIo } from "../../src/artifact/local-store.js";
@@ -9,6 +12,8 @@ import { createLogger } from "../../src/server/logging.js";
 import { ModelHolder } from "../../src/server/model-holder.js";
 import { DEFAULT_LIMITS } from "../../src/server/schemas.js";
 import { LogCapture, seedBundle, startTestServer, storeWithSeedModel, type TempStore } from "./fixtures.js";
+
+const ROOT = join(import.meta.dirname, "..", "..");
 
 /** The time bound a hung check would overrun: generous for a loaded machine, short beside "never". */
 const PROMPTLY_MS = 5_000;
@@ -160,4 +165,47 @@ describe("shutting down with a store read stuck", () => {
       await server.close();
     }
   });
+
+  it.skipIf(process.platform === "win32")(
+    "on SIGTERM the process exits even though a thread is blocked in the kernel on a read that never returns",
+    async () => {
+      const fifo = join(store.dir, "never-written");
+      execFileSync("mkfifo", [fifo]);
+      const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "test/server/stuck-read-host.ts"), store.dir, fifo], {
+        cwd: ROOT,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stderr = "";
+      let stdout = "";
+      child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+      child.stdout?.on("data", (d: Buffer) => (stdout += d.toString()));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        child.once("exit", (code, signal) => resolve({ code, signal })),
+      );
+      try {
+        await waitFor(() => stderr.includes("STUCK"), 60_000);
+        // Let the blocked open() take its thread.
+        await new Promise((r) => setTimeout(r, 200));
+        const signalled = performance.now();
+        child.kill("SIGTERM");
+        // Grace 0, drain deadline 0.5 s, then a second for file operations to end: well under the old backstop's
+        // 5.5 s (after which the process hung in exit for good).
+        const { signal } = await within(exited, 4_000);
+        expect(performance.now() - signalled).toBeLessThan(4_000);
+        expect(signal).toBe("SIGKILL");
+        const lines = stdout
+          .split("\n")
+          .filter((l) => l.startsWith("{"))
+          .map((l) => JSON.parse(l) as { msg: string; level: string });
+        expect(lines.some((l) => l.msg === "shut down cleanly")).toBe(true);
+        expect(lines.at(-1)).toMatchObject({
+          level: "error",
+          msg: "file operations still under way (a store read on a hung file system?) cannot be cancelled and a normal exit would wait for them for ever: exiting by SIGKILL",
+        });
+      } finally {
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      }
+    },
+    90_000,
+  );
 });
