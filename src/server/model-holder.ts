@@ -361,6 +361,8 @@ export class ModelHolder {
           ),
         );
       }, timeoutSeconds * 1000);
+      // The deadline alone must not keep a process alive whose server was closed.
+      timer.unref();
       running.then(
         (value) => {
           clearTimeout(timer);
