@@ -172,6 +172,11 @@ export function parseModelRef(ref: string): { storeUri: string; version: string 
   if (at > 0) {
     const version = ref.slice(at + 1);
     if (isVersionId(version)) return { storeUri: ref.slice(0, at), version };
+    if (version === "latest") return { storeUri: ref.slice(0, at), version: null };
+    // A mistyped id (it begins as a version's time does) would otherwise name a store that does not exist — one that
+    // "has no model yet", or that --wait-for-model waits for forever.
+    if (/^\d{8}T/.test(version))
+      throw new BayesServeError("USAGE", `--model ${ref}: "${version}" is not a version id (they look like 20261201T003000Z-a1b2c3)`);
   }
   return { storeUri: ref, version: null };
 }

@@ -11,7 +11,7 @@ import { bundleEntries } from "../../src/artifact/bundle.js";
 import { nodeLocalIo, type LocalIo } from "../../src/artifact/local-store.js";
 import { s3Settings } from "../../src/artifact/s3-store.js";
 import { encodeSeal, makeSeal } from "../../src/artifact/seal.js";
-import { openStore, type ArtifactStore } from "../../src/artifact/store.js";
+import { openStore, parseModelRef, type ArtifactStore } from "../../src/artifact/store.js";
 import { useS3Server } from "../support/s3-server.js";
 import { sampleBundle, sampleInput, versionIds } from "./fixtures/bundles.js";
 
@@ -266,5 +266,16 @@ describe.each([
         ]);
       }
     }
+  });
+});
+
+describe("parseModelRef: URI[@VERSION]", () => {
+  it("pins a version id, follows latest for @latest, keeps other @s in the path, and refuses a mistyped id", () => {
+    expect(parseModelRef("s3://b/p@20261201T003000Z-a1b2c3")).toEqual({ storeUri: "s3://b/p", version: "20261201T003000Z-a1b2c3" });
+    expect(parseModelRef("./models@latest")).toEqual({ storeUri: "./models", version: null });
+    expect(parseModelRef("/data/team@org/models")).toEqual({ storeUri: "/data/team@org/models", version: null });
+    expect(() => parseModelRef("./models@20261201T003000Z-a1b2c")).toThrow(
+      '--model ./models@20261201T003000Z-a1b2c: "20261201T003000Z-a1b2c" is not a version id (they look like 20261201T003000Z-a1b2c3)',
+    );
   });
 });
