@@ -47,15 +47,15 @@ export interface CsvTable extends Table {
 }
 
 /**
- * The parser's settings: RFC 4180 quotes, a byte-order mark dropped, blank lines skipped, either line ending, and a
- * bound on one record's size, so that a quote left open (which makes the rest of the file one value) fails at once
- * instead of buffering the whole file.
+ * The parser's settings: RFC 4180 quotes, a byte-order mark dropped, blank lines skipped, any line ending (LF, CRLF, or
+ * the CR alone of old Mac spreadsheets), and a bound on one record's size, so that a quote left open (which makes the
+ * rest of the file one value) fails at once instead of buffering the whole file.
  */
 const PARSER_OPTIONS: Options = {
   bom: true,
   relax_column_count: true,
   skip_empty_lines: true,
-  record_delimiter: ["\r\n", "\n"],
+  record_delimiter: ["\r\n", "\n", "\r"],
   max_record_size: MAX_RECORD_BYTES,
 };
 

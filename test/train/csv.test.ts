@@ -113,6 +113,23 @@ describe("CSV reader", () => {
     expect((await readCsvStream(gz, "data.csv.gz", SPEC)).rows).toBe(rows);
   });
 
+  it("reads CR-only line endings (old Mac spreadsheets) and CRLF cut between its two bytes, keeping line numbers", async () => {
+    const rows = 300;
+    for (const eol of ["\r", "\r\n"]) {
+      let text = `x,category,y${eol}`;
+      for (let r = 0; r < rows; r++) text += `${r / 8},${r % 3},${r % 7}${eol}`;
+      text += `oops,0,1${eol}`;
+      const bytes = Buffer.from(text);
+      const pieces: Buffer[] = [];
+      for (let at = 0, k = 0; at < bytes.length; k++) pieces.push(bytes.subarray(at, (at += 1 + ((k * 37) % 97))));
+      await expect(readCsvStream(Readable.from(pieces), "eol.csv", SPEC)).rejects.toThrow(`eol.csv, line ${rows + 2}, column "x": "oops" is not a number`);
+      const good = await readCsvStream(Readable.from([text.slice(0, text.lastIndexOf("oops"))]), "eol.csv", SPEC);
+      expect(good.rows).toBe(rows);
+      expect(good.columns.y[13]).toBe(6);
+      expect(good.lines[rows - 1]).toBe(rows + 1);
+    }
+  });
+
   it("names the source and line of a bad value, a malformed quote or a failing stream", async () => {
     await expect(readCsvStream(Readable.from(["x,category,y\n1,0,2\n", "1,0,0x10\n"]), "s3://b/d.csv", SPEC)).rejects.toThrow(
       's3://b/d.csv, line 3, column "y": "0x10" is not a number',
