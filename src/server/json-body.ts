@@ -43,6 +43,7 @@ export function markNonFiniteLiterals(text: string): string | null {
     if (text.startsWith("NaN", i)) token = "NaN";
     else if (text.startsWith("Infinity", i)) token = "Infinity";
     else if (text.startsWith("-Infinity", i)) token = "-Infinity";
+    if (token !== null && followedByColon(text, i + token.length)) token = null; // a key ({NaN: 1}): malformed JSON, left to say so
     if (token !== null) {
       const marker = JSON.stringify(`${NON_FINITE_MARKER_PREFIX}${token}`);
       out += text.slice(last, i) + marker;
@@ -54,6 +55,17 @@ export function markNonFiniteLiterals(text: string): string | null {
     i++;
   }
   return found ? out + text.slice(last) : null;
+}
+
+/** Whether the next character after `from` that is not JSON whitespace is ':'. */
+function followedByColon(text: string, from: number): boolean {
+  let j = from;
+  while (j < text.length) {
+    const c = text.charCodeAt(j);
+    if (c !== 32 && c !== 9 && c !== 10 && c !== 13) return c === 58; /* : */
+    j++;
+  }
+  return false;
 }
 
 function syntaxMessage(text: string): string {
@@ -74,6 +86,13 @@ export function installJsonParser(app: FastifyInstance, bodyLimit: number): void
     "application/json",
     { parseAs: "string", bodyLimit },
     (request: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
+      // JSON exchanged between systems is UTF-8 (RFC 8259 §8.1): a body said to be in another charset would be read
+      // as UTF-8 all the same, and its error would blame the JSON.
+      const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(request.headers["content-type"] ?? "")?.[1].toLowerCase();
+      if (charset !== undefined && charset !== "utf-8" && charset !== "utf8") {
+        done(new HttpProblem(415, `Unsupported Media Type: charset=${charset}; send the JSON body as UTF-8 (charset=utf-8, or no charset)`));
+        return;
+      }
       const text = typeof body === "string" ? body : body.toString("utf8");
       secureParse(request, text, (err: Error | null, value?: unknown) => {
         if (err === null) {

@@ -193,10 +193,14 @@ describe("the body", () => {
       '{"data": {"x": 5,, "category": 2}}',
       "{'data': 1}",
       '{"data": {"x": NaN1, "category": 2}}',
+      // A bare NaN where a key belongs is malformed, not a field named after our internal marker.
+      "{NaN: 1}",
+      '{"data": {Infinity : 5, "category": 2}}',
     ]) {
       const r = await post(t.app, "point", text);
       expect(r.status, text).toBe(400);
       expect(String((r.json as { detail: string }).detail)).toMatch(/^Malformed JSON in the request body: /);
+      expect(String((r.json as { detail: string }).detail)).not.toContain("non-finite");
     }
   });
 
@@ -218,6 +222,16 @@ describe("the body", () => {
     // JSON with a charset is fine.
     const utf8 = await post(t.app, "point", SEED_BODY, { "content-type": "application/json; charset=utf-8" });
     expect(utf8.status).toBe(200);
+    expect((await post(t.app, "point", SEED_BODY, { "content-type": "application/json; charset=UTF8" })).status).toBe(200);
+    // Another charset is refused as such (the body would be read as UTF-8 and blamed as malformed JSON).
+    const utf16 = await t.app.inject({
+      method: "POST",
+      url: "/predict/v1.0.0/point",
+      payload: Buffer.from(`\ufeff${JSON.stringify(SEED_BODY)}`, "utf16le"),
+      headers: { "content-type": "application/json; charset=utf-16" },
+    });
+    expect(utf16.statusCode).toBe(415);
+    expect(utf16.json().detail).toBe("Unsupported Media Type: charset=utf-16; send the JSON body as UTF-8 (charset=utf-8, or no charset)");
   });
 
   it("deeply nested JSON is harmless: a clean 4xx, and the server keeps answering", async () => {
