@@ -289,6 +289,11 @@ export class ModelHolder {
     this.failureListeners.push(listener);
   }
 
+  /** Loads a version with this holder's store, limits and log (loadModel). */
+  private load(target: Target): Promise<LoadedModel> {
+    return loadModel(this.options.store, target.version, this.options.limits, this.options.log, target.manifestSha256, this.options.allowNewLevels);
+  }
+
   /** The version to serve: the pinned one, or what `latest` names (null when nothing was published). */
   private async target(): Promise<Target | null> {
     if (this.options.pinned !== null) return { version: this.options.pinned };
@@ -306,14 +311,7 @@ export class ModelHolder {
         if (target === null) {
           throw new BayesServeError("ARTIFACT", `store ${this.options.store.uri} has no model yet (no latest version): train and publish one first`);
         }
-        const next = await loadModel(
-          this.options.store,
-          target.version,
-          this.options.limits,
-          this.options.log,
-          target.manifestSha256,
-          this.options.allowNewLevels,
-        );
+        const next = await this.load(target);
         if (!attempt.abandoned) this.swap(next);
         return next;
       });
@@ -426,14 +424,7 @@ export class ModelHolder {
         "loading a new model version",
       );
       const started = performance.now();
-      const next = await loadModel(
-        this.options.store,
-        target.version,
-        this.options.limits,
-        this.options.log,
-        target.manifestSha256,
-        this.options.allowNewLevels,
-      );
+      const next = await this.load(target);
       // Given up meanwhile: a later check may have swapped in a newer version, and a stopped server takes none.
       if (attempt.abandoned) return "failed";
       this.swap(next);

@@ -8,11 +8,11 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { openStageStore } from "../../src/artifact/stage-store.js";
 import { openStore } from "../../src/artifact/store.js";
-import { BayesServeError } from "../../src/errors.js";
 import { seedRegression } from "../../src/models/seed-regression.js";
 import { chainFileName, decodeChain, EXIT_STAGE_REFUSED, mergeChains, trainChain } from "../../src/train/chain-stage.js";
 import { SEED_SIMULATION, train, type TrainOptions } from "../../src/train/pipeline.js";
 import { useS3Server } from "../support/s3-server.js";
+import { refusal } from "../support/refusal.js";
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), "chain-stage-"));
 const gate = { maxRhat: 1.05, minEssBulk: 100, minEssTail: 100, maxDivergences: 0 };
@@ -29,15 +29,6 @@ const base = (store: string): TrainOptions => ({
   report: false,
   gate,
 });
-
-async function refusal(p: Promise<unknown>): Promise<BayesServeError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(BayesServeError);
-  return err as BayesServeError;
-}
 
 describe("chains run apart and merged, staged in a folder", () => {
   it("gives the in-process fit's draws, sample stats, step sizes, metrics and diagnostics for the same seed", async () => {

@@ -14,13 +14,13 @@ import { parquetWriteBuffer } from "hyparquet-writer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { s3Settings } from "../../src/artifact/s3-store.js";
 import { openStore } from "../../src/artifact/store.js";
-import { BayesServeError } from "../../src/errors.js";
 import { seedRegression } from "../../src/models/seed-regression.js";
 import type { ColumnSpec } from "../../src/train/csv.js";
 import { readSourceTable, resolveSource } from "../../src/train/data-source.js";
 import { train } from "../../src/train/pipeline.js";
 import { simulateSeedData, SEED_SIMULATION } from "../../src/train/simulate.js";
 import { useS3Server } from "../support/s3-server.js";
+import { refusal } from "../support/refusal.js";
 
 const SPEC: ColumnSpec[] = [
   { name: "x", type: "float" },
@@ -34,15 +34,6 @@ const csvOf = (from: number, to: number, extra = false): string =>
   `x,category,y${extra ? ",note" : ""}\n${Array.from({ length: to - from }, (_, k) => `${data.x[from + k]},${data.category[from + k]},${data.y[from + k]}${extra ? ",n" : ""}`).join("\n")}\n`;
 const CSV = csvOf(0, 500);
 const sha = (b: Buffer | string): string => createHash("sha256").update(b).digest("hex");
-
-async function failure(p: Promise<unknown>): Promise<BayesServeError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(BayesServeError);
-  return err as BayesServeError;
-}
 
 function parquetOf(columns: { name: string; data: unknown[]; type: string }[]): Buffer {
   return Buffer.from(parquetWriteBuffer({ columnData: columns as Parameters<typeof parquetWriteBuffer>[0]["columnData"] }));
@@ -123,27 +114,27 @@ describe("local files", () => {
     for (const [name, columns, message] of cases) {
       const file = path.join(dir, name);
       writeFileSync(file, parquetOf(columns));
-      const err = await failure(readSourceTable(file, SPEC));
+      const err = await refusal(readSourceTable(file, SPEC));
       expect(err.code, name).toBe("PARQUET_FORMAT");
       expect(err.message, name).toMatch(message);
     }
     const cut = path.join(dir, "cut.parquet");
     writeFileSync(cut, PARQUET.subarray(0, PARQUET.length - 100));
-    expect((await failure(readSourceTable(cut, SPEC))).message).toMatch(/cut\.parquet: not a readable Parquet file/);
+    expect((await refusal(readSourceTable(cut, SPEC))).message).toMatch(/cut\.parquet: not a readable Parquet file/);
   });
 
   it("refuses damaged gzip, missing files and unknown schemes, naming them", async () => {
     const bad = path.join(dir, "bad.csv.gz");
     const zipped = gzipSync(CSV);
     writeFileSync(bad, zipped.subarray(0, zipped.length / 2));
-    const err = await failure(readSourceTable(bad, SPEC));
+    const err = await refusal(readSourceTable(bad, SPEC));
     expect(err.code).toBe("DATA_SOURCE");
     expect(err.message).toMatch(/bad\.csv\.gz: the gzip data are damaged \(Z_BUF_ERROR\)/);
-    expect((await failure(readSourceTable(path.join(dir, "none.csv"), SPEC))).message).toBe(`${path.join(dir, "none.csv")}: cannot read the file (ENOENT)`);
-    expect((await failure(resolveSource("ftp://host/data.csv"))).message).toBe(
+    expect((await refusal(readSourceTable(path.join(dir, "none.csv"), SPEC))).message).toBe(`${path.join(dir, "none.csv")}: cannot read the file (ENOENT)`);
+    expect((await refusal(resolveSource("ftp://host/data.csv"))).message).toBe(
       'ftp://host/data.csv: unsupported scheme "ftp" (use a path, file://, s3:// or https://)',
     );
-    expect((await failure(resolveSource(path.join(dir, "d.csv"), { all: true }))).message).toMatch(/--data-all reads every object under an s3:\/\/ prefix/);
+    expect((await refusal(resolveSource(path.join(dir, "d.csv"), { all: true }))).message).toMatch(/--data-all reads every object under an s3:\/\/ prefix/);
   });
 });
 
@@ -179,11 +170,11 @@ describe("over HTTP", () => {
   });
 
   it("names the URL and the status, or the time it waited", async () => {
-    expect((await failure(readSourceTable(`${base}/missing.csv`, SPEC))).message).toBe(`${base}/missing.csv: HTTP 404 Not Found`);
+    expect((await refusal(readSourceTable(`${base}/missing.csv`, SPEC))).message).toBe(`${base}/missing.csv: HTTP 404 Not Found`);
     const slow = (await resolveSource(`${base}/slow.csv`, { httpTimeoutMs: 200 }))[0];
-    expect((await failure(slow.open())).message).toBe(`${base}/slow.csv: no answer within 0.2 s`);
+    expect((await refusal(slow.open())).message).toBe(`${base}/slow.csv: no answer within 0.2 s`);
     // Headers in time, the body not: the deadline covers the whole answer, and says so.
-    expect((await failure(readSourceTable(`${base}/drip.csv`, SPEC, { httpTimeoutMs: 300 }))).message).toBe(
+    expect((await refusal(readSourceTable(`${base}/drip.csv`, SPEC, { httpTimeoutMs: 300 }))).message).toBe(
       `${base}/drip.csv: the answer did not finish within 0.3 s`,
     );
   });
@@ -226,9 +217,9 @@ describe("from S3", () => {
   });
 
   it("says what is missing", async () => {
-    expect((await failure(readSourceTable("s3://data/nothing.csv", SPEC))).message).toBe("s3://data/nothing.csv: no such object");
-    expect((await failure(resolveSource("s3://data/empty/"))).message).toBe("s3://data/empty/: no objects under this prefix");
-    expect((await failure(resolveSource("s3://nobucket/x/"))).message).toMatch(/^s3:\/\/nobucket\/x\/: bucket "nobucket" does not exist/);
+    expect((await refusal(readSourceTable("s3://data/nothing.csv", SPEC))).message).toBe("s3://data/nothing.csv: no such object");
+    expect((await refusal(resolveSource("s3://data/empty/"))).message).toBe("s3://data/empty/: no objects under this prefix");
+    expect((await refusal(resolveSource("s3://nobucket/x/"))).message).toMatch(/^s3:\/\/nobucket\/x\/: bucket "nobucket" does not exist/);
   });
 
   it("trains from a prefix and records the source in the manifest", async () => {

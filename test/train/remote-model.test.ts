@@ -6,10 +6,10 @@ import type { AddressInfo } from "node:net";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { s3Settings } from "../../src/artifact/s3-store.js";
-import { BayesServeError } from "../../src/errors.js";
 import { Model } from "../../src/model/index.js";
 import { seedRegression } from "../../src/models/seed-regression.js";
 import { MAX_REMOTE_MODEL_BYTES, resolveModel } from "../../src/train/models.js";
+import { refusal } from "../support/refusal.js";
 import { useS3Server } from "../support/s3-server.js";
 
 const MODEL_TS = `
@@ -20,15 +20,6 @@ export default model("counts", (m) => {
   m.observe("obs", PoissonLog(exposureTerm(m).add(a)), m.data("y", { kind: "integer" }));
 });
 `;
-
-async function failure(p: Promise<unknown>): Promise<BayesServeError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(BayesServeError);
-  return err as BayesServeError;
-}
 
 describe("a model read from S3", () => {
   const s3 = useS3Server({ buckets: ["models"], setProcessEnv: true });
@@ -50,16 +41,16 @@ describe("a model read from S3", () => {
   });
 
   it("refuses a prefix, another kind of object, a missing one, a huge one, bad JSON and a relative import, naming the URI", async () => {
-    expect((await failure(resolveModel("s3://models/claims/"))).message).toBe("--model s3://models/claims/: name one object (a model file), not a prefix");
-    expect((await failure(resolveModel("s3://models/data.csv"))).message).toMatch(
+    expect((await refusal(resolveModel("s3://models/claims/"))).message).toBe("--model s3://models/claims/: name one object (a model file), not a prefix");
+    expect((await refusal(resolveModel("s3://models/data.csv"))).message).toMatch(
       /^--model s3:\/\/models\/data\.csv: a model object must be a model's JSON form/,
     );
-    expect((await failure(resolveModel("s3://models/none.ts"))).message).toMatch(/^s3:\/\/models\/none\.ts: /);
-    expect((await failure(resolveModel("s3://models/huge.js"))).message).toBe(
+    expect((await refusal(resolveModel("s3://models/none.ts"))).message).toMatch(/^s3:\/\/models\/none\.ts: /);
+    expect((await refusal(resolveModel("s3://models/huge.js"))).message).toBe(
       `--model s3://models/huge.js: more than ${MAX_REMOTE_MODEL_BYTES} bytes: not a model file`,
     );
-    expect((await failure(resolveModel("s3://models/broken.json"))).message).toMatch(/^s3:\/\/models\/broken\.json: not valid JSON/);
-    expect((await failure(resolveModel("s3://models/relative.ts"))).message).toMatch(
+    expect((await refusal(resolveModel("s3://models/broken.json"))).message).toMatch(/^s3:\/\/models\/broken\.json: not valid JSON/);
+    expect((await refusal(resolveModel("s3://models/relative.ts"))).message).toMatch(
       /^s3:\/\/models\/relative\.ts: relative\.ts:1:\d+: Could not resolve "\.\/a"/,
     );
   });
@@ -80,6 +71,6 @@ describe("a model read over HTTPS (here HTTP on loopback)", () => {
 
   it("loads it, and names the URL of one that is not there", async () => {
     expect((await resolveModel(`${base}/m.mts`)).name).toBe("counts");
-    expect((await failure(resolveModel(`${base}/gone.ts`))).message).toBe(`${base}/gone.ts: HTTP 404 Not Found`);
+    expect((await refusal(resolveModel(`${base}/gone.ts`))).message).toBe(`${base}/gone.ts: HTTP 404 Not Found`);
   });
 });

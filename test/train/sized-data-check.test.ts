@@ -5,11 +5,11 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { BayesServeError } from "../../src/errors.js";
 import { bindModel } from "../../src/model/bind.js";
 import { DataRowError } from "../../src/model/data-row-error.js";
 import { HalfNormal, model, Normal } from "../../src/model/index.js";
 import { train } from "../../src/train/pipeline.js";
+import { refusal } from "../support/refusal.js";
 
 const hier = model("hier-sized", (m) => {
   const J = m.dim("J");
@@ -34,15 +34,6 @@ function csv(badLine: number, bad: number): string {
 }
 
 const options = { draws: 100, tune: 100, chains: 1, seed: 1, testFraction: 0.25, progress: false, report: false, compare: false } as const;
-
-async function refusal(p: Promise<unknown>): Promise<BayesServeError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(BayesServeError);
-  return err as BayesServeError;
-}
 
 describe("data values checked against the model's sizes", () => {
   it("names the file, line and column of a category outside m.dim's levels, in any row, before fitting", async () => {
