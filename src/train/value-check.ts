@@ -30,9 +30,10 @@ export function checkFeatureRows(table: Table, features: readonly FeatureSpec[],
   for (const f of features) {
     const column = table.columns[f.name];
     if (f.type === "float" || column === undefined) continue;
+    const spec = [f];
     for (let r = 0; r < table.rows; r++) {
       one[0] = column[r];
-      const problem = featureValueProblem([f], one, false);
+      const problem = featureValueProblem(spec, one, false);
       if (problem !== null) throw new BayesServeError("DATA_VALUE", `${where(r)}, column "${f.name}": ${column[r]} ${problem[1]}`);
     }
   }
