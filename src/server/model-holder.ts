@@ -268,6 +268,8 @@ export class ModelHolder {
   private readonly failureListeners: ((version: string | null, err: Error) => void)[] = [];
   /** The target that last failed, and when it may be tried again (ms since the epoch). */
   private failing: { target: Target | null; key: string; retryAt: number } | null = null;
+  /** What the last check read `latest` to be: a load given up at its deadline that finishes may serve only this. */
+  private latestSeen: Target | null = null;
   readonly status: ReloadStatus = { lastCheckAt: null, lastError: null };
 
   constructor(private readonly options: ModelHolderOptions) {}
@@ -410,6 +412,7 @@ export class ModelHolder {
       target = await this.target();
       attempt.target = target;
       if (attempt.abandoned) return "failed";
+      this.latestSeen = target;
       if (target === null) return "unchanged";
       if (target.version === this.model?.version) {
         // Back to the version serving (a rollback after a failed promote): nothing is failing any more.
@@ -418,6 +421,9 @@ export class ModelHolder {
       }
       const f = this.failing;
       if (f !== null && f.key === targetKey(target) && Date.now() < f.retryAt) return "failed";
+      // A load of this version given up at its deadline is still reading (slowly, or stuck): another would only hold a
+      // second copy of its draws. If it finishes, it is swapped in then (below).
+      for (const a of this.inFlight) if (a !== attempt && a.timedOutAt !== null && a.target?.version === target.version) return "failed";
       const retry = f !== null && f.target?.version === target.version ? (this.status.lastError?.attempts ?? 0) : 0;
       this.options.log.info(
         { version: target.version, serving: this.model?.version ?? null, ...(retry > 0 ? { attempt: retry + 1 } : {}) },
@@ -425,8 +431,20 @@ export class ModelHolder {
       );
       const started = performance.now();
       const next = await this.load(target);
-      // Given up meanwhile: a later check may have swapped in a newer version, and a stopped server takes none.
-      if (attempt.abandoned) return "failed";
+      if (attempt.abandoned) {
+        // Given up at its deadline but finished after all (a large version read slowly, not a stuck read): served if it
+        // is still what `latest` names and nothing else was swapped in meanwhile; a stopped server takes none.
+        const still = !this.stopped && this.latestSeen?.version === target.version && this.model?.version !== target.version;
+        if (still && attempt.timedOutAt !== null) {
+          this.swap(next);
+          this.options.log.info(
+            { version: target.version, seconds: Math.round((Date.now() - attempt.startedAt) / 1000) },
+            "model version swapped in by a load that outlasted its check's deadline",
+          );
+          return "swapped";
+        }
+        return "failed";
+      }
       this.swap(next);
       this.options.log.info(
         { version: target.version, ms: Math.round(performance.now() - started), ...(retry > 0 ? { attempts: retry + 1 } : {}) },

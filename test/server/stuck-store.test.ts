@@ -116,6 +116,36 @@ describe("a check of the store stuck in a read", () => {
     }
   });
 
+  it("a load that outlasts its deadline but finishes (a large version read slowly) is swapped in then, and not started twice meanwhile", async () => {
+    const gate = gatedIo();
+    const logs = new LogCapture();
+    const holder = new ModelHolder({
+      store: openStore(store.dir, { localIo: gate.io }),
+      pinned: null,
+      limits: DEFAULT_LIMITS,
+      log: createLogger({ stream: logs.stream }),
+      pollIntervalSeconds: 60,
+      checkTimeoutSeconds: 0.3,
+    });
+    try {
+      await holder.loadInitial();
+      const v2 = await store.store.publish(await seedBundle({ seed: 4 }));
+      gate.hold((path) => path.endsWith(join(v2, "draws.bin")));
+      expect(await within(holder.check())).toBe("failed");
+      // Later checks see the load still reading and leave it be: one read of the draws, not one more a poll.
+      expect(await within(holder.check())).toBe("failed");
+      expect(await within(holder.check())).toBe("failed");
+      expect(gate.held).toBe(1);
+      gate.release();
+      await waitFor(() => holder.current?.version === v2);
+      expect(logs.lines.some((l) => l.msg === "model version swapped in by a load that outlasted its check's deadline")).toBe(true);
+      expect(holder.status.lastError).toBeNull();
+    } finally {
+      gate.release();
+      await holder.stop();
+    }
+  });
+
   it("at most two stuck checks at a time: later polls start none until one of their reads ends", async () => {
     const own = await storeWithSeedModel();
     const gate = gatedIo();
