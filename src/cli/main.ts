@@ -24,5 +24,8 @@ commandRegistrations(process.argv.slice(2))
   })
   .catch((err: unknown) => {
     process.stderr.write(`${describeFailure(err, process.argv.slice(2).join(" "))}\n`);
-    process.exit(exitCodeOf(err));
+    // `serve`'s first load given up at its deadline may leave a read stuck, which process.exit would wait for (exit.ts);
+    // other commands exit as they are (their exit codes say what happened, and must not become a SIGKILL's).
+    if (process.argv[2] === "serve" || process.argv[2] === "start") void import("../server/exit.js").then((m) => m.exitProcess(exitCodeOf(err), null));
+    else process.exit(exitCodeOf(err));
   });

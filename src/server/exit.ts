@@ -37,24 +37,26 @@ function flushLog(logger: Logger): void {
 }
 
 /**
- * Exits with `code`; if file operations are still under way after `waitMs`, by SIGKILL instead, since a normal exit
+ * Exits with `code` (logging to `logger`, or to stderr without one: a command that failed before its server had a logger)
+ * — if file operations are still under way after `waitMs`, by SIGKILL instead, since a normal exit
  * would wait for them for ever. As PID 1 of a container the kernel does not deliver a signal the process sends itself:
  * there the normal exit is tried anyway, and the orchestrator's kill at the end of the pod's termination grace period
  * is what ends it.
  */
-export async function exitProcess(code: number, logger: Logger, waitMs: number = EXIT_FILE_IO_WAIT_MS): Promise<void> {
-  flushLog(logger);
+export async function exitProcess(code: number, logger: Logger | null, waitMs: number = EXIT_FILE_IO_WAIT_MS): Promise<void> {
+  if (logger !== null) flushLog(logger);
   const stuck = await waitForFileOperations(0, waitMs);
   if (stuck > 0) {
-    logger.error(
-      { code, fileOperations: stuck, waitedMs: waitMs },
-      "file operations still under way (a store read on a hung file system?) cannot be cancelled and a normal exit would wait for them for ever: exiting by SIGKILL",
-    );
-    flushLog(logger);
+    const message =
+      "file operations still under way (a store read on a hung file system?) cannot be cancelled and a normal exit would wait for them for ever: exiting by SIGKILL";
+    if (logger !== null) {
+      logger.error({ code, fileOperations: stuck, waitedMs: waitMs }, message);
+      flushLog(logger);
+    } else process.stderr.write(`bayes-serve: ${message}\n`);
     // The line just logged may be on its way to stdout through the threadpool: let it get there.
     await waitForFileOperations(stuck, 200);
     process.kill(process.pid, "SIGKILL");
   }
-  logger.flush();
+  logger?.flush();
   process.exit(code);
 }

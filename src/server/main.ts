@@ -5,11 +5,13 @@
 import { Command } from "commander";
 import { describeFailure, exitCodeOf } from "../cli/failure.js";
 import { register } from "../cli/serve.js";
+import { exitProcess } from "./exit.js";
 
 const program = new Command();
 program.name("bayes-serve-server").showHelpAfterError();
 register(program);
 program.parseAsync([process.argv[0], process.argv[1], "serve", ...process.argv.slice(2)]).catch((err: unknown) => {
   process.stderr.write(`${describeFailure(err, ["serve", ...process.argv.slice(2)].join(" "))}\n`);
-  process.exit(exitCodeOf(err));
+  // A first load given up at its deadline may leave a read stuck, which process.exit would wait for (exit.ts).
+  void exitProcess(exitCodeOf(err), null);
 });
