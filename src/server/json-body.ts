@@ -86,14 +86,16 @@ export function installJsonParser(app: FastifyInstance, bodyLimit: number): void
     "application/json",
     { parseAs: "string", bodyLimit },
     (request: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
-      // JSON exchanged between systems is UTF-8 (RFC 8259 §8.1): a body said to be in another charset would be read
-      // as UTF-8 all the same, and its error would blame the JSON.
+      const text = typeof body === "string" ? body : body.toString("utf8");
+      // JSON exchanged between systems is UTF-8 (RFC 8259 §8.1), and the body is read as UTF-8 whatever the header says.
+      // A body labelled UTF-16/32 cannot be read so; one labelled with an ASCII-compatible charset (us-ascii,
+      // iso-8859-1, windows-1252: some Java and .NET clients label plain JSON so) reads the same when it is all ASCII,
+      // and is refused only when it holds other characters, which would be misread.
       const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(request.headers["content-type"] ?? "")?.[1].toLowerCase();
-      if (charset !== undefined && charset !== "utf-8" && charset !== "utf8") {
+      if (charset !== undefined && charset !== "utf-8" && charset !== "utf8" && (/^utf-?(16|32)/.test(charset) || /[^\t\n\r\x20-\x7e]/.test(text))) {
         done(new HttpProblem(415, `Unsupported Media Type: charset=${charset}; send the JSON body as UTF-8 (charset=utf-8, or no charset)`));
         return;
       }
-      const text = typeof body === "string" ? body : body.toString("utf8");
       secureParse(request, text, (err: Error | null, value?: unknown) => {
         if (err === null) {
           done(null, value);

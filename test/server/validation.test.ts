@@ -232,6 +232,17 @@ describe("the body", () => {
     });
     expect(utf16.statusCode).toBe(415);
     expect(utf16.json().detail).toBe("Unsupported Media Type: charset=utf-16; send the JSON body as UTF-8 (charset=utf-8, or no charset)");
+    // An ASCII-compatible label on an all-ASCII body reads the same (some Java and .NET clients send it); other
+    // characters under such a label would be misread, and are refused.
+    expect((await post(t.app, "point", SEED_BODY, { "content-type": "application/json; charset=ISO-8859-1" })).status).toBe(200);
+    expect((await post(t.app, "point", SEED_BODY, { "content-type": "application/json; charset=us-ascii" })).status).toBe(200);
+    const latin1 = await t.app.inject({
+      method: "POST",
+      url: "/predict/v1.0.0/point",
+      payload: Buffer.from(JSON.stringify({ ...SEED_BODY, note: "café" }), "latin1"),
+      headers: { "content-type": "application/json; charset=iso-8859-1" },
+    });
+    expect(latin1.statusCode).toBe(415);
   });
 
   it("deeply nested JSON is harmless: a clean 4xx, and the server keeps answering", async () => {
