@@ -7,7 +7,8 @@
 // itself (`import { model, Normal } from "bayes-serve"`) are bound to this running copy of bayes-serve, so they
 // work from a folder where bayes-serve is not installed, and the Model it builds is this copy's Model.
 import { TRAIN_DEFAULTS } from "../defaults.js";
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { BayesServeError } from "../errors.js";
@@ -48,6 +49,9 @@ export async function resolveModel(spec: string = DEFAULT_MODEL): Promise<Model>
   );
 }
 
+/** Hosts a model file may come from over plain http://: this machine (tests, a local file server). */
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
 /** The largest model object read from S3 or HTTP: a model file is kilobytes; this only stops a wrong URI's download. */
 export const MAX_REMOTE_MODEL_BYTES = 1 << 20;
 
@@ -58,7 +62,11 @@ export const MAX_REMOTE_MODEL_BYTES = 1 << 20;
  */
 async function readRemoteModel(spec: string): Promise<Model> {
   if (spec.endsWith("/")) throw new BayesServeError("USAGE", `--model ${spec}: name one object (a model file), not a prefix`);
-  const ext = path.extname(new URL(spec).pathname).toLowerCase();
+  const url = new URL(spec);
+  // A model file is code this process runs: not fetched in the clear, where anyone on the path could change it.
+  if (url.protocol === "http:" && !LOOPBACK_HOSTS.has(url.hostname))
+    throw new BayesServeError("USAGE", `--model ${spec}: a model is code that training runs; fetch it over https:// (or s3://), not http://`);
+  const ext = path.extname(url.pathname).toLowerCase();
   if (ext !== ".json" && !MODEL_FILE_EXTENSIONS.includes(ext))
     throw new BayesServeError(
       "USAGE",
@@ -69,13 +77,19 @@ async function readRemoteModel(spec: string): Promise<Model> {
   const { body } = await object.open();
   const chunks: Buffer[] = [];
   let bytes = 0;
-  for await (const chunk of body) {
-    bytes += (chunk as Buffer).length;
-    if (bytes > MAX_REMOTE_MODEL_BYTES) {
-      body.destroy();
-      throw new BayesServeError("USAGE", `--model ${spec}: more than ${MAX_REMOTE_MODEL_BYTES} bytes: not a model file`);
+  try {
+    for await (const chunk of body) {
+      bytes += (chunk as Buffer).length;
+      if (bytes > MAX_REMOTE_MODEL_BYTES) {
+        body.destroy();
+        throw new BayesServeError("USAGE", `--model ${spec}: more than ${MAX_REMOTE_MODEL_BYTES} bytes: not a model file`);
+      }
+      chunks.push(chunk as Buffer);
     }
-    chunks.push(chunk as Buffer);
+  } catch (err) {
+    if (err instanceof BayesServeError) throw err;
+    const why = (err as Error).name === "TimeoutError" ? "the answer did not finish in time" : (err as Error).message;
+    throw new BayesServeError("DATA_SOURCE", `${spec}: reading the model failed (${why})`, { cause: err });
   }
   const text = Buffer.concat(chunks).toString("utf8");
   if (ext === ".json") return modelFromJSONText(text, spec);
@@ -124,8 +138,10 @@ async function loadModelCode(source: ModelCode, spec: string): Promise<Model> {
 /** The model file and what it imports, as one ES module whose `bayes-serve` imports read this copy's API. */
 async function bundle(source: ModelCode, spec: string, apiNames: string[]): Promise<string> {
   const { build } = await import("esbuild");
-  // A file read from elsewhere is bundled from memory, as if it sat in the working directory (under its URI's name).
-  const file = "file" in source ? source.file : path.resolve(path.basename(new URL(spec).pathname));
+  // A file read from elsewhere is bundled from memory, as if it sat alone in an empty folder (under its URI's name): its
+  // relative and bare imports (other than bayes-serve) find nothing, rather than whatever the working directory holds.
+  const folder = "file" in source ? null : await emptyFolder();
+  const file = "file" in source ? source.file : path.join(folder!, path.basename(new URL(spec).pathname));
   const shim = `const api = globalThis[Symbol.for(${JSON.stringify(API_KEY)})];\n${apiNames.map((n) => `export const ${n} = api.${n};`).join("\n")}\nexport default api;\n`;
   try {
     const result = await build({
@@ -162,12 +178,19 @@ async function bundle(source: ModelCode, spec: string, apiNames: string[]): Prom
     const first = errors[0];
     // esbuild names files relative to the working directory.
     const at = first.location
-      ? `${"file" in source ? path.resolve(first.location.file) : first.location.file}:${first.location.line}:${first.location.column}: `
+      ? `${"file" in source ? path.resolve(first.location.file) : path.basename(first.location.file)}:${first.location.line}:${first.location.column}: `
       : "";
     throw new BayesServeError("MODEL_DEFINITION", `${spec}: ${at}${first.text}${errors.length > 1 ? ` (and ${errors.length - 1} more error(s))` : ""}`);
+  } finally {
+    if (folder !== null) await rm(folder, { recursive: true, force: true });
   }
 }
 
 function isModelLike(v: unknown): boolean {
   return typeof v === "object" && v !== null && "json" in v && typeof (v as { json: unknown }).json === "object";
+}
+
+/** A new empty folder under the system's temporary one, where a remote model file is taken to sit. */
+function emptyFolder(): Promise<string> {
+  return mkdtemp(path.join(tmpdir(), "bayes-serve-model-"));
 }

@@ -69,8 +69,11 @@ describe("a model read over HTTPS (here HTTP on loopback)", () => {
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  it("loads it, and names the URL of one that is not there", async () => {
+  it("loads it, and names the URL of one that is not there; a model is not fetched over http:// from another host", async () => {
     expect((await resolveModel(`${base}/m.mts`)).name).toBe("counts");
+    expect((await refusal(resolveModel("http://models.example.com/m.ts"))).message).toBe(
+      "--model http://models.example.com/m.ts: a model is code that training runs; fetch it over https:// (or s3://), not http://",
+    );
     expect((await refusal(resolveModel(`${base}/gone.ts`))).message).toBe(`${base}/gone.ts: HTTP 404 Not Found`);
   });
 });
