@@ -62,6 +62,18 @@ function kindOf(st: Stats): string {
  */
 const READ_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
 
+/** The file at `path` read through a blocking open, if it is still the regular file `checked`. */
+async function readBlocking(path: string, checked: Stats): Promise<Buffer> {
+  const reading = await fs.open(path, constants.O_RDONLY);
+  try {
+    const st = await reading.stat();
+    if (st.dev !== checked.dev || st.ino !== checked.ino) throw new NotARegularFileError(path, "a file replaced while it was being read");
+    return await reading.readFile();
+  } finally {
+    await reading.close();
+  }
+}
+
 export const nodeLocalIo: LocalIo = {
   async readFile(path) {
     let handle: fs.FileHandle;
@@ -75,7 +87,15 @@ export const nodeLocalIo: LocalIo = {
     try {
       const st = await handle.stat();
       if (!st.isFile()) throw new NotARegularFileError(path, kindOf(st));
-      const b = await handle.readFile();
+      let b: Buffer;
+      try {
+        b = await handle.readFile();
+      } catch (err) {
+        if (errno(err) !== "EAGAIN") throw err;
+        // A FUSE file system (gcsfuse, blobfuse, Mountpoint for S3 as a CSI volume) may pass O_NONBLOCK on and answer a
+        // read with EAGAIN: read through a blocking open of the very file just checked (same device and inode).
+        b = await readBlocking(path, st);
+      }
       // A plain Uint8Array view on the Buffer's memory (no copy), so that both stores return the same type.
       return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
     } finally {
