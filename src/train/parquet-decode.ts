@@ -76,6 +76,9 @@ export async function decodeParquet(bytes: ArrayBuffer, file: string, spec: Colu
             const r = chunk.rowStart + i;
             const value = data[i];
             if (typeof value === "number") out[r] = value;
+            // An INT64 column's values (pandas' default integers) come as BigInts: those a double holds exactly are
+            // plain numbers, so that `odd` keeps only what must be refused (a Map holds at most 2^24 entries).
+            else if (typeof value === "bigint" && value >= -MAX_SAFE && value <= MAX_SAFE) out[r] = Number(value);
             else odd.set(r, value);
             filled[r] = 1;
           }
@@ -127,6 +130,8 @@ function integer(v: unknown): bigint | null {
 }
 
 const gib = (bytes: number): string => (bytes / 2 ** 30).toFixed(1);
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 function numberOf(value: unknown, file: string, row: number, spec: ColumnSpec): number {
   if (typeof value === "bigint") {

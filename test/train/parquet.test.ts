@@ -80,6 +80,25 @@ describe("Parquet on its worker thread", () => {
     expect((await parseParquet(bufferOf(withRowCounts(PARQUET, 300n)), "d.parquet", SPEC)).columns).toEqual(table.columns);
   });
 
+  it("reads INT64 values a double holds exactly as numbers, and refuses one beyond 2^53 naming its row", async () => {
+    const big = (at: number, v: bigint) =>
+      new Uint8Array(
+        parquetWriteBuffer({
+          columnData: [
+            { name: "x", data: Array.from(data.x, (_, r) => (r === at ? v : BigInt(r))), type: "INT64" },
+            { name: "category", data: Array.from(data.category, (c) => BigInt(c)), type: "INT64" },
+            { name: "y", data: Array.from(data.y), type: "DOUBLE" },
+          ],
+        }),
+      );
+    const exact = await decodeParquet(bufferOf(big(5, 2n ** 53n - 1n)), "i.parquet", SPEC);
+    expect(exact.columns.x[5]).toBe(2 ** 53 - 1);
+    expect(exact.columns.x[6]).toBe(6);
+    await expect(decodeParquet(bufferOf(big(7, 2n ** 53n + 1n)), "i.parquet", SPEC)).rejects.toThrow(
+      /i\.parquet, row 8, column "x": 9007199254740993 is too large to be read exactly/,
+    );
+  });
+
   it("refuses a file whose decoding never ends once its deadline passes, naming it", async () => {
     // The first data page header's num_rows field (DataPageHeaderV2 field 3, then 300) as hyparquet-writer lays it
     // out: the reviewer's one changed byte makes it field 5, the definition levels' length, a negative one — and
