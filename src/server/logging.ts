@@ -48,6 +48,9 @@ export function loggerOptions(level: LogLevel = "info"): LoggerOptions {
     redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
+    // An Error under `err` as pino serialises one; a plain object (the fields a call site chose, e.g. no stack for our
+    // own errors) as it is — pino's serialiser made every one {"type":"Object","stack":""}.
+    serializers: { err: (e: unknown) => (e instanceof Error ? pino.stdSerializers.err(e) : e) },
   };
 }
 

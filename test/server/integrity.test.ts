@@ -67,8 +67,11 @@ describe("a manifest edited by one byte", () => {
     // Someone moves `latest` by hand (no digest in the pointer): the reload checks the version's seal and refuses it.
     await fs.writeFile(join(store.dir, "latest"), JSON.stringify({ version: edited, updatedAt: new Date().toISOString() }));
     await waitFor(() => logs.lines.some((l) => l.level === "error" && l.version === edited));
-    const err = logs.lines.find((l) => l.level === "error" && l.version === edited) as { msg: string; err: { message: string } };
+    const err = logs.lines.find((l) => l.level === "error" && l.version === edited) as { msg: string; err: { type: string; message: string; stack?: string } };
     expect(err.msg).toBe("cannot load the new model version; the old one keeps serving");
+    // Our own error as the holder logs it: its type, no stack (pino's serialiser had made it {"type":"Object","stack":""}).
+    expect(err.err.type).toBe("BayesServeError");
+    expect(err.err.stack).toBeUndefined();
     expect(err.err.message).toMatch(/does not match the digest recorded when version \S+ was published .*: the manifest was modified or is corrupt/);
     expect(((await (await fetch(`${server.url}/model`)).json()) as { version: string }).version).toBe(store.version);
     expect(await interval(server.url)).toEqual(before);
