@@ -64,6 +64,21 @@ function gatedIo(): { io: LocalIo; hold(match: (path: string) => boolean): void;
   };
 }
 
+/** A holder of the store at `dir` whose reads can be held (gatedIo), its log captured, polling off, checks given up at `timeout` s. */
+function gatedHolder(dir: string, timeout: number): { gate: ReturnType<typeof gatedIo>; logs: LogCapture; holder: ModelHolder } {
+  const gate = gatedIo();
+  const logs = new LogCapture();
+  const holder = new ModelHolder({
+    store: openStore(dir, { localIo: gate.io }),
+    pinned: null,
+    limits: DEFAULT_LIMITS,
+    log: createLogger({ stream: logs.stream }),
+    pollIntervalSeconds: 60,
+    checkTimeoutSeconds: timeout,
+  });
+  return { gate, logs, holder };
+}
+
 let store: TempStore & { version: string };
 
 beforeAll(async () => {
@@ -74,16 +89,7 @@ afterAll(() => store.cleanup());
 
 describe("a check of the store stuck in a read", () => {
   it("is given up at its deadline as a store failure; the next check loads a newer version; the stuck one, when it ends, swaps nothing in", async () => {
-    const gate = gatedIo();
-    const logs = new LogCapture();
-    const holder = new ModelHolder({
-      store: openStore(store.dir, { localIo: gate.io }),
-      pinned: null,
-      limits: DEFAULT_LIMITS,
-      log: createLogger({ stream: logs.stream }),
-      pollIntervalSeconds: 60,
-      checkTimeoutSeconds: 0.3,
-    });
+    const { gate, logs, holder } = gatedHolder(store.dir, 0.3);
     try {
       expect((await holder.loadInitial()).version).toBe(store.version);
       const v2 = await store.store.publish(await seedBundle({ seed: 2 }));
@@ -117,16 +123,7 @@ describe("a check of the store stuck in a read", () => {
   });
 
   it("a load that outlasts its deadline but finishes (a large version read slowly) is swapped in then, and not started twice meanwhile", async () => {
-    const gate = gatedIo();
-    const logs = new LogCapture();
-    const holder = new ModelHolder({
-      store: openStore(store.dir, { localIo: gate.io }),
-      pinned: null,
-      limits: DEFAULT_LIMITS,
-      log: createLogger({ stream: logs.stream }),
-      pollIntervalSeconds: 60,
-      checkTimeoutSeconds: 0.3,
-    });
+    const { gate, logs, holder } = gatedHolder(store.dir, 0.3);
     try {
       await holder.loadInitial();
       const v2 = await store.store.publish(await seedBundle({ seed: 4 }));
@@ -148,15 +145,7 @@ describe("a check of the store stuck in a read", () => {
 
   it("at most two stuck checks at a time: later polls start none until one of their reads ends", async () => {
     const own = await storeWithSeedModel();
-    const gate = gatedIo();
-    const holder = new ModelHolder({
-      store: openStore(own.dir, { localIo: gate.io }),
-      pinned: null,
-      limits: DEFAULT_LIMITS,
-      log: createLogger({ stream: new LogCapture().stream }),
-      pollIntervalSeconds: 60,
-      checkTimeoutSeconds: 0.2,
-    });
+    const { gate, holder } = gatedHolder(own.dir, 0.2);
     try {
       await holder.loadInitial();
       gate.hold((path) => path.endsWith(`${sep}latest`));
