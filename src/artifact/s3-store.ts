@@ -26,25 +26,25 @@ export interface S3StoreOptions {
   idleTimeoutMs?: number;
   /** Attempts per request, first included (default AWS_MAX_ATTEMPTS or 2). */
   maxAttempts?: number;
-  /** The time a whole object read may take besides its transfer (default S3_READ_DEADLINE_MS). */
-  readDeadlineMs?: number;
-  /** The slowest transfer a read may make: its deadline grows by the object's size at this rate (default S3_READ_MIN_BYTES_PER_SECOND). */
-  readMinBytesPerSecond?: number;
+  /** The time one request (a read, a page of a list, a write, a delete) may take besides its transfer (default S3_REQUEST_DEADLINE_MS). */
+  requestDeadlineMs?: number;
+  /** The slowest transfer accepted: a read's or a write's deadline grows by the object's size at this rate (default S3_MIN_BYTES_PER_SECOND). */
+  minBytesPerSecond?: number;
 }
 
 /**
- * The longest a read of one object may take, from the request to its last byte, before it is aborted — besides its
- * transfer, see below. The idle timeout alone does not bound a read: an endpoint or proxy that sends the headers and
- * then a byte every few seconds never trips it, and the read (and a server's hot reload waiting on it) would last
- * forever. A dead endpoint fails by itself within about 25 s (a 2.5 s connection timeout and a 10 s idle timeout, for
+ * The longest one request may take, from sending it to the answer's last byte, before it is aborted — besides its
+ * transfer, see below. The idle timeout alone does not bound a request: an endpoint or proxy that sends the headers and
+ * then a byte every few seconds never trips it, and the read (and a server's hot reload waiting on it), the list or
+ * the publish would last forever. A dead endpoint fails by itself within about 25 s (a 2.5 s connection timeout and a 10 s idle timeout, for
  * each of 2 attempts); 30 s lets that and a sound endpoint's slowest answers through.
  */
-export const S3_READ_DEADLINE_MS = 30_000;
+export const S3_REQUEST_DEADLINE_MS = 30_000;
 /**
- * The slowest transfer accepted, 1 MiB/s: a read's deadline grows by its object's size (Content-Length) at this rate,
- * so a large draws file has the time a slow link needs (100 MiB: 100 s more) while a small pointer gets no more.
+ * The slowest transfer accepted, 1 MiB/s: a read's or a write's deadline grows by its object's size at this rate, so a
+ * large draws file has the time a slow link needs (100 MiB: 100 s more) while a small pointer gets no more.
  */
-export const S3_READ_MIN_BYTES_PER_SECOND = 1024 * 1024;
+export const S3_MIN_BYTES_PER_SECOND = 1024 * 1024;
 
 export interface ResolvedS3Settings {
   config: S3ClientConfig;
@@ -152,8 +152,8 @@ export class S3Store extends BaseStore {
   readonly prefix: string;
   private readonly settings: ResolvedS3Settings;
   private readonly givenClient: S3Client | undefined;
-  private readonly readDeadlineMs: number;
-  private readonly readMinBytesPerSecond: number;
+  private readonly requestDeadlineMs: number;
+  private readonly minBytesPerSecond: number;
   private sdk: Promise<{ sdk: Sdk; client: S3Client }> | undefined;
 
   constructor(bucket: string, prefix: string, options: S3StoreOptions = {}, integrity: { signingKey?: string | null; leftoverAgeMs?: number } = {}) {
@@ -163,8 +163,8 @@ export class S3Store extends BaseStore {
     this.uri = `s3://${bucket}${prefix === "" ? "" : `/${this.prefix.slice(0, -1)}`}`;
     this.settings = s3Settings(options);
     this.givenClient = options.client;
-    this.readDeadlineMs = options.readDeadlineMs ?? S3_READ_DEADLINE_MS;
-    this.readMinBytesPerSecond = options.readMinBytesPerSecond ?? S3_READ_MIN_BYTES_PER_SECOND;
+    this.requestDeadlineMs = options.requestDeadlineMs ?? S3_REQUEST_DEADLINE_MS;
+    this.minBytesPerSecond = options.minBytesPerSecond ?? S3_MIN_BYTES_PER_SECOND;
   }
 
   private connect(): Promise<{ sdk: Sdk; client: S3Client }> {
@@ -186,14 +186,18 @@ export class S3Store extends BaseStore {
   }
 
   /**
-   * The object's bytes, read whole within its deadline (S3_READ_DEADLINE_MS, more by its size once that is known);
-   * past it the request is aborted and the read fails with a STORE error naming the object.
+   * Runs one request under a deadline (S3_REQUEST_DEADLINE_MS plus `bytes` at the slowest accepted rate; `extend` adds a
+   * response's size once known). Past it the request, and a response body under way, is aborted and the call fails
+   * with a STORE error naming the object: the SDK's idle timeout alone never ends an endpoint that drips its answer.
    */
-  protected async readObject(key: string, operation: string): Promise<Uint8Array | null> {
-    const { sdk, client } = await this.connect();
+  private async withDeadline<T>(
+    what: { operation: string; key: string; done: string },
+    bytes: number,
+    run: (signal: AbortSignal, extend: (bytes: number, body?: { destroy?: (error?: Error) => void }) => void) => Promise<T>,
+  ): Promise<T> {
     const started = performance.now();
     const abort = new AbortController();
-    let allowedMs = this.readDeadlineMs;
+    let allowedMs = this.requestDeadlineMs + (bytes / this.minBytesPerSecond) * 1000;
     let body: { destroy?: (error?: Error) => void } | undefined;
     let timer: NodeJS.Timeout | undefined;
     const arm = (): void => {
@@ -202,36 +206,49 @@ export class S3Store extends BaseStore {
         () => {
           abort.abort();
           // The response stream too: the request's abort may no longer reach a response already under way.
-          body?.destroy?.(new Error("the read's deadline passed"));
+          body?.destroy?.(new Error("the request's deadline passed"));
         },
         Math.max(0, started + allowedMs - performance.now()),
       );
     };
     arm();
     try {
-      const res = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }), { abortSignal: abort.signal });
-      if (res.Body === undefined) return new Uint8Array(0);
-      body = res.Body as { destroy?: (error?: Error) => void };
-      const size = res.ContentLength ?? 0;
-      if (size > 0) {
-        allowedMs += (size / this.readMinBytesPerSecond) * 1000;
-        arm();
-      }
-      return await res.Body.transformToByteArray();
+      return await run(abort.signal, (more, stream) => {
+        body = stream;
+        if (more > 0) {
+          allowedMs += (more / this.minBytesPerSecond) * 1000;
+          arm();
+        }
+      });
     } catch (err) {
       if (abort.signal.aborted) {
         const seconds = (allowedMs / 1000).toFixed(allowedMs < 10_000 ? 1 : 0);
         throw new BayesServeError(
           "STORE",
-          `store ${this.uri}: cannot ${operation}: ${this.describe(key)} was not read whole within ${seconds} s: the S3 endpoint ` +
-            `${this.settings.endpoint} is too slow or stalled mid-answer; the read was aborted`,
+          `store ${this.uri}: cannot ${what.operation}: ${this.describe(what.key)} was not ${what.done} within ${seconds} s: the S3 endpoint ` +
+            `${this.settings.endpoint} is too slow or stalled mid-answer; the request was aborted`,
           { cause: err },
         );
       }
-      if ((err as SdkErrorShape | null)?.name === "NoSuchKey") return null;
-      throw this.storeError(operation, err, key);
+      throw err;
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /** The object's bytes, read whole within its deadline (see withDeadline), or null when there is no such object. */
+  protected async readObject(key: string, operation: string): Promise<Uint8Array | null> {
+    const { sdk, client } = await this.connect();
+    try {
+      return await this.withDeadline({ operation, key, done: "read whole" }, 0, async (abortSignal, extend) => {
+        const res = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }), { abortSignal });
+        if (res.Body === undefined) return new Uint8Array(0);
+        extend(res.ContentLength ?? 0, res.Body as { destroy?: (error?: Error) => void });
+        return await res.Body.transformToByteArray();
+      });
+    } catch (err) {
+      if ((err as SdkErrorShape | null)?.name === "NoSuchKey") return null;
+      throw this.storeError(operation, err, key);
     }
   }
 
@@ -242,7 +259,8 @@ export class S3Store extends BaseStore {
     let token: string | undefined;
     try {
       do {
-        const res = await client.send(new sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: base, Delimiter: "/", ContinuationToken: token }));
+        const page = new sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: base, Delimiter: "/", ContinuationToken: token });
+        const res = await this.withDeadline({ operation, key: "versions/", done: "listed" }, 0, (abortSignal) => client.send(page, { abortSignal }));
         for (const p of res.CommonPrefixes ?? []) {
           if (p.Prefix !== undefined) out.push(p.Prefix.slice(base.length).replace(/\/$/, ""));
         }
@@ -254,18 +272,23 @@ export class S3Store extends BaseStore {
     return out;
   }
 
-  private async put(key: string, bytes: Uint8Array, extra: { CacheControl?: string } = {}): Promise<void> {
+  private async put(key: string, bytes: Uint8Array, operation: string, extra: { CacheControl?: string } = {}): Promise<void> {
     const { sdk, client } = await this.connect();
-    await client.send(
-      new sdk.PutObjectCommand({
-        Bucket: this.bucket,
-        Key: this.prefix + key,
-        Body: bytes,
-        ContentLength: bytes.byteLength,
-        ContentType: contentType(key),
-        ...extra,
-      }),
-    );
+    const command = new sdk.PutObjectCommand({
+      Bucket: this.bucket,
+      Key: this.prefix + key,
+      Body: bytes,
+      ContentLength: bytes.byteLength,
+      ContentType: contentType(key),
+      ...extra,
+    });
+    await this.withDeadline({ operation, key, done: "written" }, bytes.byteLength, (abortSignal) => client.send(command, { abortSignal }));
+  }
+
+  private async delete(key: string, operation: string): Promise<void> {
+    const { sdk, client } = await this.connect();
+    const command = new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + key });
+    await this.withDeadline({ operation, key, done: "deleted" }, 0, (abortSignal) => client.send(command, { abortSignal }));
   }
 
   protected async writeVersion(version: string, entries: BundleEntry[], operation: string): Promise<void> {
@@ -277,7 +300,7 @@ export class S3Store extends BaseStore {
       await mapLimit(entries.slice(0, -1), 4, async (entry) => {
         attempted.push(key(entry.path));
         try {
-          await this.put(key(entry.path), entry.bytes);
+          await this.put(key(entry.path), entry.bytes, operation);
         } catch (err) {
           failedKey ??= key(entry.path);
           throw err;
@@ -286,19 +309,18 @@ export class S3Store extends BaseStore {
       // Only once every other object is in place: the manifest is what makes the version exist.
       failedKey = key(manifest.path);
       attempted.push(failedKey);
-      await this.put(failedKey, manifest.bytes);
+      await this.put(failedKey, manifest.bytes, operation);
     } catch (err) {
-      await this.removeQuietly(attempted);
+      await this.removeQuietly(attempted, operation);
       throw this.storeError(operation, err, failedKey ?? key(manifest.path));
     }
   }
 
   /** Best effort: objects of a version that never got its manifest are invisible anyway; this only tidies up. */
-  private async removeQuietly(keys: string[]): Promise<void> {
-    const { sdk, client } = await this.connect();
+  private async removeQuietly(keys: string[], operation: string): Promise<void> {
     await mapLimit(keys, 4, async (k) => {
       try {
-        await client.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + k }));
+        await this.delete(k, operation);
       } catch {
         // the store is failing; leave the invisible leftovers
       }
@@ -307,7 +329,7 @@ export class S3Store extends BaseStore {
 
   protected async writeLatest(bytes: Uint8Array, operation: string): Promise<void> {
     try {
-      await this.put(LATEST_KEY, bytes, { CacheControl: "no-cache" });
+      await this.put(LATEST_KEY, bytes, operation, { CacheControl: "no-cache" });
     } catch (err) {
       throw this.storeError(operation, err, LATEST_KEY);
     }
@@ -316,7 +338,7 @@ export class S3Store extends BaseStore {
   protected async writeVersionFile(version: string, path: string, bytes: Uint8Array, operation: string): Promise<void> {
     const key = `versions/${version}/${path}`;
     try {
-      await this.put(key, bytes);
+      await this.put(key, bytes, operation);
     } catch (err) {
       throw this.storeError(operation, err, key);
     }
@@ -330,7 +352,8 @@ export class S3Store extends BaseStore {
     let token: string | undefined;
     try {
       do {
-        const res = await client.send(new sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: base, ContinuationToken: token }));
+        const page = new sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: base, ContinuationToken: token });
+        const res = await this.withDeadline({ operation, key: under, done: "listed" }, 0, (abortSignal) => client.send(page, { abortSignal }));
         for (const o of res.Contents ?? []) {
           if (o.Key !== undefined) out.push({ key: o.Key.slice(this.prefix.length), modified: o.LastModified?.getTime() ?? 0 });
         }
@@ -343,9 +366,8 @@ export class S3Store extends BaseStore {
   }
 
   private async deleteObject(key: string, operation: string): Promise<void> {
-    const { sdk, client } = await this.connect();
     try {
-      await client.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+      await this.delete(key, operation);
     } catch (err) {
       throw this.storeError(operation, err, key);
     }

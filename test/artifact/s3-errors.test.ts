@@ -7,7 +7,7 @@
 // *secret* key is accepted by it; SignatureDoesNotMatch is therefore only tested through the error mapping.
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BayesServeError } from "../../src/errors.js";
 import { explainS3Error, s3Settings } from "../../src/artifact/s3-store.js";
 import { openStore } from "../../src/artifact/store.js";
@@ -105,17 +105,21 @@ describe("S3 store failures", () => {
       await new Promise((r) => drip.close(r));
     });
 
+    let port = 0;
+    beforeAll(async () => {
+      port = await listen(drip);
+    });
+
     it("aborts the read at its deadline and says which object it was", async () => {
-      const port = await listen(drip);
       const store = openStore("s3://models/x", {
         env: { ...s3.current.env, AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port}` },
         // The idle timeout far beyond the deadline: only the deadline can end this read.
-        s3: { idleTimeoutMs: 60_000, maxAttempts: 2, readDeadlineMs: 500, readMinBytesPerSecond: 1e9 },
+        s3: { idleTimeoutMs: 60_000, maxAttempts: 2, requestDeadlineMs: 500, minBytesPerSecond: 1e9 },
       });
       const { err, ms } = await timedRejection(store.readLatest());
       expect(err.message).toBe(
         `store s3://models/x: cannot read latest: s3://models/x/latest was not read whole within 0.5 s: the S3 endpoint ` +
-          `http://127.0.0.1:${port} is too slow or stalled mid-answer; the read was aborted`,
+          `http://127.0.0.1:${port} is too slow or stalled mid-answer; the request was aborted`,
       );
       expect(ms).toBeGreaterThanOrEqual(450);
       expect(ms).toBeLessThan(AT_ONCE_MS);
@@ -124,6 +128,46 @@ describe("S3 store failures", () => {
       expect(closed).toBe(1);
       expect(requests).toBe(1);
     }, 15_000);
+
+    it("aborts a list and a publish at their deadlines too, so no command waits on it forever", async () => {
+      const store = openStore("s3://models/x", {
+        env: { ...s3.current.env, AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port}` },
+        s3: { idleTimeoutMs: 60_000, maxAttempts: 2, requestDeadlineMs: 500, minBytesPerSecond: 1e9 },
+      });
+      const list = await timedRejection(store.list());
+      expect(list.err.message).toBe(
+        `store s3://models/x: cannot list versions: s3://models/x/versions/ was not listed within 0.5 s: the S3 endpoint ` +
+          `http://127.0.0.1:${port} is too slow or stalled mid-answer; the request was aborted`,
+      );
+      expect(list.ms).toBeLessThan(AT_ONCE_MS);
+      // A publish first reads (the version must not exist): this endpoint answers reads "no such key" at once and
+      // drips its answers to writes and deletes.
+      const writesDrip = createHttpServer((req, res) => {
+        if (req.method === "GET" && !(req.url ?? "").includes("list-type")) {
+          res.writeHead(404, { "content-type": "application/xml" });
+          res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>no</Message></Error>');
+          return;
+        }
+        drip.emit("request", req, res);
+      });
+      const writesPort = await listen(writesDrip);
+      try {
+        const writer = openStore("s3://models/x", {
+          env: { ...s3.current.env, AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${writesPort}` },
+          s3: { idleTimeoutMs: 60_000, maxAttempts: 2, requestDeadlineMs: 500, minBytesPerSecond: 1e9 },
+        });
+        const bundle = sampleBundle();
+        const pub = await timedRejection(writer.publish(bundle));
+        expect(pub.err.message).toMatch(
+          new RegExp(`^store s3://models/x: cannot publish version ${bundle.manifest.version}: s3://models/x/versions/\\S+ was not written within 0\\.5 s`),
+        );
+        // The writes time out together (four at a time), then the best-effort clean-up's deletes do.
+        expect(pub.ms).toBeLessThan(AT_ONCE_MS);
+      } finally {
+        writesDrip.closeAllConnections();
+        await new Promise((r) => writesDrip.close(r));
+      }
+    }, 20_000);
   });
 
   it("a slow read's deadline grows with the object's size, so a large object read at the slowest accepted rate completes", async () => {
@@ -145,7 +189,7 @@ describe("S3 store failures", () => {
     try {
       const store = openStore("s3://models/x", {
         env: { ...s3.current.env, AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port}` },
-        s3: { maxAttempts: 1, readDeadlineMs: 200, readMinBytesPerSecond: 1000 },
+        s3: { maxAttempts: 1, requestDeadlineMs: 200, minBytesPerSecond: 1000 },
       });
       const t0 = performance.now();
       expect(await store.readLatest()).toBe("20261201T000000Z-a1b2c3");
