@@ -9,6 +9,7 @@ import type { S3Client, S3ClientConfig } from "@aws-sdk/client-s3";
 import { BayesServeError } from "../errors.js";
 import { BaseStore, LATEST_KEY, mapLimit, type Leftover } from "./base-store.js";
 import { MANIFEST_FILE } from "./manifest.js";
+import { withinDeadline, type TransferDeadline, type TransferLimits } from "./transfer-deadline.js";
 import { isVersionId } from "./version-id.js";
 import type { BundleEntry } from "./bundle.js";
 
@@ -26,25 +27,9 @@ export interface S3StoreOptions {
   idleTimeoutMs?: number;
   /** Attempts per request, first included (default AWS_MAX_ATTEMPTS or 2). */
   maxAttempts?: number;
-  /** The time one request (a read, a page of a list, a write, a delete) may take besides its transfer (default S3_REQUEST_DEADLINE_MS). */
-  requestDeadlineMs?: number;
-  /** The slowest transfer accepted: a read's or a write's deadline grows by the object's size at this rate (default S3_MIN_BYTES_PER_SECOND). */
-  minBytesPerSecond?: number;
+  /** The deadline of each request (a read, a page of a list, a write, a delete): see TransferDeadline. */
+  transfer?: TransferLimits;
 }
-
-/**
- * The longest one request may take, from sending it to the answer's last byte, before it is aborted — besides its
- * transfer, see below. The idle timeout alone does not bound a request: an endpoint or proxy that sends the headers and
- * then a byte every few seconds never trips it, and the read (and a server's hot reload waiting on it), the list or
- * the publish would last forever. A dead endpoint fails by itself within about 25 s (a 2.5 s connection timeout and a 10 s idle timeout, for
- * each of 2 attempts); 30 s lets that and a sound endpoint's slowest answers through.
- */
-export const S3_REQUEST_DEADLINE_MS = 30_000;
-/**
- * The slowest transfer accepted, 1 MiB/s: a read's or a write's deadline grows by its object's size at this rate, so a
- * large draws file has the time a slow link needs (100 MiB: 100 s more) while a small pointer gets no more.
- */
-export const S3_MIN_BYTES_PER_SECOND = 1024 * 1024;
 
 export interface ResolvedS3Settings {
   config: S3ClientConfig;
@@ -135,6 +120,24 @@ export function explainS3Error(err: unknown, where: { bucket: string; endpoint: 
   return `${name}${status === undefined ? "" : ` (HTTP ${status})`}: ${message}`;
 }
 
+/** Why a request outlived its deadline, for messages. */
+export const stalledEndpoint = (endpoint: string): string => `the S3 endpoint ${endpoint} is too slow or stalled mid-answer; the request was aborted`;
+
+/** An object's bytes, read whole within `deadline` (its size allowed once the answer gives it). */
+export async function getObjectBytes(
+  s3: { sdk: Sdk; client: S3Client },
+  object: { Bucket: string; Key: string },
+  deadline: TransferDeadline,
+): Promise<Uint8Array> {
+  const res = await s3.client.send(new s3.sdk.GetObjectCommand(object), { abortSignal: deadline.signal });
+  if (res.Body === undefined) return new Uint8Array(0);
+  const body = res.Body as { destroy?: (error?: Error) => void };
+  // The request's abort may no longer reach a response already under way.
+  deadline.onExpire(() => body.destroy?.(new Error("the request's deadline passed")));
+  deadline.allow(res.ContentLength ?? 0);
+  return await res.Body.transformToByteArray();
+}
+
 const CONTENT_TYPES: Record<string, string> = {
   json: "application/json",
   html: "text/html; charset=utf-8",
@@ -152,8 +155,7 @@ export class S3Store extends BaseStore {
   readonly prefix: string;
   private readonly settings: ResolvedS3Settings;
   private readonly givenClient: S3Client | undefined;
-  private readonly requestDeadlineMs: number;
-  private readonly minBytesPerSecond: number;
+  private readonly limits: TransferLimits;
   private sdk: Promise<{ sdk: Sdk; client: S3Client }> | undefined;
 
   constructor(bucket: string, prefix: string, options: S3StoreOptions = {}, integrity: { signingKey?: string | null; leftoverAgeMs?: number } = {}) {
@@ -163,8 +165,7 @@ export class S3Store extends BaseStore {
     this.uri = `s3://${bucket}${prefix === "" ? "" : `/${this.prefix.slice(0, -1)}`}`;
     this.settings = s3Settings(options);
     this.givenClient = options.client;
-    this.requestDeadlineMs = options.requestDeadlineMs ?? S3_REQUEST_DEADLINE_MS;
-    this.minBytesPerSecond = options.minBytesPerSecond ?? S3_MIN_BYTES_PER_SECOND;
+    this.limits = options.transfer ?? {};
   }
 
   private connect(): Promise<{ sdk: Sdk; client: S3Client }> {
@@ -185,67 +186,21 @@ export class S3Store extends BaseStore {
     return new BayesServeError("STORE", `store ${this.uri}: cannot ${operation}: ${why} (object ${this.describe(key)})`, { cause: err });
   }
 
-  /**
-   * Runs one request under a deadline (S3_REQUEST_DEADLINE_MS plus `bytes` at the slowest accepted rate; `extend` adds a
-   * response's size once known). Past it the request, and a response body under way, is aborted and the call fails
-   * with a STORE error naming the object: the SDK's idle timeout alone never ends an endpoint that drips its answer.
-   */
-  private async withDeadline<T>(
-    what: { operation: string; key: string; done: string },
-    bytes: number,
-    run: (signal: AbortSignal, extend: (bytes: number, body?: { destroy?: (error?: Error) => void }) => void) => Promise<T>,
-  ): Promise<T> {
-    const started = performance.now();
-    const abort = new AbortController();
-    let allowedMs = this.requestDeadlineMs + (bytes / this.minBytesPerSecond) * 1000;
-    let body: { destroy?: (error?: Error) => void } | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    const arm = (): void => {
-      clearTimeout(timer);
-      timer = setTimeout(
-        () => {
-          abort.abort();
-          // The response stream too: the request's abort may no longer reach a response already under way.
-          body?.destroy?.(new Error("the request's deadline passed"));
-        },
-        Math.max(0, started + allowedMs - performance.now()),
-      );
-    };
-    arm();
-    try {
-      return await run(abort.signal, (more, stream) => {
-        body = stream;
-        if (more > 0) {
-          allowedMs += (more / this.minBytesPerSecond) * 1000;
-          arm();
-        }
-      });
-    } catch (err) {
-      if (abort.signal.aborted) {
-        const seconds = (allowedMs / 1000).toFixed(allowedMs < 10_000 ? 1 : 0);
-        throw new BayesServeError(
-          "STORE",
-          `store ${this.uri}: cannot ${what.operation}: ${this.describe(what.key)} was not ${what.done} within ${seconds} s: the S3 endpoint ` +
-            `${this.settings.endpoint} is too slow or stalled mid-answer; the request was aborted`,
-          { cause: err },
-        );
-      }
-      throw err;
-    } finally {
-      clearTimeout(timer);
-    }
+  /** Runs one request under its TransferDeadline; past it, a STORE error naming the object and the time allowed. */
+  private withDeadline<T>(what: { operation: string; key: string; done: string }, bytes: number, run: (deadline: TransferDeadline) => Promise<T>): Promise<T> {
+    return withinDeadline(this.limits, bytes, run, (allowed, cause) => {
+      const why = `${this.describe(what.key)} was not ${what.done} within ${allowed}: ${stalledEndpoint(this.settings.endpoint)}`;
+      return new BayesServeError("STORE", `store ${this.uri}: cannot ${what.operation}: ${why}`, { cause });
+    });
   }
 
   /** The object's bytes, read whole within its deadline (see withDeadline), or null when there is no such object. */
   protected async readObject(key: string, operation: string): Promise<Uint8Array | null> {
     const { sdk, client } = await this.connect();
     try {
-      return await this.withDeadline({ operation, key, done: "read whole" }, 0, async (abortSignal, extend) => {
-        const res = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }), { abortSignal });
-        if (res.Body === undefined) return new Uint8Array(0);
-        extend(res.ContentLength ?? 0, res.Body as { destroy?: (error?: Error) => void });
-        return await res.Body.transformToByteArray();
-      });
+      return await this.withDeadline({ operation, key, done: "read whole" }, 0, (deadline) =>
+        getObjectBytes({ sdk, client }, { Bucket: this.bucket, Key: this.prefix + key }, deadline),
+      );
     } catch (err) {
       if ((err as SdkErrorShape | null)?.name === "NoSuchKey") return null;
       throw this.storeError(operation, err, key);
@@ -260,7 +215,9 @@ export class S3Store extends BaseStore {
     try {
       do {
         const page = new sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: base, Delimiter: "/", ContinuationToken: token });
-        const res = await this.withDeadline({ operation, key: "versions/", done: "listed" }, 0, (abortSignal) => client.send(page, { abortSignal }));
+        const res = await this.withDeadline({ operation, key: "versions/", done: "listed" }, 0, (deadline) =>
+          client.send(page, { abortSignal: deadline.signal }),
+        );
         for (const p of res.CommonPrefixes ?? []) {
           if (p.Prefix !== undefined) out.push(p.Prefix.slice(base.length).replace(/\/$/, ""));
         }
@@ -282,13 +239,13 @@ export class S3Store extends BaseStore {
       ContentType: contentType(key),
       ...extra,
     });
-    await this.withDeadline({ operation, key, done: "written" }, bytes.byteLength, (abortSignal) => client.send(command, { abortSignal }));
+    await this.withDeadline({ operation, key, done: "written" }, bytes.byteLength, (deadline) => client.send(command, { abortSignal: deadline.signal }));
   }
 
   private async delete(key: string, operation: string): Promise<void> {
     const { sdk, client } = await this.connect();
     const command = new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + key });
-    await this.withDeadline({ operation, key, done: "deleted" }, 0, (abortSignal) => client.send(command, { abortSignal }));
+    await this.withDeadline({ operation, key, done: "deleted" }, 0, (deadline) => client.send(command, { abortSignal: deadline.signal }));
   }
 
   protected async writeVersion(version: string, entries: BundleEntry[], operation: string): Promise<void> {
@@ -353,7 +310,7 @@ export class S3Store extends BaseStore {
     try {
       do {
         const page = new sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: base, ContinuationToken: token });
-        const res = await this.withDeadline({ operation, key: under, done: "listed" }, 0, (abortSignal) => client.send(page, { abortSignal }));
+        const res = await this.withDeadline({ operation, key: under, done: "listed" }, 0, (deadline) => client.send(page, { abortSignal: deadline.signal }));
         for (const o of res.Contents ?? []) {
           if (o.Key !== undefined) out.push({ key: o.Key.slice(this.prefix.length), modified: o.LastModified?.getTime() ?? 0 });
         }

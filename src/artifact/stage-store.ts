@@ -9,7 +9,8 @@ import { randomBytes } from "node:crypto";
 import { join, resolve } from "node:path";
 import { BayesServeError } from "../errors.js";
 import { nodeLocalIo, type LocalIo } from "./local-store.js";
-import { explainS3Error, s3Settings, type ResolvedS3Settings, type S3StoreOptions } from "./s3-store.js";
+import { explainS3Error, getObjectBytes, s3Settings, stalledEndpoint, type ResolvedS3Settings, type S3StoreOptions } from "./s3-store.js";
+import { withinDeadline, type TransferDeadline } from "./transfer-deadline.js";
 import { parseStoreUri } from "./store.js";
 
 export interface StageStore {
@@ -130,23 +131,31 @@ class S3Stage implements StageStore {
   }
 
   private failure(operation: string, err: unknown, name: string): BayesServeError {
+    if (err instanceof BayesServeError) return err;
     const why = explainS3Error(err, { bucket: this.bucket, endpoint: this.settings.endpoint });
     return new BayesServeError("STORE", `staging ${this.uri}: cannot ${operation}: ${why} (object ${this.describe(name)})`, { cause: err });
+  }
+
+  /** One request under its TransferDeadline (see S3Store): a stalled endpoint cannot hold a chain's pod or the merge. */
+  private withDeadline<T>(operation: string, name: string, bytes: number, run: (deadline: TransferDeadline) => Promise<T>): Promise<T> {
+    return withinDeadline(this.options.transfer ?? {}, bytes, run, (allowed, cause) => {
+      const why = `not done within ${allowed}: ${stalledEndpoint(this.settings.endpoint)}`;
+      return new BayesServeError("STORE", `staging ${this.uri}: cannot ${operation}: ${why} (object ${this.describe(name)})`, { cause });
+    });
   }
 
   async put(name: string, bytes: Uint8Array): Promise<void> {
     checkName(name);
     const { sdk, client } = await this.connect();
     try {
-      await client.send(
-        new sdk.PutObjectCommand({
-          Bucket: this.bucket,
-          Key: this.prefix + name,
-          Body: bytes,
-          ContentLength: bytes.byteLength,
-          ContentType: "application/octet-stream",
-        }),
-      );
+      const command = new sdk.PutObjectCommand({
+        Bucket: this.bucket,
+        Key: this.prefix + name,
+        Body: bytes,
+        ContentLength: bytes.byteLength,
+        ContentType: "application/octet-stream",
+      });
+      await this.withDeadline(`write ${name}`, name, bytes.byteLength, (deadline) => client.send(command, { abortSignal: deadline.signal }));
     } catch (err) {
       throw this.failure(`write ${name}`, err, name);
     }
@@ -156,8 +165,9 @@ class S3Stage implements StageStore {
     checkName(name);
     const { sdk, client } = await this.connect();
     try {
-      const res = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + name }));
-      return res.Body === undefined ? new Uint8Array(0) : await res.Body.transformToByteArray();
+      return await this.withDeadline(`read ${name}`, name, 0, (deadline) =>
+        getObjectBytes({ sdk, client }, { Bucket: this.bucket, Key: this.prefix + name }, deadline),
+      );
     } catch (err) {
       if ((err as { name?: string } | null)?.name === "NoSuchKey") return null;
       throw this.failure(`read ${name}`, err, name);
@@ -170,7 +180,8 @@ class S3Stage implements StageStore {
     let token: string | undefined;
     try {
       do {
-        const res = await client.send(new sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix, Delimiter: "/", ContinuationToken: token }));
+        const page = new sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix, Delimiter: "/", ContinuationToken: token });
+        const res = await this.withDeadline("list the staged objects", "", 0, (deadline) => client.send(page, { abortSignal: deadline.signal }));
         for (const o of res.Contents ?? []) if (o.Key !== undefined) out.push(o.Key.slice(this.prefix.length));
         token = res.IsTruncated === true ? res.NextContinuationToken : undefined;
       } while (token !== undefined);

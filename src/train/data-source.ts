@@ -13,6 +13,7 @@ import { CsvError } from "csv-parse";
 import { BayesServeError } from "../errors.js";
 import type { DataObjectInfo } from "../artifact/manifest.js";
 import { explainS3Error, s3Settings } from "../artifact/s3-store.js";
+import { TransferDeadline, withinDeadline, type TransferLimits } from "../artifact/transfer-deadline.js";
 import { readCsvStream, type ColumnSpec, type CsvTable } from "./csv.js";
 import { parseParquet } from "./parquet.js";
 import type { Table } from "./table.js";
@@ -38,12 +39,9 @@ export interface ResolveOptions {
   /** For a prefix (a URI ending in "/"): read every object under it instead of the newest. */
   all?: boolean;
   env?: NodeJS.ProcessEnv;
-  /** Milliseconds an HTTP source may take to send its whole answer, headers and body (default 30 s). */
-  httpTimeoutMs?: number;
+  /** How long a network object may take to arrive whole, headers and body (default: see TransferDeadline). */
+  transfer?: TransferLimits;
 }
-
-/** How long an HTTP(S) data source may take to send its whole answer (fetch's deadline covers the body too). */
-const HTTP_TIMEOUT_MS = 30_000;
 
 const fail = (uri: string, msg: string): never => {
   throw new BayesServeError("DATA_SOURCE", `${uri}: ${msg}`);
@@ -54,7 +52,7 @@ export async function resolveSource(uri: string, options: ResolveOptions = {}): 
   if (uri.startsWith("s3://")) return resolveS3(uri, options);
   if (uri.startsWith("https://") || uri.startsWith("http://")) {
     if (options.all === true) fail(uri, "--data-all reads every object under an s3:// prefix; an http(s) URL names one object");
-    return [httpObject(uri, options.httpTimeoutMs ?? HTTP_TIMEOUT_MS)];
+    return [httpObject(uri, options.transfer ?? {})];
   }
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri);
   if (scheme !== null && scheme[1].toLowerCase() !== "file") fail(uri, `unsupported scheme "${scheme[1]}" (use a path, file://, s3:// or https://)`);
@@ -79,29 +77,59 @@ function localObject(path: string): SourceObject {
   };
 }
 
-function httpObject(uri: string, timeoutMs: number): SourceObject {
+function httpObject(uri: string, limits: TransferLimits): SourceObject {
   return {
     uri,
     open: async () => {
+      const deadline = new TransferDeadline(limits);
       let res: Response;
       try {
-        res = await fetch(uri, { signal: AbortSignal.timeout(timeoutMs), redirect: "follow" });
+        res = await fetch(uri, { signal: deadline.signal, redirect: "follow" });
       } catch (err) {
+        deadline.clear();
         const cause = (err as { cause?: { code?: string } }).cause?.code;
-        const name = (err as Error).name;
-        return fail(uri, name === "TimeoutError" ? `no answer within ${timeoutMs / 1000} s` : `cannot fetch (${cause ?? (err as Error).message})`);
+        return fail(uri, deadline.expired ? `no answer within ${deadline.allowed}` : `cannot fetch (${cause ?? (err as Error).message})`);
       }
       if (res.status !== 200 || res.body === null) {
+        deadline.clear();
         await res.body?.cancel();
         return fail(uri, `HTTP ${res.status} ${res.statusText}`.trimEnd());
       }
+      const length = Number(res.headers.get("content-length") ?? NaN);
       return {
-        body: Readable.fromWeb(res.body as import("node:stream/web").ReadableStream<Uint8Array>),
+        body: withinTransferDeadline(Readable.fromWeb(res.body as import("node:stream/web").ReadableStream<Uint8Array>), deadline, uri, length),
         ...optional("etag", res.headers.get("etag")),
         ...optional("lastModified", res.headers.get("last-modified") === null ? null : new Date(res.headers.get("last-modified")!).toISOString()),
       };
     },
   };
+}
+
+/**
+ * The body of a network object under its transfer's deadline: the size allowed up front when the answer gives it, else
+ * as the bytes arrive. Past the deadline the body fails with a DATA_SOURCE error naming the object, and the request is
+ * aborted: a source that drips its answer cannot hold a scheduled train forever.
+ */
+function withinTransferDeadline(body: Readable, deadline: TransferDeadline, uri: string, size: number): Readable {
+  const sizeKnown = Number.isFinite(size) && size >= 0;
+  if (sizeKnown) deadline.allow(size);
+  const timed = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      if (!sizeKnown) deadline.allow(chunk.length);
+      done(null, chunk);
+    },
+  });
+  deadline.onExpire(() => {
+    const error = new BayesServeError("DATA_SOURCE", `${uri}: the answer did not finish within ${deadline.allowed}`);
+    timed.destroy(error);
+    body.destroy(error);
+  });
+  body.on("error", (err) => timed.destroy(err));
+  timed.on("close", () => {
+    deadline.clear();
+    body.destroy();
+  });
+  return body.pipe(timed);
 }
 
 function optional<K extends string>(key: K, value: string | null | undefined): Partial<Record<K, string>> {
@@ -115,21 +143,25 @@ async function resolveS3(uri: string, options: ResolveOptions): Promise<SourceOb
   const key = slash < 0 ? "" : rest.slice(slash + 1);
   if (bucket === "") fail(uri, "no bucket: write s3://bucket/key or s3://bucket/prefix/");
   const settings = s3Settings({ env: options.env });
+  const limits = options.transfer ?? {};
   const sdk = await import("@aws-sdk/client-s3");
   const client = new sdk.S3Client(settings.config);
   const explain = (err: unknown): never => fail(uri, explainS3Error(err, { bucket, endpoint: settings.endpoint }));
   const object = (k: string): SourceObject => ({
     uri: `s3://${bucket}/${k}`,
     open: async () => {
+      const deadline = new TransferDeadline(limits);
       try {
-        const res = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: k }));
+        const res = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: k }), { abortSignal: deadline.signal });
         return {
-          body: res.Body as Readable,
+          body: withinTransferDeadline(res.Body as Readable, deadline, `s3://${bucket}/${k}`, res.ContentLength ?? NaN),
           ...optional("etag", res.ETag),
           ...optional("versionId", res.VersionId),
           ...optional("lastModified", res.LastModified?.toISOString()),
         };
       } catch (err) {
+        deadline.clear();
+        if (deadline.expired) return fail(`s3://${bucket}/${k}`, `no answer within ${deadline.allowed}`);
         if ((err as { name?: string }).name === "NoSuchKey") return fail(`s3://${bucket}/${k}`, "no such object");
         return explain(err);
       }
@@ -144,7 +176,13 @@ async function resolveS3(uri: string, options: ResolveOptions): Promise<SourceOb
   let token: string | undefined;
   try {
     do {
-      const page = await client.send(new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: key, ContinuationToken: token }));
+      const command = new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: key, ContinuationToken: token });
+      const page = await withinDeadline(
+        limits,
+        0,
+        (deadline) => client.send(command, { abortSignal: deadline.signal }),
+        (allowed) => new BayesServeError("DATA_SOURCE", `${uri}: listing the prefix did not finish within ${allowed}`),
+      );
       for (const o of page.Contents ?? []) {
         // Folder markers (keys ending in "/") and empty objects hold no rows.
         if (o.Key === undefined || o.Key.endsWith("/") || o.Size === 0) continue;
@@ -153,6 +191,7 @@ async function resolveS3(uri: string, options: ResolveOptions): Promise<SourceOb
       token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
     } while (token !== undefined);
   } catch (err) {
+    if (err instanceof BayesServeError) throw err;
     explain(err);
   }
   if (listed.length === 0) fail(uri, "no objects under this prefix");
@@ -296,9 +335,8 @@ export async function readSourceTable(uri: string, spec: ColumnSpec[], options: 
         const code = (cause as NodeJS.ErrnoException | undefined)?.code;
         if (content.format === "csv+gzip" && code?.startsWith("Z_") === true) fail(source.uri, `the gzip data are damaged (${code})`);
         if (err instanceof BayesServeError && !(cause instanceof CsvError) && cause !== undefined) {
-          // fetch's whole-answer deadline ends the body with a TimeoutError, whose numeric `code` (23) says nothing.
-          if ((cause as Error).name === "TimeoutError")
-            fail(source.uri, `the answer did not finish within ${(options.httpTimeoutMs ?? HTTP_TIMEOUT_MS) / 1000} s`);
+          // The transfer's deadline, which names the object and the time allowed.
+          if (cause instanceof BayesServeError) throw cause;
           throw new BayesServeError("DATA_SOURCE", `${source.uri}: reading failed (${typeof code === "string" ? code : (cause as Error).message})`, { cause });
         }
         throw err;

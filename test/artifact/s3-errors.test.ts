@@ -10,6 +10,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BayesServeError } from "../../src/errors.js";
 import { explainS3Error, s3Settings } from "../../src/artifact/s3-store.js";
+import { openStageStore } from "../../src/artifact/stage-store.js";
 import { openStore } from "../../src/artifact/store.js";
 import { useS3Server } from "../support/s3-server.js";
 import { sampleBundle } from "./fixtures/bundles.js";
@@ -114,7 +115,7 @@ describe("S3 store failures", () => {
       const store = openStore("s3://models/x", {
         env: { ...s3.current.env, AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port}` },
         // The idle timeout far beyond the deadline: only the deadline can end this read.
-        s3: { idleTimeoutMs: 60_000, maxAttempts: 2, requestDeadlineMs: 500, minBytesPerSecond: 1e9 },
+        s3: { idleTimeoutMs: 60_000, maxAttempts: 2, transfer: { deadlineMs: 500, minBytesPerSecond: 1e9 } },
       });
       const { err, ms } = await timedRejection(store.readLatest());
       expect(err.message).toBe(
@@ -132,7 +133,7 @@ describe("S3 store failures", () => {
     it("aborts a list and a publish at their deadlines too, so no command waits on it forever", async () => {
       const store = openStore("s3://models/x", {
         env: { ...s3.current.env, AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port}` },
-        s3: { idleTimeoutMs: 60_000, maxAttempts: 2, requestDeadlineMs: 500, minBytesPerSecond: 1e9 },
+        s3: { idleTimeoutMs: 60_000, maxAttempts: 2, transfer: { deadlineMs: 500, minBytesPerSecond: 1e9 } },
       });
       const list = await timedRejection(store.list());
       expect(list.err.message).toBe(
@@ -154,7 +155,7 @@ describe("S3 store failures", () => {
       try {
         const writer = openStore("s3://models/x", {
           env: { ...s3.current.env, AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${writesPort}` },
-          s3: { idleTimeoutMs: 60_000, maxAttempts: 2, requestDeadlineMs: 500, minBytesPerSecond: 1e9 },
+          s3: { idleTimeoutMs: 60_000, maxAttempts: 2, transfer: { deadlineMs: 500, minBytesPerSecond: 1e9 } },
         });
         const bundle = sampleBundle();
         const pub = await timedRejection(writer.publish(bundle));
@@ -167,6 +168,23 @@ describe("S3 store failures", () => {
         writesDrip.closeAllConnections();
         await new Promise((r) => writesDrip.close(r));
       }
+    }, 20_000);
+
+    it("aborts a staging area's reads, writes and lists at their deadlines, naming the object", async () => {
+      const stage = openStageStore("s3://models/stage", {
+        env: { ...s3.current.env, AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port}` },
+        s3: { idleTimeoutMs: 60_000, maxAttempts: 2, transfer: { deadlineMs: 300, minBytesPerSecond: 1e9 } },
+      });
+      const stalled = `not done within 0.3 s: the S3 endpoint http://127.0.0.1:${port} is too slow or stalled mid-answer; the request was aborted`;
+      expect((await timedRejection(stage.get("chain-0.bin"))).err.message).toBe(
+        `staging s3://models/stage: cannot read chain-0.bin: ${stalled} (object s3://models/stage/chain-0.bin)`,
+      );
+      expect((await timedRejection(stage.put("chain-0.bin", new Uint8Array(10)))).err.message).toBe(
+        `staging s3://models/stage: cannot write chain-0.bin: ${stalled} (object s3://models/stage/chain-0.bin)`,
+      );
+      expect((await timedRejection(stage.list())).err.message).toBe(
+        `staging s3://models/stage: cannot list the staged objects: ${stalled} (object s3://models/stage/)`,
+      );
     }, 20_000);
   });
 
@@ -189,7 +207,7 @@ describe("S3 store failures", () => {
     try {
       const store = openStore("s3://models/x", {
         env: { ...s3.current.env, AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port}` },
-        s3: { maxAttempts: 1, requestDeadlineMs: 200, minBytesPerSecond: 1000 },
+        s3: { maxAttempts: 1, transfer: { deadlineMs: 200, minBytesPerSecond: 1000 } },
       });
       const t0 = performance.now();
       expect(await store.readLatest()).toBe("20261201T000000Z-a1b2c3");

@@ -148,6 +148,18 @@ describe("over HTTP", () => {
         res.end(gzipSync(CSV));
       } else if (req.url === "/slow.csv") {
         setTimeout(() => res.end(CSV), 2000);
+      } else if (req.url === "/large.csv" || req.url === "/large-chunked.csv") {
+        // The whole CSV in four parts 150 ms apart: longer than the tests' 200 ms allowance, within it and the bytes at
+        // 10 kB/s. With its length given up front, or (chunked) without.
+        const body = Buffer.from(CSV);
+        const part = Math.ceil(body.length / 4);
+        res.writeHead(200, { "content-type": "text/csv", ...(req.url === "/large.csv" ? { "content-length": String(body.length) } : {}) });
+        const send = (k: number): void => {
+          res.write(body.subarray(k * part, (k + 1) * part));
+          if (k === 3) res.end();
+          else setTimeout(() => send(k + 1), 150);
+        };
+        send(0);
       } else if (req.url === "/drip.csv") {
         // Headers and the first line at once, then nothing more for longer than the test's deadline.
         res.writeHead(200, { "content-type": "text/csv" });
@@ -171,12 +183,24 @@ describe("over HTTP", () => {
 
   it("names the URL and the status, or the time it waited", async () => {
     expect((await refusal(readSourceTable(`${base}/missing.csv`, SPEC))).message).toBe(`${base}/missing.csv: HTTP 404 Not Found`);
-    const slow = (await resolveSource(`${base}/slow.csv`, { httpTimeoutMs: 200 }))[0];
+    const slow = (await resolveSource(`${base}/slow.csv`, { transfer: { deadlineMs: 200 } }))[0];
     expect((await refusal(slow.open())).message).toBe(`${base}/slow.csv: no answer within 0.2 s`);
     // Headers in time, the body not: the deadline covers the whole answer, and says so.
-    expect((await refusal(readSourceTable(`${base}/drip.csv`, SPEC, { httpTimeoutMs: 300 }))).message).toBe(
+    expect((await refusal(readSourceTable(`${base}/drip.csv`, SPEC, { transfer: { deadlineMs: 300 } }))).message).toBe(
       `${base}/drip.csv: the answer did not finish within 0.3 s`,
     );
+  });
+
+  it("gives a large answer the time its bytes take at the slowest accepted rate, known up front or as they arrive", async () => {
+    const limits = { transfer: { deadlineMs: 200, minBytesPerSecond: 10_000 } };
+    for (const name of ["large.csv", "large-chunked.csv"]) {
+      const t0 = performance.now();
+      expect((await readSourceTable(`${base}/${name}`, SPEC, limits)).table.rows).toBe(500);
+      expect(performance.now() - t0).toBeGreaterThan(400);
+    }
+    // The same answer at a rate it does not reach is refused, at a deadline grown by the bytes that came.
+    const refused = await refusal(readSourceTable(`${base}/large-chunked.csv`, SPEC, { transfer: { deadlineMs: 200, minBytesPerSecond: 1e7 } }));
+    expect(refused.message).toBe(`${base}/large-chunked.csv: the answer did not finish within 0.2 s`);
   });
 });
 
@@ -214,6 +238,29 @@ describe("from S3", () => {
     expect(all.where(0)).toBe("s3://data/daily/2026-12-04.csv, line 2");
     expect(all.where(250)).toBe("s3://data/daily/2026-12-05.csv.gz, line 52");
     expect(all.where(899)).toBe("s3://data/daily/2026-12-06.parquet, row 500");
+  });
+
+  it("aborts an object or a listing that drips its answer, naming it", async () => {
+    const sockets: import("node:net").Socket[] = [];
+    const timers: NodeJS.Timeout[] = [];
+    // Headers at once, then one byte of a 1 MB body every 100 ms: never idle, never done.
+    const drip = createServer((req, res) => {
+      sockets.push(req.socket);
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": "1000000" });
+      res.write("x");
+      timers.push(setInterval(() => res.write(" "), 100));
+    });
+    await new Promise<void>((resolve) => drip.listen(0, "127.0.0.1", resolve));
+    const env = { ...s3.current.env, AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${(drip.address() as AddressInfo).port}` };
+    const limits = { env, transfer: { deadlineMs: 300, minBytesPerSecond: 1e9 } };
+    try {
+      expect((await refusal(readSourceTable("s3://data/one.csv", SPEC, limits))).message).toBe("s3://data/one.csv: the answer did not finish within 0.3 s");
+      expect((await refusal(resolveSource("s3://data/daily/", limits))).message).toBe("s3://data/daily/: listing the prefix did not finish within 0.3 s");
+    } finally {
+      for (const t of timers) clearInterval(t);
+      for (const socket of sockets) socket.destroy();
+      await new Promise((r) => drip.close(r));
+    }
   });
 
   it("says what is missing", async () => {
