@@ -31,7 +31,7 @@ export function register(program: Command, options: ModelsCommandOptions = {}): 
   program
     .command("export")
     .description("write a version's posterior as netCDF (dimensions chain, draw, <param>_dim_<axis>) for xarray / ArviZ")
-    .option("--store <uri>", `artefact store: a folder, file:// URL or s3://bucket/prefix (default ${DEFAULT_STORE_URI})`, DEFAULT_STORE_URI)
+    .option("--store <uri>", "artefact store: a folder, file:// URL or s3://bucket/prefix", DEFAULT_STORE_URI)
     .option("--version <version>", "version id (default: latest)")
     .requiredOption("--out <file.nc>", "netCDF file to write")
     .action(async (opts: { store: string; version?: string; out: string }) => {

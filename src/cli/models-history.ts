@@ -13,7 +13,7 @@ import { columnSpecs } from "../train/pipeline.js";
 import { tableRows } from "../train/table.js";
 import type { CliOutput } from "./models.js";
 
-const STORE_HELP = `artefact store: a folder, file:// URL or s3://bucket/prefix (default ${DEFAULT_STORE_URI})`;
+const STORE_HELP = "artefact store: a folder, file:// URL or s3://bucket/prefix";
 
 /** One version's history entry: what it was trained on, how it scored, what the gate said. */
 export interface HistoryEntry {

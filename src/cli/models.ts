@@ -19,7 +19,7 @@ export interface ModelsCommandOptions {
   storeOptions?: OpenStoreOptions;
 }
 
-const STORE_HELP = `artefact store: a folder, file:// URL or s3://bucket/prefix (default ${DEFAULT_STORE_URI})`;
+const STORE_HELP = "artefact store: a folder, file:// URL or s3://bucket/prefix";
 
 /** Resolves "latest" (or a missing version) to the version `latest` names. */
 export async function resolveVersion(store: ArtifactStore, version: string | undefined): Promise<string> {
