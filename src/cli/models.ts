@@ -153,7 +153,7 @@ export function register(program: Command, options: ModelsCommandOptions = {}): 
     .requiredOption("--keep <n>", "how many of the newest versions to keep", wholeNumber)
     .option(
       "--pinned <version>",
-      "a version a server is pinned to (URI@VERSION): kept; repeat for more",
+      "a version id a server is pinned to (its serve --model URI@VERSION): kept; repeat for more",
       (v: string, all: string[]) => [...all, v],
       [] as string[],
     )
