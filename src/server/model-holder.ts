@@ -176,7 +176,7 @@ export interface ModelHolderOptions {
 export type SwapListener = (next: LoadedModel, previous: LoadedModel | null) => void;
 
 /** Why a load failed, in words fit for any client: no paths, endpoints or messages (those go to the log). */
-export type LoadFailureKind = "damaged" | "store" | "internal";
+export type LoadFailureKind = "empty" | "damaged" | "store" | "internal";
 
 export interface ReloadFailure {
   /** The version that could not be loaded (null when `latest` itself could not be read). */
@@ -230,6 +230,7 @@ interface Attempt {
 }
 
 const PUBLIC_REASONS: Record<LoadFailureKind, string> = {
+  empty: "nothing has been published to the store yet",
   damaged: "the version is damaged or cannot be served (details in the server log)",
   store: "the artefact store cannot be read (details in the server log)",
   internal: "an unexpected error (details in the server log)",
@@ -248,11 +249,19 @@ export interface PublicReloadError {
 export function publicReloadError(failure: ReloadFailure | null): PublicReloadError | null {
   if (failure === null) return null;
   const { version, kind, at, attempts, nextRetryAt } = failure;
-  const what = version === null ? "the latest pointer cannot be read" : `version ${version} cannot be loaded`;
+  const what = kind === "empty" ? "no model to load" : version === null ? "the latest pointer cannot be read" : `version ${version} cannot be loaded`;
   return { version, kind, message: `${what}: ${PUBLIC_REASONS[kind]}`, at, attempts, next_retry_at: nextRetryAt };
 }
 
+/** The store has no `latest` yet: nothing is wrong with it, a model has just not been published (serve --wait-for-model). */
+class NoModelYetError extends BayesServeError {
+  constructor(store: string) {
+    super("ARTIFACT", `store ${store} has no model yet (no latest version): train and publish one first`);
+  }
+}
+
 function failureKind(err: unknown): LoadFailureKind {
+  if (err instanceof NoModelYetError) return "empty";
   if (err instanceof BayesServeError) return err.code === "STORE" ? "store" : "damaged";
   return "internal";
 }
@@ -311,7 +320,7 @@ export class ModelHolder {
         attempt.target = await this.target();
         const target = attempt.target;
         if (target === null) {
-          throw new BayesServeError("ARTIFACT", `store ${this.options.store.uri} has no model yet (no latest version): train and publish one first`);
+          throw new NoModelYetError(this.options.store.uri);
         }
         const next = await this.load(target);
         if (!attempt.abandoned) this.swap(next);
@@ -468,7 +477,7 @@ export class ModelHolder {
     // Store errors are usually transient (a network blip, a restarted endpoint): tried at every poll. A damaged or
     // unservable version is tried at the poll interval, then twice as long each time, up to `max`.
     const kind = failureKind(e);
-    const delaySeconds = poll <= 0 ? 0 : kind === "store" ? poll : Math.min(max, poll * 2 ** (attempts - 1));
+    const delaySeconds = poll <= 0 ? 0 : kind === "store" || kind === "empty" ? poll : Math.min(max, poll * 2 ** (attempts - 1));
     const now = Date.now();
     this.failing = { target, key, retryAt: now + delaySeconds * 1000 };
     this.status.lastError = {

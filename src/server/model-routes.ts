@@ -67,7 +67,7 @@ const modelInfoSchema = Type.Object(
         Type.Object(
           {
             version: Type.Union([Type.String(), Type.Null()]),
-            kind: Type.Union([Type.Literal("damaged"), Type.Literal("store"), Type.Literal("internal")]),
+            kind: Type.Union([Type.Literal("empty"), Type.Literal("damaged"), Type.Literal("store"), Type.Literal("internal")]),
             message: Type.String(),
             at: Type.String(),
             attempts: Type.Integer(),

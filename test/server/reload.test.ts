@@ -5,10 +5,10 @@ import { promises as fs } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/server/logging.js";
-import { ModelHolder } from "../../src/server/model-holder.js";
+import { ModelHolder, publicReloadError } from "../../src/server/model-holder.js";
 import { DEFAULT_LIMITS } from "../../src/server/schemas.js";
 import type { RunningServer } from "../../src/server/server.js";
-import { LogCapture, seedBundle, storeWithSeedModel, type TempStore, startTestServer } from "./fixtures.js";
+import { LogCapture, seedBundle, storeWithSeedModel, tempStore, type TempStore, startTestServer } from "./fixtures.js";
 
 let store: TempStore & { version: string };
 let server: RunningServer;
@@ -172,6 +172,29 @@ describe("hot reload", () => {
     await waitFor(async () => (await version()) === bad);
     expect(await (await fetch(`${server.url}/health/ready`)).json()).toEqual({ status: "ready", version: bad });
     expect(((await (await fetch(`${server.url}/model`)).json()) as { reload: { last_error: unknown } }).reload.last_error).toBeNull();
+  });
+
+  it("a store with nothing published yet is said to be empty, not damaged, and polled at every interval", async () => {
+    const empty = tempStore();
+    try {
+      const holder = new ModelHolder({
+        store: empty.store,
+        pinned: null,
+        limits: DEFAULT_LIMITS,
+        log: createLogger({ stream: new LogCapture().stream }),
+        pollIntervalSeconds: 60,
+      });
+      await expect(holder.loadInitial()).rejects.toThrow(/has no model yet \(no latest version\)/);
+      expect(holder.status.lastError).toMatchObject({ version: null, kind: "empty", attempts: 1 });
+      // Not the backoff of a damaged version: the next poll looks again.
+      expect(Date.parse(holder.status.lastError!.nextRetryAt!) - Date.parse(holder.status.lastError!.at)).toBe(60_000);
+      expect(publicReloadError(holder.status.lastError)?.message).toBe("no model to load: nothing has been published to the store yet");
+      await empty.store.publish(await seedBundle());
+      expect(await holder.check()).toBe("swapped");
+      expect(holder.status.lastError).toBeNull();
+    } finally {
+      empty.cleanup();
+    }
   });
 
   it("a version that failed is retried at once when latest is rewritten (promoted again), however long the backoff", async () => {
