@@ -92,9 +92,11 @@ export function histogram(values: ArrayLike<number>, bins: number): Histogram {
  * density over unit-width bins, so the answer keeps np.histogram's meaning. When that range holds more than `maxBins`
  * integers, each bin covers w = ⌈range / maxBins⌉ whole integers (edges at half-integers, so no integer straddles two
  * bins; the last may hold fewer) and its density is count / (integers held · total): the mean mass of its integers.
- * Throws for a non-integer or non-finite value, or fewer than one bin.
+ * `cover` widens the range to hold those integers whatever the draws (a 0/1 likelihood's [0, 1]: its answer is always the
+ * probability of 0 and of 1, even when every draw is 1). Throws for a non-integer or non-finite value, or fewer than
+ * one bin.
  */
-export function integerHistogram(values: ArrayLike<number>, maxBins: number): Histogram {
+export function integerHistogram(values: ArrayLike<number>, maxBins: number, cover?: readonly [number, number]): Histogram {
   if (!Number.isInteger(maxBins) || maxBins < 1) throw new RangeError(`integerHistogram: maxBins must be a positive integer, got ${maxBins}`);
   const n = values.length;
   let first = Number.POSITIVE_INFINITY;
@@ -106,6 +108,10 @@ export function integerHistogram(values: ArrayLike<number>, maxBins: number): Hi
     if (v > last) last = v;
   }
   if (n === 0) first = last = 0;
+  if (cover !== undefined) {
+    first = Math.min(first, cover[0]);
+    last = Math.max(last, cover[1]);
+  }
   const range = last - first + 1;
   const width = Math.ceil(range / maxBins);
   const bins = Math.ceil(range / width);

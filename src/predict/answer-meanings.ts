@@ -12,7 +12,9 @@ const MEANINGS: Record<ResponseKind, Record<PredictionKind, string>> = {
   },
   count: {
     point: "an integer: the median of the predictive draws (the smallest count with at least half of them at or below it)",
-    interval: "integers: the highest-density interval of the predictive draws",
+    interval:
+      "integers: the highest-density interval of the predictive draws (the fewest consecutive counts holding hdi_probability of them; " +
+      "of several such runs, the one holding the most)",
     density:
       "the probability of each count, in bins of width 1 centred on the integers; when the draws span more than `bins` integers, " +
       "each bin holds several whole integers (edges at half-integers, the last may hold fewer) and its density is their mean probability: " +

@@ -4,7 +4,8 @@
 // CDF at ½) and the density the probability of each integer. The summaries are the diagnostics layer's (median.ts,
 // hdi.ts, histogram.ts). The server runs it on the event loop for light requests and inside its sampling workers for
 // heavy ones, so it depends on nothing but the predictor.
-import { hdiInPlace, histogram, integerHistogram, lowerMedianInPlace, medianInPlace } from "../diagnostics/index.js";
+import { hdiDiscreteInPlace, hdiInPlace, histogram, integerHistogram, lowerMedianInPlace, medianInPlace, type Histogram } from "../diagnostics/index.js";
+import type { Family } from "../model/families.js";
 import { InstanceError } from "./instance-error.js";
 import type { PredictionKind } from "./prediction-kind.js";
 import type { Instance } from "./instance-check.js";
@@ -50,6 +51,26 @@ let samplesScratch = new Float64Array(0);
 /** E[y | x, θ] per posterior draw, reused likewise. */
 let meansScratch = new Float64Array(0);
 
+/**
+ * The HDI of predictive samples: ArviZ's rule, and for a discrete family the most probable of the runs of integers of
+ * its width (ArviZ's first run is the lowest one: hdi.ts hdiDiscreteSorted). May reorder the samples.
+ */
+export function predictiveHdi(family: Family, samples: Float64Array, prob: number): [number, number] {
+  return family.discrete ? hdiDiscreteInPlace(samples, prob) : hdiInPlace(samples, prob);
+}
+
+/** The 0/1 family's histogram always holds 0 and 1: its answer is the probability of each, whatever the draws. */
+const BINARY_VALUES: readonly [number, number] = [0, 1];
+
+/**
+ * The histogram of predictive samples: numpy's for a continuous family; the probability of each integer for a
+ * discrete one — for a 0/1 family always of 0 and of 1, so that the second is P(y = 1) even when every draw is 0 or 1.
+ */
+export function predictiveHistogram(family: Family, samples: Float64Array, bins: number): Histogram {
+  if (!family.discrete) return histogram(samples, bins);
+  return integerHistogram(samples, bins, family.support === "binary" ? BINARY_VALUES : undefined);
+}
+
 export function answerInstance(predictor: Predictor, instance: Instance, params: PredictParams, index: number): InstanceAnswer {
   try {
     return params.kind === "mean" ? meanAnswer(predictor, instance, params) : sampleAnswer(predictor, instance, params);
@@ -78,9 +99,9 @@ function sampleAnswer(predictor: Predictor, instance: Instance, params: PredictP
     case "point":
       return discrete ? lowerMedianInPlace(samples) : medianInPlace(samples);
     case "interval":
-      return hdiInPlace(samples, params.hdiProbability);
+      return predictiveHdi(predictor.family, samples, params.hdiProbability);
     default: {
-      const h = discrete ? integerHistogram(samples, params.bins) : histogram(samples, params.bins);
+      const h = predictiveHistogram(predictor.family, samples, params.bins);
       const density = Array.from(h.density);
       // Finite samples can still span a range so narrow (relative to their size) that bins have zero width.
       for (const d of density) if (!Number.isFinite(d)) throw notFinite(0, "predictive samples");

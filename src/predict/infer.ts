@@ -3,8 +3,8 @@
 // posterior of E[y | x, θ] over every draw. The summaries are the seed API's own (answer.ts; the diagnostics layer's
 // median, HDI, quantiles and histograms), so that with the same seed the V2 answer equals the seed API's, number for
 // number. The server runs it on the event loop for light requests and in its sampling workers for heavy ones.
-import { hdiInPlace, histogram, integerHistogram, lowerMedianInPlace, lowerQuantileSorted, medianInPlace, quantileSorted } from "../diagnostics/index.js";
-import { allFinite, answerInstance, type MeanAnswer } from "./answer.js";
+import { lowerMedianInPlace, lowerQuantileSorted, medianInPlace, quantileSorted } from "../diagnostics/index.js";
+import { allFinite, answerInstance, type MeanAnswer, predictiveHdi, predictiveHistogram } from "./answer.js";
 import { InstanceError } from "./instance-error.js";
 import type { Instance } from "./instance-check.js";
 import type { Predictor } from "./predictor.js";
@@ -67,7 +67,7 @@ export function inferInstance(predictor: Predictor, instance: Instance, p: Infer
     // In the order the samples were drawn, before anything below reorders them.
     if (p.draws) out.draws = samples.slice();
     if (p.density) {
-      const h = discrete ? integerHistogram(samples, p.bins) : histogram(samples, p.bins);
+      const h = predictiveHistogram(predictor.family, samples, p.bins);
       const density = Array.from(h.density);
       // Finite samples can still span a range so narrow (relative to their size) that bins have zero width.
       if (!density.every(Number.isFinite))
@@ -82,7 +82,7 @@ export function inferInstance(predictor: Predictor, instance: Instance, p: Infer
     }
     // The in-place median and HDI reorder the samples; their answers do not depend on the order they find them in.
     if (p.median) out.median = discrete ? lowerMedianInPlace(samples) : medianInPlace(samples);
-    if (p.interval) out.interval = hdiInPlace(samples, p.hdiProbability);
+    if (p.interval) out.interval = predictiveHdi(predictor.family, samples, p.hdiProbability);
   }
   if (p.mean) {
     // The seed API's /mean, as is: exact over every posterior draw, no sampling.

@@ -5,7 +5,7 @@
 //   score, and HDI coverage;
 // - 0/1: log loss, Brier score and accuracy of P(y = 1 | x) (exact over every posterior draw), ROC AUC, and the
 //   expected calibration error over ten equal-width bins (the calibration plot's bins).
-import { hdiSorted } from "../diagnostics/index.js";
+import { hdiDiscreteSorted, hdiSorted } from "../diagnostics/index.js";
 import { responseKindOf, type ResponseKind } from "../model/families.js";
 import { Rng } from "../random/rng.js";
 import type { Instance, InstanceRows, Predictor } from "../predict/index.js";
@@ -133,7 +133,8 @@ export function evaluatePredictions(predictor: Predictor, instances: InstanceRow
     for (let k = 0; k < chunk.length; k++) {
       const r = from + k;
       for (const level of [50, 90, 95]) {
-        const [lo, hi] = hdiSorted(sorted[k], level / 100);
+        // The interval /interval serves: for a discrete family the most probable run of integers of ArviZ's width.
+        const [lo, hi] = (kind === "continuous" ? hdiSorted : hdiDiscreteSorted)(sorted[k], level / 100);
         if (actual[r] >= lo && actual[r] <= hi) coverage[level]++;
         if (level === PLOT_HDI_PROBABILITY * 100) {
           lower[r] = lo;
