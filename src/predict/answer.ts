@@ -56,7 +56,18 @@ let meansScratch = new Float64Array(0);
  * its width (ArviZ's first run is the lowest one: hdi.ts hdiDiscreteSorted). May reorder the samples.
  */
 export function predictiveHdi(family: Family, samples: Float64Array, prob: number): [number, number] {
-  return family.discrete ? hdiDiscreteInPlace(samples, prob) : hdiInPlace(samples, prob);
+  return family.discrete ? hdiDiscreteInPlace(samples, prob) : continuousHdi(samples, prob);
+}
+
+/**
+ * ArviZ's HDI, but for a probability below one draw in n: ArviZ's windows then hold one draw each, all of width 0,
+ * and the first is taken — the smallest draw, the far end of the lower tail (a 0.5 % interval of 100 samples at
+ * −7.6 for a predictive median of 2.1). The narrowest pair of draws (k = 1) is taken instead: the densest place.
+ * May reorder the values.
+ */
+export function continuousHdi(values: Float64Array, prob: number): [number, number] {
+  const n = values.length;
+  return Math.floor(prob * n) === 0 && n >= 2 ? hdiInPlace(values, 1.5 / n) : hdiInPlace(values, prob);
 }
 
 /** The 0/1 family's histogram always holds 0 and 1: its answer is the probability of each, whatever the draws. */
@@ -85,7 +96,7 @@ function meanAnswer(predictor: Predictor, instance: Instance, params: PredictPar
   if (!allFinite(means)) throw notFinite(0, "expected values");
   let sum = 0;
   for (let i = 0; i < means.length; i++) sum += means[i];
-  const [lower, upper] = hdiInPlace(means, params.hdiProbability);
+  const [lower, upper] = continuousHdi(means, params.hdiProbability);
   return { mean: sum / means.length, lower, upper };
 }
 

@@ -150,3 +150,20 @@ describe("served answers of discrete families", () => {
     expect(v2[1].density!.mids).toEqual([0, 1]);
   });
 });
+
+describe("a probability below one sample in n", () => {
+  it("is the narrowest pair of samples, not the smallest sample (ArviZ's first window of width 0)", () => {
+    const line = model("line", (b) => {
+      const a = b.param("a", Normal(0, 1));
+      b.observe("obs", Normal(a.mul(b.data("x")), 1), b.data("y"));
+    });
+    const p = predictorOf(line, { a: 1 });
+    const draws = (inferAll(p, [{ x: 2 }], { ...inferParams, nSamples: 100 })[0].draws as Float64Array).slice().sort();
+    const [lo, hi] = answerAll(p, [{ x: 2 }], { ...params("interval", 0.005), nSamples: 100 })[0] as [number, number];
+    expect(lo).not.toBe(draws[0]);
+    expect(hdi(draws, 0.005)).toEqual([draws[0], draws[0]]); // ArviZ's
+    let narrowest = 0;
+    for (let i = 1; i < 99; i++) if (draws[i + 1] - draws[i] < draws[narrowest + 1] - draws[narrowest]) narrowest = i;
+    expect([lo, hi]).toEqual([draws[narrowest], draws[narrowest + 1]]);
+  });
+});
