@@ -29,6 +29,16 @@ const MEANINGS: Record<ResponseKind, Record<PredictionKind, string>> = {
   },
 };
 
-export function answerMeanings(kind: ResponseKind): Record<PredictionKind, string> {
-  return MEANINGS[kind];
+/**
+ * What a family's /mean answers where that differs from E[y | x, θ]: a Student-t's mean is its location only for
+ * ν > 1 (for ν ≤ 1 y has no mean), and /mean averages the location over every draw, whatever its ν.
+ */
+const MEAN_NOTES: Partial<Record<string, string>> = {
+  StudentT: "; for this Student-t likelihood, the location μ of every draw: its mean only where ν > 1 (where ν ≤ 1, y has no mean)",
+};
+
+/** What each answer means for this kind of target, and for the family when it says more (MEAN_NOTES). */
+export function answerMeanings(kind: ResponseKind, family?: string): Record<PredictionKind, string> {
+  const note = family === undefined ? undefined : MEAN_NOTES[family];
+  return note === undefined ? MEANINGS[kind] : { ...MEANINGS[kind], mean: MEANINGS[kind].mean + note };
 }

@@ -131,7 +131,7 @@ export async function loadModel(
       discrete: predictor.family.discrete,
       has_mean: predictor.hasMean,
     },
-    answers: answerMeanings(responseKindOf(predictor.family)),
+    answers: answerMeanings(responseKindOf(predictor.family), predictor.family.name),
     new_levels: { features: predictor.newLevelFeatures, default: allowNewLevels && predictor.newLevelFeatures.length > 0 },
     features,
     parameters: manifest.parameters.names,

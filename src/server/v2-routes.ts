@@ -497,7 +497,7 @@ export function prepareInfer(model: LoadedModel, body: V2Request, limits: Limits
 /** What each output tensor means for this model's kind of target (answer-meanings.ts, per tensor). */
 export function outputMeanings(model: LoadedModel): Record<string, string> {
   const kind = responseKindOf(model.predictor.family);
-  const m = answerMeanings(kind);
+  const m = answerMeanings(kind, model.predictor.family.name);
   const out: Record<string, string> = {
     y_pred: m.point,
     y_pred_lower: `the lower end of ${m.interval}`,
