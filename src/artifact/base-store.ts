@@ -191,7 +191,8 @@ export abstract class BaseStore implements ArtifactStore {
     }
     const infos = await mapLimit(folders, 8, async (version): Promise<VersionInfo | null> => {
       try {
-        const read = await this.readSealedManifest(version, operation);
+        // A damaged version's message names it: "cannot read version V: …", not the listing.
+        const read = await this.readSealedManifest(version, `read version ${version}`);
         if (read === null) return null; // partial: publishing never finished
         const m = read.manifest;
         return { version, latest: version === latest, createdAt: m.createdAt, gatePassed: m.gate.passed, problem: null };

@@ -123,7 +123,7 @@ describe("bayes-serve models verify | seal | prune, and damaged versions in list
     const lines = (await run(["models", "list", "--store", store])).trimEnd().split("\n");
     expect(lines[1]).toMatch(new RegExp(`^  ${v1}\\s+\\S+\\s+passed\\s+DAMAGED: checksum mismatch for draws\\.bin of version ${v1}`));
     expect(lines[2]).toMatch(
-      new RegExp(`^  ${v2}\\s+-\\s+-\\s+DAMAGED: store \\S+: cannot list versions: \\S+manifest\\.json does not match the digest recorded`),
+      new RegExp(`^  ${v2}\\s+-\\s+-\\s+DAMAGED: store \\S+: cannot read version ${v2}: \\S+manifest\\.json does not match the digest recorded`),
     );
     expect(lines[3]).toMatch(new RegExp(`^\\* ${v3}\\s+\\S+\\s+passed\\s+ok$`));
     // --quick reads manifests and seals only: the edited manifest is still caught, the corrupt draws are not looked at.
