@@ -131,7 +131,12 @@ function describeStage(pipeline: Pipeline, name: string): string {
   const s = pipeline.stages[name];
   if (s.type === "batch") return `${name} (batch, ${s.batch.retries} retries, ${s.batch.maxCompletionTimeSeconds} s)`;
   const ing = s.service.ingress ? `, ingress ${s.service.ingress.path}` : "";
-  return `${name} (service, port ${s.service.port}, ${s.service.replicas} replica${s.service.replicas === 1 ? "" : "s"}${ing})`;
+  const as = s.service.autoscaling;
+  const scale =
+    as !== undefined
+      ? `${as.minReplicas}–${as.maxReplicas} replicas (autoscaled at ${as.targetCpuUtilization} % CPU)`
+      : `${s.service.replicas} replica${s.service.replicas === 1 ? "" : "s"}`;
+  return `${name} (service, port ${s.service.port}, ${scale}${ing})`;
 }
 
 // ---- render ----

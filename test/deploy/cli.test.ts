@@ -70,6 +70,13 @@ describe("deploy validate and render (no cluster)", () => {
     );
   });
 
+  it("validate's summary of an autoscaled service gives the autoscaler's range, not the replicas it ignores", async () => {
+    const scaled = join(dir, "scaled.yaml");
+    writeFileSync(scaled, quickPipeline().replace("      replicas: 1\n", "      autoscaling:\n        min_replicas: 2\n        max_replicas: 5\n"));
+    const { out } = await cli(["validate", "--file", scaled]);
+    expect(out).toContain("scoring-service (service, port 8000, 2–5 replicas (autoscaled at 80 % CPU), ingress");
+  });
+
   it("validate fails with a CONFIG error listing each problem", async () => {
     const bad = join(dir, "bad.yaml");
     writeFileSync(bad, quickPipeline().replace("DAG: train >> scoring-service", "DAG: train >> scoring"));
