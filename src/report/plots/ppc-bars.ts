@@ -18,11 +18,14 @@ export function ppcBarsSpec(ppc: ReportPpc, yName = "y"): TopLevelSpec {
   if (observed.length === 0) return placeholderSpec(title, "No observed data");
   let lo = Infinity;
   let hi = -Infinity;
-  for (const v of observed) {
-    lo = Math.min(lo, v);
-    hi = Math.max(hi, v);
-  }
-  for (const r of replicated) for (const v of r) if (Number.isFinite(v)) hi = Math.max(hi, v);
+  // The range covers the replicated values too, at both ends: a count the model predicts but the data never show
+  // (zeros where the data have none) is exactly what the check is for, and must get its bar.
+  for (const xs of [observed, ...replicated])
+    for (const v of xs)
+      if (Number.isFinite(v)) {
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
   hi = Math.min(hi, lo + MAX_BARS - 1);
   const values = Array.from({ length: hi - lo + 1 }, (_, k) => lo + k);
   const frequencies = (xs: Float64Array): Float64Array => {
