@@ -1,6 +1,7 @@
 import type { TopLevelSpec } from "vega-lite";
 import type { PlotName, RenderedReport, RenderOptions, ReportInput, ReportSample } from "./types.js";
 import { dataPlotSpec } from "./plots/data.js";
+import { MAX_COLOURED_LEVELS } from "./plots/common.js";
 import { tracePlotSpec } from "./plots/trace.js";
 import { percentLabel, predictedVsActualSpec } from "./plots/predicted-vs-actual.js";
 import { ppcPlotSpec } from "./plots/ppc.js";
@@ -44,9 +45,10 @@ function reportPlotsOfRows(input: ReportInput, options: RenderOptions): ReportPl
   return [
     {
       name: "data",
-      caption: input.data.category
-        ? `Training data: ${input.data.yName} against ${input.data.xName}, coloured by ${input.data.categoryName ?? "category"}.`
-        : `Training data: ${input.data.yName} against ${input.data.xName}.`,
+      caption:
+        input.data.category && new Set(input.data.category).size <= MAX_COLOURED_LEVELS
+          ? `Training data: ${input.data.yName} against ${input.data.xName}, coloured by ${input.data.categoryName ?? "category"}.`
+          : `Training data: ${input.data.yName} against ${input.data.xName}.`,
       spec: dataPlotSpec(input.data, { maxPoints: options.maxDataPoints }),
     },
     {

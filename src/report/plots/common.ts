@@ -6,6 +6,12 @@ export const FONT = "DejaVu Sans, Verdana, Arial, sans-serif";
 /** ArviZ / matplotlib "tab10" colours, so chains look as they do in az.plot_trace. */
 export const TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
+/** matplotlib "tab20"'s light shades, in tab10's order: the colours of a category's 11th to 20th levels. */
+export const TAB10_LIGHT = ["#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5"];
+
+/** Most levels of a category told apart by colour: beyond them colours would repeat, and two levels look one. */
+export const MAX_COLOURED_LEVELS = TAB10.length + TAB10_LIGHT.length;
+
 export const BASE_CONFIG: Config = {
   // No per-mark ARIA labels: for thousands of points they dominate both Vega's work and the SVG's size. The report
   // page gives every figure an alt text instead.

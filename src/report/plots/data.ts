@@ -1,7 +1,7 @@
 import type { TopLevelSpec } from "vega-lite";
 import type { ReportData } from "../types.js";
 import { thinIndices } from "../stats.js";
-import { BASE_CONFIG, placeholderSpec } from "./common.js";
+import { BASE_CONFIG, MAX_COLOURED_LEVELS, TAB10, TAB10_LIGHT, placeholderSpec } from "./common.js";
 
 export interface DataPlotOptions {
   /** Most rows drawn (evenly thinned). Default 5000. */
@@ -22,8 +22,16 @@ export function dataPlotSpec(data: ReportData, options: DataPlotOptions = {}): T
   }
   if (rows.length === 0) return placeholderSpec(title, "No data rows");
   const shown = rows.length < n ? `${rows.length} of ${n} rows shown` : `${n} rows`;
-  const subtitle = data.category ? `${shown}, coloured by ${categoryName}` : shown;
   const categories = data.category ? [...new Set(rows.map((r) => Number(r.c)))].sort((a, b) => a - b).map(String) : [];
+  // Ten colours (tab10) until they run out, then their light shades (tab20's), so that no two levels share one; past
+  // twenty levels no colouring tells them apart, and the points are drawn in one colour.
+  const coloured = data.category !== null && categories.length <= MAX_COLOURED_LEVELS;
+  const subtitle = coloured
+    ? `${shown}, coloured by ${categoryName}`
+    : data.category
+      ? `${shown}; ${categories.length} levels of ${categoryName}, too many to tell apart by colour`
+      : shown;
+  const range = [...TAB10, ...TAB10_LIGHT].slice(0, categories.length);
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: { text: title, subtitle },
@@ -34,7 +42,7 @@ export function dataPlotSpec(data: ReportData, options: DataPlotOptions = {}): T
     encoding: {
       x: { field: "x", type: "quantitative", title: data.xName, scale: { zero: false, nice: true } },
       y: { field: "y", type: "quantitative", title: data.yName, scale: { zero: false, nice: true } },
-      ...(data.category ? { color: { field: "c", type: "nominal", title: categoryName, scale: { domain: categories } } } : { color: { value: "#1f77b4" } }),
+      ...(coloured ? { color: { field: "c", type: "nominal", title: categoryName, scale: { domain: categories, range } } } : { color: { value: "#1f77b4" } }),
     },
     config: BASE_CONFIG,
   };
