@@ -25,6 +25,22 @@ export function sampleNote(sample: ReportSample | undefined, what: string): stri
   return sample === undefined ? "" : ` (on a random sample of ${sample.rows} of ${sample.of} ${what}, seed ${sample.seed})`;
 }
 
+/**
+ * The parameters the quality gate names (a failure reads "name: r_hat 1.02 > 1.01"), the largest R-hat first: the
+ * trace figure draws them whatever their place among the parameters.
+ */
+function gateFlagged(input: ReportInput): string[] {
+  const rHat = new Map(input.summaryTable.map((r) => [String(r.parameter), typeof r.r_hat === "number" ? r.r_hat : Number.NaN]));
+  const worst = (name: string) => {
+    const r = rHat.get(name) ?? Number.NaN;
+    return Number.isNaN(r) ? Infinity : r;
+  };
+  return input.parameters
+    .map((p) => p.name)
+    .filter((name) => input.gate.failures.some((f) => f.startsWith(`${name}: `)))
+    .sort((a, b) => worst(b) - worst(a));
+}
+
 /** The report's Vega-Lite specs, in page order. Pure: no rendering. */
 export function reportPlots(input: ReportInput, options: RenderOptions = {}): ReportPlot[] {
   const plots = reportPlotsOfRows(input, options);
@@ -54,7 +70,11 @@ function reportPlotsOfRows(input: ReportInput, options: RenderOptions): ReportPl
     {
       name: "trace",
       caption: "Trace plot: per parameter, the posterior density of each chain (left) and the draws in sampling order (right).",
-      spec: tracePlotSpec(input.parameters, { maxPoints: options.maxTracePoints, maxParameters: options.maxTraceParameters }),
+      spec: tracePlotSpec(input.parameters, {
+        maxPoints: options.maxTracePoints,
+        maxParameters: options.maxTraceParameters,
+        flagged: gateFlagged(input),
+      }),
     },
     kind === "binary"
       ? {

@@ -2,6 +2,9 @@
 import { describe, expect, it } from "vitest";
 import { ppcBarsSpec } from "../../src/report/plots/ppc-bars.js";
 import { dataPlotSpec } from "../../src/report/plots/data.js";
+import { tracePlotSpec } from "../../src/report/plots/trace.js";
+import { reportPlots } from "../../src/report/report.js";
+import { syntheticInput } from "./fixture.js";
 
 type Row = { value: string; observed: number; median: number };
 
@@ -47,5 +50,48 @@ describe("the training data figure", () => {
     const spec = dataPlotSpec(data(25)) as unknown as { encoding: { color: Colour }; title: { subtitle: string } };
     expect(spec.encoding.color.scale).toBeUndefined();
     expect(spec.title.subtitle).toContain("25 levels of school");
+  });
+});
+
+describe("the trace figure", () => {
+  const parameter = (name: string) => ({
+    name,
+    chains: [Float64Array.from({ length: 50 }, (_, i) => Math.sin(i)), Float64Array.from({ length: 50 }, (_, i) => Math.cos(i))],
+  });
+  // 20 elements of a vector first, then the two parameters the gate refused (as in a model declaring z[20] before a, b).
+  const parameters = [...Array.from({ length: 20 }, (_, j) => parameter(`z[${j}]`)), parameter("a"), parameter("b"), parameter("sigma")];
+  const names = (spec: unknown) => [...new Set((spec as { concat: { title: { text: string } }[] }).concat.map((c) => c.title.text))];
+
+  it("draws the parameters that failed the quality gate even past the first 16, in input order", () => {
+    const input = { ...syntheticInput({ rows: 20, testRows: 5, draws: 50, replicates: 2 }), parameters };
+    input.gate = { passed: false, failures: ["a: r_hat 1.0177 > 1.01", "b: ess_bulk 74.4 < 400"] };
+    const trace = reportPlots(input).find((p) => p.name === "trace")!;
+    const shown = names(trace.spec);
+    expect(shown).toHaveLength(16);
+    expect(shown).toContain("a");
+    expect(shown).toContain("b");
+    expect(shown.indexOf("a")).toBeGreaterThan(shown.indexOf("z[13]"));
+    expect((trace.spec as { title: { subtitle: string } }).title.subtitle).toContain("the 2 failing the quality gate");
+  });
+
+  it("keeps the first 16 in input order when nothing failed", () => {
+    expect(names(tracePlotSpec(parameters))).toEqual(parameters.slice(0, 16).map((p) => p.name));
+  });
+});
+
+describe("the trace figure when more parameters fail than it draws", () => {
+  it("draws those with the largest R-hat", () => {
+    const parameter = (name: string) => ({
+      name,
+      chains: [Float64Array.from({ length: 50 }, (_, i) => Math.sin(i)), Float64Array.from({ length: 50 }, (_, i) => Math.cos(i))],
+    });
+    const names = [...Array.from({ length: 20 }, (_, j) => `z[${j}]`), "a", "b"];
+    const input = { ...syntheticInput({ rows: 20, testRows: 5, draws: 50, replicates: 2 }), parameters: names.map(parameter) };
+    input.summaryTable = names.map((n) => ({ parameter: n, r_hat: n === "a" || n === "b" ? 1.5 : 1.02 }));
+    input.gate = { passed: false, failures: names.map((n) => `${n}: r_hat ${n === "a" || n === "b" ? 1.5 : 1.02} > 1.01`) };
+    const trace = reportPlots(input).find((p) => p.name === "trace")!;
+    const shown = [...new Set((trace.spec as { concat: { title: { text: string } }[] }).concat.map((c) => c.title.text))];
+    expect(shown).toHaveLength(16);
+    expect(shown.slice(-2)).toEqual(["a", "b"]);
   });
 });

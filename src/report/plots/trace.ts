@@ -6,8 +6,13 @@ import { BASE_CONFIG, TAB10, placeholderSpec, round } from "./common.js";
 export interface TracePlotOptions {
   /** Most draws per chain in each trace line (evenly thinned). Default 1000. */
   maxPoints?: number;
-  /** Most parameters drawn, the first ones in input order. Default 16. */
+  /**
+   * Most parameters drawn. Default 16. The `flagged` ones (those failing the quality gate) come first, then the
+   * others in input order; the rows keep input order.
+   */
   maxParameters?: number;
+  /** Names of parameters to draw first if there is room for them, most important first: those the quality gate names. */
+  flagged?: readonly string[];
   /** Grid points per density curve. Default 128. */
   gridPoints?: number;
 }
@@ -26,7 +31,13 @@ export function tracePlotSpec(parameters: ParameterDraws[], options: TracePlotOp
   const title = "Trace plot";
   const maxParameters = options.maxParameters ?? 16;
   const withDraws = parameters.filter((p) => p.chains.some((c) => c.length > 0));
-  const shown = withDraws.slice(0, maxParameters);
+  const flagged = new Set(options.flagged ?? []);
+  const byName = new Map(withDraws.map((p) => [p.name, p]));
+  const firstFlagged = [...flagged].flatMap((name) => byName.get(name) ?? []);
+  const chosen = new Set([...firstFlagged, ...withDraws].slice(0, maxParameters));
+  const shown = withDraws.filter((p) => chosen.has(p));
+  const flaggedShown = shown.filter((p) => flagged.has(p.name)).length;
+  const flaggedTotal = withDraws.filter((p) => flagged.has(p.name)).length;
   if (shown.length === 0) return placeholderSpec(title, "No posterior draws");
   const nChains = Math.max(...shown.map((p) => p.chains.length));
   const chainNames = Array.from({ length: nChains }, (_, k) => String(k));
@@ -111,7 +122,12 @@ export function tracePlotSpec(parameters: ParameterDraws[], options: TracePlotOp
   });
   const parts = [`${shown.length} parameter${shown.length === 1 ? "" : "s"}`, `${nChains} chain${nChains === 1 ? "" : "s"}`, `${maxDraws} draws per chain`];
   if (stride > 1) parts.push(`trace shows 1 draw in ${stride}`);
-  if (withDraws.length > shown.length) parts.push(`first ${shown.length} of ${withDraws.length} parameters`);
+  if (withDraws.length > shown.length)
+    parts.push(
+      flaggedShown > 0
+        ? `${shown.length} of ${withDraws.length} parameters: ${flaggedShown === shown.length ? `${flaggedShown} of the ${flaggedTotal}` : `the ${flaggedShown}`} failing the quality gate${flaggedShown === shown.length ? "" : " and the first others"}`
+        : `first ${shown.length} of ${withDraws.length} parameters`,
+    );
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: { text: title, subtitle: parts.join(" · ") },
