@@ -24,6 +24,8 @@ export type SampleLoop = (
   n: number,
   out: Float64Array,
   start: number,
+  /** The table row of the first draw; a random one (from rng) when absent. */
+  firstRow?: number,
 ) => void;
 /** The generated mean loop for one instance: E[y | x, θ] for every row of the table, into out[0..total). */
 export type MeanLoop = (V: Float64Array, total: number, width: number, X: Float64Array, A: Float64Array, out: Float64Array, rng: Rng) => void;
@@ -64,9 +66,9 @@ export function compileSampleLoop(code: ArgumentCode, family: Family, invalid: I
     : `${names.map((a, k) => `A[${k}] = ${a};`).join("\n")}\nout[at + s] = draw(rng, A);`;
   const source = `"use strict";
 const Z = new Float64Array(${family.fromStandardNormal ? SAMPLE_CHUNK : 0});
-return function sampleLoop(V, total, width, rng, X, A, n, out, start) {
+return function sampleLoop(V, total, width, rng, X, A, n, out, start, firstRow) {
 ${featureLocals(code)}
-let row = rng.int(total);
+let row = firstRow === undefined ? rng.int(total) : firstRow;
 for (let done = 0; done < n; done += ${SAMPLE_CHUNK}) {
 const m = Math.min(${SAMPLE_CHUNK}, n - done);
 const at = start + done;

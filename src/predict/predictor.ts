@@ -143,6 +143,30 @@ export class Predictor {
   }
 
   /**
+   * Replicated datasets, as a posterior predictive check draws them (bayesplot's y_rep, ArviZ's posterior_predictive):
+   * replicate k of every instance is drawn from the same posterior draw θ_k, so that each replicate is one dataset of
+   * the posterior predictive and the replicates vary with θ as well as with the noise. (`sample` draws each
+   * instance from its own run of draws, right for one prediction, not for a dataset's statistics.) Out[r][k].
+   */
+  replicate(instances: Instance[], replicates: number, seed: number): Float64Array[] {
+    instances.forEach((inst, i) => this.assertValid(inst, i));
+    const rng = new Rng(seed, 0);
+    const out = instances.map(() => new Float64Array(replicates));
+    // The interpreter draws every instance of a sample from one row already.
+    if (this.loop === null) return this.interpreter.sample(instances, replicates, rng, out);
+    const first = rng.int(this.total);
+    for (let r = 0; r < instances.length; r++) {
+      this.readFeatures(instances[r], this.featureBuffer);
+      try {
+        this.loop(this.table.values, this.total, this.width, rng, this.featureBuffer, this.argBuffer, replicates, out[r], 0, first);
+      } catch (err) {
+        throw err instanceof InstanceError ? err.at(r) : err;
+      }
+    }
+    return out;
+  }
+
+  /**
    * nSamples draws for one instance, its own stream (the same answer alone or in a batch when seeded): the serving
    * path. Equal to sample([instance], nSamples, seed)[0]. Writes into `out` when given (its length must be nSamples).
    */

@@ -602,7 +602,8 @@ async function renderTrainingReport(
   const shown = trainSample.table;
   const trainRows = tableRows(shown, featureNames);
   const trainInstances = Array.from({ length: shown.rows }, (_, r) => trainRows.at(r)!);
-  const reps = predictor.sample(trainInstances, 50, options.seed + 2);
+  // Each replicate one dataset drawn from one posterior draw, as the posterior predictive check compares them.
+  const reps = predictor.replicate(trainInstances, 50, options.seed + 2);
   const replicated = Array.from({ length: 50 }, (_, k) => Float64Array.from(reps, (r) => r[k]));
   const xName = schema.features.find((f) => f.type === "float")?.name ?? featureNames[0];
   const { renderReport } = await reportLayer;
