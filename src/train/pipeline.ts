@@ -7,7 +7,7 @@ import { buildBundle } from "../artifact/bundle.js";
 import type { GateVerdict, RowSamplesInfo } from "../artifact/manifest.js";
 import { type ArtifactStore, openStore } from "../artifact/store.js";
 import { newVersionId } from "../artifact/version-id.js";
-import { summarize, type SummaryRow } from "../diagnostics/index.js";
+import { ebfmi, summarize, type SummaryRow } from "../diagnostics/index.js";
 import { type Adaptation, chainsOf, DEFAULT_SAMPLER_SETTINGS, fit, type FitOptions, type Posterior } from "../inference/index.js";
 import type { Model } from "../model/builder.js";
 import { bindModel, type DataInput, declaredBounds } from "../model/bind.js";
@@ -474,6 +474,34 @@ export function divergencesOf(posterior: Posterior): number {
 }
 
 /**
+ * Stan's two sampler checks besides divergences (its `diagnose`), as the report's lines: E-BFMI per chain (below 0.3
+ * the sampler explores the energy distribution poorly: heavy tails, a funnel) and the transitions that stopped at the
+ * maximum tree depth (the trajectory was cut short: an efficiency warning, often of a badly scaled or identified
+ * posterior).
+ */
+export function samplerChecks(posterior: Posterior): { "E-BFMI": string; "max tree depth hits": string } {
+  const width = posterior.statNames.length;
+  const energyCol = posterior.statNames.indexOf("energy");
+  const depthCol = posterior.statNames.indexOf("tree_depth");
+  const energies = Array.from({ length: posterior.chains }, (_, c) =>
+    Float64Array.from({ length: posterior.draws }, (_, d) => posterior.stats[(c * posterior.draws + d) * width + energyCol]),
+  );
+  const bfmi = Array.from(ebfmi(energies));
+  const low = bfmi.filter((b) => b < 0.3).length;
+  const maxDepth = posterior.settings.maxTreeDepth;
+  let hits = 0;
+  for (let i = depthCol; i < posterior.stats.length; i += width) if (posterior.stats[i] >= maxDepth) hits++;
+  const transitions = posterior.chains * posterior.draws;
+  return {
+    "E-BFMI": `${bfmi.map((b) => b.toFixed(2)).join(", ")} (per chain)${low > 0 ? ` — ${low} below 0.3: the energy is poorly explored` : ""}`,
+    "max tree depth hits":
+      hits === 0
+        ? `0 of ${transitions} transitions (depth ${maxDepth})`
+        : `${hits} of ${transitions} transitions (${((100 * hits) / transitions).toFixed(1)} %) stopped at the maximum depth ${maxDepth}`,
+  };
+}
+
+/**
  * The steps after the fit, the same whoever fitted (this process, or chains run apart and merged): diagnose, evaluate,
  * gate, compare with latest, report, publish.
  */
@@ -652,6 +680,7 @@ async function renderTrainingReport(
       adaptation: adaptationOf(posterior, warm),
       "target acceptance": posterior.settings.targetAccept,
       "divergent transitions": divergences,
+      ...samplerChecks(posterior),
       ...(divergentFits !== undefined
         ? {
             "fits set aside": divergentFits
