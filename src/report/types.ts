@@ -52,6 +52,12 @@ export interface ReportLoo {
   se: number;
   pLoo: number;
   paretoK: Float64Array;
+  /**
+   * The data row (0-based, in the data's own order, header excluded) of each k̂: training rows are what the split and
+   * any row sample left, so their own index names no row a reader can find. Without it the figure numbers the
+   * training rows.
+   */
+  dataRows?: Int32Array;
 }
 
 /** The new fit against the version that was serving, on the new data's held-out rows. */

@@ -658,7 +658,15 @@ async function renderTrainingReport(
     },
     calibration: evaluation.calibration,
     ppc: { observed: shown.columns[schema.target], replicated },
-    ...(scores.loo !== null ? { loo: scores.loo } : {}),
+    ...(scores.loo !== null
+      ? {
+          loo: {
+            ...scores.loo,
+            // Each k̂'s row of the data: the training rows are the split's, the LOO rows those or a sample of them.
+            dataRows: Int32Array.from(scores.loo.paretoK, (_, i) => prepared.split.train[trainSample.indices === null ? i : trainSample.indices[i]]),
+          },
+        }
+      : {}),
     summaryTable: summary.map(summaryRecord),
     gate,
     metrics: evaluation.metrics,

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ppcBarsSpec } from "../../src/report/plots/ppc-bars.js";
 import { dataPlotSpec } from "../../src/report/plots/data.js";
 import { tracePlotSpec } from "../../src/report/plots/trace.js";
+import { paretoKSpec } from "../../src/report/plots/pareto-k.js";
 import { reportPlots } from "../../src/report/report.js";
 import { syntheticInput } from "./fixture.js";
 
@@ -93,5 +94,17 @@ describe("the trace figure when more parameters fail than it draws", () => {
     const shown = [...new Set((trace.spec as { concat: { title: { text: string } }[] }).concat.map((c) => c.title.text))];
     expect(shown).toHaveLength(16);
     expect(shown.slice(-2)).toEqual(["a", "b"]);
+  });
+});
+
+describe("the Pareto k̂ figure", () => {
+  it("places each k̂ at its row of the data, and names the rows above 0.7", () => {
+    // Training rows are the data's rows 1, 3, 4, 7, 9 (0-based 0, 2, 3, 6, 8); the outlier is data row 9 (0-based 8).
+    const loo = { elpd: -10, se: 2, pLoo: 1.5, paretoK: Float64Array.from([0.1, 0.2, 0.6, 0.1, 1.9]), dataRows: Int32Array.from([0, 2, 3, 6, 8]) };
+    const spec = paretoKSpec(loo) as unknown as { title: { subtitle: string }; layer: { data: { values: { row: number; k: number }[] } }[] };
+    const points = spec.layer[1].data.values;
+    expect(points.map((p) => p.row)).toEqual([1, 3, 4, 7, 9]);
+    expect(points.find((p) => p.k > 0.7)!.row).toBe(9);
+    expect(spec.title.subtitle).toContain("1 above 0.7 (data row 9)");
   });
 });
