@@ -1,6 +1,8 @@
 // What the report's figures show, checked on their data (not their pixels): the values a reader reads off them.
 import { describe, expect, it } from "vitest";
+import { calibrationSpec } from "../../src/report/plots/calibration.js";
 import { ppcBarsSpec } from "../../src/report/plots/ppc-bars.js";
+import { specToSvg } from "../../src/report/render.js";
 import { dataPlotSpec } from "../../src/report/plots/data.js";
 import { tracePlotSpec } from "../../src/report/plots/trace.js";
 import { paretoKSpec } from "../../src/report/plots/pareto-k.js";
@@ -106,5 +108,22 @@ describe("the Pareto k̂ figure", () => {
     expect(points.map((p) => p.row)).toEqual([1, 3, 4, 7, 9]);
     expect(points.find((p) => p.k > 0.7)!.row).toBe(9);
     expect(spec.title.subtitle).toContain("1 above 0.7 (data row 9)");
+  });
+});
+
+describe("the calibration figure", () => {
+  it("sizes its circles by the rows of each bin without a '0 rows' legend entry no bin can have", async () => {
+    const bins = [12, 30, 45, 60, 80, 70, 55, 40, 25, 9].map((rows, i) => ({
+      lower: i / 10,
+      upper: (i + 1) / 10,
+      rows,
+      meanPredicted: i / 10 + 0.05,
+      observedRate: i / 10 + 0.07,
+    }));
+    const svg = await specToSvg(calibrationSpec(bins, "churned"));
+    const labels = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    const legend = labels.slice(labels.indexOf("observed frequency of churned = 1") + 1, labels.indexOf("rows"));
+    expect(legend.length).toBeGreaterThan(1);
+    expect(legend).not.toContain("0");
   });
 });

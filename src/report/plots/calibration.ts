@@ -48,7 +48,14 @@ export function calibrationSpec(bins: readonly ReportCalibrationBin[], yName = "
             encoding: {
               x: { field: "predicted", type: "quantitative", scale: axis },
               y: { field: "observed", type: "quantitative", scale: axis },
-              size: { field: "rows", type: "quantitative", title: "rows", legend: { orient: "bottom-right", fillColor: "white", padding: 6 } },
+              // Not from zero: the legend's smallest entry was a "0 rows" circle no bin can have.
+              size: {
+                field: "rows",
+                type: "quantitative",
+                title: "rows",
+                scale: { zero: false },
+                legend: { orient: "bottom-right", fillColor: "white", padding: 6 },
+              },
             },
           },
         ],
