@@ -127,3 +127,19 @@ describe("the calibration figure", () => {
     expect(legend).not.toContain("0");
   });
 });
+
+describe("the count posterior predictive check's axis", () => {
+  const visibleValueLabels = async (distinct: number): Promise<number> => {
+    const observed = Float64Array.from({ length: 10 * distinct }, (_, i) => 100 + (i % distinct));
+    const svg = await specToSvg(ppcBarsSpec({ observed, replicated: [observed] }, "claims"));
+    const labels = [...svg.matchAll(/<text([^>]*)>([^<]*)<\/text>/g)].filter((m) => /^(≥ )?\d+$/.test(m[2]));
+    return labels.filter((m) => !m[1].includes('opacity="0"')).length;
+  };
+
+  it("labels every bar when they fit, and drops every other label rather than overprint them when they do not", async () => {
+    expect(await visibleValueLabels(8)).toBe(8);
+    const crowded = await visibleValueLabels(60);
+    expect(crowded).toBeGreaterThan(10);
+    expect(crowded).toBeLessThanOrEqual(30);
+  });
+});

@@ -47,7 +47,7 @@ export function ppcBarsSpec(ppc: ReportPpc, yName = "y"): TopLevelSpec {
       upper: round(q(1 - (1 - INTERVAL) / 2), 4),
     };
   });
-  const x = { field: "value", type: "ordinal" as const, title: yName, sort: { field: "order" }, axis: { labelAngle: 0 } };
+  const x = { field: "value", type: "ordinal" as const, title: yName, sort: { field: "order" }, axis: { labelAngle: 0, labelOverlap: "parity" as const } };
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: {
