@@ -15,6 +15,9 @@ export const TRANSFER_DEADLINE_MS = 30_000;
  */
 export const MIN_BYTES_PER_SECOND = 1024 * 1024;
 
+/** The longest delay setTimeout keeps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export interface TransferLimits {
   /** The allowance besides the transfer (default TRANSFER_DEADLINE_MS). */
   deadlineMs?: number;
@@ -25,7 +28,9 @@ export interface TransferLimits {
 /**
  * One transfer's deadline, running from construction. `allow(bytes)` adds the time those bytes take at the slowest
  * rate (a size known up front, or bytes as they arrive when it is not); when the deadline passes, `signal` aborts and
- * every `onExpire` callback runs (to destroy a response body the request's abort no longer reaches).
+ * every `onExpire` callback runs (to destroy a response body the request's abort no longer reaches). Between `pause()`
+ * and `resume()` the clock stands still: the reader holds the transfer back (its buffers are full while it parses or
+ * gunzips), so that time is the reader's, not the endpoint's.
  */
 export class TransferDeadline {
   private readonly controller = new AbortController();
@@ -33,6 +38,10 @@ export class TransferDeadline {
   private readonly minBytesPerSecond: number;
   private readonly expireCallbacks: (() => void)[] = [];
   private allowedMs: number;
+  /** Time spent paused, not counted against the deadline. */
+  private pausedMs = 0;
+  private pausedAt: number | undefined;
+  private cleared = false;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(limits: TransferLimits = {}) {
@@ -60,6 +69,21 @@ export class TransferDeadline {
     this.arm();
   }
 
+  /** The reader holds the transfer back: the clock stops until `resume()`. */
+  pause(): void {
+    if (this.pausedAt !== undefined || this.expired || this.cleared) return;
+    this.pausedAt = performance.now();
+    clearTimeout(this.timer);
+  }
+
+  /** The reader takes bytes again: the clock runs on from where it stopped. */
+  resume(): void {
+    if (this.pausedAt === undefined) return;
+    this.pausedMs += performance.now() - this.pausedAt;
+    this.pausedAt = undefined;
+    this.arm();
+  }
+
   onExpire(callback: () => void): void {
     if (this.expired) callback();
     else this.expireCallbacks.push(callback);
@@ -67,19 +91,22 @@ export class TransferDeadline {
 
   /** The transfer is over: the deadline no longer applies. */
   clear(): void {
+    this.cleared = true;
     clearTimeout(this.timer);
     this.expireCallbacks.length = 0;
   }
 
   private arm(): void {
     clearTimeout(this.timer);
-    this.timer = setTimeout(
-      () => {
-        this.controller.abort();
-        for (const callback of this.expireCallbacks.splice(0)) callback();
-      },
-      Math.max(0, this.started + this.allowedMs - performance.now()),
-    );
+    if (this.cleared || this.expired || this.pausedAt !== undefined) return;
+    const left = this.started + this.pausedMs + this.allowedMs - performance.now();
+    // setTimeout takes at most 2³¹ − 1 ms (24.8 days: a size of 2.1 TiB at 1 MiB/s) and fires at once beyond it.
+    this.timer = setTimeout(() => (left > MAX_TIMER_MS ? this.arm() : this.expire()), Math.min(MAX_TIMER_MS, Math.max(0, left)));
+  }
+
+  private expire(): void {
+    this.controller.abort();
+    for (const callback of this.expireCallbacks.splice(0)) callback();
   }
 }
 

@@ -95,9 +95,13 @@ function httpObject(uri: string, limits: TransferLimits): SourceObject {
         await res.body?.cancel();
         return fail(uri, `HTTP ${res.status} ${res.statusText}`.trimEnd());
       }
+      // fetch decodes a Content-Encoding (gzip, br): Content-Length is then the encoded size, a fraction of the bytes the
+      // body gives, which are allowed as they arrive too.
+      const encoding = (res.headers.get("content-encoding") ?? "").trim().toLowerCase();
+      const decoded = encoding !== "" && encoding !== "identity";
       const length = Number(res.headers.get("content-length") ?? NaN);
       return {
-        body: withinTransferDeadline(Readable.fromWeb(res.body as import("node:stream/web").ReadableStream<Uint8Array>), deadline, uri, length),
+        body: withinTransferDeadline(Readable.fromWeb(res.body as import("node:stream/web").ReadableStream<Uint8Array>), deadline, uri, length, decoded),
         ...optional("etag", res.headers.get("etag")),
         ...optional("lastModified", res.headers.get("last-modified") === null ? null : new Date(res.headers.get("last-modified")!).toISOString()),
       };
@@ -106,19 +110,41 @@ function httpObject(uri: string, limits: TransferLimits): SourceObject {
 }
 
 /**
- * The body of a network object under its transfer's deadline: the size allowed up front when the answer gives it, else
- * as the bytes arrive. Past the deadline the body fails with a DATA_SOURCE error naming the object, and the request is
+ * The bytes of a body as they pass, counted against its deadline (when its size was not known up front). While the
+ * reader holds them back — its buffers full as it parses or gunzips, slower than the link — the deadline's clock stops:
+ * a gzip'd object's Content-Length is its compressed size, and the time its reader takes over the text is not the
+ * endpoint's.
+ */
+class DeadlineBody extends Transform {
+  constructor(
+    private readonly deadline: TransferDeadline,
+    private readonly countBytes: boolean,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    if (this.countBytes) this.deadline.allow(chunk.length);
+    // Full: Transform waits for the reader's next _read before it takes more.
+    if (!this.push(chunk)) this.deadline.pause();
+    done();
+  }
+
+  override _read(size: number): void {
+    this.deadline.resume();
+    super._read(size);
+  }
+}
+
+/**
+ * The body of a network object under its transfer's deadline: the size allowed up front when the answer gives it, and
+ * the bytes as they arrive when it does not or when they were `decoded` from it (fetch's Content-Encoding). Past the deadline the body fails with a DATA_SOURCE error naming the object, and the request is
  * aborted: a source that drips its answer cannot hold a scheduled train forever.
  */
-function withinTransferDeadline(body: Readable, deadline: TransferDeadline, uri: string, size: number): Readable {
+function withinTransferDeadline(body: Readable, deadline: TransferDeadline, uri: string, size: number, decoded = false): Readable {
   const sizeKnown = Number.isFinite(size) && size >= 0;
   if (sizeKnown) deadline.allow(size);
-  const timed = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      if (!sizeKnown) deadline.allow(chunk.length);
-      done(null, chunk);
-    },
-  });
+  const timed = new DeadlineBody(deadline, !sizeKnown || decoded);
   deadline.onExpire(() => {
     const error = new BayesServeError("DATA_SOURCE", `${uri}: the answer did not finish within ${deadline.allowed}`);
     timed.destroy(error);
@@ -221,8 +247,12 @@ const GZIP_MAGIC = [0x1f, 0x8b];
 const PARQUET_MAGIC = Buffer.from("PAR1");
 
 /** An opened object's bytes: decoded to CSV text as a stream, or (Parquet) whole, and its record when read. */
-export type ObjectContent =
-  { format: "csv" | "csv+gzip"; text: Readable; finish(): DataObject } | { format: "parquet"; bytes: ArrayBuffer; finish(): DataObject };
+export type ObjectContent = (
+  { format: "csv" | "csv+gzip"; text: Readable; finish(): DataObject } | { format: "parquet"; bytes: ArrayBuffer; finish(): DataObject }
+) & {
+  /** Ends the transfer: a reader that stops early (a bad header, a bad value) lets go of the connection and its deadline. */
+  close(): void;
+};
 
 /** Opens an object and tells CSV from gzip from Parquet by the first bytes. */
 export async function openObject(source: SourceObject): Promise<ObjectContent> {
@@ -240,6 +270,9 @@ export async function openObject(source: SourceObject): Promise<ObjectContent> {
     ...optional("versionId", opened.versionId),
     ...optional("lastModified", opened.lastModified),
   });
+  const close = (): void => {
+    opened.body.destroy();
+  };
   const head = Readable.from(prepend(first, raw));
   if (first.length >= 4 && first.subarray(0, 4).equals(PARQUET_MAGIC)) {
     const chunks: Buffer[] = [];
@@ -249,14 +282,15 @@ export async function openObject(source: SourceObject): Promise<ObjectContent> {
       format: "parquet",
       bytes: whole.buffer.slice(whole.byteOffset, whole.byteOffset + whole.byteLength) as ArrayBuffer,
       finish: () => record("parquet"),
+      close,
     };
   }
   if (first.length >= 2 && first[0] === GZIP_MAGIC[0] && first[1] === GZIP_MAGIC[1]) {
     const gunzip = createGunzip();
     head.on("error", (err) => gunzip.destroy(err));
-    return { format: "csv+gzip", text: head.pipe(gunzip), finish: () => record("csv+gzip") };
+    return { format: "csv+gzip", text: head.pipe(gunzip), finish: () => record("csv+gzip"), close };
   }
-  return { format: "csv", text: head, finish: () => record("csv") };
+  return { format: "csv", text: head, finish: () => record("csv"), close };
 }
 
 /** Reads at least n bytes (fewer at the end of the stream) without losing them. */
@@ -330,6 +364,8 @@ export async function readSourceTable(uri: string, spec: ColumnSpec[], options: 
         // Parsed as the bytes arrive: memory holds the model's columns, not the object's text.
         table = await readCsvStream(content.text, source.uri, spec);
       } catch (err) {
+        // Refused before its end (a missing column, a bad value): the rest of the object is not wanted.
+        content.close();
         // A failure of the source or of gunzip comes as "cannot read the data", the stream's error its cause.
         const cause = err instanceof BayesServeError ? err.cause : err;
         const code = (cause as NodeJS.ErrnoException | undefined)?.code;
