@@ -12,6 +12,10 @@ import type { Table } from "./table.js";
 export function valueProblem(spec: ColumnSpec, v: number): string | null {
   if (spec.type !== "float" && !Number.isInteger(v)) return "is not an integer";
   if (spec.type === "category" && (v < 0 || v >= (spec.levels ?? 0))) return `is outside the model's categories 0..${(spec.levels ?? 0) - 1}`;
+  // Past 2^53 a double does not hold every integer: "9007199254740993" (or a DECIMAL(38, 0) value) would be read as
+  // ...992, a count other than the file's.
+  if ((spec.type !== "float" || spec.bounds?.bounds.integer === true) && Number.isInteger(v) && !Number.isSafeInteger(v))
+    return "is too large to be read exactly (beyond 2^53 a double does not hold every integer)";
   if (spec.bounds !== undefined) {
     const problem = boundsProblem(spec.bounds.bounds, v);
     if (problem !== null) return `is outside what the model allows: it ${problem} (${spec.bounds.why})`;

@@ -161,6 +161,51 @@ describe("CSV reader", () => {
     );
   });
 
+  it("refuses what a double would misread: an integer beyond 2^53, a fraction rounding to an integer, a nonzero value underflowing to 0", () => {
+    const spec: ColumnSpec[] = [
+      { name: "n", type: "integer", bounds: { bounds: { lower: 0 }, why: "the bounds the model declares" } },
+      { name: "y", type: "float", bounds: { bounds: { lower: 0, integer: true }, why: 'observation "obs" has a Poisson likelihood' } },
+      { name: "x", type: "float" },
+    ];
+    const bad = (row: string): string => {
+      try {
+        parseCsv(`n,y,x\n${row}\n`, "d.csv", spec);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return "read";
+    };
+    // Number() reads these as 9007199254740992, 2, 0: a count, a category or a value other than the file's.
+    expect(bad("9007199254740993,1,1")).toBe(
+      'd.csv, line 2, column "n": 9007199254740993 is too large to be read exactly (beyond 2^53 a double does not hold every integer)',
+    );
+    expect(bad("1,1e300,1")).toMatch(/column "y": 1e300 is too large to be read exactly/);
+    expect(bad("2.0000000000000001,1,1")).toBe('d.csv, line 2, column "n": 2.0000000000000001 is not an integer');
+    expect(bad("1,3.00000000000000001,1")).toMatch(/column "y": 3.00000000000000001 is not an integer/);
+    expect(bad("1,1,1e-400")).toBe('d.csv, line 2, column "x": 1e-400 is too small for a double, which would read it as 0');
+    expect(error("x,category,y\n1,1.0000000000000001,2\n").message).toMatch(/column "category": 1.0000000000000001 is not an integer/);
+    // Whole numbers written otherwise, and a double's smallest values, are read as written.
+    const t = parseCsv("n,y,x\n2.0,0.1e1,4e-320\n9007199254740991,1E3,0e-400\n-0,12.5e1,-0.0\n", "d.csv", spec);
+    expect(Array.from(t.columns.n)).toEqual([2, 9007199254740991, -0]);
+    expect(Array.from(t.columns.y)).toEqual([1, 1000, 125]);
+    expect(Array.from(t.columns.x)).toEqual([4e-320, 0, -0]);
+  });
+
+  it("reads a header of 150,000 columns in linear time, and says when the header is one column holding ';' or tabs", () => {
+    const names = Array.from({ length: 150_000 }, (_, i) => `g${i}`);
+    const started = Date.now();
+    const t = parseCsv(`${names.join(",")},x,category,y\n${names.map(() => "0").join(",")},1,2,3\n`, "wide.csv", SPEC);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(t.ignored.length).toBe(150_000);
+    expect(Array.from(t.columns.category)).toEqual([2]);
+    expect(error("x,category,y,g1,x\n1,0,2,3,4\n").message).toBe('data.csv, line 1, column "x": appears twice in the header');
+    expect(error("x;category;y\n1,5;0;2\n").message).toBe(
+      'data.csv, line 1: missing column(s) "x", "category", "y"; the model reads x,category,y (the header line is read as one column, "x;category;y": fields are separated by "," only, and this file seems to use ";")',
+    );
+    expect(error("x\tcategory\ty\n1\t0\t2\n").message).toMatch(/read as one column, "x\\tcategory\\ty".*seems to use "\\t"\)$/);
+    expect(error("a,b\n1,2\n").message).toBe('data.csv, line 1: missing column(s) "x", "category", "y"; the model reads x,category,y');
+  });
+
   it("numbers a row by the line it ends on when a quoted header or value spans lines", () => {
     const t = parseCsv('x,category,"note"\n1,0,"a\nb"\n2,1,c\n', "d.csv", [SPEC[0], SPEC[1]]);
     expect(Array.from(t.lines)).toEqual([3, 4]);
