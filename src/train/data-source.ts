@@ -285,13 +285,36 @@ export async function openObject(source: SourceObject): Promise<ObjectContent> {
       close,
     };
   }
-  if (first.length >= 2 && first[0] === GZIP_MAGIC[0] && first[1] === GZIP_MAGIC[1]) {
+  if (isGzip(first)) {
     const gunzip = createGunzip();
     head.on("error", (err) => gunzip.destroy(err));
-    return { format: "csv+gzip", text: head.pipe(gunzip), finish: () => record("csv+gzip"), close };
+    const text = head.pipe(gunzip);
+    // What the gzip holds, told as the object's own bytes are: CSV is read; Parquet, or gzip again, would be read as
+    // CSV text and refused as a header without the model's columns.
+    let inner: Buffer;
+    try {
+      inner = await firstBytes(text, 4);
+    } catch (err) {
+      text.destroy();
+      close();
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code?.startsWith("Z_") === true) fail(source.uri, `the gzip data are damaged (${code})`);
+      throw err;
+    }
+    const refuse = (what: string): never => {
+      text.destroy();
+      close();
+      return fail(source.uri, what);
+    };
+    if (inner.length >= 4 && inner.subarray(0, 4).equals(PARQUET_MAGIC))
+      refuse("is gzip-compressed Parquet, which is not read: give the Parquet file itself (Parquet compresses its own pages)");
+    if (isGzip(inner)) refuse("is gzip-compressed twice: decompress it once (gzip -d) and give that");
+    return { format: "csv+gzip", text: Readable.from(prepend(inner, text), { objectMode: false }), finish: () => record("csv+gzip"), close };
   }
   return { format: "csv", text: head, finish: () => record("csv"), close };
 }
+
+const isGzip = (bytes: Buffer): boolean => bytes.length >= 2 && bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1];
 
 /** Reads at least n bytes (fewer at the end of the stream) without losing them. */
 async function firstBytes(stream: Readable, n: number): Promise<Buffer> {

@@ -4,7 +4,7 @@
 // type, inside the column's bounds. The footer's row count is checked before any column is made that size. Errors name
 // the file, the row and the column.
 import { totalmem } from "node:os";
-import { type FileMetaData, parquetMetadata, parquetRead, parquetSchema } from "hyparquet";
+import { type FileMetaData, parquetMetadata, parquetRead, parquetSchema, type SchemaElement } from "hyparquet";
 import { BayesServeError } from "../errors.js";
 import type { ColumnSpec } from "./csv.js";
 import { valueProblem } from "./value-check.js";
@@ -45,9 +45,11 @@ export function availableMemory(): number {
 export async function decodeParquet(bytes: ArrayBuffer, file: string, spec: ColumnSpec[], options: DecodeOptions = {}): Promise<DecodedParquet> {
   let metadata: FileMetaData;
   let names: string[];
+  let elements: SchemaElement[];
   try {
     metadata = parquetMetadata(bytes);
-    names = parquetSchema(metadata).children.map((c) => c.element.name);
+    elements = parquetSchema(metadata).children.map((c) => c.element);
+    names = elements.map((e) => e.name);
   } catch (err) {
     return fail(file, null, null, `not a readable Parquet file (${(err as Error).message})`);
   }
@@ -55,6 +57,15 @@ export async function decodeParquet(bytes: ArrayBuffer, file: string, spec: Colu
   const wanted = spec.map((s) => s.name);
   const missing = wanted.filter((w) => !names.includes(w));
   if (missing.length > 0) fail(file, null, null, `missing column(s) ${missing.map((m) => `"${m}"`).join(", ")}; the model reads ${wanted.join(",")}`);
+  // Two columns of one name (pyarrow writes them): the reader would take one of them unsaid, as a CSV header's twice
+  // named column is refused.
+  for (const w of wanted) if (names.indexOf(w) !== names.lastIndexOf(w)) fail(file, null, w, "appears twice in the schema");
+  // A time of day comes as its count of milliseconds, microseconds or nanoseconds since midnight, not as the time a
+  // person reads in it (dates and timestamps come as dates, and are refused below as not numbers).
+  for (const e of elements) {
+    const time = e.converted_type === "TIME_MILLIS" || e.converted_type === "TIME_MICROS" || e.logical_type?.type === "TIME";
+    if (time && wanted.includes(e.name)) fail(file, null, e.name, "is a time of day (Parquet TIME), not a number");
+  }
   if (rows === 0) fail(file, null, null, "no rows");
   options.onRows?.(rows);
   const columns: Record<string, Float64Array> = {};

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { s3Settings } from "../../src/artifact/s3-store.js";
 import { openStore } from "../../src/artifact/store.js";
 import { seedRegression } from "../../src/models/seed-regression.js";
-import type { ColumnSpec } from "../../src/train/csv.js";
+import { parseCsv, type ColumnSpec } from "../../src/train/csv.js";
 import { readSourceTable, resolveSource } from "../../src/train/data-source.js";
 import { train } from "../../src/train/pipeline.js";
 import { simulateSeedData, SEED_SIMULATION } from "../../src/train/simulate.js";
@@ -135,6 +135,75 @@ describe("local files", () => {
       'ftp://host/data.csv: unsupported scheme "ftp" (use a path, file://, s3:// or https://)',
     );
     expect((await refusal(resolveSource(path.join(dir, "d.csv"), { all: true }))).message).toMatch(/--data-all reads every object under an s3:\/\/ prefix/);
+  });
+
+  it("reads every member of a multi-member gzip; refuses gzip'd Parquet and gzip twice saying so, and a gzip cut in its header", async () => {
+    const multi = path.join(dir, "multi.csv.gz");
+    // `cat a.gz b.gz`, the text cut inside a number.
+    const cut = CSV.indexOf(".", CSV.length / 2);
+    writeFileSync(multi, Buffer.concat([gzipSync(CSV.slice(0, cut)), gzipSync(CSV.slice(cut))]));
+    const members = await readSourceTable(multi, SPEC);
+    expect(members.table.rows).toBe(500);
+    expect(members.table.columns).toEqual(parseCsv(CSV, "d.csv", SPEC).columns);
+    const cases: [string, Buffer, string][] = [
+      ["data.parquet.gz", gzipSync(PARQUET), "is gzip-compressed Parquet, which is not read: give the Parquet file itself (Parquet compresses its own pages)"],
+      ["twice.csv.gz", gzipSync(gzipSync(CSV)), "is gzip-compressed twice: decompress it once (gzip -d) and give that"],
+      ["header.csv.gz", gzipSync(CSV).subarray(0, 12), "the gzip data are damaged (Z_BUF_ERROR)"],
+    ];
+    for (const [name, bytes, message] of cases) {
+      const file = path.join(dir, name);
+      writeFileSync(file, bytes);
+      const err = await refusal(readSourceTable(file, SPEC));
+      expect(err.code, name).toBe("DATA_SOURCE");
+      // Before: "data.parquet.gz, line 1: missing column(s) "x", "category", "y"", as if a CSV had the wrong header.
+      expect(err.message, name).toBe(`${file}: ${message}`);
+    }
+  });
+
+  it("refuses a Parquet column named twice, a TIME column, and a DECIMAL integer beyond 2^53, naming the column", async () => {
+    const root = { name: "root", num_children: 3 };
+    const write = (name: string, options: Parameters<typeof parquetWriteBuffer>[0]): string => {
+      const file = path.join(dir, name);
+      writeFileSync(file, Buffer.from(parquetWriteBuffer(options)));
+      return file;
+    };
+    const twice = write("twice.parquet", {
+      columnData: [
+        { name: "x", data: [1, 2], type: "DOUBLE" },
+        { name: "category", data: [0, 1], type: "INT32" },
+        { name: "y", data: [1, 2], type: "DOUBLE" },
+        { name: "x", data: [10, 20], type: "DOUBLE" },
+      ],
+    });
+    // Before: the first "x" was read, the other left unsaid.
+    expect((await refusal(readSourceTable(twice, SPEC))).message).toBe(`${twice}, column "x": appears twice in the schema`);
+    const time = write("time.parquet", {
+      columnData: [
+        { name: "x", data: [3_600_000, 7_200_000] },
+        { name: "category", data: [0, 1] },
+        { name: "y", data: [1, 2] },
+      ],
+      schema: [
+        root,
+        { name: "x", type: "INT32", repetition_type: "REQUIRED", converted_type: "TIME_MILLIS" },
+        { name: "category", type: "INT32", repetition_type: "REQUIRED" },
+        { name: "y", type: "DOUBLE", repetition_type: "REQUIRED" },
+      ],
+    });
+    // Before: read as 3600000 and 7200000, the milliseconds since midnight of 01:00 and 02:00.
+    expect((await refusal(readSourceTable(time, SPEC))).message).toBe(`${time}, column "x": is a time of day (Parquet TIME), not a number`);
+    const counts: ColumnSpec[] = [{ name: "n", type: "integer", bounds: { bounds: { lower: 0 }, why: "the bounds the model declares" } }];
+    const decimal = write("decimal.parquet", {
+      columnData: [{ name: "n", data: [3n, 9007199254740993n] }],
+      schema: [
+        { name: "root", num_children: 1 },
+        { name: "n", type: "FIXED_LEN_BYTE_ARRAY", type_length: 16, repetition_type: "REQUIRED", converted_type: "DECIMAL", precision: 38, scale: 0 },
+      ],
+    });
+    // Before: read as the count 9007199254740992 (an INT64 of that value was already refused).
+    expect((await refusal(readSourceTable(decimal, counts))).message).toMatch(
+      new RegExp(`^${decimal.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}, row 2, column "n": 9007199254740992 is too large to be read exactly`),
+    );
   });
 });
 
