@@ -172,10 +172,14 @@ export function writesInteger(text: string): boolean {
 }
 
 /**
- * When a header line is read as one column holding semicolons or tabs, the file is most likely written with another
- * delimiter (a European spreadsheet's ";", a tab-separated export): said after "missing column(s)".
+ * Why a header may lack the model's columns, said after "missing column(s)": NUL characters between its letters are
+ * UTF-16 read as UTF-8 (big-endian, or without the byte-order mark that tells it; UTF-16LE with one is read); a header
+ * read as one column holding semicolons or tabs is a file written with another delimiter (a European spreadsheet's
+ * ";", a tab-separated export).
  */
 function delimiterHint(header: string[]): string {
+  if (header.some((h) => h.includes("\0")))
+    return " (the header holds NUL characters: the file seems to be UTF-16 without a byte-order mark, or big-endian; save it as UTF-8)";
   if (header.length !== 1) return "";
   const other = header[0].includes(";") ? ";" : header[0].includes("\t") ? "\t" : header[0].includes("|") ? "|" : null;
   if (other === null) return "";

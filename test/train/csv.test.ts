@@ -206,6 +206,17 @@ describe("CSV reader", () => {
     expect(error("a,b\n1,2\n").message).toBe('data.csv, line 1: missing column(s) "x", "category", "y"; the model reads x,category,y');
   });
 
+  it("reads UTF-16LE with its byte-order mark (Excel's Unicode CSV), and says a header of NULs is UTF-16 it cannot read", async () => {
+    const text = "x,category,y\r\n1.5,0,2\r\n3,2,4\r\n";
+    const excel = await readCsvStream(Readable.from([Buffer.from("\ufeff" + text, "utf16le")]), "excel.csv", SPEC);
+    expect(Array.from(excel.columns.x)).toEqual([1.5, 3]);
+    expect(Array.from(excel.columns.category)).toEqual([0, 2]);
+    for (const bytes of [Buffer.from(text, "utf16le"), Buffer.from("\ufeff" + text, "utf16le").swap16()])
+      await expect(readCsvStream(Readable.from([bytes]), "u16.csv", SPEC)).rejects.toThrow(
+        /^u16\.csv, line 1: missing column\(s\) .* \(the header holds NUL characters: the file seems to be UTF-16 without a byte-order mark, or big-endian; save it as UTF-8\)$/,
+      );
+  });
+
   it("numbers a row by the line it ends on when a quoted header or value spans lines", () => {
     const t = parseCsv('x,category,"note"\n1,0,"a\nb"\n2,1,c\n', "d.csv", [SPEC[0], SPEC[1]]);
     expect(Array.from(t.lines)).toEqual([3, 4]);
