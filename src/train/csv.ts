@@ -120,7 +120,7 @@ class ColumnsReader {
       // A double holds neither every decimal between two integers nor one below ~5e-324: "2.0000000000000001" would be
       // read as the integer 2, "1e-400" as 0.
       if (v === 0 && /[1-9]/.test(raw.split(/[eE]/)[0])) fail(file, line, s.name, `${raw} is too small for a double, which would read it as 0`);
-      if ((s.type !== "float" || s.bounds?.bounds.integer === true) && Number.isInteger(v) && !writesInteger(raw))
+      if ((s.type !== "float" || s.bounds?.bounds.integer === true) && Number.isInteger(v) && mayRound(raw) && !writesInteger(raw))
         fail(file, line, s.name, `${raw} is not an integer`);
       const problem = valueProblem(s, v);
       if (problem !== null) fail(file, line, s.name, `${raw} ${problem}`);
@@ -157,6 +157,9 @@ class ColumnsReader {
     return { columns, rows, source: this.file, lines: this.lineNumbers.done(), ignored: this.ignoredColumns };
   }
 }
+
+/** Digits alone (the usual count or level) write an integer exactly: only a point or an exponent can round to one. */
+const mayRound = (raw: string): boolean => raw.includes(".") || raw.includes("e") || raw.includes("E");
 
 /**
  * Whether a decimal (DECIMAL) writes a whole number exactly — "2", "2.0", "-0", "1e3", "0.1e1" — and not one that a
