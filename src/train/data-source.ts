@@ -248,7 +248,7 @@ const PARQUET_MAGIC = Buffer.from("PAR1");
 
 /** An opened object's bytes: decoded to CSV text as a stream, or (Parquet) whole, and its record when read. */
 export type ObjectContent = (
-  { format: "csv" | "csv+gzip"; text: Readable; finish(): DataObject } | { format: "parquet"; bytes: ArrayBuffer; finish(): DataObject }
+  { format: "csv" | "csv+gzip"; text: Readable; finish(): Promise<DataObject> } | { format: "parquet"; bytes: ArrayBuffer; finish(): Promise<DataObject> }
 ) & {
   /** Ends the transfer: a reader that stops early (a bad header, a bad value) lets go of the connection and its deadline. */
   close(): void;
@@ -281,7 +281,7 @@ export async function openObject(source: SourceObject): Promise<ObjectContent> {
     return {
       format: "parquet",
       bytes: whole.buffer.slice(whole.byteOffset, whole.byteOffset + whole.byteLength) as ArrayBuffer,
-      finish: () => record("parquet"),
+      finish: async () => record("parquet"),
       close,
     };
   }
@@ -309,9 +309,16 @@ export async function openObject(source: SourceObject): Promise<ObjectContent> {
     if (inner.length >= 4 && inner.subarray(0, 4).equals(PARQUET_MAGIC))
       refuse("is gzip-compressed Parquet, which is not read: give the Parquet file itself (Parquet compresses its own pages)");
     if (isGzip(inner)) refuse("is gzip-compressed twice: decompress it once (gzip -d) and give that");
-    return { format: "csv+gzip", text: Readable.from(prepend(inner, text), { objectMode: false }), finish: () => record("csv+gzip"), close };
+    // gunzip may end before the object does (zero padding after the last member, which gzip(1) also accepts): the rest
+    // is read too, so that the record's size and sha256 are the whole object's.
+    const finish = async (): Promise<DataObject> => {
+      head.unpipe(gunzip);
+      for await (const _ of head) void _;
+      return record("csv+gzip");
+    };
+    return { format: "csv+gzip", text: Readable.from(prepend(inner, text), { objectMode: false }), finish, close };
   }
-  return { format: "csv", text: head, finish: () => record("csv"), close };
+  return { format: "csv", text: head, finish: async () => record("csv"), close };
 }
 
 const isGzip = (bytes: Buffer): boolean => bytes.length >= 2 && bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1];
@@ -401,7 +408,7 @@ export async function readSourceTable(uri: string, spec: ColumnSpec[], options: 
         throw err;
       }
     }
-    parts.push({ table, object: content.finish(), unit: content.format === "parquet" ? "row" : "line" });
+    parts.push({ table, object: await content.finish(), unit: content.format === "parquet" ? "row" : "line" });
   }
   const table =
     parts.length === 1

@@ -137,6 +137,16 @@ describe("local files", () => {
     expect((await refusal(resolveSource(path.join(dir, "d.csv"), { all: true }))).message).toMatch(/--data-all reads every object under an s3:\/\/ prefix/);
   });
 
+  it("reads a gzip followed by zero padding (as gzip(1) does) and records the whole object's size and sha256", async () => {
+    const padded = path.join(dir, "padded.csv.gz");
+    // Megabytes of padding: still arriving after gunzip has ended and the table is read.
+    const bytes = Buffer.concat([gzipSync(CSV), Buffer.alloc(3 << 20)]);
+    writeFileSync(padded, bytes);
+    const read = await readSourceTable(padded, SPEC);
+    expect(read.table.rows).toBe(500);
+    expect(read.objects[0]).toMatchObject({ bytes: bytes.length, sha256: sha(bytes), format: "csv+gzip" });
+  });
+
   it("reads every member of a multi-member gzip; refuses gzip'd Parquet and gzip twice saying so, and a gzip cut in its header", async () => {
     const multi = path.join(dir, "multi.csv.gz");
     // `cat a.gz b.gz`, the text cut inside a number.
