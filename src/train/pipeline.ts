@@ -197,6 +197,16 @@ export async function loadTable(model: Model, source: TrainOptions["source"]): P
  * comes out naming the model, the data and the step it failed in, with the original as its cause (printed with its
  * stack by the CLI): "Maximum call stack size exceeded" alone says nothing of where.
  */
+/** Most ignored columns a log line names: a wide export's 100,000 would make one line of a megabyte. */
+const IGNORED_COLUMNS_NAMED = 20;
+
+/** The log line for the data's columns the model does not read. */
+export function ignoredColumnsNote(ignored: readonly string[], source: string): string {
+  const named = ignored.slice(0, IGNORED_COLUMNS_NAMED).map((c) => `"${c}"`);
+  const more = ignored.length > named.length ? ` and ${ignored.length - named.length} more` : "";
+  return `data: ignoring column(s) ${named.join(", ")}${more} of ${source}: the model does not read them`;
+}
+
 export async function train(options: TrainOptions): Promise<TrainResult> {
   return runTrainSteps(options, (at) => trainSteps(options, at));
 }
@@ -299,7 +309,7 @@ export async function prepareTraining(options: TrainOptions, at: TrainStep): Pro
   const t0 = performance.now();
   at.step = "reading the data";
   const { table, sha256, where, ignored, provenance } = await loadTable(options.model, options.source);
-  if (ignored.length > 0) log(`data: ignoring column(s) ${ignored.map((c) => `"${c}"`).join(", ")} of ${table.source}: the model does not read them`);
+  if (ignored.length > 0) log(ignoredColumnsNote(ignored, table.source));
   // Stratified by the first category the prediction reads, as the seed's split was by its category.
   const read = dataReadBy(options.model.json, options.target);
   const strata = options.model.json.data.find((d) => d.kind === "category" && d.shape === "vector" && read.has(d.name));

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { openStore } from "../../src/artifact/store.js";
 import { BayesServeError } from "../../src/errors.js";
 import { seedRegression } from "../../src/models/seed-regression.js";
-import { SEED_SIMULATION, train } from "../../src/train/pipeline.js";
+import { ignoredColumnsNote, SEED_SIMULATION, train } from "../../src/train/pipeline.js";
 import { useS3Server } from "../support/s3-server.js";
 
 const run = promisify(execFile);
@@ -176,5 +176,15 @@ describe("bayes-serve train (the command)", () => {
     )) as { code: number; stderr: string };
     expect(err.code).toBe(3);
     expect(err.stderr).toMatch(/quality gate failed: beta\[0\]: ess_bulk \d+ < 1000000000;.* stored as \S+ but not promoted/);
+  });
+});
+
+describe("the log line for columns the model does not read", () => {
+  it("names them, and past twenty says how many more rather than write a wide export's every name", () => {
+    expect(ignoredColumnsNote(["note", "region"], "d.csv")).toBe('data: ignoring column(s) "note", "region" of d.csv: the model does not read them');
+    const wide = Array.from({ length: 100_000 }, (_, i) => `c${i}`);
+    const line = ignoredColumnsNote(wide, "wide.csv");
+    expect(line).toMatch(/^data: ignoring column\(s\) "c0", "c1", .*"c19" and 99980 more of wide\.csv: the model does not read them$/);
+    expect(line.length).toBeLessThan(300);
   });
 });
