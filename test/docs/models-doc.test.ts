@@ -7,35 +7,12 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { blocks, pattern } from "../support/markdown-blocks.js";
 
 const repo = path.resolve(import.meta.dirname, "..", "..");
 const tsx = path.join(repo, "node_modules", ".bin", "tsx");
 const cli = `${tsx} ${path.join(repo, "src", "cli", "main.ts")}`;
 const doc = readFileSync(path.join(repo, "docs", "models.md"), "utf8");
-
-interface Block {
-  lang: string;
-  lines: string[];
-}
-
-/** The fenced code blocks of a Markdown text, in order. */
-function blocks(markdown: string): Block[] {
-  const out: Block[] = [];
-  const re = /^```(\w*)\n([\s\S]*?)^```$/gm;
-  for (let m = re.exec(markdown); m !== null; m = re.exec(markdown)) out.push({ lang: m[1], lines: m[2].split("\n").filter((l) => l.trim() !== "") });
-  return out;
-}
-
-/** A sample output with "…" for any text, as a regular expression over the whole output. */
-function pattern(sample: string): RegExp {
-  return new RegExp(
-    `^${sample
-      .split("…")
-      .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
-      .join(".*?")}$`,
-    "s",
-  );
-}
 
 const work = mkdtempSync(path.join(tmpdir(), "bayes-serve-models-doc-"));
 symlinkSync(path.join(repo, "examples"), path.join(work, "examples"));

@@ -9,6 +9,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { blocks, pattern } from "../support/markdown-blocks.js";
 
 const repo = path.resolve(import.meta.dirname, "..", "..");
 const tsx = path.join(repo, "node_modules", ".bin", "tsx");
@@ -17,31 +18,6 @@ const v2Doc = readFileSync(path.join(repo, "docs", "v2.md"), "utf8");
 const modelsDoc = readFileSync(path.join(repo, "docs", "models.md"), "utf8");
 const readme = readFileSync(path.join(repo, "README.md"), "utf8");
 const VERSION_ID = /\d{8}T\d{6}Z-[0-9a-f]{6}/g;
-
-interface Block {
-  lang: string;
-  lines: string[];
-}
-
-/** The fenced code blocks of a Markdown text, in order. */
-function blocks(markdown: string): Block[] {
-  const out: Block[] = [];
-  const re = /^```(\w*)\n([\s\S]*?)^```$/gm;
-  for (let m = re.exec(markdown); m !== null; m = re.exec(markdown)) out.push({ lang: m[1], lines: m[2].split("\n").filter((l) => l.trim() !== "") });
-  return out;
-}
-
-/** A sample output with "…" (and any version id) for any text, as a regular expression over the whole output. */
-function pattern(sample: string): RegExp {
-  return new RegExp(
-    `^${sample
-      .replace(VERSION_ID, "…")
-      .split("…")
-      .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
-      .join(".*?")}$`,
-    "s",
-  );
-}
 
 /** The text of a Markdown section: from its heading to the next heading of the same or a higher level. */
 function section(markdown: string, heading: string): string {
@@ -107,7 +83,7 @@ function checkRequests(markdown: string): number {
     expect(sample.lines.length).toBe(block.lines.length);
     block.lines.forEach((line, k) => {
       const local = line.replaceAll("localhost:8000", `127.0.0.1:${ports.seed}`).replaceAll("localhost:8002", `127.0.0.1:${ports.churn}`);
-      expect(run(local), line).toMatch(pattern(sample.lines[k]));
+      expect(run(local), line).toMatch(pattern(sample.lines[k], VERSION_ID));
       checked++;
     });
   }
