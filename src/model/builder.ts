@@ -387,12 +387,28 @@ function dataBounds(name: string, kind: DataKind, options: DataOptions): { lower
   return out;
 }
 
+const DATA_OPTIONS = ["levels", "columns", "standardize", "kind", "shape", "lower", "upper"] as const;
+const PARAM_OPTIONS = ["shape", "lower", "upper", "ordered"] as const;
+
+/**
+ * Options the language does not know are refused, not ignored: a model file is transpiled without type-checking, so a
+ * misspelt bound (`{ lowr: 0 }`) or an option of another language (Stan's `simplex`) would otherwise leave the parameter
+ * silently unconstrained, or a category a float — a different model that still fits.
+ */
+function checkOptionNames(what: string, options: object, known: readonly string[]): void {
+  if (typeof options !== "object" || options === null || Array.isArray(options))
+    throw new BayesServeError("MODEL_DEFINITION", `${what}: options must be an object ({ ${known.join(", ")} })`);
+  for (const key of Object.keys(options))
+    if (!known.includes(key)) throw new BayesServeError("MODEL_DEFINITION", `${what}: unknown option "${key}" (the options are ${known.join(", ")})`);
+}
+
 /** Define a model. */
 export function model(name: string, define: (m: ModelBuilder) => void): Model {
   const g = new GraphBuilder();
   const dataNodes = new Map<string, { id: number; decl: DataDecl }>();
   const m: ModelBuilder = {
     data(dataName, options = {}) {
+      checkOptionNames(`data "${dataName}"`, options, DATA_OPTIONS);
       const kind: DataKind = options.levels !== undefined ? "category" : (options.kind ?? "float");
       const shape: DataShape = options.columns !== undefined ? "matrix" : (options.shape ?? "vector");
       const existing = dataNodes.get(dataName);
@@ -437,6 +453,7 @@ export function model(name: string, define: (m: ModelBuilder) => void): Model {
     },
     param(paramName, prior, options = {}) {
       g.claim(paramName, "parameter");
+      checkOptionNames(`parameter "${paramName}"`, options, PARAM_OPTIONS);
       if (prior.family === "MvNormal")
         throw new BayesServeError("MODEL_DEFINITION", `parameter "${paramName}": MvNormal priors are not supported; use it to observe data`);
       const shape = options.shape === undefined ? [] : Array.isArray(options.shape) ? options.shape : [options.shape];

@@ -293,6 +293,32 @@ describe("bad input names the variable and the problem", () => {
     expect(() => model("wide uniform", (m) => void m.param("a", Uniform(-1e308, 1e308)))).toThrow(/upper − lower must be finite/);
   });
 
+  it("an option the language does not know is refused, not ignored (model files are not type-checked)", () => {
+    // A misspelt bound left sigma unconstrained and a misspelt `levels` left a category a float, and both still fitted.
+    const loose = (o: object) => o as never;
+    expect(() => model("typo", (m) => void m.param("sigma", Normal(0, 1), loose({ lowr: 0 })))).toThrow(
+      'parameter "sigma": unknown option "lowr" (the options are shape, lower, upper, ordered)',
+    );
+    // Stan's simplex is not in the language: said so, rather than an unconstrained vector.
+    expect(() => model("simplex", (m) => void m.param("w", Normal(0, 1), loose({ shape: 3, simplex: true })))).toThrow(
+      /parameter "w": unknown option "simplex"/,
+    );
+    expect(() => model("level", (m) => void m.param("a", Normal(m.data("g", loose({ level: 3 })), 1)))).toThrow(
+      'data "g": unknown option "level" (the options are levels, columns, standardize, kind, shape, lower, upper)',
+    );
+    expect(() => model("not an object", (m) => void m.param("a", Normal(0, 1), loose([1])))).toThrow(/parameter "a": options must be an object/);
+    // Every option the language has is still taken.
+    const ok = model("ok", (m) => {
+      const J = m.dim("J");
+      m.data("X", { columns: ["a", "b"], standardize: true });
+      m.data("g", { levels: J });
+      m.data("n", { kind: "integer", shape: "vector", lower: 0, upper: 10 });
+      m.param("c", Normal(0, 1), { shape: 3, ordered: true });
+      m.param("s", Normal(0, 1), { shape: J, lower: 0, upper: 5 });
+    });
+    expect(ok.json.params.map((p) => p.transform.kind)).toEqual(["ordered", "interval"]);
+  });
+
   it("an infinite bound on its own side means none, and the model survives its JSON round trip", () => {
     const m = model("half-open", (m) => {
       m.param("a", Normal(0, 1), { lower: 0, upper: Infinity });
