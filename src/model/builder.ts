@@ -161,12 +161,22 @@ export const Flat = (): Dist => new Dist("Flat", []);
 /** Multivariate normal with mean vector and covariance matrix (factorised by Cholesky inside). */
 export const MvNormal = (mean: ExprLike, cov: Expr): Dist => new Dist("MvNormal", [mean, cov]);
 
-/** log(Σ exp(args)), elementwise: mixtures. */
-export function logSumExp(...args: Expr[]): Expr {
+/**
+ * log(Σ exp(args)), elementwise: mixtures, and a softmax's normaliser with a reference category's 0
+ * (`logSumExp(0, eta1, eta2)`, as Stan's `log_sum_exp`). Numbers are constants; at least one argument is an expression.
+ */
+export function logSumExp(...args: ExprLike[]): Expr {
   if (args.length === 0) throw new BayesServeError("MODEL_DEFINITION", "logSumExp needs at least one argument");
-  const g = args[0].graph;
-  for (const a of args) g.own(a);
-  return g.add({ op: "logSumExp", args: args.map((a) => a.id) });
+  const first = args.find((a): a is Expr => a instanceof Expr);
+  if (first === undefined) {
+    const numbers = args.every((a) => typeof a === "number");
+    throw new BayesServeError(
+      "MODEL_DEFINITION",
+      numbers ? "logSumExp needs at least one expression among its arguments (all were numbers)" : "logSumExp's arguments must be expressions or numbers",
+    );
+  }
+  const g = first.graph;
+  return g.add({ op: "logSumExp", args: args.map((a) => g.node(a)) });
 }
 
 /** Squared-exponential kernel matrix over points x: alpha² exp(-(xi - xj)² / (2 rho²)). */

@@ -36,7 +36,7 @@ import {
   type Expr,
   type ModelBuilder,
 } from "../../src/model/index.js";
-import { compile, expectGradientMatchesFiniteDifferences, sampleData } from "./helpers.js";
+import { compile, expectGradientMatchesFiniteDifferences, logDensity, sampleData } from "./helpers.js";
 
 const data = sampleData();
 
@@ -118,6 +118,9 @@ const OP_CASES: Record<string, (c: ReturnType<typeof common>) => Expr> = {
   "sum of a scalar": (c) => c.x.mul(c.a.mul(c.s).sum()),
   "logSumExp (vectors)": (c) => logSumExp(rowReal(c), c.x.mul(c.s), c.a.add(c.xpos)),
   "logSumExp (scalars)": (c) => c.x.add(logSumExp(c.a, c.s.log(), c.b.at(1))),
+  // A number among the arguments, as Stan's log_sum_exp(0, eta): a softmax's reference category.
+  "logSumExp (a constant, vectors)": (c) => logSumExp(0, rowReal(c), c.a.mul(c.x)),
+  "logSumExp (a constant, scalars)": (c) => c.x.add(logSumExp(c.a, -1.5)),
   "shared sub-expression": (c) => {
     const e = rowReal(c).logistic();
     return e.mul(e).add(e.log()).add(e.mul(c.s));
@@ -125,6 +128,24 @@ const OP_CASES: Record<string, (c: ReturnType<typeof common>) => Expr> = {
 };
 
 describe("gradients of operations", () => {
+  it("logSumExp takes numbers beside expressions, as constants (a model file is not type-checked: it used to fail with a TypeError)", () => {
+    const withZero = compile(
+      opModel("lse_zero", (c) => logSumExp(0, c.a.mul(c.x))),
+      data,
+    );
+    const byHand = compile(
+      opModel("lse_hand", (c) => c.a.mul(c.x).exp().log1p()),
+      data,
+    );
+    for (const theta of [Float64Array.of(0.3, -0.2, 0.1, 0.5, -1, 0.2), Float64Array.of(-2, 1, 0.5, -0.5, 2, 1)]) {
+      const t = theta.subarray(0, withZero.dim);
+      expect(logDensity(withZero, t)).toBeCloseTo(logDensity(byHand, t), 10);
+    }
+    expect(() => model("numbers", (m) => m.factor("f", logSumExp(0, 1).add(m.param("a", Normal(0, 1)))))).toThrow(
+      "logSumExp needs at least one expression among its arguments (all were numbers)",
+    );
+  });
+
   it.each(Object.keys(OP_CASES))("%s", (name) => {
     const c = compile(opModel(name.replace(/\W+/g, "_"), OP_CASES[name]), data);
     expectGradientMatchesFiniteDifferences(c);
