@@ -101,6 +101,16 @@ export class Expr {
   }
 }
 
+/**
+ * An argument that must be an expression of the model (data or a parameter, not a number): model files are transpiled
+ * untyped, so a number here would otherwise fail inside the builder with a TypeError.
+ */
+function expression(what: string, value: unknown): Expr {
+  if (value instanceof Expr) return value;
+  const got = typeof value === "string" ? `the string ${JSON.stringify(value)}` : typeof value === "object" && value !== null ? "an object" : String(value);
+  throw new BayesServeError("MODEL_DEFINITION", `${what} must be an expression of the model (data or a parameter), got ${got}`);
+}
+
 /** A distribution with its arguments, not yet attached to a graph. */
 export class Dist {
   constructor(
@@ -109,7 +119,7 @@ export class Dist {
   ) {}
   /** The elementwise log-density of `value` under this distribution, as an expression. */
   logp(value: Expr): Expr {
-    const g = value.graph;
+    const g = expression(`${this.family}(…).logp`, value).graph;
     return g.add({ op: "logp", dist: g.dist(this), value: value.id });
   }
 }
@@ -181,12 +191,13 @@ export function logSumExp(...args: ExprLike[]): Expr {
 
 /** Squared-exponential kernel matrix over points x: alpha² exp(-(xi - xj)² / (2 rho²)). */
 export function covExpQuad(x: Expr, alpha: ExprLike, rho: ExprLike): Expr {
-  const g = x.graph;
+  const g = expression("covExpQuad's points", x).graph;
   return g.add({ op: "covExpQuad", x: x.id, alpha: g.node(alpha), rho: g.node(rho) });
 }
 
 /** A square matrix plus d on its diagonal (a scalar or a vector). */
 export function addDiag(m: Expr, d: ExprLike): Expr {
+  expression("addDiag's matrix", m);
   return m.graph.add({ op: "addDiag", m: m.id, d: m.graph.node(d) });
 }
 

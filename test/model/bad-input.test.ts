@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { BayesServeError, type ErrorCode } from "../../src/errors.js";
 import { fit } from "../../src/inference/fit.js";
 import { bindModel, type DataInput } from "../../src/model/bind.js";
-import { HalfNormal, model, modelFromJSON, Normal, PoissonLog, Uniform, Weibull, type Model } from "../../src/model/index.js";
+import { addDiag, covExpQuad, HalfNormal, model, modelFromJSON, Normal, PoissonLog, Uniform, Weibull, type Model } from "../../src/model/index.js";
 import { seedRegression } from "../../src/models/seed-regression.js";
 
 const good = { x: [1, 2, 3, 4], category: [0, 1, 2, 1], y: [1.1, 2.4, 4.4, 5.1] };
@@ -317,6 +317,19 @@ describe("bad input names the variable and the problem", () => {
       m.param("s", Normal(0, 1), { shape: J, lower: 0, upper: 5 });
     });
     expect(ok.json.params.map((p) => p.transform.kind)).toEqual(["ordered", "interval"]);
+  });
+
+  it("a number where an expression of the model must be is refused by name, not a TypeError from inside the builder", () => {
+    const loose = (v: unknown) => v as never;
+    expect(() => model("logp", (m) => m.factor("f", Normal(0, 1).logp(loose(2))))).toThrow(
+      "Normal(…).logp must be an expression of the model (data or a parameter), got 2",
+    );
+    expect(() => model("cov", (m) => void m.param("a", Normal(covExpQuad(loose(1), 1, 1).sum(), 1)))).toThrow(
+      "covExpQuad's points must be an expression of the model (data or a parameter), got 1",
+    );
+    expect(() => model("diag", (m) => void m.param("a", Normal(addDiag(loose("K"), 1).sum(), 1)))).toThrow(
+      'addDiag\'s matrix must be an expression of the model (data or a parameter), got the string "K"',
+    );
   });
 
   it("an infinite bound on its own side means none, and the model survives its JSON round trip", () => {
