@@ -408,8 +408,9 @@ function dataBounds(name: string, kind: DataKind, options: DataOptions): { lower
   return out;
 }
 
-const DATA_OPTIONS = ["levels", "columns", "standardize", "kind", "shape", "lower", "upper"] as const;
-const PARAM_OPTIONS = ["shape", "lower", "upper", "ordered"] as const;
+// Keys of DataOptions and ParamOptions (the compiler refuses one that is not).
+const DATA_OPTIONS = ["levels", "columns", "standardize", "kind", "shape", "lower", "upper"] as const satisfies readonly (keyof DataOptions)[];
+const PARAM_OPTIONS = ["shape", "lower", "upper", "ordered"] as const satisfies readonly (keyof ParamOptions)[];
 
 /**
  * Options the language does not know are refused, not ignored: a model file is transpiled without type-checking, so a
