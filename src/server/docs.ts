@@ -6,7 +6,7 @@ import swaggerUi from "@fastify/swagger-ui";
 import type { FastifyInstance, FastifyPluginAsync } from "fastify";
 import type { LoadedModel, ModelHolder } from "./model-holder.js";
 import { unencapsulated } from "./plugin.js";
-import { defaultBins, exampleInstance, PREDICT_PREFIX, PREDICTION_KINDS, requestSchema, type Limits } from "./schemas.js";
+import { defaultBins, documentedRequestSchema, exampleInstance, PREDICT_PREFIX, PREDICTION_KINDS, type Limits } from "./schemas.js";
 import { inferExamples } from "./v2-routes.js";
 import { V2_PREFIX } from "./v2-schemas.js";
 
@@ -35,7 +35,7 @@ function withModel(doc: OpenApiDocument, model: LoadedModel | null, limits: Limi
       content: {
         "application/json": {
           // Through JSON: plain data, without TypeBox's symbols.
-          schema: JSON.parse(JSON.stringify(requestSchema(kind, model.schemaSpec, limits, "either"))) as unknown,
+          schema: JSON.parse(JSON.stringify(documentedRequestSchema(kind, model.schemaSpec, limits))) as unknown,
           examples: {
             single: { summary: "One instance", value: { data: one, ...sampling(100), ...extra } },
             ...(kind === "mean" ? {} : { seeded: { summary: "Reproducible (a seed)", value: { data: one, ...sampling(1000, 1), ...extra } } }),

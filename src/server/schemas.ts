@@ -76,7 +76,7 @@ export function featureSchema(f: FeatureSpec, newLevels = false): TSchema {
         return Type.Integer({
           minimum: 0,
           maximum: MAX_ABS_FEATURE,
-          description: `category: 0..${last} are the model's levels; a larger integer is a level not seen in training, whose effects are drawn from their priors`,
+          description: `category: 0..${last} are the model's levels; a larger integer, when allow_new_levels allows it, is a level not seen in training, whose effects are drawn from their priors`,
           examples: [exampleValue(f)],
         });
       return Type.Integer({
@@ -199,6 +199,23 @@ export function requestSchema(kind: PredictionKind, spec: ModelSchemaSpec, limit
   if (kind === "interval" || kind === "mean") example.hdi_probability = DEFAULT_HDI_PROBABILITY;
   if (kind === "density") example.bins = defaultBins(spec.discrete);
   return Type.Object(props, { additionalProperties: false, examples: [example] });
+}
+
+/**
+ * The request body of one endpoint as /openapi.json documents it: `data` an instance or a batch, and exactly what the
+ * server accepts about unseen levels. A category that can draw them takes a level past its last one only when
+ * `allow_new_levels` (or, left out, the server's default) allows it; JSON Schema says so with `if`/`then`/`else` on
+ * `allow_new_levels`, so that a client validating against the document accepts and refuses what the server does.
+ */
+export function documentedRequestSchema(kind: PredictionKind, spec: ModelSchemaSpec, limits: Limits): TObject {
+  if (!spec.features.some((f) => f.type === "category" && f.newLevels === true)) return requestSchema(kind, spec, limits, "either");
+  const open = requestSchema(kind, spec, limits, "either", true);
+  const known = { properties: { data: requestSchema(kind, spec, limits, "either", false).properties.data } };
+  // Known levels only: when the body says allow_new_levels: false, or (the server not allowing them by default) when
+  // it does not say allow_new_levels: true.
+  return spec.newLevelsByDefault
+    ? { ...open, if: { properties: { allow_new_levels: { const: false } }, required: ["allow_new_levels"] }, then: known }
+    : { ...open, if: { properties: { allow_new_levels: { const: true } }, required: ["allow_new_levels"] }, else: known };
 }
 
 const numberOrList = (description: string): TSchema =>

@@ -161,12 +161,26 @@ export interface TestApp {
 
 export async function testApp(
   store: ArtifactStore,
-  options: Partial<Omit<AppOptions, "holder" | "logger">> & { load?: boolean; level?: LogLevel; pinned?: string | null; limits?: Partial<Limits> } = {},
+  options: Partial<Omit<AppOptions, "holder" | "logger">> & {
+    load?: boolean;
+    level?: LogLevel;
+    pinned?: string | null;
+    limits?: Partial<Limits>;
+    /** As `serve --allow-new-levels`. */
+    allowNewLevels?: boolean;
+  } = {},
 ): Promise<TestApp> {
   const logs = new LogCapture();
   const logger = createLogger({ level: options.level ?? "info", stream: logs.stream });
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
-  const holder = new ModelHolder({ store, pinned: options.pinned ?? null, limits, log: logger, pollIntervalSeconds: 0 });
+  const holder = new ModelHolder({
+    store,
+    pinned: options.pinned ?? null,
+    limits,
+    log: logger,
+    pollIntervalSeconds: 0,
+    allowNewLevels: options.allowNewLevels,
+  });
   if (options.load !== false) await holder.loadInitial();
   const { app } = await buildApp({ processMetrics: false, workers: 0, ...options, limits, holder, logger });
   await app.ready();

@@ -1,0 +1,79 @@
+// The request schemas /openapi.json documents state exactly what the server accepts: a client that validates a body
+// against the document gets the server's verdict (200 or 422) for it. Unseen levels of a category are the case where
+// the two could differ, since what the server accepts there depends on allow_new_levels and `serve --allow-new-levels`.
+import { Ajv2020 } from "ajv/dist/2020.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HalfNormal, model, Normal } from "../../src/model/index.js";
+import { madeUpBundle, post, tempStore, testApp, type TempStore, type TestApp } from "./fixtures.js";
+
+const schools = model("schools", (m) => {
+  const hours = m.data("hours", { lower: 0 });
+  const school = m.data("school", { levels: 4 });
+  const mu = m.param("mu", Normal(50, 20));
+  const tau = m.param("tau", HalfNormal(10));
+  const z = m.param("z", Normal(0, 1), { shape: 4 });
+  const beta = m.param("beta", Normal(0, 5));
+  const sigma = m.param("sigma", HalfNormal(10));
+  m.observe("obs", Normal(mu.add(tau.mul(z.at(school))).add(beta.mul(hours)), sigma), m.data("score"));
+});
+
+type OpenApi = { paths: Record<string, { post: { requestBody: { content: { "application/json": { schema: object } } } } }> };
+
+let store: TempStore;
+const apps: Record<"byRequest" | "byDefault", TestApp | null> = { byRequest: null, byDefault: null };
+
+beforeAll(async () => {
+  store = tempStore();
+  const columns: Record<string, (i: number) => number> = { mu: () => 60, tau: () => 6, beta: () => 2, sigma: () => 1 };
+  for (let k = 0; k < 4; k++) columns[`z[${k}]`] = () => k - 1;
+  await store.store.publish(madeUpBundle(schools, columns, { drawsPerChain: 200 }));
+  apps.byRequest = await testApp(store.store);
+  apps.byDefault = await testApp(store.store, { allowNewLevels: true });
+});
+
+afterAll(async () => {
+  for (const t of Object.values(apps)) await t?.close();
+  store.cleanup();
+});
+
+const BODIES: Record<string, unknown>[] = [
+  { data: { hours: 5, school: 3 } },
+  { data: { hours: 5, school: 4 } },
+  { data: { hours: 5, school: 9 }, allow_new_levels: true },
+  { data: { hours: 5, school: 9 }, allow_new_levels: false },
+  { data: { hours: 5, school: 2 }, allow_new_levels: false },
+  {
+    data: [
+      { hours: 5, school: 1 },
+      { hours: 0, school: 7 },
+    ],
+    allow_new_levels: true,
+  },
+  {
+    data: [
+      { hours: 5, school: 1 },
+      { hours: 0, school: 7 },
+    ],
+  },
+  { data: { hours: -1, school: 9 }, allow_new_levels: true },
+  { data: { hours: 5, school: -1 }, allow_new_levels: true },
+  { data: { hours: 5, school: 2.5 }, allow_new_levels: true },
+];
+
+describe("/openapi.json's request schemas", () => {
+  for (const which of ["byRequest", "byDefault"] as const) {
+    it(`accept and refuse what the server does, unseen levels included (${which === "byDefault" ? "serve --allow-new-levels" : "allow_new_levels in the request"})`, async () => {
+      const t = apps[which]!;
+      const doc = (await t.app.inject({ method: "GET", url: "/openapi.json" })).json() as OpenApi;
+      const ajv = new Ajv2020({ strict: false, allErrors: true });
+      for (const kind of ["point", "interval", "density", "mean"]) {
+        const validate = ajv.compile(doc.paths[`/predict/v1.0.0/${kind}`].post.requestBody.content["application/json"].schema);
+        for (const body of BODIES) {
+          const r = await post(t.app, kind, body);
+          expect([200, 422], r.body).toContain(r.status);
+          expect(validate(body), `${kind} ${JSON.stringify(body)}: the server answered ${r.status} ${r.body}`).toBe(r.status === 200);
+        }
+      }
+    });
+  }
+});
