@@ -303,6 +303,9 @@ export const predictRoutes: FastifyPluginAsync<PredictRoutesOptions> = async (ap
           body: requestSchema(kind, spec, options.limits, "either"),
           response: {
             200: responseSchema(kind),
+            400: { ...messageErrorSchema, description: "The body is not JSON (malformed, or a `__proto__` key)." },
+            413: { ...messageErrorSchema, description: "The body is larger than the server's limit (1 MiB)." },
+            415: { ...messageErrorSchema, description: "The body is not sent as Content-Type: application/json." },
             422: validationErrorSchema,
             503: {
               ...messageErrorSchema,

@@ -689,6 +689,10 @@ export const v2Routes: FastifyPluginAsync<V2RoutesOptions> = async (app: Fastify
 
   const tags = ["v2"];
   const errors = { 400: v2ErrorSchema, 404: v2ErrorSchema, 503: v2ErrorSchema };
+  const bodyErrors = {
+    413: { ...v2ErrorSchema, description: "The body is larger than the server's limit (1 MiB)." },
+    415: { ...v2ErrorSchema, description: "The body is not sent as Content-Type: application/json." },
+  };
 
   app.get(V2_PREFIX, { serializerCompiler: asJson, schema: { tags, summary: "Server metadata", response: { 200: serverMetadataSchema } } }, async () => ({
     name: "bayes-serve",
@@ -750,7 +754,7 @@ export const v2Routes: FastifyPluginAsync<V2RoutesOptions> = async (app: Fastify
             "Inputs: one [n] tensor per feature (FP64, or INT64 for integers and categories), or one [n, k] tensor of every feature in the model's order. " +
             `Outputs (all by default, or those named in \`outputs\`): ${V2_OUTPUTS.join(", ")}. Parameters: n_samples, seed, hdi_probability, bins, quantiles, allow_new_levels. See docs/v2.md.`,
           body: requestSchema,
-          response: { 200: inferResponseSchema, ...errors },
+          response: { 200: inferResponseSchema, ...errors, ...bodyErrors },
         },
         handler: (request: FastifyRequest, reply: FastifyReply) => {
           const { model_name, model_version } = request.params as { model_name: string; model_version?: string };

@@ -17,7 +17,17 @@ const schools = model("schools", (m) => {
   m.observe("obs", Normal(mu.add(tau.mul(z.at(school))).add(beta.mul(hours)), sigma), m.data("score"));
 });
 
-type OpenApi = { paths: Record<string, { post: { requestBody: { content: { "application/json": { schema: object } } } } }> };
+type OpenApi = {
+  paths: Record<
+    string,
+    {
+      post: {
+        requestBody: { content: { "application/json": { schema: object } } };
+        responses: Record<string, { content?: { "application/json"?: { schema: object } } }>;
+      };
+    }
+  >;
+};
 
 let store: TempStore;
 const apps: Record<"byRequest" | "byDefault", TestApp | null> = { byRequest: null, byDefault: null };
@@ -76,4 +86,28 @@ describe("/openapi.json's request schemas", () => {
       }
     });
   }
+});
+
+describe("/openapi.json's responses", () => {
+  it("document every status a prediction or inference route answers a malformed, oversized or non-JSON body with", async () => {
+    const t = apps.byRequest!;
+    const doc = (await t.app.inject({ method: "GET", url: "/openapi.json" })).json() as OpenApi;
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    const bodies: [string, Record<string, string>][] = [
+      ["{bad", { "content-type": "application/json" }],
+      ["{}", { "content-type": "text/plain" }],
+      [`{"data": "${"x".repeat(1_100_000)}"}`, { "content-type": "application/json" }],
+    ];
+    const routes = ["/predict/v1.0.0/point", "/predict/v1.0.0/interval", "/predict/v1.0.0/density", "/predict/v1.0.0/mean", "/v2/models/{model_name}/infer"];
+    for (const route of routes) {
+      for (const [payload, headers] of bodies) {
+        const r = await t.app.inject({ method: "POST", url: route.replace("{model_name}", "schools"), payload, headers });
+        expect(r.statusCode).toBeGreaterThanOrEqual(400);
+        const documented = doc.paths[route].post.responses[String(r.statusCode)];
+        expect(documented, `${route} answers ${r.statusCode} (${r.body}), which /openapi.json does not list`).toBeDefined();
+        const validate = ajv.compile(documented.content!["application/json"]!.schema);
+        expect(validate(r.json()), `${route} ${r.statusCode}: ${r.body}`).toBe(true);
+      }
+    }
+  });
 });
