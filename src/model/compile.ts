@@ -652,9 +652,10 @@ class Codegen {
     const r = `r${id}`;
     const x = (j: number) => this.val(m, `${r} + ${j}`);
     const term = (j: number) => `${x(j)} * ${this.val(vec, String(j))}`;
-    // DOT_LANES independent chains of adds (column j in chain j mod DOT_LANES), added pairwise at the end.
-    const lanes = Math.min(DOT_LANES, Math.floor(c / 2));
-    const chains = Array.from({ length: Math.max(1, lanes) }, (_, l) => {
+    // DOT_LANES independent chains of adds (column j in chain j mod lanes), added pairwise at the end; at most ⌊c/2⌋
+    // chains, and at least one: for a single column ⌊c/2⌋ is 0, and a chain stepping by 0 columns never ended.
+    const lanes = Math.max(1, Math.min(DOT_LANES, Math.floor(c / 2)));
+    const chains = Array.from({ length: lanes }, (_, l) => {
       let sum = c > 0 ? term(l) : "0";
       for (let j = l + lanes; j < c; j += lanes) sum = `(${sum} + ${term(j)})`;
       return sum;

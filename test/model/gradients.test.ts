@@ -162,6 +162,25 @@ describe("gradients of operations", () => {
     expectGradientMatchesFiniteDifferences(compile(m, data));
   });
 
+  it("matrix–vector product with a single column (one predictor read by columns): compiles, and its value and gradient are exact", () => {
+    // The written-out row summed min(4, ⌊c/2⌋) chains of columns, stepping by that count: 0 for one column, so
+    // compiling such a model never returned (the generated text grew until the process ran out of memory).
+    const m = model("matvec1", (m) => {
+      const X = m.data("X1", { columns: ["x"] });
+      const w = m.param("w", Normal(0, 1), { shape: 1 });
+      const s = m.param("s", HalfNormal(1));
+      m.observe("obs", Normal(X.matvec(w), s), m.data("yreal"));
+    });
+    const [x, y] = [data.x as number[], data.yreal as number[]];
+    const c = compile(m, { ...data, X1: x.map((v) => [v]) });
+    const [w, logS] = [0.7, -0.2];
+    const s = Math.exp(logS);
+    let lp = -0.5 * w * w - 0.5 * Math.log(2 * Math.PI) + Math.log(2) - 0.5 * s * s - 0.5 * Math.log(2 * Math.PI) + logS;
+    for (let i = 0; i < x.length; i++) lp += -0.5 * ((y[i] - x[i] * w) / s) ** 2 - Math.log(s) - 0.5 * Math.log(2 * Math.PI);
+    expect(logDensity(c, [w, logS])).toBeCloseTo(lp, 10);
+    expectGradientMatchesFiniteDifferences(c);
+  });
+
   it("covExpQuad + addDiag (scalar) + MvNormal (scalar mean)", () => {
     const m = model("gp", (m) => {
       const rho = m.param("rho", Gamma(4, 2));
