@@ -231,12 +231,26 @@ export function factorSums(pre: string[], body: string[], ctx: FactorContext): {
     after.push(`${name} += ${parts.join(" + ")};`);
   }
   return {
-    pre: [...pre, ...[...sums].map(([key, s]) => (products.has(key) ? `let ${s.name} = 0, ${s.name}p = 1;` : `let ${s.name} = 0;`))],
+    pre: [
+      ...pre,
+      ...[...sums].map(([key, s]) =>
+        !products.has(key)
+          ? `let ${s.name} = 0;`
+          : products.get(key)!.fn === "log1p"
+            ? `let ${s.name} = 0, ${s.name}p = 1, ${s.name}q = 0;`
+            : `let ${s.name} = 0, ${s.name}p = 1;`,
+      ),
+    ],
     body: [
       ...live.map(printStatement),
       ...[...sums].map(([key, s]) => (products.has(key) ? logProductStep(s.name, products.get(key)!) : `${s.name} += ${printExpr(s.atom)};`)),
     ],
-    after: [...[...sums].filter(([key]) => products.has(key)).map(([, s]) => `${s.name} += F.log(${s.name}p);`), ...after],
+    after: [
+      ...[...sums]
+        .filter(([key]) => products.has(key))
+        .map(([key, s]) => (products.get(key)!.fn === "log1p" ? `${s.name} += F.log(${s.name}p) + F.log1p(${s.name}q);` : `${s.name} += F.log(${s.name}p);`)),
+      ...after,
+    ],
   };
 }
 
@@ -265,15 +279,27 @@ function logCall(atom: Expr, constInits: Map<string, Expr>): LogCall | null {
 const PRODUCT_MIN = 2 ** -500;
 const PRODUCT_MAX = 2 ** 500;
 
-/** One row's step of sum `name` as a running product `name`p (log1p(x) multiplies in 1 + x). */
+/**
+ * One row's step of sum `name` as a running product `name`p. For log1p(x), a factor 1 + x with x in (−½, 1) is first
+ * multiplied into `name`q, the running product minus 1 (q ← q + x + q·x): formed as 1 + x, a small x would keep only
+ * the bits of it above 2⁻⁵³, an absolute error of half an ulp of 1 in each term however small log1p(x) is — for the
+ * Student-t at ν = 10⁸, whose −(ν + 1)/2 · Σ log1p(t²/ν) scales it by ν, an lp off by 1e-9 a row and ∂/∂ν 5 times too
+ * large. Kept minus 1, the product's rounding is relative to its distance from 1, as log1p's is to x; it moves into
+ * `name`p when it leaves (−½, 1), where 1 + q loses nothing that matters.
+ */
 function logProductStep(name: string, c: LogCall): string {
   const arg = printExpr(c.arg);
   const u = `${name}u`;
   const p = `${name}p`;
+  const q = `${name}q`;
   const inRange = (v: string) => `${v} > ${PRODUCT_MIN} && ${v} < ${PRODUCT_MAX}`;
+  const multiply = (factor: string) => `${p} *= ${factor}; if (!(${inRange(p)})) { ${name} += F.log(${p}); ${p} = 1; }`;
+  if (c.fn === "log") return `{ const ${u} = ${arg}; if (${inRange(u)}) { ${multiply(u)} } else ${name} += ${printExpr(c.call)}; }`;
+  const near1 = (v: string) => `${v} > -0.5 && ${v} < 1`;
   return (
-    `{ const ${u} = ${c.fn === "log" ? arg : `1 + ${arg}`}; ` +
-    `if (${inRange(u)}) { ${p} *= ${u}; if (!(${inRange(p)})) { ${name} += F.log(${p}); ${p} = 1; } } ` +
+    `{ const ${u} = ${arg}; ` +
+    `if (${near1(u)}) { ${q} = ${q} + ${u} + ${q} * ${u}; if (!(${near1(q)})) { ${multiply(`(1 + ${q})`)} ${q} = 0; } } ` +
+    `else if (${inRange(`1 + ${u}`)}) { ${multiply(`(1 + ${u})`)} } ` +
     `else ${name} += ${printExpr(c.call)}; }`
   );
 }
