@@ -688,6 +688,8 @@ export const v2Routes: FastifyPluginAsync<V2RoutesOptions> = async (app: Fastify
   const modelNamed = (name: string, version: string | undefined): LoadedModel => endpoint.modelNamed(holder.current, name, version);
 
   const tags = ["v2"];
+  /** A status answered with no body (the protocol's health and readiness), as OpenAPI documents it. */
+  const noBody = (description: string) => ({ description, type: "null" });
   const errors = { 400: v2ErrorSchema, 404: v2ErrorSchema, 503: v2ErrorSchema };
   const bodyErrors = {
     413: { ...v2ErrorSchema, description: "The body is larger than the server's limit (1 MiB)." },
@@ -702,7 +704,13 @@ export const v2Routes: FastifyPluginAsync<V2RoutesOptions> = async (app: Fastify
   app.get(`${V2_PREFIX}/health/live`, { schema: { tags, summary: "Server live: 200, no body" } }, async (_request, reply) => reply.code(200).send());
   app.get(
     `${V2_PREFIX}/health/ready`,
-    { schema: { tags, summary: "Server ready: 200 once a model is loaded and until shutdown begins, else 400; no body" } },
+    {
+      schema: {
+        tags,
+        summary: "Server ready: 200 once a model is loaded and until shutdown begins, else 400; no body",
+        response: { 200: noBody("ready"), 400: noBody("no model loaded yet, or shutting down") },
+      },
+    },
     async (_request, reply) => reply.code(holder.current !== null && !options.closing() ? 200 : 400).send(),
   );
 
@@ -733,7 +741,12 @@ export const v2Routes: FastifyPluginAsync<V2RoutesOptions> = async (app: Fastify
         };
       },
     );
-    app.get(`${base}/ready`, { schema: { tags, summary: "Model ready: 200 when this model (and version) is serving; no body" } }, async (request, reply) => {
+    const readySchema = {
+      tags,
+      summary: "Model ready: 200 when this model (and version) is serving; no body",
+      response: { 200: noBody("this model (and version) is serving"), 400: noBody("no model loaded yet, or shutting down"), 404: v2ErrorSchema },
+    };
+    app.get(`${base}/ready`, { schema: readySchema }, async (request, reply) => {
       const { model_name, model_version } = request.params as { model_name: string; model_version?: string };
       const model = holder.current;
       if (model === null || options.closing()) return reply.code(400).send();

@@ -110,4 +110,17 @@ describe("/openapi.json's responses", () => {
       }
     }
   });
+
+  it("document the V2 readiness routes' statuses: 200, 400 when not ready, 404 for a model not served", async () => {
+    const t = apps.byRequest!;
+    const doc = (await t.app.inject({ method: "GET", url: "/openapi.json" })).json() as {
+      paths: Record<string, { get: { responses: Record<string, unknown> } }>;
+    };
+    const listed = (route: string) => Object.keys(doc.paths[route].get.responses).sort();
+    expect(listed("/v2/health/ready")).toEqual(["200", "400"]);
+    expect(listed("/v2/models/{model_name}/ready")).toEqual(["200", "400", "404"]);
+    expect(listed("/v2/models/{model_name}/versions/{model_version}/ready")).toEqual(["200", "400", "404"]);
+    expect((await t.app.inject({ method: "GET", url: "/v2/models/schools/ready" })).statusCode).toBe(200);
+    expect((await t.app.inject({ method: "GET", url: "/v2/models/other/ready" })).statusCode).toBe(404);
+  });
 });
