@@ -11,7 +11,8 @@ import { newVersionId } from "../../src/artifact/version-id.js";
 import { openStore, type ArtifactStore } from "../../src/artifact/store.js";
 import { summarize } from "../../src/diagnostics/index.js";
 import { fit, type Posterior } from "../../src/inference/index.js";
-import type { Model } from "../../src/model/index.js";
+import { HalfNormal, model, Normal, type Model } from "../../src/model/index.js";
+import type { DataOptions } from "../../src/model/builder.js";
 import { seedRegression } from "../../src/models/seed-regression.js";
 import { predictionSchema } from "../../src/predict/index.js";
 import { summaryRecord } from "../../src/train/pipeline.js";
@@ -83,6 +84,30 @@ export async function seedBundle(options: { seed?: number; version?: string; met
  * A bundle of any model with draws made up for a test: `columns` maps each draws column (`a`, `z[3]`) to a function of
  * the draw's index giving its value, over 2 chains × `drawsPerChain`.
  */
+/**
+ * Schools with varying intercepts (alpha_j = mu + tau·z_j, z_j ~ Normal(0, 1)), four seen, so that a fifth can be a
+ * level not seen in training; `hours` declared with the options given.
+ */
+export function schoolsModel(hours: DataOptions = {}): Model {
+  return model("schools", (m) => {
+    const h = m.data("hours", hours);
+    const school = m.data("school", { levels: 4 });
+    const mu = m.param("mu", Normal(50, 20));
+    const tau = m.param("tau", HalfNormal(10));
+    const z = m.param("z", Normal(0, 1), { shape: 4 });
+    const beta = m.param("beta", Normal(0, 5));
+    const sigma = m.param("sigma", HalfNormal(10));
+    m.observe("obs", Normal(mu.add(tau.mul(z.at(school))).add(beta.mul(h)), sigma), m.data("score"));
+  });
+}
+
+/** schoolsModel's draws, all alike: mu = 60, tau = 6, beta = 2, sigma = 1, the seen schools at z = −1, 0, 1, 2. */
+export function schoolsBundle(schools: Model, drawsPerChain: number): Bundle {
+  const columns: Record<string, (i: number) => number> = { mu: () => 60, tau: () => 6, beta: () => 2, sigma: () => 1 };
+  for (let k = 0; k < 4; k++) columns[`z[${k}]`] = () => k - 1;
+  return madeUpBundle(schools, columns, { drawsPerChain });
+}
+
 export function madeUpBundle(model: Model, columns: Record<string, (i: number) => number>, options: { drawsPerChain?: number; version?: string } = {}): Bundle {
   const names = Object.keys(columns);
   const drawsPerChain = options.drawsPerChain ?? 100;

@@ -2,19 +2,10 @@
 // allowed, the parameter elements it indexes are drawn from their priors given each posterior draw, so the answer is
 // the population's: for alpha_j = mu + tau·z_j with z_j ~ Normal(0, 1), E[y] = mu + beta·x and the spread adds tau.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HalfNormal, model, Normal } from "../../src/model/index.js";
-import { madeUpBundle, post, tempStore, testApp, type TempStore, type TestApp } from "./fixtures.js";
+import { model, Normal } from "../../src/model/index.js";
+import { madeUpBundle, post, schoolsBundle, schoolsModel, tempStore, testApp, type TempStore, type TestApp } from "./fixtures.js";
 
-const schools = model("schools", (m) => {
-  const hours = m.data("hours");
-  const school = m.data("school", { levels: 4 });
-  const mu = m.param("mu", Normal(50, 20));
-  const tau = m.param("tau", HalfNormal(10));
-  const z = m.param("z", Normal(0, 1), { shape: 4 });
-  const beta = m.param("beta", Normal(0, 5));
-  const sigma = m.param("sigma", HalfNormal(10));
-  m.observe("obs", Normal(mu.add(tau.mul(z.at(school))).add(beta.mul(hours)), sigma), m.data("score"));
-});
+const schools = schoolsModel();
 
 let store: TempStore;
 let t: TestApp;
@@ -22,9 +13,7 @@ let t: TestApp;
 beforeAll(async () => {
   store = tempStore();
   // mu = 60, tau = 6, beta = 2, sigma = 1; seen schools at z = −1, 0, 1, 2 (so alpha = 54, 60, 66, 72).
-  const columns: Record<string, (i: number) => number> = { mu: () => 60, tau: () => 6, beta: () => 2, sigma: () => 1 };
-  for (let k = 0; k < 4; k++) columns[`z[${k}]`] = () => k - 1;
-  await store.store.publish(madeUpBundle(schools, columns, { drawsPerChain: 2000 }));
+  await store.store.publish(schoolsBundle(schools, 2000));
   t = await testApp(store.store);
 });
 

@@ -3,19 +3,9 @@
 // the two could differ, since what the server accepts there depends on allow_new_levels and `serve --allow-new-levels`.
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HalfNormal, model, Normal } from "../../src/model/index.js";
-import { madeUpBundle, post, tempStore, testApp, type TempStore, type TestApp } from "./fixtures.js";
+import { post, schoolsBundle, schoolsModel, tempStore, testApp, type TempStore, type TestApp } from "./fixtures.js";
 
-const schools = model("schools", (m) => {
-  const hours = m.data("hours", { lower: 0 });
-  const school = m.data("school", { levels: 4 });
-  const mu = m.param("mu", Normal(50, 20));
-  const tau = m.param("tau", HalfNormal(10));
-  const z = m.param("z", Normal(0, 1), { shape: 4 });
-  const beta = m.param("beta", Normal(0, 5));
-  const sigma = m.param("sigma", HalfNormal(10));
-  m.observe("obs", Normal(mu.add(tau.mul(z.at(school))).add(beta.mul(hours)), sigma), m.data("score"));
-});
+const schools = schoolsModel({ lower: 0 });
 
 type OpenApi = {
   paths: Record<
@@ -34,9 +24,7 @@ const apps: Record<"byRequest" | "byDefault", TestApp | null> = { byRequest: nul
 
 beforeAll(async () => {
   store = tempStore();
-  const columns: Record<string, (i: number) => number> = { mu: () => 60, tau: () => 6, beta: () => 2, sigma: () => 1 };
-  for (let k = 0; k < 4; k++) columns[`z[${k}]`] = () => k - 1;
-  await store.store.publish(madeUpBundle(schools, columns, { drawsPerChain: 200 }));
+  await store.store.publish(schoolsBundle(schools, 200));
   apps.byRequest = await testApp(store.store);
   apps.byDefault = await testApp(store.store, { allowNewLevels: true });
 });
