@@ -14,6 +14,7 @@ import { openStageStore } from "../../src/artifact/stage-store.js";
 import { openStore } from "../../src/artifact/store.js";
 import { useS3Server } from "../support/s3-server.js";
 import { sampleBundle } from "./fixtures/bundles.js";
+import { sendInParts } from "../support/slow-answer.js";
 
 const s3 = useS3Server({ buckets: ["models"] });
 
@@ -191,17 +192,11 @@ describe("S3 store failures", () => {
   it("a slow read's deadline grows with the object's size, so a large object read at the slowest accepted rate completes", async () => {
     const pointer = JSON.stringify({ version: "20261201T000000Z-a1b2c3", updatedAt: "2026-12-01T00:00:00.000Z" });
     const body = Buffer.from(pointer.padEnd(2000, " "));
-    const timers: NodeJS.Timeout[] = [];
+    const cancels: (() => void)[] = [];
     // 2000 bytes in four parts 150 ms apart: longer than the 200 ms deadline, well within 200 ms + 2000 B at 1000 B/s.
     const slow = createHttpServer((_req, res) => {
       res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(body.length) });
-      let part = 0;
-      const next = (): void => {
-        res.write(body.subarray(part * 500, (part + 1) * 500));
-        if (++part === 4) res.end();
-        else timers.push(setTimeout(next, 150));
-      };
-      next();
+      cancels.push(sendInParts(res, body, 4, 150));
     });
     const port = await listen(slow);
     try {
@@ -213,7 +208,7 @@ describe("S3 store failures", () => {
       expect(await store.readLatest()).toBe("20261201T000000Z-a1b2c3");
       expect(performance.now() - t0).toBeGreaterThan(400);
     } finally {
-      for (const t of timers) clearTimeout(t);
+      for (const cancel of cancels) cancel();
       slow.closeAllConnections();
       await new Promise((r) => slow.close(r));
     }

@@ -6,12 +6,9 @@ import { createGzip, createGunzip } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { BayesServeError } from "../../src/errors.js";
 import { parseCsv, readCsv, readCsvStream, type ColumnSpec } from "../../src/train/csv.js";
+import { SEED_COLUMNS } from "../support/seed-columns.js";
 
-const SPEC: ColumnSpec[] = [
-  { name: "x", type: "float" },
-  { name: "category", type: "category", levels: 3 },
-  { name: "y", type: "float" },
-];
+const SPEC = SEED_COLUMNS;
 
 function error(text: string): BayesServeError {
   try {

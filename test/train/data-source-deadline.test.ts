@@ -9,6 +9,7 @@ import { TransferDeadline } from "../../src/artifact/transfer-deadline.js";
 import type { ColumnSpec } from "../../src/train/csv.js";
 import { readSourceTable, resolveSource } from "../../src/train/data-source.js";
 import { refusal } from "../support/refusal.js";
+import { sendInParts } from "../support/slow-answer.js";
 
 const SPEC: ColumnSpec[] = [
   { name: "x", type: "float" },
@@ -33,13 +34,7 @@ beforeAll(async () => {
     } else if (req.url === "/encoded.csv") {
       // Compressed by the server: Content-Length is the gzip's, fetch hands over the CSV. In four parts 200 ms apart.
       res.writeHead(200, { "content-type": "text/csv", "content-encoding": "gzip", "content-length": String(GZIPPED.length) });
-      const part = Math.ceil(GZIPPED.length / 4);
-      const send = (k: number): void => {
-        res.write(GZIPPED.subarray(k * part, (k + 1) * part));
-        if (k === 3) res.end();
-        else setTimeout(() => send(k + 1), 200);
-      };
-      send(0);
+      sendInParts(res, GZIPPED, 4, 200);
     } else if (req.url === "/wrong-header.csv") {
       // A large object whose first line is already wrong; the rest never comes (a stalled or a very large answer).
       res.writeHead(200, { "content-type": "text/csv", "content-length": String(100 * 1024 * 1024) });

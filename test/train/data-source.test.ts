@@ -21,12 +21,10 @@ import { train } from "../../src/train/pipeline.js";
 import { simulateSeedData, SEED_SIMULATION } from "../../src/train/simulate.js";
 import { useS3Server } from "../support/s3-server.js";
 import { refusal } from "../support/refusal.js";
+import { SEED_COLUMNS } from "../support/seed-columns.js";
+import { sendInParts } from "../support/slow-answer.js";
 
-const SPEC: ColumnSpec[] = [
-  { name: "x", type: "float" },
-  { name: "category", type: "category", levels: 3 },
-  { name: "y", type: "float" },
-];
+const SPEC = SEED_COLUMNS;
 
 const dir = mkdtempSync(path.join(tmpdir(), "data-source-"));
 const data = simulateSeedData({ ...SEED_SIMULATION, rows: 500 });
@@ -231,14 +229,8 @@ describe("over HTTP", () => {
         // The whole CSV in four parts 150 ms apart: longer than the tests' 200 ms allowance, within it and the bytes at
         // 10 kB/s. With its length given up front, or (chunked) without.
         const body = Buffer.from(CSV);
-        const part = Math.ceil(body.length / 4);
         res.writeHead(200, { "content-type": "text/csv", ...(req.url === "/large.csv" ? { "content-length": String(body.length) } : {}) });
-        const send = (k: number): void => {
-          res.write(body.subarray(k * part, (k + 1) * part));
-          if (k === 3) res.end();
-          else setTimeout(() => send(k + 1), 150);
-        };
-        send(0);
+        sendInParts(res, body, 4, 150);
       } else if (req.url === "/drip.csv") {
         // Headers and the first line at once, then nothing more for longer than the test's deadline.
         res.writeHead(200, { "content-type": "text/csv" });

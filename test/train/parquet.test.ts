@@ -10,17 +10,13 @@ import { ByteWriter, parquetWriteBuffer } from "hyparquet-writer";
 import { writeMetadata } from "hyparquet-writer/src/metadata.js";
 import { describe, expect, it } from "vitest";
 import { BayesServeError } from "../../src/errors.js";
-import type { ColumnSpec } from "../../src/train/csv.js";
 import { readSourceTable } from "../../src/train/data-source.js";
 import { parquetDeadlineMs, parseParquet, PARQUET_DEADLINE_FLOOR_MS } from "../../src/train/parquet.js";
 import { decodeParquet, MAX_PARQUET_ROWS } from "../../src/train/parquet-decode.js";
 import { simulateSeedData, SEED_SIMULATION } from "../../src/train/simulate.js";
+import { SEED_COLUMNS } from "../support/seed-columns.js";
 
-const SPEC: ColumnSpec[] = [
-  { name: "x", type: "float" },
-  { name: "category", type: "category", levels: 3 },
-  { name: "y", type: "float" },
-];
+const SPEC = SEED_COLUMNS;
 const dir = mkdtempSync(path.join(tmpdir(), "parquet-"));
 const data = simulateSeedData({ ...SEED_SIMULATION, rows: 300 });
 const PARQUET = new Uint8Array(
